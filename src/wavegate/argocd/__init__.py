@@ -1,0 +1,1 @@
+"""Argo CD semantics: the model (vocabulary, sync order) and Applications."""

@@ -1,0 +1,209 @@
+"""The command line: parse arguments, build the context, run a stage, pick reporters, set the exit code.
+
+Nothing here checks anything itself (DESIGN.md invariant 7). Usage and configuration errors end
+in one line and exit code 2; a traceback appears only with --debug.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from wavegate import __version__
+from wavegate.config import ConfigError, load_config, repository_url
+from wavegate.findings import Result, Severity
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+class UsageError(Exception):
+    """Bad arguments or input: printed as one line, exit code 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return args.handler(args)
+    except (UsageError, ConfigError) as error:
+        if args.debug:
+            raise
+        print(f"wavegate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("wavegate: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+        if args.debug:
+            raise
+        print(f"wavegate: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_USAGE
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wavegate",
+        description="The merge-request gate for GitOps on Kubernetes: checks a repository of Argo CD, "
+                    "Kro and Kubernetes manifests before Argo CD syncs it.",
+        epilog="Start with `wavegate validate .`; `wavegate rules` lists every check and "
+               "`wavegate explain RULE` says why it matters and how to fix it.")
+    parser.add_argument("--version", action="version", version=f"wavegate {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for internal errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", help="check a repository (YAML, Argo CD, schemas, Kro, policies)",
+        description="Check every manifest of a repository without touching a cluster. Exit 0 when "
+                    "nothing reaches --fail-on, 1 when something does, 2 on usage or configuration errors.",
+        epilog="Examples:\n  wavegate validate .\n  wavegate validate --format json --output findings.json\n"
+               "  wavegate validate --report junit=junit.xml --report codequality=gl-code-quality-report.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_options(validate)
+    validate.set_defaults(handler=cmd_validate)
+
+    rules = commands.add_parser("rules", help="list every rule with its id, default severity and title")
+    rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    rules.set_defaults(handler=cmd_rules)
+
+    explain = commands.add_parser("explain", help="why a rule exists, with a bad and a good example")
+    explain.add_argument("rule", metavar="RULE", help="a rule id, as printed in findings")
+    explain.set_defaults(handler=cmd_explain)
+    return parser
+
+
+def add_common_options(sub: argparse.ArgumentParser) -> None:
+    """The options `validate` and the other checking commands share."""
+    sub.add_argument("path", nargs="?", default=".", type=Path, help="repository to check (default: .)")
+    sub.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: PATH/.wavegate.yaml)")
+    sub.add_argument("--schemas", action="append", default=[], metavar="PATH",
+                     help="CRD, ResourceGraphDefinition or schema-bundle file or directory (repeatable)")
+    sub.add_argument("--kubernetes-version", metavar="V", help="Kubernetes version whose built-in schemas apply")
+    sub.add_argument("--format", default="text", metavar="FMT",
+                     help="report on stdout: text, json, junit, codequality or sarif (default: text)")
+    sub.add_argument("--output", type=Path, metavar="FILE", help="write the --format report to FILE instead of stdout")
+    sub.add_argument("--report", action="append", default=[], metavar="FMT=FILE",
+                     help="also write a report in FMT to FILE (repeatable)")
+    sub.add_argument("--fail-on", choices=FAIL_ON, default="error",
+                     help="lowest severity that fails the run (default: error)")
+    sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def parse_reports(args) -> list[tuple[str, Path | None]]:
+    from wavegate.report import FORMATS
+
+    reports: list[tuple[str, Path | None]] = []
+    if args.format not in FORMATS:
+        raise UsageError(f"--format {args.format!r}: choose one of {', '.join(FORMATS)}")
+    reports.append((args.format, args.output))
+    for spec in args.report:
+        fmt, sep, file = spec.partition("=")
+        if not sep or not file or fmt not in FORMATS:
+            raise UsageError(f"--report {spec!r}: write it as FMT=FILE with FMT one of {', '.join(FORMATS)}")
+        reports.append((fmt, Path(file)))
+    return reports
+
+
+def emit(result: Result, reports: list[tuple[str, Path | None]]) -> None:
+    from wavegate.report import render
+
+    for fmt, file in reports:
+        if file is None:
+            color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            sys.stdout.write(render(fmt, result, color=color))
+        else:
+            try:
+                file.parent.mkdir(parents=True, exist_ok=True)
+                file.write_text(render(fmt, result), encoding="utf-8")
+            except OSError as error:
+                raise UsageError(f"cannot write {file}: {error.strerror}") from None
+
+
+def exit_code(result: Result, fail_on: str) -> int:
+    if fail_on == "never":
+        return EXIT_OK
+    threshold = Severity.parse(fail_on)
+    return EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings) else EXIT_OK
+
+
+def build_context(args):
+    """Load configuration and the repository; shared by every checking command."""
+    from wavegate.load import load
+    from wavegate.validators import Context
+
+    root: Path = args.path
+    if not root.exists():
+        raise UsageError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory; give the repository's root")
+    config = load_config(root, args.config)
+    repo = load(root, exclude=config.exclude, limits=config.limits)
+    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=args.debug)
+    return repo, ctx
+
+
+def cmd_validate(args) -> int:
+    from wavegate.validators import run
+
+    reports = parse_reports(args)
+    started = time.perf_counter()
+    repo, ctx = build_context(args)
+    findings = run(repo, ctx)
+    result = Result(findings=findings, files=repo.files, resources=len(repo.manifests),
+                    seconds=time.perf_counter() - started, tool="validate")
+    emit(result, reports)
+    return exit_code(result, args.fail_on)
+
+
+def cmd_rules(args) -> int:
+    from wavegate.rules import all_rules
+
+    rules = all_rules()
+    if args.format == "json":
+        import json
+
+        print(json.dumps([{"id": r.id, "family": r.family, "severity": str(r.severity), "title": r.title,
+                           "rationale": r.rationale, "bad": r.bad, "good": r.good} for r in rules], indent=2))
+        return EXIT_OK
+    if args.format == "markdown":
+        print("| rule | family | default | what it finds |\n|---|---|---|---|")
+        for r in rules:
+            print(f"| `{r.id}` | {r.family} | {r.severity} | {r.title} |")
+        return EXIT_OK
+    width = max(len(r.id) for r in rules)
+    family = None
+    for r in rules:
+        if r.family != family:
+            family = r.family
+            print(f"\n{family}:" if r is not rules[0] else f"{family}:")
+        print(f"  {r.id:<{width}}  {str(r.severity):<7}  {r.title}")
+    print(f"\n{len(rules)} rules. `wavegate explain RULE` shows why one matters and how to fix it.")
+    return EXIT_OK
+
+
+def cmd_explain(args) -> int:
+    import difflib
+    import textwrap
+
+    from wavegate.rules import REGISTRY, all_rules
+
+    all_rules()
+    rule = REGISTRY.get(args.rule)
+    if rule is None:
+        close = difflib.get_close_matches(args.rule, list(REGISTRY), n=3)
+        suggestion = f"; did you mean {', '.join(close)}?" if close else "; `wavegate rules` lists them"
+        raise UsageError(f"no rule {args.rule!r}{suggestion}")
+    print(f"{rule.id} ({rule.severity} by default, {rule.family})\n")
+    print(f"{rule.title}.\n")
+    print(textwrap.fill(" ".join(rule.rationale.split()), width=88) + "\n")
+    print("Bad:\n" + textwrap.indent(rule.bad, "    ") + "\n")
+    print("Good:\n" + textwrap.indent(rule.good, "    ") + "\n")
+    print(f"Change its severity or turn it off in .wavegate.yaml:\n    rules:\n      {rule.id}: warning   # or off")
+    return EXIT_OK

@@ -1,0 +1,129 @@
+""".wavegate.yaml: read through the one loader, validated against the shipped JSON schema."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+
+from wavegate.findings import Severity
+from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
+
+CONFIG_NAME = ".wavegate.yaml"
+OFF = "off"
+
+
+class ConfigError(Exception):
+    """A configuration problem: the CLI prints it as one line and exits 2."""
+
+
+@dataclass
+class Config:
+    path: Path | None = None
+    raw: dict = field(default_factory=dict)
+    rules: dict[str, str] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    repo_url: str | None = None
+    namespaces: frozenset[str] = frozenset()
+    argocd_version: int = 3
+    require_resources_finalizer: bool = False
+    argocd_config_map: str | None = None
+    kubernetes_version: str | None = None
+    schemas: tuple[str, ...] = ()
+    policies: str | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_file_bytes=self.max_file_bytes)
+
+    def severity_for(self, rule_id: str, default: Severity) -> Severity | None:
+        """The configured severity of a rule, or None when it is turned off."""
+        setting = self.rules.get(rule_id)
+        if setting is None:
+            return default
+        if setting == OFF:
+            return None
+        return Severity.parse(setting)
+
+
+@cache
+def config_schema() -> dict:
+    return json.loads(resources.files("wavegate.data").joinpath("config.schema.json").read_text())
+
+
+def load_config(root: Path, explicit: Path | None = None) -> Config:
+    """The configuration for the repository at `root`: `explicit` if given, else root/.wavegate.yaml."""
+    path = explicit if explicit is not None else root / CONFIG_NAME
+    if not path.exists():
+        if explicit is not None:
+            raise ConfigError(f"{explicit}: no such configuration file")
+        return Config()
+    documents, problems = read_yaml(path, rel=str(path))
+    if problems:
+        first = problems[0]
+        raise ConfigError(f"{first.path}:{first.line}:{first.column}: {first.message}")
+    if len(documents) > 1:
+        raise ConfigError(f"{path}: holds {len(documents)} YAML documents; the configuration is one mapping")
+    if not documents:
+        return Config(path=path)
+    document = documents[0]
+    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(document.data),
+                    key=lambda e: list(e.absolute_path))
+    if errors:
+        error = errors[0]
+        where = tuple(error.absolute_path)
+        line, column = document.position(where)
+        raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
+    return from_data(document.data, path)
+
+
+def from_data(data: dict, path: Path | None = None) -> Config:
+    argocd = data.get("argocd", {})
+    return Config(
+        path=path,
+        raw=data,
+        rules=dict(data.get("rules", {})),
+        exclude=tuple(data.get("exclude", ())),
+        max_file_bytes=data.get("maxFileBytes", DEFAULT_MAX_FILE_BYTES),
+        repo_url=data.get("repoURL"),
+        namespaces=frozenset(data.get("namespaces", ())),
+        argocd_version=argocd.get("version", 3),
+        require_resources_finalizer=argocd.get("requireResourcesFinalizer", False),
+        argocd_config_map=argocd.get("configMap"),
+        kubernetes_version=data.get("kubernetesVersion"),
+        schemas=tuple(data.get("schemas", ())),
+        policies=data.get("policies"),
+    )
+
+
+def _describe(error: jsonschema.ValidationError) -> str:
+    where = ".".join(str(p) for p in error.absolute_path) or "top level"
+    if error.validator == "additionalProperties":
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
+        return (f"unknown key {', '.join(map(repr, extra))} at {where}; known keys: {', '.join(allowed)}"
+                if allowed else f"unknown key {', '.join(map(repr, extra))} at {where}")
+    if error.validator == "enum":
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+    return f"{where}: {error.message}"
+
+
+def repository_url(config: Config, root: Path) -> str | None:
+    """This repository's URL: config, else CI_PROJECT_URL, else `git remote get-url origin`."""
+    if config.repo_url:
+        return config.repo_url
+    if os.environ.get("CI_PROJECT_URL"):
+        return os.environ["CI_PROJECT_URL"]
+    try:
+        done = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                              capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() or None if done.returncode == 0 else None

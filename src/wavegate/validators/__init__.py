@@ -1,0 +1,95 @@
+"""Validators: pure checks `check(repo, ctx) -> Iterable[Finding]`, one module per check family.
+
+Every module in this package that defines `check` is run; the order of modules does not matter,
+since findings are sorted for output. A check never prints, exits, or touches the network or a
+cluster (DESIGN.md invariant 2).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import traceback
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Callable, Iterable
+
+from wavegate.argocd.application import Application
+from wavegate.config import Config
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo
+from wavegate.rules import declare
+
+Check = Callable[[Repo, "Context"], Iterable[Finding]]
+
+INTERNAL_ERROR = declare(
+    "internal-error", "error", "A check failed unexpectedly",
+    """A bug in wavegate stopped one of its checks, so part of the repository went unchecked.
+    The finding says which check; please report it with the file that caused it.""",
+    "# any input that makes a check raise", "# the same input, checked completely", "wavegate")
+
+
+@dataclass
+class Context:
+    """What checks know besides the repository: configuration and what was derived from it."""
+
+    repo: Repo
+    config: Config = field(default_factory=Config)
+    repo_url: str | None = None
+    schemas: object | None = None  # the schema store (wavegate.schemas), when one was built
+    debug: bool = False
+
+    @property
+    def argocd_version(self) -> int:
+        return self.config.argocd_version
+
+    @cached_property
+    def applications(self) -> list[Application]:
+        return Application.all_in(self.repo)
+
+    @cached_property
+    def synced_by(self) -> dict[int, list[Application]]:
+        """For each manifest (by id), the Applications of this repository that sync it."""
+        owners: dict[int, list[Application]] = {}
+        for app in self.applications:
+            for manifest in app.resources(self.repo, self.repo_url):
+                owners.setdefault(id(manifest), []).append(app)
+        return owners
+
+    def apps_of(self, manifest: Manifest) -> list[Application]:
+        return self.synced_by.get(id(manifest), [])
+
+
+def checks() -> list[tuple[str, Check]]:
+    found = []
+    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        loaded = importlib.import_module(f"{__name__}.{module.name}")
+        check = getattr(loaded, "check", None)
+        if callable(check):
+            found.append((module.name, check))
+    return found
+
+
+def run(repo: Repo, ctx: Context) -> list[Finding]:
+    """Every finding for `repo`: load problems and every check, with configured severities."""
+    raw: list[Finding] = list(repo.problems)
+    for name, check in checks():
+        try:
+            raw.extend(check(repo, ctx))
+        except Exception as error:  # a bug must not hide the other checks' findings
+            detail = traceback.format_exc() if ctx.debug else f"{type(error).__name__}: {error}"
+            raw.append(INTERNAL_ERROR.at_file(".", message=f"check {name!r} failed: {detail}",
+                                              hint="Run with --debug and report this as a wavegate bug."))
+    findings: list[Finding] = []
+    seen: set[tuple] = set()
+    for finding in raw:
+        severity = ctx.config.severity_for(finding.rule, finding.severity)
+        if severity is None:
+            continue
+        if severity != finding.severity:
+            finding = finding.with_severity(severity)
+        key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
+        if key not in seen:
+            seen.add(key)
+            findings.append(finding)
+    return findings
