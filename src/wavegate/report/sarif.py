@@ -10,6 +10,7 @@ output is valid against the OASIS 2.1.0 JSON schema (GitLab rejects SARIF that i
 from __future__ import annotations
 
 import json
+import re
 from urllib.parse import quote
 
 import wavegate
@@ -34,9 +35,16 @@ def _uri(path: str) -> str:
     return quote(path.replace("\\", "/"), safe="/")
 
 
+def _prose(text: str) -> str:
+    """Rationales are written as indented triple-quoted prose: reflow each paragraph to one line."""
+    paragraphs = re.split(r"\n\s*\n", text.strip())
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
+
+
 def _help(rule) -> dict:
-    text = f"{rule.rationale}\n\nBad:\n{rule.bad}\n\nGood:\n{rule.good}"
-    markdown = (f"{rule.rationale}\n\n**Bad:**\n\n```yaml\n{rule.bad}\n```\n\n"
+    rationale = _prose(rule.rationale)
+    text = f"{rationale}\n\nBad:\n{rule.bad}\n\nGood:\n{rule.good}"
+    markdown = (f"{rationale}\n\n**Bad:**\n\n```yaml\n{rule.bad}\n```\n\n"
                 f"**Good:**\n\n```yaml\n{rule.good}\n```")
     return {"text": text, "markdown": markdown}
 
@@ -53,7 +61,7 @@ def _descriptor(rule_id: str, first: Finding) -> dict:
     descriptor = {
         "id": rule_id,
         "shortDescription": {"text": rule.title},
-        "fullDescription": {"text": rule.rationale or rule.title},
+        "fullDescription": {"text": _prose(rule.rationale) or rule.title},
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {"tags": [rule.family]} if rule.family else {},
     }
