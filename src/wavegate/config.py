@@ -98,8 +98,9 @@ def from_data(data: dict, path: Path | None = None) -> Config:
         require_resources_finalizer=argocd.get("requireResourcesFinalizer", False),
         argocd_config_map=argocd.get("configMap"),
         kubernetes_version=data.get("kubernetesVersion"),
-        schemas=tuple(data.get("schemas", ())),
-        policies=data.get("policies"),
+        # Paths in the file are relative to the file, wherever wavegate runs from.
+        schemas=tuple(str((path.parent / s).resolve()) if path else s for s in data.get("schemas", ())),
+        policies=str((path.parent / data["policies"]).resolve()) if path and "policies" in data else data.get("policies"),
     )
 
 

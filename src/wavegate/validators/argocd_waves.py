@@ -81,13 +81,11 @@ def _namespaces_after_resources(repo: Repo) -> Iterable[Finding]:
     earliest: dict[str, Manifest] = {}
     for manifest in repo.manifests:
         ns = manifest.namespace
-        if ns in namespaces and manifest.kind != "Namespace" and not model.is_hook(manifest):
+        if ns in namespaces and manifest.kind != "Namespace":
             if ns not in earliest or model.wave_of(manifest) < model.wave_of(earliest[ns]):
                 earliest[ns] = manifest
     for name, dependent in sorted(earliest.items()):
         namespace = namespaces[name]
-        if model.is_hook(namespace):
-            continue
         ns_wave, dep_wave = model.wave_of(namespace), model.wave_of(dependent)
         if ns_wave > dep_wave:
             yield NAMESPACE_AFTER_RESOURCES.at(
@@ -105,7 +103,7 @@ def _crds_after_resources(repo: Repo) -> Iterable[Finding]:
             if group_kind:
                 crds[group_kind] = manifest
     for (group, kind), crd in sorted(crds.items()):
-        users = [m for m in repo.manifests if m.group == group and m.kind == kind and not model.is_hook(m)]
+        users = [m for m in repo.manifests if m.group == group and m.kind == kind]
         if not users:
             continue
         first = min(users, key=model.wave_of)
