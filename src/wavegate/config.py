@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import subprocess
@@ -89,7 +90,7 @@ def from_data(data: dict, path: Path | None = None) -> Config:
     return Config(
         path=path,
         raw=data,
-        rules=dict(data.get("rules", {})),
+        rules={rule: OFF if value is False else value for rule, value in data.get("rules", {}).items()},
         exclude=tuple(data.get("exclude", ())),
         max_file_bytes=data.get("maxFileBytes", DEFAULT_MAX_FILE_BYTES),
         repo_url=data.get("repoURL"),
@@ -109,8 +110,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     if error.validator == "additionalProperties":
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
-        return (f"unknown key {', '.join(map(repr, extra))} at {where}; known keys: {', '.join(allowed)}"
-                if allowed else f"unknown key {', '.join(map(repr, extra))} at {where}")
+        close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
+        guess = f"; did you mean {close[0]!r}?" if close else ""
+        known = f" (known keys: {', '.join(allowed)})" if allowed else ""
+        return f"unknown key {', '.join(map(repr, extra))} at {where}{guess}{known}"
     if error.validator == "enum":
         return f"{where}: {error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
     return f"{where}: {error.message}"
