@@ -80,6 +80,9 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     if errors:
         error = errors[0]
         where = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            where += tuple(extra[:1])  # point at the unknown key itself
         line, column = document.position(where)
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
     return from_data(document.data, path)
