@@ -116,7 +116,7 @@ def emit(result: Result, reports: list[tuple[str, Path | None]]) -> None:
 
     for fmt, file in reports:
         if file is None:
-            color = fmt == "text" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
             sys.stdout.write(render(fmt, result, color=color))
         else:
             try:

@@ -4,7 +4,7 @@ Shape (what GitLab's parser reads: testsuites > testsuite > testcase > failure |
 
     <testsuites name="wavegate" tests="2" failures="1" errors="0" skipped="0" time="0.120">
       <testsuite name="wavegate validate" tests="2" failures="1" errors="0" skipped="0" time="0.120">
-        <testcase classname="apps/web/app.yaml" name="rule-id line 12: Application argocd/web" time="0.060">
+        <testcase classname="apps/web/app.yaml" name="rule-id: Application argocd/web at spec.source.path" time="0.060">
           <failure message="..." type="rule-id">apps/web/app.yaml:12:5 ...</failure>
         </testcase>
 
@@ -48,9 +48,13 @@ def _details(finding: Finding) -> str:
 
 
 def _case_name(finding: Finding) -> str:
-    name = f"{finding.rule} line {finding.line}"
+    # No line number: GitLab matches test cases between pipelines by name, so a finding whose
+    # line moved must keep its name or it shows as one fixed and one new failure.
+    name = finding.rule
     if finding.resource is not None:
         name += f": {finding.resource.display()}"
+    if finding.field:
+        name += f" at {finding.field}"
     return name
 
 
