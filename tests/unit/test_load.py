@@ -136,3 +136,9 @@ def test_read_yaml_accepts_any_mapping(tmp_path):
     path.write_text("appname: web\n")
     [document], problems = read_yaml(path, rel="values.yaml")
     assert problems == [] and document.data == {"appname": "web"} and document.path == "values.yaml"
+
+
+def test_absurd_nesting_is_rejected_before_it_can_overflow_a_stack(tmp_path):
+    (tmp_path / "flow.yaml").write_text("a: " + "[" * 50000 + "]" * 50000 + "\n")
+    (tmp_path / "block.yaml").write_text("".join(" " * i + f"k{i}:\n" for i in range(300)) + " " * 300 + "v: 1\n")
+    assert sorted(rules(load(tmp_path))) == [("yaml-too-deep", "block.yaml", 1), ("yaml-too-deep", "flow.yaml", 1)]

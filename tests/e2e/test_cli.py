@@ -1,0 +1,116 @@
+"""The command line as a user runs it: a real process, real files, exit codes and outputs."""
+
+import json
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.helpers import EXAMPLES, REPO_ROOT, write_repo
+
+
+def wavegate(*args, cwd=None, env=None):
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), **(env or {})}
+    environment.pop("CI_PROJECT_URL", None)
+    return subprocess.run([sys.executable, "-m", "wavegate", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, env=environment, timeout=120)
+
+
+def assert_no_traceback(done):
+    assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
+
+
+def test_clean_example_passes_with_nothing_at_warning_or_above():
+    done = wavegate("validate", EXAMPLES / "clean", "--format", "json", "--fail-on", "warning")
+    assert done.returncode == 0, done.stdout + done.stderr
+    report = json.loads(done.stdout)
+    assert [f for f in report["findings"] if f["severity"] in ("error", "warning")] == []
+
+
+def test_defects_example_fails_and_the_json_contract_holds():
+    done = wavegate("validate", EXAMPLES / "defects", "--format", "json")
+    assert done.returncode == 1
+    report = json.loads(done.stdout)
+    assert report["version"] == 1 and set(report) == {"version", "findings", "summary"}
+    for finding in report["findings"]:
+        assert set(finding) == {"rule", "severity", "message", "path", "line", "column", "resource", "hint", "fingerprint"}
+        assert finding["severity"] in ("error", "warning", "info")
+        assert not finding["path"].startswith("/") and "\\" not in finding["path"]
+        assert finding["line"] >= 1 and finding["column"] >= 1
+    rules = {f["rule"] for f in report["findings"]}
+    assert {"sync-wave-not-integer", "sync-wave-namespace-after-resources"} <= rules
+
+
+def test_every_report_in_one_run(tmp_path):
+    done = wavegate("validate", EXAMPLES / "defects", "--report", f"junit={tmp_path}/junit.xml",
+                    "--report", f"codequality={tmp_path}/cq.json", "--report", f"sarif={tmp_path}/out.sarif",
+                    "--format", "text")
+    assert done.returncode == 1 and "sync-wave-not-integer" in done.stdout
+    assert ET.parse(tmp_path / "junit.xml").getroot().tag == "testsuites"
+    assert json.loads((tmp_path / "cq.json").read_text())
+    assert json.loads((tmp_path / "out.sarif").read_text())["version"] == "2.1.0"
+
+
+@pytest.mark.parametrize("fail_on, expected", [("error", 0), ("warning", 1), ("never", 0)])
+def test_fail_on_threshold(tmp_path, fail_on, expected):
+    write_repo(tmp_path, {
+        "ns.yaml": 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n  annotations:\n    argocd.argoproj.io/sync-wave: "2"\n',
+        "cm.yaml": 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: web\n',
+        ".wavegate.yaml": "rules: {schema-unknown-kind: off}\n",
+    })
+    done = wavegate("validate", tmp_path, "--fail-on", fail_on)
+    assert done.returncode == expected, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["validate", "/no/such/dir"], "no such directory"),
+    (["validate", ".", "--format", "html"], "--format 'html'"),
+    (["validate", ".", "--report", "junit"], "FMT=FILE"),
+    (["explain", "sync-wave-not-integr"], "did you mean sync-wave-not-integer"),
+])
+def test_usage_errors_exit_2_with_one_line(args, message):
+    done = wavegate(*args, cwd=EXAMPLES / "clean")
+    assert done.returncode == 2
+    assert_no_traceback(done)
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_bad_config_exits_2_naming_file_and_line(tmp_path):
+    write_repo(tmp_path, {".wavegate.yaml": "rulez: {}\n"})
+    done = wavegate("validate", tmp_path)
+    assert done.returncode == 2 and ".wavegate.yaml:1:1" in done.stderr and "'rulez'" in done.stderr
+    assert_no_traceback(done)
+
+
+def test_hostile_input_never_crashes(tmp_path):
+    bomb = ['a0: &a0 ["x","x","x","x","x","x","x","x","x"]']
+    bomb += [f"a{i}: &a{i} [" + ",".join([f"*a{i-1}"] * 9) + "]" for i in range(1, 10)]
+    (tmp_path / "bomb.yaml").write_text("\n".join(bomb))
+    (tmp_path / "bin.yaml").write_bytes(b"\x00\xff\xfe garbage")
+    (tmp_path / "tab.yaml").write_text("a:\n\tb: 1\n")
+    (tmp_path / "weird.yaml").write_text("? [complex, key]\n: value\n!!python/object:os.system x: 1\n")
+    (tmp_path / "deep.yaml").write_text("a: " + "[" * 50000 + "]" * 50000 + "\n")
+    done = wavegate("validate", tmp_path, "--format", "json")
+    assert_no_traceback(done)
+    assert done.returncode == 1, done.stderr
+    paths = {f["path"] for f in json.loads(done.stdout)["findings"]}
+    assert {"bomb.yaml", "bin.yaml", "tab.yaml", "deep.yaml"} <= paths
+
+
+def test_rules_and_explain_render_every_declaration():
+    listing = wavegate("rules", "--format", "json")
+    assert listing.returncode == 0
+    rules = json.loads(listing.stdout)
+    assert len({r["id"] for r in rules}) == len(rules) > 10
+    for rule in rules:
+        assert rule["title"] and rule["rationale"] and rule["bad"] and rule["good"], rule["id"]
+    explained = wavegate("explain", "yaml-duplicate-key")
+    assert explained.returncode == 0
+    assert "Bad:" in explained.stdout and "Good:" in explained.stdout and "replicas: 3" in explained.stdout
+
+
+def test_help_teaches():
+    done = wavegate("validate", "--help")
+    assert done.returncode == 0 and "--fail-on" in done.stdout and "Examples:" in done.stdout
