@@ -328,8 +328,13 @@ def _first_too_deep(text: str) -> tuple[int, int] | None:
                     return event.start_mark.line + 1, event.start_mark.column + 1
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
-    except yaml.YAMLError:
+    except yaml.MarkedYAMLError as error:
+        # Newer libyaml stops at its own nesting limit (1000) before we reach ours.
+        if "nesting depth" in str(error.problem) and error.problem_mark is not None:
+            return error.problem_mark.line + 1, error.problem_mark.column + 1
         return None  # the composer reports the syntax error with its position
+    except yaml.YAMLError:
+        return None
     return None
 
 
