@@ -57,6 +57,19 @@ class Application:
         return value if isinstance(value, str) and value else None
 
     @property
+    def destination_cluster(self) -> str | None:
+        """The destination cluster as written (`server`, else `name`): two Applications with
+        different values may deploy the same object to different clusters."""
+        destination = self.manifest.get("spec", "destination")
+        if not isinstance(destination, dict):
+            return None
+        for key in ("server", "name"):
+            value = destination.get(key)
+            if isinstance(value, str) and value:
+                return value.rstrip("/")
+        return None
+
+    @property
     def sync_options(self) -> dict[str, str]:
         return option_set(split_options(self.manifest.get("spec", "syncPolicy", "syncOptions", default=[])))
 
