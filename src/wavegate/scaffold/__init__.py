@@ -1,0 +1,1 @@
+"""The golden path: rendering Backstage skeletons locally (`wavegate init`) and adopting pipelines."""
