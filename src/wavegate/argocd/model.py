@@ -31,6 +31,15 @@ ARGOCD_GROUP = "argoproj.io"
 # Hook types by the first Argo CD major version that knows them (PreDelete arrived in 3.3).
 HOOK_TYPES = ("PreSync", "Sync", "Skip", "PostSync", "SyncFail", "PostDelete", "PreDelete")
 HOOK_DELETE_POLICIES = ("HookSucceeded", "HookFailed", "BeforeHookCreation")
+# What a hook without a known delete policy gets (gitops-engine hook.DeletePolicies).
+DEFAULT_HOOK_DELETE_POLICY = "BeforeHookCreation"
+# Values only some Argo CD builds know, with the version (or change) that brought them. Older
+# versions silently ignore them: an unknown hook type is dropped, an unknown delete policy falls
+# back to DEFAULT_HOOK_DELETE_POLICY.
+HOOK_TYPE_SINCE = {"PostDelete": (2, 10), "PreDelete": (3, 3)}
+HOOK_DELETE_POLICY_SINCE = {"Never": "argoproj/argo-cd#28516 (HookDeletePolicyNever)"}
+# Added by Argo CD to every hook it creates and removed when the hook completes.
+HOOK_FINALIZER = PREFIX + "hook-finalizer"
 
 # syncPhaseOrder in gitops-engine.
 PHASE_ORDER = {"PreSync": -1, "Sync": 0, "PostSync": 1, "SyncFail": 2}
@@ -49,6 +58,17 @@ APPLICATION_FINALIZERS = (
     "pre-delete-finalizer.argocd.argoproj.io/cleanup",
 )
 ARGOCD_FINALIZER_MARK = "argocd.argoproj.io"
+# The cascade finalizers and the propagation each asks for. The controller uses the first one in
+# metadata.finalizers (Application.GetPropagationPolicy); the plain one means foreground.
+PROPAGATION_FINALIZERS = {RESOURCES_FINALIZER: "foreground", FOREGROUND_FINALIZER: "foreground",
+                          BACKGROUND_FINALIZER: "background"}
+# The Argo CD finalizers a controller removes again, per argoproj.io kind. AppProject: only the
+# plain one (kept until no Application uses the project); ApplicationSet: only the plain one
+# (removed on deletion; drives reverse deletion order in 3.x progressive syncs). Anywhere else
+# nothing removes an Argo CD finalizer and deletion hangs.
+FINALIZERS_BY_KIND = {"Application": APPLICATION_FINALIZERS,
+                      "ApplicationSet": (RESOURCES_FINALIZER,),
+                      "AppProject": (RESOURCES_FINALIZER,)}
 
 
 @dataclass(frozen=True)
@@ -68,16 +88,20 @@ SYNC_OPTION_CATALOG = {o.name: o for o in (
     SyncOption("PrunePropagationPolicy", ("foreground", "background", "orphan"), "propagation policy for pruning"),
     SyncOption("PruneLast", ("true", "false"), "prune after all other resources are synced"),
     SyncOption("Replace", ("true", "false"), "kubectl replace/create instead of apply"),
-    SyncOption("Force", ("true", "false"), "delete and recreate (needs Replace=true)"),
+    SyncOption("Force", ("true", "false"), "delete and recreate (every sync with Replace=true, else when the patch fails)"),
     SyncOption("ServerSideApply", ("true", "false"), "server-side apply"),
     SyncOption("ClientSideApplyMigration", ("false", "true"), "migrate client-side apply field managers"),
     SyncOption("FailOnSharedResource", ("true", "false"), "fail if a resource belongs to another app"),
     SyncOption("RespectIgnoreDifferences", ("true", "false"), "keep ignored fields' live values on sync"),
     SyncOption("CreateNamespace", ("true", "false"), "create the destination namespace"),
 )}
-# Options that only mean something at Application level (spec.syncPolicy.syncOptions).
+# Options that only mean something at Application level (spec.syncPolicy.syncOptions): the
+# controller reads them from the sync operation, never from a resource's annotation.
 APP_ONLY_SYNC_OPTIONS = frozenset({"CreateNamespace", "ApplyOutOfSyncOnly", "PrunePropagationPolicy",
-                                   "FailOnSharedResource"})
+                                   "FailOnSharedResource", "ClientSideApplyMigration"})
+# Options read only from a resource's annotation: Force comes from the annotation (or from
+# `argocd app sync --force`), never from spec.syncPolicy.syncOptions.
+RESOURCE_ONLY_SYNC_OPTIONS = frozenset({"Force"})
 
 # kindOrder in gitops-engine (Helm's install order). Unlisted kinds, including every custom
 # resource, sort after all of these.
@@ -127,6 +151,16 @@ def hook_types(manifest: Manifest) -> list[str]:
 
 def is_hook(manifest: Manifest) -> bool:
     return bool(hook_types(manifest))
+
+
+def is_argocd_hook(manifest: Manifest) -> bool:
+    """Whether Argo CD treats the resource as a hook (gitops-engine hook.IsHook): it has the hook
+    annotation and is not only Skip, or it has a Helm hook annotation other than crd-install."""
+    annotations = manifest.annotations
+    if HOOK in annotations:  # Skip counts only when it is the only type Argo CD recognises
+        return {t for t in hook_types(manifest) if t in HOOK_TYPES} != {"Skip"}
+    helm = annotations.get(HELM_HOOK)
+    return isinstance(helm, str) and helm != "crd-install"
 
 
 def split_options(value) -> list[str]:
