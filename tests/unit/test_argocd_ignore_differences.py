@@ -1,0 +1,258 @@
+from tests.helpers import check_repo, with_rule, write_repo
+
+APP = """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: web
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://gitlab.example.com/team/app.git
+    targetRevision: main
+    path: manifests
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: team-web
+  syncPolicy:
+    automated:
+      selfHeal: {self_heal}
+    syncOptions:
+      - CreateNamespace=true
+      {options}
+  ignoreDifferences:
+{entries}
+"""
+DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  {annotations}
+spec:
+  replicas: 2
+"""
+PIPELINE = """
+apiVersion: kro.run/v1alpha1
+kind: CICDPipeline
+metadata:
+  name: web-pipeline
+  namespace: team-web
+spec:
+  name: web
+"""
+
+
+def entries(*lines: str) -> str:
+    return "\n".join("    " + line for line in lines)
+
+
+def repo(tmp_path, *lines, self_heal="false", options="", annotations="", extra=None):
+    files = {
+        "argocd/app.yaml": APP.format(self_heal=self_heal, options=options, entries=entries(*lines)),
+        "manifests/deployment.yaml": DEPLOYMENT.format(annotations=annotations),
+        "manifests/pipeline.yaml": PIPELINE,
+    }
+    files.update(extra or {})
+    return write_repo(tmp_path, files)
+
+
+def test_pointer_without_leading_slash_is_an_error_at_the_pointer(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers:", "    - spec/replicas")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-bad-json-pointer")
+    assert (finding.path, finding.line) == ("argocd/app.yaml", 25)
+    assert "'spec/replicas'" in finding.message and "does not start with '/'" in finding.message
+    assert finding.hint == "Write /spec/replicas."
+
+
+def test_jq_syntax_in_json_pointers_and_bad_tilde(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers:", "    - .spec.replicas",
+         "    - /metadata/annotations/example.com~2owner")
+    first, second = with_rule(check_repo(tmp_path), "ignore-differences-bad-json-pointer")
+    assert "jq syntax" in first.hint and "/spec/replicas" in first.hint
+    assert "~0" in second.message
+
+
+def test_valid_pointers_pass(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers:", "    - /spec/replicas",
+         "    - /metadata/annotations/example.com~1owner", '    - ""')
+    assert with_rule(check_repo(tmp_path), "ignore-differences-bad-json-pointer") == []
+
+
+def test_entry_without_fields_names_the_misspelt_key(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointer:", "    - /spec/replicas")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-nothing-ignored")
+    assert finding.line == 22 and "'jsonPointer'" in finding.message
+    assert finding.hint == "Rename 'jsonPointer' to 'jsonPointers'."
+
+
+def test_entry_with_managed_fields_managers_passes(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  managedFieldsManagers:", "    - kube-controller-manager")
+    assert with_rule(check_repo(tmp_path), "ignore-differences-nothing-ignored") == []
+
+
+def test_group_with_version_is_an_error(tmp_path):
+    repo(tmp_path, "- group: apps/v1", "  kind: Deployment", "  jsonPointers: [/spec/replicas]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-group-has-version")
+    assert (finding.line, finding.column) == (22, 14)
+    assert finding.hint == "Write group: apps"
+    # the broken group is reported once, not again as "matches nothing"
+    assert with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing") == []
+
+
+def test_core_version_as_group(tmp_path):
+    repo(tmp_path, "- group: v1", "  kind: ConfigMap", "  jsonPointers: [/data]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-group-has-version")
+    assert 'group: ""' in finding.hint
+
+
+def test_group_without_version_passes(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers: [/spec/replicas]")
+    assert with_rule(check_repo(tmp_path), "ignore-differences-group-has-version") == []
+
+
+def test_entry_matching_no_resource_suggests_the_kind(tmp_path):
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipline", "  jsonPointers: [/spec/aws]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing")
+    assert finding.severity.name == "WARNING" and finding.line == 22
+    assert "kro.run/CICDPipline" in finding.message and "2 resources" in finding.message
+    assert "Did you mean kind: CICDPipeline?" in finding.hint
+
+
+def test_entry_with_wrong_group_names_the_right_one(tmp_path):
+    repo(tmp_path, "- group: extensions", "  kind: Deployment", "  jsonPointers: [/spec/replicas]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing")
+    assert "write group: apps" in finding.hint
+
+
+def test_entry_with_wildcard_name_explains_exact_names(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  name: web-*", "  jsonPointers: [/spec/replicas]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing")
+    assert "compared exactly" in finding.hint
+
+
+def test_entry_without_kind_matches_nothing(tmp_path):
+    repo(tmp_path, "- group: apps", "  jsonPointers: [/spec/replicas]")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing")
+    assert "has no kind" in finding.message
+
+
+def test_matching_entries_pass_including_globs_and_destination_namespace(tmp_path):
+    repo(tmp_path,
+         "- group: apps", "  kind: Deployment", "  name: web", "  namespace: team-web", "  jsonPointers: [/spec/replicas]",
+         '- group: "*"', "  kind: CICD*", "  jqPathExpressions: [.spec.aws]",
+         '- group: ""', "  kind: Namespace", "  jsonPointers: [/metadata/labels]")
+    findings = with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing")
+    # Only the Namespace entry is unmatched: the app has no Namespace manifest.
+    assert [f.line for f in findings] == [30]
+
+
+def test_app_without_resources_here_is_not_checked_for_matches(tmp_path):
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipline", "  jsonPointers: [/spec/aws]")
+    app = (tmp_path / "argocd/app.yaml").read_text().replace("path: manifests", "path: charts/web\n    helm: {}")
+    (tmp_path / "argocd/app.yaml").write_text(app)
+    assert with_rule(check_repo(tmp_path), "ignore-differences-matches-nothing") == []
+
+
+def test_status_pointer_is_redundant_under_argocd_3(tmp_path):
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipeline", "  jsonPointers:", "    - /status",
+         "  jqPathExpressions:", "    - .status.conditions")
+    findings = with_rule(check_repo(tmp_path), "ignore-differences-status-redundant")
+    assert [(f.line, f.severity.name) for f in findings] == [(25, "INFO"), (27, "INFO")]
+    assert "ignoreResourceStatusField all" in findings[0].message
+
+
+def test_status_pointer_on_custom_resources_is_needed_under_argocd_2(tmp_path):
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipeline", "  jsonPointers:", "    - /status",
+         extra={".wavegate.yaml": "argocd:\n  version: 2\n"})
+    assert with_rule(check_repo(tmp_path), "ignore-differences-status-redundant") == []
+
+
+def test_status_pointer_on_crds_is_redundant_under_argocd_2(tmp_path):
+    repo(tmp_path, "- group: apiextensions.k8s.io", "  kind: CustomResourceDefinition", "  jsonPointers:",
+         "    - /status", extra={".wavegate.yaml": "argocd:\n  version: 2\n"})
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-status-redundant")
+    assert "CustomResourceDefinitions" in finding.message
+
+
+def test_argocd_cm_in_the_repo_overrides_the_default(tmp_path):
+    argocd_cm = """
+    apiVersion: v1
+    kind: ConfigMap
+    metadata:
+      name: argocd-cm
+      namespace: argocd
+    data:
+      resource.compareoptions: |
+        ignoreResourceStatusField: crd
+    """
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipeline", "  jsonPointers:", "    - /status",
+         extra={"platform/argocd-cm.yaml": argocd_cm})
+    assert with_rule(check_repo(tmp_path), "ignore-differences-status-redundant") == []
+
+
+def test_self_heal_without_respect_ignore_differences(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers: [/spec/replicas]", self_heal="true")
+    [finding] = with_rule(check_repo(tmp_path), "ignore-differences-overwritten-by-self-heal")
+    assert (finding.path, finding.line) == ("argocd/app.yaml", 18)  # syncOptions:
+    assert "/spec/replicas of apps/Deployment" in finding.message
+    assert "RespectIgnoreDifferences=true" in finding.hint
+
+
+def test_self_heal_with_respect_ignore_differences_passes(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers: [/spec/replicas]", self_heal="true",
+         options="- RespectIgnoreDifferences=true")
+    assert with_rule(check_repo(tmp_path), "ignore-differences-overwritten-by-self-heal") == []
+
+
+def test_self_heal_with_only_status_ignored_passes(tmp_path):
+    repo(tmp_path, "- group: kro.run", "  kind: CICDPipeline", "  jsonPointers: [/status]", self_heal="true")
+    assert with_rule(check_repo(tmp_path), "ignore-differences-overwritten-by-self-heal") == []
+
+
+def test_self_heal_with_resource_level_respect_passes(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jsonPointers: [/spec/replicas]", self_heal="true",
+         annotations="annotations: {argocd.argoproj.io/sync-options: RespectIgnoreDifferences=true}")
+    assert with_rule(check_repo(tmp_path), "ignore-differences-overwritten-by-self-heal") == []
+
+
+APPSET = """
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: webs
+  namespace: argocd
+spec:
+  generators:
+    - list:
+        elements: [{env: dev}]
+  template:
+    metadata:
+      name: "web-{{env}}"
+    spec:
+      project: default
+      source:
+        repoURL: https://gitlab.example.com/team/app.git
+        path: "envs/{{env}}"
+      destination:
+        server: https://kubernetes.default.svc
+        namespace: web
+      syncPolicy:
+        automated: {selfHeal: true}
+      ignoreDifferences:
+        - group: apps
+          kind: Deployment
+          jsonPointers:
+            - spec/replicas
+            - /spec/template/metadata/annotations
+"""
+
+
+def test_applicationset_template_is_checked(tmp_path):
+    write_repo(tmp_path, {"appset.yaml": APPSET})
+    findings = check_repo(tmp_path)
+    [bad] = with_rule(findings, "ignore-differences-bad-json-pointer")
+    assert bad.line == 27
+    [heal] = with_rule(findings, "ignore-differences-overwritten-by-self-heal")
+    assert "ApplicationSet webs (template)" in heal.message
