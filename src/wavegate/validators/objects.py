@@ -1,0 +1,166 @@
+"""Kubernetes objects as a whole: the same object defined twice, a namespace on a cluster-scoped
+kind, and Argo CD tracking metadata written by hand. Backstage entities are not Kubernetes objects
+and are left alone (kube.is_backstage_entity)."""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Iterable
+
+from wavegate import kube
+from wavegate.argocd import model
+from wavegate.argocd.application import Application
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo
+from wavegate.rules import declare
+
+_K = "kubernetes"
+_A = "argocd"
+
+DUPLICATE = declare(
+    "object-duplicate", "error", "The same Kubernetes object is defined twice",
+    """Two documents with the same group, kind, namespace and name are one object in the cluster. Argo
+    CD applies both, one after the other, so the object ends up as whichever came last and the
+    Application never settles (or reports a shared-resource conflict when two Applications own it).
+    Copying a file and forgetting to rename the copy is the usual cause. wavegate compares what the
+    same Application (or two Applications with the same destination) would apply; documents that no
+    Application in the repository syncs are compared within one directory.""",
+    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml\nkind: Namespace\nmetadata: {name: team-web}",
+    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml: only the Role and RoleBinding", _K)
+NAMESPACE_ON_CLUSTER_SCOPED = declare(
+    "object-namespace-on-cluster-scoped", "error", "A cluster-scoped object has metadata.namespace",
+    """Namespaces, ClusterRoles, CRDs, StorageClasses and other cluster-scoped objects do not live in a
+    namespace. The API server drops the field (or a client refuses the object), so the file claims a
+    scoping that does not exist, and tools that key objects by namespace (diffs, Argo CD's resource
+    tree, policies) disagree about which object this is.""",
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n  namespace: team-web",
+    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader", _K)
+TRACKING_ID = declare(
+    "argocd-tracking-id-in-git", "error", "The argocd.argoproj.io/tracking-id annotation is written in Git",
+    """Argo CD writes argocd.argoproj.io/tracking-id (`<app>:<group>/<kind>:<namespace>/<name>`) on every
+    object it syncs with annotation tracking, the default since 3.0. A value copied from a live object
+    into Git makes Argo CD believe the named Application owns the object: another Application's
+    resource is shown as belonging elsewhere, pruned by the wrong app, or reported as shared.""",
+    "metadata:\n  name: web\n  annotations:\n    argocd.argoproj.io/tracking-id: web:apps/Deployment:team-web/web",
+    "metadata:\n  name: web", _A)
+TRACKING_LABEL = declare(
+    "argocd-tracking-label-in-git", "warning", "An Argo CD tracking label is written in Git",
+    """With label tracking (the Argo CD 2.x default) Argo CD owns app.kubernetes.io/instance: it sets the
+    label to the Application's name, and any object carrying the label counts as that Application's.
+    A different value written by hand (or by a Helm chart) makes the object look owned by another
+    app; a controller that copies labels to the objects it creates makes Argo CD prune them.
+    argocd.argoproj.io/instance is the label installations configure as the tracking label instead,
+    so writing it by hand has the same effect there and no meaning elsewhere. Under Argo CD 3
+    (annotation tracking) app.kubernetes.io/instance is an ordinary label and is accepted.""",
+    "metadata:\n  labels:\n    argocd.argoproj.io/instance: web-cicd",
+    "metadata:\n  labels:\n    app.kubernetes.io/name: web", _A)
+
+IN_CLUSTER = "https://kubernetes.default.svc"
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    objects = [m for m in repo.manifests if kube.is_kubernetes_object(m)]
+    yield from _duplicates(objects, repo, ctx)
+    for manifest in objects:
+        yield from _namespace_on_cluster_scoped(manifest, repo)
+        yield from _tracking_metadata(manifest, ctx)
+
+
+def _applied(manifest: Manifest) -> bool:
+    """Whether Argo CD applies the document as a named object at all."""
+    return bool(manifest.name) and model.hook_types(manifest) != ["Skip"]
+
+
+def _cluster(app: Application) -> str:
+    cluster = app.destination_cluster or IN_CLUSTER
+    return IN_CLUSTER if cluster == "in-cluster" else cluster
+
+
+def placements(manifest: Manifest, repo: Repo, ctx) -> list[tuple]:
+    """Where the object lands: (group, kind, namespace, name, destination) once per distinct
+    destination. Without an Application in this repository, the destination is the directory."""
+    cluster_scoped = kube.cluster_scoped(manifest, repo)
+    apps = ctx.apps_of(manifest)
+    keys = []
+    if apps:
+        for app in apps:
+            namespace = "" if cluster_scoped else (manifest.namespace or app.destination_namespace or "")
+            keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("cluster", _cluster(app))))
+    else:
+        namespace = "" if cluster_scoped else (manifest.namespace or "")
+        keys.append((manifest.group, manifest.kind, namespace, manifest.name,
+                     ("directory", posixpath.dirname(manifest.path))))
+    return list(dict.fromkeys(keys))
+
+
+def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
+    first: dict[tuple, Manifest] = {}
+    for manifest in objects:
+        if not _applied(manifest):
+            continue
+        reported = False
+        for key in placements(manifest, repo, ctx):
+            earlier = first.get(key)
+            if earlier is None:
+                first[key] = manifest
+                continue
+            if earlier is manifest or reported:
+                continue
+            reported = True
+            line = earlier.position(("metadata", "name"))[0]
+            group, kind, namespace, name, (where, destination) = key
+            place = f"in namespace {namespace}" if namespace else "(cluster-scoped)"
+            target = (f"both applied to {destination}" if where == "cluster"
+                      else f"both in {destination or 'the repository root'}/")
+            yield DUPLICATE.at(
+                manifest, ("metadata", "name"),
+                f"{kind} {name} {place} is already defined in {earlier.path}:{line}; {target}, "
+                "so one definition silently replaces the other",
+                hint="Delete one of the two definitions (merge what differs), or give this one another name.",
+                key=False)
+
+
+def _namespace_on_cluster_scoped(manifest: Manifest, repo: Repo) -> Iterable[Finding]:
+    if manifest.namespace is None or not kube.cluster_scoped(manifest, repo):
+        return
+    builtin = (manifest.group, manifest.kind) in kube.BUILTIN_CLUSTER_SCOPED
+    why = "is cluster-scoped" if builtin else "is cluster-scoped (its definition in this repository says scope: Cluster)"
+    yield NAMESPACE_ON_CLUSTER_SCOPED.at(
+        manifest, ("metadata", "namespace"),
+        f"{manifest.kind} {manifest.name} {why}, yet has metadata.namespace {manifest.namespace!r}; "
+        "the API server drops it",
+        hint="Delete the metadata.namespace line.")
+
+
+def _tracking_metadata(manifest: Manifest, ctx) -> Iterable[Finding]:
+    annotations, labels = manifest.annotations, manifest.labels
+    apps = ctx.apps_of(manifest)
+    syncing = {a.name for a in apps}
+    if model.TRACKING_ID in annotations:
+        value = annotations[model.TRACKING_ID]
+        owner = str(value).split(":", 1)[0] if value is not None else ""
+        claim = f"claims {manifest.kind} {manifest.name} for Application {owner!r}" if owner else "is set"
+        other = (f", but Application {', '.join(sorted(syncing))} syncs it" if syncing and owner not in syncing
+                 else "")
+        yield TRACKING_ID.at(
+            manifest, ("metadata", "annotations", model.TRACKING_ID),
+            f"{model.TRACKING_ID} {claim}{other}; Argo CD writes this annotation itself and trusts it for ownership",
+            hint="Delete the annotation; Argo CD adds the right value when it syncs.")
+    if model.INSTANCE_LABEL_ARGO in labels:
+        value = labels[model.INSTANCE_LABEL_ARGO]
+        yield TRACKING_LABEL.at(
+            manifest, ("metadata", "labels", model.INSTANCE_LABEL_ARGO),
+            f"label {model.INSTANCE_LABEL_ARGO}={value} is Argo CD tracking metadata written by hand; where it is "
+            "the configured tracking label it assigns the object (and objects that copy its labels) to "
+            f"Application {value!r}",
+            hint="Delete the label; use app.kubernetes.io/name or app.kubernetes.io/part-of to group objects.")
+    if ctx.argocd_version < 3 and model.INSTANCE_LABEL_DEFAULT in labels:
+        value = labels[model.INSTANCE_LABEL_DEFAULT]
+        if value not in syncing:
+            by = f"Application {', '.join(sorted(syncing))} syncs it" if syncing else "no Application in this repository syncs it"
+            yield TRACKING_LABEL.at(
+                manifest, ("metadata", "labels", model.INSTANCE_LABEL_DEFAULT),
+                f"label {model.INSTANCE_LABEL_DEFAULT}={value} is Argo CD {ctx.argocd_version}.x's tracking label, "
+                f"but {by}; Argo CD will count the object (and objects that copy its labels) as {value!r}'s",
+                hint="Delete the label (Argo CD sets it to the Application's name), or move Argo CD to annotation "
+                     "tracking (application.resourceTrackingMethod: annotation in argocd-cm).")
