@@ -69,6 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_common_options(validate)
     validate.set_defaults(handler=cmd_validate)
 
+    dry_run = commands.add_parser(
+        "dry-run", help="apply the repository to a real, throwaway API server in Argo CD's sync order",
+        description="Install the CRDs, the CRDs kro generates from ResourceGraphDefinitions and the admission "
+                    "policies, then server-side apply what each Argo CD Application syncs, wave by wave, exactly "
+                    "in Argo CD's order. What the server refuses is reported at the line that caused it.",
+        epilog="Clusters:\n  local       etcd + kube-apiserver from scripts/install-tools on loopback ports, removed after\n"
+               "  kubeconfig  the current KUBECONFIG context; every request is dryRun=All, nothing changes there\n"
+               "  kind        a kind cluster named after CI_PIPELINE_ID (GitLab CI with Docker-in-Docker)\n\n"
+               "Example:\n  wavegate dry-run . --cluster local --schemas ../platform/rgds/",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_common_options(dry_run)
+    dry_run.add_argument("--cluster", choices=("local", "kubeconfig", "kind"), default="local",
+                         help="where to apply (default: local)")
+    dry_run.add_argument("--context", metavar="NAME", help="kubeconfig context (with --cluster kubeconfig)")
+    dry_run.add_argument("--policies", metavar="DIR", help="ValidatingAdmissionPolicy directory to install first")
+    dry_run.set_defaults(handler=cmd_dry_run)
+
     rules = commands.add_parser("rules", help="list every rule with its id, default severity and title")
     rules.add_argument("--format", choices=("text", "json", "markdown"), default="text")
     rules.set_defaults(handler=cmd_rules)
@@ -158,6 +175,32 @@ def cmd_validate(args) -> int:
     findings = run(repo, ctx)
     result = Result(findings=findings, files=repo.files, resources=len(repo.manifests),
                     seconds=time.perf_counter() - started, tool="validate")
+    emit(result, reports)
+    return exit_code(result, args.fail_on)
+
+
+def cmd_dry_run(args) -> int:
+    from wavegate.cluster import open_cluster
+    from wavegate.cluster.base import ClusterError
+    from wavegate.dryrun.run import dry_run, prerequisites, terminal_progress
+
+    reports = parse_reports(args)
+    started = time.perf_counter()
+    repo, ctx = build_context(args)
+    schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
+    extra = prerequisites(schema_paths, args.policies or ctx.config.policies)
+    options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
+    progress = terminal_progress()
+    try:
+        progress(f"starting the {args.cluster} cluster")
+        with open_cluster(args.cluster, **options) as cluster:
+            progress(f"cluster {cluster.name} is ready")
+            report = dry_run(ctx, cluster, extra, progress)
+    except ClusterError as error:
+        raise UsageError(str(error)) from None
+    findings = list(repo.problems) + report.findings
+    result = Result(findings=findings, files=repo.files, resources=len(report.applied),
+                    seconds=time.perf_counter() - started, tool="dry-run")
     emit(result, reports)
     return exit_code(result, args.fail_on)
 

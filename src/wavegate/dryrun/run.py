@@ -1,0 +1,240 @@
+"""The sync simulation: prerequisites first, then each Application's waves in Argo CD's order,
+applied to a real API server; what the server refuses becomes a finding at the line that caused it."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from wavegate.argocd import model
+from wavegate.dryrun.plan import SyncPlan, build_plans, is_rgd
+from wavegate.dryrun.server import Outcome, Server
+from wavegate.findings import Finding
+from wavegate.load import Manifest, load
+from wavegate.rules import declare
+
+_F = "dry-run"
+REFUSED = declare(
+    "dry-run-refused", "error", "The API server refused the object",
+    """The server checks what static validation cannot: admission policies, CEL rules, defaulting,
+    strict field validation against the exact schema it serves. What it refuses here, it refuses
+    when Argo CD syncs the merge, and the Application stays OutOfSync or Degraded.""",
+    "spec:\n  aws:\n    regoin: us-west-2   # field not declared in the CRD schema",
+    "spec:\n  aws:\n    region: us-west-2", _F)
+UNKNOWN_KIND = declare(
+    "dry-run-unknown-kind", "error", "The kind does not exist on the server when its wave is applied",
+    """Argo CD fails the sync with "the server could not find the requested resource" when a
+    resource's kind is not served yet: its CRD is applied later, or comes from a
+    ResourceGraphDefinition that kro has not turned into a CRD by then.""",
+    'kind: CICDPipeline            # sync-wave "0"\n---\nkind: ResourceGraphDefinition # sync-wave "1"',
+    'kind: ResourceGraphDefinition # sync-wave "0"\n---\nkind: CICDPipeline            # sync-wave "1"', _F)
+SERVER_WARNING = declare(
+    "dry-run-server-warning", "warning", "The API server answered with a warning",
+    """Warnings are how the server announces deprecated APIs, policy warnings (validationActions:
+    Warn) and fields it ignores; they become errors in a later release or in another cluster.""",
+    "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget", "apiVersion: policy/v1\nkind: PodDisruptionBudget", _F)
+PREREQUISITE = declare(
+    "dry-run-prerequisite-refused", "error", "A prerequisite (CRD, generated CRD or policy) could not be installed",
+    """The dry-run installs the CRDs, the CRDs kro generates from ResourceGraphDefinitions, and the
+    admission policies before it syncs the repository; when one is refused, the results of the
+    sync would not mean what they say.""",
+    "# a CRD file given with --schemas that the server rejects", "# a CRD the server accepts", _F)
+
+_FIELD = re.compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryData|rules|roleRef|subjects|webhooks|"
+                    r"parameters|provisioner|template)(?:\.[\w-]+|\[\d+\])*)(?!\w)")
+
+
+@dataclass
+class Applied:
+    manifest: Manifest
+    outcome: Outcome
+    plan: str
+    phase: str
+    wave: int
+
+
+@dataclass
+class DryRunReport:
+    findings: list[Finding] = field(default_factory=list)
+    applied: list[Applied] = field(default_factory=list)
+    prerequisites: int = 0
+    seconds: float = 0.0
+
+
+Progress = Callable[[str], None]
+
+
+def quiet(_: str) -> None:
+    pass
+
+
+def terminal_progress(stream=sys.stderr) -> Progress:
+    """Progress lines on a terminal; nothing when the output is not a TTY (CI logs stay clean)."""
+    if not stream.isatty():
+        return quiet
+    started = time.monotonic()
+
+    def show(message: str) -> None:
+        stream.write(f"[{time.monotonic() - started:5.1f}s] {message}\n")
+        stream.flush()
+
+    return show
+
+
+def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None) -> list[Manifest]:
+    """CRDs and ResourceGraphDefinitions from --schemas/config, and the policy directory's
+    ValidatingAdmissionPolicies, bindings and their parameter objects."""
+    found: list[Manifest] = []
+    for raw in schema_paths:
+        path = Path(raw)
+        repo = load(path) if path.is_dir() else load(path.parent, only=[path.name])
+        found.extend(m for m in repo.manifests if model.is_crd(m) or is_rgd(m))
+    if policy_dir:
+        repo = load(policy_dir, exclude=("fixtures",))
+        found.extend(m for m in repo.manifests if m.group in ("admissionregistration.k8s.io", "")
+                     and m.kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap"))
+    return found
+
+
+def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> DryRunReport:
+    started = time.monotonic()
+    report = DryRunReport()
+    server = Server(cluster)
+    try:
+        _install_prerequisites(server, extra, report, progress)
+        for plan in build_plans(ctx):
+            _sync(server, plan, report, progress)
+    finally:
+        server.close()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRunReport, progress: Progress) -> None:
+    if not extra:
+        return
+    progress(f"installing {len(extra)} prerequisites")
+    crds: list[str] = []
+    # CRDs and policies' parameter kinds first, then everything that needs them.
+    ordered = sorted(extra, key=lambda m: (0 if model.is_crd(m) or is_rgd(m) else 1, m.path))
+    for manifest in ordered:
+        body = generated_crd(manifest) if is_rgd(manifest) else manifest.data
+        if body is None:
+            continue
+        outcome = server.apply(body, manifest.namespace)
+        report.prerequisites += 1
+        if not outcome.applied:
+            report.findings.append(PREREQUISITE.at_file(
+                manifest.path, *manifest.position(()), resource=manifest.ref,
+                message=f"{manifest.kind} {manifest.name} could not be installed: {outcome.message}"))
+        elif body.get("kind") == "CustomResourceDefinition":
+            crds.append(body["metadata"]["name"])
+    for name in server.wait_established(crds):
+        report.findings.append(PREREQUISITE.at_file("(prerequisites)", message=f"CRD {name} never became Established"))
+    if any(m.kind.startswith("ValidatingAdmissionPolicy") for m in extra):
+        _settle_policies(server)
+
+
+def _settle_policies(server: Server) -> None:
+    """The API server enforces a new ValidatingAdmissionPolicy only once its policy informer and
+    type checker have seen it (about a second); applying too early silently skips the policy."""
+    time.sleep(1.5)
+
+
+def generated_crd(rgd: Manifest) -> dict | None:
+    """The CRD kro generates for a ResourceGraphDefinition (None when the RGD is invalid; the
+    static checks report why)."""
+    try:
+        from wavegate.kro import crd_for_rgd
+    except ImportError:
+        return None
+    try:
+        return crd_for_rgd(rgd.data)
+    except Exception:  # noqa: BLE001 - an invalid RGD is reported by the kro validator
+        return None
+
+
+def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progress) -> None:
+    created_namespaces: set[str] = set()
+    if plan.create_namespace and plan.destination_namespace:
+        namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": plan.destination_namespace}}
+        if server.apply(namespace, None).applied:
+            created_namespaces.add(plan.destination_namespace)
+    for step in plan.steps:
+        began = time.monotonic()
+        crds: list[str] = []
+        generated: list[tuple[Manifest, dict]] = []
+        for task in step.tasks:
+            manifest = task.manifest
+            if is_rgd(manifest):
+                # kro creates the RGD's CRD asynchronously, after the RGD is accepted: model it
+                # as available only once this wave is done.
+                crd = generated_crd(manifest)
+                if crd is not None:
+                    generated.append((manifest, crd))
+                continue
+            outcome = server.apply(manifest.data, manifest.namespace or plan.destination_namespace)
+            if (not outcome.applied and server.dry_run and outcome.status == 404
+                    and _missing_namespace(outcome.message) in created_namespaces):
+                # dryRun=All persists nothing, so a namespace an earlier wave "created" is absent;
+                # Argo CD would have created it by now.
+                outcome = Outcome(applied=True, message="namespace created earlier in this sync (dry-run)")
+            report.applied.append(Applied(manifest, outcome, plan.name, step.phase, step.wave))
+            report.findings.extend(findings_for(manifest, outcome, plan.name))
+            if outcome.applied and manifest.kind == "Namespace" and manifest.name:
+                created_namespaces.add(manifest.name)
+            if outcome.applied and model.is_crd(manifest) and manifest.name:
+                crds.append(manifest.name)
+        for rgd, crd in generated:
+            outcome = server.apply(crd, None)
+            if outcome.applied:
+                crds.append(crd["metadata"]["name"])
+            else:
+                report.findings.append(PREREQUISITE.at(rgd, ("spec", "schema"),
+                                                       f"the CRD generated from {rgd.name} was refused: {outcome.message}"))
+        server.wait_established(crds)
+        progress(f"{plan.name}: {step.phase} wave {step.wave}: {len(step.tasks)} resources "
+                 f"in {time.monotonic() - began:.1f}s")
+
+
+def _missing_namespace(message: str) -> str | None:
+    match = re.search(r'namespaces "([^"]+)" not found', message)
+    return match.group(1) if match else None
+
+
+def findings_for(manifest: Manifest, outcome: Outcome, plan: str) -> list[Finding]:
+    found: list[Finding] = []
+    if not outcome.applied:
+        if outcome.unknown_kind:
+            found.append(UNKNOWN_KIND.at(manifest, ("kind",),
+                                         f"{manifest.kind} {manifest.name}: {outcome.message} when Application {plan} "
+                                         f"applies its wave {model.wave_of(manifest)}",
+                                         hint="Put the CRD or ResourceGraphDefinition in an earlier wave, and add "
+                                              "SkipDryRunOnMissingResource=true for kinds kro generates.", key=False))
+        else:
+            path = field_path(outcome)
+            found.append(REFUSED.at(manifest, path, f"{manifest.kind} {manifest.name}: {outcome.message}",
+                                    hint="The API server rejects this; Argo CD's sync would fail the same way."))
+    for warning in outcome.warnings:
+        found.append(SERVER_WARNING.at(manifest, (), f"{manifest.kind} {manifest.name}: {warning}"))
+    return found
+
+
+def field_path(outcome: Outcome) -> tuple:
+    """The document path the server's error names (from its causes, else from its message)."""
+    for text in outcome.fields + [outcome.message]:
+        match = _FIELD.search(text or "")
+        if match:
+            return parse_field(match.group(1))
+    return ()
+
+
+def parse_field(text: str) -> tuple:
+    parts: list = []
+    for name, index in re.findall(r"([\w-]+)|\[(\d+)\]", text):
+        parts.append(int(index) if index else name)
+    return tuple(parts)

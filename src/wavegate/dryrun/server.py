@@ -1,0 +1,129 @@
+"""Talking to the API server for the dry-run: discovery, server-side apply, waiting for CRDs.
+
+Everything goes through the official kubernetes client's dynamic client on a `Cluster`
+(DESIGN.md invariant 5). On a cluster wavegate does not own, every write carries dryRun=All.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+
+FIELD_MANAGER = "wavegate"
+
+
+@dataclass
+class Outcome:
+    """What the server said about one object."""
+
+    applied: bool
+    status: int = 200
+    message: str = ""
+    reason: str = ""
+    fields: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unknown_kind: bool = False
+
+
+class Server:
+    def __init__(self, cluster):
+        from kubernetes.dynamic import DynamicClient
+
+        self.cluster = cluster
+        self.api = cluster.api_client()
+        self.dynamic = DynamicClient(self.api)
+        self.dry_run = cluster.dry_run_only
+
+    def close(self) -> None:
+        self.api.close()
+
+    def resource(self, api_version: str, kind: str):
+        """The API resource for a kind, or None when the server does not serve it (yet)."""
+        from kubernetes.dynamic.exceptions import ResourceNotFoundError
+
+        try:
+            return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except ResourceNotFoundError:
+            return None
+
+    def refresh_discovery(self) -> None:
+        self.dynamic.resources.invalidate_cache()
+
+    def apply(self, body: dict, namespace: str | None) -> Outcome:
+        """Server-side apply `body` with strict field validation and the `wavegate` field manager."""
+        from kubernetes.client.exceptions import ApiException
+
+        resource = self.resource(body.get("apiVersion", ""), body.get("kind", ""))
+        if resource is None:
+            self.refresh_discovery()  # a CRD from an earlier wave may have just become served
+            resource = self.resource(body.get("apiVersion", ""), body.get("kind", ""))
+        if resource is None:
+            return Outcome(applied=False, status=404, unknown_kind=True, reason="NotFound",
+                           message=f"the server could not find the requested resource: no kind {body.get('kind')!r} "
+                                   f"is served for apiVersion {body.get('apiVersion')!r}")
+        params = {"field_manager": FIELD_MANAGER, "force_conflicts": True,
+                  "query_params": [("fieldValidation", "Strict")]}
+        if self.dry_run:
+            params["dry_run"] = "All"
+        if resource.namespaced:
+            body = {**body, "metadata": {**body.get("metadata", {}), "namespace": namespace or "default"}}
+        path = resource.path(name=body["metadata"]["name"], namespace=body["metadata"].get("namespace")
+                             if resource.namespaced else None)
+        try:
+            response = self.dynamic.request("patch", path, body=body, content_type="application/apply-patch+yaml",
+                                            **params)
+        except ApiException as error:
+            return _refusal(error)
+        return Outcome(applied=True, status=response.status, warnings=_warnings(response.headers))
+
+    def wait_established(self, crd_names: list[str], timeout: float = 30.0) -> list[str]:
+        """Wait until every named CRD is Established; the names still waiting when time runs out."""
+        if self.dry_run or not crd_names:
+            return []
+        resource = self.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
+        waiting = set(crd_names)
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            for name in sorted(waiting):
+                try:
+                    crd = self.dynamic.get(resource, name=name).to_dict()
+                except Exception:  # noqa: BLE001 - not there yet
+                    continue
+                conditions = (crd.get("status") or {}).get("conditions") or []
+                if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                    waiting.discard(name)
+            if waiting:
+                time.sleep(0.05)
+        if not waiting:
+            self.refresh_discovery()
+        return sorted(waiting)
+
+
+def _warnings(headers) -> list[str]:
+    if not headers:
+        return []
+    values = headers.get_all("Warning") if hasattr(headers, "get_all") else [headers.get("Warning")]
+    found = []
+    for value in values or []:
+        if not value:
+            continue
+        # RFC 7234 warning: `299 - "text"`; several may be joined with commas.
+        for part in value.split('299 - '):
+            text = part.strip().strip(",").strip().strip('"')
+            if text:
+                found.append(text)
+    return found
+
+
+def _refusal(error) -> Outcome:
+    try:
+        status = json.loads(error.body or "{}")
+    except (TypeError, ValueError):
+        status = {}
+    causes = (status.get("details") or {}).get("causes") or []
+    return Outcome(applied=False, status=error.status or 0,
+                   message=status.get("message") or str(error.reason or error),
+                   reason=status.get("reason") or "",
+                   fields=[c["field"] for c in causes if c.get("field")],
+                   warnings=_warnings(getattr(error, "headers", None)))

@@ -1,0 +1,202 @@
+"""wavegate dry-run against the real local control plane (etcd + kube-apiserver from install-tools)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from wavegate.cluster import LocalCluster
+from wavegate.config import load_config
+from wavegate.dryrun.run import dry_run, prerequisites
+from wavegate.load import load
+from wavegate.validators import Context
+from tests.helpers import EXAMPLES, REPO_ROOT, write_repo
+
+pytestmark = pytest.mark.integration
+
+REPO_URL = "https://gitlab.example.com/team/app.git"
+CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.example.com
+  annotations:
+    argocd.argoproj.io/sync-wave: "{wave}"
+spec:
+  group: example.com
+  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
+  scope: Namespaced
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {{type: integer, minimum: 1}}
+"""
+WIDGET = """
+apiVersion: example.com/v1
+kind: Widget
+metadata:
+  name: {name}
+  namespace: {namespace}
+  annotations:
+    argocd.argoproj.io/sync-wave: "1"
+spec:
+  size: 2
+  {extra}
+"""
+APP = """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: {name}
+  namespace: argocd
+spec:
+  project: default
+  source: {{repoURL: "%s", path: {path}, targetRevision: main}}
+  destination: {{server: "https://kubernetes.default.svc", namespace: {namespace}}}
+  syncPolicy:
+    syncOptions: [CreateNamespace=true]
+""" % REPO_URL
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with LocalCluster() as running:
+        yield running
+
+
+def run(root, cluster, schemas=(), policies=None):
+    config = load_config(root)
+    repo = load(root)
+    ctx = Context(repo=repo, config=config, repo_url=REPO_URL)
+    return dry_run(ctx, cluster, prerequisites(tuple(map(str, schemas)), policies))
+
+
+def test_custom_resource_with_a_field_its_crd_lacks_is_refused_at_that_line(tmp_path, cluster):
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="widgets-a", path="manifests", namespace="team-a"),
+        "manifests/crd.yaml": CRD.format(wave="0"),
+        "manifests/widget.yaml": WIDGET.format(name="w", namespace="team-a", extra="colour: blue"),
+    })
+    report = run(tmp_path, cluster)
+    [finding] = report.findings
+    assert finding.rule == "dry-run-refused" and finding.path == "manifests/widget.yaml"
+    assert finding.line == 10, finding  # the `colour:` line
+    assert "colour" in finding.message
+
+
+def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_does(tmp_path, cluster):
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="widgets-b", path="manifests", namespace="team-b"),
+        "manifests/crd.yaml": CRD.format(wave="3").replace("widgets.example.com", "gadgets.example.com")
+            .replace("Widget", "Gadget").replace("widget", "gadget"),
+        "manifests/gadget.yaml": WIDGET.format(name="g", namespace="team-b", extra="").replace("Widget", "Gadget"),
+    })
+    report = run(tmp_path, cluster)
+    assert report.findings == []
+    assert [a.outcome.applied for a in report.applied] == [True, True]
+
+
+RGD = """
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: pipelines.kro.run
+  annotations:
+    argocd.argoproj.io/sync-wave: "{wave}"
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Pipeline
+    spec:
+      name: string | required=true
+"""
+INSTANCE = """
+apiVersion: kro.run/v1alpha1
+kind: Pipeline
+metadata:
+  name: p
+  namespace: team-c
+  annotations:
+    argocd.argoproj.io/sync-wave: "{wave}"
+spec:
+  name: p
+"""
+
+
+def test_kro_instance_in_an_earlier_wave_than_its_rgd_fails_as_argo_cds_sync_would(tmp_path, cluster):
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="pipelines", path="manifests", namespace="team-c"),
+        "manifests/rgd.yaml": RGD.format(wave="2"),
+        "manifests/instance.yaml": INSTANCE.format(wave="1"),
+    })
+    report = run(tmp_path, cluster)
+    [finding] = report.findings
+    assert finding.rule == "dry-run-unknown-kind" and finding.path == "manifests/instance.yaml"
+
+
+POLICY = """
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: configmaps-need-owner
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - apiGroups: [""]
+        apiVersions: ["v1"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["configmaps"]
+  validations:
+    - expression: "has(object.metadata.labels) && 'owner' in object.metadata.labels"
+      message: "every ConfigMap needs an owner label"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: configmaps-need-owner
+spec:
+  policyName: configmaps-need-owner
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {policy-test: "yes"}
+"""
+
+
+def test_admission_policy_installed_first_denies_with_its_message(tmp_path, cluster):
+    policies = tmp_path / "policies"
+    write_repo(policies, {"owner.yaml": POLICY})
+    repo = tmp_path / "repo"
+    write_repo(repo, {
+        "manifests/ns.yaml": 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-d\n  labels: {policy-test: "yes"}\n',
+        "manifests/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-d\ndata: {a: b}\n",
+    })
+    report = run(repo, cluster, policies=str(policies))
+    [finding] = report.findings
+    assert finding.rule == "dry-run-refused" and finding.path == "manifests/cm.yaml"
+    assert "every ConfigMap needs an owner label" in finding.message
+    assert "configmaps-need-owner" in finding.message
+
+
+def test_clean_generated_repository_applies_with_no_finding_and_leaves_nothing_behind(tmp_path):
+    before = set(os.listdir("/tmp"))
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    done = subprocess.run([sys.executable, "-m", "wavegate", "dry-run", str(EXAMPLES / "clean"),
+                           "--cluster", "local", "--format", "json"], capture_output=True, text=True, env=env, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert json.loads(done.stdout)["findings"] == []
+    leftovers = {d for d in set(os.listdir("/tmp")) - before if d.startswith("wavegate")}
+    assert leftovers == set()
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert str(EXAMPLES) not in ps
