@@ -1,0 +1,272 @@
+"""Applications against the repository they live in: source paths that do not exist or hold nothing
+Argo CD would read, repoURLs copied from another repository, and namespaces (resources Argo CD
+cannot place, resources outside the destination namespace, namespaces nothing creates).
+
+Which source is "this repository": when wavegate knows this repository's URL (`repoURL` in
+.wavegate.yaml, CI_PROJECT_URL or the git remote), a source whose repoURL is the same repository.
+When the URL is unknown, wavegate cannot tell a typo from another repository, so it judges by the
+path: a source whose path exists here is taken to be this repository (and must hold manifests); a
+path that does not exist is not reported.
+
+Which manifests the namespace rules look at: the ones some Application in the repository syncs.
+Application manifests themselves are usually applied by Backstage or an app-of-apps, not synced by
+themselves, so their own namespace (normally argocd) is not checked. When the repository has no
+Application at all, every Kubernetes object is checked. Argo CD's own kinds (Application,
+ApplicationSet, AppProject) live where Argo CD runs and are never checked. Backstage entities are
+not Kubernetes objects and are never checked.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Iterable
+
+from wavegate import kube
+from wavegate.argocd import model
+from wavegate.argocd.application import Application, Source, in_source, same_repository
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo
+from wavegate.rules import declare
+
+_F = "argocd"
+
+PATH_MISSING = declare(
+    "application-path-missing", "error", "An Application's source path does not exist in this repository",
+    """Argo CD resolves spec.source.path inside the repository at the target revision. A path that
+    does not exist there (a typo, a renamed folder, a path copied from another repository) makes the
+    Application fail with ComparisonError ("app path does not exist") and nothing syncs.""",
+    "source:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifest      # the folder is manifests/",
+    "source:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifests", _F)
+PATH_EMPTY = declare(
+    "application-path-has-no-manifests", "error", "An Application's source path holds no file Argo CD would read",
+    """A plain directory source reads the .yaml, .yml and .json files directly in the path (and below it
+    only with directory.recurse: true), filtered by directory.include and directory.exclude. When
+    none is left, the Application syncs nothing, and with automated prune it deletes everything it
+    synced before.""",
+    "source:\n  path: deploy            # the manifests are in deploy/base/\n",
+    "source:\n  path: deploy\n  directory:\n    recurse: true", _F)
+REPO_URL_FOREIGN = declare(
+    "application-repo-url-foreign", "warning", "An Application points at another repository although its path is here",
+    """An Application that lives in this repository and whose source path holds manifests here, but
+    whose repoURL names another repository, deploys that other repository's files, not the ones
+    reviewed in this merge request. This is usually an Application copied from another project
+    without changing repoURL.""",
+    "# in gitlab.example.com/team/web\nsource:\n  repoURL: https://gitlab.example.com/team/shop.git\n  path: manifests",
+    "# in gitlab.example.com/team/web\nsource:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifests", _F)
+NAMESPACE_DIFFERS = declare(
+    "application-namespace-differs", "info", "A resource is in another namespace than its Application's destination",
+    """A resource's own metadata.namespace wins over spec.destination.namespace. That is legitimate
+    (one Application may manage several namespaces), but it is also how resources end up in a
+    namespace nobody expected, so wavegate shows it. The AppProject must allow that namespace too.""",
+    "# Application destination.namespace: team-web\nkind: ConfigMap\nmetadata:\n  namespace: team-api",
+    "# Application destination.namespace: team-web\nkind: ConfigMap\nmetadata:\n  namespace: team-web", _F)
+UNPLACEABLE = declare(
+    "application-namespace-unplaceable", "error",
+    "A namespaced resource has no namespace and its Application has no destination namespace",
+    """Argo CD puts a namespaced resource without metadata.namespace into spec.destination.namespace.
+    When that is empty too, the controller reports "Namespace for <name> <kind> is missing"
+    (InvalidSpecError) and the resource cannot be synced.""",
+    "# Application without destination.namespace\nkind: ConfigMap\nmetadata:\n  name: settings",
+    "# Application without destination.namespace\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-web", _F)
+NAMESPACE_NOT_CREATED = declare(
+    "namespace-not-created", "error", "Resources go into a namespace that nothing creates",
+    """A namespaced resource can only be created in a namespace that exists. Argo CD creates it when
+    a Namespace manifest is part of the sync (it orders Namespaces first) or when the Application has
+    CreateNamespace=true for its destination namespace; otherwise the namespace must already exist
+    in the cluster (list it under `namespaces:` in .wavegate.yaml). default, kube-system, kube-public
+    and kube-node-lease always exist. A misspelt namespace fails the sync with 'namespaces "..." not
+    found'.""",
+    "kind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-wbe     # typo, no such Namespace",
+    "kind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-web\n---\nkind: Namespace\nmetadata:\n  name: team-web", _F)
+
+ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
+_SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools"})
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    files = _Files(repo.root)
+    for app in ctx.applications:
+        for source in app.sources:
+            yield from _source_findings(app, source, repo, ctx, files)
+    yield from _namespace_findings(repo, ctx)
+
+
+def templated(text: str | None) -> bool:
+    return bool(text) and ("{{" in text or "${" in text)
+
+
+class _Files:
+    """The repository's directories and files as Argo CD would see them, read once."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    @cached_property
+    def directories(self) -> list[str]:
+        found = []
+        for directory, dirnames, _ in os.walk(self.root):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            rel = os.path.relpath(directory, self.root).replace(os.sep, "/")
+            if rel != ".":
+                found.append(rel)
+        return found
+
+    def below(self, path: str) -> list[str]:
+        """Repository-relative paths of the YAML and JSON files at and below `path`."""
+        base = self.root / path if path else self.root
+        found = []
+        for directory, dirnames, filenames in os.walk(base):
+            dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+            for name in sorted(filenames):
+                if name.endswith((".yaml", ".yml", ".json")):
+                    found.append(os.path.relpath(os.path.join(directory, name), self.root).replace(os.sep, "/"))
+        return found
+
+
+def _is_this_repository(source: Source, ctx, exists: bool) -> bool:
+    if ctx.repo_url:
+        return bool(source.repo_url) and same_repository(source.repo_url, ctx.repo_url)
+    return exists
+
+
+def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _Files) -> Iterable[Finding]:
+    if source.path is None or templated(source.path) or templated(source.repo_url):
+        return
+    manifest = app.manifest
+    path_key = (*source.yaml_path, "path")
+    written = manifest.get(*path_key)
+    leaves = ".." in source.path.split("/")
+    directory = repo.root / source.path
+    exists = not leaves and directory.is_dir()
+    this_repo = _is_this_repository(source, ctx, exists)
+
+    if this_repo and not exists:
+        if leaves:
+            message = f"source path {written!r} of Application {app.name} leaves the repository; Argo CD refuses it"
+            hint = "Write a path relative to the repository root, without '..'."
+        else:
+            what = "is a file, not a directory" if directory.exists() else "does not exist in this repository"
+            message = f"source path {written!r} of Application {app.name} {what}"
+            close = difflib.get_close_matches(source.path, files.directories, n=1, cutoff=0.6)
+            hint = f"Did you mean path: {close[0]}?" if close else "Point path at the folder that holds the manifests."
+        yield PATH_MISSING.at(manifest, path_key, message, hint=hint, key=False)
+        return
+    if not exists:
+        return
+    below = files.below(source.path)
+    read = [f for f in below if in_source(f, source)]
+    if this_repo and source.is_directory and not read:
+        yield PATH_EMPTY.at(manifest, path_key,
+                            f"source path {written!r} of Application {app.name} holds no .yaml, .yml or .json file "
+                            "that Argo CD would read, so the Application syncs nothing",
+                            hint=_empty_hint(source, below), key=False)
+    if (not this_repo and ctx.repo_url and source.repo_url and read
+            and not same_repository(source.repo_url, ctx.repo_url)):
+        yield REPO_URL_FOREIGN.at(
+            manifest, (*source.yaml_path, "repoURL"),
+            f"Application {app.name} syncs {source.path or '/'} from {source.repo_url}, not from this repository "
+            f"({ctx.repo_url}), although {source.path or 'the root'} here holds {len(read)} manifest file(s) "
+            f"such as {read[0]}",
+            hint=f"If it deploys this repository, write repoURL: {ctx.repo_url}", key=False)
+
+
+def _empty_hint(source: Source, below: list[str]) -> str:
+    base = (source.path + "/") if source.path else ""
+    nested = [f for f in below if "/" in f[len(base):]]
+    if nested and not source.recurse:
+        first = nested[0][len(base):].split("/")[0]
+        return (f"The manifests are in subfolders such as {base}{first}/: set directory.recurse: true, "
+                f"or point path at {base}{first}.")
+    if below and (source.include or source.exclude):
+        return (f"directory.include/exclude filter out every file ({', '.join(below[:3])}"
+                + (", ..." if len(below) > 3 else "") + "): fix the patterns.")
+    return f"Add the manifests under {base or 'the repository root'}, or point path at the folder that holds them."
+
+
+# ---------------------------------------------------------------------------------------------
+# Namespaces
+
+def _checked(manifest: Manifest, repo: Repo) -> bool:
+    """A Kubernetes object that Argo CD applies and that lives in a namespace (or may)."""
+    return (kube.is_kubernetes_object(manifest)
+            and not (manifest.group == model.ARGOCD_GROUP and manifest.kind in ARGOCD_KINDS)
+            and model.hook_types(manifest) != ["Skip"]
+            and not kube.cluster_scoped(manifest, repo))
+
+
+def _where(manifest: Manifest) -> str:
+    return f"{manifest.path}:{manifest.position(())[0]}"
+
+
+def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
+    created = {m.name for m in repo.by_kind("Namespace", "")
+               if kube.is_kubernetes_object(m) and m.name and model.hook_types(m) != ["Skip"]}
+    existing = kube.SYSTEM_NAMESPACES | set(ctx.config.namespaces) | created
+    has_apps = bool(ctx.applications)
+    known = sorted(existing | {a.destination_namespace for a in ctx.applications if a.destination_namespace})
+
+    for manifest in repo.manifests:
+        if not _checked(manifest, repo):
+            continue
+        apps = ctx.apps_of(manifest)
+        if has_apps and not apps:
+            continue
+        namespace = manifest.namespace
+        if namespace is None:
+            yield from _unplaceable(manifest, apps, repo)
+            continue
+        for app in apps:
+            destination = app.destination_namespace
+            if destination and destination != namespace:
+                yield NAMESPACE_DIFFERS.at(
+                    manifest, ("metadata", "namespace"),
+                    f"{manifest.kind} {manifest.name} is in namespace {namespace}, not in {destination}, the destination "
+                    f"namespace of Application {app.name} ({_where(app.manifest)})",
+                    hint="Fine if meant (the AppProject must allow the namespace); otherwise delete metadata.namespace "
+                         "to use the destination namespace.", key=False)
+        if namespace in existing or any(a.creates_namespace and a.destination_namespace == namespace for a in apps):
+            continue
+        close = difflib.get_close_matches(namespace, [k for k in known if k != namespace], n=1, cutoff=0.75)
+        yield NAMESPACE_NOT_CREATED.at(
+            manifest, ("metadata", "namespace"),
+            f"{manifest.kind} {manifest.name} goes into namespace {namespace}, which nothing creates: no Namespace "
+            "manifest"
+            + (", no Application with CreateNamespace=true for it" if has_apps else "")
+            + ", and it is not listed under namespaces in .wavegate.yaml",
+            hint=(f"Did you mean namespace: {close[0]}? " if close else "")
+                 + f"Otherwise add a Namespace manifest named {namespace}"
+                 + (", or CreateNamespace=true on an Application whose destination namespace it is" if has_apps else "")
+                 + ".", key=False)
+
+    for app in ctx.applications:
+        destination = app.destination_namespace
+        if not destination or destination in existing or app.creates_namespace:
+            continue
+        placed = [m for m in app.resources(repo, ctx.repo_url) if _checked(m, repo) and m.namespace is None]
+        if not placed:
+            continue
+        first = placed[0]
+        yield NAMESPACE_NOT_CREATED.at(
+            app.manifest, ("spec", "destination", "namespace"),
+            f"Application {app.name} puts {len(placed)} resource(s) without metadata.namespace (first: {first.kind} "
+            f"{first.name}, {first.path}) into namespace {destination}, which nothing creates",
+            hint=f"Add - CreateNamespace=true to spec.syncPolicy.syncOptions, or a Namespace manifest named "
+                 f"{destination}, or list it under namespaces in .wavegate.yaml if it exists in the cluster.",
+            key=False)
+
+
+def _unplaceable(manifest: Manifest, apps: list[Application], repo: Repo) -> Iterable[Finding]:
+    if not kube.namespaced(manifest, repo):
+        return  # cluster-scoped, or a custom kind whose scope this repository does not say
+    for app in apps:
+        if app.destination_namespace is None:
+            yield UNPLACEABLE.at(
+                manifest, ("metadata",),
+                f"{manifest.kind} {manifest.name} is namespaced but has no metadata.namespace, and Application "
+                f"{app.name} ({_where(app.manifest)}) has no spec.destination.namespace; Argo CD reports "
+                f"\"Namespace for {manifest.name} is missing\" and cannot sync it",
+                hint=f"Add metadata.namespace here, or spec.destination.namespace to Application {app.name}.")
+            return
