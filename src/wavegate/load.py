@@ -31,7 +31,7 @@ MAX_EXPANDED_NODES = 1_000_000
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
 ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
-                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools")
+                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _F = "yaml"
@@ -82,12 +82,6 @@ NOT_A_MAPPING = declare(
     """Every document Argo CD applies must be one Kubernetes object, which is a mapping with
     apiVersion, kind and metadata. A list or a bare string at the top is rejected at sync.""",
     "- apiVersion: v1\n  kind: Namespace", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web", _F)
-MISSING_TYPE = declare(
-    "yaml-not-a-resource", "error", "A document has no apiVersion, kind or metadata.name",
-    """Argo CD applies every YAML document it finds under an Application's path; a document without
-    apiVersion, kind and metadata.name fails the whole sync. Move non-manifest YAML out of synced
-    folders, or exclude it in .wavegate.yaml.""",
-    "replicas: 3\nimage: web:1.2", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"3\"", _F)
 
 
 @dataclass
@@ -98,6 +92,9 @@ class Manifest:
     doc_index: int
     data: dict
     positions: dict[tuple, tuple[int, int, int, int]] = field(repr=False, default_factory=dict)
+    # What Kubernetes type metadata the document lacks (apiVersion, kind, metadata.name); a
+    # document lacking any is kept apart (Repo.untyped) and judged by the validators.
+    missing: tuple[str, ...] = ()
 
     @property
     def api_version(self) -> str:
@@ -178,6 +175,7 @@ class Repo:
     manifests: list[Manifest] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
+    untyped: list[Manifest] = field(default_factory=list)
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
@@ -198,7 +196,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     for rel in paths:
         manifests, problems = load_file(root, rel, limits)
         repo.files.append(rel)
-        repo.manifests.extend(manifests)
+        for manifest in manifests:
+            (repo.untyped if manifest.missing else repo.manifests).append(manifest)
         repo.problems.extend(problems)
     return repo
 
@@ -425,10 +424,7 @@ class _Builder:
         missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
         if not self.manifest.name and "generateName" not in self.manifest.metadata:
             missing.append("metadata.name")
-        if missing:
-            self.problems.append(MISSING_TYPE.at(self.manifest, (), message=f"document {self.index + 1} has no {', '.join(missing)}",
-                                                 hint="Give it apiVersion, kind and metadata.name, or move it out of the synced folders."))
-            return None, self.problems
+        self.manifest.missing = tuple(missing)
         return self.manifest, self.problems
 
     def _expanded_size(self, node: yaml.Node, stack: set[int], depth: int) -> int:

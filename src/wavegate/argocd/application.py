@@ -90,15 +90,18 @@ class Application:
     def creates_namespace(self) -> bool:
         return self.sync_options.get("CreateNamespace") == "true"
 
-    def resources(self, repo: Repo, this_repo_url: str | None) -> list[Manifest]:
-        """The manifests of `repo` this Application syncs, from its directory sources in this repo."""
+    def resources(self, repo: Repo, this_repo_url: str | None,
+                  documents: list[Manifest] | None = None) -> list[Manifest]:
+        """The manifests of `repo` (or the given `documents` of it) this Application syncs, from its
+        directory sources in this repository."""
         selected: list[Manifest] = []
         for source in self.sources:
             if not source.is_directory or source.path is None:
                 continue
             if this_repo_url and not same_repository(source.repo_url, this_repo_url):
                 continue
-            selected.extend(m for m in repo.manifests if in_source(m.path, source))
+            selected.extend(m for m in (repo.manifests if documents is None else documents)
+                            if in_source(m.path, source))
         return selected
 
 

@@ -54,6 +54,8 @@ class Context:
         for app in self.applications:
             for manifest in app.resources(self.repo, self.repo_url):
                 owners.setdefault(id(manifest), []).append(app)
+            for document in app.resources(self.repo, self.repo_url, self.repo.untyped):
+                owners.setdefault(id(document), []).append(app)
         return owners
 
     def apps_of(self, manifest: Manifest) -> list[Application]:

@@ -1,0 +1,29 @@
+"""YAML documents that are not Kubernetes objects: fatal where Argo CD syncs them, harmless elsewhere."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from wavegate.findings import Finding, Severity
+from wavegate.load import Repo
+from wavegate.rules import declare
+
+NOT_A_RESOURCE = declare(
+    "yaml-not-a-resource", "error", "A document has no apiVersion, kind or metadata.name",
+    """Argo CD applies every YAML document it finds under an Application's path; a document without
+    apiVersion, kind and metadata.name fails the whole sync. Outside the synced folders such a file
+    is harmless and reported only as information. Move non-manifest YAML out of synced folders,
+    or exclude it in .wavegate.yaml.""",
+    "# manifests/values.yaml, inside the Application's path\nreplicas: 3\nimage: web:1.2",
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"3\"", "yaml")
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    apps_here = [a for a in ctx.applications if any(s.is_directory for s in a.sources)]
+    for document in repo.untyped:
+        synced = bool(ctx.apps_of(document)) or not apps_here
+        finding = NOT_A_RESOURCE.at(
+            document, (), f"document {document.doc_index + 1} has no {', '.join(document.missing)}"
+            + ("" if synced else "; no Application syncs this file, so it is not checked further"),
+            hint="Give it apiVersion, kind and metadata.name, or move it out of the synced folders.")
+        yield finding if synced else finding.with_severity(Severity.INFO)
