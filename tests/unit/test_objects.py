@@ -124,7 +124,7 @@ def test_instance_label_under_argocd_2_is_a_warning(tmp_path):
     ns = NAMESPACE + "  labels:\n    app.kubernetes.io/instance: my-argo-events\n"
     write_repo(tmp_path, {".wavegate.yaml": "argocd:\n  version: 2\n", "ns.yaml": ns})
     [finding] = with_rule(check_repo(tmp_path), "argocd-tracking-label-in-git")
-    assert "Argo CD 2.x's tracking label" in finding.message and "'my-argo-events'" in finding.message
+    assert "Argo CD 2.x's tracking label" in finding.message and "=my-argo-events stop matching" in finding.message
 
 
 def test_instance_label_is_accepted_under_argocd_3_or_when_it_names_the_syncing_app(tmp_path):

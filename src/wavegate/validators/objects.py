@@ -157,10 +157,12 @@ def _tracking_metadata(manifest: Manifest, ctx) -> Iterable[Finding]:
     if ctx.argocd_version < 3 and model.INSTANCE_LABEL_DEFAULT in labels:
         value = labels[model.INSTANCE_LABEL_DEFAULT]
         if value not in syncing:
-            by = f"Application {', '.join(sorted(syncing))} syncs it" if syncing else "no Application in this repository syncs it"
+            owner = (f"Application {' / '.join(sorted(syncing))}" if syncing
+                     else "the Application that syncs it (none in this repository)")
             yield TRACKING_LABEL.at(
                 manifest, ("metadata", "labels", model.INSTANCE_LABEL_DEFAULT),
-                f"label {model.INSTANCE_LABEL_DEFAULT}={value} is Argo CD {ctx.argocd_version}.x's tracking label, "
-                f"but {by}; Argo CD will count the object (and objects that copy its labels) as {value!r}'s",
+                f"label {model.INSTANCE_LABEL_DEFAULT}={value} is Argo CD {ctx.argocd_version}.x's tracking label: Argo CD "
+                f"overwrites it with the name of {owner}, so selectors on {model.INSTANCE_LABEL_DEFAULT}={value} stop "
+                "matching, and objects that copy the label count as that Application's",
                 hint="Delete the label (Argo CD sets it to the Application's name), or move Argo CD to annotation "
                      "tracking (application.resourceTrackingMethod: annotation in argocd-cm).")
