@@ -67,6 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
                "  wavegate validate --report junit=junit.xml --report codequality=gl-code-quality-report.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(validate)
+    validate.add_argument("--files", nargs="*", metavar="FILE",
+                          help="report only findings in these files (the whole repository is still read, since "
+                               "checks look across files); what pre-commit passes")
     validate.set_defaults(handler=cmd_validate)
 
     dry_run = commands.add_parser(
@@ -173,10 +176,21 @@ def cmd_validate(args) -> int:
     started = time.perf_counter()
     repo, ctx = build_context(args)
     findings = run(repo, ctx)
+    if args.files is not None:
+        wanted = {_repo_relative(args.path, f) for f in args.files}
+        findings = [f for f in findings if f.path in wanted]
     result = Result(findings=findings, files=repo.files, resources=len(repo.manifests),
                     seconds=time.perf_counter() - started, tool="validate")
     emit(result, reports)
     return exit_code(result, args.fail_on)
+
+
+def _repo_relative(root: Path, file: str) -> str:
+    path = Path(file)
+    try:
+        return (path.resolve().relative_to(root.resolve())).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def cmd_dry_run(args) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Iterable
 
 from wavegate.findings import Finding, Severity
@@ -26,4 +27,5 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
             document, (), f"document {document.doc_index + 1} has no {', '.join(document.missing)}"
             + ("" if synced else "; no Application syncs this file, so it is not checked further"),
             hint="Give it apiVersion, kind and metadata.name, or move it out of the synced folders.")
+        finding = dataclasses.replace(finding, resource=None)  # it has no Kubernetes identity
         yield finding if synced else finding.with_severity(Severity.INFO)

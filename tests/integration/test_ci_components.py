@@ -1,0 +1,90 @@
+"""The CI/CD components run for real by gitlab-ci-local (shell executor) on the bundled examples."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import jsonschema
+import pytest
+
+from wavegate.cluster.tools import find_tool
+from tests.helpers import EXAMPLES, REPO_ROOT, shared
+
+pytestmark = pytest.mark.integration
+
+MR = ["--variable", "CI_PIPELINE_SOURCE=merge_request_event"]
+DEFAULT_BRANCH = ["--variable", "CI_PIPELINE_SOURCE=push", "--variable", "CI_COMMIT_BRANCH=main",
+                  "--variable", "CI_DEFAULT_BRANCH=main"]
+
+
+def project(tmp_path, example):
+    """A git repository holding the example and a pipeline that includes the validate component."""
+    root = tmp_path / "examples" / example
+    shutil.copytree(EXAMPLES / example, root)
+    shutil.copytree(REPO_ROOT / "templates" / "kro", tmp_path / "templates" / "kro")
+    (root / ".wavegate-ci").mkdir()
+    shutil.copy(REPO_ROOT / "templates" / "validate.yml", root / ".wavegate-ci" / "validate.yml")
+    (root / ".gitlab-ci.yml").write_text(
+        "stages: [test]\ninclude:\n  - local: .wavegate-ci/validate.yml\n    inputs:\n      fail_on: error\n")
+    git = ["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    subprocess.run(git[:3] + ["init", "-q", "-b", "main"], check=True)
+    subprocess.run(git[:3] + ["remote", "add", "origin", "https://gitlab.example.com/platform/app.git"], check=True)
+    subprocess.run(git[:3] + ["add", "-A"], check=True)
+    subprocess.run(git + ["commit", "-qm", "init"], check=True)
+    return root
+
+
+def gitlab_ci_local(root, tmp_path, *variables):
+    shim = tmp_path / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "wavegate").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m wavegate "$@"\n')
+    (shim / "wavegate").chmod(0o755)
+    env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(REPO_ROOT / "src"),
+           "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH,CI_REGISTRY"}
+    command = [str(find_tool("gitlab-ci-local")), "--force-shell-executor",
+               "--variable", "CI_REGISTRY=registry.invalid", *variables, "wavegate-validate"]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=300)
+
+
+def artifacts(root):
+    return root / ".gitlab-ci-local" / "artifacts" / "wavegate-validate"
+
+
+@pytest.mark.parametrize("variables", [MR, DEFAULT_BRANCH], ids=["merge-request", "default-branch"])
+def test_clean_repository_passes(tmp_path, variables):
+    root = project(tmp_path, "clean")
+    done = gitlab_ci_local(root, tmp_path, *variables)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "PASS" in done.stdout and "wavegate-validate" in done.stdout
+    suite = ET.parse(artifacts(root) / "wavegate-junit.xml").getroot()
+    assert suite.find(".//failure") is None
+
+
+def test_repository_with_defects_fails_and_leaves_valid_reports(tmp_path):
+    root = project(tmp_path, "defects")
+    done = gitlab_ci_local(root, tmp_path, *MR)
+    assert done.returncode != 0 and "FAIL" in done.stdout
+    junit = ET.parse(artifacts(root) / "wavegate-junit.xml").getroot()
+    failures = junit.findall(".//testcase/failure")
+    assert failures and all(case.get("time") is not None for case in junit.iter("testcase"))
+    report = json.loads((artifacts(root) / "gl-code-quality-report.json").read_text())
+    schema = json.loads(shared("reference", "schemas", "gitlab", "codeclimate.json").read_text())
+    for entry in report:
+        jsonschema.validate(entry, schema)
+    checks = {entry["check_name"] for entry in report}
+    assert "sync-wave-not-integer" in checks
+    assert {f.get("type") for f in failures} >= {"sync-wave-not-integer"}
+
+
+def test_merge_request_rules_do_not_run_on_other_branches(tmp_path):
+    root = project(tmp_path, "clean")
+    env_vars = ["--variable", "CI_PIPELINE_SOURCE=push", "--variable", "CI_COMMIT_BRANCH=feature",
+                "--variable", "CI_DEFAULT_BRANCH=main"]
+    shim_env = {**os.environ, "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH"}
+    listed = subprocess.run([str(find_tool("gitlab-ci-local")), "--list", *env_vars],
+                            capture_output=True, text=True, env=shim_env, cwd=root, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "wavegate-validate" not in listed.stdout.split("needs", 1)[-1]
