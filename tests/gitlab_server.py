@@ -1,0 +1,553 @@
+"""A loopback GitLab REST API for tests: only the endpoints wavegate calls, with GitLab's shapes.
+
+No GitLab server can run here, so tests talk to this one through python-gitlab's real HTTP stack
+(requests, sockets, JSON, pagination headers). It is a stdlib `http.server` in a thread on
+127.0.0.1 with an ephemeral port, holding its state in memory.
+
+Endpoints (all under /api/v4), with response shapes from GitLab's REST API documentation
+(projects, merge requests, notes, merge request approvals, branches, users):
+
+    GET  /user
+    GET  /projects/:id                                  (numeric id or url-encoded path)
+    GET  /projects/:id/repository/branches/:branch
+    GET  /projects/:id/merge_requests                   (state, source_branch, target_branch,
+                                                         labels, order_by, sort filters)
+    POST /projects/:id/merge_requests                   (409 when an open MR has the same source)
+    GET  /projects/:id/merge_requests/:iid
+    PUT  /projects/:id/merge_requests/:iid
+    GET  /projects/:id/merge_requests/:iid/notes        (sort, order_by)
+    POST /projects/:id/merge_requests/:iid/notes
+    GET  /projects/:id/merge_requests/:iid/notes/:note_id
+    PUT  /projects/:id/merge_requests/:iid/notes/:note_id
+    GET  /projects/:id/merge_requests/:iid/approval_rules
+    POST /projects/:id/merge_requests/:iid/approval_rules
+    PUT  /projects/:id/merge_requests/:iid/approval_rules/:rule_id
+
+Authentication: a request needs `PRIVATE-TOKEN`, `JOB-TOKEN` or `Authorization: Bearer` with a
+token the server knows (`tokens`), else 401 `{"message": "401 Unauthorized"}`. A token with only
+`read_api` scope gets 403 `insufficient_scope` on writes, as GitLab answers. A CI job token is
+accepted only on the read endpoints listed in `JOB_TOKEN_ALLOWED` (GitLab accepts job tokens on an
+allowlist of endpoints; notes, merge request writes and approval rules are not on it); elsewhere it
+gets 401, as an unauthenticated request would.
+
+Lists use GitLab's offset pagination: `page`/`per_page` (default 20, at most 100) and the
+`X-Page`, `X-Per-Page`, `X-Total`, `X-Total-Pages`, `X-Next-Page`, `X-Prev-Page` and `Link`
+headers python-gitlab follows. Unknown projects, merge requests, notes, rules and branches get 404.
+
+Failure injection for error paths: `server.fail(status, method=..., path=..., times=...)`.
+Every request is recorded in `server.requests` (method, path, query, which auth header), never
+with the token's value.
+
+    with GitLabServer() as server:
+        project = server.add_project("platform/web")
+        mr = server.add_merge_request(project["id"], "feature", "main")
+        ... GitLab.from_env(url=server.url, token=server.token) ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
+
+DEFAULT_TOKEN = "glpat-loopback-test-token-0123456789"
+JOB_TOKEN_ALLOWED = (
+    ("GET", re.compile(r"^/projects/[^/]+$")),
+    ("GET", re.compile(r"^/projects/[^/]+/repository/branches/[^/]+$")),
+)
+
+
+@dataclass
+class Identity:
+    """Who a token authenticates as, and what it may do."""
+
+    user: dict
+    kind: str = "private"  # private (personal/project/group access token), job, oauth
+    scopes: frozenset[str] = frozenset({"api"})
+
+
+@dataclass
+class Failure:
+    status: int
+    method: str | None
+    path: re.Pattern | None
+    times: int | None  # None: every matching request
+    body: dict | list | None
+
+
+@dataclass
+class Request:
+    method: str
+    path: str  # under /api/v4, still url-encoded
+    query: dict
+    auth: str | None  # the header that carried the token, never its value
+    body: dict | None = None
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class GitLabServer:
+    """The emulator. Start with `start()` or a `with` block; `url` is the base python-gitlab wants."""
+
+    def __init__(self, token: str = DEFAULT_TOKEN, host_url: str | None = None):
+        self.token = token
+        self._lock = threading.RLock()
+        self._ids = itertools.count(1)
+        self.users: dict[int, dict] = {}
+        bot = self.add_user("wavegate-bot", name="wavegate bot", bot=True)
+        self.tokens: dict[str, Identity] = {token: Identity(user=bot)}
+        self.projects: dict[int, dict] = {}
+        self.branches: dict[int, dict[str, dict]] = {}
+        self.merge_requests: dict[int, dict[int, dict]] = {}
+        self.notes: dict[tuple[int, int], list[dict]] = {}
+        self.approval_rules: dict[tuple[int, int], list[dict]] = {}
+        self.labels: dict[int, set[str]] = {}
+        self.requests: list[Request] = []
+        self.failures: list[Failure] = []
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._host_url = host_url
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def start(self) -> "GitLabServer":
+        handler = type("Handler", (_Handler,), {"server_state": self})
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.05,), name="gitlab-loopback", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> "GitLabServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        """The server URL (what `CI_SERVER_URL` holds)."""
+        if self._host_url:
+            return self._host_url
+        assert self._httpd is not None, "start the server first"
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # -- state set-up --------------------------------------------------------------------------
+
+    def _next_id(self) -> int:
+        with self._lock:
+            return next(self._ids)
+
+    def add_user(self, username: str, name: str | None = None, bot: bool = False) -> dict:
+        uid = self._next_id()
+        user = {"id": uid, "username": username, "name": name or username, "state": "active",
+                "locked": False, "avatar_url": None, "web_url": f"https://gitlab.example.com/{username}",
+                "created_at": _now(), "bot": bot}
+        self.users[uid] = user
+        return user
+
+    def add_token(self, token: str, user: dict | None = None, kind: str = "private",
+                  scopes: tuple[str, ...] = ("api",)) -> None:
+        self.tokens[token] = Identity(user=user or next(iter(self.users.values())), kind=kind, scopes=frozenset(scopes))
+
+    def add_project(self, path: str = "platform/web", default_branch: str = "main",
+                    branches: tuple[str, ...] = ("main",)) -> dict:
+        pid = self._next_id()
+        namespace, _, name = path.rpartition("/")
+        web = f"https://gitlab.example.com/{path}"
+        project = {
+            "id": pid, "description": None, "name": name, "name_with_namespace": path.replace("/", " / "),
+            "path": name, "path_with_namespace": path, "created_at": _now(), "default_branch": default_branch,
+            "tag_list": [], "topics": [], "ssh_url_to_repo": f"git@gitlab.example.com:{path}.git",
+            "http_url_to_repo": f"{web}.git", "web_url": web, "readme_url": None, "forks_count": 0,
+            "avatar_url": None, "star_count": 0, "last_activity_at": _now(), "visibility": "private",
+            "namespace": {"id": pid * 1000, "name": namespace, "path": namespace.rpartition("/")[2],
+                          "kind": "group", "full_path": namespace, "parent_id": None, "avatar_url": None,
+                          "web_url": f"https://gitlab.example.com/groups/{namespace}"},
+            "merge_requests_enabled": True, "archived": False, "empty_repo": False,
+        }
+        with self._lock:
+            self.projects[pid] = project
+            self.branches[pid] = {}
+            self.merge_requests[pid] = {}
+            self.labels[pid] = set()
+        for branch in dict.fromkeys((default_branch, *branches)):
+            self.add_branch(pid, branch)
+        return project
+
+    def add_branch(self, project_id: int, name: str, sha: str | None = None) -> dict:
+        project = self.projects[project_id]
+        sha = sha or f"{self._next_id():040x}"
+        branch = {
+            "name": name, "merged": False, "protected": name == project["default_branch"],
+            "default": name == project["default_branch"], "developers_can_push": False,
+            "developers_can_merge": False, "can_push": True,
+            "web_url": f"{project['web_url']}/-/tree/{quote(name, safe='')}",
+            "commit": {"id": sha, "short_id": sha[:8], "created_at": _now(), "parent_ids": [],
+                       "title": "commit", "message": "commit", "author_name": "A", "author_email": "a@example.com",
+                       "authored_date": _now(), "committer_name": "A", "committer_email": "a@example.com",
+                       "committed_date": _now(), "web_url": f"{project['web_url']}/-/commit/{sha}"},
+        }
+        self.branches[project_id][name] = branch
+        return branch
+
+    def add_merge_request(self, project_id: int, source_branch: str, target_branch: str = "main",
+                          title: str = "Change", description: str = "", labels: list[str] | None = None,
+                          state: str = "opened", author: dict | None = None) -> dict:
+        with self._lock:
+            mrs = self.merge_requests[project_id]
+            iid = max(mrs, default=0) + 1
+            project = self.projects[project_id]
+            author = author or next(iter(self.users.values()))
+            mr = {
+                "id": self._next_id(), "iid": iid, "project_id": project_id, "title": title,
+                "description": description, "state": state, "created_at": _now(), "updated_at": _now(),
+                "merged_by": None, "merge_user": None, "merged_at": None, "closed_by": None, "closed_at": None,
+                "target_branch": target_branch, "source_branch": source_branch, "user_notes_count": 0,
+                "upvotes": 0, "downvotes": 0, "author": self._user_ref(author), "assignees": [], "assignee": None,
+                "reviewers": [], "source_project_id": project_id, "target_project_id": project_id,
+                "labels": list(labels or []), "draft": False, "work_in_progress": False, "milestone": None,
+                "merge_when_pipeline_succeeds": False, "merge_status": "can_be_merged",
+                "detailed_merge_status": "mergeable", "sha": f"{self._next_id():040x}", "merge_commit_sha": None,
+                "squash_commit_sha": None, "discussion_locked": None, "should_remove_source_branch": None,
+                "force_remove_source_branch": False, "reference": f"!{iid}",
+                "references": {"short": f"!{iid}", "relative": f"!{iid}",
+                               "full": f"{project['path_with_namespace']}!{iid}"},
+                "web_url": f"{project['web_url']}/-/merge_requests/{iid}",
+                "time_stats": {"time_estimate": 0, "total_time_spent": 0, "human_time_estimate": None,
+                               "human_total_time_spent": None},
+                "squash": False, "has_conflicts": False, "blocking_discussions_resolved": True,
+                "task_completion_status": {"count": 0, "completed_count": 0},
+            }
+            mrs[iid] = mr
+            self.labels[project_id].update(mr["labels"])
+            self.notes[(project_id, iid)] = []
+            self.approval_rules[(project_id, iid)] = []
+            return mr
+
+    def add_note(self, project_id: int, mr_iid: int, body: str, author: dict | None = None,
+                 system: bool = False) -> dict:
+        with self._lock:
+            mr = self.merge_requests[project_id][mr_iid]
+            author = author or next(iter(self.users.values()))
+            note = {
+                "id": self._next_id(), "type": None, "body": body, "attachment": None,
+                "author": self._user_ref(author), "created_at": _now(), "updated_at": _now(),
+                "system": system, "noteable_id": mr["id"], "noteable_type": "MergeRequest",
+                "project_id": project_id, "noteable_iid": mr_iid, "resolvable": False,
+                "confidential": False, "internal": False, "commands_changes": {},
+            }
+            self.notes[(project_id, mr_iid)].append(note)
+            if not system:
+                mr["user_notes_count"] += 1
+            return note
+
+    def fail(self, status: int, method: str | None = None, path: str | None = None,
+             times: int | None = 1, body: dict | list | None = None) -> None:
+        """Answer `status` to matching requests (`path`: a regex searched in the /api/v4 path)."""
+        with self._lock:
+            self.failures.append(Failure(status, method.upper() if method else None,
+                                         re.compile(path) if path else None, times, body))
+
+    @staticmethod
+    def _user_ref(user: dict) -> dict:
+        return {k: user[k] for k in ("id", "username", "name", "state", "locked", "avatar_url", "web_url")}
+
+    # -- request handling ----------------------------------------------------------------------
+
+    def handle(self, method: str, raw_path: str, query: dict, headers, body: dict | None):
+        """(status, json body, extra headers) for one request."""
+        auth, identity = self._authenticate(headers)
+        with self._lock:
+            self.requests.append(Request(method, raw_path, query, auth, body))
+            failure = self._failure_for(method, raw_path)
+        if failure is not None:
+            reason = HTTPStatus(failure.status).phrase
+            payload = failure.body if failure.body is not None else {"message": f"{failure.status} {reason}"}
+            return failure.status, payload, {}
+        if identity is None:
+            return 401, {"message": "401 Unauthorized"}, {}
+        if identity.kind == "job" and not any(m == method and p.match(raw_path) for m, p in JOB_TOKEN_ALLOWED):
+            return 401, {"message": "401 Unauthorized"}, {}
+        if method != "GET" and "api" not in identity.scopes:
+            return 403, {"error": "insufficient_scope",
+                         "error_description": "The request requires higher privileges than provided by the access token.",
+                         "scope": "api"}, {}
+        segments = [unquote(s) for s in raw_path.strip("/").split("/")]
+        with self._lock:
+            return self._route(method, segments, query, body or {}, identity)
+
+    def _authenticate(self, headers) -> tuple[str | None, Identity | None]:
+        for header in ("PRIVATE-TOKEN", "JOB-TOKEN"):
+            value = headers.get(header)
+            if value is not None:
+                identity = self.tokens.get(value)
+                if header == "JOB-TOKEN" and identity is not None and identity.kind != "job":
+                    identity = None
+                return header, identity
+        value = headers.get("Authorization")
+        if value and value.startswith("Bearer "):
+            return "Authorization", self.tokens.get(value[len("Bearer "):])
+        return None, None
+
+    def _failure_for(self, method: str, path: str) -> Failure | None:
+        for failure in self.failures:
+            if failure.method and failure.method != method:
+                continue
+            if failure.path and not failure.path.search(path):
+                continue
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times <= 0:
+                    self.failures.remove(failure)
+            return failure
+        return None
+
+    def _project(self, ref: str) -> dict | None:
+        if ref.isdigit():
+            return self.projects.get(int(ref))
+        return next((p for p in self.projects.values() if p["path_with_namespace"] == ref), None)
+
+    def _route(self, method: str, seg: list[str], query: dict, body: dict, identity: Identity):
+        if seg == ["user"] and method == "GET":
+            return 200, self.users[identity.user["id"]], {}
+        if len(seg) < 2 or seg[0] != "projects":
+            return 404, {"error": "404 Not Found"}, {}
+        project = self._project(seg[1])
+        if project is None:
+            return 404, {"message": "404 Project Not Found"}, {}
+        pid = project["id"]
+        rest = seg[2:]
+        if not rest and method == "GET":
+            return 200, project, {}
+        if rest[:2] == ["repository", "branches"] and len(rest) == 3 and method == "GET":
+            branch = self.branches[pid].get(rest[2])
+            return (200, branch, {}) if branch else (404, {"message": "404 Branch Not Found"}, {})
+        if rest[:1] != ["merge_requests"]:
+            return 404, {"error": "404 Not Found"}, {}
+        if len(rest) == 1:
+            if method == "GET":
+                return self._list_mrs(pid, query)
+            if method == "POST":
+                return self._create_mr(pid, body, identity)
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        if not rest[1].isdigit() or int(rest[1]) not in self.merge_requests[pid]:
+            return 404, {"message": "404 Not found"}, {}
+        mr = self.merge_requests[pid][int(rest[1])]
+        sub = rest[2:]
+        if not sub:
+            if method == "GET":
+                return 200, mr, {}
+            if method == "PUT":
+                return self._update_mr(pid, mr, body)
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        if sub[0] == "notes":
+            return self._notes(pid, mr, sub[1:], method, query, body, identity)
+        if sub[0] == "approval_rules":
+            return self._rules(pid, mr, sub[1:], method, query, body)
+        return 404, {"error": "404 Not Found"}, {}
+
+    # merge requests
+
+    def _list_mrs(self, pid: int, query: dict):
+        items = list(self.merge_requests[pid].values())
+        state = query.get("state", "all")
+        if state != "all":
+            items = [m for m in items if m["state"] == state]
+        for key in ("source_branch", "target_branch"):
+            if key in query:
+                items = [m for m in items if m[key] == query[key]]
+        if query.get("labels"):
+            wanted = set(query["labels"].split(","))
+            items = [m for m in items if wanted <= set(m["labels"])]
+        order = query.get("order_by", "created_at")
+        items.sort(key=lambda m: (m.get(order) or "", m["id"]), reverse=query.get("sort", "desc") == "desc")
+        return self._page(items, query)
+
+    def _create_mr(self, pid: int, body: dict, identity: Identity):
+        missing = [k for k in ("source_branch", "target_branch", "title") if not body.get(k)]
+        if missing:
+            return 400, {"error": f"{missing[0]} is missing"}, {}
+        if body["source_branch"] not in self.branches[pid]:
+            return 400, {"message": {"source_branch": ["is invalid"]}}, {}
+        for mr in self.merge_requests[pid].values():
+            if mr["state"] == "opened" and mr["source_branch"] == body["source_branch"] \
+                    and mr["target_branch"] == body["target_branch"]:
+                return 409, {"message": [f"Another open merge request already exists for this source branch: !{mr['iid']}"]}, {}
+        mr = self.add_merge_request(pid, body["source_branch"], body["target_branch"], body["title"],
+                                    body.get("description") or "", _labels(body.get("labels")),
+                                    author=self.users[identity.user["id"]])
+        return 201, mr, {}
+
+    def _update_mr(self, pid: int, mr: dict, body: dict):
+        for key in ("title", "description", "target_branch"):
+            if key in body:
+                mr[key] = body[key]
+        if "labels" in body:
+            mr["labels"] = _labels(body["labels"])
+            self.labels[pid].update(mr["labels"])
+        if body.get("state_event") in ("close", "reopen"):
+            mr["state"] = "closed" if body["state_event"] == "close" else "opened"
+        mr["updated_at"] = _now()
+        return 200, mr, {}
+
+    # notes
+
+    def _notes(self, pid: int, mr: dict, sub: list[str], method: str, query: dict, body: dict,
+               identity: Identity):
+        notes = self.notes[(pid, mr["iid"])]
+        if not sub:
+            if method == "GET":
+                order = query.get("order_by", "created_at")
+                items = sorted(notes, key=lambda n: (n[order], n["id"]), reverse=query.get("sort", "desc") == "desc")
+                return self._page(items, query)
+            if method == "POST":
+                if not body.get("body"):
+                    return 400, {"error": "body is missing"}, {}
+                return 201, self.add_note(pid, mr["iid"], body["body"], author=self.users[identity.user["id"]]), {}
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        note = next((n for n in notes if sub[0].isdigit() and n["id"] == int(sub[0])), None)
+        if note is None or len(sub) > 1:
+            return 404, {"message": "404 Note Not Found"}, {}
+        if method == "GET":
+            return 200, note, {}
+        if method == "PUT":
+            if note["author"]["id"] != identity.user["id"]:
+                return 403, {"message": "403 Forbidden"}, {}
+            if not body.get("body"):
+                return 400, {"error": "body is missing"}, {}
+            note["body"] = body["body"]
+            note["updated_at"] = _now()
+            return 200, note, {}
+        return 405, {"message": "405 Method Not Allowed"}, {}
+
+    # approval rules
+
+    def _rules(self, pid: int, mr: dict, sub: list[str], method: str, query: dict, body: dict):
+        rules = self.approval_rules[(pid, mr["iid"])]
+        if not sub:
+            if method == "GET":
+                return self._page(rules, query)
+            if method == "POST":
+                if not body.get("name") or "approvals_required" not in body:
+                    return 400, {"error": "name is missing" if not body.get("name") else "approvals_required is missing"}, {}
+                rule = {"id": self._next_id(), "name": body["name"], "rule_type": "regular",
+                        "eligible_approvers": [], "approvals_required": int(body["approvals_required"]),
+                        "source_rule": None, "users": [], "groups": [], "contains_hidden_groups": False,
+                        "section": None, "overridden": False}
+                rules.append(rule)
+                return 201, rule, {}
+            return 405, {"message": "405 Method Not Allowed"}, {}
+        rule = next((r for r in rules if sub[0].isdigit() and r["id"] == int(sub[0])), None)
+        if rule is None or len(sub) > 1:
+            return 404, {"message": "404 Not found"}, {}
+        if method == "PUT":
+            for key in ("name", "approvals_required"):
+                if key in body:
+                    rule[key] = int(body[key]) if key == "approvals_required" else body[key]
+            return 200, rule, {}
+        if method == "GET":
+            return 200, rule, {}
+        return 405, {"message": "405 Method Not Allowed"}, {}
+
+    # pagination
+
+    def _page(self, items: list, query: dict):
+        try:
+            page = max(1, int(query.get("page", 1)))
+            per_page = min(100, max(1, int(query.get("per_page", 20))))
+        except ValueError:
+            return 400, {"error": "page is invalid"}, {}
+        total = len(items)
+        pages = max(1, -(-total // per_page))
+        chunk = items[(page - 1) * per_page: page * per_page]
+        headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(total),
+                   "X-Total-Pages": str(pages), "X-Next-Page": str(page + 1) if page < pages else "",
+                   "X-Prev-Page": str(page - 1) if page > 1 else ""}
+        base = {k: v for k, v in query.items() if k not in ("page", "per_page")}
+        links = []
+        if page < pages:
+            links.append(("next", page + 1))
+        if page > 1:
+            links.append(("prev", page - 1))
+        links += [("first", 1), ("last", pages)]
+        headers["Link"] = ", ".join(
+            f'<{{base}}?{urlencode({**base, "page": n, "per_page": per_page})}>; rel="{rel}"' for rel, n in links)
+        return 200, chunk, headers
+
+
+def _labels(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value if str(v)]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server_state: GitLabServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
+        pass
+
+    def _serve(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        body = None
+        if raw:
+            if (self.headers.get("Content-Type") or "").startswith("application/json"):
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    self._send(400, {"error": "invalid JSON"}, {})
+                    return
+            else:
+                body = {k: v[-1] for k, v in parse_qs(raw.decode()).items()}
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if not parts.path.startswith("/api/v4/"):
+            self._send(404, {"error": "404 Not Found"}, {})
+            return
+        api_path = parts.path[len("/api/v4"):]
+        status, payload, headers = self.server_state.handle(method, api_path, query, self.headers, body)
+        if "Link" in headers:
+            headers["Link"] = headers["Link"].replace("{base}", f"{self.server_state.url}/api/v4{api_path}")
+        self._send(status, payload, headers)
+
+    def _send(self, status: int, payload, headers: dict) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for key, value in headers.items():
+            self.send_header(key, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self):  # noqa: N802
+        self._serve("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._serve("POST")
+
+    def do_PUT(self):  # noqa: N802
+        self._serve("PUT")
+
+    def do_DELETE(self):  # noqa: N802
+        self._serve("DELETE")
