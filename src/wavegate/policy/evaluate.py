@@ -1,0 +1,342 @@
+"""Evaluate ValidatingAdmissionPolicies offline, object by object, as the API server would on CREATE.
+
+For each policy and each of its bindings: match (policy matchConstraints, then the binding's
+matchResources), resolve params (paramKind + paramRef, from the policy directory), then for each
+param: matchConditions (all must be true; an error follows failurePolicy), variables (in order;
+a validation that uses a variable whose evaluation failed fails with that error), validations.
+A validation that is not `true` is a violation with the policy's message (messageExpression
+first, then message, then "failed expression: ..."); an evaluation error with failurePolicy
+Fail is a violation with the error. The binding's validationActions set the severity: Deny is
+an error, Warn a warning, Audit an info. `Violation.server_message` is the text the API server
+answers a denied (or warned) request with.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from wavegate import kube
+from wavegate.findings import Severity
+from wavegate.load import Manifest
+from wavegate.policy import cel
+from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, selector_matches
+from wavegate.policy.model import Binding, Policy, PolicySet
+
+MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
+NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
+ACTION_SEVERITY = {"Deny": Severity.ERROR, "Warn": Severity.WARNING, "Audit": Severity.INFO}
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    binding: str
+    actions: tuple[str, ...]
+    message: str
+    manifest: Manifest
+    field: tuple = ()  # the offending field's path in the manifest (keys and list indexes)
+    reason: str = "Invalid"
+    expression: str = ""
+    error: bool = False  # an evaluation error under failurePolicy Fail, not a false validation
+    non_exceptable: bool = False
+
+    @property
+    def severity(self) -> Severity:
+        return max((ACTION_SEVERITY[a] for a in self.actions if a in ACTION_SEVERITY), default=Severity.ERROR)
+
+    @property
+    def denied(self) -> bool:
+        return "Deny" in self.actions
+
+    @property
+    def server_message(self) -> str:
+        """The API server's text: the error of a Deny, or the warning header of a Warn."""
+        if self.denied or not self.actions:
+            return (f"ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}' "
+                    f"denied request: {self.message}")
+        if "Warn" in self.actions:
+            return f"Validation failed for ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}': {self.message}"
+        return ""
+
+
+@dataclass
+class Target:
+    """What is known about one manifest besides its data."""
+
+    manifest: Manifest
+    namespace: str | None
+    namespace_object: dict | None
+    request: Request
+
+
+@dataclass
+class Environment:
+    """What the repository says about namespaces, scopes and plurals."""
+
+    namespaces: dict[str, dict] = field(default_factory=dict)  # name -> Namespace object
+    plurals: dict[tuple[str, str], str] = field(default_factory=dict)
+    scopes: dict[tuple[str, str], str] = field(default_factory=dict)
+    default_namespace: Callable[[Manifest], str | None] = lambda manifest: None
+
+    @classmethod
+    def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
+           default_namespace: Callable[[Manifest], str | None] | None = None) -> "Environment":
+        from wavegate.policy.match import crd_plurals
+
+        manifests = list(manifests)
+        env = cls()
+        for m in manifests:
+            if m.kind == "Namespace" and m.group == "" and m.name:
+                env.namespaces[m.name] = m.data
+        env.plurals = {**(plurals or {}), **crd_plurals(manifests)}
+        env.scopes = kube.repo_scopes(repo) if repo is not None else {}
+        if default_namespace is not None:
+            env.default_namespace = default_namespace
+        return env
+
+    def plural(self, manifest: Manifest) -> str:
+        return self.plurals.get((manifest.group, manifest.kind)) or guess_plural(manifest.kind)
+
+    def scope(self, manifest: Manifest) -> str | None:
+        key = (manifest.group, manifest.kind)
+        return kube.scope(key) or self.scopes.get(key)
+
+    def target(self, manifest: Manifest) -> Target:
+        scope = self.scope(manifest)
+        cluster_scoped = scope == kube.CLUSTER or (scope is None and manifest.namespace is None
+                                                   and self.default_namespace(manifest) is None)
+        namespace = None if cluster_scoped else (manifest.namespace or self.default_namespace(manifest) or "default")
+        namespace_object = None
+        namespace_labels = None
+        if namespace is not None:
+            namespace_object = self.namespace_object(namespace)
+            namespace_labels = dict(namespace_object["metadata"].get("labels") or {})
+        labels = dict(manifest.labels)
+        if manifest.kind == "Namespace" and manifest.group == "" and manifest.name:
+            labels.setdefault(NAMESPACE_NAME_LABEL, manifest.name)
+        request = Request(group=manifest.group, version=manifest.version, kind=manifest.kind,
+                          resource=self.plural(manifest), namespace=namespace, name=manifest.name,
+                          scope=scope or (kube.CLUSTER if cluster_scoped else kube.NAMESPACED),
+                          labels=labels, namespace_labels=namespace_labels)
+        return Target(manifest, namespace, namespace_object, request)
+
+    def namespace_object(self, name: str) -> dict:
+        data = copy.deepcopy(self.namespaces.get(name)) or {"apiVersion": "v1", "kind": "Namespace",
+                                                          "metadata": {"name": name}}
+        metadata = data.setdefault("metadata", {})
+        if not isinstance(metadata, dict):
+            metadata = data["metadata"] = {"name": name}
+        labels = metadata.get("labels")
+        if not isinstance(labels, dict):
+            labels = metadata["labels"] = {}
+        labels.setdefault(NAMESPACE_NAME_LABEL, name)
+        return data
+
+
+def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environment | None = None) -> list[Violation]:
+    """Every violation of every policy in `policies` by `manifests`."""
+    manifests = list(manifests)
+    env = env or Environment.of(manifests, plurals=policies.plurals)
+    violations: list[Violation] = []
+    for manifest in manifests:
+        if not kube.is_kubernetes_object(manifest):
+            continue
+        target = env.target(manifest)
+        for policy in policies.policies.values():
+            for binding in policies.bindings_of(policy):
+                violations.extend(evaluate_one(policies, policy, binding, target))
+    return violations
+
+
+def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target) -> list[Violation]:
+    actions = tuple(binding.actions)
+    if not actions:
+        return []
+    request = target.request
+    try:
+        if not resources_match(policy.spec.get("matchConstraints"), request, require_rules=True):
+            return []
+        if not resources_match(binding.match_resources, request, require_rules=False):
+            return []
+    except SelectorError:
+        return []  # reported as a malformed policy or binding when loaded
+    fail = policy.failure_policy != "Ignore"
+
+    def failed(message: str, expression: str = "", path: tuple = ()) -> list[Violation]:
+        if not fail:
+            return []
+        return [Violation(policy.name, binding.name, actions, message, target.manifest, path or _name_path(),
+                          expression=expression, error=True, non_exceptable=policy.non_exceptable)]
+
+    params_list: list = [None]
+    if policy.param_kind:
+        param_ref = binding.param_ref
+        if not param_ref:
+            return failed(f"failed to configure binding: policy {policy.name!r} expects parameters but binding "
+                          f"{binding.name!r} has no paramRef")
+        params_list = find_params(policies, policy.param_kind, param_ref, target.namespace)
+        if not params_list:
+            if param_ref.get("parameterNotFoundAction") == "Allow":
+                return []
+            return failed("failed to configure binding: no params found for policy binding with `Deny` "
+                          "parameterNotFoundAction")
+
+    obj = copy.deepcopy(target.manifest.data)
+    if target.namespace is not None and isinstance(obj.get("metadata"), dict):
+        obj["metadata"].setdefault("namespace", target.namespace)
+    base = {"object": obj, "oldObject": None, "request": request.as_cel(),
+            "namespaceObject": target.namespace_object}
+    environment = policies.environment
+    violations: list[Violation] = []
+    for params in params_list:
+        bindings = {**base, "params": params, "variables": {}}
+        verdict = _match_conditions(policy, environment, bindings)
+        if verdict is False:
+            continue
+        if isinstance(verdict, str):
+            violations.extend(failed(verdict))
+            continue
+        variable_errors = _variables(policy, environment, bindings)
+        var_exprs = {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
+        for i, validation in enumerate(policy.list_of("validations")):
+            expression = validation.get("expression")
+            if not isinstance(expression, str) or ("spec", "validations", i, "expression") in policy.broken:
+                continue
+            path = field_path(expression, target.manifest, var_exprs)
+            used = [name for name in re.findall(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)", expression)
+                    if name in variable_errors]
+            if used:
+                violations.extend(failed(f"expression '{expression}' resulted in error: {variable_errors[used[0]]}",
+                                         expression, path))
+                continue
+            try:
+                result = environment.evaluate(expression, bindings)
+            except cel.CelError as error:
+                violations.extend(failed(f"expression '{expression}' resulted in error: {error.message}", expression, path))
+                continue
+            if result is True:
+                continue
+            message = _message(policy, i, validation, environment, bindings)
+            reason = validation.get("reason") if isinstance(validation.get("reason"), str) else "Invalid"
+            violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
+                                        reason=reason, expression=expression, non_exceptable=policy.non_exceptable))
+    return violations
+
+
+def _match_conditions(policy: Policy, environment: cel.Environment, bindings: dict) -> bool | str:
+    """True when every matchCondition holds, False when one is false, else the first error's text."""
+    error = None
+    for i, condition in enumerate(policy.list_of("matchConditions")):
+        expression = condition.get("expression")
+        if not isinstance(expression, str) or ("spec", "matchConditions", i, "expression") in policy.broken:
+            continue
+        try:
+            value = environment.evaluate(expression, bindings)
+        except cel.CelError as failure:
+            error = error or f"failed to evaluate matchCondition {condition.get('name')!r}: {failure.message}"
+            continue
+        if value is not True:
+            return False
+    return error or True
+
+
+def _variables(policy: Policy, environment: cel.Environment, bindings: dict) -> dict[str, str]:
+    """Evaluate the variables in order into bindings['variables']; the errors by variable name."""
+    errors: dict[str, str] = {}
+    values = bindings["variables"]
+    for i, variable in enumerate(policy.list_of("variables")):
+        name, expression = variable.get("name"), variable.get("expression")
+        if not isinstance(name, str) or not isinstance(expression, str):
+            continue
+        if ("spec", "variables", i, "expression") in policy.broken:
+            errors[name] = f"variable {name!r} does not compile"
+            continue
+        try:
+            values[name] = environment.evaluate(expression, bindings)
+        except cel.CelError as error:
+            errors[name] = error.message
+    return errors
+
+
+def _message(policy: Policy, index: int, validation: dict, environment: cel.Environment, bindings: dict) -> str:
+    message = ""
+    message_expression = validation.get("messageExpression")
+    if isinstance(message_expression, str) and ("spec", "validations", index, "messageExpression") not in policy.broken:
+        try:
+            value = environment.evaluate(message_expression, bindings)
+        except cel.CelError:
+            value = None
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value.encode()) <= MAX_MESSAGE_BYTES and "\n" not in value:
+                message = value
+    if not message and isinstance(validation.get("message"), str):
+        message = validation["message"].strip()
+    if not message:
+        message = f"failed expression: {str(validation.get('expression', '')).strip()}"
+    return message
+
+
+def find_params(policies: PolicySet, param_kind: dict, param_ref: dict, namespace: str | None) -> list[dict]:
+    """The parameter objects a paramRef selects among the policy directory's objects."""
+    api_version, kind = param_kind.get("apiVersion"), param_kind.get("kind")
+    candidates = [m for m in policies.params if m.api_version == api_version and m.kind == kind]
+    wanted_namespace = param_ref.get("namespace")
+    group = api_version.rpartition("/")[0] if isinstance(api_version, str) else ""
+    if wanted_namespace is None and kube.namespaced((group, kind or "")):
+        wanted_namespace = namespace
+    if wanted_namespace is not None:
+        candidates = [m for m in candidates if (m.namespace or "default") == wanted_namespace]
+    if isinstance(param_ref.get("name"), str):
+        return [m.data for m in candidates if m.name == param_ref["name"]]
+    selector = param_ref.get("selector")
+    if isinstance(selector, dict):
+        try:
+            return [m.data for m in candidates if selector_matches(selector, m.labels)]
+        except SelectorError:
+            return []
+    return []
+
+
+_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)(\s*\()?")
+_STEP = re.compile(r"\.\s*\??([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+_VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def _name_path() -> tuple:
+    return ("metadata", "name")
+
+
+def field_path(expression: str, manifest: Manifest, variables: dict | None = None, depth: int = 0) -> tuple:
+    """The manifest field an expression is about: its first `object.a.b` path (a trailing method
+    call or macro is not a field), through `variables.x` to the variable's expression, else
+    metadata.name. The deepest part of the path that exists in the manifest is used."""
+    for match in _OBJECT_PATH.finditer(expression):
+        steps = [a or b or c for a, b, c in _STEP.findall(match.group(1))]
+        if match.group(2) and steps:  # object.spec.list.all(...): `all` is a call, not a field
+            steps = steps[:-1]
+        if steps:
+            return _existing(manifest, tuple(steps))
+    if variables and depth < 5:
+        for name in _VARIABLE.findall(expression):
+            inner = variables.get(name)
+            if isinstance(inner, str):
+                path = field_path(inner, manifest, variables, depth + 1)
+                if path != _name_path():
+                    return path
+    return _name_path()
+
+
+def _existing(manifest: Manifest, path: tuple) -> tuple:
+    node = manifest.data
+    found: tuple = ()
+    for step in path:
+        if isinstance(node, dict) and step in node:
+            node = node[step]
+            found += (step,)
+        else:
+            break
+    return found if found else _name_path()

@@ -1,0 +1,245 @@
+"""Policy directories: ValidatingAdmissionPolicies, their bindings, and parameter objects.
+
+`load_policies(None)` gives the default policies shipped inside the package
+(`wavegate/policies/`); `load_policies(DIR)` those of another directory (a central policy
+repository). Everything under a `fixtures/` directory is test input for `wavegate policy test`,
+never a policy or a parameter. Every expression is compiled once, here; what does not compile is
+a finding about the policy (never a silent pass).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from wavegate.findings import Finding, Severity
+from wavegate.load import Manifest, load
+from wavegate.policy import cel
+from wavegate.policy.match import crd_plurals
+from wavegate.policy.rules import INVALID, UNSUPPORTED
+
+ADMISSION_GROUP = "admissionregistration.k8s.io"
+NON_EXCEPTABLE = "wavegate.dev/non-exceptable"
+# The variables an admission policy expression may use (authorizer is not offered offline).
+VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "variables")
+BUILTIN_DISPLAY = "<wavegate>/policies"
+
+
+@dataclass
+class Policy:
+    manifest: Manifest
+    # Expressions that failed to compile, by their YAML path in the policy; not evaluated.
+    broken: set[tuple] = field(default_factory=set)
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name or ""
+
+    @property
+    def spec(self) -> dict:
+        spec = self.manifest.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def failure_policy(self) -> str:
+        return self.spec.get("failurePolicy") or "Fail"
+
+    @property
+    def param_kind(self) -> dict | None:
+        value = self.spec.get("paramKind")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def non_exceptable(self) -> bool:
+        return str(self.manifest.annotations.get(NON_EXCEPTABLE, "")).lower() == "true"
+
+    def list_of(self, key: str) -> list[dict]:
+        value = self.spec.get(key)
+        return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+@dataclass
+class Binding:
+    manifest: Manifest
+
+    @property
+    def name(self) -> str:
+        return self.manifest.name or ""
+
+    @property
+    def spec(self) -> dict:
+        spec = self.manifest.data.get("spec")
+        return spec if isinstance(spec, dict) else {}
+
+    @property
+    def policy_name(self) -> str | None:
+        value = self.spec.get("policyName")
+        return value if isinstance(value, str) else None
+
+    @property
+    def actions(self) -> list[str]:
+        value = self.spec.get("validationActions")
+        return [a for a in value if isinstance(a, str)] if isinstance(value, list) else []
+
+    @property
+    def param_ref(self) -> dict | None:
+        value = self.spec.get("paramRef")
+        return value if isinstance(value, dict) else None
+
+    @property
+    def match_resources(self) -> dict | None:
+        value = self.spec.get("matchResources")
+        return value if isinstance(value, dict) else None
+
+
+@dataclass
+class PolicySet:
+    """The policies of one directory, in file order, and what is wrong with them."""
+
+    source: str
+    policies: dict[str, Policy] = field(default_factory=dict)
+    bindings: list[Binding] = field(default_factory=list)
+    params: list[Manifest] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    plurals: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def bindings_of(self, policy: Policy) -> list[Binding]:
+        return [b for b in self.bindings if b.policy_name == policy.name]
+
+    @property
+    def environment(self) -> cel.Environment:
+        return cel.environment(VARIABLES)
+
+
+def builtin_policy_dir() -> Path:
+    return Path(str(resources.files("wavegate").joinpath("policies")))
+
+
+_CACHE: dict[str, PolicySet] = {}
+_LOCK = threading.Lock()
+
+
+def load_policies(path: str | Path | None = None) -> PolicySet:
+    """The policies of `path`, or the built-in defaults when `path` is None. Cached per process.
+
+    Raises FileNotFoundError / NotADirectoryError for a missing directory (the CLI reports it).
+    """
+    if path is None:
+        directory, display = builtin_policy_dir(), BUILTIN_DISPLAY
+    else:
+        directory = Path(path)
+        if not directory.exists():
+            raise FileNotFoundError(f"{path}: no such policy directory")
+        if not directory.is_dir():
+            raise NotADirectoryError(f"{path}: not a directory; give the directory that holds the policies")
+        display = str(path).rstrip("/")
+    key = str(directory.resolve())
+    with _LOCK:
+        cached = _CACHE.get(key)
+    if cached is None:
+        cached = _load(directory, display)
+        with _LOCK:
+            _CACHE[key] = cached
+    return cached
+
+
+def _load(directory: Path, display: str) -> PolicySet:
+    repo = load(directory, exclude=("fixtures", "**/fixtures"))
+    found = PolicySet(source=display)
+    for problem in repo.problems:
+        found.problems.append(Finding(**{**problem.__dict__, "path": f"{display}/{problem.path}"}))
+    for manifest in repo.manifests:
+        manifest.path = f"{display}/{manifest.path}"
+        if manifest.group == ADMISSION_GROUP and manifest.kind == "ValidatingAdmissionPolicy":
+            policy = Policy(manifest)
+            if policy.name in found.policies:
+                found.problems.append(INVALID.at(manifest, ("metadata", "name"),
+                                                 f"ValidatingAdmissionPolicy {policy.name!r} is defined twice "
+                                                 f"(also in {found.policies[policy.name].manifest.path})",
+                                                 hint="Rename or remove one of them."))
+                continue
+            found.policies[policy.name] = policy
+        elif manifest.group == ADMISSION_GROUP and manifest.kind == "ValidatingAdmissionPolicyBinding":
+            found.bindings.append(Binding(manifest))
+        else:
+            found.params.append(manifest)
+    found.plurals = crd_plurals(repo.manifests)
+    for policy in found.policies.values():
+        found.problems.extend(_check_policy(policy, found))
+    for binding in found.bindings:
+        found.problems.extend(_check_binding(binding, found))
+    return found
+
+
+def expressions(policy: Policy):
+    """(YAML path, expression) of every CEL expression of `policy`."""
+    for key, field_name in (("matchConditions", "expression"), ("variables", "expression"),
+                            ("validations", "expression"), ("validations", "messageExpression")):
+        for i, item in enumerate(policy.list_of(key)):
+            expression = item.get(field_name)
+            if isinstance(expression, str):
+                yield ("spec", key, i, field_name), expression
+
+
+def _check_policy(policy: Policy, found: PolicySet) -> list[Finding]:
+    problems = []
+    manifest = policy.manifest
+    rules = (policy.spec.get("matchConstraints") or {}).get("resourceRules") if isinstance(
+        policy.spec.get("matchConstraints"), dict) else None
+    if not rules:
+        problems.append(INVALID.at(manifest, ("spec", "matchConstraints"),
+                                   f"ValidatingAdmissionPolicy {policy.name!r} has no matchConstraints.resourceRules; "
+                                   "the API server rejects it", hint="Add resourceRules naming the resources it checks."))
+    if not policy.list_of("validations"):
+        problems.append(INVALID.at(manifest, ("spec",),
+                                   f"ValidatingAdmissionPolicy {policy.name!r} has no validations; it checks nothing",
+                                   hint="Add spec.validations with CEL expressions."))
+    if policy.failure_policy not in ("Fail", "Ignore"):
+        problems.append(INVALID.at(manifest, ("spec", "failurePolicy"),
+                                   f"failurePolicy {policy.failure_policy!r} is not Fail or Ignore", key=False))
+    if not found.bindings_of(policy):
+        finding = INVALID.at(manifest, ("metadata", "name"),
+                             f"ValidatingAdmissionPolicy {policy.name!r} has no ValidatingAdmissionPolicyBinding, "
+                             "so no API server enforces it",
+                             hint="Add a binding with spec.policyName and validationActions.")
+        problems.append(finding.with_severity(Severity.WARNING))
+    env = found.environment
+    for path, expression in expressions(policy):
+        error = env.check(expression)
+        if error is None:
+            continue
+        policy.broken.add(path)
+        rule = UNSUPPORTED if error.unsupported else INVALID
+        what = "uses CEL wavegate cannot evaluate offline" if error.unsupported else "does not compile"
+        problems.append(rule.at(manifest, path,
+                                f"ValidatingAdmissionPolicy {policy.name!r}: {'.'.join(map(str, path[1:]))} {what}: "
+                                f"{error.message}",
+                                hint="Use the CEL libraries Kubernetes and wavegate share (standard, strings, lists, "
+                                     "regex, url, ip/cidr, quantity, optionals); `authorizer` is not available offline.",
+                                key=False))
+    return problems
+
+
+def _check_binding(binding: Binding, found: PolicySet) -> list[Finding]:
+    problems = []
+    manifest = binding.manifest
+    if binding.policy_name not in found.policies:
+        problems.append(INVALID.at(manifest, ("spec", "policyName"),
+                                   f"binding {binding.name!r} names policy {binding.policy_name!r}, which is not in "
+                                   f"{found.source}; the API server ignores it", key=False,
+                                   hint=f"Known policies: {', '.join(sorted(found.policies)) or 'none'}."))
+    actions = binding.actions
+    if not actions or any(a not in ("Deny", "Warn", "Audit") for a in actions) or set(actions) >= {"Deny", "Warn"}:
+        problems.append(INVALID.at(manifest, ("spec", "validationActions"),
+                                   f"binding {binding.name!r} has validationActions {actions!r}; give one or more of "
+                                   "Deny, Warn and Audit (Deny and Warn not together)",
+                                   hint="validationActions: [Deny]"))
+    policy = found.policies.get(binding.policy_name or "")
+    if policy is not None and policy.param_kind and not binding.param_ref:
+        problems.append(INVALID.at(manifest, ("spec",),
+                                   f"policy {policy.name!r} takes parameters ({policy.param_kind.get('kind')}) but "
+                                   f"binding {binding.name!r} has no paramRef",
+                                   hint="Add spec.paramRef with name (or selector) and parameterNotFoundAction."))
+    return problems

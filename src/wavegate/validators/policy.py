@@ -1,0 +1,43 @@
+"""Security policies: ValidatingAdmissionPolicies evaluated offline on every manifest.
+
+Which policies: a policy set the CLI put on the context (`ctx.policies`, from `--policies DIR`),
+else the directory in .wavegate.yaml `policies:`, else the defaults shipped inside wavegate.
+Policies that merely sit in the repository under validation are never used unless configured.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from wavegate.findings import Finding
+from wavegate.load import Repo
+from wavegate.policy import exceptions as exc
+from wavegate.policy.evaluate import Environment, evaluate
+from wavegate.policy.model import PolicySet, load_policies
+from wavegate.policy.rules import INVALID  # noqa: F401  (declares the policy rules)
+
+
+def policies_for(ctx) -> PolicySet:
+    chosen = getattr(ctx, "policies", None)
+    if isinstance(chosen, PolicySet):
+        return chosen
+    if chosen is None:
+        chosen = getattr(ctx.config, "policies", None)
+    return load_policies(chosen)
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    policies = policies_for(ctx)
+    yield from policies.problems
+
+    def default_namespace(manifest):
+        for app in ctx.apps_of(manifest):
+            if app.destination_namespace:
+                return app.destination_namespace
+        return None
+
+    env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace)
+    violations = evaluate(policies, repo.manifests, env)
+    exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
+    document = exc.config_document(ctx.config.path, repo.root) if exceptions else None
+    yield from exc.apply(violations, exceptions, policies, document)
