@@ -12,6 +12,7 @@ checked through `spec.template.spec`, except for matching, since their sources a
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from typing import Iterable
@@ -295,7 +296,12 @@ def _status_finding(entry: _Entry, where: tuple, value: str, setting: str, versi
 
 def glob_match(pattern: str, text: str) -> bool:
     """gobwas/glob without separators, as Argo CD's util/glob.Match uses it."""
-    return bool(re.fullmatch(_glob_regex(pattern), text))
+    return bool(_compiled_glob(pattern).fullmatch(text))
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled_glob(pattern: str) -> re.Pattern:
+    return re.compile(_glob_regex(pattern))
 
 
 def _glob_regex(pattern: str) -> str:
@@ -339,13 +345,16 @@ def live_namespace(manifest: Manifest, app: Application, repo: Repo) -> str:
     return manifest.namespace or app.destination_namespace or ""
 
 
-def entry_matches(entry: dict, manifest: Manifest, namespace: str) -> bool:
-    group, kind = entry.get("group"), entry.get("kind")
+def entry_matches(entry: dict, manifest: Manifest, app: Application, repo: Repo) -> bool:
+    """Whether Argo CD applies the ignoreDifferences `entry` to `manifest` synced by `app`."""
     name, ns = entry.get("name"), entry.get("namespace")
-    return (glob_match(group if isinstance(group, str) else "", manifest.group)
-            and glob_match(kind if isinstance(kind, str) else "", manifest.kind)
-            and (not name or name == manifest.name)
-            and (not ns or ns == namespace))
+    if name and name != manifest.name:
+        return False
+    group, kind = entry.get("group"), entry.get("kind")
+    if not (glob_match(kind if isinstance(kind, str) else "", manifest.kind)
+            and glob_match(group if isinstance(group, str) else "", manifest.group)):
+        return False
+    return not ns or ns == live_namespace(manifest, app, repo)
 
 
 def _matches_nothing(entry: _Entry, repo: Repo, resources: list[Manifest]) -> Iterable[Finding]:
@@ -361,7 +370,7 @@ def _matches_nothing(entry: _Entry, repo: Repo, resources: list[Manifest]) -> It
         return
     if not resources:
         return  # a Helm, Kustomize or foreign source: what it renders is not here to compare with
-    if any(entry_matches(entry.data, m, live_namespace(m, app, repo)) for m in resources):
+    if any(entry_matches(entry.data, m, app, repo) for m in resources):
         return
     yield MATCHES_NOTHING.at(
         manifest, entry.path,
@@ -430,7 +439,7 @@ def _self_heal(spec: _Spec, entries: list[_Entry], repo: Repo, resources: list[M
 
 def _respected_per_resource(entry: _Entry, app: Application, repo: Repo, resources: list[Manifest]) -> bool:
     """Whether every resource the entry matches sets RespectIgnoreDifferences=true itself."""
-    matched = [m for m in resources if entry_matches(entry.data, m, live_namespace(m, app, repo))]
+    matched = [m for m in resources if entry_matches(entry.data, m, app, repo)]
     return bool(matched) and all(
         model.option_set(model.split_options(m.annotations.get(model.SYNC_OPTIONS))).get("RespectIgnoreDifferences") == "true"
         for m in matched)
