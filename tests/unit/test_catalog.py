@@ -164,3 +164,18 @@ def test_origin_skeleton_placeholders_are_not_judged(tmp_path):
     assert [f for f in findings if f.rule.startswith("catalog-")] == []
     # and its argocd.argoproj.io/instance annotation is not Kubernetes tracking metadata
     assert with_rule(findings, "argocd-tracking-label-in-git") == []
+
+
+def test_label_selector_parser():
+    parse = kube.parse_selector
+    labels = {"app.kubernetes.io/name": "web", "tier": "backend"}
+    assert kube.selector_matches(parse("app.kubernetes.io/name=web,tier in (backend, db),!canary"), labels)
+    assert kube.selector_matches(parse("tier==backend, env notin (prod)"), labels)
+    assert not kube.selector_matches(parse("tier!=backend"), labels)
+    assert not kube.selector_matches(parse("env"), labels)
+    for bad in ("app.kubernetes.io/name: web", "a=b=c", "a in ()", "a,,b", "", "-a=b", "a=" + "x" * 64, "a in (b"):
+        try:
+            parse(bad)
+        except kube.SelectorError:
+            continue
+        raise AssertionError(f"{bad!r} parsed")

@@ -133,3 +133,39 @@ def test_instance_label_is_accepted_under_argocd_3_or_when_it_names_the_syncing_
     assert with_rule(check_repo(tmp_path), "argocd-tracking-label-in-git") == []
     (tmp_path / ".wavegate.yaml").write_text("argocd:\n  version: 2\n")
     assert with_rule(check_repo(tmp_path), "argocd-tracking-label-in-git") == []
+
+
+RGD = """
+apiVersion: kro.run/v1alpha1
+kind: ResourceGraphDefinition
+metadata:
+  name: tenants
+  {namespace}
+spec:
+  schema:
+    apiVersion: v1alpha1
+    kind: Tenant
+    {scope}
+    spec:
+      name: string
+"""
+
+
+def test_rgd_is_cluster_scoped_and_so_are_instances_of_a_cluster_scoped_schema(tmp_path):
+    tenant = "apiVersion: kro.run/v1alpha1\nkind: Tenant\nmetadata:\n  name: t\n  namespace: team-web\n"
+    write_repo(tmp_path, {"rgd.yaml": RGD.format(namespace="namespace: kro", scope="scope: Cluster"), "t.yaml": tenant})
+    findings = with_rule(check_repo(tmp_path), "object-namespace-on-cluster-scoped")
+    assert [(f.path, f.line) for f in findings] == [("rgd.yaml", 5), ("t.yaml", 5)]
+
+
+def test_instances_of_a_namespaced_schema_may_have_a_namespace(tmp_path):
+    tenant = "apiVersion: kro.run/v1alpha1\nkind: Tenant\nmetadata:\n  name: t\n  namespace: team-web\n"
+    write_repo(tmp_path, {"rgd.yaml": RGD.format(namespace="", scope=""), "t.yaml": tenant})
+    assert with_rule(check_repo(tmp_path), "object-namespace-on-cluster-scoped") == []
+
+
+def test_scope_lookup():
+    from wavegate import kube
+    assert kube.cluster_scoped(("", "Namespace")) and kube.cluster_scoped(("storage.k8s.io", "CSIDriver"))
+    assert kube.namespaced(("argoproj.io", "Application")) and not kube.cluster_scoped(("argoproj.io", "AppProject"))
+    assert kube.scope(("example.com", "Widget")) is None
