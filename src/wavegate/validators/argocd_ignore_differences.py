@@ -171,7 +171,7 @@ def _entry_findings(entry: _Entry, repo: Repo, ctx, status_setting: str,
                     resources: list[Manifest]) -> Iterable[Finding]:
     manifest = entry.spec.manifest
     group = entry.data.get("group")
-    if isinstance(group, str) and ("/" in group or _VERSION.fullmatch(group)):
+    if isinstance(group, str) and "{{" not in group and ("/" in group or _VERSION.fullmatch(group)):
         fixed = group.split("/")[0] if "/" in group else ""
         yield GROUP_HAS_VERSION.at(
             manifest, (*entry.path, "group"),
@@ -195,6 +195,8 @@ def _entry_findings(entry: _Entry, repo: Repo, ctx, status_setting: str,
 
     for j, pointer in enumerate(entry.items("jsonPointers")):
         where = (*entry.path, "jsonPointers", j)
+        if entry.spec.app is None and isinstance(pointer, str) and "{{" in pointer:
+            continue  # an ApplicationSet template parameter, filled in per generated Application
         problem = pointer_problem(pointer)
         if problem:
             yield BAD_POINTER.at(manifest, where, f"jsonPointers[{j}] {pointer!r} of ignoreDifferences[{entry.index}] "
