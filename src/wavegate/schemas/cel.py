@@ -1,0 +1,177 @@
+"""CEL `x-kubernetes-validations`, evaluated as the API server does for a create (or an update,
+when an old object is given).
+
+`self` is the value of the field the rule sits on, after defaulting and pruning. A rule that uses
+`oldSelf` is a transition rule: the API server runs it only on update, and only when the field
+exists in the old object too, so on create it is skipped. A rule that does not compile is a problem
+of the CRD, never a crash; a rule that calls one of Kubernetes' own CEL libraries (quantity(), url(),
+ip(), isSorted(), ...) that the CEL runtime here does not provide is reported as not evaluated.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from wavegate.schemas.engine import CEL_RULE, Problem, SchemaProblem
+
+try:  # the CEL C++ runtime (cel-expr-python)
+    from cel_expr_python import cel as _cel
+    from cel_expr_python.ext import ext_math, ext_optional, ext_strings
+except ImportError:  # pragma: no cover - a declared dependency; without it rules are reported unchecked
+    _cel = None
+
+# Functions of the Kubernetes CEL libraries (k8s.io/apiserver/pkg/cel/library) and of cel-go
+# extensions Kubernetes enables that this runtime lacks.
+KUBERNETES_LIBRARY = frozenset({
+    "quantity", "isQuantity", "isGreaterThan", "isLessThan", "compareTo", "asInteger", "asApproximateFloat",
+    "isInteger", "sign", "add", "sub", "url", "isURL", "getScheme", "getHost", "getHostname", "getPort",
+    "getEscapedPath", "getQuery", "ip", "isIP", "cidr", "isCIDR", "containsIP", "containsCIDR", "prefixLength",
+    "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
+    "masked", "isSorted", "sum", "min", "max", "indexOf", "lastIndexOf", "find", "findAll", "format",
+    "semver", "isSemver", "major", "minor", "patch", "authorizer", "path", "group", "resource", "check",
+    "allowed", "reason", "errored", "error", "serviceAccount", "subresource", "namespace", "name",
+    "fieldSelector", "labelSelector", "base64", "encode", "decode", "sets", "contains", "equivalent",
+    "intersects", "named", "pathSegments", "apiVersion", "validate", "hasValue", "value", "matches",
+})
+
+_UNDECLARED = re.compile(r"undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'")
+_OLD_SELF = re.compile(r"\boldSelf\b")
+_STRING_LITERALS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+
+_REASONS = {
+    "FieldValueInvalid": "Invalid value",
+    "FieldValueForbidden": "Forbidden",
+    "FieldValueRequired": "Required value",
+    "FieldValueDuplicate": "Duplicate value",
+}
+
+
+@lru_cache(maxsize=1)
+def environment():
+    if _cel is None:
+        return None
+    return _cel.NewEnv(variables={"self": _cel.Type.DYN, "oldSelf": _cel.Type.DYN},
+                       extensions=[ext_strings.ExtStrings(), ext_math.ExtMath(), ext_optional.ExtOptional()])
+
+
+@lru_cache(maxsize=4096)
+def _compile(expression: str):
+    """(program, None) or (None, error text); cached across schemas, since CRDs repeat rules."""
+    env = environment()
+    if env is None:
+        return None, "the CEL runtime (cel-expr-python) is not installed"
+    try:
+        return env.compile(expression), None
+    except RuntimeError as error:
+        return None, str(error)
+
+
+def _clean_error(text: str) -> str:
+    text = re.sub(r"^[A-Z_]+: ", "", text.strip())
+    text = text.replace("ERROR: <input>:", "at ")
+    text = re.sub(r"\s*\[[A-Z_]+\]$", "", text)
+    return " ".join(text.split())
+
+
+class Rule:
+    """One compiled x-kubernetes-validations entry."""
+
+    __slots__ = ("rule", "program", "message", "message_program", "reason", "field_path", "transition",
+                 "spath", "optional_old_self")
+
+    def __init__(self, spec: dict, program, message_program, spath: tuple):
+        self.rule = spec["rule"]
+        self.program = program
+        message = spec.get("message")
+        self.message = message if isinstance(message, str) and message.strip() else ""
+        self.message_program = message_program
+        self.reason = _REASONS.get(spec.get("reason"), "Invalid value")
+        field_path = spec.get("fieldPath")
+        self.field_path = _parse_field_path(field_path) if isinstance(field_path, str) else ()
+        self.transition = bool(_OLD_SELF.search(_STRING_LITERALS.sub("''", self.rule)))
+        self.optional_old_self = spec.get("optionalOldSelf") is True
+        self.spath = spath
+
+    def evaluate(self, value, old, path: tuple) -> Problem | None:
+        """None when the rule holds or does not apply; else the problem, as the API server words it."""
+        from wavegate.schemas.engine import _MISSING
+
+        data = {"self": value}
+        if self.transition:
+            if old is _MISSING:
+                return None  # create, or the field is new: transition rules do not run
+            data["oldSelf"] = old
+        result = self.program.eval(data=data)
+        kind = result.type()
+        where = path + self.field_path
+        if kind == _cel.Type.BOOL:
+            if result.value() is True:
+                return None
+            return Problem(CEL_RULE, where, self.reason, text=self._message(data), value=_type_name(value),
+                           hint=f"The CRD's rule `{self.rule}` is false for this value.")
+        detail = result.value() if kind == _cel.Type.ERROR else f"the rule returned {kind.name()}, not a bool"
+        return Problem(CEL_RULE, where, "Invalid value", value=_type_name(value),
+                       text=f"{_clean_error(str(detail))} evaluating rule: {self.rule}",
+                       hint="The rule could not be evaluated on this value; check the fields it reads are set.")
+
+    def _message(self, data: dict) -> str:
+        if self.message_program is not None:
+            result = self.message_program.eval(data=data)
+            if result.type() == _cel.Type.STRING and result.value().strip():
+                return result.value()
+        return self.message or f"failed rule: {self.rule}"
+
+
+def _type_name(value) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    return "string"
+
+
+def _parse_field_path(text: str) -> tuple:
+    """`.spec.foo['bar'][0]` -> ("spec", "foo", "bar", 0): a rule's fieldPath, relative to self."""
+    parts: list = []
+    for match in re.finditer(r"\.([A-Za-z_$][A-Za-z0-9_$-]*)|\['((?:[^'\\]|\\.)*)'\]|\[(\d+)\]", text):
+        name, quoted, index = match.groups()
+        parts.append(name if name is not None else quoted if quoted is not None else int(index))
+    return tuple(parts)
+
+
+class RuleCompiler:
+    """What engine.Compiler calls for each rule; returns a Rule or a SchemaProblem."""
+
+    def compile_rule(self, spec: dict, spath: tuple):
+        expression = spec["rule"]
+        program, error = _compile(expression)
+        if program is None:
+            return _compile_problem(expression, error, spath + ("rule",))
+        message_program = None
+        message_expression = spec.get("messageExpression")
+        if isinstance(message_expression, str) and message_expression.strip():
+            message_program, error = _compile(message_expression)
+            if message_program is None:
+                problem = _compile_problem(message_expression, error, spath + ("messageExpression",))
+                if problem.severity == "error":
+                    return problem
+        return Rule(spec, program, message_program, spath)
+
+
+def _compile_problem(expression: str, error: str, spath: tuple) -> SchemaProblem:
+    missing = sorted(set(_UNDECLARED.findall(error or "")))
+    if missing and all(name in KUBERNETES_LIBRARY for name in missing):
+        return SchemaProblem(
+            spath, f"CEL rule `{expression}` uses {', '.join(n + '()' for n in missing)} from the Kubernetes CEL "
+                   "libraries, which wavegate cannot evaluate; the rule is not checked offline",
+            "The API server still enforces it; run `wavegate dry-run` to check it against a real one.",
+            severity="info")
+    return SchemaProblem(spath, f"CEL rule `{expression}` does not compile: {_clean_error(error or '')}",
+                         "The API server rejects a CRD whose x-kubernetes-validations do not compile; fix the expression.")

@@ -1,0 +1,123 @@
+"""Kubernetes built-in kinds, from the JSON schemas the `kubernetes-validate` package ships.
+
+The package stores, per Kubernetes minor version, a directory `v1.N.0-local-strict/` (objects with
+`additionalProperties: false`, as the API server's strict field validation sees them) holding one
+file per type and `_definitions.json`, where every type lives under `$defs` with `$ref`s between
+them. The kinds one can apply carry `x-kubernetes-group-version-kind`. We read only
+`_definitions.json`, index the kinds, and compile a kind's node graph (once, following `$ref`s into
+shared nodes) the first time a manifest of that kind is checked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import lru_cache
+import importlib.util
+from pathlib import Path
+
+from wavegate.schemas.engine import BUILTIN, Compiler, Node
+
+_PACKAGE = "kubernetes_validate"
+_DIR = "kubernetes-json-schema"
+_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
+OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+
+
+class VersionError(ValueError):
+    """A --kubernetes-version this installation cannot serve; the message lists what it can."""
+
+
+def _root() -> Path | None:
+    # find_spec locates the package without importing it (its import pulls in jsonschema and
+    # friends, which would cost more than everything else wavegate does on a small repository).
+    spec = importlib.util.find_spec(_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:  # pragma: no cover - a declared dependency
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / _DIR
+
+
+@lru_cache(maxsize=1)
+def available_versions() -> tuple[str, ...]:
+    """Minor versions with schemas, oldest first, as "1.N"."""
+    root = _root()
+    if root is None or not root.is_dir():
+        return ()
+    found = set()
+    for child in root.iterdir():
+        match = re.match(r"^v(\d+)\.(\d+)\.\d+-local-strict$", child.name)
+        if match and (child / "_definitions.json").is_file():
+            found.add((int(match[1]), int(match[2])))
+    return tuple(f"{a}.{b}" for a, b in sorted(found))
+
+
+def resolve_version(requested: str | None) -> str:
+    """"1.33", "v1.33.2" or None (the newest shipped) -> "1.33"; VersionError if not shipped."""
+    versions = available_versions()
+    if not versions:
+        raise VersionError("no Kubernetes schemas are installed (the kubernetes-validate package is missing)")
+    if requested is None or str(requested).strip() == "":
+        return versions[-1]
+    match = _VERSION.match(str(requested).strip())
+    if not match or match[1] != "1":
+        raise VersionError(f"--kubernetes-version {requested!r}: write it as 1.N or v1.N.P, for example {versions[-1]}")
+    minor = f"1.{int(match[2])}"
+    if minor not in versions:
+        raise VersionError(f"no schemas for Kubernetes {minor}; this installation has {versions[0]} to {versions[-1]}")
+    return minor
+
+
+class KubernetesSchemas:
+    """The built-in kinds of one Kubernetes minor version."""
+
+    def __init__(self, version: str):
+        self.version = version
+        self.source = f"kubernetes {version}"
+        path = _root() / f"v{version}.0-local-strict" / "_definitions.json"
+        with open(path, "rb") as handle:  # JSON, not YAML: the one loader is for YAML
+            self.defs: dict = json.load(handle)["$defs"]
+        self.kinds: dict[tuple[str, str, str], str] = {}
+        for name, schema in self.defs.items():
+            for gvk in schema.get("x-kubernetes-group-version-kind") or ():
+                key = (gvk.get("group", ""), gvk.get("version", ""), gvk.get("kind", ""))
+                self.kinds.setdefault(key, name)
+        self.compiler = Compiler(BUILTIN, resolve=self._resolve, object_meta=self.object_meta)
+        self._roots: dict[str, Node] = {}
+
+    def _resolve(self, ref: str):
+        name = ref.rpartition("/")[2]
+        schema = self.defs.get(name)
+        return None if schema is None else (name, schema)
+
+    def object_meta(self) -> Node | None:
+        if OBJECT_META not in self.defs:
+            return None
+        node = self.compiler.memo.get(OBJECT_META)
+        if node is None:
+            node = self.compiler.compile({"$ref": "#/$defs/" + OBJECT_META}, ("$defs", OBJECT_META))
+        return node
+
+    def definition(self, key: tuple[str, str, str]) -> str | None:
+        return self.kinds.get(key)
+
+    def node(self, key: tuple[str, str, str]) -> Node | None:
+        name = self.kinds.get(key)
+        if name is None:
+            return None
+        root = self._roots.get(name)
+        if root is None:
+            schema = dict(self.defs[name])
+            schema["type"] = "object"  # a whole object is never null
+            root = self.compiler.compile(schema, ("$defs", name))
+            self._roots[name] = root
+        return root
+
+    def schema(self, key: tuple[str, str, str]) -> dict | None:
+        """The kind's JSON schema with `$ref`s into `#/$defs` (self-contained with `defs_for`)."""
+        name = self.kinds.get(key)
+        return None if name is None else self.defs[name]
+
+
+@lru_cache(maxsize=4)
+def schemas_for(version: str) -> KubernetesSchemas:
+    return KubernetesSchemas(version)

@@ -1,0 +1,237 @@
+"""Schemas: every manifest checked against the one schema store, as the API server would check it.
+
+Kubernetes objects (built-in kinds, CRD-defined kinds, kro instances, Argo CD's kinds) and Backstage
+entities all go through `wavegate.schemas`. A kind no source knows is reported, never passed.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo
+from wavegate.rules import declare, format_path
+from wavegate.schemas import SchemaStore
+from wavegate.schemas.engine import (CEL_RULE, CEL_SKIPPED, CRD, DUPLICATE, JSON, REQUIRED, TYPE, UNKNOWN_FIELD,
+                                     VALUE, Problem, json_type)
+from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version
+
+_F = "schema"
+_PROVIDE = ("Give wavegate the schema: pass the CRD or ResourceGraphDefinition with --schemas PATH, "
+            "or list it under `schemas:` in .wavegate.yaml.")
+
+UNKNOWN_FIELD_RULE = declare(
+    "schema-unknown-field", "error", "A field is not in the kind's schema",
+    """For a custom resource (Argo CD's Application included) the API server prunes fields its CRD
+    does not list, silently: `ignoreDifference:` or `regoin:` is accepted and simply does nothing.
+    For built-in kinds, strict field validation (kubectl's default) rejects the whole object. Either
+    way the field is almost always a typo.""",
+    "spec:\n  ignoreDifference:        # pruned: the differences are not ignored\n    - kind: Deployment",
+    "spec:\n  ignoreDifferences:\n    - kind: Deployment", _F)
+INVALID_TYPE = declare(
+    "schema-invalid-type", "error", "A value has the wrong type",
+    """The API server rejects an object whose values do not have the schema's types: a quoted number
+    where an integer is expected, a list where a map is expected. Argo CD's sync then fails for the
+    whole wave.""",
+    'spec:\n  replicas: "3"', "spec:\n  replicas: 3", _F)
+INVALID_VALUE = declare(
+    "schema-invalid-value", "error", "A value breaks a constraint of the schema",
+    """Enums, patterns (Go RE2), minimum and maximum, lengths (in Unicode code points) and item counts
+    are enforced by the API server on create; an object that breaks one is rejected at sync time.""",
+    "spec:\n  environment: qa        # enum: dev, staging, prod", "spec:\n  environment: staging", _F)
+REQUIRED_RULE = declare(
+    "schema-required", "error", "A required field is missing",
+    """The API server rejects an object without a field its schema requires (after applying defaults,
+    so a defaulted field is never missing). The finding points at the parent, where the field goes.""",
+    "spec:\n  project: default        # no destination", "spec:\n  project: default\n  destination:\n"
+    "    server: https://kubernetes.default.svc\n    namespace: web", _F)
+DUPLICATE_RULE = declare(
+    "schema-duplicate-item", "error", "A list that must hold unique items has a duplicate",
+    """Lists marked x-kubernetes-list-type `set` must not repeat an item, and lists of type `map` must
+    not repeat a key; the API server rejects the object ("Duplicate value").""",
+    "tags: [web, web]", "tags: [web, api]", _F)
+CEL_RULE_RULE = declare(
+    "schema-cel-rule", "error", "A CEL validation rule of the CRD fails",
+    """x-kubernetes-validations rules are checked by the API server on every create; a rule that is
+    false (or cannot be evaluated on the value) rejects the object with the rule's message.
+    Transition rules (those using oldSelf) only run on update and are skipped here.""",
+    "# rule: self.minReplicas <= self.maxReplicas\nspec:\n  minReplicas: 5\n  maxReplicas: 2",
+    "spec:\n  minReplicas: 2\n  maxReplicas: 5", _F)
+UNKNOWN_KIND = declare(
+    "schema-unknown-kind", "warning", "No schema is known for the object's kind",
+    """wavegate checks every object against a schema; for a kind it has no schema for, nothing was
+    checked, so a typo anywhere in it would go unnoticed until Argo CD syncs. Provide the CRD or
+    ResourceGraphDefinition that defines it (with --schemas or `schemas:` in .wavegate.yaml).""",
+    "apiVersion: example.com/v1\nkind: Widget     # defined by a CRD installed elsewhere",
+    "# wavegate validate --schemas ../platform/crds/widget.yaml", _F)
+UNKNOWN_VERSION = declare(
+    "schema-unknown-version", "error", "The kind exists, but not in this apiVersion",
+    """The API server serves a kind only in the versions its CRD (or Kubernetes release) lists; an
+    object in any other version is rejected ("no matches for kind"), and Argo CD's sync fails.""",
+    "apiVersion: argoproj.io/v1beta1\nkind: Application", "apiVersion: argoproj.io/v1alpha1\nkind: Application", _F)
+CRD_INVALID = declare(
+    "schema-crd-invalid", "error", "A CustomResourceDefinition's schema is invalid",
+    """The API server refuses a CRD whose patterns are not Go RE2, whose CEL rules do not compile,
+    whose defaults break their own schema or that is not structural; every custom resource of that
+    kind then fails to sync too.""",
+    "pattern: '^(?=.*[a-z]).+$'     # lookahead: not RE2", "pattern: '^.*[a-z].*$'", _F)
+NOT_CHECKED = declare(
+    "schema-not-checked", "info", "Part of an object could not be checked offline",
+    """Some checks need what only a real API server has: CEL rules that call Kubernetes' own CEL
+    libraries, the CRD of a ResourceGraphDefinition kro cannot build. wavegate says so instead of
+    passing silently; `wavegate dry-run` checks them against a real API server.""",
+    "rule: quantity(self.memory).isLessThan(quantity('1Gi'))", "# checked by wavegate dry-run", _F)
+
+_RULES = {UNKNOWN_FIELD: UNKNOWN_FIELD_RULE, TYPE: INVALID_TYPE, VALUE: INVALID_VALUE, REQUIRED: REQUIRED_RULE,
+          DUPLICATE: DUPLICATE_RULE, CEL_RULE: CEL_RULE_RULE, CEL_SKIPPED: NOT_CHECKED}
+
+
+def store_for(ctx) -> SchemaStore:
+    """The context's store; built (and kept on the context) when the CLI did not build one."""
+    store = getattr(ctx, "schemas", None)
+    if store is None:
+        store = SchemaStore.build(ctx.repo, ctx.config)
+        ctx.schemas = store
+    return store
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    store = store_for(ctx)
+    for manifest in repo.manifests:
+        yield from check_manifest(store, manifest)
+    yield from schema_findings(store)
+
+
+def check_manifest(store: SchemaStore, manifest: Manifest, old: dict | None = None) -> list[Finding]:
+    """Findings for one manifest against `store` (an `old` object enables transition rules)."""
+    api_version, kind = manifest.api_version, manifest.kind
+    group, version = split_api_version(api_version)
+    if group in NOT_APPLIED_GROUPS or not kind:
+        return []
+    entry = store.lookup(api_version, kind)
+    if entry is None:
+        return [_unknown(store, manifest, group, version, kind)]
+    if entry.unavailable:
+        return [NOT_CHECKED.at(manifest, ("kind",), f"{kind} {manifest.name or ''} was not checked against a schema: "
+                                                    f"{entry.unavailable} ({entry.source})".replace("  ", " "),
+                               hint="Fix the ResourceGraphDefinition; its own findings say what kro rejects.")]
+    problems, _ = entry.validate(manifest.data, old=old)
+    if not problems:
+        return []
+    return [_finding(entry, manifest, p) for p in problems]
+
+
+def _describe(entry: Entry) -> str:
+    if entry.origin == "rgd":
+        return f"the schema of {entry.kind} (from the ResourceGraphDefinition at {entry.source})"
+    if entry.origin == "shipped":
+        return f"the {entry.kind} schema"
+    if entry.origin == "kubernetes":
+        return f"{entry.kind} {entry.api_version} (Kubernetes {entry.source.split()[-1]})"
+    return f"the CRD schema of {entry.kind} ({entry.source})"
+
+
+def _finding(entry: Entry, manifest: Manifest, problem: Problem) -> Finding:
+    rule = _RULES[problem.code]
+    where = format_path(problem.path)
+    if problem.code == UNKNOWN_FIELD:
+        guess = problem.suggestions[0] if problem.suggestions else None
+        full_guess = format_path(problem.path[:-1] + (guess,)) if guess else None
+        hint = f"Did you mean {full_guess}?" if guess else \
+            "Remove it, or check the spelling against " + _describe(entry) + "."
+        if entry.dialect == JSON:
+            message = f"{where} is not allowed in a {entry.kind} entity; Backstage rejects the entity"
+        elif entry.dialect == CRD or manifest_is_custom(entry, problem):
+            message = f"{where} is not in {_describe(entry)}; the API server drops it silently"
+        else:
+            message = (f'unknown field "{where}": {_describe(entry)} has no such field; the API server rejects it '
+                       "under strict field validation (kubectl's default) and drops it silently otherwise")
+        return rule.at(manifest, problem.path, message, hint=hint)
+    message = problem.message()
+    hint = problem.hint or _hint(entry, manifest, problem)
+    return rule.at(manifest, problem.path, message, hint=hint)
+
+
+def manifest_is_custom(entry: Entry, problem: Problem) -> bool:
+    return entry.origin not in ("kubernetes",) and entry.dialect != JSON
+
+
+def _hint(entry: Entry, manifest: Manifest, problem: Problem) -> str:
+    name = problem.path[-1] if problem.path else ""
+    if problem.code == REQUIRED:
+        parent = format_path(problem.path[:-1]) or "the top level"
+        return f"Add `{name}:` under {parent}."
+    if problem.code == TYPE:
+        value = problem.value
+        text = problem.text
+        if isinstance(value, str) and "integer" in text and value.strip().lstrip("-").isdigit():
+            return f"Remove the quotes: {name}: {value.strip()}"
+        if isinstance(value, str) and "number" in text:
+            try:
+                float(value)
+                return f"Remove the quotes: {name}: {value.strip()}"
+            except ValueError:
+                pass
+        if isinstance(value, str) and "boolean" in text and value.lower() in ("true", "false"):
+            return f"Remove the quotes: {name}: {value.lower()}"
+        if "string" in text and json_type(value) in ("integer", "number", "boolean"):
+            shown = str(value).lower() if isinstance(value, bool) else str(value)
+            return f'Quote it: {name}: "{shown}"'
+        return f"Write a value of the type {_describe(entry)} expects."
+    if problem.code == DUPLICATE:
+        return "Remove or merge the repeated item; the list must hold each item (or key) once."
+    if problem.reason == "Unsupported value":
+        return "Use one of the supported values."
+    return f"Change the value so it satisfies {_describe(entry)}."
+
+
+def _unknown(store: SchemaStore, manifest: Manifest, group: str, version: str, kind: str) -> Finding:
+    api_version = manifest.api_version
+    versions = store.versions_of(group, kind)
+    if versions:
+        listed = ", ".join(f"{group}/{v}" if group else v for v in versions)
+        return UNKNOWN_VERSION.at(manifest, ("apiVersion",),
+                                  f"{kind} is not served as {api_version}; the known versions are {listed}",
+                                  hint=f"Use apiVersion: {group + '/' if group else ''}{_newest(versions)}, "
+                                       "or provide the CRD that serves this version with --schemas.")
+    in_group = store.kinds_in_group(group)
+    message = f"no schema is known for {kind} in {api_version}, so nothing in it was checked"
+    hint = _PROVIDE
+    if in_group:
+        import difflib
+
+        close = difflib.get_close_matches(kind, list(in_group), n=1, cutoff=0.75)
+        if close:
+            hint = (f"Did you mean kind: {close[0]} ({', '.join((group + '/' if group else '') + v for v in in_group[close[0]])})? "
+                    "Otherwise: " + _PROVIDE)
+        else:
+            kinds = ", ".join(list(in_group)[:8]) + (", ..." if len(in_group) > 8 else "")
+            message += f" (the group {group or 'core'} is known, with {kinds})"
+    return UNKNOWN_KIND.at(manifest, ("kind",), message, hint=hint)
+
+
+def _newest(versions: list[str]) -> str:
+    import re
+
+    def rank(v: str):
+        match = re.match(r"^v(\d+)(?:(alpha|beta)(\d+))?$", v)
+        if not match:
+            return (0, 0, 0)
+        stage = {"alpha": 1, "beta": 2, None: 3}[match[2]]
+        return (int(match[1]), stage, int(match[3] or 0))
+
+    return max(versions, key=rank)
+
+
+def schema_findings(store: SchemaStore) -> Iterable[Finding]:
+    """Problems of the schemas themselves (CRDs, RGD-generated CRDs, bundles) and of --schemas files."""
+    yield from store.load_problems
+    for entry, problem in store.schema_problems():
+        rule = NOT_CHECKED if problem.severity == "info" else CRD_INVALID
+        origin = f"{entry.kind} {entry.api_version}"
+        message = f"{origin}: {problem.message}"
+        if entry.manifest is not None and entry.origin != "shipped":
+            yield rule.at(entry.manifest, entry.locate(problem.spath), message, hint=problem.hint)
+        else:
+            yield rule.at_file(entry.source, message=message, hint=problem.hint,
+                               field=format_path(problem.spath))
