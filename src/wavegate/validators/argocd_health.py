@@ -1,0 +1,124 @@
+"""Argo CD health of Kro instances: later sync waves wait only for what Argo CD can call Healthy."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import Path
+from typing import Iterable
+
+from wavegate.argocd import model
+from wavegate.findings import Finding
+from wavegate.kube import is_kubernetes_object
+from wavegate.load import Manifest, Repo, parse_documents, read_yaml
+from wavegate.rules import declare
+
+_F = "argocd"
+KRO_GROUP = "kro.run"
+HEALTH_KEY = "resource.customizations.health."
+LEGACY_KEY = "resource.customizations"
+SHIPPED = "templates/argocd/argocd-cm-kro-health.yaml"
+
+KRO_HEALTH_MISSING = declare(
+    "kro-instance-health-unknown-to-argocd", "warning",
+    "A sync wave after a Kro instance relies on a health check Argo CD does not have",
+    """Argo CD has no built-in health assessment for kro.run kinds: a Kro instance counts as
+    Healthy as soon as it exists, so the next sync wave starts before kro has created anything
+    the later resources may need (a ServiceAccount, a ConfigMap, an ECR repository). Ordering by
+    waves after a Kro instance works only when argocd-cm holds a health customization for the
+    instance's kind that follows kro's status.state and Ready condition. wavegate reads the
+    argocd-cm named by `argocd.configMap` in .wavegate.yaml to find out.""",
+    'kind: CICDPipeline   # sync-wave "1"\n---\nkind: Deployment     # sync-wave "2", uses what the pipeline creates\n'
+    "# argocd-cm: no resource.customizations.health.kro.run_CICDPipeline",
+    "# .wavegate.yaml\nargocd:\n  configMap: platform/argocd-cm.yaml\n"
+    "# platform/argocd-cm.yaml\ndata:\n  resource.customizations.health.kro.run_CICDPipeline: |\n"
+    "    hs = {} ... -- see templates/argocd/argocd-cm-kro-health.yaml", _F)
+
+
+def check(repo: Repo, ctx) -> Iterable[Finding]:
+    kro_kinds = _kro_group_kinds(repo)
+    instances = [m for m in repo.manifests
+                 if (m.group, m.kind) in kro_kinds or (m.group == KRO_GROUP and m.kind != "ResourceGraphDefinition")]
+    instances = [m for m in instances if not model.is_argocd_hook(m)]
+    if not instances:
+        return
+    covered, problem = _covered_patterns(repo, ctx)
+    for later in repo.manifests:
+        if not is_kubernetes_object(later) or model.is_argocd_hook(later):
+            continue
+        later_wave = model.wave_of(later)
+        before = [i for i in instances if i is not later and model.wave_of(i) < later_wave and _same_sync(i, later, ctx)
+                  and not _has_health(i, covered)]
+        if not before:
+            continue
+        kinds = sorted({f"{i.group}/{i.kind}" for i in before})
+        names = ", ".join(f"{i.kind}/{i.name} (wave {model.wave_of(i)})" for i in before[:3])
+        if problem:
+            why = problem
+            hint = (f"Fix argocd.configMap in .wavegate.yaml, or add the keys of {SHIPPED} "
+                    "(shipped with wavegate) to that argocd-cm.")
+        else:
+            why = f"{ctx.config.argocd_config_map} has no health check for {', '.join(kinds)}"
+            hint = (f"Add resource.customizations.health.{kinds[0].replace('/', '_')} (or kro.run/* under "
+                    f"resource.customizations) to argocd-cm; {SHIPPED} holds both.")
+        yield KRO_HEALTH_MISSING.at(
+            later, ("metadata", "annotations", model.SYNC_WAVE),
+            f"{later.kind}/{later.name} is in wave {later_wave}, after {names}, but {why}: Argo CD calls "
+            f"the instance Healthy as soon as it exists, so wave {later_wave} starts before kro has created anything",
+            hint=hint, key=False)
+
+
+def _kro_group_kinds(repo: Repo) -> set[tuple[str, str]]:
+    """Kinds that ResourceGraphDefinitions in the repository define (kro's group unless they set one)."""
+    kinds = set()
+    for rgd in repo.by_kind("ResourceGraphDefinition", KRO_GROUP):
+        schema = rgd.get("spec", "schema", default={})
+        if isinstance(schema, dict) and isinstance(schema.get("kind"), str):
+            group = schema.get("group") if isinstance(schema.get("group"), str) else KRO_GROUP
+            kinds.add((group, schema["kind"]))
+    return kinds
+
+
+def _same_sync(a: Manifest, b: Manifest, ctx) -> bool:
+    """Whether one Application syncs both (or, with no Application in the repository, assume so)."""
+    apps_a, apps_b = ctx.apps_of(a), ctx.apps_of(b)
+    if not apps_a and not apps_b:
+        return not ctx.applications
+    return any(x is y for x in apps_a for y in apps_b)
+
+
+def _has_health(instance: Manifest, covered: list[str]) -> bool:
+    key = f"{instance.group}/{instance.kind}"
+    return any(fnmatch.fnmatchcase(key, pattern) for pattern in covered)
+
+
+def _covered_patterns(repo: Repo, ctx) -> tuple[list[str], str | None]:
+    """`group/kind` patterns argocd-cm has a health check for, or the reason it could not be read."""
+    setting = ctx.config.argocd_config_map
+    if not setting:
+        return [], "no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in health check for kro.run kinds"
+    base = ctx.config.path.parent if ctx.config.path else repo.root
+    path = Path(setting) if Path(setting).is_absolute() else base / setting
+    if not path.is_file():
+        return [], f"the configured argocd-cm {setting} does not exist"
+    documents, problems = read_yaml(path, rel=setting)
+    if problems:
+        return [], f"the configured argocd-cm {setting} cannot be read ({problems[0].message})"
+    patterns: list[str] = []
+    for doc in documents:
+        data = doc.data.get("data") if doc.data.get("kind") == "ConfigMap" else None
+        if not isinstance(data, dict):
+            continue
+        for key, value in data.items():
+            if isinstance(key, str) and key.startswith(HEALTH_KEY) and isinstance(value, str) and value.strip():
+                group, _, kind = key[len(HEALTH_KEY):].rpartition("_")
+                patterns.append(f"{group}/{kind}")
+        legacy = data.get(LEGACY_KEY)
+        if isinstance(legacy, str):
+            blocks, _ = parse_documents(setting, legacy, require_object=False)
+            for block in blocks:
+                for key, value in block.data.items():
+                    if isinstance(key, str) and isinstance(value, dict) and isinstance(value.get("health.lua"), str):
+                        patterns.append(key)
+    if not patterns:
+        return [], f"the configured argocd-cm {setting} has no resource health customization at all"
+    return patterns, None
