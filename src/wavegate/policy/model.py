@@ -19,6 +19,7 @@ from wavegate.load import Manifest, load
 from wavegate.policy import cel
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
+from wavegate.rules import format_path
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
 NON_EXCEPTABLE = "wavegate.dev/non-exceptable"
@@ -214,7 +215,7 @@ def _check_policy(policy: Policy, found: PolicySet) -> list[Finding]:
         rule = UNSUPPORTED if error.unsupported else INVALID
         what = "uses CEL wavegate cannot evaluate offline" if error.unsupported else "does not compile"
         problems.append(rule.at(manifest, path,
-                                f"ValidatingAdmissionPolicy {policy.name!r}: {'.'.join(map(str, path[1:]))} {what}: "
+                                f"ValidatingAdmissionPolicy {policy.name!r}: {format_path(path[1:])} {what}: "
                                 f"{error.message}",
                                 hint="Use the CEL libraries Kubernetes and wavegate share (standard, strings, lists, "
                                      "regex, url, ip/cidr, quantity, optionals); `authorizer` is not available offline.",
