@@ -144,7 +144,8 @@ def _git(root: Path, *args: str) -> list[str]:
     except (OSError, subprocess.TimeoutExpired) as error:
         raise SelectError(f"cannot run git: {error}") from None
     if done.returncode != 0:
-        reason = (done.stderr.strip().splitlines() or ["failed"])[-1]
+        lines = done.stderr.strip().splitlines() or ["failed"]
+        reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
         raise SelectError(f"git {' '.join(args[:1])} failed: {reason}; --changed-since needs the revision in "
                           f"the clone (in GitLab CI set GIT_DEPTH: 0 or fetch it)")
     return [line for line in done.stdout.splitlines() if line]
@@ -156,6 +157,13 @@ def changed_files(repo_root: Path | str, rev: str) -> list[str]:
     root = Path(repo_root).resolve()
     if rev.startswith("-"):
         raise SelectError(f"--changed-since {rev!r}: give a revision (a branch, tag or commit)")
+    try:
+        inside = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
+                                capture_output=True, text=True, timeout=60).stdout.strip() == "true"
+    except (OSError, subprocess.TimeoutExpired):
+        inside = False
+    if not inside:
+        raise SelectError(f"--changed-since: {root} is not inside a git work tree")
     committed = _git(root, "diff", "--name-only", "--no-renames", "--relative", f"{rev}...HEAD", "--")
     local = _git(root, "diff", "--name-only", "--no-renames", "--relative", "HEAD", "--")
     untracked = _git(root, "ls-files", "--others", "--exclude-standard")

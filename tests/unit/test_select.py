@@ -242,8 +242,12 @@ def test_changed_shared_configuration_selects_everything(history, shared):
 
 
 def test_changed_since_an_unknown_revision_is_a_clear_error(history):
-    with pytest.raises(SelectError, match="GIT_DEPTH"):
+    with pytest.raises(SelectError, match="fatal: .*no-such-branch.*GIT_DEPTH"):
         changed_applications(history, "no-such-branch")
+    elsewhere = history.parent / "elsewhere"
+    elsewhere.mkdir()
+    with pytest.raises(SelectError, match="not inside a git work tree"):
+        changed_applications(elsewhere, "main")
     with pytest.raises(SelectError, match="give a revision"):
         changed_applications(history, "--output=/tmp/x")
 
