@@ -125,3 +125,9 @@ def test_a_policy_set_on_the_context_wins_over_the_configuration(tmp_path):
     ctx = Context(repo=repo, config=config)
     ctx.policies = load_policies(empty)
     assert with_rule(run(repo, ctx), "policy-violation") == []
+
+
+def test_a_configured_policy_directory_that_does_not_exist_is_a_finding(tmp_path):
+    write_repo(tmp_path, {"app.yaml": APP, ".wavegate.yaml": "policies: ../nowhere\n"})
+    [finding] = with_rule(check_repo(tmp_path), "policy-invalid")
+    assert finding.path == ".wavegate.yaml" and "no such policy directory" in finding.message

@@ -14,7 +14,7 @@ from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
 from wavegate.policy.evaluate import Environment, evaluate
 from wavegate.policy.model import PolicySet, load_policies
-from wavegate.policy.rules import INVALID  # noqa: F401  (declares the policy rules)
+from wavegate.policy.rules import INVALID  # also declares the policy rules
 
 
 def policies_for(ctx) -> PolicySet:
@@ -27,7 +27,13 @@ def policies_for(ctx) -> PolicySet:
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
-    policies = policies_for(ctx)
+    try:
+        policies = policies_for(ctx)
+    except (FileNotFoundError, NotADirectoryError) as error:
+        where = ".wavegate.yaml" if getattr(ctx.config, "policies", None) and ctx.config.path else "."
+        yield INVALID.at_file(where, message=f"policies: {error}",
+                              hint="Point `policies:` (or --policies) at the directory of the central policies.")
+        return
     yield from policies.problems
 
     def default_namespace(manifest):
