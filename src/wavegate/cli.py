@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--files", nargs="*", metavar="FILE",
                           help="report only findings in these files (the whole repository is still read, since "
                                "checks look across files); what pre-commit passes")
+    validate.add_argument("--changed-since", metavar="REV",
+                          help="check only the applications changed since REV (git diff REV...HEAD), everything "
+                               "when shared configuration changed; in GitLab CI: $CI_MERGE_REQUEST_DIFF_BASE_SHA")
+    validate.add_argument("--shard", metavar="I/N",
+                          help="check shard I of N (1-based) of the applications, for GitLab's parallel: N; "
+                               "auto reads CI_NODE_INDEX/CI_NODE_TOTAL")
     validate.set_defaults(handler=cmd_validate)
 
     dry_run = commands.add_parser(
@@ -86,7 +92,6 @@ def build_parser() -> argparse.ArgumentParser:
     dry_run.add_argument("--cluster", choices=("local", "kubeconfig", "kind"), default="local",
                          help="where to apply (default: local)")
     dry_run.add_argument("--context", metavar="NAME", help="kubeconfig context (with --cluster kubeconfig)")
-    dry_run.add_argument("--policies", metavar="DIR", help="ValidatingAdmissionPolicy directory to install first")
     dry_run.set_defaults(handler=cmd_dry_run)
 
     rules = commands.add_parser("rules", help="list every rule with its id, default severity and title")
@@ -96,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="why a rule exists, with a bad and a good example")
     explain.add_argument("rule", metavar="RULE", help="a rule id, as printed in findings")
     explain.set_defaults(handler=cmd_explain)
+
+    from wavegate.policy.cli import add_parser as add_policy_parser
+    from wavegate.report import gitlab_note
+
+    add_policy_parser(commands)
+    gitlab_note.add_parser(commands)
     return parser
 
 
@@ -106,6 +117,9 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--schemas", action="append", default=[], metavar="PATH",
                      help="CRD, ResourceGraphDefinition or schema-bundle file or directory (repeatable)")
     sub.add_argument("--kubernetes-version", metavar="V", help="Kubernetes version whose built-in schemas apply")
+    sub.add_argument("--policies", type=Path, metavar="DIR",
+                     help="ValidatingAdmissionPolicy directory used instead of the built-in policies and of "
+                          "`policies:` in .wavegate.yaml (in CI: a pinned checkout of the central policy repository)")
     sub.add_argument("--format", default="text", metavar="FMT",
                      help="report on stdout: text, json, junit, codequality or sarif (default: text)")
     sub.add_argument("--output", type=Path, metavar="FILE", help="write the --format report to FILE instead of stdout")
@@ -113,7 +127,7 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
                      help="also write a report in FMT to FILE (repeatable)")
     sub.add_argument("--fail-on", choices=FAIL_ON, default="error",
                      help="lowest severity that fails the run (default: error)")
-    sub.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
 def parse_reports(args) -> list[tuple[str, Path | None]]:
@@ -164,8 +178,27 @@ def build_context(args):
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory; give the repository's root")
     config = load_config(root, args.config)
-    repo = load(root, exclude=config.exclude, limits=config.limits)
+    selection = None
+    if getattr(args, "changed_since", None) or getattr(args, "shard", None):
+        from wavegate.select import SelectError, plan
+
+        shared = [*config.schemas, *([config.policies] if config.policies else []),
+                  *([str(config.path)] if config.path else [])]
+        try:
+            selection = plan(root, exclude=config.exclude, limits=config.limits, changed_since=args.changed_since,
+                             shard_spec=args.shard, shared_paths=shared)
+        except SelectError as error:
+            raise UsageError(str(error)) from None
+    args.selection = selection
+    repo = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
     ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=args.debug)
+    if getattr(args, "policies", None) is not None:
+        from wavegate.policy import load_policies
+
+        try:
+            ctx.policies = load_policies(args.policies)
+        except (FileNotFoundError, NotADirectoryError) as error:
+            raise UsageError(str(error)) from None
     return repo, ctx
 
 
@@ -176,6 +209,8 @@ def cmd_validate(args) -> int:
     started = time.perf_counter()
     repo, ctx = build_context(args)
     findings = run(repo, ctx)
+    if args.selection is not None:
+        findings = args.selection.filter(findings)
     if args.files is not None:
         wanted = {_repo_relative(args.path, f) for f in args.files}
         findings = [f for f in findings if f.path in wanted]
@@ -197,12 +232,13 @@ def cmd_dry_run(args) -> int:
     from wavegate.cluster import open_cluster
     from wavegate.cluster.base import ClusterError
     from wavegate.dryrun.run import dry_run, prerequisites, terminal_progress
+    from wavegate.policy import builtin_policy_dir
 
     reports = parse_reports(args)
     started = time.perf_counter()
     repo, ctx = build_context(args)
     schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
-    extra = prerequisites(schema_paths, args.policies or ctx.config.policies)
+    extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()))
     options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
     progress = terminal_progress()
     try:

@@ -37,6 +37,7 @@ class Context:
     config: Config = field(default_factory=Config)
     repo_url: str | None = None
     schemas: object | None = None  # the schema store (wavegate.schemas), when one was built
+    policies: object | None = None  # a wavegate.policy.PolicySet from --policies; else config, else built-in
     debug: bool = False
 
     @property
@@ -85,7 +86,10 @@ def run(repo: Repo, ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple] = set()
     for finding in raw:
-        severity = ctx.config.severity_for(finding.rule, finding.severity)
+        # A repository must not be able to switch off the policies it is held to: policy findings
+        # keep the severity the policy's binding gives them.
+        severity = (finding.severity if finding.rule.startswith("policy-")
+                    else ctx.config.severity_for(finding.rule, finding.severity))
         if severity is None:
             continue
         if severity != finding.severity:
