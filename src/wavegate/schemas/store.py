@@ -152,13 +152,15 @@ class SchemaStore:
         for manifest in manifests:
             if _is_crd(manifest):
                 store.add_crd(manifest, origin="crd")
-        # 2. Extra paths: the command line first, then the configuration.
-        base = (config.path.parent if config.path else (repo.root if repo is not None else Path.cwd()))
-        for raw in extra_paths:
-            store.add_path(Path(raw), display=str(raw), limits=config.limits)
-        for raw in config.schemas:
+        # 2. Extra paths: the command line first, then the configuration (whose paths the
+        #    configuration loader already made absolute, relative to the file).
+        base = config.path.parent if config.path else (repo.root if repo is not None else Path.cwd())
+        root = repo.root if repo is not None else None
+        for raw in list(extra_paths) + list(config.schemas):
             path = Path(raw)
-            store.add_path(path if path.is_absolute() else base / path, display=str(raw), limits=config.limits)
+            if not path.is_absolute() and raw not in extra_paths:
+                path = base / path
+            store.add_path(path, display=_display(raw, path, root), limits=config.limits)
         # 3. RGDs in the repository.
         for manifest in manifests:
             if _is_rgd(manifest):
@@ -420,6 +422,16 @@ def _is_crd(manifest: Manifest) -> bool:
 
 def _is_rgd(manifest: Manifest) -> bool:
     return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP
+
+
+def _display(raw, path: Path, root: Path | None) -> str:
+    """How findings name a schema path: relative to the repository when inside it, else as given."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return str(raw)
 
 
 def _join(display: str, rel: str) -> str:
