@@ -23,6 +23,14 @@ class RenderError(Exception):
     """A placeholder that cannot be rendered; says which one, where, and why."""
 
 
+class Undefined(RenderError):
+    """The expression reads a value the context does not have."""
+
+    def __init__(self, path: str):
+        super().__init__(f"{path} is not defined")
+        self.path = path
+
+
 def placeholders(text: str) -> list[str]:
     """The expressions inside `${{ ... }}` in `text`, in order."""
     return [m.group(1) for m in PLACEHOLDER.finditer(text)]
@@ -33,7 +41,9 @@ def referenced_paths(text: str) -> list[str]:
     return [_split_filters(expression)[0].strip() for expression in placeholders(text)]
 
 
-def render_text(text: str, context: dict, where: str = "<text>") -> str:
+def render_text(text: str, context: dict, where: str = "<text>", missing: list[str] | None = None) -> str:
+    """Render `text`. An undefined value is an error, unless a `missing` list is given: then it
+    renders as an empty string, as Backstage's Nunjucks does, and its path is appended there."""
     if "{%" in text:
         line = text[: text.index("{%")].count("\n") + 1
         raise RenderError(f"{where}:{line}: Nunjucks tags ({{% ... %}}) are not supported; use ${{{{ values.x }}}} only")
@@ -42,6 +52,11 @@ def render_text(text: str, context: dict, where: str = "<text>") -> str:
         line = text[: match.start()].count("\n") + 1
         try:
             value = evaluate(match.group(1), context)
+        except Undefined as error:
+            if missing is None:
+                raise RenderError(f"{where}:{line}: {error}") from None
+            missing.append(f"{where}:{line}: {error.path}")
+            return ""
         except RenderError as error:
             raise RenderError(f"{where}:{line}: {error}") from None
         return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
@@ -49,19 +64,19 @@ def render_text(text: str, context: dict, where: str = "<text>") -> str:
     return PLACEHOLDER.sub(replace, text)
 
 
-def render_tree(source: Path, target: Path, context: dict) -> list[Path]:
+def render_tree(source: Path, target: Path, context: dict, missing: list[str] | None = None) -> list[Path]:
     """Render every file of `source` into `target` (names may hold placeholders too)."""
     written: list[Path] = []
     for path in sorted(p for p in source.rglob("*") if p.is_file()):
         rel = path.relative_to(source).as_posix()
-        out = target / render_text(rel, context, where=rel)
+        out = target / render_text(rel, context, where=rel, missing=missing)
         out.parent.mkdir(parents=True, exist_ok=True)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             out.write_bytes(path.read_bytes())  # binary files are copied as they are
         else:
-            out.write_text(render_text(text, context, where=rel), encoding="utf-8")
+            out.write_text(render_text(text, context, where=rel, missing=missing), encoding="utf-8")
         written.append(out)
     return written
 
@@ -72,7 +87,7 @@ def evaluate(expression: str, context: dict) -> Any:
     for name, args in filters:
         value = _apply(name, args, value, path)
     if value is _MISSING:
-        raise RenderError(f"{path.strip()} is not defined")
+        raise Undefined(path.strip())
     return value
 
 
@@ -142,7 +157,7 @@ def _apply(name: str, args: list, value: Any, path: str) -> Any:
     if name == "default":
         return args[0] if value is _MISSING or value is None or value == "" else value
     if value is _MISSING:
-        raise RenderError(f"{path.strip()} is not defined")
+        raise Undefined(path.strip())
     if name == "dump":
         return json.dumps(value)
     if name in ("lower", "upper", "trim"):
