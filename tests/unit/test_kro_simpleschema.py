@@ -231,6 +231,11 @@ def test_pattern_is_copied_verbatim_and_checked_as_re2():
     assert field_error(r'string | pattern="(?<=a)b"').startswith("invalid pattern regex: ")  # no lookbehind in RE2
 
 
+def test_pattern_errors_are_worded_like_go_and_print_nothing(capfd):
+    assert field_error('string | pattern="(a"') == "invalid pattern regex: error parsing regexp: missing closing ): `(a`"
+    assert capfd.readouterr().err == ""
+
+
 def test_length_and_item_markers():
     assert field("string | minLength=3 maxLength=40") == {"type": "string", "maxLength": 40, "minLength": 3}
     assert field("[]string | minItems=1 maxItems=3") == {"type": "array", "maxItems": 3, "minItems": 1,

@@ -227,6 +227,16 @@ def crd_for_rgd(rgd: dict, *, server_defaults: bool = False) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
+def infer_status(status: Any, spec_schema: dict, ids: tuple[str, ...] = (), scope: str = NAMESPACED) -> Synthesis:
+    """The status schema kro would infer for `spec.schema.status`, as far as it can be known offline.
+
+    Returns a Synthesis whose `status_schema`, `unknown_status` and `status_problems` are set.
+    """
+    synthesis = Synthesis(crd={}, spec_schema=spec_schema, status_schema={})
+    synthesis.status_schema = _status_schema(status, spec_schema, tuple(ids), scope, synthesis)
+    return synthesis
+
+
 def _string_list(value: Any) -> list[str]:
     if not isinstance(value, list):
         return []

@@ -816,15 +816,25 @@ def _enum_values(ty: str, value: str) -> list:
 
 
 def regex_problem(pattern: str) -> str | None:
-    """Why Go's regexp (RE2) would not compile `pattern`, or None. Uses google-re2."""
+    """Why Go's regexp (RE2) would not compile `pattern`, or None. Checked with google-re2, and
+    worded the way Go words it where the two differ (`missing closing )`)."""
     try:
         import re2
     except ImportError:  # pragma: no cover - google-re2 is a dependency
         return None
+    options = re2.Options()
+    options.log_errors = False  # RE2 would print every bad pattern on stderr
     try:
-        re2.compile(pattern)
+        re2.compile(pattern, options)
     except Exception as error:  # re2.error
-        return f"error parsing regexp: {error}"
+        detail = error.args[0] if error.args else str(error)
+        if isinstance(detail, bytes):
+            detail = detail.decode("utf-8", "replace")
+        code, _, argument = str(detail).partition(": ")
+        code = {"missing )": "missing closing )", "missing ]": "missing closing ]",
+                "invalid perl operator": "invalid or unsupported Perl syntax",
+                "bad repetition operator": "invalid nested repetition operator"}.get(code, code)
+        return f"error parsing regexp: {code}: `{argument}`" if argument else f"error parsing regexp: {code}"
     return None
 
 

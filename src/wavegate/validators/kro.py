@@ -208,7 +208,7 @@ def check_rgd(manifest: Manifest) -> Iterable[Finding]:
     scope = schema.get("scope") if schema.get("scope") in kcrd.SCOPES else kcrd.NAMESPACED
     graph = kgraph.build(data)
     yield from _resources(manifest, graph)
-    yield from _expressions(manifest, graph, spec_schema, incomplete, scope)
+    yield from _expressions(manifest, graph, spec_schema, incomplete, scope, schema.get("spec"))
     yield from _status(manifest, schema, graph)
     yield from _cycles(manifest, graph)
     yield from _skipped(manifest, graph, schema, spec_schema)
@@ -294,7 +294,7 @@ def _simpleschema(m: Manifest, schema: dict):
         where = error.field[len("spec.schema."):] if error.field.startswith("spec.schema.") else error.field
         shown = f"{where} {value!r}" if isinstance(value, str) else where
         if error.from_kro:
-            message = f"{shown}: {error.message}; kro rejects the RGD ({error.kro_message})"
+            message = f"{shown}: {error.kro_message} (kro rejects the RGD)"
         else:
             message = f"{shown}: {error.message}"
         yield _finding(m, rule, error.path, message, _schema_hint(error, schema))
@@ -537,7 +537,7 @@ def _allowed(expression: kgraph.Expression, graph: kgraph.Graph) -> set[str]:
 
 
 def _expressions(m: Manifest, graph: kgraph.Graph, spec_schema: dict, incomplete: list[tuple],
-                 scope: str) -> Iterable[Finding]:
+                 scope: str, raw_spec: Any) -> Iterable[Finding]:
     for problem in graph.problems:
         yield EXPRESSION.at(m, problem.path, f"{problem.message}: {_short(m.get(*problem.path))}",
                             hint='Write one ${...}; to build a string, concatenate inside it: ${"a-" + schema.spec.b}.',
@@ -571,7 +571,7 @@ def _expressions(m: Manifest, graph: kgraph.Graph, spec_schema: dict, incomplete
             yield UNKNOWN_REF.at(m, expression.path, f"${{{_short(expression.text)}}} {message}", hint=hint, key=False)
         for ref in expression.refs:
             if ref.root == "schema":
-                yield from _schema_field(m, expression, ref.fields, spec_schema, incomplete, scope)
+                yield from _schema_field(m, expression, ref.fields, spec_schema, incomplete, scope, raw_spec)
             elif ref.root in ids and len(ref.fields) >= 2 and ref.fields[0] == "metadata" \
                     and ref.fields[1] not in kcrd.OBJECT_META_FIELDS:
                 close = difflib.get_close_matches(ref.fields[1], sorted(kcrd.OBJECT_META_FIELDS), n=1)
@@ -597,7 +597,7 @@ def _ready_when(m: Manifest, expression: kgraph.Expression, graph: kgraph.Graph)
 
 
 def _schema_field(m: Manifest, expression: kgraph.Expression, fields: tuple, spec_schema: dict,
-                  incomplete: list[tuple], scope: str) -> Iterable[Finding]:
+                  incomplete: list[tuple], scope: str, raw_spec: Any) -> Iterable[Finding]:
     text = f"${{{_short(expression.text)}}}"
     if not fields or fields[0] in ("apiVersion", "kind"):
         return
@@ -627,16 +627,20 @@ def _schema_field(m: Manifest, expression: kgraph.Expression, fields: tuple, spe
     if any(path[:len(p)] == p or p[:len(path)] == path for p in incomplete):
         return  # that part of the schema has its own error
     current = spec_schema
+    raw = raw_spec  # the SimpleSchema as written, while the path runs through inline objects
     for i, name in enumerate(path):
         if current.get("x-kubernetes-preserve-unknown-fields") or "additionalProperties" in current:
             return  # a map or a free-form object: any key
         if current.get("type") != "object":
             return  # a list or a scalar: CEL reports misuse; that needs type checking
         properties = current.get("properties") or {}
+        written = sorted(str(k) for k in raw) if isinstance(raw, dict) else sorted(properties)
         if name not in properties:
+            if name in written:
+                return  # declared, but it has an error of its own
             declared = ".".join(("spec",) + path[:i])
-            close = difflib.get_close_matches(name, sorted(properties), n=1)
-            known = ", ".join(sorted(properties)) or "no fields"
+            close = difflib.get_close_matches(name, written, n=1)
+            known = ", ".join(written) or "no fields"
             yield UNKNOWN_FIELD.at(
                 m, expression.path,
                 f"{text} reads schema.{declared}.{name}, but spec.schema.{declared} declares {known}",
@@ -644,6 +648,7 @@ def _schema_field(m: Manifest, expression: kgraph.Expression, fields: tuple, spe
                 + f"Or declare {name} under spec.schema.{declared}.", key=False)
             return
         current = properties[name]
+        raw = raw.get(name) if isinstance(raw, dict) else None
 
 
 def _short(text: Any, limit: int = 120) -> str:
@@ -744,11 +749,8 @@ def _skipped(m: Manifest, graph: kgraph.Graph, schema: dict, spec_schema: dict) 
     status_expressions = [e for e in graph.expressions if e.where == kgraph.STATUS]
     unknown_status: list[str] = []
     if isinstance(schema.get("status"), dict):
-        synthesis = kcrd.Synthesis(crd={}, spec_schema=spec_schema, status_schema={})
-        ids = tuple(graph.ids)
         scope = schema.get("scope") if schema.get("scope") in kcrd.SCOPES else kcrd.NAMESPACED
-        kcrd._status_schema(schema["status"], spec_schema, ids, scope, synthesis)
-        unknown_status = synthesis.unknown_status
+        unknown_status = kcrd.infer_status(schema["status"], spec_schema, tuple(graph.ids), scope).unknown_status
     skipped = []
     if kinds:
         skipped.append("template fields and values against the schemas of " + ", ".join(kinds)
