@@ -241,3 +241,17 @@ def test_the_store_never_reads_the_network(monkeypatch, tmp_path):
     store = SchemaStore.build(load(tmp_path), Config())
     store.kinds()
     assert [f for f in check_repo(tmp_path) if f.rule.startswith("schema-")] == []
+
+
+def test_a_partial_load_still_knows_every_crd_and_rgd_of_the_repository(tmp_path):
+    write_repo(tmp_path, {"crds/widget.yaml": _crd(), "rgd.yaml": RGD, "apps/w.yaml": _widget("size"),
+                          "apps/web.yaml": "apiVersion: kro.run/v1alpha1\nkind: WebApp\nmetadata: {name: w}\nspec: {name: w}\n"})
+    repo = load(tmp_path, only=["apps/w.yaml", "apps/web.yaml"])
+    partial = SchemaStore.build(repo, Config())
+    assert partial.lookup("example.com/v1", "Widget") is None
+    store = SchemaStore.build(repo, Config(), complete=True)
+    assert store.lookup("example.com/v1", "Widget").source == "crds/widget.yaml:1"
+    assert store.lookup("kro.run/v1alpha1", "WebApp").origin == "rgd"
+    ctx = Context(repo=repo, config=Config())
+    ctx.schemas = store
+    assert [f for f in run(repo, ctx) if f.rule.startswith("schema-")] == []

@@ -136,10 +136,14 @@ class SchemaStore:
 
     @classmethod
     def build(cls, repo: Repo | Path | str | None, config: Config | None = None, extra_paths: Iterable = (),
-              kubernetes_version: str | None = None) -> "SchemaStore":
+              kubernetes_version: str | None = None, complete: bool = False) -> "SchemaStore":
         """The store for a repository: its CRDs and RGDs, `extra_paths` (CLI --schemas) and the
         configuration's `schemas`, the shipped schemas and Kubernetes' kinds. Raises
-        SchemaSourceError (a ConfigError) for a path that does not exist or a version not shipped."""
+        SchemaSourceError (a ConfigError) for a path that does not exist or a version not shipped.
+
+        With `complete=True`, a `repo` loaded from only some of its files (--changed-since,
+        --shard) still gets every CRD and RGD of the repository: the other YAML files under
+        `repo.root` are scanned, and only those naming one of those kinds are parsed."""
         config = config or Config()
         try:
             store = cls(kubernetes_version or config.kubernetes_version)
@@ -147,7 +151,9 @@ class SchemaStore:
             raise SchemaSourceError(str(error)) from None
         if isinstance(repo, (str, Path)):
             repo = load(Path(repo), exclude=config.exclude, limits=config.limits)
-        manifests = repo.manifests if repo is not None else []
+        manifests = list(repo.manifests) if repo is not None else []
+        if complete and repo is not None:
+            manifests += _definitions_elsewhere(repo, config)
         # 1. CRDs in the repository.
         for manifest in manifests:
             if _is_crd(manifest):
@@ -414,6 +420,26 @@ class SchemaStore:
 
 
 # ---------------------------------------------------------------------------------------------
+
+
+def _definitions_elsewhere(repo: Repo, config: Config) -> list[Manifest]:
+    """CRDs and RGDs in the repository's files that `repo` did not load (a partial load)."""
+    from wavegate.load import discover, load_file
+
+    loaded = set(repo.files)
+    found: list[Manifest] = []
+    for rel in discover(repo.root, config.exclude):
+        if rel in loaded:
+            continue
+        try:
+            raw = (repo.root / rel).read_bytes()
+        except OSError:
+            continue
+        if b"CustomResourceDefinition" not in raw and b"ResourceGraphDefinition" not in raw:
+            continue
+        manifests, _ = load_file(repo.root, rel, config.limits)  # its problems belong to its own run
+        found += [m for m in manifests if _is_crd(m) or _is_rgd(m)]
+    return found
 
 
 def _is_crd(manifest: Manifest) -> bool:
