@@ -104,9 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     from wavegate.policy.cli import add_parser as add_policy_parser
     from wavegate.report import gitlab_note
+    from wavegate.scaffold.cli import add_parser as add_init_parser
 
     add_policy_parser(commands)
     gitlab_note.add_parser(commands)
+    add_init_parser(commands)
     return parser
 
 
@@ -191,7 +193,11 @@ def build_context(args):
             raise UsageError(str(error)) from None
     args.selection = selection
     repo = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
-    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=args.debug)
+    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False))
+    from wavegate.schemas.store import SchemaStore
+
+    ctx.schemas = SchemaStore.build(repo, config, extra_paths=[Path(p) for p in args.schemas],
+                                    kubernetes_version=args.kubernetes_version, complete=selection is not None)
     if getattr(args, "policies", None) is not None:
         from wavegate.policy import load_policies
 
