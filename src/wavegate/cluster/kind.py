@@ -27,9 +27,12 @@ from pathlib import Path
 from .base import Cluster, ClusterError
 from .tools import find_tool
 
-#: kind node image; it decides the Kubernetes version.  Keep it in step with the
-#: kube-apiserver pinned in scripts/install-tools (v1.35.x).
-DEFAULT_NODE_IMAGE = "kindest/node:v1.35.0"
+#: kind node image; it decides the Kubernetes version.  This is the default image of
+#: the kind release pinned in scripts/install-tools (KIND_VERSION=v0.33.0), same
+#: minor as the pinned kube-apiserver (v1.37); the digest makes it immutable.
+DEFAULT_NODE_IMAGE = (
+    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5"
+)
 DEFAULT_WAIT = "60s"
 
 

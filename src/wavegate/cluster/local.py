@@ -96,13 +96,6 @@ def ec_private_key_pem() -> bytes:
 # -------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     try:
         text = path.read_text(errors="replace")
@@ -218,6 +211,15 @@ def _restore_signal_handlers() -> None:
 
 # ------------------------------------------------------------------- the cluster
 
+#: Ports are picked free and handed to etcd/kube-apiserver, which bind them a moment
+#: later; if another process took one in between, start again with new ports.
+PORT_ATTEMPTS = 3
+
+
+class _PortConflict(ClusterError):
+    """A child could not bind its loopback port (taken since it was picked)."""
+
+
 
 class LocalCluster(Cluster):
     """etcd + kube-apiserver on loopback, in a temporary directory, owned by this object.
@@ -291,16 +293,22 @@ class LocalCluster(Cluster):
                         f"{tool} binary {path} does not exist or is not executable: "
                         "run scripts/install-tools"
                     )
-            with _running_lock:
-                _running.append(self)
-                _install_signal_handlers()
-            atexit.register(self.stop)
-            try:
-                self._start(kube_apiserver, etcd)
-            except BaseException:
-                self.stop()
-                raise
-            return self
+            for attempt in range(1, PORT_ATTEMPTS + 1):
+                with _running_lock:
+                    _running.append(self)
+                    _install_signal_handlers()
+                atexit.register(self.stop)
+                try:
+                    self._start(kube_apiserver, etcd)
+                    return self
+                except _PortConflict:
+                    self.stop()
+                    if attempt == PORT_ATTEMPTS:
+                        raise
+                except BaseException:
+                    self.stop()
+                    raise
+            raise AssertionError("unreachable")  # pragma: no cover
 
     def _start(self, kube_apiserver: Path, etcd: Path) -> None:
         began = time.monotonic()
@@ -375,12 +383,15 @@ class LocalCluster(Cluster):
 
     def _failure(self, what: str) -> ClusterError:
         parts = [f"{self.name}: {what}"]
+        port_conflict = False
         for proc in self._procs:
             state = proc.exited()
             status = "running" if state is None else f"exited with status {state}"
-            parts.append(f"--- {proc.name} ({status}); last lines of {proc.log}:\n{_tail(proc.log)}")
+            tail = _tail(proc.log)
+            port_conflict |= state is not None and "address already in use" in tail
+            parts.append(f"--- {proc.name} ({status}); last lines of {proc.log}:\n{tail}")
         parts.append("(the logs are removed with the temporary directory)")
-        return ClusterError("\n".join(parts))
+        return (_PortConflict if port_conflict else ClusterError)("\n".join(parts))
 
     def _wait_ready(self, began: float) -> None:
         assert self.workdir is not None and self.server is not None
