@@ -393,9 +393,10 @@ def _parse_spec(spec: Any) -> Type:
         return parse_type(spec)
     if isinstance(spec, dict):
         fields = []
-        for name in sorted(spec):
+        for key in sorted(spec, key=str):
+            name = str(key)
             try:
-                fields.append((name, _parse_spec(spec[name])))
+                fields.append((name, _parse_spec(spec[key])))
             except _Located as located:
                 raise _Located((name,) + located.path, f"field {name}: {located.kro}", located.inner,
                                located.category) from None
@@ -445,6 +446,7 @@ class _Builder:
     # -- custom types -------------------------------------------------------------------------
 
     def load_types(self, types: dict) -> None:
+        types = {str(name): spec for name, spec in types.items()}
         parsed: dict[str, Type] = {}
         for name in sorted(types):
             try:
@@ -537,6 +539,7 @@ class _Builder:
         """kro `buildSchema`. `prefix` is the wrapping kro puts before `field x: ...`."""
         schema: dict = {"type": "object", "properties": {}}
         child_has_default = False
+        spec = {str(key): value for key, value in spec.items()}  # YAML may have non-string keys
         for name in sorted(spec):
             field_path = path + (name,)
             try:
@@ -595,7 +598,7 @@ class _Builder:
 def _field_using(spec: Any, type_name: str, path: tuple = ()) -> tuple:
     """The path of the first field of a type definition that mentions `type_name`."""
     if isinstance(spec, dict):
-        for key in sorted(spec):
+        for key in sorted(spec, key=str):
             value = spec[key]
             if isinstance(value, dict):
                 found = _field_using(value, type_name, path + (key,))
