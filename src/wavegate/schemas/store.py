@@ -29,6 +29,7 @@ from wavegate.schemas.cel import RuleCompiler
 from wavegate.schemas.engine import BUILTIN, CRD, JSON, Compiler, Node, Problem, SchemaProblem, Validation
 
 GVK = tuple[str, str, str]
+FAST_AFTER = 16  # objects of one built-in kind before its compiled fast path is worth compiling
 
 CRD_GROUP = "apiextensions.k8s.io"
 KRO_GROUP = "kro.run"
@@ -73,6 +74,11 @@ class Entry:
     _node: Node | None = field(default=None, repr=False)
     _compiled: bool = field(default=False, repr=False)
     problems: list[SchemaProblem] = field(default_factory=list, repr=False)
+    # A compiled validator at least as strict as the engine (built-in kinds), made once a kind has
+    # been seen often enough to pay for compiling it: valid objects skip the Python traversal.
+    _make_fast: Callable[[], object] | None = field(default=None, repr=False)
+    _fast: object = field(default=None, repr=False)
+    _seen: int = field(default=0, repr=False)
 
     @property
     def key(self) -> GVK:
@@ -98,6 +104,14 @@ class Entry:
         node = self.node()
         if node is None:
             return [], None
+        if self._make_fast is not None and old is None:
+            self._seen += 1
+            if self._fast is None and self._seen >= FAST_AFTER:
+                self._fast = self._make_fast() or False
+                if self._fast is False:
+                    self._make_fast = None
+            if self._fast and self._fast.is_valid(data):
+                return [], data
         validation = Validation(self.dialect, cel=True, old=old)
         result = validation.run(node, data)
         return validation.problems, result
@@ -368,7 +382,8 @@ class SchemaStore:
         if k8s is not None and k8s.definition(key) is not None:
             entry = Entry(group=group, version=version, kind=kind, source=k8s.source, origin="kubernetes",
                           dialect=BUILTIN, scope=kube.scope((group, kind)), schema=k8s.schema(key),
-                          _compile=lambda e, k8s=k8s, key=key: k8s.node(key))
+                          _compile=lambda e, k8s=k8s, key=key: k8s.node(key),
+                          _make_fast=lambda k8s=k8s, key=key: k8s.fast_validator(key))
             self.entries[key] = entry
             return entry
         return None
