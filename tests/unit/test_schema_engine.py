@@ -371,3 +371,26 @@ def test_parse_documents_round_trip_through_the_store():
     store.add_crd(crds[0], origin="crd")
     findings = check_manifest(store, manifests[0])
     assert _rules(findings) == [("schema-required", "spec.region"), ("schema-unknown-field", "spec.regoin")]
+
+
+def test_cel_reason_and_field_path_place_the_error_like_the_api_server(tmp_path):
+    crd = CRD.replace("""                - rule: self.minReplicas <= self.maxReplicas
+                  message: minReplicas must not exceed maxReplicas""",
+                      """                - rule: self.minReplicas <= self.maxReplicas
+                  message: minReplicas must not exceed maxReplicas
+                  fieldPath: .minReplicas
+                  reason: FieldValueForbidden""")
+    [finding] = _check(tmp_path, {**GOOD, "minReplicas": 4}, crd=crd)
+    assert (finding.rule, finding.field) == ("schema-cel-rule", "spec.minReplicas")
+    assert finding.message == "spec.minReplicas: Forbidden: minReplicas must not exceed maxReplicas"
+    assert finding.line == 8  # the minReplicas key, not spec
+
+
+def test_rules_on_list_items_and_map_values_see_each_item(tmp_path):
+    crd = CRD.replace("""                      port: {type: integer, default: 80}""",
+                      """                      port: {type: integer, default: 80}
+                    x-kubernetes-validations:
+                      - {rule: self.port != 22, message: port 22 is not allowed}""")
+    findings = _check(tmp_path, {**GOOD, "ports": [{"name": "a", "port": 22}, {"name": "b"}]}, crd=crd)
+    assert [(f.rule, f.field, f.message) for f in findings] == [
+        ("schema-cel-rule", "spec.ports[0]", 'spec.ports[0]: Invalid value: "object": port 22 is not allowed')]

@@ -572,6 +572,7 @@ BACKSTAGE_INVALID = [
                                         "metadata: {name: a}\nspec: {type: s, parameters: x, steps: []}\n"),
     ("a relation without targetRef", "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {name: a}\n"
                                      "spec: {owner: me}\nrelations: [{type: ownedBy}]\n"),
+    ("owner is null", "apiVersion: backstage.io/v1alpha1\nkind: System\nmetadata: {name: a}\nspec: {owner: null}\n"),
     ("metadata.name missing", "apiVersion: backstage.io/v1alpha1\nkind: Domain\nmetadata: {generateName: a}\n"
                               "spec: {owner: me}\n"),
 ]

@@ -108,8 +108,13 @@ class Rule:
         if kind == _cel.Type.BOOL:
             if result.value() is True:
                 return None
-            return Problem(CEL_RULE, where, self.reason, text=self._message(data), value=_type_name(value),
-                           hint=f"The CRD's rule `{self.rule}` is false for this value.")
+            # As the API server words each reason: Forbidden and Required carry the message,
+            # Duplicate only the value, Invalid both.
+            shown = _MISSING if self.reason in ("Forbidden", "Required value") else _type_name(value)
+            text = "" if self.reason == "Duplicate value" else self._message(data)
+            return Problem(CEL_RULE, where, self.reason, text=text, value=shown,
+                           hint=f"The CRD's rule `{self.rule}` is false for this value"
+                                + (f": {self._message(data)}" if not text else "."))
         detail = result.value() if kind == _cel.Type.ERROR else f"the rule returned {kind.name()}, not a bool"
         return Problem(CEL_RULE, where, "Invalid value", value=_type_name(value),
                        text=f"{_clean_error(str(detail))} evaluating rule: {self.rule}",

@@ -229,6 +229,8 @@ def schema_findings(store: SchemaStore) -> Iterable[Finding]:
     for entry, problem in store.schema_problems():
         rule = NOT_CHECKED if problem.severity == "info" else CRD_INVALID
         origin = f"{entry.kind} {entry.api_version}"
+        if entry.origin == "rgd":
+            origin = f"the CRD kro generates for {origin}"
         message = f"{origin}: {problem.message}"
         if entry.manifest is not None and entry.origin != "shipped":
             yield rule.at(entry.manifest, entry.locate(problem.spath), message, hint=problem.hint)
