@@ -102,7 +102,12 @@ class Rule:
             if old is _MISSING:
                 return None  # create, or the field is new: transition rules do not run
             data["oldSelf"] = old
-        result = self.program.eval(data=data)
+        try:
+            result = self.program.eval(data=data)
+        except Exception as error:  # noqa: BLE001 - a value the runtime cannot take is a finding, not a crash
+            return Problem(CEL_RULE, path + self.field_path, "Invalid value", value=_type_name(value),
+                           text=f"{error} evaluating rule: {self.rule}",
+                           hint="The rule could not be evaluated on this value.")
         kind = result.type()
         where = path + self.field_path
         if kind == _cel.Type.BOOL:

@@ -16,6 +16,7 @@ JSON. Each schema is compiled once, on first use, and kept.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -466,11 +467,12 @@ def _is_rgd(manifest: Manifest) -> bool:
 
 
 def _display(raw, path: Path, root: Path | None) -> str:
-    """How findings name a schema path: relative to the repository when inside it, else as given."""
+    """How findings name a schema path: relative to the repository, like every other path
+    (`../platform/crds/widget.yaml` for one beside it)."""
     if root is not None:
         try:
-            return path.resolve().relative_to(root).as_posix()
-        except ValueError:
+            return Path(os.path.relpath(path.resolve(), root)).as_posix()
+        except ValueError:  # another drive on Windows
             pass
     return str(raw)
 
