@@ -255,3 +255,10 @@ def test_findings_are_the_same_once_the_fast_path_is_compiled(tmp_path):
     files["d40.yaml"] = DEPLOYMENT.replace("  replicas: 2", "  replica: 2")
     findings = _schema_findings(tmp_path, files)
     assert [(f.path, f.rule, f.field) for f in findings] == [("d40.yaml", "schema-unknown-field", "spec.replica")]
+
+
+def test_list_types_of_builtin_kinds_are_not_enforced_like_the_api_server(tmp_path):
+    # Duplicate env names are accepted (with a warning) by the API server; its OpenAPI list type
+    # (map keyed by name) is for server-side apply merging, not validation.
+    text = DEPLOYMENT.replace("          ports:", "          env: [{name: A, value: '1'}, {name: A, value: '2'}]\n          ports:")
+    assert _schema_findings(tmp_path, {"deploy.yaml": text}) == []

@@ -297,7 +297,9 @@ class Compiler:
                     setattr(node, excl, True)
         node.unique_items = s.get("uniqueItems") is True
         list_type = s.get("x-kubernetes-list-type")
-        if list_type in ("set", "map", "atomic"):
+        # Built-in kinds are validated by Go code, not by their OpenAPI list types (duplicate env
+        # names are a warning there, not an error), so list types apply to CRDs only.
+        if list_type in ("set", "map", "atomic") and dialect != BUILTIN:
             node.list_type = list_type
         keys = s.get("x-kubernetes-list-map-keys")
         if isinstance(keys, list):
