@@ -8,6 +8,9 @@ Endpoints (all under /api/v4), with response shapes from GitLab's REST API docum
 (projects, merge requests, notes, merge request approvals, branches, users):
 
     GET  /user
+    GET  /namespaces/:id                                (numeric id or url-encoded full path)
+    POST /projects                                      (name, path, namespace_id, visibility;
+                                                         400 when the path is taken)
     GET  /projects/:id                                  (numeric id or url-encoded path)
     GET  /projects/:id/repository/branches/:branch
     GET  /projects/:id/merge_requests                   (state, source_branch, target_branch,
@@ -110,6 +113,7 @@ class GitLabServer:
         self.notes: dict[tuple[int, int], list[dict]] = {}
         self.approval_rules: dict[tuple[int, int], list[dict]] = {}
         self.labels: dict[int, set[str]] = {}
+        self.namespaces: dict[int, dict] = {}
         self.requests: list[Request] = []
         self.failures: list[Failure] = []
         self._httpd: ThreadingHTTPServer | None = None
@@ -326,6 +330,11 @@ class GitLabServer:
     def _route(self, method: str, seg: list[str], query: dict, body: dict, identity: Identity):
         if seg == ["user"] and method == "GET":
             return 200, self.users[identity.user["id"]], {}
+        if seg[:1] == ["namespaces"] and len(seg) == 2 and method == "GET":
+            namespace = self._namespace(seg[1])
+            return (200, namespace, {}) if namespace else (404, {"message": "404 Namespace Not Found"}, {})
+        if seg == ["projects"] and method == "POST":
+            return self._create_project(body)
         if len(seg) < 2 or seg[0] != "projects":
             return 404, {"error": "404 Not Found"}, {}
         project = self._project(seg[1])
@@ -361,6 +370,42 @@ class GitLabServer:
         if sub[0] == "approval_rules":
             return self._rules(pid, mr, sub[1:], method, query, body)
         return 404, {"error": "404 Not Found"}, {}
+
+    # namespaces and project creation
+
+    def add_namespace(self, full_path: str, kind: str = "group") -> dict:
+        """A group (or user) namespace projects can be created in (POST /projects namespace_id)."""
+        nid = self._next_id()
+        namespace = {"id": nid, "name": full_path.rpartition("/")[2], "path": full_path.rpartition("/")[2],
+                     "kind": kind, "full_path": full_path, "parent_id": None, "avatar_url": None,
+                     "web_url": f"https://gitlab.example.com/{'groups/' if kind == 'group' else ''}{full_path}"}
+        with self._lock:
+            self.namespaces[nid] = namespace
+        return namespace
+
+    def _namespace(self, ref: str) -> dict | None:
+        known = list(getattr(self, "namespaces", {}).values())
+        known += [p["namespace"] for p in self.projects.values()]
+        if ref.isdigit():
+            return next((n for n in known if n["id"] == int(ref)), None)
+        return next((n for n in known if n["full_path"] == ref), None)
+
+    def _create_project(self, body: dict):
+        name = body.get("name") or body.get("path")
+        if not name:
+            return 400, {"message": "name is missing"}, {}
+        namespace = self._namespace(str(body.get("namespace_id", "")))
+        if namespace is None:
+            return 404, {"message": "404 Namespace Not Found"}, {}
+        path = f"{namespace['full_path']}/{body.get('path') or name}"
+        if any(p["path_with_namespace"] == path for p in self.projects.values()):
+            return 400, {"message": {"name": ["has already been taken"], "path": ["has already been taken"]}}, {}
+        project = self.add_project(path, branches=())
+        project["namespace"] = dict(namespace)
+        project["visibility"] = body.get("visibility", "private")
+        project["empty_repo"] = True
+        self.branches[project["id"]] = {}  # a new project has no branches until the first push
+        return 201, project, {}
 
     # merge requests
 

@@ -86,6 +86,20 @@ class ApprovalRule:
     changed: bool
 
 
+@dataclass(frozen=True)
+class Project:
+    id: int
+    path_with_namespace: str
+    http_url_to_repo: str
+    web_url: str
+    created: bool = False
+
+    @classmethod
+    def of(cls, obj: Any, created: bool = False) -> "Project":
+        return cls(id=obj.id, path_with_namespace=obj.path_with_namespace, http_url_to_repo=obj.http_url_to_repo,
+                   web_url=getattr(obj, "web_url", ""), created=created)
+
+
 class GitLab:
     """A connection to one GitLab server with one token. Methods name their project explicitly
     (numeric id or `group/project` path); `project` and `mr_iid` are what CI says this job is for."""
@@ -263,6 +277,42 @@ class GitLab:
                                                "approvals_required": approvals_required})
         return ApprovalRule(rule.id, name, approvals_required, changed=True)
 
+    # -- projects (wavegate adopt --publish) ---------------------------------------------------
+
+    def create_project(self, namespace_path: str, name: str, *, visibility: str = "private") -> Project:
+        """Create the project `name` in the group or user namespace `namespace_path`, or return the
+        existing one (`created` False): a re-run after a failed push must not fail here. git pushes
+        to `http_url_to_repo`; it refuses to overwrite a branch that exists (no force push)."""
+        full_path = f"{namespace_path}/{name}"
+        try:
+            with self._calling("GET", f"/projects/{_enc(full_path)}"):
+                existing = self._gl.projects.get(full_path)
+            return Project.of(existing, created=False)
+        except GitLabError as error:
+            if "answered 404 " not in str(error):
+                raise
+        with self._calling("GET", f"/namespaces/{_enc(namespace_path)}"):
+            namespace = self._gl.namespaces.get(namespace_path)
+        with self._calling("POST", "/projects"):
+            project = self._gl.projects.create({"name": name, "path": name, "namespace_id": namespace.id,
+                                                "visibility": visibility})
+        return Project.of(project, created=True)
+
+    def git_http_env(self, remote_url: str) -> dict[str, str]:
+        """Environment for `git push` over HTTPS with this connection's token, scoped to the
+        remote's host: git's GIT_CONFIG_* variables carry an Authorization header, so the token
+        is in no command line, no remote URL and no .git/config."""
+        import base64
+
+        parts = urlsplit(remote_url)
+        if parts.scheme not in ("http", "https"):
+            return {"GIT_TERMINAL_PROMPT": "0"}
+        user = "gitlab-ci-token" if self.is_job_token else "oauth2"
+        basic = base64.b64encode(f"{user}:{self._token}".encode()).decode()
+        return {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": f"http.{parts.scheme}://{parts.netloc}/.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}"}
+
     # -- errors --------------------------------------------------------------------------------
 
     def _remember(self, response: requests.Response, *args, **kwargs) -> None:
@@ -334,7 +384,10 @@ class GitLab:
 
     def scrub(self, text: str) -> str:
         """`text` without the token (also url-encoded), whatever produced it."""
-        for secret in {self._token, quote(self._token, safe="")}:
+        import base64
+
+        encoded = {base64.b64encode(f"{user}:{self._token}".encode()).decode() for user in ("oauth2", "gitlab-ci-token")}
+        for secret in {self._token, quote(self._token, safe=""), *encoded}:
             if secret:
                 text = text.replace(secret, SCRUBBED)
         return text
@@ -377,4 +430,4 @@ def _server_message(error: Exception) -> str:
     return _one_line(str(message))
 
 
-__all__ = ["GitLab", "GitLabError", "scrub_env", "Note", "MergeRequest", "ApprovalRule", "TOKEN_VARIABLES"]
+__all__ = ["GitLab", "GitLabError", "scrub_env", "Note", "MergeRequest", "ApprovalRule", "Project", "TOKEN_VARIABLES"]
