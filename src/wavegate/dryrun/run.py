@@ -119,7 +119,9 @@ def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRun
         return
     progress(f"installing {len(extra)} prerequisites")
     crds: list[str] = []
-    # CRDs and policies' parameter kinds first, then everything that needs them.
+    # Namespaces of namespaced prerequisites (policy parameters) first, then CRDs, then the rest.
+    for namespace in sorted({m.namespace for m in extra if m.namespace}):
+        server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, None)
     ordered = sorted(extra, key=lambda m: (0 if model.is_crd(m) or is_rgd(m) else 1, m.path))
     for manifest in ordered:
         body = generated_crd(manifest) if is_rgd(manifest) else manifest.data
