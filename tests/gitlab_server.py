@@ -116,6 +116,7 @@ class GitLabServer:
         self.namespaces: dict[int, dict] = {}
         self.requests: list[Request] = []
         self.failures: list[Failure] = []
+        self.git_dirs: dict[int, str] = {}  # project id -> git repository whose branches it has
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._host_url = host_url
@@ -209,6 +210,25 @@ class GitLabServer:
         }
         self.branches[project_id][name] = branch
         return branch
+
+    def link_repository(self, project_id: int, git_dir) -> None:
+        """Make the project's branches those of a (bare) git repository, read on every request, so
+        that branches pushed with real git exist for the merge request endpoints as on GitLab."""
+        self.git_dirs[project_id] = str(git_dir)
+
+    def _sync_branches(self, project_id: int) -> None:
+        git_dir = self.git_dirs.get(project_id)
+        if git_dir is None:
+            return
+        import subprocess
+
+        out = subprocess.run(["git", "--git-dir", git_dir, "for-each-ref", "--format=%(refname:short) %(objectname)",
+                              "refs/heads"], capture_output=True, text=True, check=True).stdout
+        for line in out.splitlines():
+            name, sha = line.rsplit(" ", 1)
+            branch = self.branches[project_id].get(name)
+            if branch is None or branch["commit"]["id"] != sha:
+                self.add_branch(project_id, name, sha)
 
     def add_merge_request(self, project_id: int, source_branch: str, target_branch: str = "main",
                           title: str = "Change", description: str = "", labels: list[str] | None = None,
@@ -342,6 +362,7 @@ class GitLabServer:
             return 404, {"message": "404 Project Not Found"}, {}
         pid = project["id"]
         rest = seg[2:]
+        self._sync_branches(pid)
         if not rest and method == "GET":
             return 200, project, {}
         if rest[:2] == ["repository", "branches"] and len(rest) == 3 and method == "GET":

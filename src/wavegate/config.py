@@ -39,6 +39,15 @@ class Config:
     kubernetes_version: str | None = None
     schemas: tuple[str, ...] = ()
     policies: str | None = None
+    environments: tuple["Environment", ...] = ()
+
+    def environment(self, name: str) -> "Environment":
+        """The environment called `name`; ConfigError naming the known ones otherwise."""
+        for env in self.environments:
+            if env.name == name:
+                return env
+        known = ", ".join(e.name for e in self.environments) or "none: add an `environments:` block to .wavegate.yaml"
+        raise ConfigError(f"no environment {name!r} in the configuration (environments: {known})")
 
     @property
     def limits(self) -> Limits:
@@ -52,6 +61,19 @@ class Config:
         if setting == OFF:
             return None
         return Severity.parse(setting)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One promotion environment (`environments:` in .wavegate.yaml); `path` is relative to the
+    configuration file's directory, `/`-separated; `keep`, `gates` and `application` as written."""
+
+    name: str
+    path: str
+    promote_from: str | None = None
+    keep: tuple[dict, ...] = ()
+    gates: dict = field(default_factory=dict)
+    application: dict | None = None
 
 
 @cache
@@ -85,7 +107,54 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
             where += tuple(extra[:1])  # point at the unknown key itself
         line, column = document.position(where)
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
+    _check_environments(document, path)
     return from_data(document.data, path)
+
+
+def _check_environments(document, path: Path) -> None:
+    """What the schema cannot say: folders exist, promoteFrom names an environment, no cycles."""
+    from datetime import datetime
+
+    envs = document.data.get("environments") or []
+    names: dict[str, int] = {}
+    for i, env in enumerate(envs):
+        where = ("environments", i)
+        if env["name"] in names:
+            line, column = document.position(where + ("name",), key=False)
+            raise ConfigError(f"{path}:{line}:{column}: environment {env['name']!r} is defined twice")
+        names[env["name"]] = i
+        folder = (path.parent / env["path"]).resolve()
+        if not folder.is_dir():
+            line, column = document.position(where + ("path",), key=False)
+            raise ConfigError(f"{path}:{line}:{column}: environment {env['name']!r}: path {env['path']!r} is not a "
+                              f"directory next to {path.name}; create it or fix the path")
+        for j, window in enumerate((env.get("gates") or {}).get("freeze") or []):
+            for key in ("start", "end"):
+                if key in window:
+                    try:
+                        datetime.fromisoformat(window[key])
+                    except ValueError:
+                        line, column = document.position(where + ("gates", "freeze", j, key), key=False)
+                        raise ConfigError(f"{path}:{line}:{column}: freeze {key} {window[key]!r} is not an ISO 8601 "
+                                          f"date or date-time (2025-12-24 or 2025-12-24T18:00:00Z)") from None
+    for i, env in enumerate(envs):
+        source = env.get("promoteFrom")
+        if source is None:
+            continue
+        line, column = document.position(("environments", i, "promoteFrom"), key=False)
+        if source not in names:
+            close = difflib.get_close_matches(source, list(names), n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(f"{path}:{line}:{column}: environment {env['name']!r} is promoted from {source!r}, "
+                              f"which is not an environment{guess} (environments: {', '.join(names)})")
+        chain, current = [env["name"]], source
+        while current is not None:
+            if current in chain:
+                cycle = " -> ".join(chain[chain.index(current):] + [current])
+                raise ConfigError(f"{path}:{line}:{column}: promoteFrom makes a cycle ({cycle}); one environment "
+                                  f"must be promoted from none")
+            chain.append(current)
+            current = envs[names[current]].get("promoteFrom") if current in names else None
 
 
 def from_data(data: dict, path: Path | None = None) -> Config:
@@ -105,6 +174,10 @@ def from_data(data: dict, path: Path | None = None) -> Config:
         # Paths in the file are relative to the file, wherever wavegate runs from.
         schemas=tuple(str((path.parent / s).resolve()) if path else s for s in data.get("schemas", ())),
         policies=str((path.parent / data["policies"]).resolve()) if path and "policies" in data else data.get("policies"),
+        environments=tuple(Environment(name=e["name"], path=e["path"].strip("/").removeprefix("./") or ".",
+                                       promote_from=e.get("promoteFrom"), keep=tuple(e.get("keep", ())),
+                                       gates=dict(e.get("gates") or {}), application=e.get("application"))
+                           for e in data.get("environments", ())),
     )
 
 

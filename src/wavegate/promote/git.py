@@ -1,0 +1,228 @@
+"""Real git, through subprocess: the one place promotion, rollback and history run git.
+
+Nothing here touches the working tree or the checked-out branch. Commits are built with plumbing
+(a temporary index, `write-tree`, `commit-tree`) from a base commit, so a promotion can be
+prepared while a person has uncommitted work, and two runs never share an index.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
+
+
+class GitError(Exception):
+    """A git command failed; the message names the command and quotes git's fatal line."""
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    time: int  # committer time, seconds since the epoch
+    author: str
+    subject: str
+    trailers: dict[str, str] = field(default_factory=dict)
+    tree: str = ""
+    parents: tuple[str, ...] = ()
+
+
+class Git:
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    @staticmethod
+    def is_repo(path: Path | str) -> bool:
+        try:
+            done = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
+                                  capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+        return done.returncode == 0 and done.stdout.strip() == "true"
+
+    def run(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True,
+            text: bool = True) -> str | bytes:
+        full_env = {**os.environ, **(env or {})}
+        full_env.setdefault("GIT_TERMINAL_PROMPT", "0")
+        done = subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True,
+                              env=full_env, timeout=120)
+        if check and done.returncode != 0:
+            raise GitError(f"git {' '.join(args[:3])} failed: {_fatal(done.stderr.decode(errors='replace'))}")
+        return done.stdout.decode() if text else done.stdout
+
+    def ok(self, *args: str, env: dict | None = None) -> bool:
+        full_env = {**os.environ, **(env or {}), "GIT_TERMINAL_PROMPT": "0"}
+        return subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, env=full_env,
+                              timeout=120).returncode == 0
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def toplevel(self) -> Path:
+        return Path(self.run("rev-parse", "--show-toplevel").strip())
+
+    def rev_parse(self, rev: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def tree_of(self, rev: str, path: str = "") -> str | None:
+        done = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "--quiet",
+                               f"{rev}^{{tree}}" if not path else f"{rev}:{path}"],
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def current_branch(self) -> str | None:
+        done = subprocess.run(["git", "-C", str(self.root), "symbolic-ref", "--quiet", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=30)
+        return done.stdout.strip() or None if done.returncode == 0 else None
+
+    def has_remote(self, name: str) -> bool:
+        return name in self.run("remote").split()
+
+    def remote_default_branch(self, remote: str) -> str | None:
+        done = subprocess.run(["git", "-C", str(self.root), "ls-remote", "--symref", remote, "HEAD"],
+                              capture_output=True, text=True, timeout=60)
+        for line in done.stdout.splitlines():
+            if line.startswith("ref: refs/heads/"):
+                return line.split()[1].removeprefix("refs/heads/")
+        return None
+
+    def ls_remote(self, remote: str, branch: str) -> str | None:
+        out = self.run("ls-remote", remote, f"refs/heads/{branch}")
+        for line in out.splitlines():
+            sha, ref = line.split("\t")
+            if ref == f"refs/heads/{branch}":
+                return sha
+        return None
+
+    def fetch(self, remote: str, *branches: str) -> None:
+        specs = [f"+refs/heads/{b}:refs/remotes/{remote}/{b}" for b in branches]
+        self.run("fetch", "--quiet", "--no-tags", remote, *specs)
+
+    def files_at(self, rev: str, folder: str) -> dict[str, bytes]:
+        """Every file under `folder` at `rev`, by path relative to `folder` (`/`-separated)."""
+        folder = folder.strip("/")
+        listing = self.run("ls-tree", "-r", "-z", "--full-tree", rev, "--", folder + "/" if folder != "." else ".",
+                           text=False)
+        entries = []
+        for item in listing.split(b"\0"):
+            if not item:
+                continue
+            meta, path = item.split(b"\t", 1)
+            mode, kind, sha = meta.decode().split()
+            if kind == "blob":
+                entries.append((path.decode(), sha))
+        if not entries:
+            return {}
+        batch = self.run("cat-file", "--batch", input="".join(f"{sha}\n" for _, sha in entries).encode(), text=False)
+        files: dict[str, bytes] = {}
+        offset = 0
+        prefix = "" if folder == "." else folder + "/"
+        for path, _ in entries:
+            header_end = batch.index(b"\n", offset)
+            size = int(batch[offset:header_end].split()[2])
+            start = header_end + 1
+            files[path[len(prefix):]] = batch[start:start + size]
+            offset = start + size + 1
+        return files
+
+    def archive_to(self, rev: str, dest: Path) -> None:
+        """The tree of `rev`, written into the directory `dest` (no .git)."""
+        data = self.run("archive", "--format=tar", rev, text=False)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            tar.extractall(dest, filter="data")
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        return self.ok("merge-base", "--is-ancestor", ancestor, descendant)
+
+    def commits(self, rev_range: str, path: str | None = None) -> list[Commit]:
+        """Commits in `rev_range`, newest first, with their trailers."""
+        fmt = "%H%x1f%ct%x1f%an <%ae>%x1f%s%x1f%T%x1f%P%x1f%(trailers:unfold,only)%x1e"
+        args = ["log", f"--format={fmt}", rev_range]
+        if path:
+            args += ["--", path]
+        out = self.run(*args)
+        found = []
+        for record in out.split("\x1e"):
+            record = record.strip("\n")
+            if not record:
+                continue
+            sha, ctime, author, subject, tree, parents, trailers = record.split("\x1f")
+            found.append(Commit(sha, int(ctime), author, subject, parse_trailers(trailers), tree,
+                                tuple(parents.split())))
+        return found
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def commit_folder(self, base: str, folder: str, *, write: dict[str, bytes] | None = None,
+                      remove: list[str] = (), restore_from: str | None = None) -> str:
+        """The tree of `base` with `folder` changed: files written (paths relative to `folder`),
+        files removed, or, with `restore_from`, the folder replaced by its state at that commit.
+        Returns the new tree's sha (nothing is committed yet)."""
+        folder = folder.strip("/")
+        with tempfile.TemporaryDirectory(prefix="wavegate-index-") as tmp:
+            env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
+            self.run("read-tree", base, env=env)
+            if restore_from is not None:
+                self.run("rm", "-r", "--cached", "--quiet", "--ignore-unmatch", "--", folder, env=env)
+                if self.tree_of(restore_from, folder):
+                    self.run("read-tree", f"--prefix={folder}/", f"{restore_from}:{folder}", env=env)
+            if remove:
+                self.run("rm", "--cached", "--quiet", "--ignore-unmatch", "--",
+                         *[f"{folder}/{rel}" for rel in remove], env=env)
+            lines = []
+            for rel, data in sorted((write or {}).items()):
+                sha = self.run("hash-object", "-w", "--stdin", input=data).strip()
+                lines.append(f"100644 {sha}\t{folder}/{rel}\n")
+            if lines:
+                self.run("update-index", "--add", "--index-info", input="".join(lines).encode(), env=env)
+            return self.run("write-tree", env=env).strip()
+
+    def commit_tree(self, tree: str, parents: list[str], message: str) -> str:
+        args = ["commit-tree", tree]
+        for parent in parents:
+            args += ["-p", parent]
+        return self.run(*args, input=message.encode(), env=self._identity()).strip()
+
+    def _identity(self) -> dict:
+        """The configured identity, or wavegate's when git has none (a bare CI runner)."""
+        if self.ok("config", "user.email") or os.environ.get("GIT_AUTHOR_EMAIL"):
+            return {}
+        name, email = WAVEGATE_IDENTITY
+        return {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email,
+                "GIT_COMMITTER_NAME": name, "GIT_COMMITTER_EMAIL": email}
+
+    def push(self, remote: str, commit: str, branch: str, expect: str | None) -> tuple[bool, str]:
+        """Push `commit` to `branch` only if the remote branch is still `expect` (None: must not
+        exist). Returns (pushed, git's message); never overwrites what someone else pushed."""
+        lease = f"--force-with-lease=refs/heads/{branch}:{expect or ''}"
+        done = subprocess.run(["git", "-C", str(self.root), "push", "--porcelain", lease, remote,
+                               f"{commit}:refs/heads/{branch}"], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        return done.returncode == 0, (done.stdout + done.stderr).strip()
+
+    def update_ref(self, ref: str, commit: str, expect: str | None) -> bool:
+        return self.ok("update-ref", ref, commit, expect or "0" * 40)
+
+
+def parse_trailers(text: str) -> dict[str, str]:
+    trailers: dict[str, str] = {}
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key and " " not in key.strip():
+            trailers[key.strip()] = value.strip()
+    return trailers
+
+
+def _fatal(stderr: str) -> str:
+    lines = [l.strip() for l in stderr.splitlines() if l.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[-1] if lines else "no message"
