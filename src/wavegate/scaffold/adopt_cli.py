@@ -50,7 +50,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                             "repository's files point at (a check, for scripts)")
     adopt.add_argument("--gitlab-url", help="GitLab server (default: CI_SERVER_URL, else https://<gitlab_hostname>)")
     adopt.add_argument("--push-url", help=argparse.SUPPRESS)  # tests: a bare repository stands in for GitLab
-    adopt.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    # SUPPRESS: `wavegate --debug adopt ...` (the global flag) must not be reset by this one.
+    adopt.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     adopt.set_defaults(handler=cmd_adopt)
     return adopt
 
@@ -86,7 +87,7 @@ def cmd_adopt(args) -> int:
     except AdoptError as error:
         return _fail(error.problems, EXIT_USAGE)
     except Exception as error:  # noqa: BLE001 - the API server or the network; one line unless --debug
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         return _fail([f"talking to the cluster failed: {type(error).__name__}: {' '.join(str(error).split())[:300]}"],
                      EXIT_FAILED)
