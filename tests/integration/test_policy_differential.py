@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pytest
 
@@ -118,7 +117,7 @@ def prerequisite_crds() -> list[dict]:
     return crds
 
 
-def offline(world: World, rel: str, docs: list[Manifest]) -> list[Violation]:
+def offline(world: World, docs: list[Manifest]) -> list[Violation]:
     """All default policies on the fixture's documents, in the namespaces the server has."""
     env = Environment.of(docs, plurals=world.policies.plurals)
     for name, namespace in world.namespaces.items():
@@ -249,7 +248,7 @@ def test_every_policy_has_fixtures_and_the_table_names_only_fixtures():
 @pytest.mark.parametrize("rel", fixture_files())
 def test_offline_verdict_and_message_equal_the_api_servers(world, rel):
     docs = documents(rel)
-    violations = offline(world, rel, docs)
+    violations = offline(world, docs)
     expected_fail = "/fail/" in rel
     pre = PRE_POLICY.get(rel)
     for index, doc in enumerate(docs):
@@ -305,7 +304,7 @@ def test_parameterised_denial_with_a_narrower_params_object(world, tmp_path):
     probe_policies = load_policies(tmp_path)
     assert not probe_policies.problems, probe_policies.problems
     [doc] = documents("cicdpipeline-allowed-region/pass/us-west-2.yaml")
-    [violation] = offline(World(world.server, world.probe, probe_policies, world.namespaces), "", [doc])
+    [violation] = offline(World(world.server, world.probe, probe_policies, world.namespaces), [doc])
     assert violation.binding == f"{binding.name}-probe" and violation.denied
 
     server = world.server
