@@ -77,6 +77,7 @@ def format_path(path: tuple) -> str:
 
 def all_rules() -> list[Rule]:
     """Every declared rule, with every module that declares rules imported first."""
+    import wavegate.dryrun.run  # noqa: F401  (declares the dry-run rules)
     import wavegate.load  # noqa: F401  (declares the YAML rules)
     import wavegate.validators
 

@@ -114,3 +114,11 @@ def test_rules_and_explain_render_every_declaration():
 def test_help_teaches():
     done = wavegate("validate", "--help")
     assert done.returncode == 0 and "--fail-on" in done.stdout and "Examples:" in done.stdout
+
+
+def test_the_rules_page_is_generated_from_the_declarations():
+    """docs/rules.md is `wavegate rules --format markdown`; regenerate it when a rule changes."""
+    listing = wavegate("rules", "--format", "markdown")
+    assert listing.returncode == 0
+    assert (REPO_ROOT / "docs" / "rules.md").read_text() == listing.stdout, \
+        "docs/rules.md is stale: run `wavegate rules --format markdown > docs/rules.md`"
