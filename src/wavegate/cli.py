@@ -104,11 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     from wavegate.policy.cli import add_parser as add_policy_parser
     from wavegate.report import gitlab_note
+    from wavegate.scaffold.adopt_cli import add_parser as add_adopt_parser
     from wavegate.scaffold.cli import add_parser as add_init_parser
 
     add_policy_parser(commands)
     gitlab_note.add_parser(commands)
     add_init_parser(commands)
+    add_adopt_parser(commands)
     return parser
 
 

@@ -200,3 +200,24 @@ def test_clean_generated_repository_applies_with_no_finding_and_leaves_nothing_b
     assert leftovers == set()
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(EXAMPLES) not in ps
+
+
+WARN_POLICY = POLICY.replace("configmaps-need-owner", "configmaps-should-have-team").replace(
+    "'owner' in object.metadata.labels", "'team' in object.metadata.labels").replace(
+    "every ConfigMap needs an owner label", "ConfigMaps should carry a team label").replace(
+    "validationActions: [Deny]", "validationActions: [Warn]").replace('policy-test: "yes"', 'warn-test: "yes"')
+
+
+def test_server_warnings_become_warning_findings_and_applied_objects_report_http_status(tmp_path, cluster):
+    policies = tmp_path / "policies"
+    write_repo(policies, {"team.yaml": WARN_POLICY})
+    repo = tmp_path / "repo"
+    write_repo(repo, {
+        "manifests/ns.yaml": 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-e\n  labels: {warn-test: "yes"}\n',
+        "manifests/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-e\n",
+    })
+    report = run(repo, cluster, policies=str(policies))
+    assert all(a.outcome.applied and a.outcome.status in (200, 201) for a in report.applied)
+    [finding] = report.findings
+    assert finding.rule == "dry-run-server-warning" and finding.path == "manifests/cm.yaml"
+    assert "ConfigMaps should carry a team label" in finding.message

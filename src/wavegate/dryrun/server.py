@@ -71,8 +71,9 @@ class Server:
         path = resource.path(name=body["metadata"]["name"], namespace=body["metadata"].get("namespace")
                              if resource.namespaced else None)
         try:
+            # serialize=False: the raw response, whose headers carry the server's warnings.
             response = self.dynamic.request("patch", path, body=body, content_type="application/apply-patch+yaml",
-                                            **params)
+                                            serialize=False, **params)
         except ApiException as error:
             return _refusal(error)
         return Outcome(applied=True, status=response.status, warnings=_warnings(response.headers))
@@ -103,7 +104,12 @@ class Server:
 def _warnings(headers) -> list[str]:
     if not headers:
         return []
-    values = headers.get_all("Warning") if hasattr(headers, "get_all") else [headers.get("Warning")]
+    if hasattr(headers, "getlist"):
+        values = headers.getlist("Warning")
+    elif hasattr(headers, "get_all"):
+        values = headers.get_all("Warning")
+    else:
+        values = [headers.get("Warning")]
     found = []
     for value in values or []:
         if not value:
