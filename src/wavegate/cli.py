@@ -111,6 +111,12 @@ def build_parser() -> argparse.ArgumentParser:
     gitlab_note.add_parser(commands)
     add_init_parser(commands)
     add_adopt_parser(commands)
+
+    from wavegate.promote.cli import add_parser as add_promote_parser
+    from wavegate.status import add_parser as add_status_parser
+
+    add_promote_parser(commands)  # promote, rollback, history
+    add_status_parser(commands)
     return parser
 
 
