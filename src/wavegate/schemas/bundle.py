@@ -9,6 +9,14 @@ required (the API server would have defaulted it). What JSON Schema cannot say (
 list-type map keys, defaults feeding later checks) only the built-in engine checks. Each file
 carries `x-kubernetes-group-version-kind` and `x-wavegate-source`, so reading the directory back
 with --schemas is exact.
+
+Layouts. kubeconform's `{{ .KindSuffix }}` keeps only the first label of the group, so
+`Widget` in example.com/v1 and in example.org/v1 would both be `widget-example-v1.json` and one
+would silently be checked against the other's schema. In that layout (`kind-suffix`, the
+default) such a collision is an error that names both kinds (`BundleCollision`). The `group`
+layout, `{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json` (`example.com/widget_v1.json`;
+core kinds under `v1/`, since kubeconform's .Group is the apiVersion for them), cannot collide;
+the kubeconform engine switches to it by itself when the kinds it needs collide.
 """
 
 from __future__ import annotations
@@ -25,6 +33,45 @@ _DROP = frozenset({"description", "example", "examples", "x-kubernetes-validatio
                    "x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string", "x-kubernetes-list-type",
                    "nullable", "default", "format", "$schema", "$id", "externalDocs", "title", "readOnly",
                    "deprecated", "x-kubernetes-selectable-field"})
+
+
+KIND_SUFFIX = "kind-suffix"
+GROUP_DIRS = "group"
+# The -schema-location template (after DIR/) under which kubeconform finds each layout's files.
+LAYOUTS = {
+    KIND_SUFFIX: "{{ .ResourceKind }}{{ .KindSuffix }}.json",
+    GROUP_DIRS: "{{ .Group }}/{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json",
+}
+
+
+class BundleCollision(ValueError):
+    """Two kinds that kubeconform's kind-suffix naming cannot tell apart."""
+
+    def __init__(self, clashes: dict[str, list[tuple[str, str, str]]]):
+        self.clashes = clashes
+        parts = []
+        for name, keys in sorted(clashes.items()):
+            kinds = " and ".join(f"{k} {g + '/' if g else ''}{v}" for g, v, k in keys)
+            parts.append(f"{kinds} would both be {name}")
+        super().__init__(
+            "; ".join(parts) + ": kubeconform's {{ .KindSuffix }} keeps only the first label of the group, so one "
+            "kind would be checked against the other's schema. Use the group layout (--layout group, "
+            "-schema-location 'DIR/" + LAYOUTS[GROUP_DIRS] + "').")
+
+
+def layout_path(layout: str, group: str, version: str, kind: str) -> str:
+    """Where `layout` puts a kind's file, relative to the bundle directory."""
+    if layout == GROUP_DIRS:
+        return f"{group or version}/{kind.lower()}_{version}.json"
+    return file_name(group, version, kind)
+
+
+def collisions(keys) -> dict[str, list[tuple[str, str, str]]]:
+    """Kind-suffix file names that more than one of `keys` would get."""
+    by_name: dict[str, list] = {}
+    for key in keys:
+        by_name.setdefault(file_name(*key), []).append(tuple(key))
+    return {name: sorted(found) for name, found in by_name.items() if len(found) > 1}
 
 
 def file_name(group: str, version: str, kind: str) -> str:
@@ -100,12 +147,20 @@ def _convert(schema, dialect: str, root: bool = False, meta: dict | None = None)
     return out
 
 
-def write_bundle(store: SchemaStore, directory: Path, kinds=None) -> list[Path]:
-    """Write every kind of `store` (or just `kinds`, (group, version, kind) tuples) into `directory`."""
+def write_bundle(store: SchemaStore, directory: Path, kinds=None, layout: str = KIND_SUFFIX) -> list[Path]:
+    """Write every kind of `store` (or just `kinds`, (group, version, kind) tuples) into `directory`,
+    named as `layout` says. Raises BundleCollision when kind-suffix names would collide."""
     directory = Path(directory)
+    keys = [tuple(k) for k in (kinds if kinds is not None else store.kinds())]
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown bundle layout {layout!r}: choose one of {', '.join(LAYOUTS)}")
+    if layout == KIND_SUFFIX:
+        clashes = collisions(keys)
+        if clashes:
+            raise BundleCollision(clashes)
     directory.mkdir(parents=True, exist_ok=True)
     written = []
-    for key in kinds if kinds is not None else store.kinds():
+    for key in keys:
         group, version, kind = key
         entry = store.lookup(f"{group}/{version}" if group else version, kind)
         if entry is None:
@@ -113,7 +168,8 @@ def write_bundle(store: SchemaStore, directory: Path, kinds=None) -> list[Path]:
         schema = json_schema(entry, store)
         if schema is None:
             continue
-        path = directory / file_name(group, version, kind)
+        path = directory / layout_path(layout, group, version, kind)
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(schema, separators=(",", ":"), sort_keys=True), encoding="utf-8")
         written.append(path)
     return written

@@ -39,6 +39,7 @@ class Context:
     schemas: object | None = None  # the schema store (wavegate.schemas), when one was built
     policies: object | None = None  # a wavegate.policy.PolicySet from --policies; else config, else built-in
     debug: bool = False
+    engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
 
     @property
     def argocd_version(self) -> int:

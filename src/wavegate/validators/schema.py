@@ -96,6 +96,11 @@ def store_for(ctx) -> SchemaStore:
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
+    if getattr(ctx, "engine", "builtin") == "kubeconform":
+        from wavegate.schemas import kubeconform
+
+        yield from kubeconform.check(repo, ctx)
+        return
     store = store_for(ctx)
     for manifest in repo.manifests:
         yield from check_manifest(store, manifest)
