@@ -178,25 +178,35 @@ def test_exception_inside_with_block_still_tears_down() -> None:
     _assert_torn_down(seen["pids"], seen["workdir"])  # type: ignore[arg-type]
 
 
-def _wavegate_tmpdirs() -> set[Path]:
+@pytest.fixture
+def made_dirs(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
+    """Every temporary directory LocalCluster creates during the test."""
     import tempfile
 
-    return set(Path(tempfile.gettempdir()).glob("wavegate-local-*"))
+    import wavegate.cluster.local as local
+
+    made: list[Path] = []
+    real = tempfile.mkdtemp
+
+    def mkdtemp(*args: object, **kwargs: object) -> str:
+        path = real(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(Path(path))
+        return path
+
+    monkeypatch.setattr(local.tempfile, "mkdtemp", mkdtemp)
+    return made
 
 
-def test_missing_binary_fails_cleanly(tmp_path: Path) -> None:
-    before = _wavegate_tmpdirs()
+def test_missing_binary_fails_cleanly(tmp_path: Path, made_dirs: list[Path]) -> None:
     cluster = LocalCluster(kube_apiserver=tmp_path / "no-such-kube-apiserver")
     with pytest.raises(ClusterError, match="scripts/install-tools") as err:
         cluster.start()
     assert "no-such-kube-apiserver" in str(err.value)
     assert not cluster.running and cluster.workdir is None
-    assert _wavegate_tmpdirs() == before
+    assert made_dirs == []  # refused before anything was created
 
 
-def test_process_that_dies_during_start_up_fails_with_its_log() -> None:
-    before = _wavegate_tmpdirs()
-    procs_before = set(_processes_mentioning("wavegate-local-"))
+def test_process_that_dies_during_start_up_fails_with_its_log(made_dirs: list[Path]) -> None:
     cluster = LocalCluster(extra_apiserver_args=["--no-such-flag=1"], timeout=30)
     started = time.monotonic()
     with pytest.raises(ClusterError) as err:
@@ -206,8 +216,9 @@ def test_process_that_dies_during_start_up_fails_with_its_log() -> None:
     assert "no-such-flag" in message  # the tail of kube-apiserver's own log
     assert time.monotonic() - started < 20
     assert not cluster.running and cluster.workdir is None
-    assert _wavegate_tmpdirs() == before
-    assert set(_processes_mentioning("wavegate-local-")) <= procs_before
+    assert len(made_dirs) == 1
+    assert not made_dirs[0].exists()
+    assert not _processes_mentioning(str(made_dirs[0])), "etcd was left running"
 
 
 def test_port_taken_between_pick_and_bind_is_retried(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -233,8 +244,16 @@ def test_port_taken_between_pick_and_bind_is_retried(monkeypatch: pytest.MonkeyP
         taken.close()
 
 
-def test_sigterm_stops_the_cluster(tmp_path: Path) -> None:
-    """A process killed with SIGTERM while its cluster runs leaves nothing behind."""
+@pytest.mark.parametrize(
+    ("signum", "returncode"),
+    [
+        (signal.SIGTERM, 128 + signal.SIGTERM),  # SystemExit(143) after the teardown
+        (signal.SIGINT, -signal.SIGINT),  # KeyboardInterrupt, uncaught: Python dies by SIGINT
+    ],
+    ids=["SIGTERM", "SIGINT"],
+)
+def test_signal_stops_the_cluster(signum: int, returncode: int) -> None:
+    """A process interrupted while its cluster runs leaves nothing behind."""
     script = textwrap.dedent(
         """
         import sys, time
@@ -253,8 +272,8 @@ def test_sigterm_stops_the_cluster(tmp_path: Path) -> None:
         assert line, proc.stderr.read()  # type: ignore[union-attr]
         workdir, pids = Path(line[0]), [int(p) for p in line[1:]]
         assert workdir.is_dir() and all(_alive(p) for p in pids)
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=15) == 128 + signal.SIGTERM
+        proc.send_signal(signum)
+        assert proc.wait(timeout=15) == returncode, proc.stderr.read()  # type: ignore[union-attr]
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -123,6 +123,7 @@ class KindCluster(Cluster):
         self.api_server_host = api_server_host or os.environ.get("WAVEGATE_KIND_API_SERVER_HOST") or None
         self.workdir: Path | None = None
         self._created = False
+        self._kind = "kind"
 
     @property
     def kubeconfig(self) -> Path:
@@ -142,7 +143,7 @@ class KindCluster(Cluster):
     def start(self) -> KindCluster:
         if self._created:
             return self
-        kind = str(find_tool("kind"))
+        self._kind = kind = str(find_tool("kind"))
         self.workdir = Path(tempfile.mkdtemp(prefix="wavegate-kind-"))
         try:
             if self.api_server_host:
@@ -165,8 +166,11 @@ class KindCluster(Cluster):
 
     def stop(self) -> None:
         if self._created and self.workdir is not None:
-            _, delete = self.commands(str(find_tool("kind")))
-            subprocess.run(delete, capture_output=True, text=True)
+            _, delete = self.commands(self._kind)
+            try:
+                subprocess.run(delete, capture_output=True, text=True, timeout=300)
+            except (OSError, subprocess.SubprocessError):
+                pass  # nothing better to do while tearing down
             self._created = False
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
