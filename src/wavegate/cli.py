@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_promote_parser(commands)  # promote, rollback, history
     add_status_parser(commands)
+
+    from wavegate.schemas.cli import add_parser as add_schemas_parser
+
+    add_schemas_parser(commands)  # schemas bundle, schemas export
     return parser
 
 
@@ -127,6 +131,9 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--schemas", action="append", default=[], metavar="PATH",
                      help="CRD, ResourceGraphDefinition or schema-bundle file or directory (repeatable)")
     sub.add_argument("--kubernetes-version", metavar="V", help="Kubernetes version whose built-in schemas apply")
+    sub.add_argument("--engine", choices=("builtin", "kubeconform"), default="builtin",
+                     help="schema engine: builtin (default) or kubeconform (runs the kubeconform binary on the "
+                          "schema store written as a bundle; it cannot check CEL rules or list-map keys)")
     sub.add_argument("--policies", type=Path, metavar="DIR",
                      help="ValidatingAdmissionPolicy directory used instead of the built-in policies and of "
                           "`policies:` in .wavegate.yaml (in CI: a pinned checkout of the central policy repository)")
@@ -201,7 +208,8 @@ def build_context(args):
             raise UsageError(str(error)) from None
     args.selection = selection
     repo = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
-    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False))
+    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False),
+                  engine=getattr(args, "engine", "builtin"))
     from wavegate.schemas.store import SchemaStore
 
     ctx.schemas = SchemaStore.build(repo, config, extra_paths=[Path(p) for p in args.schemas],
