@@ -77,13 +77,15 @@ def parse_time(value) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _span(delta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
+
+
 def _ago(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "at an unknown time"
-    delta = now - moment
-    minutes = int(delta.total_seconds() // 60)
-    span = f"{minutes} min" if minutes < 120 else f"{minutes // 60} h {minutes % 60} min"
-    return f"{span} ago ({moment.strftime('%Y-%m-%d %H:%M UTC')})"
+    return f"{_span(now - moment)} ago ({moment.strftime('%Y-%m-%d %H:%M UTC')})"
 
 
 # -- Argo CD Applications ----------------------------------------------------------------------
@@ -235,7 +237,7 @@ def instance_status(obj: dict, now: datetime | None = None, stuck_after: timedel
                              f"ResourceGraphDefinition creates from it; `kubectl describe {ref}`")
     elif health == "Progressing":
         if since is not None and now - since > stuck_after:
-            result.advice.append(f"{result.state or 'no state'} for {_ago(since, now).split(' (')[0]} "
+            result.advice.append(f"{result.state or 'no state'} for {_span(now - since)} "
                                  f"(since {since.strftime('%H:%M UTC')}): {message}; `kubectl describe {ref}` and "
                                  f"the kro controller's log say what it waits for")
     return result
