@@ -155,6 +155,16 @@ class Manifest:
             node = node[part]
         return node
 
+    def __getattr__(self, name: str):
+        # `positions` of a manifest from `load` are computed when first asked for (from the file's
+        # text, by the same builder), since most manifests never need them; see _Source.
+        if name == "positions":
+            source = self.__dict__.get("_source")
+            if source is not None:
+                self.positions = source.positions_of(self.doc_index)
+                return self.positions
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
     def position(self, path: tuple = (), key: bool = True) -> tuple[int, int]:
         """1-based (line, column) of `path`'s key (or of its value with key=False).
 
@@ -187,19 +197,64 @@ class Limits:
     max_expanded_nodes: int = MAX_EXPANDED_NODES
 
 
+# Above this many files, parsing is split across worker processes (one per CPU, at most
+# MAX_WORKERS); below it, starting them costs more than it saves. WAVEGATE_LOAD_WORKERS=1
+# turns the workers off (and =N asks for N).
+PARALLEL_MIN_FILES = 200
+MAX_WORKERS = 8
+
+
 def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limits(),
          only: list[str] | None = None) -> Repo:
     """Load every manifest under `root` (or just the repository-relative files in `only`)."""
     root = Path(root).resolve()
     repo = Repo(root=root)
     paths = only if only is not None else discover(root, exclude)
-    for rel in paths:
-        manifests, problems = load_file(root, rel, limits)
+    for rel, (manifests, problems) in zip(paths, _load_files(root, paths, limits)):
         repo.files.append(rel)
         for manifest in manifests:
             (repo.untyped if manifest.missing else repo.manifests).append(manifest)
         repo.problems.extend(problems)
     return repo
+
+
+def _workers(files: int) -> int:
+    wanted = os.environ.get("WAVEGATE_LOAD_WORKERS", "")
+    if wanted.strip().isdigit():
+        return max(1, int(wanted))
+    if files <= PARALLEL_MIN_FILES:
+        return 1
+    return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
+
+
+def _load_chunk(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding]]]:
+    return [load_file(root, rel, limits, lazy_positions=True) for rel in paths]
+
+
+def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding]]]:
+    """load_file for each path, in order; in worker processes when there are many."""
+    workers = _workers(len(paths))
+    if workers > 1 and len(paths) > 1:
+        try:
+            return _load_parallel(root, paths, limits, workers)
+        except Exception:  # noqa: BLE001 - no processes here (sandbox, daemon process): load in this one
+            pass
+    return _load_chunk(root, paths, limits)
+
+
+def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    size = max(25, -(-len(paths) // (workers * 4)))  # a few chunks per worker, to even out
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
+    results: list[tuple[list[Manifest], list[Finding]]] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
+        for chunk in pool.map(_load_chunk, [root] * len(chunks), chunks, [limits] * len(chunks)):
+            results.extend(chunk)
+    return results
 
 
 def discover(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -244,9 +299,11 @@ def read_yaml(path: Path | str, rel: str | None = None,
 
 
 def load_file(root: Path, rel: str, limits: Limits = Limits(), require_object: bool = True,
-              display: str | None = None) -> tuple[list[Manifest], list[Finding]]:
-    """Parse one file. Pure apart from reading it; safe to run in a worker process."""
-    manifests, problems = _load_file(root, rel, limits, require_object)
+              display: str | None = None, lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
+    """Parse one file. Pure apart from reading it; safe to run in a worker process (its results
+    pickle). With lazy_positions, each manifest keeps the file's text and computes `positions`
+    when first asked for."""
+    manifests, problems = _load_file(root, rel, limits, require_object, lazy_positions)
     if display is not None and display != rel:
         for m in manifests:
             m.path = display
@@ -254,7 +311,8 @@ def load_file(root: Path, rel: str, limits: Limits = Limits(), require_object: b
     return manifests, problems
 
 
-def _load_file(root: Path, rel: str, limits: Limits, require_object: bool) -> tuple[list[Manifest], list[Finding]]:
+def _load_file(root: Path, rel: str, limits: Limits, require_object: bool,
+               lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
     full = root / rel
     if full.is_symlink():
         target = full.resolve()
@@ -279,13 +337,15 @@ def _load_file(root: Path, rel: str, limits: Limits, require_object: bool) -> tu
         return [], [INVALID_UTF8.at_file(rel, line, column,
                                          message=f"byte 0x{raw[error.start]:02x} at offset {error.start} is not valid UTF-8",
                                          hint="Save the file as UTF-8.")]
-    return parse_documents(rel, text, limits, require_object)
+    return parse_documents(rel, text, limits, require_object, lazy_positions)
 
 
 def parse_documents(rel: str, text: str, limits: Limits = Limits(),
-                    require_object: bool = True) -> tuple[list[Manifest], list[Finding]]:
+                    require_object: bool = True, lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
     """Parse every document of `text`. With require_object=False any mapping is accepted
-    (configuration, values and test files), not only Kubernetes objects."""
+    (configuration, values and test files), not only Kubernetes objects. With lazy_positions,
+    `positions` are computed from `text` when first asked for."""
+    source = _Source(rel, text, limits, require_object) if lazy_positions else None
     manifests: list[Manifest] = []
     problems: list[Finding] = []
     if text.count("[") + text.count("{") > MAX_DEPTH:  # cheap test first; the real one streams events
@@ -294,14 +354,19 @@ def parse_documents(rel: str, text: str, limits: Limits = Limits(),
             return [], [TOO_DEEP.at_file(rel, too_deep[0], too_deep[1],
                                          message=f"the file nests more than {MAX_DEPTH} levels deep",
                                          hint="Flatten the structure; no Kubernetes object needs this depth.")]
+    may_alias = "*" in text  # without an alias token every document is a tree
     loader = _Loader(text)
     try:
         index = 0
         while loader.check_node():
             node = loader.get_node()
             if node is not None and not (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
-                builder = _Builder(rel, index, limits, require_object)
+                builder = _Builder(rel, index, limits, require_object, may_alias=may_alias,
+                                   keep_positions=source is None)
                 manifest, found = builder.document(node)
+                if manifest is not None and source is not None:
+                    del manifest.positions
+                    manifest._source = source
                 problems.extend(found)
                 if manifest is not None:
                     manifests.append(manifest)
@@ -357,6 +422,26 @@ def _syntax_finding(rel: str, text: str, error: yaml.MarkedYAMLError) -> Finding
                           hint="Fix the syntax at this line; `yamllint` shows more detail.")
 
 
+class _Source:
+    """The text of one file, for the positions of its manifests when first asked for: parsed
+    again by the same builder, once for all documents of the file."""
+
+    __slots__ = ("rel", "text", "limits", "require_object", "_positions")
+
+    def __init__(self, rel: str, text: str, limits: Limits, require_object: bool):
+        self.rel, self.text, self.limits, self.require_object = rel, text, limits, require_object
+        self._positions: dict[int, dict] | None = None
+
+    def __reduce__(self):
+        return _Source, (self.rel, self.text, self.limits, self.require_object)
+
+    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
+        if self._positions is None:
+            manifests, _ = parse_documents(self.rel, self.text, self.limits, self.require_object)
+            self._positions = {m.doc_index: m.positions for m in manifests}
+        return self._positions.get(doc_index, {})
+
+
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _NULL_TAG = "tag:yaml.org,2002:null"
 _STR_TAG = "tag:yaml.org,2002:str"
@@ -377,8 +462,11 @@ class _Builder:
 
     _scalars = yaml.constructor.SafeConstructor()
 
-    def __init__(self, rel: str, index: int, limits: Limits, require_object: bool = True):
+    def __init__(self, rel: str, index: int, limits: Limits, require_object: bool = True, may_alias: bool = True,
+                 keep_positions: bool = True):
         self.require_object = require_object
+        self.may_alias = may_alias
+        self.keep_positions = keep_positions
         self.rel = rel
         self.index = index
         self.limits = limits
@@ -391,7 +479,7 @@ class _Builder:
     def document(self, node: yaml.Node) -> tuple[Manifest | None, list[Finding]]:
         start = node.start_mark
         try:
-            size = self._expanded_size(node, set(), 0)
+            size = self._expanded_size(node, set(), 0) if self.may_alias else self._tree_size(node)
         except _TooLarge:
             size = self.limits.max_expanded_nodes + 1
         except _TooDeep:
@@ -427,6 +515,35 @@ class _Builder:
         self.manifest.missing = tuple(missing)
         return self.manifest, self.problems
 
+    def _tree_size(self, root: yaml.Node) -> int:
+        """_expanded_size of a document without aliases (a tree), counted without recursion.
+
+        In a tree of at most max_expanded_nodes nodes no subtree is too large, so the answer is
+        the node count, or _TooDeep when some node is deeper than MAX_DEPTH; anything larger
+        takes the general path, which decides between the two exactly as for any document."""
+        count, deepest = 0, 0
+        stack = [(root, 0)]
+        pop, push = stack.pop, stack.append
+        sequence, mapping = yaml.SequenceNode, yaml.MappingNode
+        while stack:
+            node, depth = pop()
+            count += 1
+            if depth > deepest:
+                deepest = depth
+            kind = type(node)
+            if kind is mapping or isinstance(node, mapping):
+                for key, value in node.value:
+                    push((key, depth + 1))
+                    push((value, depth + 1))
+            elif kind is sequence or isinstance(node, sequence):
+                for child in node.value:
+                    push((child, depth + 1))
+        if count > self.limits.max_expanded_nodes:
+            return self._expanded_size(root, set(), 0)
+        if deepest > MAX_DEPTH:
+            raise _TooDeep
+        return count
+
     def _expanded_size(self, node: yaml.Node, stack: set[int], depth: int) -> int:
         known = self.sizes.get(id(node))
         if known is not None:
@@ -456,7 +573,7 @@ class _Builder:
             items = []
             for i, child in enumerate(node.value):
                 child_path = path + (i,)
-                if record:
+                if record and self.keep_positions:
                     mark = (child.start_mark.line + 1, child.start_mark.column + 1)
                     self.positions[child_path] = mark + mark
                 items.append(self._build(child, child_path, record))
@@ -480,7 +597,7 @@ class _Builder:
                 self.duplicates.append((key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                         key, seen[key], child_path))
             seen[key] = key_node.start_mark.line + 1
-            if record:
+            if record and self.keep_positions:
                 self.positions[child_path] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1,
                                               value_node.start_mark.line + 1, value_node.start_mark.column + 1)
             result[key] = self._build(value_node, child_path, record)

@@ -3,6 +3,7 @@ the repository's manifests each one syncs (a plain directory source, rendered as
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -91,18 +92,48 @@ class Application:
         return self.sync_options.get("CreateNamespace") == "true"
 
     def resources(self, repo: Repo, this_repo_url: str | None,
-                  documents: list[Manifest] | None = None) -> list[Manifest]:
+                  documents: list[Manifest] | None = None, index: "DirectoryIndex | None" = None) -> list[Manifest]:
         """The manifests of `repo` (or the given `documents` of it) this Application syncs, from its
-        directory sources in this repository."""
+        directory sources in this repository. `index` (a DirectoryIndex of those same manifests)
+        gives the same answer without scanning every manifest, for callers that ask for many
+        Applications."""
         selected: list[Manifest] = []
         for source in self.sources:
             if not source.is_directory or source.path is None:
                 continue
             if this_repo_url and not same_repository(source.repo_url, this_repo_url):
                 continue
-            selected.extend(m for m in (repo.manifests if documents is None else documents)
-                            if in_source(m.path, source))
+            candidates = (index.under(source.path, source.recurse) if index is not None
+                          else repo.manifests if documents is None else documents)
+            selected.extend(m for m in candidates if in_source(m.path, source))
         return selected
+
+
+class DirectoryIndex:
+    """Manifests grouped by the directory of their file, in their original order: the manifests
+    a directory source can read are those of its directory (and, with recurse, of the ones below),
+    so selecting them need not look at every manifest of the repository."""
+
+    def __init__(self, manifests: list[Manifest]):
+        self._by_dir: dict[str, list[tuple[int, Manifest]]] = {}
+        for position, manifest in enumerate(manifests):
+            self._by_dir.setdefault(manifest.path.rpartition("/")[0], []).append((position, manifest))
+        self._dirs = sorted(self._by_dir)
+
+    def under(self, base: str, recurse: bool) -> list[Manifest]:
+        """A superset of what in_source() accepts for a source at `base`, in the original order."""
+        if not recurse:
+            return [m for _, m in self._by_dir.get(base, ())]
+        if not base:
+            dirs = self._dirs
+        else:
+            prefix = base + "/"
+            start = bisect.bisect_left(self._dirs, prefix)
+            end = bisect.bisect_left(self._dirs, base + "0")  # "0" is the character after "/"
+            dirs = ([base] if base in self._by_dir else []) + self._dirs[start:end]
+        found = [entry for d in dirs for entry in self._by_dir[d]]
+        found.sort(key=lambda entry: entry[0])
+        return [m for _, m in found]
 
 
 def is_application(manifest: Manifest) -> bool:

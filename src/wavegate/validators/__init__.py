@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Iterable
 
-from wavegate.argocd.application import Application
+from wavegate.argocd.application import Application, DirectoryIndex
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
@@ -53,10 +53,11 @@ class Context:
     def synced_by(self) -> dict[int, list[Application]]:
         """For each manifest (by id), the Applications of this repository that sync it."""
         owners: dict[int, list[Application]] = {}
+        manifests, untyped = DirectoryIndex(self.repo.manifests), DirectoryIndex(self.repo.untyped)
         for app in self.applications:
-            for manifest in app.resources(self.repo, self.repo_url):
+            for manifest in app.resources(self.repo, self.repo_url, index=manifests):
                 owners.setdefault(id(manifest), []).append(app)
-            for document in app.resources(self.repo, self.repo_url, self.repo.untyped):
+            for document in app.resources(self.repo, self.repo_url, self.repo.untyped, index=untyped):
                 owners.setdefault(id(document), []).append(app)
         return owners
 

@@ -42,12 +42,28 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
     if not instances:
         return
     covered, problem = _covered_patterns(repo, ctx)
+    # The instances without a health check, grouped by the Applications that sync them: a later
+    # resource waits for the instances one of its Applications also syncs (or, when the repository
+    # has no Application at all, for every instance). Grouping once keeps this linear.
+    unhealthy = [(i, model.wave_of(i)) for i in instances if not _has_health(i, covered)]
+    by_app: dict[int, list[int]] = {}
+    unsynced: list[int] = []
+    for position, (instance, _) in enumerate(unhealthy):
+        apps = ctx.apps_of(instance)
+        for app in apps:
+            by_app.setdefault(id(app), []).append(position)
+        if not apps:
+            unsynced.append(position)
     for later in repo.manifests:
         if not is_kubernetes_object(later) or model.is_argocd_hook(later):
             continue
         later_wave = model.wave_of(later)
-        before = [i for i in instances if i is not later and model.wave_of(i) < later_wave and _same_sync(i, later, ctx)
-                  and not _has_health(i, covered)]
+        apps = ctx.apps_of(later)
+        if apps:
+            positions = sorted({p for app in apps for p in by_app.get(id(app), ())})
+        else:
+            positions = unsynced if not ctx.applications else []
+        before = [i for i, wave in (unhealthy[p] for p in positions) if i is not later and wave < later_wave]
         if not before:
             continue
         kinds = sorted({f"{i.group}/{i.kind}" for i in before})
@@ -76,14 +92,6 @@ def _kro_group_kinds(repo: Repo) -> set[tuple[str, str]]:
             group = schema.get("group") if isinstance(schema.get("group"), str) else KRO_GROUP
             kinds.add((group, schema["kind"]))
     return kinds
-
-
-def _same_sync(a: Manifest, b: Manifest, ctx) -> bool:
-    """Whether one Application syncs both (or, with no Application in the repository, assume so)."""
-    apps_a, apps_b = ctx.apps_of(a), ctx.apps_of(b)
-    if not apps_a and not apps_b:
-        return not ctx.applications
-    return any(x is y for x in apps_a for y in apps_b)
 
 
 def _has_health(instance: Manifest, covered: list[str]) -> bool:

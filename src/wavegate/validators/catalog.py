@@ -17,6 +17,7 @@ Values still holding template placeholders (`${{ values.x }}`) are skipped: that
 from __future__ import annotations
 
 import difflib
+from functools import cached_property
 from typing import Iterable
 
 from wavegate import kube
@@ -119,6 +120,27 @@ class _RepoView:
             return {manifest.namespace}
         return {a.destination_namespace for a in self.ctx.apps_of(manifest) if a.destination_namespace}
 
+    @cached_property
+    def selectable(self) -> list[Manifest]:
+        """The objects the Kubernetes plugin can select (everything but Applications)."""
+        return [m for m in self.objects if not is_application(m)]
+
+    @cached_property
+    def selectable_in(self) -> dict[str, list[Manifest]]:
+        """`selectable` by each namespace in namespaces_of, in order."""
+        found: dict[str, list[Manifest]] = {}
+        for manifest in self.selectable:
+            for namespace in self.namespaces_of(manifest):
+                found.setdefault(namespace, []).append(manifest)
+        return found
+
+    @cached_property
+    def applications_named(self) -> dict[str, list[Manifest]]:
+        found: dict[str, list[Manifest]] = {}
+        for application in self.applications:
+            found.setdefault(application.name, []).append(application)
+        return found
+
 
 def _annotation(entity: Manifest, key: str):
     value = entity.annotations.get(key)
@@ -160,7 +182,7 @@ def _argocd_annotations(entity: Manifest, view: _RepoView) -> Iterable[Finding]:
 
 def _app_name(entity: Manifest, name: str, view: _RepoView) -> Iterable[Finding]:
     namespace = _annotation(entity, APP_NAMESPACE)
-    same_name = [a for a in view.applications if a.name == name]
+    same_name = view.applications_named.get(name, [])
     if same_name:
         if namespace and not any((a.namespace or "argocd") == namespace for a in same_name):
             found = same_name[0]
@@ -256,12 +278,9 @@ def _kubernetes_annotations(entity: Manifest, view: _RepoView) -> Iterable[Findi
             yield _at(SELECTOR_INVALID, entity, key, f"{key} {kubernetes_id!r} cannot be a label value: {error}",
                       "Use the entity name or another valid label value (letters, digits, '-', '_', '.').")
             return
-    objects = [m for m in view.objects if not is_application(m)]
-    if not objects:
+    if not view.selectable:
         return
-    for manifest in objects:
-        if namespace is not None and namespace not in view.namespaces_of(manifest):
-            continue
+    for manifest in view.selectable if namespace is None else view.selectable_in.get(namespace, ()):
         if any(kube.selector_matches(requirements, labels) for labels in _labels_of(manifest)):
             return
     where = f" in namespace {namespace}" if namespace is not None else ""

@@ -1,0 +1,136 @@
+"""The fast paths of loading and of the cross-manifest lookups give exactly the slow paths' answers:
+worker processes and lazily computed positions, the alias-free size count, the directory index
+behind Context.synced_by."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from tests.helpers import check_repo, write_repo
+from wavegate import load as loader
+from wavegate.argocd.application import Application, DirectoryIndex
+from wavegate.load import Limits, load, load_file
+
+FILES = {
+    "manifests/multi.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata: {name: a, namespace: team}
+        data: {k: v}
+        ---
+        ---
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: b
+          namespace: team
+        data:
+          k: v
+          k: w
+        """,
+    "manifests/anchors.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, labels: &labels {app: web}}
+        spec:
+          selector: {matchLabels: *labels}
+          template:
+            metadata: {labels: {<<: *labels, tier: front}}
+            spec: {containers: [{name: web, image: "nginx:1.27"}]}
+        """,
+    "manifests/broken.yaml": "metadata:\n  name: web\n   labels: {}\n",
+    "manifests/list.yaml": "- a\n- b\n",
+    "manifests/untyped.yaml": "metadata: {name: x}\n",
+    "deep/nested/dir/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\n",
+    "root.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+}
+
+
+def _snapshot(repo):
+    return ([(m.path, m.doc_index, m.data, dict(m.positions), m.missing) for m in repo.manifests + repo.untyped],
+            repo.files, repo.problems)
+
+
+@pytest.fixture
+def many(tmp_path):
+    files = {}
+    for i in range(30):  # enough files for several chunks
+        for rel, text in FILES.items():
+            files[f"app{i}/{rel}"] = text
+    return write_repo(tmp_path, files)
+
+
+def test_workers_and_lazy_positions_give_the_same_repository(many, monkeypatch):
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    one = load(many)
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "2")
+    two = load(many)
+    eager = [m for rel in one.files for m in load_file(many, rel)[0]]
+    assert _snapshot(one) == _snapshot(two)
+    by_key = {(m.path, m.doc_index): m.positions for m in eager}
+    assert all(m.positions == by_key[(m.path, m.doc_index)] for m in two.manifests + two.untyped)
+    assert any(p.rule == "yaml-duplicate-key" for p in two.problems)
+    # the worker path itself (load falls back to one process when workers cannot start)
+    parallel = loader._load_parallel(many, one.files, Limits(), 2)
+    assert [p for _, problems in parallel for p in problems] == two.problems
+    assert any(p.rule == "yaml-syntax" for p in two.problems)
+
+
+def test_lazy_manifests_pickle_and_compute_positions_after(many):
+    (manifest,), _ = load_file(many, "app0/manifests/anchors.yaml", lazy_positions=True)
+    assert "positions" not in manifest.__dict__
+    copy = pickle.loads(pickle.dumps(manifest))
+    (eager,), _ = load_file(many, "app0/manifests/anchors.yaml")
+    path = ("spec", "template", "metadata", "labels", "tier")
+    assert copy.position(path) == eager.position(path) == (7, 38)
+    assert copy == eager
+    with pytest.raises(AttributeError):
+        manifest.no_such_attribute  # noqa: B018
+
+
+def test_alias_free_count_agrees_with_the_general_one():
+    text = "a: [1, 2, {b: c}]\nd: {e: [f, g]}\n"
+    builder = loader._Builder("x.yaml", 0, Limits(), may_alias=False)
+    node = yaml_node(text)
+    assert builder._tree_size(node) == loader._Builder("x.yaml", 0, Limits())._expanded_size(node, set(), 0)
+    deep = "".join(" " * i + f"k{i}:\n" for i in range(210)) + " " * 210 + "v\n"  # block nesting, no brackets
+    (found,) = loader.parse_documents("deep.yaml", deep)[1]
+    assert found.rule == "yaml-too-deep"
+    small = loader._Builder("x.yaml", 0, Limits(max_expanded_nodes=5), may_alias=False)
+    with pytest.raises(loader._TooLarge):
+        small._tree_size(yaml_node(text))
+
+
+def yaml_node(text):
+    import yaml
+
+    return yaml.compose(text, Loader=loader._Loader)
+
+
+@pytest.mark.parametrize("source", [
+    {"path": "manifests"}, {"path": "."}, {"path": "deep", "directory": {"recurse": True}},
+    {"path": "", "directory": {"recurse": True}}, {"path": "app", "directory": {"recurse": True}},
+    {"path": "manifests", "directory": {"include": "multi.yaml"}},
+    {"path": "manifests", "directory": {"recurse": True, "exclude": "{list.yaml,broken.yaml}"}},
+])
+def test_directory_index_selects_what_a_full_scan_selects(tmp_path, source):
+    files = {**FILES, "app/x.yaml": FILES["root.yaml"], "app-other/x.yaml": FILES["root.yaml"],
+             "app/sub/y.yaml": FILES["root.yaml"]}
+    repo = load(write_repo(tmp_path, files))
+    app = Application(loader.Manifest("argocd/app.yaml", 0, {
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
+        "spec": {"source": {"repoURL": "https://x/y.git", **source}}}))
+    for documents in (repo.manifests, repo.untyped):
+        full = app.resources(repo, None, documents)
+        assert app.resources(repo, None, documents, index=DirectoryIndex(documents)) == full
+    assert app.resources(repo, None, index=DirectoryIndex(repo.manifests)) == app.resources(repo, None)
+
+
+def test_checks_see_the_same_findings_with_workers(many, monkeypatch):
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    one = check_repo(many)
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "2")
+    assert check_repo(many) == one
+    assert one
