@@ -25,12 +25,7 @@ def run(*args, cwd=None):
 
 
 def init_command() -> list[str]:
-    """`-m wavegate init` once wavegate.cli wires the subcommand; the scaffold module's own entry until then."""
-    from wavegate.cli import build_parser
-
-    wired = any("init" in getattr(action, "choices", {}) or {} for action in build_parser()._actions
-                if action.__class__.__name__ == "_SubParsersAction")
-    return ["-m", "wavegate", "init"] if wired else ["-m", "wavegate.scaffold.cli", "init"]
+    return ["-m", "wavegate", "init"]
 
 
 def write_values(path, **values):

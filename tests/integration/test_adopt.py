@@ -41,7 +41,7 @@ def wavegate(*args, env=None):
 
 def adopt(*args, env=None):
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "wavegate.scaffold.adopt_cli", "adopt", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "wavegate", "adopt", *map(str, args)],
                           capture_output=True, text=True, env=environment, timeout=120)
 
 

@@ -6,7 +6,8 @@ import argparse
 
 import pytest
 
-from wavegate.scaffold.adopt_cli import add_parser, main
+from wavegate.cli import main
+from wavegate.scaffold.adopt_cli import add_parser
 
 
 @pytest.mark.parametrize("argv, says", [

@@ -131,14 +131,3 @@ def _fail(problems: list[str], code: int) -> int:
     for problem in problems:
         print(f"wavegate adopt: {problem}", file=sys.stderr)
     return code
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="wavegate")
-    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

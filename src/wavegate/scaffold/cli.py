@@ -75,14 +75,3 @@ def _fail(problems: list[str]) -> int:
     for problem in problems:
         print(f"wavegate init: {problem}", file=sys.stderr)
     return EXIT_USAGE
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="wavegate")
-    add_parser(parser.add_subparsers(dest="command", metavar="COMMAND", required=True))
-    args = parser.parse_args(argv)
-    return args.handler(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
