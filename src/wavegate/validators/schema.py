@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare, format_path
@@ -158,7 +159,12 @@ def _finding(entry: Entry, manifest: Manifest, problem: Problem) -> Finding:
 
 
 def manifest_is_custom(entry: Entry, problem: Problem) -> bool:
-    return entry.origin not in ("kubernetes",) and entry.dialect != JSON
+    """Whether the API server treats the object as a custom resource (and prunes unknown fields).
+    A built-in kind read from a bundle or a cluster export is still built in."""
+    if entry.dialect == JSON:
+        return False
+    builtin = (entry.group, entry.kind) in kube.BUILTIN_NAMESPACED | kube.BUILTIN_CLUSTER_SCOPED
+    return entry.origin != "kubernetes" and not builtin
 
 
 def _hint(entry: Entry, manifest: Manifest, problem: Problem) -> str:
