@@ -352,6 +352,12 @@ class SchemaStore:
         for entry in load_shipped(name, self._meta):
             if entry.key not in self.entries:
                 self.entries[entry.key] = entry
+        if group == KRO_GROUP:
+            # The platform's own kinds, from the ResourceGraphDefinitions of wavegate's golden path
+            # (templates/kro): a generated repository validates with no configuration. RGDs from
+            # the repository, --schemas or the configuration were added first and win.
+            for manifest in platform_rgds():
+                self.add_rgd(manifest, origin="rgd")
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -551,6 +557,17 @@ def _bundle_resolver(path: Path, schema: dict):
 
 
 # -- the shipped schemas -------------------------------------------------------------------------
+
+
+def platform_rgds() -> list[Manifest]:
+    """The ResourceGraphDefinitions wavegate's golden path ships (templates/kro)."""
+    from wavegate.scaffold.init import templates_root
+
+    directory = templates_root() / "kro"
+    repo = load(directory)
+    for manifest in repo.manifests:
+        manifest.path = f"wavegate built-in templates/kro/{manifest.path}"
+    return [m for m in repo.manifests if _is_rgd(m)]
 
 
 def load_shipped(name: str, object_meta: Callable[[], Node | None] | None = None) -> list[Entry]:
