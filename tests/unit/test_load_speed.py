@@ -134,3 +134,21 @@ def test_checks_see_the_same_findings_with_workers(many, monkeypatch):
     monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "2")
     assert check_repo(many) == one
     assert one
+
+
+def test_independent_checks_in_a_worker_give_the_same_findings(tmp_path, monkeypatch):
+    from wavegate import validators
+
+    files = {f"app{i}/{rel}": text for i in range(3) for rel, text in FILES.items()}
+    files["app0/manifests/bad-name.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: team}\n"
+    root = write_repo(tmp_path, files)
+    monkeypatch.setenv("WAVEGATE_CHECK_WORKERS", "1")
+    one = check_repo(root)
+    monkeypatch.delenv("WAVEGATE_CHECK_WORKERS")
+    monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 1)
+    here = []  # the checks run in this process (the worker's own list stays in the worker)
+    real = validators._run_one
+    monkeypatch.setattr(validators, "_run_one", lambda name, *args: here.append(name) or real(name, *args))
+    assert check_repo(root) == one
+    assert "policy" not in here and "schema" in here
+    assert any(f.rule.startswith("policy-") for f in one)

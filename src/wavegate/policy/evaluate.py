@@ -209,20 +209,22 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             expression = validation.get("expression")
             if not isinstance(expression, str) or ("spec", "validations", i, "expression") in policy.broken:
                 continue
-            path = field_path(expression, target.manifest, var_exprs)
+            # The field a finding points at is looked up only when there is a finding.
             used = [name for name in re.findall(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)", expression)
-                    if name in variable_errors]
+                    if name in variable_errors] if variable_errors else []
             if used:
                 violations.extend(failed(f"expression '{expression}' resulted in error: {variable_errors[used[0]]}",
-                                         expression, path))
+                                         expression, field_path(expression, target.manifest, var_exprs)))
                 continue
             try:
                 result = environment.evaluate(expression, bindings)
             except cel.CelError as error:
-                violations.extend(failed(f"expression '{expression}' resulted in error: {error.message}", expression, path))
+                violations.extend(failed(f"expression '{expression}' resulted in error: {error.message}", expression,
+                                         field_path(expression, target.manifest, var_exprs)))
                 continue
             if result is True:
                 continue
+            path = field_path(expression, target.manifest, var_exprs)
             message = _message(policy, i, validation, environment, bindings)
             reason = validation.get("reason") if isinstance(validation.get("reason"), str) else "Invalid"
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
