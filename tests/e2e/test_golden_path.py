@@ -17,8 +17,8 @@ ORIGIN = shared("reference", "appmod-blueprints", "at-7e8ddfab", "platform", "ba
 KRO_SCHEMAS = REPO_ROOT / "templates" / "kro"
 
 
-def run(*args, cwd=None):
-    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+def run(*args, cwd=None, env=None):
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), **(env or {})}
     environment.pop("CI_PROJECT_URL", None)
     return subprocess.run([sys.executable, *map(str, args)], capture_output=True, text=True, cwd=cwd,
                           env=environment, timeout=120)

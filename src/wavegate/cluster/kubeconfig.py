@@ -47,8 +47,8 @@ class KubeconfigCluster(Cluster):
 
         if not self._kubeconfig.is_file():
             raise ClusterError(
-                f"kubeconfig {self._kubeconfig} does not exist: set KUBECONFIG, "
-                "pass --kubeconfig, or use --cluster local"
+                f"kubeconfig {self._kubeconfig} does not exist: point KUBECONFIG at the cluster's "
+                "kubeconfig file"
             )
         try:
             contexts, current = config.list_kube_config_contexts(str(self._kubeconfig))

@@ -89,11 +89,12 @@ def _options(args, **extra):
 
 def _wrap(run):
     from wavegate.cli import UsageError
+    from wavegate.git import GitError
     from wavegate.promote.run import PromotionError, PromotionStopped
 
     try:
         return run()
-    except PromotionError as error:
+    except (PromotionError, GitError) as error:  # GitError: e.g. a fetch that fails while preparing
         raise UsageError(str(error)) from None
     except PromotionStopped as error:
         print(f"wavegate: stopped: {error}", file=sys.stderr)
@@ -104,7 +105,8 @@ def cmd_promote(args, **inject) -> int:
     from wavegate.promote.run import prepare, promote
 
     opts = _options(args, source=args.source, target=args.target, prune=args.prune, source_ref=args.source_ref,
-                    skip_gates=args.skip_gates, cluster_kind=args.cluster, context=args.context, **inject)
+                    skip_gates=args.skip_gates, cluster_kind=args.cluster, context=args.context,
+                    plan_only=args.plan, **inject)
 
     def run() -> int:
         if args.plan:

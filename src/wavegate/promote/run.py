@@ -22,9 +22,9 @@ from pathlib import Path
 
 from wavegate.config import Config, ConfigError, Environment, load_config
 from wavegate.findings import Finding, Severity
+from wavegate.git import Commit, Git, GitError
 from wavegate.promote import mr as texts
 from wavegate.promote.gates import Gate, freeze_gate, health_gates, validation_gate
-from wavegate.promote.git import Commit, Git, GitError
 from wavegate.promote.plan import Plan, PlanError, build_plan
 
 PUSH_ATTEMPTS = 6
@@ -50,6 +50,7 @@ class Options:
     target_branch: str | None = None
     source_ref: str = "HEAD"
     skip_gates: bool = False
+    plan_only: bool = False  # --plan: nothing is pushed, so a clone without the remote can still plan
     cluster_kind: str = "kubeconfig"
     context: str | None = None
     cluster: object | None = None  # a started wavegate.cluster.Cluster (tests), else opened here
@@ -128,7 +129,7 @@ def _target_branch(git: Git, opts: Options) -> str:
 
 
 def _base(git: Git, opts: Options, branch: str) -> str:
-    if opts.push:
+    if opts.push and not (opts.plan_only and not git.has_remote(opts.remote)):
         if not git.has_remote(opts.remote):
             raise PromotionError(f"no git remote {opts.remote!r}: add it, pass --remote, or use --no-push")
         git.fetch(opts.remote, branch)
@@ -253,8 +254,11 @@ def _cluster_gates(opts, config, source, target, source_repo, git, source_repo_p
         try:
             cluster = open_cluster(opts.cluster_kind, **({"context": opts.context} if opts.context else {})).start()
         except ClusterError as error:
-            raise PromotionError(f"cannot read {source.name}'s Application for the gates: {error} "
-                                 f"(--skip-gates skips them, and says so in the merge request)") from None
+            # An unreadable cluster is a gate that has not passed, not a crash: --plan still shows
+            # the plan, and a real run is blocked with what to do.
+            return [Gate("healthy", False, f"cannot read {source.name}'s Application: {error}",
+                         "make the cluster reachable (KUBECONFIG and --context), or pass --skip-gates, "
+                         "which the merge request records")]
     try:
         app = status.read_application(cluster.api_client(), *app_ref, now=_now(opts))
     finally:
