@@ -77,7 +77,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, subproces
     return time.perf_counter() - started, done
 
 
-def compare(directory: Path, n: int, runs: int, kubeconform: Path) -> dict:
+def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: bool = False) -> dict:
     root, bundle, files, bundle_seconds = prepare(directory, n)
     wavegate = [sys.executable, "-m", "wavegate", "validate", str(root), "--schemas", str(corpus.rgd_path()),
                 "--format", "json"]
@@ -93,16 +93,21 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path) -> dict:
         raise SystemExit(f"kubeconform failed ({k.returncode}): {k.stderr.decode()[-2000:]}")
     w_summary = json.loads(w.stdout)["summary"]
     k_summary = json.loads(k.stdout).get("summary", {})
-    w_times, k_times = [], []
+    single = {**env, "WAVEGATE_LOAD_WORKERS": "1", "WAVEGATE_CHECK_WORKERS": "1"}
+    w_times, k_times, s_times = [], [], []
     for _ in range(runs):  # alternate, so drift in machine load hits both sides alike
         t, _ = timed(wavegate, env)
         w_times.append(t)
         t, _ = timed(kc)
         k_times.append(t)
+        if one_process:
+            t, _ = timed(wavegate, single)
+            s_times.append(t)
     w_median, k_median = statistics.median(w_times), statistics.median(k_times)
     return {"n": n, "files": len(files), "resources": w_summary.get("resources"), "bundle_seconds": bundle_seconds,
             "wavegate": w_median, "kubeconform": k_median, "ratio": k_median / w_median,
-            "wavegate_times": w_times, "kubeconform_times": k_times,
+            "wavegate_one_process": statistics.median(s_times) if s_times else None,
+            "wavegate_times": w_times, "kubeconform_times": k_times, "wavegate_one_process_times": s_times,
             "wavegate_summary": w_summary, "kubeconform_summary": k_summary}
 
 
@@ -112,6 +117,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per side (default 5)")
     parser.add_argument("--workdir", type=Path, help="where to generate corpora and bundles (default: a temp dir)")
     parser.add_argument("--kubeconform", type=Path, default=KUBECONFORM)
+    parser.add_argument("--one-process", action="store_true",
+                        help="also time wavegate without worker processes (WAVEGATE_LOAD_WORKERS=1, "
+                             "WAVEGATE_CHECK_WORKERS=1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON as well")
     args = parser.parse_args()
     if not args.kubeconform.exists():
@@ -125,14 +133,16 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} CPUs; {args.runs} timed runs per side, median; whole processes; "
               "corpus generation and bundle writing excluded")
         for n in sizes:
-            r = compare(directory, n, args.runs, args.kubeconform)
+            r = compare(directory, n, args.runs, args.kubeconform, args.one_process)
             results.append(r)
             ks = r["kubeconform_summary"]
             print(f"N={n:>6}: wavegate {r['wavegate']:.3f} s (all checks; {r['wavegate_summary'].get('errors')} errors, "
                   f"{r['wavegate_summary'].get('warnings')} warnings)  kubeconform {r['kubeconform']:.3f} s "
                   f"(schema only; valid {ks.get('valid')}, invalid {ks.get('invalid')}, errors {ks.get('errors')}, "
                   f"skipped {ks.get('skipped')})  ratio kubeconform/wavegate = {r['ratio']:.2f}  "
-                  f"[bundle written in {r['bundle_seconds']:.2f} s, excluded]", flush=True)
+                  f"[bundle written in {r['bundle_seconds']:.2f} s, excluded]"
+                  + (f"  wavegate without workers {r['wavegate_one_process']:.3f} s" if r["wavegate_one_process"] else ""),
+                  flush=True)
         if args.json:
             print(json.dumps(results, indent=2))
     failed = [r for r in results if r["n"] >= 10_000 and r["ratio"] < 1.0]
