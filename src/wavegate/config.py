@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import subprocess
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -201,9 +200,9 @@ def repository_url(config: Config, root: Path) -> str | None:
         return config.repo_url
     if os.environ.get("CI_PROJECT_URL"):
         return os.environ["CI_PROJECT_URL"]
+    from wavegate.git import Git, GitError
+
     try:
-        done = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
-                              capture_output=True, text=True, timeout=5)
-    except (OSError, subprocess.TimeoutExpired):
+        return Git(root, timeout=5).remote_url("origin")
+    except GitError:  # git missing or not answering: no URL, as without a remote
         return None
-    return done.stdout.strip() or None if done.returncode == 0 else None

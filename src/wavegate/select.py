@@ -34,12 +34,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.findings import Finding
+from wavegate.git import Git, GitError
 from wavegate.load import Limits, discover, load
 
 SHARED_FILES = (".wavegate.yaml", ".gitlab-ci.yml")
@@ -138,17 +138,17 @@ def filter_repo_files(files: Iterable[str], selected_dirs: Iterable[str], layout
     return kept
 
 
-def _git(root: Path, *args: str) -> list[str]:
+_NEEDS_REVISION = "--changed-since needs the revision in the clone (in GitLab CI set GIT_DEPTH: 0 or fetch it)"
+
+
+def _lines(git: Git, *args: str) -> list[str]:
     try:
-        done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.TimeoutExpired) as error:
-        raise SelectError(f"cannot run git: {error}") from None
-    if done.returncode != 0:
-        lines = done.stderr.strip().splitlines() or ["failed"]
-        reason = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[0])
-        raise SelectError(f"git {' '.join(args[:1])} failed: {reason}; --changed-since needs the revision in "
-                          f"the clone (in GitLab CI set GIT_DEPTH: 0 or fetch it)")
-    return [line for line in done.stdout.splitlines() if line]
+        out = git.run(*args)
+    except GitError as error:
+        if error.returncode is None:  # git did not run, or did not answer
+            raise SelectError(str(error)) from None
+        raise SelectError(f"{error}; {_NEEDS_REVISION}") from None
+    return [line for line in out.splitlines() if line]
 
 
 def changed_files(repo_root: Path | str, rev: str) -> list[str]:
@@ -157,16 +157,12 @@ def changed_files(repo_root: Path | str, rev: str) -> list[str]:
     root = Path(repo_root).resolve()
     if rev.startswith("-"):
         raise SelectError(f"--changed-since {rev!r}: give a revision (a branch, tag or commit)")
-    try:
-        inside = subprocess.run(["git", "-C", str(root), "rev-parse", "--is-inside-work-tree"],
-                                capture_output=True, text=True, timeout=60).stdout.strip() == "true"
-    except (OSError, subprocess.TimeoutExpired):
-        inside = False
-    if not inside:
+    if not Git.is_repo(root):
         raise SelectError(f"--changed-since: {root} is not inside a git work tree")
-    committed = _git(root, "diff", "--name-only", "--no-renames", "--relative", f"{rev}...HEAD", "--")
-    local = _git(root, "diff", "--name-only", "--no-renames", "--relative", "HEAD", "--")
-    untracked = _git(root, "ls-files", "--others", "--exclude-standard")
+    git = Git(root, timeout=60)
+    committed = _lines(git, "diff", "--name-only", "--no-renames", "--relative", f"{rev}...HEAD", "--")
+    local = _lines(git, "diff", "--name-only", "--no-renames", "--relative", "HEAD", "--")
+    untracked = _lines(git, "ls-files", "--others", "--exclude-standard")
     return sorted(set(committed + local + untracked))
 
 

@@ -17,9 +17,9 @@ import pytest
 
 from tests.gitlab_server import GitLabServer
 from tests.helpers import REPO_ROOT
+from wavegate.git import Git
 from wavegate.gitlab import GitLab
 from wavegate.promote.cli import add_parser
-from wavegate.promote.git import Git
 from wavegate.promote.run import Options, PromotionStopped, promote
 from wavegate.scaffold.init import init, read_values
 

@@ -66,13 +66,12 @@ from __future__ import annotations
 import copy
 import difflib
 import json
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from wavegate.git import Git, GitError
 from wavegate.load import read_yaml
 from wavegate.scaffold.init import VALUE_NAMES, VALUES, InitError, init
 
@@ -630,21 +629,16 @@ def publish(target: Path, values: dict[str, str], *, gitlab=None, project: str |
         env = gitlab.git_http_env(url)
     if not url:
         raise AdoptError(["nothing to push to: pass --gitlab-url (or set CI_SERVER_URL) or --push-url"])
-    scrub = gitlab.scrub if gitlab is not None else (lambda s: s)
-    _git(target, env, scrub, "init", "-q", "-b", branch)
-    _git(target, env, scrub, "add", "-A")
-    _git(target, env, scrub, "-c", "user.name=wavegate adopt", "-c", "user.email=wavegate@localhost",
-         "commit", "-q", "-m", "Adopt the CICDPipeline from the cluster (wavegate adopt)")
-    _git(target, env, scrub, "push", "-q", url, f"HEAD:refs/heads/{branch}")
+    git = Git(target, env=env, scrub=gitlab.scrub if gitlab is not None else None)
+    try:
+        git.run("init", "-q", "-b", branch)
+        git.run("add", "-A")
+        git.run("-c", "user.name=wavegate adopt", "-c", "user.email=wavegate@localhost",
+                "commit", "-q", "-m", "Adopt the CICDPipeline from the cluster (wavegate adopt)")
+        git.run("push", "-q", url, f"HEAD:refs/heads/{branch}")
+    except GitError as error:  # already scrubbed: no token in it
+        raise AdoptError([git.scrub(f"git {error.command} failed in {target}: {error.reason}")]) from None
     return url
-
-
-def _git(cwd: Path, env: dict[str, str], scrub, *args: str) -> None:
-    full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **env}
-    done = subprocess.run(["git", *args], cwd=cwd, env=full_env, capture_output=True, text=True)
-    if done.returncode != 0:
-        said = " ".join((done.stderr or done.stdout).split())[:300]
-        raise AdoptError([scrub(f"git {args[0] if args[0] != '-c' else 'commit'} failed in {cwd}: {said}")])
 
 
 def summary(result: Adopted) -> str:

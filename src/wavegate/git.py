@@ -1,8 +1,16 @@
-"""Real git, through subprocess: the one place promotion, rollback and history run git.
+"""Real git, through subprocess: the one place wavegate runs git.
 
-Nothing here touches the working tree or the checked-out branch. Commits are built with plumbing
-(a temporary index, `write-tree`, `commit-tree`) from a base commit, so a promotion can be
-prepared while a person has uncommitted work, and two runs never share an index.
+Promotion, rollback and history, `--changed-since` (wavegate.select), `adopt --publish`
+(wavegate.scaffold.adopt) and the repository URL fallback (wavegate.config) all go through `Git`.
+Every command runs with `GIT_TERMINAL_PROMPT=0` (git never waits for a password) and a timeout.
+A command that fails raises one `GitError` whose message names the git subcommand and quotes
+git's own `fatal:`/`error:` line, passed through the `scrub` hook so that a token given in `env`
+(wavegate.gitlab's `git_http_env`) never reaches a message.
+
+Nothing here touches the working tree or the checked-out branch except `adopt`'s plain
+`init`/`add`/`commit`. Promotion commits are built with plumbing (a temporary index, `write-tree`,
+`commit-tree`) from a base commit, so a promotion can be prepared while a person has uncommitted
+work, and two runs never share an index.
 """
 
 from __future__ import annotations
@@ -10,16 +18,31 @@ from __future__ import annotations
 import io
 import os
 import subprocess
-import tarfile
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 
 
+# Global options that come before the subcommand and take a separate value (`git -c k=v commit`).
+_OPTIONS_WITH_VALUE = frozenset({"-c", "-C", "--git-dir", "--work-tree", "--namespace", "--exec-path",
+                                 "--config-env"})
+
+
 class GitError(Exception):
-    """A git command failed; the message names the command and quotes git's fatal line."""
+    """A git command failed (or could not run): `git <subcommand> failed: <git's fatal line>`.
+
+    `command` is the subcommand, `reason` git's own `fatal:`/`error:` line (or why git did not
+    run), `returncode` git's exit code (None when it did not run or timed out). All of it has
+    been through the `Git`'s scrub hook."""
+
+    def __init__(self, command: str, reason: str, returncode: int | None = None, message: str | None = None):
+        super().__init__(message or f"git {command} failed: {reason}")
+        self.command = command
+        self.reason = reason
+        self.returncode = returncode
 
 
 @dataclass(frozen=True)
@@ -34,32 +57,54 @@ class Commit:
 
 
 class Git:
-    def __init__(self, root: Path | str):
+    """git in the directory `root`.
+
+    `env`: variables added to every command (e.g. credentials as `GIT_CONFIG_*` headers, kept off
+    command lines); `scrub`: applied to every message built from git's output (GitError and
+    `push`'s message), so that nothing from `env` is shown; `timeout`: seconds per command."""
+
+    def __init__(self, root: Path | str, *, env: dict[str, str] | None = None,
+                 scrub: Callable[[str], str] | None = None, timeout: float = 120):
         self.root = Path(root)
+        self.env = dict(env or {})
+        self.scrub = scrub or (lambda text: text)
+        self.timeout = timeout
 
     @staticmethod
     def is_repo(path: Path | str) -> bool:
         try:
-            done = subprocess.run(["git", "-C", str(path), "rev-parse", "--is-inside-work-tree"],
-                                  capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
+            return Git(path, timeout=10).query("rev-parse", "--is-inside-work-tree") == "true"
+        except GitError:
             return False
-        return done.returncode == 0 and done.stdout.strip() == "true"
+
+    def _run(self, args: tuple[str, ...], input: bytes | None = None,
+             env: dict | None = None) -> subprocess.CompletedProcess:
+        """git `args`, whatever its exit code; GitError only when git cannot run or times out."""
+        full_env = {**os.environ, **self.env, **(env or {}), "GIT_TERMINAL_PROMPT": "0"}
+        try:
+            return subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True,
+                                  env=full_env, timeout=self.timeout)
+        except subprocess.TimeoutExpired:
+            raise GitError(subcommand(args), f"no answer after {self.timeout:g} s") from None
+        except OSError as error:
+            raise GitError(subcommand(args), self.scrub(str(error)),
+                           message=self.scrub(f"cannot run git: {error}")) from None
 
     def run(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True,
             text: bool = True) -> str | bytes:
-        full_env = {**os.environ, **(env or {})}
-        full_env.setdefault("GIT_TERMINAL_PROMPT", "0")
-        done = subprocess.run(["git", "-C", str(self.root), *args], input=input, capture_output=True,
-                              env=full_env, timeout=120)
+        done = self._run(args, input=input, env=env)
         if check and done.returncode != 0:
-            raise GitError(f"git {' '.join(args[:3])} failed: {_fatal(done.stderr.decode(errors='replace'))}")
+            reason = self.scrub(_fatal(done.stderr.decode(errors="replace")))
+            raise GitError(subcommand(args), reason, done.returncode)
         return done.stdout.decode() if text else done.stdout
 
     def ok(self, *args: str, env: dict | None = None) -> bool:
-        full_env = {**os.environ, **(env or {}), "GIT_TERMINAL_PROMPT": "0"}
-        return subprocess.run(["git", "-C", str(self.root), *args], capture_output=True, env=full_env,
-                              timeout=120).returncode == 0
+        return self._run(args, env=env).returncode == 0
+
+    def query(self, *args: str) -> str | None:
+        """git's output, stripped, when it succeeds with some; None when it fails or says nothing."""
+        done = self._run(args)
+        return done.stdout.decode(errors="replace").strip() or None if done.returncode == 0 else None
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -67,28 +112,23 @@ class Git:
         return Path(self.run("rev-parse", "--show-toplevel").strip())
 
     def rev_parse(self, rev: str) -> str | None:
-        done = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}"],
-                              capture_output=True, text=True, timeout=30)
-        return done.stdout.strip() or None if done.returncode == 0 else None
+        return self.query("rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}")
 
     def tree_of(self, rev: str, path: str = "") -> str | None:
-        done = subprocess.run(["git", "-C", str(self.root), "rev-parse", "--verify", "--quiet",
-                               f"{rev}^{{tree}}" if not path else f"{rev}:{path}"],
-                              capture_output=True, text=True, timeout=30)
-        return done.stdout.strip() or None if done.returncode == 0 else None
+        return self.query("rev-parse", "--verify", "--quiet", f"{rev}^{{tree}}" if not path else f"{rev}:{path}")
 
     def current_branch(self) -> str | None:
-        done = subprocess.run(["git", "-C", str(self.root), "symbolic-ref", "--quiet", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=30)
-        return done.stdout.strip() or None if done.returncode == 0 else None
+        return self.query("symbolic-ref", "--quiet", "--short", "HEAD")
+
+    def remote_url(self, name: str = "origin") -> str | None:
+        return self.query("remote", "get-url", name)
 
     def has_remote(self, name: str) -> bool:
         return name in self.run("remote").split()
 
     def remote_default_branch(self, remote: str) -> str | None:
-        done = subprocess.run(["git", "-C", str(self.root), "ls-remote", "--symref", remote, "HEAD"],
-                              capture_output=True, text=True, timeout=60)
-        for line in done.stdout.splitlines():
+        done = self._run(("ls-remote", "--symref", remote, "HEAD"))
+        for line in done.stdout.decode(errors="replace").splitlines():
             if line.startswith("ref: refs/heads/"):
                 return line.split()[1].removeprefix("refs/heads/")
         return None
@@ -134,6 +174,8 @@ class Git:
 
     def archive_to(self, rev: str, dest: Path) -> None:
         """The tree of `rev`, written into the directory `dest` (no .git)."""
+        import tarfile  # only promotion needs it; not imported on every `wavegate validate`
+
         data = self.run("archive", "--format=tar", rev, text=False)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(dest, filter="data")
@@ -202,10 +244,9 @@ class Git:
         """Push `commit` to `branch` only if the remote branch is still `expect` (None: must not
         exist). Returns (pushed, git's message); never overwrites what someone else pushed."""
         lease = f"--force-with-lease=refs/heads/{branch}:{expect or ''}"
-        done = subprocess.run(["git", "-C", str(self.root), "push", "--porcelain", lease, remote,
-                               f"{commit}:refs/heads/{branch}"], capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
-        return done.returncode == 0, (done.stdout + done.stderr).strip()
+        done = self._run(("push", "--porcelain", lease, remote, f"{commit}:refs/heads/{branch}"))
+        said = (done.stdout + done.stderr).decode(errors="replace").strip()
+        return done.returncode == 0, self.scrub(said)
 
     def update_ref(self, ref: str, commit: str, expect: str | None) -> bool:
         return self.ok("update-ref", ref, commit, expect or "0" * 40)
@@ -218,6 +259,19 @@ def parse_trailers(text: str) -> dict[str, str]:
         if sep and key and " " not in key.strip():
             trailers[key.strip()] = value.strip()
     return trailers
+
+
+def subcommand(args: tuple[str, ...] | list[str]) -> str:
+    """The git subcommand in `args` (`commit` in `-c user.name=x commit -m m`)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _OPTIONS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return " ".join(args[:1]) or "(no subcommand)"
 
 
 def _fatal(stderr: str) -> str:
