@@ -39,3 +39,35 @@ def check_repo(root: Path, repo_url: str | None = "https://gitlab.example.com/te
 
 def with_rule(findings: list[Finding], rule: str) -> list[Finding]:
     return [f for f in findings if f.rule == rule]
+
+
+def widget_crd(spec: str, *, group: str = "example.com", scope: str = "Namespaced",
+               annotations: dict[str, str] | None = None, more_versions: str = "") -> str:
+    """The CustomResourceDefinition of the test kind Widget (`widgets.<group>`, v1 served and stored).
+
+    `spec`: the schema of the Widget's `spec` field (YAML, any indentation); it is placed under
+    `openAPIV3Schema.properties.spec` with its keys at column 15, so a test's `.replace()` of a line
+    of it keeps working. `more_versions`: further items of `versions` (YAML, `- name: ...`)."""
+    meta = f"metadata:\n  name: widgets.{group}\n"
+    if annotations:
+        meta += "  annotations:\n" + "".join(f'    {key}: "{value}"\n' for key, value in annotations.items())
+    return (
+        "apiVersion: apiextensions.k8s.io/v1\n"
+        "kind: CustomResourceDefinition\n"
+        f"{meta}"
+        "spec:\n"
+        f"  group: {group}\n"
+        "  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}\n"
+        f"  scope: {scope}\n"
+        "  versions:\n"
+        "    - name: v1\n"
+        "      served: true\n"
+        "      storage: true\n"
+        "      schema:\n"
+        "        openAPIV3Schema:\n"
+        "          type: object\n"
+        "          properties:\n"
+        "            spec:\n"
+        + textwrap.indent(textwrap.dedent(spec).strip("\n") + "\n", " " * 14)
+        + (textwrap.indent(textwrap.dedent(more_versions).strip("\n") + "\n", " " * 4) if more_versions else "")
+    )

@@ -12,35 +12,21 @@ from wavegate.config import load_config
 from wavegate.dryrun.run import dry_run, prerequisites
 from wavegate.load import load
 from wavegate.validators import Context
-from tests.helpers import EXAMPLES, REPO_ROOT, write_repo
+from tests.helpers import EXAMPLES, REPO_ROOT, widget_crd, write_repo
 
 pytestmark = pytest.mark.integration
 
 REPO_URL = "https://gitlab.example.com/team/app.git"
-CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.com
-  annotations:
-    argocd.argoproj.io/sync-wave: "{wave}"
-spec:
-  group: example.com
-  names: {{kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {{type: integer, minimum: 1}}
-"""
+
+
+def crd(wave: str) -> str:
+    return widget_crd("""
+        type: object
+        properties:
+          size: {type: integer, minimum: 1}
+        """, annotations={"argocd.argoproj.io/sync-wave": wave})
+
+
 WIDGET = """
 apiVersion: example.com/v1
 kind: Widget
@@ -84,7 +70,7 @@ def run(root, cluster, schemas=(), policies=None):
 def test_custom_resource_with_a_field_its_crd_lacks_is_refused_at_that_line(tmp_path, cluster):
     write_repo(tmp_path, {
         "argocd/app.yaml": APP.format(name="widgets-a", path="manifests", namespace="team-a"),
-        "manifests/crd.yaml": CRD.format(wave="0"),
+        "manifests/crd.yaml": crd(wave="0"),
         "manifests/widget.yaml": WIDGET.format(name="w", namespace="team-a", extra="colour: blue"),
     })
     report = run(tmp_path, cluster)
@@ -97,7 +83,7 @@ def test_custom_resource_with_a_field_its_crd_lacks_is_refused_at_that_line(tmp_
 def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_does(tmp_path, cluster):
     write_repo(tmp_path, {
         "argocd/app.yaml": APP.format(name="widgets-b", path="manifests", namespace="team-b"),
-        "manifests/crd.yaml": CRD.format(wave="3").replace("widgets.example.com", "gadgets.example.com")
+        "manifests/crd.yaml": crd(wave="3").replace("widgets.example.com", "gadgets.example.com")
             .replace("Widget", "Gadget").replace("widget", "gadget"),
         "manifests/gadget.yaml": WIDGET.format(name="g", namespace="team-b", extra="").replace("Widget", "Gadget"),
     })
@@ -221,3 +207,16 @@ def test_server_warnings_become_warning_findings_and_applied_objects_report_http
     [finding] = report.findings
     assert finding.rule == "dry-run-server-warning" and finding.path == "manifests/cm.yaml"
     assert "ConfigMaps should carry a team label" in finding.message
+
+
+def test_a_prerequisite_the_server_refuses_is_reported_at_its_file(tmp_path, cluster):
+    schemas = tmp_path / "schemas"
+    broken = crd(wave="0").replace("widgets.example.com", "sprockets.example.com").replace(
+        "Widget", "Sprocket").replace("widget", "sprocket").replace("type: integer, minimum: 1", "type: integr")
+    write_repo(schemas, {"sprocket-crd.yaml": broken})
+    repo = tmp_path / "repo"
+    write_repo(repo, {"manifests/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-f\n"})
+    report = run(repo, cluster, schemas=[schemas / "sprocket-crd.yaml"])
+    [finding] = report.findings
+    assert finding.rule == "dry-run-prerequisite-refused" and finding.path.endswith("sprocket-crd.yaml")
+    assert "sprockets.example.com" in finding.message and "integr" in finding.message

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT, write_repo
+from tests.helpers import REPO_ROOT, widget_crd, write_repo
 from wavegate.config import load_config
 from wavegate.load import load
 from wavegate.schemas import SchemaStore, kubeconform
@@ -18,23 +18,7 @@ from wavegate.validators import schema as builtin
 
 pytestmark = pytest.mark.integration
 
-WIDGET_CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets, singular: widget, listKind: WidgetList}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
+WIDGET_CRD = widget_crd("""
               type: object
               required: [region, size]
               properties:
@@ -64,7 +48,7 @@ spec:
                 config: {type: object, x-kubernetes-preserve-unknown-fields: true}
                 note: {type: string, nullable: true}
                 portOrName: {x-kubernetes-int-or-string: true}
-"""
+""")
 
 # name -> (document, valid?). Names are unique, so a resource is identified by its name alone.
 WIDGETS = {

@@ -9,29 +9,13 @@ import json
 import jsonschema
 import pytest
 
-from tests.helpers import write_repo
+from tests.helpers import widget_crd, write_repo
 from wavegate.config import Config
 from wavegate.load import load, parse_documents
 from wavegate.schemas import SchemaStore
 from wavegate.schemas.bundle import file_name, write_bundle
 
-CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
+CRD = widget_crd("""
               type: object
               required: [region, tier]
               properties:
@@ -41,7 +25,7 @@ spec:
                 port: {x-kubernetes-int-or-string: true}
                 tags: {type: array, items: {type: string}, x-kubernetes-list-type: set}
                 values: {type: object, x-kubernetes-preserve-unknown-fields: true}
-"""
+""")
 
 KINDS = [("apps", "v1", "Deployment"), ("", "v1", "ConfigMap"), ("argoproj.io", "v1alpha1", "Application"),
          ("example.com", "v1", "Widget"), ("backstage.io", "v1alpha1", "Component")]

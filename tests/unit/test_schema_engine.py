@@ -8,30 +8,13 @@ import textwrap
 
 import pytest
 
-from tests.helpers import check_repo, with_rule, write_repo
+from tests.helpers import check_repo, widget_crd, with_rule, write_repo
 from wavegate.config import Config
 from wavegate.load import load, parse_documents
 from wavegate.schemas import SchemaStore
 from wavegate.validators.schema import check_manifest
 
-CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.example.com
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets, singular: widget}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
+CRD = widget_crd("""
               type: object
               required: [region]
               x-kubernetes-validations:
@@ -90,7 +73,7 @@ spec:
                   properties:
                     host: {type: string}
                     port: {type: integer, default: 5432}
-"""
+""")
 
 GOOD = {"region": "eu-west-1"}
 

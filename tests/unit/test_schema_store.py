@@ -7,39 +7,19 @@ import textwrap
 
 import pytest
 
-from tests.helpers import check_repo, write_repo
+from tests.helpers import check_repo, widget_crd, write_repo
 from wavegate.config import Config, ConfigError, load_config
 from wavegate.load import load
 from wavegate.schemas import SchemaStore
 from wavegate.validators import Context, run
 
-WIDGET_CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: widgets.example.com}
-spec:
-  group: example.com
-  names: {kind: Widget, plural: widgets}
-  scope: {scope}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                {field}: {{type: string}}
-    - name: v0
-      served: false
-      storage: false
-      schema:
-        openAPIV3Schema: {{type: object}}
+UNSERVED_V0 = """
+- name: v0
+  served: false
+  storage: false
+  schema:
+    openAPIV3Schema: {type: object}
 """
-
 RGD = """
 apiVersion: kro.run/v1alpha1
 kind: ResourceGraphDefinition
@@ -62,7 +42,8 @@ spec:
 
 
 def _crd(field: str = "size", scope: str = "Namespaced") -> str:
-    return WIDGET_CRD.replace("{scope}", scope).replace("{field}", field).replace("{{", "{").replace("}}", "}")
+    return widget_crd(f"type: object\nproperties:\n  {field}: {{type: string}}\n", scope=scope,
+                      more_versions=UNSERVED_V0)
 
 
 def _widget(field: str) -> str:

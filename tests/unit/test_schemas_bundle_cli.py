@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from tests.helpers import REPO_ROOT, write_repo
+from tests.helpers import REPO_ROOT, widget_crd, write_repo
 from wavegate.config import Config
 from wavegate.load import parse_documents
 from wavegate.schemas import SchemaStore
@@ -18,24 +18,11 @@ from wavegate.schemas.engine import REQUIRED, TYPE, UNKNOWN_FIELD, VALUE
 from wavegate.schemas.export import convert, group_version, schemas_of
 from wavegate.schemas.kubeconform import Result, problems_of, resolve_pointer
 
-CRD = """
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {{name: widgets.{group}}}
-spec:
-  group: {group}
-  names: {{kind: Widget, plural: widgets}}
-  scope: Namespaced
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec: {{type: object, properties: {{size: {{type: integer, maximum: {maximum}}}}}}}
-"""
+
+
+def crd(group: str, maximum: int) -> str:
+    return widget_crd(f"type: object\nproperties: {{size: {{type: integer, maximum: {maximum}}}}}\n", group=group)
+
 
 
 def run(*argv: str) -> int:
@@ -57,8 +44,8 @@ def test_bundle_writes_every_kind_under_kubeconforms_names(tmp_path, capsys):
 
 
 def test_bundle_refuses_groups_that_share_a_first_label_in_the_kind_suffix_layout(tmp_path, capsys):
-    write_repo(tmp_path / "crds", {"com.yaml": CRD.format(group="example.com", maximum=10),
-                                   "org.yaml": CRD.format(group="example.org", maximum=100)})
+    write_repo(tmp_path / "crds", {"com.yaml": crd(group="example.com", maximum=10),
+                                   "org.yaml": crd(group="example.org", maximum=100)})
     assert run("schemas", "bundle", str(tmp_path / "out"), "--schemas", str(tmp_path / "crds")) == 2
     error = capsys.readouterr().err
     assert "Widget example.com/v1 and Widget example.org/v1 would both be widget-example-v1.json" in error
@@ -67,8 +54,8 @@ def test_bundle_refuses_groups_that_share_a_first_label_in_the_kind_suffix_layou
 
 
 def test_the_group_layout_keeps_them_apart_and_reads_back_exactly(tmp_path):
-    write_repo(tmp_path / "crds", {"com.yaml": CRD.format(group="example.com", maximum=10),
-                                   "org.yaml": CRD.format(group="example.org", maximum=100)})
+    write_repo(tmp_path / "crds", {"com.yaml": crd(group="example.com", maximum=10),
+                                   "org.yaml": crd(group="example.org", maximum=100)})
     assert run("schemas", "bundle", str(tmp_path / "out"), "--schemas", str(tmp_path / "crds"),
                "--layout", "group") == 0
     assert (tmp_path / "out" / "example.com" / "widget_v1.json").exists()
