@@ -271,9 +271,11 @@ def test_publish_creates_the_project_and_pushes_with_git(tmp_path, cluster, kube
                            capture_output=True, text=True, check=True).stdout.split()
     assert {"manifests/kro-cicd-pipeline.yaml", "manifests/namespace.yaml", "argocd/application.yaml",
             "catalog-info.yaml", ".gitlab-ci.yml", ".wavegate.yaml"} <= set(files)
-    # A second publish never overwrites what is there: git refuses a non-fast-forward push.
+    # A second publish never overwrites what is there: git refuses a non-fast-forward push. (Another
+    # commit date: two runs within one second would otherwise make the very same commit.)
+    later = {"GIT_AUTHOR_DATE": "2030-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2030-01-01T00:00:00Z"}
     done = adopt("shop-cicd-pipeline", "--kubeconfig", cluster.kubeconfig, "--out", tmp_path / "shop2",
-                 "--values", tmp_path / "values.yaml", "--publish", "--push-url", remote)
+                 "--values", tmp_path / "values.yaml", "--publish", "--push-url", remote, env=later)
     assert done.returncode == 1 and "git push failed" in done.stderr
 
 
