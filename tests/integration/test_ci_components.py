@@ -20,15 +20,15 @@ DEFAULT_BRANCH = ["--variable", "CI_PIPELINE_SOURCE=push", "--variable", "CI_COM
                   "--variable", "CI_DEFAULT_BRANCH=main"]
 
 
-def project(tmp_path, example):
-    """A git repository holding the example and a pipeline that includes the validate component."""
+def project(tmp_path, example, component="validate", inputs="fail_on: error"):
+    """A git repository holding the example and a pipeline that includes one component."""
     root = tmp_path / "examples" / example
     shutil.copytree(EXAMPLES / example, root)
     shutil.copytree(REPO_ROOT / "templates" / "kro", tmp_path / "templates" / "kro")
     (root / ".wavegate-ci").mkdir()
-    shutil.copy(REPO_ROOT / "templates" / "validate.yml", root / ".wavegate-ci" / "validate.yml")
+    shutil.copy(REPO_ROOT / "templates" / f"{component}.yml", root / ".wavegate-ci" / f"{component}.yml")
     (root / ".gitlab-ci.yml").write_text(
-        "stages: [test]\ninclude:\n  - local: .wavegate-ci/validate.yml\n    inputs:\n      fail_on: error\n")
+        f"stages: [test]\ninclude:\n  - local: .wavegate-ci/{component}.yml\n    inputs:\n      {inputs}\n")
     git = ["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
     subprocess.run(git[:3] + ["init", "-q", "-b", "main"], check=True)
     subprocess.run(git[:3] + ["remote", "add", "origin", "https://gitlab.example.com/platform/app.git"], check=True)
@@ -37,7 +37,7 @@ def project(tmp_path, example):
     return root
 
 
-def gitlab_ci_local(root, tmp_path, *variables):
+def gitlab_ci_local(root, tmp_path, *variables, job="wavegate-validate"):
     shim = tmp_path / "bin"
     shim.mkdir(exist_ok=True)
     (shim / "wavegate").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m wavegate "$@"\n')
@@ -45,12 +45,12 @@ def gitlab_ci_local(root, tmp_path, *variables):
     env = {**os.environ, "PATH": f"{shim}:{os.environ['PATH']}", "PYTHONPATH": str(REPO_ROOT / "src"),
            "GCL_IGNORE_PREDEFINED_VARS": "CI_PIPELINE_SOURCE,CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH,CI_REGISTRY"}
     command = [str(find_tool("gitlab-ci-local")), "--force-shell-executor",
-               "--variable", "CI_REGISTRY=registry.invalid", *variables, "wavegate-validate"]
+               "--variable", "CI_REGISTRY=registry.invalid", *variables, job]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=root, timeout=300)
 
 
-def artifacts(root):
-    return root / ".gitlab-ci-local" / "artifacts" / "wavegate-validate"
+def artifacts(root, job="wavegate-validate"):
+    return root / ".gitlab-ci-local" / "artifacts" / job
 
 
 @pytest.mark.parametrize("variables", [MR, DEFAULT_BRANCH], ids=["merge-request", "default-branch"])
@@ -88,3 +88,16 @@ def test_merge_request_rules_do_not_run_on_other_branches(tmp_path):
                             capture_output=True, text=True, env=shim_env, cwd=root, timeout=120)
     assert listed.returncode == 0, listed.stderr
     assert "wavegate-validate" not in listed.stdout.split("needs", 1)[-1]
+
+
+@pytest.mark.parametrize("example, expected", [("clean", 0), ("defects", 1)])
+def test_dry_run_component_on_the_local_control_plane(tmp_path, example, expected):
+    root = project(tmp_path, example, component="dry-run", inputs="provider: local")
+    done = gitlab_ci_local(root, tmp_path, *MR, job="wavegate-dry-run")
+    assert (done.returncode == 0) == (expected == 0), done.stdout + done.stderr
+    junit = ET.parse(artifacts(root, "wavegate-dry-run") / "wavegate-dry-run-junit.xml").getroot()
+    assert (junit.find(".//failure") is None) == (expected == 0)
+    if expected:
+        report = json.loads((artifacts(root, "wavegate-dry-run") / "gl-code-quality-dry-run.json").read_text())
+        # The defects example's Application points at a folder that does not exist.
+        assert "dry-run-nothing-rendered" in {entry["check_name"] for entry in report}

@@ -220,3 +220,13 @@ def test_a_prerequisite_the_server_refuses_is_reported_at_its_file(tmp_path, clu
     [finding] = report.findings
     assert finding.rule == "dry-run-prerequisite-refused" and finding.path.endswith("sprocket-crd.yaml")
     assert "sprockets.example.com" in finding.message and "integr" in finding.message
+
+
+def test_an_application_that_renders_nothing_is_reported_at_its_path(tmp_path, cluster):
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="typo", path="manifest", namespace="team-g"),
+        "manifests/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: team-g\n",
+    })
+    [finding] = run(tmp_path, cluster).findings
+    assert finding.rule == "dry-run-nothing-rendered" and finding.path == "argocd/app.yaml"
+    assert "'manifest' does not exist" in finding.message and finding.line == 8  # the `source:` line

@@ -37,6 +37,14 @@ SERVER_WARNING = declare(
     """Warnings are how the server announces deprecated APIs, policy warnings (validationActions:
     Warn) and fields it ignores; they become errors in a later release or in another cluster.""",
     "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget", "apiVersion: policy/v1\nkind: PodDisruptionBudget", _F)
+NOTHING_RENDERED = declare(
+    "dry-run-nothing-rendered", "error", "An Application renders nothing from this repository",
+    """Argo CD renders an Application's directory source before it syncs anything. A path that does
+    not exist is a ComparisonError and the Application never syncs; a path with no manifests syncs
+    nothing (and, with pruning, deletes what the Application had). Either way the merge does not do
+    what its author meant.""",
+    "spec:\n  source:\n    path: manifest      # the folder is manifests/",
+    "spec:\n  source:\n    path: manifests", _F)
 PREREQUISITE = declare(
     "dry-run-prerequisite-refused", "error", "A prerequisite (CRD, generated CRD or policy) could not be installed",
     """The dry-run installs the CRDs, the CRDs kro generates from ResourceGraphDefinitions, and the
@@ -107,6 +115,9 @@ def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> 
     try:
         _install_prerequisites(server, extra, report, progress)
         for plan in build_plans(ctx):
+            if plan.app is not None and plan.size == 0:
+                report.findings.append(_nothing_rendered(plan, ctx))
+                continue
             _sync(server, plan, report, progress)
     finally:
         server.close()
@@ -201,6 +212,18 @@ def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progre
         server.wait_established(crds)
         progress(f"{plan.name}: {step.phase} wave {step.wave}: {len(step.tasks)} resources "
                  f"in {time.monotonic() - began:.1f}s")
+
+
+def _nothing_rendered(plan: SyncPlan, ctx) -> Finding:
+    app = plan.app
+    sources = [s for s in app.sources if s.is_directory and s.path is not None]
+    path = sources[0].yaml_path + ("path",) if sources else ("spec",)
+    where = ", ".join(repr(s.path) for s in sources) or "no directory source"
+    missing = [s.path for s in sources if not (ctx.repo.root / s.path).is_dir()]
+    why = (f"source path {missing[0]!r} does not exist: Argo CD reports a ComparisonError and syncs nothing"
+           if missing else f"source path {where} holds no manifest Argo CD would read: the sync applies nothing")
+    return NOTHING_RENDERED.at(app.manifest, path, f"Application {app.name}: {why}",
+                               hint="Point spec.source.path at the folder that holds this Application's manifests.")
 
 
 def _missing_namespace(message: str) -> str | None:
