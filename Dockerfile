@@ -1,21 +1,21 @@
-# The image wavegate's CI/CD components run in: wavegate plus the tools its jobs call.
-# Every tool comes from scripts/install-tools, the same script the tests run, so the image and
-# the test suite use the same pinned versions.
-FROM python:3.11-slim-bookworm AS tools
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates golang-go nodejs npm rsync \
-    && rm -rf /var/lib/apt/lists/*
+# The image wavegate's CI/CD components run in: wavegate and the tools its jobs call
+# (kube-apiserver and etcd for `dry-run --cluster local`, kubeconform for `--engine kubeconform`,
+# kind and kubectl for `dry-run --cluster kind` under Docker-in-Docker). Every tool comes from
+# scripts/install-tools, the same script the tests run, so image and tests share pinned versions.
+FROM golang:1.26-bookworm AS tools
 WORKDIR /src
 COPY scripts/ scripts/
-RUN bash scripts/install-tools && bash scripts/install-tools --only kind
+RUN bash scripts/install-tools --only kube-apiserver --only etcd --only kubeconform --only kind --only kubectl \
+    && bash scripts/install-tools --check --only kube-apiserver --only etcd --only kubeconform --only kind --only kubectl
 
 FROM python:3.11-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates nodejs rsync \
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates docker.io \
     && rm -rf /var/lib/apt/lists/*
-COPY --from=tools /src/.tools /opt/wavegate/tools
+COPY --from=tools /src/.tools/bin /opt/wavegate/tools/bin
 ENV WAVEGATE_TOOLS_DIR=/opt/wavegate/tools PATH=/opt/wavegate/tools/bin:$PATH
-COPY . /src
-RUN pip install --no-cache-dir /src && rm -rf /src
+COPY . /tmp/wavegate
+RUN pip install --no-cache-dir /tmp/wavegate && rm -rf /tmp/wavegate \
+    && wavegate --version && wavegate validate --help >/dev/null
 RUN useradd --create-home wavegate
 USER wavegate
-ENTRYPOINT []
 CMD ["wavegate", "--help"]
