@@ -208,6 +208,12 @@ def build_context(args):
             raise UsageError(str(error)) from None
     args.selection = selection
     repo = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
+    # The repository lives as long as the command: the cyclic collector need not scan its
+    # objects on every later collection (a tenth of the checks' time on 10,000 manifests), and
+    # forked workers do not touch (copy) their pages.
+    import gc
+
+    gc.freeze()
     ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False),
                   engine=getattr(args, "engine", "builtin"))
     from wavegate.schemas.store import SchemaStore

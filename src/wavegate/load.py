@@ -9,6 +9,7 @@ Every problem with the input is a finding at a file and line, never an exception
 from __future__ import annotations
 
 import fnmatch
+import gc
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -210,7 +211,17 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     root = Path(root).resolve()
     repo = Repo(root=root)
     paths = only if only is not None else discover(root, exclude)
-    for rel, (manifests, problems) in zip(paths, _load_files(root, paths, limits)):
+    # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
+    # the growing repository again and again for garbage that parsing does not make (a fifth of
+    # the loading time on 10,000 manifests). It runs again as usual afterwards.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        loaded = _load_files(root, paths, limits)
+    finally:
+        if enabled:
+            gc.enable()
+    for rel, (manifests, problems) in zip(paths, loaded):
         repo.files.append(rel)
         for manifest in manifests:
             (repo.untyped if manifest.missing else repo.manifests).append(manifest)
