@@ -22,7 +22,8 @@ from wavegate import kube
 from wavegate.findings import Severity
 from wavegate.load import Manifest
 from wavegate.policy import cel
-from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, selector_matches
+from wavegate.policy.match import (Request, SelectorError, guess_plural, resources_match, rule_matches,
+                                   selector_matches)
 from wavegate.policy.model import Binding, Policy, PolicySet
 
 MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
@@ -80,6 +81,8 @@ class Environment:
     plurals: dict[tuple[str, str], str] = field(default_factory=dict)
     scopes: dict[tuple[str, str], str] = field(default_factory=dict)
     default_namespace: Callable[[Manifest], str | None] = lambda manifest: None
+    # namespace_object by name, shared by every target in the namespace (nothing changes it).
+    _namespace_objects: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
@@ -112,7 +115,9 @@ class Environment:
         namespace_object = None
         namespace_labels = None
         if namespace is not None:
-            namespace_object = self.namespace_object(namespace)
+            namespace_object = self._namespace_objects.get(namespace)
+            if namespace_object is None:
+                namespace_object = self._namespace_objects[namespace] = self.namespace_object(namespace)
             namespace_labels = dict(namespace_object["metadata"].get("labels") or {})
         labels = dict(manifest.labels)
         if manifest.kind == "Namespace" and manifest.group == "" and manifest.name:
@@ -142,13 +147,36 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
     env = env or Environment.of(manifests, plurals=policies.plurals)
     violations: list[Violation] = []
     pairs = [(policy, binding) for policy in policies.policies.values() for binding in policies.bindings_of(policy)]
+    # The pairs whose policy's resourceRules can match, by what those rules look at: most
+    # policies are about one or two kinds, and most manifests never get past the rules.
+    candidates: dict[tuple, list[tuple[Policy, Binding]]] = {}
     for manifest in manifests:
         if not kube.is_kubernetes_object(manifest):
             continue
         target = env.target(manifest)
-        for policy, binding in pairs:
+        request = target.request
+        key = (request.group, request.version, request.resource, request.scope, request.namespace is None)
+        applicable = candidates.get(key)
+        if applicable is None:
+            applicable = candidates[key] = [(policy, binding) for policy, binding in pairs
+                                            if not _rules_exclude(policy, request)]
+        for policy, binding in applicable:
             violations.extend(evaluate_one(policies, policy, binding, target))
     return violations
+
+
+def _rules_exclude(policy: Policy, request: Request) -> bool:
+    """True when the policy's matchConstraints.resourceRules cannot match any request with this
+    request's group, version, resource and scope (so evaluate_one would return nothing). False
+    whenever unsure (malformed constraints, rules that name resources)."""
+    constraints = policy.spec.get("matchConstraints")
+    if not isinstance(constraints, dict):
+        return False
+    rules = constraints.get("resourceRules")
+    if not isinstance(rules, list) or not all(isinstance(rule, dict) and not rule.get("resourceNames")
+                                              for rule in rules):
+        return False
+    return not any(rule_matches(rule, request) for rule in rules)
 
 
 def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target) -> list[Violation]:
@@ -186,17 +214,21 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
 
     # Expressions only read `object`; the one change made here is the defaulted namespace, so
     # copying the top level and metadata keeps the manifest itself untouched (a deep copy of
-    # every object for every policy was the most expensive step of the policy check).
-    obj = dict(target.manifest.data)
+    # every object for every policy was the most expensive step of the policy check). Only the
+    # top-level fields the policy's expressions can read are passed (Policy.reads): CEL
+    # converts every value it is given on every evaluation.
+    reads = policy.reads
+    data = target.manifest.data
+    obj = dict(data) if reads["object"] is None else cel.narrowed(data, reads["object"])
     if target.namespace is not None and isinstance(obj.get("metadata"), dict):
         obj["metadata"] = dict(obj["metadata"])
         obj["metadata"].setdefault("namespace", target.namespace)
-    base = {"object": obj, "oldObject": None, "request": request.as_cel(),
-            "namespaceObject": target.namespace_object}
+    base = {"object": obj, "oldObject": None, "request": cel.narrowed(request.as_cel(), reads["request"]),
+            "namespaceObject": cel.narrowed(target.namespace_object, reads["namespaceObject"])}
     environment = policies.environment
     violations: list[Violation] = []
     for params in params_list:
-        bindings = {**base, "params": params, "variables": {}}
+        bindings = {**base, "params": cel.narrowed(params, reads["params"]), "variables": {}}
         verdict = _match_conditions(policy, environment, bindings)
         if verdict is False:
             continue

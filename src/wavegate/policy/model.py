@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -59,6 +60,25 @@ class Policy:
     def list_of(self, key: str) -> list[dict]:
         value = self.spec.get(key)
         return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+    @cached_property
+    def reads(self) -> dict[str, frozenset[str] | None]:
+        """For each variable bound to a mapping (object, oldObject, request, params,
+        namespaceObject): the top-level fields that some expression of the policy can read, or
+        None when one may read any part of it (cel.top_level_reads). Evaluation passes CEL only
+        those fields: converting whole objects was most of the cost of the policy check."""
+        found: dict[str, frozenset[str] | None] = {}
+        all_expressions = [expression for _, expression in expressions(self)]
+        for name in ("object", "oldObject", "request", "params", "namespaceObject"):
+            fields: set[str] | None = set()
+            for expression in all_expressions:
+                read = cel.top_level_reads(expression, name)
+                if read is None:
+                    fields = None
+                    break
+                fields |= read
+            found[name] = None if fields is None else frozenset(fields)
+        return found
 
 
 @dataclass

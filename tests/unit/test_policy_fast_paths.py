@@ -1,0 +1,198 @@
+"""The fast paths of policy evaluation give exactly the slow paths' answers: CEL is given only the
+top-level fields a policy's expressions can read (cel.top_level_reads, Policy.reads), and pairs
+whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude)."""
+
+from __future__ import annotations
+
+import importlib
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from wavegate.load import load
+from wavegate.policy import cel, load_policies
+from wavegate.policy.evaluate import Environment, evaluate
+from wavegate.policy.model import Policy, builtin_policy_dir
+
+ROOT = Path(__file__).resolve().parents[2]
+evaluation = importlib.import_module("wavegate.policy.evaluate")  # the package exports a function of that name
+
+
+@pytest.mark.parametrize("expression, reads", [
+    ("has(object.metadata) && has(object.metadata.name)", {"metadata"}),
+    ("object.spec.?x.orValue(1) == 1 || object.?status.ready", {"spec", "status"}),
+    ("object . spec . replicas > 1", {"spec"}),
+    ("request.kind.kind == 'Pod'", set()),
+    ("'object' + \"object.x\" + '''object''' + b'object'", set()),
+    ("object.a // object\n + object.b", {"a", "b"}),
+    ("'\\'' + object.c", {"c"}),
+    ("object", None),
+    ("size(object) > 0", None),
+    ("object['spec']", None),
+    ("object[?'spec']", None),
+    ("object.exists(k, k == 'spec')", None),
+    ("object.size() > 1", None),
+    ("[1].map(object, object.x)", None),
+    ("cel.bind(o, object, o.spec)", None),
+    ("dyn(object).spec", None),
+    ("object == object", None),
+    ("object.`spec`", None),
+    ("r'\\' + string(object.spec)", None),  # raw strings are not analysed
+    ("'unterminated + object.spec", None),
+])
+def test_top_level_reads(expression, reads):
+    found = cel.top_level_reads(expression, "object")
+    assert found == (None if reads is None else frozenset(reads))
+
+
+def _random_expression(rnd: random.Random, depth: int = 0) -> str:
+    fields = ["metadata", "spec", "kind", "missing", "data", "items"]
+    leaves = [
+        lambda: f"object.{rnd.choice(fields)}",
+        lambda: f"object.?{rnd.choice(fields)}.orValue('none')",
+        lambda: f"has(object.{rnd.choice(fields)})",
+        lambda: f"object.{rnd.choice(fields)}.{rnd.choice(['name', 'replicas', 'labels', 'x'])}",
+        lambda: f"has(object.{rnd.choice(fields)}.{rnd.choice(['name', 'replicas', 'x'])})",
+        lambda: "object",
+        lambda: "size(object)",
+        lambda: f"object['{rnd.choice(fields)}']",
+        lambda: "object.exists(k, k == 'spec')",
+        lambda: "object.all(k, k != 'x')",
+        lambda: "'object.spec'",
+        lambda: f"object.{rnd.choice(fields)} == object.{rnd.choice(fields)}",
+        lambda: "[1, 2].map(object, object + 1)",
+        lambda: "string(object.kind)",
+        lambda: f"object.?{rnd.choice(fields)}.?name.orValue('')",
+        lambda: "1", lambda: "'a'", lambda: "true", lambda: "null",
+    ]
+    if depth > 2 or rnd.random() < 0.4:
+        return rnd.choice(leaves)()
+    a, b = _random_expression(rnd, depth + 1), _random_expression(rnd, depth + 1)
+    return rnd.choice([f"({a}) == ({b})", f"({a}) != ({b})", f"[{a}, {b}]", f"{{'k': {a}}}.k",
+                       f"size([{a}]) > 0 ? {b} : {a}", f"({a}) in [{b}]", f"type({a}) == type({b})"])
+
+
+OBJECTS = [
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": {"a": "b"}},
+     "spec": {"replicas": 2, "x": None}},
+    {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"name": "x"}},
+    {"apiVersion": "v1", "kind": "List", "items": [{"name": 1}], "metadata": {}},
+    {"kind": 3, "spec": [1, 2]},
+]
+
+
+def _outcome(env, expression, bindings):
+    try:
+        return ("value", repr(env.evaluate(expression, bindings)))
+    except cel.CelError as error:
+        return ("error", error.message)
+
+
+def test_narrowed_objects_evaluate_like_whole_ones():
+    env = cel.environment(("object", "request"))
+    rnd = random.Random(1123)
+    checked = narrowed = 0
+    for _ in range(1500):
+        expression = _random_expression(rnd)
+        if env.check(expression) is not None:
+            continue
+        fields = cel.top_level_reads(expression, "object")
+        narrowed += fields is not None
+        for obj in OBJECTS:
+            whole = _outcome(env, expression, {"object": obj, "request": {}})
+            part = _outcome(env, expression, {"object": cel.narrowed(obj, fields), "request": {}})
+            assert part == whole, (expression, obj)
+            checked += 1
+    assert checked > 2000 and narrowed > 200  # the generator exercises both answers
+
+
+def _slow(monkeypatch):
+    """Turn both fast paths off: whole values, every pair through evaluate_one."""
+    monkeypatch.setattr(Policy, "reads", property(lambda self: dict.fromkeys(
+        ("object", "oldObject", "request", "params", "namespaceObject"))))
+    monkeypatch.setattr(evaluation, "_rules_exclude", lambda policy, request: False)
+
+
+def _violations(policies, manifests):
+    env = Environment.of(manifests, plurals=policies.plurals, default_namespace=lambda m: "team")
+    return [(v.policy, v.binding, v.message, v.manifest.path, v.manifest.doc_index, v.field, v.error, v.reason)
+            for v in evaluate(policies, manifests, env)]
+
+
+def test_shipped_policies_judge_their_fixtures_and_a_corpus_with_defects_the_same(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import corpus
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    corpus.generate(tmp_path / "corpus", 200, defects=0.5)
+    manifests = load(tmp_path / "corpus").manifests + load(builtin_policy_dir() / "fixtures").manifests
+    # Objects the default policies reject, in several ways.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "bad.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata: {name: Web.App}\n---\n"
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: a, namespace: argocd}\n"
+        "spec: {project: default}\n---\n"
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: admin}\n"
+        "roleRef: {kind: ClusterRole, name: cluster-admin}\n---\n"
+        "apiVersion: kro.run/v1alpha1\nkind: CICDPipeline\nmetadata: {name: p, namespace: t}\nspec: {aws: {region: mars}}\n")
+    manifests += load(bad).manifests
+    policies = load_policies(None)
+    fast = _violations(policies, manifests)
+    assert len(fast) >= 8
+    _slow(monkeypatch)
+    assert _violations(policies, manifests) == fast
+
+
+def test_policies_that_read_whole_values_and_malformed_constraints(tmp_path, monkeypatch):
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    (directory / "p.yaml").write_text("""\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: whole}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["*"], apiVersions: ["*"], operations: ["CREATE"], resources: ["*"]}]
+  variables:
+    - {name: keys, expression: "object.map(k, k)"}
+  validations:
+    - expression: "size(variables.keys) < 5 && namespaceObject.metadata.name != 'forbidden'"
+      messageExpression: "string(size(object)) + ' keys in ' + request.namespace"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: whole}
+spec: {policyName: whole, validationActions: [Warn]}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: named}
+spec:
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"], resourceNames: ["b"]}
+  validations:
+    - expression: "false"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: named}
+spec: {policyName: named, validationActions: [Deny]}
+""")
+    objects = tmp_path / "repo"
+    objects.mkdir()
+    (objects / "o.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: forbidden}\ndata: {x: y}\nextra: 1\n"
+        "more: 2\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b}\n---\n"
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: forbidden}\n")
+    policies = load_policies(directory)
+    assert policies.policies["whole"].reads["object"] is None
+    manifests = load(objects).manifests
+    fast = _violations(policies, manifests)
+    assert {v[0] for v in fast} == {"whole", "named"}
+    _slow(monkeypatch)
+    assert _violations(policies, manifests) == fast
