@@ -24,6 +24,40 @@ try:  # libyaml is what makes loading fast; the pure-Python loader is a correct 
 except ImportError:  # pragma: no cover - only on builds of PyYAML without libyaml
     from yaml import SafeLoader as _Loader  # type: ignore[assignment]
 
+
+def _fast_resolving(base):
+    """`base` with PyYAML's implicit resolver short-circuited, giving exactly its tags.
+
+    libyaml calls the Python `resolve` for every scalar. A quoted scalar (implicit[0] false) and
+    a plain scalar whose first character starts none of the implicit resolvers' patterns are
+    strings without looking further; other plain scalars are resolved by PyYAML once per
+    distinct value (the answer depends on nothing else when there are no path resolvers)."""
+    resolvers = base.yaml_implicit_resolvers
+    if None in resolvers or base.yaml_path_resolvers:  # wildcard or path resolvers: keep PyYAML's
+        return base
+    first = frozenset(key for key in resolvers if key)
+    default = base.DEFAULT_SCALAR_TAG
+    scalar = yaml.ScalarNode
+    slow = base.resolve
+    known: dict[str, str] = {}
+
+    def resolve(self, kind, value, implicit):
+        if kind is scalar:
+            if not implicit[0] or (value and value[0] not in first):
+                return default
+            tag = known.get(value)
+            if tag is None:
+                tag = slow(self, kind, value, implicit)
+                if len(known) < 100_000:
+                    known[value] = tag
+            return tag
+        return slow(self, kind, value, implicit)
+
+    return type("FastResolving" + base.__name__, (base,), {"resolve": resolve})
+
+
+_Loader = _fast_resolving(_Loader)
+
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 # A real manifest expands to a few hundred nodes; a billion-laughs file to billions. The bound is
 # generous for anything real and is reached in milliseconds by a bomb, since sizes are counted
