@@ -502,6 +502,13 @@ class _TooDeep(Exception):
     pass
 
 
+class _NotPlain(Exception):
+    pass
+
+
+_ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
+
+
 class _Builder:
     """Builds plain Python data from one composed document, recording positions and problems."""
 
@@ -523,18 +530,20 @@ class _Builder:
 
     def document(self, node: yaml.Node) -> tuple[Manifest | None, list[Finding]]:
         start = node.start_mark
-        try:
-            size = self._expanded_size(node, set(), 0) if self.may_alias else self._tree_size(node)
-        except _TooLarge:
-            size = self.limits.max_expanded_nodes + 1
-        except _TooDeep:
-            return None, [TOO_DEEP.at_file(self.rel, start.line + 1, start.column + 1,
-                                           message=f"document {self.index + 1} nests more than {MAX_DEPTH} levels deep",
-                                           hint="Flatten the structure; no Kubernetes object needs this depth.")]
-        if size > self.limits.max_expanded_nodes:
-            return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
-                                             message=f"document {self.index + 1} expands to more than {self.limits.max_expanded_nodes:,} nodes through aliases",
-                                             hint="Remove the nested anchors and aliases; write the values out.")]
+        data = self._plain_document(node)
+        if data is None:  # the general path: sizes, depth and shape checked first
+            try:
+                size = self._expanded_size(node, set(), 0) if self.may_alias else self._tree_size(node)
+            except _TooLarge:
+                size = self.limits.max_expanded_nodes + 1
+            except _TooDeep:
+                return None, [TOO_DEEP.at_file(self.rel, start.line + 1, start.column + 1,
+                                               message=f"document {self.index + 1} nests more than {MAX_DEPTH} levels deep",
+                                               hint="Flatten the structure; no Kubernetes object needs this depth.")]
+            if size > self.limits.max_expanded_nodes:
+                return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
+                                                 message=f"document {self.index + 1} expands to more than {self.limits.max_expanded_nodes:,} nodes through aliases",
+                                                 hint="Remove the nested anchors and aliases; write the values out.")]
         if not isinstance(node, yaml.MappingNode):
             what = "a list" if isinstance(node, yaml.SequenceNode) else "a scalar"
             return None, [NOT_A_MAPPING.at_file(self.rel, start.line + 1, start.column + 1,
@@ -543,7 +552,8 @@ class _Builder:
         self.manifest = Manifest(self.rel, self.index, {}, self.positions)
         mark = (start.line + 1, start.column + 1)
         self.positions[()] = mark + mark
-        data = self._build(node, (), True)
+        if data is None:
+            data = self._build(node, (), True)
         self.manifest.data = data
         for line, column, key, first, child_path in self.duplicates:
             self.problems.append(DUPLICATE_KEY.at_file(
@@ -559,6 +569,45 @@ class _Builder:
             missing.append("metadata.name")
         self.manifest.missing = tuple(missing)
         return self.manifest, self.problems
+
+    def _plain_document(self, root: yaml.Node) -> dict | None:
+        """The data of a plain document in one pass, or None when the general path must build it.
+
+        Plain: a mapping without aliases (a tree), merge keys, duplicate or non-scalar keys, at
+        most MAX_DEPTH deep and of at most max_expanded_nodes nodes, and no positions wanted
+        (they are computed later by the general path). For such a document the general path
+        finds no problem and builds the same data; this pass skips its separate size count and
+        the paths it keeps for positions and duplicates."""
+        if self.may_alias or self.keep_positions or type(root) is not yaml.MappingNode:
+            return None
+        self._count = 0
+        try:
+            data = self._plain(root, 0)
+        except _NotPlain:
+            return None
+        return data if self._count <= self.limits.max_expanded_nodes else None
+
+    def _plain(self, node: yaml.Node, depth: int):
+        self._count += 1
+        kind = type(node)
+        if kind is _ScalarNode:
+            return node.value if node.tag == _STR_TAG else self._scalar(node)
+        if depth >= MAX_DEPTH:  # its children would be too deep: the general path says so
+            raise _NotPlain
+        if kind is _MappingNode:
+            result = {}
+            for key_node, value_node in node.value:
+                if type(key_node) is not _ScalarNode or key_node.tag == _MERGE_TAG:
+                    raise _NotPlain
+                self._count += 1
+                key = key_node.value if key_node.tag == _STR_TAG else self._key(key_node)
+                result[key] = self._plain(value_node, depth + 1)
+            if len(result) != len(node.value):  # a duplicate key
+                raise _NotPlain
+            return result
+        if kind is _SequenceNode:
+            return [self._plain(child, depth + 1) for child in node.value]
+        raise _NotPlain
 
     def _tree_size(self, root: yaml.Node) -> int:
         """_expanded_size of a document without aliases (a tree), counted without recursion.
