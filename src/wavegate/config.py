@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-
-import jsonschema
+from typing import TYPE_CHECKING
 
 from wavegate.findings import Severity
 from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
+
+if TYPE_CHECKING:
+    import jsonschema
 
 CONFIG_NAME = ".wavegate.yaml"
 OFF = "off"
@@ -96,8 +98,7 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     if not documents:
         return Config(path=path)
     document = documents[0]
-    errors = sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(document.data),
-                    key=lambda e: list(e.absolute_path))
+    errors = _schema_errors(document.data)
     if errors:
         error = errors[0]
         where = tuple(error.absolute_path)
@@ -108,6 +109,30 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
     _check_environments(document, path)
     return from_data(document.data, path)
+
+
+@cache
+def _quick_validator():
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(config_schema())
+
+
+def _schema_errors(data) -> list[jsonschema.ValidationError]:
+    """The schema errors of a configuration, sorted by where they are. A valid configuration (the
+    usual case) is recognised by jsonschema_rs, which the schema store loads anyway; importing
+    jsonschema costs more than the rest of a small repository's check. It accepts nothing that
+    jsonschema rejects for this schema (its `$` does not match before a final newline, Python's
+    does), and anything it does not accept is judged, and explained, by jsonschema as always."""
+    try:
+        if _quick_validator().is_valid(data):
+            return []
+    except Exception:  # noqa: BLE001 - a value it cannot take (NaN, ...): jsonschema decides
+        pass
+    import jsonschema
+
+    return sorted(jsonschema.Draft202012Validator(config_schema()).iter_errors(data),
+                  key=lambda e: list(e.absolute_path))
 
 
 def _check_environments(document, path: Path) -> None:
