@@ -2,7 +2,7 @@
 
 import pytest
 
-from wavegate.policy import cel
+from wavegate import cel
 
 V = ("object",)
 OBJ = {"object": {"spec": {"project": "default", "items": [3, 1, 2], "text": "a12b345",

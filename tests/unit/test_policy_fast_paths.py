@@ -1,5 +1,5 @@
 """The fast paths of policy evaluation give exactly the slow paths' answers: CEL is given only the
-top-level fields a policy's expressions can read (cel.top_level_reads, Policy.reads), and pairs
+top-level fields a policy's expressions can read (policy.cel.top_level_reads, Policy.reads), and pairs
 whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude)."""
 
 from __future__ import annotations
@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from wavegate import cel
 from wavegate.load import load
-from wavegate.policy import cel, load_policies
+from wavegate.policy import load_policies
+from wavegate.policy import cel as policy_cel
 from wavegate.policy.evaluate import Environment, evaluate
 from wavegate.policy.model import Policy, builtin_policy_dir
 
@@ -43,7 +45,7 @@ evaluation = importlib.import_module("wavegate.policy.evaluate")  # the package 
     ("'unterminated + object.spec", None),
 ])
 def test_top_level_reads(expression, reads):
-    found = cel.top_level_reads(expression, "object")
+    found = policy_cel.top_level_reads(expression, "object")
     assert found == (None if reads is None else frozenset(reads))
 
 
@@ -98,11 +100,11 @@ def test_narrowed_objects_evaluate_like_whole_ones():
         expression = _random_expression(rnd)
         if env.check(expression) is not None:
             continue
-        fields = cel.top_level_reads(expression, "object")
+        fields = policy_cel.top_level_reads(expression, "object")
         narrowed += fields is not None
         for obj in OBJECTS:
             whole = _outcome(env, expression, {"object": obj, "request": {}})
-            part = _outcome(env, expression, {"object": cel.narrowed(obj, fields), "request": {}})
+            part = _outcome(env, expression, {"object": policy_cel.narrowed(obj, fields), "request": {}})
             assert part == whole, (expression, obj)
             checked += 1
     assert checked > 2000 and narrowed > 200  # the generator exercises both answers

@@ -320,12 +320,50 @@ def test_a_cel_rule_that_does_not_compile_is_a_crd_finding_not_a_crash(tmp_path)
     assert "does not compile" in finding.message
 
 
-def test_a_cel_rule_using_kubernetes_libraries_is_reported_as_not_checked(tmp_path):
-    crd = CRD.replace("rule: self.minReplicas <= self.maxReplicas", "rule: quantity('1').isLessThan(quantity('2'))")
+@pytest.mark.parametrize("rule, spec, holds", [
+    ("!has(self.name) || quantity(self.name).isLessThan(quantity('1Gi'))", {"name": "512Mi"}, True),
+    ("!has(self.name) || quantity(self.name).isLessThan(quantity('1Gi'))", {"name": "2Gi"}, False),
+    ("!has(self.tags) || self.tags.isSorted()", {"tags": ["a", "b"]}, True),
+    ("!has(self.tags) || self.tags.isSorted()", {"tags": ["b", "a"]}, False),
+    ("!has(self.name) || !isIP(self.name) || !ip(self.name).isLoopback()", {"name": "::1"}, False),
+    ("!has(self.name) || self.name.find('[0-9]+') == '12'", {"name": "ab12c"}, True),
+])
+def test_a_cel_rule_using_kubernetes_libraries_wavegate_implements_is_evaluated(tmp_path, rule, spec, holds):
+    crd = CRD.replace("rule: self.minReplicas <= self.maxReplicas", f'rule: "{rule}"')
+    findings = _check(tmp_path, {**GOOD, **spec}, crd=crd)
+    if holds:
+        assert findings == []
+    else:
+        [finding] = findings
+        assert (finding.rule, finding.field) == ("schema-cel-rule", "spec")
+        assert "minReplicas must not exceed maxReplicas" in finding.message  # the rule's message
+
+
+@pytest.mark.parametrize("rule, names", [
+    ("isSemver('1.0.0')", "isSemver()"),                      # a library wavegate.cel lacks
+    ("ip('127.0.0.1').isLinkLocalUnicast()", "isLinkLocalUnicast()"),
+    ("quantity('1').add(1) == quantity('2')", "add()"),       # an overload it does not offer
+])
+def test_a_cel_rule_using_kubernetes_libraries_wavegate_lacks_is_reported_as_not_checked(tmp_path, rule, names):
+    crd = CRD.replace("rule: self.minReplicas <= self.maxReplicas", f'rule: "{rule}"')
     findings = _check(tmp_path, GOOD, crd=crd)
     [finding] = findings
     assert finding.rule == "schema-not-checked" and str(finding.severity) == "info"
-    assert "quantity()" in finding.message
+    assert names in finding.message
+
+
+def test_the_kubernetes_functions_reported_missing_are_the_ones_wavegate_cel_lacks():
+    from wavegate import cel
+    from wavegate.schemas.cel import KUBERNETES_LIBRARY
+
+    assert not KUBERNETES_LIBRARY & cel.KUBERNETES_FUNCTIONS
+    env = cel.Environment(("x",))
+    for name in cel.KUBERNETES_FUNCTIONS:
+        forms = (f"{name}(x)", f"x.{name}()", f"x.{name}(x)", f"x.{name}('a', 1)")
+        assert any(env.check(form) is None for form in forms), name
+    for name in ("isSemver", "isLinkLocalUnicast", "isLinkLocalMulticast", "semver"):
+        forms = (f"{name}(x)", f"x.{name}()", f"x.{name}(x)")
+        assert all(env.check(form) is not None for form in forms), name
 
 
 def test_list_map_keys_must_be_required_or_defaulted(tmp_path):

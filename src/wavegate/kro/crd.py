@@ -417,11 +417,11 @@ _CEL_SCALARS = {"BOOL": "boolean", "INT": "integer", "UINT": "integer", "DOUBLE"
 @lru_cache(maxsize=256)
 def _cel_env(names: tuple[str, ...]):
     try:
-        from cel_expr_python import cel
+        from wavegate import cel  # imported here: loading the CEL runtime costs start-up time
     except ImportError:  # pragma: no cover - cel-expr-python is a dependency
         return None
-    config = cel.NewEnvConfigFromYaml("extensions:\n  - name: optional\n")
-    return cel.NewEnv(config=config, variables={name: cel.Type.DYN for name in names})
+    # Only the optional extension: kro's own functions and the Kubernetes libraries are unknown here.
+    return cel.Environment(names, libraries=False)
 
 
 @lru_cache(maxsize=4096)
@@ -430,7 +430,7 @@ def _cel_scalar_type_cached(expression: str, names: tuple[str, ...]) -> tuple | 
     if env is None:
         return None
     try:
-        result = env.compile(expression).return_type().name()
+        result = env.return_type(expression)
     except Exception:  # unknown functions (kro and Kubernetes libraries), optional syntax, ...
         return None
     if result == "BYTES":

@@ -204,11 +204,11 @@ def identifiers(expression: str) -> set[str]:
 @lru_cache(maxsize=1)
 def _parser():
     try:
-        from cel_expr_python import cel
+        from wavegate import cel  # imported here: loading the CEL runtime costs start-up time
     except ImportError:  # pragma: no cover - cel-expr-python is a dependency
         return None
     # kro's environment has cel-go's optional types (`a.?b`, `[?x]`); macros parse as calls.
-    return cel.NewEnv(config=cel.NewEnvConfigFromYaml("extensions:\n  - name: optional\n"))
+    return cel.Environment((), libraries=False)
 
 
 @lru_cache(maxsize=8192)
@@ -218,9 +218,9 @@ def cel_syntax_error(expression: str) -> str | None:
     if parser is None:
         return None
     try:
-        parser.compile(expression, disable_check=True)
+        parser.parse(expression)
     except Exception as error:
-        text = str(error).split("\n")[0].strip()
+        text = str(getattr(error, "raw", error)).split("\n")[0].strip()
         text = re.sub(r"^INVALID_ARGUMENT:\s*", "", text)
         return re.sub(r"\s*\[INVALID_ARGUMENT\]$", "", text)
     return None

@@ -21,7 +21,8 @@ from typing import Callable, Iterable
 from wavegate import kube
 from wavegate.findings import Severity
 from wavegate.load import Manifest
-from wavegate.policy import cel
+from wavegate import cel
+from wavegate.policy.cel import narrowed
 from wavegate.policy.match import (Request, SelectorError, guess_plural, resources_match, rule_matches,
                                    selector_matches)
 from wavegate.policy.model import Binding, Policy, PolicySet
@@ -219,16 +220,16 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     # converts every value it is given on every evaluation.
     reads = policy.reads
     data = target.manifest.data
-    obj = dict(data) if reads["object"] is None else cel.narrowed(data, reads["object"])
+    obj = dict(data) if reads["object"] is None else narrowed(data, reads["object"])
     if target.namespace is not None and isinstance(obj.get("metadata"), dict):
         obj["metadata"] = dict(obj["metadata"])
         obj["metadata"].setdefault("namespace", target.namespace)
-    base = {"object": obj, "oldObject": None, "request": cel.narrowed(request.as_cel(), reads["request"]),
-            "namespaceObject": cel.narrowed(target.namespace_object, reads["namespaceObject"])}
+    base = {"object": obj, "oldObject": None, "request": narrowed(request.as_cel(), reads["request"]),
+            "namespaceObject": narrowed(target.namespace_object, reads["namespaceObject"])}
     environment = policies.environment
     violations: list[Violation] = []
     for params in params_list:
-        bindings = {**base, "params": cel.narrowed(params, reads["params"]), "variables": {}}
+        bindings = {**base, "params": narrowed(params, reads["params"]), "variables": {}}
         verdict = _match_conditions(policy, environment, bindings)
         if verdict is False:
             continue

@@ -17,7 +17,8 @@ from pathlib import Path
 
 from wavegate.findings import Finding, Severity
 from wavegate.load import Manifest, load
-from wavegate.policy import cel
+from wavegate import cel
+from wavegate.policy.cel import top_level_reads
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
 from wavegate.rules import format_path
@@ -65,14 +66,14 @@ class Policy:
     def reads(self) -> dict[str, frozenset[str] | None]:
         """For each variable bound to a mapping (object, oldObject, request, params,
         namespaceObject): the top-level fields that some expression of the policy can read, or
-        None when one may read any part of it (cel.top_level_reads). Evaluation passes CEL only
+        None when one may read any part of it (top_level_reads). Evaluation passes CEL only
         those fields: converting whole objects was most of the cost of the policy check."""
         found: dict[str, frozenset[str] | None] = {}
         all_expressions = [expression for _, expression in expressions(self)]
         for name in ("object", "oldObject", "request", "params", "namespaceObject"):
             fields: set[str] | None = set()
             for expression in all_expressions:
-                read = cel.top_level_reads(expression, name)
+                read = top_level_reads(expression, name)
                 if read is None:
                     fields = None
                     break

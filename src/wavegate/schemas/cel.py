@@ -4,8 +4,10 @@ when an old object is given).
 `self` is the value of the field the rule sits on, after defaulting and pruning. A rule that uses
 `oldSelf` is a transition rule: the API server runs it only on update, and only when the field
 exists in the old object too, so on create it is skipped. A rule that does not compile is a problem
-of the CRD, never a crash; a rule that calls one of Kubernetes' own CEL libraries (quantity(), url(),
-ip(), isSorted(), ...) that the CEL runtime here does not provide is reported as not evaluated.
+of the CRD, never a crash. Rules are compiled and run by wavegate.cel, which provides the CEL
+extensions and many of Kubernetes' own CEL libraries (quantity(), url(), ip(), cidr(), isSorted(),
+find(), ...); a rule that calls a library function (or form of one) it does not provide
+(semver(), isLinkLocalUnicast(), the lists' indexOf(), authorizer, ...) is reported as not evaluated.
 """
 
 from __future__ import annotations
@@ -15,27 +17,25 @@ from functools import lru_cache
 
 from wavegate.schemas.engine import CEL_RULE, Problem, SchemaProblem
 
-try:  # the CEL C++ runtime (cel-expr-python)
-    from cel_expr_python import cel as _cel
-    from cel_expr_python.ext import ext_math, ext_optional, ext_strings
+try:  # the CEL runtime (cel-expr-python), wrapped by wavegate.cel
+    from wavegate import cel as _cel
 except ImportError:  # pragma: no cover - a declared dependency; without it rules are reported unchecked
     _cel = None
 
 # Functions of the Kubernetes CEL libraries (k8s.io/apiserver/pkg/cel/library) and of cel-go
-# extensions Kubernetes enables that this runtime lacks.
+# extensions Kubernetes enables that wavegate.cel lacks (the lists' indexOf/lastIndexOf: only the
+# strings' are offered). A rule that calls one of these, or calls a function wavegate.cel does
+# implement (wavegate.cel.KUBERNETES_FUNCTIONS) in a form it does not offer (`quantity.add(1)`,
+# `ip.isCanonical(...)`), is not evaluated.
 KUBERNETES_LIBRARY = frozenset({
-    "quantity", "isQuantity", "isGreaterThan", "isLessThan", "compareTo", "asInteger", "asApproximateFloat",
-    "isInteger", "sign", "add", "sub", "url", "isURL", "getScheme", "getHost", "getHostname", "getPort",
-    "getEscapedPath", "getQuery", "ip", "isIP", "cidr", "isCIDR", "containsIP", "containsCIDR", "prefixLength",
-    "family", "isUnspecified", "isLoopback", "isLinkLocalMulticast", "isLinkLocalUnicast", "isGlobalUnicast",
-    "masked", "isSorted", "sum", "min", "max", "indexOf", "lastIndexOf", "find", "findAll", "format",
+    "isLinkLocalMulticast", "isLinkLocalUnicast", "indexOf", "lastIndexOf",
     "semver", "isSemver", "major", "minor", "patch", "authorizer", "path", "group", "resource", "check",
     "allowed", "reason", "errored", "error", "serviceAccount", "subresource", "namespace", "name",
-    "fieldSelector", "labelSelector", "base64", "encode", "decode", "sets", "contains", "equivalent",
-    "intersects", "named", "pathSegments", "apiVersion", "validate", "hasValue", "value", "matches",
+    "fieldSelector", "labelSelector", "sets", "contains", "equivalent",
+    "intersects", "named", "pathSegments", "apiVersion", "validate",
 })
 
-_UNDECLARED = re.compile(r"undeclared reference to '([A-Za-z_][A-Za-z0-9_]*)'")
+_UNDECLARED = re.compile(r"(?:undeclared reference to|found no matching overload for) '([A-Za-z_][A-Za-z0-9_]*)'")
 _OLD_SELF = re.compile(r"\boldSelf\b")
 _STRING_LITERALS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
@@ -49,10 +49,8 @@ _REASONS = {
 
 @lru_cache(maxsize=1)
 def environment():
-    if _cel is None:
-        return None
-    return _cel.NewEnv(variables={"self": _cel.Type.DYN, "oldSelf": _cel.Type.DYN},
-                       extensions=[ext_strings.ExtStrings(), ext_math.ExtMath(), ext_optional.ExtOptional()])
+    """wavegate.cel's shared environment with `self` and `oldSelf`, or None without the runtime."""
+    return None if _cel is None else _cel.environment(("self", "oldSelf"))
 
 
 @lru_cache(maxsize=4096)
@@ -63,8 +61,8 @@ def _compile(expression: str):
         return None, "the CEL runtime (cel-expr-python) is not installed"
     try:
         return env.compile(expression), None
-    except RuntimeError as error:
-        return None, str(error)
+    except _cel.CompileError as error:
+        return None, error.raw
 
 
 def _clean_error(text: str) -> str:
@@ -102,16 +100,20 @@ class Rule:
             if old is _MISSING:
                 return None  # create, or the field is new: transition rules do not run
             data["oldSelf"] = old
+        where = path + self.field_path
+        env = environment()
         try:
-            result = self.program.eval(data=data)
+            kind, result = env.evaluate_typed(self.program, data)
+        except _cel.EvalError as error:
+            return Problem(CEL_RULE, where, "Invalid value", value=_type_name(value),
+                           text=f"{_clean_error(error.raw)} evaluating rule: {self.rule}",
+                           hint="The rule could not be evaluated on this value; check the fields it reads are set.")
         except Exception as error:  # noqa: BLE001 - a value the runtime cannot take is a finding, not a crash
-            return Problem(CEL_RULE, path + self.field_path, "Invalid value", value=_type_name(value),
+            return Problem(CEL_RULE, where, "Invalid value", value=_type_name(value),
                            text=f"{error} evaluating rule: {self.rule}",
                            hint="The rule could not be evaluated on this value.")
-        kind = result.type()
-        where = path + self.field_path
-        if kind == _cel.Type.BOOL:
-            if result.value() is True:
+        if kind == "BOOL":
+            if result is True:
                 return None
             # As the API server words each reason: Forbidden and Required carry the message,
             # Duplicate only the value, Invalid both.
@@ -120,16 +122,19 @@ class Rule:
             return Problem(CEL_RULE, where, self.reason, text=text, value=shown,
                            hint=f"The CRD's rule `{self.rule}` is false for this value"
                                 + (f": {self._message(data)}" if not text else "."))
-        detail = result.value() if kind == _cel.Type.ERROR else f"the rule returned {kind.name()}, not a bool"
+        detail = f"the rule returned {kind}, not a bool"
         return Problem(CEL_RULE, where, "Invalid value", value=_type_name(value),
-                       text=f"{_clean_error(str(detail))} evaluating rule: {self.rule}",
+                       text=f"{_clean_error(detail)} evaluating rule: {self.rule}",
                        hint="The rule could not be evaluated on this value; check the fields it reads are set.")
 
     def _message(self, data: dict) -> str:
         if self.message_program is not None:
-            result = self.message_program.eval(data=data)
-            if result.type() == _cel.Type.STRING and result.value().strip():
-                return result.value()
+            try:
+                kind, result = environment().evaluate_typed(self.message_program, data)
+            except _cel.EvalError:
+                kind, result = "ERROR", None
+            if kind == "STRING" and result.strip():
+                return result
         return self.message or f"failed rule: {self.rule}"
 
 
@@ -177,7 +182,8 @@ class RuleCompiler:
 
 def _compile_problem(expression: str, error: str, spath: tuple) -> SchemaProblem:
     missing = sorted(set(_UNDECLARED.findall(error or "")))
-    if missing and all(name in KUBERNETES_LIBRARY for name in missing):
+    known = KUBERNETES_LIBRARY | (_cel.KUBERNETES_FUNCTIONS if _cel is not None else frozenset())
+    if missing and all(name in known for name in missing):
         return SchemaProblem(
             spath, f"CEL rule `{expression}` uses {', '.join(n + '()' for n in missing)} from the Kubernetes CEL "
                    "libraries, which wavegate cannot evaluate; the rule is not checked offline",
