@@ -291,7 +291,8 @@ def cmd_rules(args) -> int:
         import json
 
         print(json.dumps([{"id": r.id, "family": r.family, "severity": str(r.severity), "title": r.title,
-                           "rationale": r.rationale, "bad": r.bad, "good": r.good} for r in rules], indent=2))
+                           "rationale": r.rationale, "bad": r.bad, "good": r.good, "configurable": r.configurable}
+                          for r in rules], indent=2))
         return EXIT_OK
     if args.format == "markdown":
         sys.stdout.write(rules_markdown(rules))
@@ -315,7 +316,8 @@ def rules_markdown(rules) -> str:
              "| rule | family | default | what it finds |", "|---|---|---|---|"]
     lines += [f"| [`{r.id}`](#{r.id}) | {r.family} | {r.severity} | {r.title} |" for r in rules]
     for r in rules:
-        lines += ["", f"## {r.id}", "", f"*{r.family}, {r.severity} by default.* {r.title}.", "",
+        fixed = "" if r.configurable else " A repository cannot change it in .wavegate.yaml."
+        lines += ["", f"## {r.id}", "", f"*{r.family}, {r.severity} by default.*{fixed} {r.title}.", "",
                   " ".join(r.rationale.split()), "", "Bad:", "", "```yaml", r.bad, "```", "", "Good:", "",
                   "```yaml", r.good, "```"]
     return "\n".join(lines) + "\n"
@@ -338,5 +340,9 @@ def cmd_explain(args) -> int:
     print(textwrap.fill(" ".join(rule.rationale.split()), width=88) + "\n")
     print("Bad:\n" + textwrap.indent(rule.bad, "    ") + "\n")
     print("Good:\n" + textwrap.indent(rule.good, "    ") + "\n")
-    print(f"Change its severity or turn it off in .wavegate.yaml:\n    rules:\n      {rule.id}: warning   # or off")
+    if rule.configurable:
+        print(f"Change its severity or turn it off in .wavegate.yaml:\n    rules:\n      {rule.id}: warning   # or off")
+    else:
+        print("A repository cannot change or turn off this rule in its .wavegate.yaml; ask the policy owners "
+              "for an exception (exceptions: in .wavegate.yaml, with approver and expiry).")
     return EXIT_OK

@@ -29,6 +29,9 @@ class Rule:
     bad: str
     good: str
     family: str
+    # False for rules a repository must not switch off or soften in its own .wavegate.yaml
+    # (the security policies it is held to).
+    configurable: bool = True
 
     def at(self, manifest: "Manifest", path: tuple = (), message: str = "", hint: str = "",
            *, key: bool = True) -> Finding:
@@ -56,11 +59,12 @@ class Rule:
                        line=line, column=column, resource=resource, hint=hint, field=field)
 
 
-def declare(id: str, severity: str, title: str, rationale: str, bad: str, good: str, family: str) -> Rule:
+def declare(id: str, severity: str, title: str, rationale: str, bad: str, good: str, family: str,
+            configurable: bool = True) -> Rule:
     if id in REGISTRY:
         raise RuntimeError(f"rule {id} declared twice")
     rule = Rule(id=id, severity=Severity.parse(severity), title=title, rationale=rationale.strip(),
-                bad=bad.strip("\n"), good=good.strip("\n"), family=family)
+                bad=bad.strip("\n"), good=good.strip("\n"), family=family, configurable=configurable)
     REGISTRY[id] = rule
     return rule
 

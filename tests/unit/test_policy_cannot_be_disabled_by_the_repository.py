@@ -21,3 +21,11 @@ def test_rules_config_cannot_turn_off_or_soften_policy_findings(tmp_path):
     write_repo(tmp_path, {".wavegate.yaml": "rules:\n  policy-violation: off\n  policy-exception-expired: info\n"})
     after = [f for f in with_rule(check_repo(tmp_path), "policy-violation") if "project" in f.message]
     assert after == [before] and before.severity == Severity.ERROR
+
+
+def test_the_policy_rules_are_declared_not_configurable_and_say_so():
+    from wavegate.rules import all_rules
+
+    fixed = {r.id for r in all_rules() if not r.configurable}
+    assert fixed == {"policy-violation", "policy-unsupported", "policy-invalid", "policy-exception-applied",
+                     "policy-exception-expired", "policy-exception-refused", "policy-exception-unknown-policy"}

@@ -23,7 +23,7 @@ VIOLATION = declare(
     wrong for it, ask the policy owners for an exception in .wavegate.yaml (policy, resource, reason,
     approvedBy, expires).""",
     "kind: Application\nspec:\n  project: default",
-    "kind: Application\nspec:\n  project: web-project", _F)
+    "kind: Application\nspec:\n  project: web-project", _F, configurable=False)
 UNSUPPORTED = declare(
     "policy-unsupported", "error", "A policy uses CEL that wavegate cannot evaluate offline",
     """A policy expression that does not compile here (an unknown function or variable, such as
@@ -31,36 +31,36 @@ UNSUPPORTED = declare(
     object. wavegate reports it instead, at the expression. Rewrite the expression with the
     supported CEL libraries, or report the missing function.""",
     "validations:\n  - expression: authorizer.requestResource.check('create').allowed()",
-    "validations:\n  - expression: object.spec.project != 'default'", _F)
+    "validations:\n  - expression: object.spec.project != 'default'", _F, configurable=False)
 INVALID = declare(
     "policy-invalid", "error", "A policy, binding or parameter is malformed",
     """A ValidatingAdmissionPolicy or binding the API server would reject or ignore (no
     matchConstraints.resourceRules, a binding without validationActions or naming a policy that
     does not exist, a policy nothing binds, a syntax error in an expression) protects nothing.""",
     "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: no-such-policy",
-    "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: app-project-not-default\n  validationActions: [Deny]", _F)
+    "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: app-project-not-default\n  validationActions: [Deny]", _F, configurable=False)
 EXCEPTION_APPLIED = declare(
     "policy-exception-applied", "info", "A policy violation is excepted in .wavegate.yaml",
     """An approved, unexpired exception in .wavegate.yaml covers this violation. It is reported so
     that exceptions stay visible in every merge request until they expire or are removed.""",
     "exceptions: []   # and a violation", 
     "exceptions:\n  - policy: app-project-not-default\n    resource: {kind: Application, name: web}\n"
-    "    reason: migration\n    approvedBy: security@example.com\n    expires: 2026-12-31", _F)
+    "    reason: migration\n    approvedBy: security@example.com\n    expires: 2026-12-31", _F, configurable=False)
 EXCEPTION_EXPIRED = declare(
     "policy-exception-expired", "error", "A policy exception has expired",
     """Exceptions are temporary by design: after `expires` the exception no longer applies and the
     violation it covered is reported again. Fix the object and remove the exception, or have it
     re-approved with a new date.""",
     "exceptions:\n  - policy: app-project-not-default\n    expires: 2020-01-31   # in the past",
-    "exceptions: []   # the object was fixed", _F)
+    "exceptions: []   # the object was fixed", _F, configurable=False)
 EXCEPTION_REFUSED = declare(
     "policy-exception-refused", "warning", "An exception names a policy that cannot be excepted",
     """A policy annotated `wavegate.dev/non-exceptable: "true"` guards something no single
     repository may opt out of; an exception for it is ignored and the violation stays.""",
     "exceptions:\n  - policy: no-cluster-admin-binding   # non-exceptable",
-    "exceptions: []   # bind a narrower role instead", _F)
+    "exceptions: []   # bind a narrower role instead", _F, configurable=False)
 EXCEPTION_UNKNOWN = declare(
     "policy-exception-unknown-policy", "warning", "An exception names a policy that is not loaded",
     """The exception cannot match anything: the policy name is misspelt, or the policy was renamed
     or removed from the central policy directory. Correct or remove the exception.""",
-    "exceptions:\n  - policy: app-projet-not-default", "exceptions:\n  - policy: app-project-not-default", _F)
+    "exceptions:\n  - policy: app-projet-not-default", "exceptions:\n  - policy: app-project-not-default", _F, configurable=False)

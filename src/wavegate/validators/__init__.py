@@ -18,7 +18,7 @@ from wavegate.argocd.application import Application, DirectoryIndex
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
-from wavegate.rules import declare
+from wavegate.rules import REGISTRY, declare
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -83,9 +83,10 @@ def run(repo: Repo, ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple] = set()
     for finding in raw:
-        # A repository must not be able to switch off the policies it is held to: policy findings
-        # keep the severity the policy's binding gives them.
-        severity = (finding.severity if finding.rule.startswith("policy-")
+        # A repository must not be able to switch off the policies it is held to: findings of
+        # rules that are not configurable keep their severity (a policy's from its binding).
+        rule = REGISTRY.get(finding.rule)
+        severity = (finding.severity if rule is not None and not rule.configurable
                     else ctx.config.severity_for(finding.rule, finding.severity))
         if severity is None:
             continue
