@@ -8,24 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.integration.test_promote_git import identity, world  # noqa: F401 - fixtures
-from tests.integration.test_status import install_crds, put_application
-from wavegate.cluster import ToolNotFoundError, find_tool, open_cluster
+from tests.integration.test_status import cluster, put_application  # noqa: F401 - the cluster fixture
 from wavegate.promote.gates import freeze_gate, parse_duration
 from wavegate.promote.run import prepare, promote
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    for tool in ("kube-apiserver", "etcd"):
-        try:
-            find_tool(tool)
-        except ToolNotFoundError as error:
-            pytest.fail(str(error), pytrace=False)
-    with open_cluster("local") as started:
-        install_crds(started.api_client())
-        yield started
 
 
 def synced(revision: str, ago: timedelta, sync="Synced", health="Healthy") -> dict:
