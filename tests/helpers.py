@@ -16,9 +16,20 @@ EXAMPLES = REPO_ROOT / "examples"
 
 
 def shared(*parts: str) -> Path:
-    """A path under ../shared; a missing shared/ is a broken checkout, so fail loudly."""
+    """A path under ../shared (reference data beside the checkout).
+
+    A person who cloned only this repository has no ../shared: the tests that need it are
+    skipped, with the reason shown by `-ra`. In CI (`CI` set) it must be there, so they fail."""
     path = SHARED.joinpath(*parts)
-    assert path.exists(), f"{path} is missing: tests need ../shared beside the checkout"
+    if not path.exists():
+        import os
+
+        import pytest
+
+        reason = f"{path} is missing: this test reads the reference data in ../shared beside the checkout"
+        if os.environ.get("CI"):
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason, allow_module_level=True)
     return path
 
 
