@@ -7,8 +7,6 @@ from pathlib import Path
 
 from wavegate.config import load_config
 from wavegate.findings import Finding
-from wavegate.load import load
-from wavegate.validators import Context, run
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = REPO_ROOT.parent / "shared"
@@ -42,10 +40,12 @@ def write_repo(root: Path, files: dict[str, str]) -> Path:
 
 
 def check_repo(root: Path, repo_url: str | None = "https://gitlab.example.com/team/app.git") -> list[Finding]:
+    """What `wavegate validate` finds in `root` (the whole pipeline), sorted."""
+    from wavegate import pipeline
+
     config = load_config(root)
-    repo = load(root, exclude=config.exclude, limits=config.limits)
-    ctx = Context(repo=repo, config=config, repo_url=config.repo_url or repo_url)
-    return sorted(run(repo, ctx), key=Finding.sort_key)
+    run = pipeline.validate(pipeline.Options(root=root, repo_url=config.repo_url or repo_url))
+    return sorted(run.findings, key=Finding.sort_key)
 
 
 def with_rule(findings: list[Finding], rule: str) -> list[Finding]:

@@ -13,15 +13,12 @@ import time
 from pathlib import Path
 
 from wavegate import __version__
-from wavegate.config import ConfigError, load_config, repository_url
+from wavegate.config import ConfigError
+from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
 from wavegate.findings import Result, Severity
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 FAIL_ON = ("error", "warning", "info", "never")
-
-
-class UsageError(Exception):
-    """Bad arguments or input: printed as one line, exit code 2."""
+__all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -184,87 +181,40 @@ def exit_code(result: Result, fail_on: str) -> int:
     return EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings) else EXIT_OK
 
 
-def build_context(args):
-    """Load configuration and the repository; shared by every checking command."""
-    from wavegate.load import load
-    from wavegate.validators import Context
+def pipeline_options(args):
+    """The pipeline's options from the checking commands' shared arguments."""
+    from wavegate.pipeline import Options
 
-    root: Path = args.path
-    if not root.exists():
-        raise UsageError(f"{root}: no such directory")
-    if not root.is_dir():
-        raise UsageError(f"{root}: not a directory; give the repository's root")
-    config = load_config(root, args.config)
-    selection = None
-    if getattr(args, "changed_since", None) or getattr(args, "shard", None):
-        from wavegate.select import SelectError, plan
-
-        shared = [*config.schemas, *([config.policies] if config.policies else []),
-                  *([str(config.path)] if config.path else [])]
-        try:
-            selection = plan(root, exclude=config.exclude, limits=config.limits, changed_since=args.changed_since,
-                             shard_spec=args.shard, shared_paths=shared)
-        except SelectError as error:
-            raise UsageError(str(error)) from None
-    args.selection = selection
-    repo = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
-    # The repository lives as long as the command: the cyclic collector need not scan its
-    # objects on every later collection (a tenth of the checks' time on 10,000 manifests), and
-    # forked workers do not touch (copy) their pages.
-    import gc
-
-    gc.freeze()
-    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False),
-                  engine=getattr(args, "engine", "builtin"))
-    from wavegate.schemas.store import SchemaStore
-
-    ctx.schemas = SchemaStore.build(repo, config, extra_paths=[Path(p) for p in args.schemas],
-                                    kubernetes_version=args.kubernetes_version, complete=selection is not None)
-    if getattr(args, "policies", None) is not None:
-        from wavegate.policy import load_policies
-
-        try:
-            ctx.policies = load_policies(args.policies)
-        except (FileNotFoundError, NotADirectoryError) as error:
-            raise UsageError(str(error)) from None
-    return repo, ctx
+    return Options(root=args.path, config_file=args.config, schemas=tuple(args.schemas),
+                   kubernetes_version=args.kubernetes_version, engine=getattr(args, "engine", "builtin"),
+                   policies=getattr(args, "policies", None), changed_since=getattr(args, "changed_since", None),
+                   shard=getattr(args, "shard", None), debug=getattr(args, "debug", False))
 
 
 def cmd_validate(args) -> int:
-    from wavegate.validators import run
+    from wavegate import pipeline
 
     reports = parse_reports(args)
     started = time.perf_counter()
-    repo, ctx = build_context(args)
-    findings = run(repo, ctx)
-    if args.selection is not None:
-        findings = args.selection.filter(findings)
-    if args.files is not None:
-        wanted = {_repo_relative(args.path, f) for f in args.files}
-        findings = [f for f in findings if f.path in wanted]
-    result = Result(findings=findings, files=repo.files, resources=len(repo.manifests),
+    run = pipeline.validate(pipeline_options(args), files=args.files)
+    result = Result(findings=run.findings, files=run.loaded.files, resources=len(run.repo.manifests),
                     seconds=time.perf_counter() - started, tool="validate")
     emit(result, reports)
     return exit_code(result, args.fail_on)
 
 
-def _repo_relative(root: Path, file: str) -> str:
-    path = Path(file)
-    try:
-        return (path.resolve().relative_to(root.resolve())).as_posix()
-    except ValueError:
-        return path.as_posix()
-
-
 def cmd_dry_run(args) -> int:
+    from wavegate import pipeline
     from wavegate.cluster import open_cluster
     from wavegate.cluster.base import ClusterError
     from wavegate.dryrun.run import dry_run, prerequisites, terminal_progress
     from wavegate.policy import builtin_policy_dir
+    from wavegate.tools import ToolNotFoundError
 
     reports = parse_reports(args)
     started = time.perf_counter()
-    repo, ctx = build_context(args)
+    run = pipeline.render(pipeline.prepare(pipeline_options(args)))
+    ctx = run.ctx
     schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
     extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()))
     options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
@@ -274,10 +224,10 @@ def cmd_dry_run(args) -> int:
         with open_cluster(args.cluster, **options) as cluster:
             progress(f"cluster {cluster.name} is ready")
             report = dry_run(ctx, cluster, extra, progress)
-    except ClusterError as error:
+    except (ClusterError, ToolNotFoundError) as error:
         raise UsageError(str(error)) from None
-    findings = list(repo.problems) + report.findings
-    result = Result(findings=findings, files=repo.files, resources=len(report.applied),
+    findings = pipeline.finish(run, list(run.repo.problems) + report.findings)
+    result = Result(findings=findings, files=run.loaded.files, resources=len(report.applied),
                     seconds=time.perf_counter() - started, tool="dry-run")
     emit(result, reports)
     return exit_code(result, args.fail_on)

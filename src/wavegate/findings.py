@@ -73,6 +73,8 @@ class Finding:
     resource: ResourceRef | None = None
     hint: str = ""
     field: str = ""
+    # The Application whose sync the finding belongs to (a rendered object's), when there is one.
+    application: str | None = None
 
     @property
     def fingerprint(self) -> str:
@@ -86,7 +88,7 @@ class Finding:
         return (self.path, self.line, self.column, self.rule, self.message)
 
     def as_json(self) -> dict:
-        return {
+        found = {
             "rule": self.rule,
             "severity": str(self.severity),
             "message": self.message,
@@ -97,6 +99,9 @@ class Finding:
             "hint": self.hint,
             "fingerprint": self.fingerprint,
         }
+        if self.application is not None:
+            found["application"] = self.application
+        return found
 
 
 @dataclass

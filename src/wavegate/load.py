@@ -130,6 +130,8 @@ class Manifest:
     # What Kubernetes type metadata the document lacks (apiVersion, kind, metadata.name); a
     # document lacking any is kept apart (Repo.untyped) and judged by the validators.
     missing: tuple[str, ...] = ()
+    # The Application whose rendered sync this copy belongs to (wavegate.render), if any.
+    app: object = field(default=None, repr=False, compare=False)
 
     @property
     def api_version(self) -> str:
@@ -205,11 +207,19 @@ class Manifest:
 
         Falls back to the nearest ancestor that exists: a missing field is added under its parent.
         """
+        return self.location(path, key)[1:]
+
+    def location(self, path: tuple = (), key: bool = True) -> tuple[str, int, int]:
+        """(file, line, column) of `path`, like position(). The file is this document's, except for
+        a rendered field that another file sets (a kustomize patch, a Helm values file): then its
+        position carries that file as a fifth element."""
         path = tuple(path)
-        while path not in self.positions and path:
+        positions = self.positions
+        while path not in positions and path:
             path = path[:-1]
-        key_line, key_col, value_line, value_col = self.positions.get(path, (1, 1, 1, 1))
-        return (key_line, key_col) if key else (value_line, value_col)
+        found = positions.get(path, (1, 1, 1, 1))
+        file = found[4] if len(found) > 4 else self.path
+        return (file, found[0], found[1]) if key else (file, found[2], found[3])
 
 
 @dataclass

@@ -38,19 +38,22 @@ class Rule:
         """A finding about `manifest`, at the line of `path` (a tuple of keys and list indexes).
 
         When `path` does not exist in the document (a missing field), the finding points at the
-        nearest ancestor that does, which is where a person would add it.
+        nearest ancestor that does, which is where a person would add it. For a rendered object the
+        line may be in another file than the object's (a patch, a values file): `location` says.
         """
-        line, column = manifest.position(path, key=key)
+        file, line, column = manifest.location(path, key=key)
+        app = getattr(manifest, "app", None)
         return Finding(
             rule=self.id,
             severity=self.severity,
             message=message or self.title,
-            path=manifest.path,
+            path=file,
             line=line,
             column=column,
             resource=manifest.ref,
             hint=hint,
             field=format_path(path),
+            application=app.name if app is not None else None,
         )
 
     def at_file(self, path: str, line: int = 1, column: int = 1, message: str = "", hint: str = "",
@@ -83,6 +86,7 @@ def all_rules() -> list[Rule]:
     """Every declared rule, with every module that declares rules imported first."""
     import wavegate.dryrun.run  # noqa: F401  (declares the dry-run rules)
     import wavegate.load  # noqa: F401  (declares the YAML rules)
+    import wavegate.render.rules  # noqa: F401  (declares the render rules)
     import wavegate.validators
 
     for module in pkgutil.iter_modules(wavegate.validators.__path__):

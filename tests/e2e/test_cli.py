@@ -35,12 +35,29 @@ def test_defects_example_fails_and_the_json_contract_holds():
     report = json.loads(done.stdout)
     assert report["version"] == 1 and set(report) == {"version", "findings", "summary"}
     for finding in report["findings"]:
-        assert set(finding) == {"rule", "severity", "message", "path", "line", "column", "resource", "hint", "fingerprint"}
+        assert set(finding) - {"application"} == {"rule", "severity", "message", "path", "line", "column", "resource",
+                                                   "hint", "fingerprint"}
+        assert isinstance(finding.get("application", ""), str)
         assert finding["severity"] in ("error", "warning", "info")
         assert not finding["path"].startswith("/") and "\\" not in finding["path"]
         assert finding["line"] >= 1 and finding["column"] >= 1
     rules = {f["rule"] for f in report["findings"]}
-    assert {"sync-wave-not-integer", "sync-wave-namespace-after-resources"} <= rules
+    assert {"sync-wave-not-integer", "application-path-missing"} <= rules
+
+
+def test_fixing_the_defects_examples_path_shows_the_waves_it_syncs_out_of_order(tmp_path):
+    """Argo CD orders what an Application syncs; with the path wrong, nothing is synced and the
+    waves of manifests/ are not compared. Fix the path and they are."""
+    import shutil
+
+    repo = tmp_path / "examples" / "defects"  # .wavegate.yaml reads ../../templates/kro
+    shutil.copytree(EXAMPLES / "defects", repo)
+    shutil.copytree(EXAMPLES.parent / "templates" / "kro", tmp_path / "templates" / "kro")
+    app = repo / "argocd" / "application.yaml"
+    app.write_text(app.read_text().replace("path: manifest ", "path: manifests "))
+    done = wavegate("validate", repo, "--format", "json")
+    rules = {f["rule"] for f in json.loads(done.stdout)["findings"]}
+    assert "application-path-missing" not in rules and "sync-wave-namespace-after-resources" in rules
 
 
 def test_every_report_in_one_run(tmp_path):
@@ -89,7 +106,7 @@ def test_hostile_input_never_crashes(tmp_path):
     bomb += [f"a{i}: &a{i} [" + ",".join([f"*a{i-1}"] * 9) + "]" for i in range(1, 10)]
     (tmp_path / "bomb.yaml").write_text("\n".join(bomb))
     (tmp_path / "bin.yaml").write_bytes(b"\x00\xff\xfe garbage")
-    (tmp_path / "tab.yaml").write_text("a:\n\tb: 1\n")
+    (tmp_path / "tab.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: x\n")
     (tmp_path / "weird.yaml").write_text("? [complex, key]\n: value\n!!python/object:os.system x: 1\n")
     (tmp_path / "deep.yaml").write_text("a: " + "[" * 50000 + "]" * 50000 + "\n")
     done = wavegate("validate", tmp_path, "--format", "json")

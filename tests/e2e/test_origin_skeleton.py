@@ -43,6 +43,10 @@ TRIAGE = {
         "a missing '---' merges two objects: the RolePolicyAttachment's kind is silently replaced (it is never created)",
     ("yaml-duplicate-key", "manifests/workflow-rbac.yaml", 144): "same merge: metadata of the lost object replaced",
     ("yaml-duplicate-key", "manifests/workflow-rbac.yaml", 147): "same merge: spec of the lost object replaced",
+    ("render-not-rendered", "manifests/argo-app-dev.yaml", 24):
+        "(info) the dev Application deploys another repository (its repoURL template renders an empty group), "
+        "which wavegate cannot render here: it says so instead of passing silently",
+    ("render-not-rendered", "manifests/argo-app-prod.yaml", 24): "(info) the same for the prod Application",
 }
 
 

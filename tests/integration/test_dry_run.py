@@ -11,7 +11,7 @@ from wavegate.cluster import LocalCluster
 from wavegate.config import load_config
 from wavegate.dryrun.run import dry_run, prerequisites
 from wavegate.load import load
-from wavegate.validators import Context
+from wavegate import pipeline
 from tests.helpers import EXAMPLES, REPO_ROOT, widget_crd, write_repo
 
 pytestmark = pytest.mark.integration
@@ -61,9 +61,7 @@ def cluster():
 
 
 def run(root, cluster, schemas=(), policies=None):
-    config = load_config(root)
-    repo = load(root)
-    ctx = Context(repo=repo, config=config, repo_url=REPO_URL)
+    ctx = pipeline.render(pipeline.prepare(pipeline.Options(root=root, repo_url=REPO_URL))).ctx
     return dry_run(ctx, cluster, prerequisites(tuple(map(str, schemas)), policies))
 
 

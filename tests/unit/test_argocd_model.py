@@ -1,5 +1,6 @@
 from wavegate.argocd import model
-from wavegate.argocd.application import canonical_repo_url, glob_match, in_source, Source
+from wavegate.argocd.application import canonical_repo_url
+from wavegate.render.directory import files_read, glob_match
 from wavegate.load import Manifest
 
 
@@ -81,11 +82,15 @@ def test_repository_urls_compare_across_notations():
     assert {canonical_repo_url(f) for f in forms} == {"gitlab.example.com/team/app"}
 
 
-def test_directory_source_selection():
-    flat = Source(None, "r", "manifests", None, False, None, None, True)
-    assert in_source("manifests/a.yaml", flat) and not in_source("manifests/sub/b.yaml", flat)
-    assert not in_source("other/a.yaml", flat) and not in_source("manifests/readme.md", flat)
-    recursive = Source(None, "r", "manifests", None, True, None, "{*.values.yaml,skip/*}", True)
-    assert in_source("manifests/sub/b.yaml", recursive)
-    assert not in_source("manifests/x.values.yaml", recursive)
-    assert glob_match("sub/app.yaml", "*.yaml")
+def test_directory_source_selection(tmp_path):
+    for rel in ("manifests/a.yaml", "manifests/sub/b.yaml", "manifests/x.values.yaml", "manifests/readme.md",
+                "manifests/skip/c.yaml", "other/a.yaml", "manifests/d.json", "manifests/e.jsonnet"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    flat = files_read(tmp_path, "manifests", False, None, None)
+    assert flat == ["manifests/a.yaml", "manifests/d.json", "manifests/e.jsonnet", "manifests/x.values.yaml"]
+    recursive = files_read(tmp_path, "manifests", True, None, "{*.values.yaml,skip/*}")
+    assert recursive == ["manifests/a.yaml", "manifests/d.json", "manifests/e.jsonnet", "manifests/sub/b.yaml"]
+    # gobwas/glob without separators: `*` crosses `/`, as in Argo CD
+    assert glob_match("*.yaml", "sub/app.yaml") and not glob_match("*.yaml", "sub/app.yml")
+    assert glob_match("{a,b/*}", "b/x/y") and glob_match("[!c]*", "d.yaml") and not glob_match("[!c]*", "c.yaml")

@@ -10,7 +10,6 @@ import pytest
 
 from tests.helpers import check_repo, write_repo
 from wavegate import load as loader
-from wavegate.argocd.application import Application, DirectoryIndex
 from wavegate.load import Limits, load, load_file
 
 FILES = {
@@ -107,25 +106,6 @@ def yaml_node(text):
     import yaml
 
     return yaml.compose(text, Loader=loader._Loader)
-
-
-@pytest.mark.parametrize("source", [
-    {"path": "manifests"}, {"path": "."}, {"path": "deep", "directory": {"recurse": True}},
-    {"path": "", "directory": {"recurse": True}}, {"path": "app", "directory": {"recurse": True}},
-    {"path": "manifests", "directory": {"include": "multi.yaml"}},
-    {"path": "manifests", "directory": {"recurse": True, "exclude": "{list.yaml,broken.yaml}"}},
-])
-def test_directory_index_selects_what_a_full_scan_selects(tmp_path, source):
-    files = {**FILES, "app/x.yaml": FILES["root.yaml"], "app-other/x.yaml": FILES["root.yaml"],
-             "app/sub/y.yaml": FILES["root.yaml"]}
-    repo = load(write_repo(tmp_path, files))
-    app = Application(loader.Manifest("argocd/app.yaml", 0, {
-        "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
-        "spec": {"source": {"repoURL": "https://x/y.git", **source}}}))
-    for documents in (repo.manifests, repo.untyped):
-        full = app.resources(repo, None, documents)
-        assert app.resources(repo, None, documents, index=DirectoryIndex(documents)) == full
-    assert app.resources(repo, None, index=DirectoryIndex(repo.manifests)) == app.resources(repo, None)
 
 
 def test_checks_see_the_same_findings_with_workers(many, monkeypatch):

@@ -8,7 +8,7 @@ from tests.helpers import check_repo, with_rule, write_repo
 from wavegate.config import ConfigError, load_config
 from wavegate.findings import Severity
 from wavegate.load import load
-from wavegate.validators import Context, run
+from wavegate import pipeline
 
 APP = """\
 apiVersion: argoproj.io/v1alpha1
@@ -120,11 +120,9 @@ def test_a_policy_set_on_the_context_wins_over_the_configuration(tmp_path):
 
     empty = write_repo(tmp_path / "central", {"README.md": "no policies\n"})
     write_repo(tmp_path / "repo", {"app.yaml": APP})
-    config = load_config(tmp_path / "repo")
-    repo = load(tmp_path / "repo")
-    ctx = Context(repo=repo, config=config)
-    ctx.policies = load_policies(empty)
-    assert with_rule(run(repo, ctx), "policy-violation") == []
+    assert not load_policies(empty).policies
+    run = pipeline.validate(pipeline.Options(root=tmp_path / "repo", policies=empty))
+    assert with_rule(run.findings, "policy-violation") == []
 
 
 def test_a_configured_policy_directory_that_does_not_exist_is_a_finding(tmp_path):

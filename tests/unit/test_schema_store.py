@@ -11,7 +11,9 @@ from tests.helpers import check_repo, widget_crd, write_repo
 from wavegate.config import Config, ConfigError, load_config
 from wavegate.load import load
 from wavegate.schemas import SchemaStore
-from wavegate.validators import Context, run
+from wavegate import pipeline
+from wavegate.validators import Context
+from wavegate.validators import schema as schema_check
 
 UNSERVED_V0 = """
 - name: v0
@@ -113,10 +115,7 @@ def test_a_missing_schemas_path_is_a_usage_error(tmp_path):
 def test_schemas_files_that_do_not_parse_are_findings(tmp_path):
     write_repo(tmp_path / "repo", {"w.yaml": _widget("size")})
     write_repo(tmp_path / "extra", {"broken.yaml": "a: [\n", "crd.yaml": _crd()})
-    repo = load(tmp_path / "repo")
-    ctx = Context(repo=repo, config=Config())
-    ctx.schemas = SchemaStore.build(repo, Config(), extra_paths=[str(tmp_path / "extra")])
-    findings = run(repo, ctx)
+    findings = validate(tmp_path / "repo", str(tmp_path / "extra"))
     assert [f.rule for f in findings] == ["yaml-syntax"]
     assert findings[0].path.endswith("extra/broken.yaml")
 
@@ -145,10 +144,7 @@ def test_a_bundle_directory_in_kubeconforms_layout(tmp_path):
         metadata: {name: g}
         spec: {size: "3", colour: red}
         """})
-    repo = load(tmp_path / "repo")
-    ctx = Context(repo=repo, config=Config())
-    ctx.schemas = SchemaStore.build(repo, Config(), extra_paths=[bundle])
-    found = sorted((f.rule, f.field) for f in run(repo, ctx))
+    found = sorted((f.rule, f.field) for f in validate(tmp_path / "repo", bundle))
     assert found == [("schema-invalid-type", "spec.size"), ("schema-unknown-field", "spec.colour")]
 
 
@@ -182,10 +178,8 @@ def test_a_valid_rgd_instance_passes(tmp_path):
 def test_rgds_given_with_schemas_define_kinds_too(tmp_path):
     write_repo(tmp_path / "platform", {"rgd.yaml": RGD})
     write_repo(tmp_path / "repo", {"app.yaml": "apiVersion: kro.run/v1alpha1\nkind: WebApp\nmetadata: {name: w}\nspec: {}\n"})
-    repo = load(tmp_path / "repo")
-    ctx = Context(repo=repo, config=Config())
-    ctx.schemas = SchemaStore.build(repo, Config(), extra_paths=[tmp_path / "platform"])
-    assert [(f.rule, f.field) for f in run(repo, ctx)] == [("schema-required", "spec.name")]
+    assert [(f.rule, f.field) for f in validate(tmp_path / "repo", tmp_path / "platform")] == \
+        [("schema-required", "spec.name")]
 
 
 def test_an_rgd_kro_cannot_build_leaves_its_instances_not_checked_not_unknown(tmp_path):
@@ -198,11 +192,9 @@ def test_an_rgd_kro_cannot_build_leaves_its_instances_not_checked_not_unknown(tm
 
 def test_the_check_builds_a_store_lazily_and_keeps_it_on_the_context(tmp_path):
     write_repo(tmp_path, {"crd.yaml": _crd(), "w.yaml": _widget("sise")})
-    repo = load(tmp_path)
-    ctx = Context(repo=repo, config=Config())
-    findings = run(repo, ctx)
-    assert isinstance(ctx.schemas, SchemaStore)
-    assert [(f.rule, f.hint) for f in findings] == [("schema-unknown-field", "Did you mean spec.size?")]
+    run = pipeline.validate(pipeline.Options(root=tmp_path))
+    assert isinstance(run.ctx.schemas, SchemaStore)
+    assert [(f.rule, f.hint) for f in run.findings] == [("schema-unknown-field", "Did you mean spec.size?")]
 
 
 def test_the_store_never_reads_the_network(monkeypatch, tmp_path):
@@ -233,6 +225,10 @@ def test_a_partial_load_still_knows_every_crd_and_rgd_of_the_repository(tmp_path
     store = SchemaStore.build(repo, Config(), complete=True)
     assert store.lookup("example.com/v1", "Widget").source == "crds/widget.yaml:1"
     assert store.lookup("kro.run/v1alpha1", "WebApp").origin == "rgd"
-    ctx = Context(repo=repo, config=Config())
-    ctx.schemas = store
-    assert [f for f in run(repo, ctx) if f.rule.startswith("schema-")] == []
+    ctx = Context(repo=repo, config=Config(), schemas=store)
+    assert list(schema_check.check(repo, ctx)) == []
+
+
+def validate(root, *schemas):
+    """What `wavegate validate ROOT --schemas S...` finds."""
+    return pipeline.validate(pipeline.Options(root=root, schemas=tuple(str(p) for p in schemas))).findings

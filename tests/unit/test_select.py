@@ -14,7 +14,7 @@ from wavegate.findings import Finding
 from wavegate.load import load
 from wavegate.select import (SelectError, changed_applications, filter_repo_files, layout, parse_shard, plan,
                              shard)
-from wavegate.validators import Context, run
+from wavegate import pipeline
 
 REPO_URL = "https://gitlab.example.com/platform/mono.git"
 APPS = 30
@@ -95,11 +95,7 @@ def monorepo(root: Path, apps: int = APPS) -> Path:
 
 def validate(root: Path, **selection) -> list[Finding]:
     """What `wavegate validate [--changed-since REV] [--shard I/N]` reports (the CLI's code path)."""
-    config = load_config(root)
-    chosen = plan(root, exclude=config.exclude, limits=config.limits, **selection)
-    repo = load(root, exclude=config.exclude, limits=config.limits, only=chosen.files if chosen else None)
-    findings = run(repo, Context(repo=repo, config=config, repo_url=config.repo_url))
-    return chosen.filter(findings) if chosen else findings
+    return pipeline.validate(pipeline.Options(root=root, **selection)).findings
 
 
 def key(f: Finding) -> tuple:
@@ -130,7 +126,7 @@ def test_applications_are_the_source_paths_and_their_declaring_files(mono):
 def test_shards_together_report_exactly_the_single_run(mono, single_run, total):
     union: Counter = Counter()
     for index in range(1, total + 1):
-        union.update(map(key, validate(mono, shard_spec=f"{index}/{total}")))
+        union.update(map(key, validate(mono, shard=f"{index}/{total}")))
     assert union == single_run  # same findings, none reported twice
 
 

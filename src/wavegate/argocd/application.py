@@ -1,12 +1,10 @@
-"""Argo CD Applications as wavegate reads them: sources, destination, sync policy, and which of
-the repository's manifests each one syncs (a plain directory source, rendered as Argo CD does)."""
+"""Argo CD Applications as wavegate reads them: sources, destination and sync policy. What each
+source renders to is the render stage's business (wavegate.render)."""
 
 from __future__ import annotations
 
-import bisect
-import fnmatch
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from wavegate.argocd.model import ARGOCD_GROUP, option_set, split_options
@@ -15,18 +13,54 @@ from wavegate.load import Manifest, Repo
 
 @dataclass(frozen=True)
 class Source:
+    """One source of an Application, as written (`spec.source` or `spec.sources[i]`).
+
+    Which tool renders it is decided by the render stage (wavegate.render.sourcetype), as Argo
+    CD's repo-server decides: the explicit `helm`/`kustomize`/`directory`/`plugin` field, else what
+    the directory holds."""
+
     index: int | None  # None for `spec.source`, i for `spec.sources[i]`
     repo_url: str
     path: str | None
     target_revision: str | None
-    recurse: bool
-    include: str | None
-    exclude: str | None
-    is_directory: bool  # not Helm, Kustomize or a plugin
+    raw: dict = field(default_factory=dict, compare=False, hash=False, repr=False)
 
     @property
     def yaml_path(self) -> tuple:
         return ("spec", "source") if self.index is None else ("spec", "sources", self.index)
+
+    def option(self, kind: str) -> dict | None:
+        """The `helm`, `kustomize`, `directory` or `plugin` block, when written (even empty)."""
+        value = self.raw.get(kind)
+        return value if isinstance(value, dict) else ({} if kind in self.raw and value is not None else None)
+
+    @property
+    def chart(self) -> str | None:
+        value = self.raw.get("chart")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def ref(self) -> str | None:
+        value = self.raw.get("ref")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def directory(self) -> dict:
+        return self.option("directory") or {}
+
+    @property
+    def recurse(self) -> bool:
+        return self.directory.get("recurse") is True
+
+    @property
+    def include(self) -> str | None:
+        value = self.directory.get("include")
+        return value if isinstance(value, str) and value else None
+
+    @property
+    def exclude(self) -> str | None:
+        value = self.directory.get("exclude")
+        return value if isinstance(value, str) and value else None
 
 
 @dataclass(frozen=True)
@@ -91,67 +125,19 @@ class Application:
     def creates_namespace(self) -> bool:
         return self.sync_options.get("CreateNamespace") == "true"
 
-    def resources(self, repo: Repo, this_repo_url: str | None,
-                  documents: list[Manifest] | None = None, index: "DirectoryIndex | None" = None) -> list[Manifest]:
-        """The manifests of `repo` (or the given `documents` of it) this Application syncs, from its
-        directory sources in this repository. `index` (a DirectoryIndex of those same manifests)
-        gives the same answer without scanning every manifest, for callers that ask for many
-        Applications."""
-        selected: list[Manifest] = []
-        for source in self.sources:
-            if not source.is_directory or source.path is None:
-                continue
-            if this_repo_url and not same_repository(source.repo_url, this_repo_url):
-                continue
-            candidates = (index.under(source.path, source.recurse) if index is not None
-                          else repo.manifests if documents is None else documents)
-            selected.extend(m for m in candidates if in_source(m.path, source))
-        return selected
-
-
-class DirectoryIndex:
-    """Manifests grouped by the directory of their file, in their original order: the manifests
-    a directory source can read are those of its directory (and, with recurse, of the ones below),
-    so selecting them need not look at every manifest of the repository."""
-
-    def __init__(self, manifests: list[Manifest]):
-        self._by_dir: dict[str, list[tuple[int, Manifest]]] = {}
-        for position, manifest in enumerate(manifests):
-            self._by_dir.setdefault(manifest.path.rpartition("/")[0], []).append((position, manifest))
-        self._dirs = sorted(self._by_dir)
-
-    def under(self, base: str, recurse: bool) -> list[Manifest]:
-        """A superset of what in_source() accepts for a source at `base`, in the original order."""
-        if not recurse:
-            return [m for _, m in self._by_dir.get(base, ())]
-        if not base:
-            dirs = self._dirs
-        else:
-            prefix = base + "/"
-            start = bisect.bisect_left(self._dirs, prefix)
-            end = bisect.bisect_left(self._dirs, base + "0")  # "0" is the character after "/"
-            dirs = ([base] if base in self._by_dir else []) + self._dirs[start:end]
-        found = [entry for d in dirs for entry in self._by_dir[d]]
-        found.sort(key=lambda entry: entry[0])
-        return [m for _, m in found]
-
 
 def is_application(manifest: Manifest) -> bool:
     return manifest.kind == "Application" and manifest.group == ARGOCD_GROUP
 
 
 def _source(index: int | None, raw: dict) -> Source:
-    directory = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
     path = raw.get("path")
     return Source(
         index=index,
         repo_url=raw.get("repoURL") if isinstance(raw.get("repoURL"), str) else "",
         path=normalize_dir(path) if isinstance(path, str) else None,
         target_revision=raw.get("targetRevision") if isinstance(raw.get("targetRevision"), str) else None,
-        recurse=directory.get("recurse") is True,
-        include=directory.get("include") if isinstance(directory.get("include"), str) else None,
-        exclude=directory.get("exclude") if isinstance(directory.get("exclude"), str) else None,
-        is_directory=not any(k in raw for k in ("helm", "kustomize", "plugin", "chart")),
+        raw=raw,
     )
 
 
@@ -159,38 +145,6 @@ def normalize_dir(path: str) -> str:
     """A source path as a repository-relative directory: '' for the root, no './' or trailing '/'."""
     parts = [p for p in path.strip().split("/") if p not in ("", ".")]
     return "/".join(parts)
-
-
-def in_source(file: str, source: Source) -> bool:
-    """Whether Argo CD's directory rendering of `source` reads `file` (repository-relative)."""
-    base = source.path or ""
-    if base:
-        if not file.startswith(base + "/"):
-            return False
-        rel = file[len(base) + 1:]
-    else:
-        rel = file
-    if "/" in rel and not source.recurse:
-        return False
-    if not rel.endswith((".yaml", ".yml", ".json")):
-        return False
-    if source.include and not glob_match(rel, source.include):
-        return False
-    if source.exclude and glob_match(rel, source.exclude):
-        return False
-    return True
-
-
-def glob_match(rel: str, pattern: str) -> bool:
-    """Argo CD's include/exclude: a glob, or `{a,b}` with several globs, matched against the
-    path relative to the source directory (and against the file name, as Argo CD also does)."""
-    pattern = pattern.strip()
-    if pattern.startswith("{") and pattern.endswith("}"):
-        candidates = [p.strip() for p in pattern[1:-1].split(",")]
-    else:
-        candidates = [pattern]
-    name = rel.rsplit("/", 1)[-1]
-    return any(fnmatch.fnmatchcase(rel, p) or fnmatch.fnmatchcase(name, p) for p in candidates)
 
 
 _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//).+)$")

@@ -1,8 +1,8 @@
-"""What a sync would apply, and in which order: one plan per Argo CD Application of the repository.
+"""What a sync would apply, and in which order: one plan per sync set of the render stage.
 
-Argo CD renders an Application's plain-directory source (recursion, include/exclude) and syncs
-those resources only, so the plan takes each Application's resources, not every YAML file. The
-order is the one Argo CD model's `sync_tasks` gives; nothing here restates it.
+Argo CD renders each Application's sources and syncs those objects only, so the plan takes each
+Application's rendered objects, not every YAML file. The order is the one Argo CD model's
+`sync_tasks` gives; nothing here restates it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ class SyncPlan:
     create_namespace: bool
     steps: list[Step] = field(default_factory=list)
     app: Application | None = None
+    sync_set: object | None = None  # the wavegate.render.SyncSet it applies
 
     @property
     def size(self) -> int:
@@ -46,20 +47,23 @@ def is_kubernetes_object(manifest: Manifest) -> bool:
 
 
 def build_plans(ctx) -> list[SyncPlan]:
-    apps = sorted(ctx.applications, key=lambda a: a.name)
-    if not apps:
-        manifests = [m for m in ctx.repo.manifests if is_kubernetes_object(m) and not is_application(m)]
-        return [_plan("repository", manifests, None, False, None)]
+    """One plan per sync set Argo CD would sync: each Application's rendered objects (in a
+    repository without Applications, each root's)."""
     plans = []
-    for app in apps:
-        manifests = [m for m in app.resources(ctx.repo, ctx.repo_url) if is_kubernetes_object(m)]
-        plans.append(_plan(app.name, manifests, app.destination_namespace, app.creates_namespace, app))
+    for sync_set in sorted(ctx.sync_sets, key=lambda s: (s.app is None, s.name)):
+        manifests = [m for m in sync_set.objects if is_kubernetes_object(m)
+                     and (sync_set.app is not None or not is_application(m))]
+        app = sync_set.app
+        plans.append(_plan(sync_set.name or "repository root", manifests,
+                           app.destination_namespace if app else None, bool(app and app.creates_namespace), app,
+                           sync_set))
     return plans
 
 
 def _plan(name: str, manifests: list[Manifest], namespace: str | None, create_namespace: bool,
-          app: Application | None) -> SyncPlan:
-    plan = SyncPlan(name=name, destination_namespace=namespace, create_namespace=create_namespace, app=app)
+          app: Application | None, sync_set=None) -> SyncPlan:
+    plan = SyncPlan(name=name, destination_namespace=namespace, create_namespace=create_namespace, app=app,
+                    sync_set=sync_set)
     for phase, wave, tasks in model.waves(model.sync_tasks(manifests)):
         plan.steps.append(Step(phase, wave, tasks))
     return plan

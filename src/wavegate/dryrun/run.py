@@ -116,8 +116,9 @@ def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> 
         _install_prerequisites(server, extra, report, progress)
         for plan in build_plans(ctx):
             if plan.app is not None and plan.size == 0:
-                report.findings.append(_nothing_rendered(plan, ctx))
-                continue
+                if all(source.rendered for source in plan.sync_set.sources):
+                    report.findings.append(_nothing_rendered(plan, ctx))
+                continue  # a source that failed to render is already a render-failed finding
             _sync(server, plan, report, progress)
     finally:
         server.close()
@@ -216,7 +217,7 @@ def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progre
 
 def _nothing_rendered(plan: SyncPlan, ctx) -> Finding:
     app = plan.app
-    sources = [s for s in app.sources if s.is_directory and s.path is not None]
+    sources = [s for s in app.sources if s.path is not None and s.chart is None]
     path = sources[0].yaml_path + ("path",) if sources else ("spec",)
     where = ", ".join(repr(s.path) for s in sources) or "no directory source"
     missing = [s.path for s in sources if not (ctx.repo.root / s.path).is_dir()]

@@ -143,17 +143,13 @@ def _base(git: Git, opts: Options, branch: str) -> str:
 
 def validate_tree(root: Path, config_rel: Path, repo_url: str | None) -> list[Finding]:
     """`wavegate validate` on a snapshot directory, with the snapshot's own configuration."""
-    from wavegate.load import load
-    from wavegate.schemas.store import SchemaStore
-    from wavegate.validators import Context, run
+    from wavegate import pipeline
 
     config_dir = root / config_rel.parent
     explicit = root / config_rel if (root / config_rel).exists() and config_rel.name != ".wavegate.yaml" else None
     config = load_config(config_dir, explicit)
-    repo = load(config_dir, exclude=config.exclude, limits=config.limits)
-    ctx = Context(repo=repo, config=config, repo_url=config.repo_url or repo_url)
-    ctx.schemas = SchemaStore.build(repo, config)
-    return run(repo, ctx)
+    options = pipeline.Options(root=config_dir, config_file=explicit, repo_url=config.repo_url or repo_url)
+    return pipeline.validate(options).findings
 
 
 def _snapshot(git: Git | None, rev: str | None, top: Path, dest: Path) -> None:

@@ -122,7 +122,7 @@ def prepare_bundle(store: SchemaStore, entries: list[Entry], root: Path | None =
 
 def run_kubeconform(root: Path, files: list[str], location: str) -> list[Result]:
     """kubeconform's results for `files` (relative to `root`), checked against `location` only."""
-    from wavegate.cluster.tools import find_tool
+    from wavegate.tools import find_tool
 
     binary = find_tool("kubeconform")
     results: list[Result] = []

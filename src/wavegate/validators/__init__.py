@@ -14,11 +14,12 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable, Iterable
 
-from wavegate.argocd.application import Application, DirectoryIndex
+from wavegate.argocd.application import Application
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
-from wavegate.rules import REGISTRY, declare
+from wavegate.render.model import Rendering, SyncSet
+from wavegate.rules import declare
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -31,7 +32,12 @@ INTERNAL_ERROR = declare(
 
 @dataclass
 class Context:
-    """What checks know besides the repository: configuration and what was derived from it."""
+    """What checks know besides the repository: configuration and what was derived from it.
+
+    `rendering` holds the sync sets (wavegate.render): what each Application applies, rendered.
+    Checks that relate objects to each other (waves, namespaces, CRDs before their instances,
+    duplicates) compare objects of one sync set only (`sync_sets`); per-object checks read
+    `repo.manifests`, which holds every rendered object once per sync set that applies it."""
 
     repo: Repo
     config: Config = field(default_factory=Config)
@@ -40,6 +46,7 @@ class Context:
     policies: object | None = None  # a wavegate.policy.PolicySet from --policies; else config, else built-in
     debug: bool = False
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
+    rendering: Rendering | None = None
 
     @property
     def argocd_version(self) -> int:
@@ -47,22 +54,37 @@ class Context:
 
     @cached_property
     def applications(self) -> list[Application]:
+        if self.rendering is not None:
+            return [s.app for s in self.rendering.sync_sets if s.app is not None]
         return Application.all_in(self.repo)
 
+    @property
+    def sync_sets(self) -> list[SyncSet]:
+        """The sync sets whose objects Argo CD applies together (not the unsynced roots)."""
+        return self.rendering.synced if self.rendering is not None else []
+
     @cached_property
-    def synced_by(self) -> dict[int, list[Application]]:
-        """For each manifest (by id), the Applications of this repository that sync it."""
-        owners: dict[int, list[Application]] = {}
-        manifests, untyped = DirectoryIndex(self.repo.manifests), DirectoryIndex(self.repo.untyped)
-        for app in self.applications:
-            for manifest in app.resources(self.repo, self.repo_url, index=manifests):
-                owners.setdefault(id(manifest), []).append(app)
-            for document in app.resources(self.repo, self.repo_url, self.repo.untyped, index=untyped):
-                owners.setdefault(id(document), []).append(app)
-        return owners
+    def _sync_set_index(self) -> dict[int, SyncSet]:
+        if self.rendering is None:
+            return {}
+        return {id(m): s for s in self.rendering.sync_sets for m in (*s.objects, *s.untyped)}
+
+    def sync_set_of(self, manifest: Manifest) -> SyncSet | None:
+        """The sync set (an Application's, or a root's) that applies this rendered object."""
+        return self._sync_set_index.get(id(manifest))
+
+    def objects_of(self, app: Application) -> list[Manifest]:
+        """What `app` applies: its sync set's rendered objects."""
+        where = (app.manifest.path, app.manifest.doc_index)
+        for sync_set in self.rendering.sync_sets if self.rendering is not None else ():
+            if sync_set.app is not None and (sync_set.app.manifest.path, sync_set.app.manifest.doc_index) == where:
+                return sync_set.objects
+        return []
 
     def apps_of(self, manifest: Manifest) -> list[Application]:
-        return self.synced_by.get(id(manifest), [])
+        """The Application whose sync applies this rendered object (none for an unsynced one)."""
+        app = getattr(manifest, "app", None)
+        return [app] if app is not None else []
 
 
 def checks() -> list[tuple[str, Check]]:
@@ -75,28 +97,13 @@ def checks() -> list[tuple[str, Check]]:
     return found
 
 
-def run(repo: Repo, ctx: Context) -> list[Finding]:
-    """Every finding for `repo`: load problems and every check, with configured severities."""
+def run_checks(repo: Repo, ctx: Context) -> list[Finding]:
+    """Every finding of every check for `repo`, plus the problems of loading and rendering, as
+    raised: severities, `off` and duplicates are the pipeline's finish stage (wavegate.pipeline)."""
     raw: list[Finding] = list(repo.problems)
     for found in _run_checks(checks(), repo, ctx):
         raw.extend(found)
-    findings: list[Finding] = []
-    seen: set[tuple] = set()
-    for finding in raw:
-        # A repository must not be able to switch off the policies it is held to: findings of
-        # rules that are not configurable keep their severity (a policy's from its binding).
-        rule = REGISTRY.get(finding.rule)
-        severity = (finding.severity if rule is not None and not rule.configurable
-                    else ctx.config.severity_for(finding.rule, finding.severity))
-        if severity is None:
-            continue
-        if severity != finding.severity:
-            finding = finding.with_severity(severity)
-        key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
-        if key not in seen:
-            seen.add(key)
-            findings.append(finding)
-    return findings
+    return raw
 
 
 def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]:
@@ -131,7 +138,7 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     if not parallel:
         return [_run_one(name, check, repo, ctx) for name, check in found]
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
-        ctx.synced_by
+        ctx.applications
     except Exception:  # noqa: BLE001
         pass
     global _FORKED

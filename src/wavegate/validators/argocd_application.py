@@ -3,10 +3,11 @@ Argo CD would read, repoURLs copied from another repository, and namespaces (res
 cannot place, resources outside the destination namespace, namespaces nothing creates).
 
 Which source is "this repository": when wavegate knows this repository's URL (`repoURL` in
-.wavegate.yaml, CI_PROJECT_URL or the git remote), a source whose repoURL is the same repository.
-When the URL is unknown, wavegate cannot tell a typo from another repository, so it judges by the
-path: a source whose path exists here is taken to be this repository (and must hold manifests); a
-path that does not exist is not reported.
+.wavegate.yaml, CI_PROJECT_URL, the git remote, or catalog-info.yaml's gitlab.com/project-slug on
+an Application's repoURL host), a source whose repoURL is the same repository. When the URL is
+unknown, wavegate cannot tell a typo from another repository, so it judges by the path: a source
+whose path exists here is taken to be this repository (and must hold manifests); a path that does
+not exist is a warning that says why it is not an error.
 
 Which manifests the namespace rules look at: the ones some Application in the repository syncs.
 Application manifests themselves are usually applied by Backstage or an app-of-apps, not synced by
@@ -26,7 +27,10 @@ from typing import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model
-from wavegate.argocd.application import Application, Source, in_source, same_repository
+from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.render.directory import files_read
+from wavegate.render.model import DIRECTORY
+from wavegate.render.sourcetype import SourceTypeError, source_type
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
@@ -48,6 +52,17 @@ PATH_EMPTY = declare(
     synced before.""",
     "source:\n  path: deploy            # the manifests are in deploy/base/\n",
     "source:\n  path: deploy\n  directory:\n    recurse: true", _F)
+PATH_UNVERIFIED = declare(
+    "application-path-unverified", "warning",
+    "An Application's source path does not exist here, and wavegate cannot tell whether it is this repository",
+    """When wavegate does not know this repository's URL (no repoURL in .wavegate.yaml, no
+    CI_PROJECT_URL, no git remote, no gitlab.com/project-slug in catalog-info.yaml), it cannot tell a
+    source of this repository with a mistyped path from a source of another repository. If the
+    Application does deploy this repository, the path must exist here or Argo CD fails with
+    ComparisonError.""",
+    "# no git remote, no CI_PROJECT_URL\nsource:\n  repoURL: https://gitlab.example.com/team/web.git\n"
+    "  path: manifest      # the folder is manifests/",
+    "# .wavegate.yaml\nrepoURL: https://gitlab.example.com/team/web.git", _F)
 REPO_URL_FOREIGN = declare(
     "application-repo-url-foreign", "warning", "An Application points at another repository although its path is here",
     """An Application that lives in this repository and whose source path holds manifests here, but
@@ -133,7 +148,7 @@ def _is_this_repository(source: Source, ctx, exists: bool) -> bool:
 
 
 def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _Files) -> Iterable[Finding]:
-    if source.path is None or templated(source.path) or templated(source.repo_url):
+    if source.path is None or source.chart is not None or templated(source.path) or templated(source.repo_url):
         return
     manifest = app.manifest
     path_key = (*source.yaml_path, "path")
@@ -143,7 +158,7 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
     exists = not leaves and directory.is_dir()
     this_repo = _is_this_repository(source, ctx, exists)
 
-    if this_repo and not exists:
+    if not exists and (this_repo or not ctx.repo_url):
         if leaves:
             message = f"source path {written!r} of Application {app.name} leaves the repository; Argo CD refuses it"
             hint = "Write a path relative to the repository root, without '..'."
@@ -152,16 +167,25 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
             message = f"source path {written!r} of Application {app.name} {what}"
             close = difflib.get_close_matches(source.path, files.directories, n=1, cutoff=0.6)
             hint = f"Did you mean path: {close[0]}?" if close else "Point path at the folder that holds the manifests."
-        yield PATH_MISSING.at(manifest, path_key, message, hint=hint, key=False)
+        if this_repo or leaves:
+            yield PATH_MISSING.at(manifest, path_key, message, hint=hint, key=False)
+        else:
+            yield PATH_UNVERIFIED.at(
+                manifest, path_key,
+                message.replace("in this repository", "here") + f"; wavegate does not know this repository's URL, so it "
+                f"cannot tell whether {source.repo_url or 'the repoURL'} is this repository (if it is, Argo CD fails "
+                "with ComparisonError)",
+                hint=hint + " If the source is another repository, set repoURL: in .wavegate.yaml (or run in GitLab "
+                            "CI, or with a git remote) so that wavegate knows which one this is.", key=False)
         return
     if not exists:
         return
-    below = files.below(source.path)
-    read = [f for f in below if in_source(f, source)]
-    if this_repo and source.is_directory and not read:
+    read = files_read(repo.root, source.path, source.recurse, source.include, source.exclude, ctx.config.exclude)
+    if this_repo and not read and _renders_as_directory(source, directory):
+        below = files.below(source.path)
         yield PATH_EMPTY.at(manifest, path_key,
-                            f"source path {written!r} of Application {app.name} holds no .yaml, .yml or .json file "
-                            "that Argo CD would read, so the Application syncs nothing",
+                            f"source path {written!r} of Application {app.name} holds no .yaml, .yml, .json or "
+                            ".jsonnet file that Argo CD would read, so the Application syncs nothing",
                             hint=_empty_hint(source, below), key=False)
     if (not this_repo and ctx.repo_url and source.repo_url and read
             and not same_repository(source.repo_url, ctx.repo_url)):
@@ -171,6 +195,13 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
             f"({ctx.repo_url}), although {source.path or 'the root'} here holds {len(read)} manifest file(s) "
             f"such as {read[0]}",
             hint=f"If it deploys this repository, write repoURL: {ctx.repo_url}", key=False)
+
+
+def _renders_as_directory(source: Source, directory: Path) -> bool:
+    try:
+        return source_type(source.raw, directory) == DIRECTORY
+    except SourceTypeError:
+        return False  # reported by the render stage
 
 
 def _empty_hint(source: Source, below: list[str]) -> str:
@@ -245,7 +276,7 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
         destination = app.destination_namespace
         if not destination or destination in existing or app.creates_namespace:
             continue
-        placed = [m for m in app.resources(repo, ctx.repo_url) if _checked(m, repo) and m.namespace is None]
+        placed = [m for m in ctx.objects_of(app) if _checked(m, repo) and m.namespace is None]
         if not placed:
             continue
         first = placed[0]

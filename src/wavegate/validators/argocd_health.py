@@ -36,51 +36,47 @@ KRO_HEALTH_MISSING = declare(
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
     kro_kinds = _kro_group_kinds(repo)
-    instances = [m for m in repo.manifests
-                 if (m.group, m.kind) in kro_kinds or (m.group == KRO_GROUP and m.kind != "ResourceGraphDefinition")]
-    instances = [m for m in instances if not model.is_argocd_hook(m)]
-    if not instances:
-        return
-    covered, problem = _covered_patterns(repo, ctx)
-    # The instances without a health check, grouped by the Applications that sync them: a later
-    # resource waits for the instances one of its Applications also syncs (or, when the repository
-    # has no Application at all, for every instance). Grouping once keeps this linear.
-    unhealthy = [(i, model.wave_of(i)) for i in instances if not _has_health(i, covered)]
-    by_app: dict[int, list[int]] = {}
-    unsynced: list[int] = []
-    for position, (instance, _) in enumerate(unhealthy):
-        apps = ctx.apps_of(instance)
-        for app in apps:
-            by_app.setdefault(id(app), []).append(position)
-        if not apps:
-            unsynced.append(position)
-    for later in repo.manifests:
-        if not is_kubernetes_object(later) or model.is_argocd_hook(later):
+    covered = problem = None
+    for sync_set in ctx.sync_sets:  # a later wave waits only for the instances of its own sync
+        instances = [m for m in sync_set.objects
+                     if ((m.group, m.kind) in kro_kinds or (m.group == KRO_GROUP and m.kind != "ResourceGraphDefinition"))
+                     and not model.is_argocd_hook(m)]
+        if not instances:
             continue
-        later_wave = model.wave_of(later)
-        apps = ctx.apps_of(later)
-        if apps:
-            positions = sorted({p for app in apps for p in by_app.get(id(app), ())})
-        else:
-            positions = unsynced if not ctx.applications else []
-        before = [i for i, wave in (unhealthy[p] for p in positions) if i is not later and wave < later_wave]
-        if not before:
+        if covered is None:
+            covered, problem = _covered_patterns(repo, ctx)
+        unhealthy = [(i, model.wave_of(i)) for i in instances if not _has_health(i, covered)]
+        if not unhealthy:
             continue
-        kinds = sorted({f"{i.group}/{i.kind}" for i in before})
-        names = ", ".join(f"{i.kind}/{i.name} (wave {model.wave_of(i)})" for i in before[:3])
-        if problem:
-            why = problem
-            hint = (f"Fix argocd.configMap in .wavegate.yaml, or add the keys of {SHIPPED} "
-                    "(shipped with wavegate) to that argocd-cm.")
-        else:
-            why = f"{ctx.config.argocd_config_map} has no health check for {', '.join(kinds)}"
-            hint = (f"Add resource.customizations.health.{kinds[0].replace('/', '_')} (or kro.run/* under "
-                    f"resource.customizations) to argocd-cm; {SHIPPED} holds both.")
-        yield KRO_HEALTH_MISSING.at(
-            later, ("metadata", "annotations", model.SYNC_WAVE),
-            f"{later.kind}/{later.name} is in wave {later_wave}, after {names}, but {why}: Argo CD calls "
-            f"the instance Healthy as soon as it exists, so wave {later_wave} starts before kro has created anything",
-            hint=hint, key=False)
+        first_wave = min(wave for _, wave in unhealthy)
+        for later in sync_set.objects:
+            if not is_kubernetes_object(later) or model.is_argocd_hook(later):
+                continue
+            later_wave = model.wave_of(later)
+            if later_wave <= first_wave:
+                continue
+            before = [i for i, wave in unhealthy if i is not later and wave < later_wave]
+            if not before:
+                continue
+            yield _finding(later, later_wave, before, problem, ctx)
+
+
+def _finding(later: Manifest, later_wave: int, before: list[Manifest], problem: str | None, ctx) -> Finding:
+    kinds = sorted({f"{i.group}/{i.kind}" for i in before})
+    names = ", ".join(f"{i.kind}/{i.name} (wave {model.wave_of(i)})" for i in before[:3])
+    if problem:
+        why = problem
+        hint = (f"Fix argocd.configMap in .wavegate.yaml, or add the keys of {SHIPPED} "
+                "(shipped with wavegate) to that argocd-cm.")
+    else:
+        why = f"{ctx.config.argocd_config_map} has no health check for {', '.join(kinds)}"
+        hint = (f"Add resource.customizations.health.{kinds[0].replace('/', '_')} (or kro.run/* under "
+                f"resource.customizations) to argocd-cm; {SHIPPED} holds both.")
+    return KRO_HEALTH_MISSING.at(
+        later, ("metadata", "annotations", model.SYNC_WAVE),
+        f"{later.kind}/{later.name} is in wave {later_wave}, after {names}, but {why}: Argo CD calls "
+        f"the instance Healthy as soon as it exists, so wave {later_wave} starts before kro has created anything",
+        hint=hint, key=False)
 
 
 def _kro_group_kinds(repo: Repo) -> set[tuple[str, str]]:

@@ -67,7 +67,7 @@ KRO_INSTANCE_AS_HOOK = declare(
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
-    instance_kinds = set(rgd_kinds(repo))
+    instance_kinds = set(rgd_kinds(repo.manifests))  # a kind is defined wherever its RGD is
     for manifest in repo.manifests:
         annotations = manifest.annotations
         if model.HOOK in annotations:

@@ -152,7 +152,7 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
         if not isinstance(entries, list):
             continue
         parsed = [_Entry(spec, i, e) for i, e in enumerate(entries) if isinstance(e, dict)]
-        resources = ([m for m in spec.app.resources(repo, ctx.repo_url) if kube.is_kubernetes_object(m)]
+        resources = ([m for m in ctx.objects_of(spec.app) if kube.is_kubernetes_object(m)]
                      if spec.app is not None else [])
         for entry in parsed:
             yield from _entry_findings(entry, repo, ctx, status_setting, resources)

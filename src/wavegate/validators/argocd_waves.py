@@ -52,9 +52,12 @@ KRO_GROUP = "kro.run"
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
     yield from _unparsable_waves(repo)
-    yield from _namespaces_after_resources(repo)
-    yield from _crds_after_resources(repo)
-    yield from _kro_instances_before_rgds(repo, ctx)
+    # Waves order one sync: objects of two Applications (or of a root no Application syncs) are
+    # never compared.
+    for sync_set in ctx.sync_sets:
+        yield from _namespaces_after_resources(sync_set.objects)
+        yield from _crds_after_resources(sync_set.objects)
+        yield from _kro_instances_before_rgds(sync_set.objects, ctx)
 
 
 def _unparsable_waves(repo: Repo) -> Iterable[Finding]:
@@ -76,10 +79,10 @@ def _unparsable_waves(repo: Repo) -> Iterable[Finding]:
                                       hint='Write a whole number such as "0", "1" or "-1".', key=False)
 
 
-def _namespaces_after_resources(repo: Repo) -> Iterable[Finding]:
-    namespaces = {m.name: m for m in repo.manifests if m.kind == "Namespace" and m.group == "" and m.name}
+def _namespaces_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
+    namespaces = {m.name: m for m in objects if m.kind == "Namespace" and m.group == "" and m.name}
     earliest: dict[str, Manifest] = {}
-    for manifest in repo.manifests:
+    for manifest in objects:
         ns = manifest.namespace
         if ns in namespaces and manifest.kind != "Namespace":
             if ns not in earliest or model.wave_of(manifest) < model.wave_of(earliest[ns]):
@@ -95,15 +98,15 @@ def _namespaces_after_resources(repo: Repo) -> Iterable[Finding]:
                 hint=f'Set {model.SYNC_WAVE}: "{dep_wave}" or lower on the Namespace.', key=False)
 
 
-def _crds_after_resources(repo: Repo) -> Iterable[Finding]:
+def _crds_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
     crds = {}
-    for manifest in repo.manifests:
+    for manifest in objects:
         if model.is_crd(manifest):
             group_kind = model.crd_group_kind(manifest)
             if group_kind:
                 crds[group_kind] = manifest
     for (group, kind), crd in sorted(crds.items()):
-        users = [m for m in repo.manifests if m.group == group and m.kind == kind]
+        users = [m for m in objects if m.group == group and m.kind == kind]
         if not users:
             continue
         first = min(users, key=model.wave_of)
@@ -115,10 +118,12 @@ def _crds_after_resources(repo: Repo) -> Iterable[Finding]:
                 hint=f'Set {model.SYNC_WAVE}: "{model.wave_of(first)}" or lower on the CRD.', key=False)
 
 
-def rgd_kinds(repo: Repo) -> dict[tuple[str, str], Manifest]:
-    """(group, kind) of every custom resource kind a ResourceGraphDefinition in `repo` defines."""
+def rgd_kinds(objects: list[Manifest]) -> dict[tuple[str, str], Manifest]:
+    """(group, kind) of every custom resource kind a ResourceGraphDefinition among `objects` defines."""
     found = {}
-    for manifest in repo.by_kind("ResourceGraphDefinition", KRO_GROUP):
+    for manifest in objects:
+        if manifest.kind != "ResourceGraphDefinition" or manifest.group != KRO_GROUP:
+            continue
         kind = manifest.get("spec", "schema", "kind")
         group = manifest.get("spec", "schema", "group") or KRO_GROUP
         if isinstance(kind, str) and isinstance(group, str):
@@ -126,11 +131,11 @@ def rgd_kinds(repo: Repo) -> dict[tuple[str, str], Manifest]:
     return found
 
 
-def _kro_instances_before_rgds(repo: Repo, ctx) -> Iterable[Finding]:
-    kinds = rgd_kinds(repo)
+def _kro_instances_before_rgds(objects: list[Manifest], ctx) -> Iterable[Finding]:
+    kinds = rgd_kinds(objects)
     if not kinds:
         return
-    for manifest in repo.manifests:
+    for manifest in objects:
         rgd = kinds.get((manifest.group, manifest.kind))
         if rgd is None:
             continue

@@ -23,8 +23,9 @@ DUPLICATE = declare(
     CD applies both, one after the other, so the object ends up as whichever came last and the
     Application never settles (or reports a shared-resource conflict when two Applications own it).
     Copying a file and forgetting to rename the copy is the usual cause. wavegate compares what the
-    same Application (or two Applications with the same destination) would apply; documents that no
-    Application in the repository syncs are compared within one directory.""",
+    same Application (or two Applications with the same destination) would apply; objects that no
+    Application in the repository syncs are compared within what one root renders (a kustomization,
+    a chart, a directory).""",
     "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml\nkind: Namespace\nmetadata: {name: team-web}",
     "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml: only the Role and RoleBinding", _K)
 NAMESPACE_ON_CLUSTER_SCOPED = declare(
@@ -87,9 +88,10 @@ def placements(manifest: Manifest, repo: Repo, ctx) -> list[tuple]:
             namespace = "" if cluster_scoped else (manifest.namespace or app.destination_namespace or "")
             keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("cluster", _cluster(app))))
     else:
+        sync_set = ctx.sync_set_of(manifest)
         namespace = "" if cluster_scoped else (manifest.namespace or "")
-        keys.append((manifest.group, manifest.kind, namespace, manifest.name,
-                     ("directory", posixpath.dirname(manifest.path))))
+        where = sync_set.name if sync_set is not None else posixpath.dirname(manifest.path)
+        keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("directory", where)))
     return list(dict.fromkeys(keys))
 
 
@@ -104,8 +106,8 @@ def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
             if earlier is None:
                 first[key] = manifest
                 continue
-            if earlier is manifest or reported:
-                continue
+            if earlier is manifest or earlier.data is manifest.data or reported:
+                continue  # one document that two Applications read: their business, not a copy
             reported = True
             line = earlier.position(("metadata", "name"))[0]
             group, kind, namespace, name, (where, destination) = key

@@ -11,18 +11,19 @@ from wavegate.rules import declare
 
 NOT_A_RESOURCE = declare(
     "yaml-not-a-resource", "error", "A document has no apiVersion, kind or metadata.name",
-    """Argo CD applies every YAML document it finds under an Application's path; a document without
-    apiVersion, kind and metadata.name fails the whole sync. Outside the synced folders such a file
-    is harmless and reported only as information. Move non-manifest YAML out of synced folders,
-    or exclude it in .wavegate.yaml.""",
+    """Argo CD applies every object it renders; one without apiVersion or metadata.name is refused and
+    fails the sync (one without kind cannot even be decoded: the render fails, or, in a file that
+    does not look like a manifest at all, Argo CD skips the file). Outside the synced folders such a
+    document is harmless and reported only as information. Move non-manifest YAML out of synced
+    folders, or exclude it in .wavegate.yaml.""",
     "# manifests/values.yaml, inside the Application's path\nreplicas: 3\nimage: web:1.2",
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"3\"", "yaml")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
-    apps_here = [a for a in ctx.applications if any(s.is_directory for s in a.sources)]
     for document in repo.untyped:
-        synced = bool(ctx.apps_of(document)) or not apps_here
+        sync_set = ctx.sync_set_of(document)
+        synced = sync_set is None or sync_set.synced
         finding = NOT_A_RESOURCE.at(
             document, (), f"document {document.doc_index + 1} has no {', '.join(document.missing)}"
             + ("" if synced else "; no Application syncs this file, so it is not checked further"),

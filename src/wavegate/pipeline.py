@@ -1,0 +1,208 @@
+"""The one pipeline every checking command runs: prepare -> render -> check -> finish.
+
+    run = pipeline.prepare(Options(root=Path(".")))   # configuration, selection, the loaded files
+    pipeline.render(run)                                # sync sets, the checked repository, context
+    findings = pipeline.finish(run, pipeline.check(run))
+
+`validate`, `dry-run`, `promote` (its gates validate both environments) and the tests all come
+through here, so a rule turned off or re-graded in .wavegate.yaml, an exception, and the removal
+of duplicate findings mean the same in every command.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from wavegate.config import Config, ConfigError, load_config, repository_url
+from wavegate.errors import UsageError
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo, load
+from wavegate.rules import REGISTRY
+
+
+@dataclass
+class Options:
+    """What the checking commands accept (their shared command-line options)."""
+
+    root: Path
+    config_file: Path | None = None
+    schemas: tuple[str, ...] = ()
+    kubernetes_version: str | None = None
+    engine: str = "builtin"
+    policies: Path | None = None
+    changed_since: str | None = None
+    shard: str | None = None
+    repo_url: str | None = None  # this repository's URL when the caller knows better than discovery
+    debug: bool = False
+
+
+@dataclass
+class Run:
+    """One run of the pipeline, filled stage by stage."""
+
+    options: Options
+    config: Config
+    loaded: Repo  # every YAML file as the loader read it
+    selection: object | None = None  # wavegate.select.Selection, with --changed-since / --shard
+    rendering: object | None = None  # wavegate.render.Rendering
+    repo: Repo | None = None  # what the checks look at: the rendered objects of every sync set
+    ctx: object | None = None  # wavegate.validators.Context
+    findings: list[Finding] = field(default_factory=list)
+
+
+def prepare(options: Options) -> Run:
+    """Read the configuration and the repository's files (or the selected ones)."""
+    root = options.root
+    if not root.exists():
+        raise UsageError(f"{root}: no such directory")
+    if not root.is_dir():
+        raise UsageError(f"{root}: not a directory; give the repository's root")
+    config = load_config(root, options.config_file)
+    selection = None
+    if options.changed_since or options.shard:
+        from wavegate.select import SelectError, plan
+
+        shared = [*config.schemas, *([config.policies] if config.policies else []),
+                  *([str(config.path)] if config.path else [])]
+        try:
+            selection = plan(root, exclude=config.exclude, limits=config.limits, changed_since=options.changed_since,
+                             shard_spec=options.shard, shared_paths=shared)
+        except SelectError as error:
+            raise UsageError(str(error)) from None
+    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
+    return Run(options=options, config=config, loaded=loaded, selection=selection)
+
+
+def render(run: Run) -> Run:
+    """Render every Application (wavegate.render), then build what the checks read: the checked
+    repository, the schema store and the context."""
+    from wavegate.render import RenderOptions
+    from wavegate.render import render as render_repository
+    from wavegate.schemas import kubernetes as kubernetes_schemas
+    from wavegate.schemas.store import SchemaStore
+    from wavegate.validators import Context
+
+    options, config = run.options, run.config
+    repo_url = options.repo_url or repository_url(config, options.root)
+    try:
+        kube_version = kubernetes_schemas.resolve_version(options.kubernetes_version or config.kubernetes_version)
+    except kubernetes_schemas.VersionError as error:
+        raise ConfigError(str(error)) from None
+    from wavegate.tools import ToolNotFoundError
+
+    try:
+        rendering = render_repository(run.loaded, RenderOptions(
+            repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
+            kustomize_build_options=_kustomize_build_options(config, options.root),
+            revision=_revision(options.root)))
+    except ToolNotFoundError as error:
+        raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
+    run.rendering = rendering
+    run.repo = checked_repo(run.loaded, rendering)
+    # The repository lives as long as the command: the cyclic collector need not scan its objects
+    # on every later collection, and forked workers do not touch (copy) their pages.
+    gc.freeze()
+    ctx = Context(repo=run.repo, config=config, repo_url=repo_url, debug=options.debug, engine=options.engine,
+                  rendering=rendering)
+    ctx.schemas = SchemaStore.build(run.repo, config, extra_paths=[Path(p) for p in options.schemas],
+                                    kubernetes_version=options.kubernetes_version,
+                                    complete=run.selection is not None)
+    if options.policies is not None:
+        from wavegate.policy import load_policies
+
+        try:
+            ctx.policies = load_policies(options.policies)
+        except (FileNotFoundError, NotADirectoryError) as error:
+            raise UsageError(str(error)) from None
+    run.ctx = ctx
+    return run
+
+
+def checked_repo(loaded: Repo, rendering) -> Repo:
+    """The repository the checks read: every sync set's objects (rendered, with provenance), the
+    documents Argo CD would fail to apply, and the problems of loading and rendering that concern
+    what Argo CD reads."""
+    return Repo(root=loaded.root, manifests=rendering.objects(), files=list(loaded.files),
+                problems=list(rendering.problems), untyped=rendering.untyped())
+
+
+def check(run: Run) -> list[Finding]:
+    from wavegate.validators import run_checks
+
+    return run_checks(run.repo, run.ctx)
+
+
+def finish(run: Run, findings: Iterable[Finding], files: list[str] | None = None) -> list[Finding]:
+    """Configured severities and `off`, one finding per (rule, place, message), then the
+    selection (--changed-since, --shard) and --files."""
+    config = run.config
+    kept: list[Finding] = []
+    seen: set[tuple] = set()
+    for finding in findings:
+        # A repository must not be able to switch off the policies it is held to: findings of rules
+        # that are not configurable keep their severity (a policy's comes from its binding).
+        rule = REGISTRY.get(finding.rule)
+        severity = (finding.severity if rule is not None and not rule.configurable
+                    else config.severity_for(finding.rule, finding.severity))
+        if severity is None:
+            continue
+        if severity != finding.severity:
+            finding = finding.with_severity(severity)
+        key = (finding.rule, finding.path, finding.line, finding.column, finding.message)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    if run.selection is not None:
+        kept = run.selection.filter(kept)
+    if files is not None:
+        wanted = {_repo_relative(run.options.root, f) for f in files}
+        kept = [f for f in kept if f.path in wanted]
+    run.findings = kept
+    return kept
+
+
+def validate(options: Options, files: list[str] | None = None) -> Run:
+    """The whole pipeline, as `wavegate validate` runs it; the findings are in `run.findings`."""
+    run = render(prepare(options))
+    finish(run, check(run), files)
+    return run
+
+
+def objects_of(run: Run) -> list[Manifest]:
+    return run.repo.manifests if run.repo is not None else []
+
+
+def _repo_relative(root: Path, file: str) -> str:
+    path = Path(file)
+    try:
+        return (path.resolve().relative_to(root.resolve())).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _revision(root: Path) -> str:
+    """The commit Argo CD would render (ARGOCD_APP_REVISION), or HEAD outside a git checkout."""
+    head = root / ".git" / "HEAD"
+    try:
+        text = head.read_text().strip()
+    except OSError:
+        return "HEAD"
+    if text.startswith("ref: "):
+        ref = root / ".git" / text[5:]
+        try:
+            return ref.read_text().strip()
+        except OSError:
+            return "HEAD"
+    return text or "HEAD"
+
+
+def _kustomize_build_options(config: Config, root: Path) -> str:
+    """argocd-cm `kustomize.buildOptions`, when .wavegate.yaml names the argocd-cm (argocd.configMap)."""
+    from wavegate.argocd.settings import argocd_cm
+
+    data = argocd_cm(config, root)
+    value = data.get("kustomize.buildOptions") if data else None
+    return value if isinstance(value, str) else ""

@@ -1,0 +1,195 @@
+"""Kustomizations read as data: which files and directories one refers to, and its patches.
+
+kustomize itself renders (wavegate.render.kustomize runs the real binary); this module only reads
+the kustomization files to know which files are kustomize's inputs (never validated as manifests
+themselves), which files a render depends on (the cache key) and where each patch is written
+(provenance). Field names follow sigs.k8s.io/kustomize/api/types.Kustomization.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wavegate.load import Manifest, read_yaml
+from wavegate.render.sourcetype import KUSTOMIZATION_NAMES
+
+RESOURCE = "resource"  # a manifest file kustomize reads as resources (or crds)
+PATCH = "patch"  # a strategic-merge or JSON 6902 patch file
+OTHER = "other"  # generator sources, replacements, transformer configs, openapi, values
+
+
+@dataclass
+class Patch:
+    """One patch of a kustomization: in a file of its own or inline in the kustomization."""
+
+    kustomization: str  # repository-relative kustomization file
+    index_path: tuple  # where it is written in the kustomization (e.g. ("patches", 2))
+    file: str | None  # repository-relative patch file, when not inline
+    target: dict  # the selector (kind, name, group, ...), empty for a strategic merge by identity
+    json6902: bool | None  # None: decided by the content (patches: may hold either)
+
+
+@dataclass
+class Kustomization:
+    """One kustomization file and what it refers to, with positions."""
+
+    file: str  # repository-relative path of the kustomization file
+    manifest: Manifest | None  # its parsed document (None when it cannot be read)
+    files: dict[str, str] = field(default_factory=dict)  # repository-relative file -> RESOURCE/PATCH/OTHER
+    directories: list[str] = field(default_factory=list)  # resources/components/bases that are directories
+    remote: list[str] = field(default_factory=list)  # URLs among resources
+    patches: list[Patch] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def directory(self) -> str:
+        return posixpath.dirname(self.file)
+
+    @property
+    def data(self) -> dict:
+        return self.manifest.data if self.manifest is not None else {}
+
+
+def find_kustomization(root: Path, rel_dir: str) -> str | None:
+    """The repository-relative kustomization file of `rel_dir`, the way kustomize looks for it."""
+    for name in KUSTOMIZATION_NAMES:
+        candidate = posixpath.join(rel_dir, name) if rel_dir else name
+        if (root / candidate).is_file():
+            return candidate
+    return None
+
+
+def read(root: Path, rel_file: str) -> Kustomization:
+    documents, problems = read_yaml(root / rel_file, rel=rel_file)
+    kustomization = Kustomization(file=rel_file, manifest=documents[0] if documents else None)
+    if problems:
+        kustomization.problems.append(problems[0].message)
+    data = kustomization.data
+    base = posixpath.dirname(rel_file)
+
+    def join(value) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            return None
+        return posixpath.normpath(posixpath.join(base, value.strip()))
+
+    def refer(value, role: str) -> None:
+        if isinstance(value, str) and _is_remote(value):
+            kustomization.remote.append(value)
+            return
+        target = join(value)
+        if target is None or target.startswith("../") or target == "..":
+            return
+        if (root / target).is_dir():
+            kustomization.directories.append(target)
+        else:
+            kustomization.files.setdefault(target, role)
+
+    for key in ("resources", "bases", "components"):
+        for value in _list(data.get(key)):
+            refer(value, RESOURCE)
+    for value in _list(data.get("crds")):
+        refer(value, RESOURCE)
+    for i, value in enumerate(_list(data.get("patchesStrategicMerge"))):
+        if isinstance(value, str) and "\n" not in value and join(value) and (root / join(value)).is_file():
+            refer(value, PATCH)
+            kustomization.patches.append(Patch(rel_file, ("patchesStrategicMerge", i), join(value), {}, False))
+        else:  # an inline patch
+            kustomization.patches.append(Patch(rel_file, ("patchesStrategicMerge", i), None, {}, False))
+    for i, entry in enumerate(_list(data.get("patchesJson6902"))):
+        if isinstance(entry, dict):
+            file = join(entry.get("path"))
+            if file:
+                refer(entry.get("path"), PATCH)
+            kustomization.patches.append(Patch(rel_file, ("patchesJson6902", i), file,
+                                               _dict(entry.get("target")), True))
+    for i, entry in enumerate(_list(data.get("patches"))):
+        if isinstance(entry, dict):
+            file = join(entry.get("path"))
+            if file:
+                refer(entry.get("path"), PATCH)
+            kustomization.patches.append(Patch(rel_file, ("patches", i), file, _dict(entry.get("target")), None))
+    for key in ("configMapGenerator", "secretGenerator"):
+        for entry in _list(data.get(key)):
+            if not isinstance(entry, dict):
+                continue
+            for value in _list(entry.get("files")):
+                if isinstance(value, str):
+                    refer(value.split("=", 1)[-1], OTHER)
+            for value in _list(entry.get("envs")) + _list(entry.get("env")):
+                refer(value, OTHER)
+    for entry in _list(data.get("replacements")):
+        if isinstance(entry, dict):
+            refer(entry.get("path"), OTHER)
+    for key in ("transformers", "generators", "validators", "configurations"):
+        for value in _list(data.get(key)):
+            if isinstance(value, str) and "\n" not in value:
+                refer(value, OTHER)
+    openapi = data.get("openapi")
+    if isinstance(openapi, dict):
+        refer(openapi.get("path"), OTHER)
+    for entry in _list(data.get("helmCharts")):
+        if isinstance(entry, dict):
+            refer(entry.get("valuesFile"), OTHER)
+            for value in _list(entry.get("additionalValuesFiles")):
+                refer(value, OTHER)
+    return kustomization
+
+
+@dataclass
+class Closure:
+    """Every kustomization a build reads, starting from one, and every file they refer to."""
+
+    root: Kustomization
+    kustomizations: dict[str, Kustomization] = field(default_factory=dict)  # by file
+    files: dict[str, str] = field(default_factory=dict)  # file -> role
+    remote: list[str] = field(default_factory=list)
+
+    @property
+    def patches(self) -> list[Patch]:
+        return [p for k in self.kustomizations.values() for p in k.patches]
+
+
+def closure(root: Path, rel_file: str, cache: dict[str, Kustomization] | None = None) -> Closure:
+    cache = {} if cache is None else cache
+    first = _cached(root, rel_file, cache)
+    result = Closure(root=first)
+    pending = [first]
+    while pending:
+        current = pending.pop()
+        if current.file in result.kustomizations:
+            continue
+        result.kustomizations[current.file] = current
+        for file, role in current.files.items():
+            result.files.setdefault(file, role)
+        result.remote.extend(current.remote)
+        for directory in current.directories:
+            found = find_kustomization(root, directory)
+            if found and found not in result.kustomizations:
+                pending.append(_cached(root, found, cache))
+    return result
+
+
+def _cached(root: Path, rel_file: str, cache: dict[str, Kustomization]) -> Kustomization:
+    if rel_file not in cache:
+        cache[rel_file] = read(root, rel_file)
+    return cache[rel_file]
+
+
+def _is_remote(value: str) -> bool:
+    text = value.strip()
+    return ("://" in text or text.startswith(("git@", "github.com/", "gitlab.com/", "bitbucket.org/"))
+            or "?ref=" in text or "//" in text.split("?")[0].lstrip("/"))
+
+
+def _list(value) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, str):
+        return [value]
+    return []
+
+
+def _dict(value) -> dict:
+    return value if isinstance(value, dict) else {}

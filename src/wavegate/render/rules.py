@@ -1,0 +1,31 @@
+"""The rules of the render stage."""
+
+from wavegate.rules import declare
+
+_F = "render"
+
+FAILED = declare(
+    "render-failed", "error", "A source fails to render",
+    """Argo CD renders every source of an Application (kustomize build, helm template, jsonnet, or
+    the files of a directory) before it compares or syncs anything. When that fails, the
+    Application shows ComparisonError and nothing in it syncs, not even the parts that are fine.
+    wavegate runs the same tools with the same arguments, so the error here is the one Argo CD
+    would show, at the file the tool names.""",
+    "# overlays/dev/kustomization.yaml\nresources:\n- ../../bsae        # the folder is base/",
+    "# overlays/dev/kustomization.yaml\nresources:\n- ../../base", _F)
+NOT_RENDERED = declare(
+    "render-not-rendered", "info", "A source could not be rendered here",
+    """Some sources need something this run cannot reach: a chart repository or OCI registry,
+    another Git repository, or a config management plugin that runs only inside Argo CD. wavegate
+    says so instead of guessing; everything else in the repository is still checked.""",
+    "spec:\n  source:\n    repoURL: https://charts.example.com\n    chart: ingress-nginx\n    targetRevision: 4.11.3",
+    "spec:\n  source:\n    repoURL: https://gitlab.example.com/team/web.git\n    path: deploy", _F)
+SKIPPED = declare(
+    "render-file-skipped", "warning", "Argo CD silently skips a file that was probably meant as a manifest",
+    """In a directory source, a YAML file whose first document has no `kind` (or is not a mapping)
+    cannot be decoded. Argo CD then fails the render only when the file contains all of
+    `apiVersion:`, `kind:` and `metadata:`; otherwise it skips the whole file without a word, so the
+    object it was meant to hold is never applied. A file with some of those fields was most likely
+    meant as a manifest.""",
+    "# manifests/config.yaml\napiVersion: v1\nmetadata:\n  name: settings\ndata:\n  mode: fast",
+    "# manifests/config.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast", _F)

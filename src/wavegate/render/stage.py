@@ -1,0 +1,681 @@
+"""The render stage itself: Applications first, then the roots nothing renders."""
+
+from __future__ import annotations
+
+import copy
+import os
+import posixpath
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.findings import Finding, Severity
+from wavegate.load import Limits, Manifest, Repo, is_excluded, load_file, read_yaml
+from wavegate.render import directory as directory_source
+from wavegate.render import helm as helm_source
+from wavegate.render import kustomization as kustomizations
+from wavegate.render import kustomize as kustomize_source
+from wavegate.render.model import (DIRECTORY, HELM, HELM_CHART_FILE, HELM_TEMPLATE, HELM_VALUES, KUSTOMIZATION,
+                                   KUSTOMIZE, KUSTOMIZE_INPUT, PLUGIN, SOURCE_OVERRIDE, Rendering, RenderedSource,
+                                   SyncSet)
+from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
+                                        kustomize_positions, patch_text, rendered_manifest)
+from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
+from wavegate.render.sourcetype import (KUSTOMIZATION_NAMES, SourceTypeError, build_env, source_type,
+                                        with_overrides)
+from wavegate.render.workspace import Workspace
+
+# Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
+# are about the YAML itself. Problems about documents as Kubernetes objects do not apply there.
+YAML_SAFETY_RULES = frozenset({"yaml-syntax", "yaml-tab-indent", "yaml-duplicate-key", "yaml-alias-bomb",
+                               "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8", "yaml-symlink-escape"})
+# What stays on a file Argo CD opens and then skips (it does not decode as a manifest): what would
+# hurt any reader of the file, the repo-server included.
+DANGER_RULES = frozenset({"yaml-alias-bomb", "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8",
+                          "yaml-symlink-escape"})
+
+
+@dataclass
+class RenderOptions:
+    """What rendering needs besides the repository."""
+
+    repo_url: str | None = None  # this repository's URL, when known
+    kube_version: str = ""  # --kube-version for helm (Argo CD passes the cluster's)
+    api_versions: list[str] = field(default_factory=list)  # --api-versions for helm
+    kustomize_build_options: str = ""  # argocd-cm kustomize.buildOptions
+    revision: str = "HEAD"
+    exclude: tuple[str, ...] = ()
+    limits: Limits = field(default_factory=Limits)
+    jobs: int = 0  # parallel tool runs; 0: one per CPU
+
+
+def render(repo: Repo, options: RenderOptions) -> Rendering:
+    with Workspace(repo.root, options.exclude) as workspace:
+        return _Stage(repo, options, workspace).run()
+
+
+class _Stage:
+    def __init__(self, repo: Repo, options: RenderOptions, workspace: Workspace):
+        self.repo = repo
+        self.root = repo.root
+        self.options = options
+        self.workspace = workspace
+        self.rendering = Rendering()
+        self.read: set[str] = set()  # files read as manifests by some sync set
+        self.ignored: dict[str, str] = {}
+        self.skipped_reported: set[str] = set()
+        self.kustomization_cache: dict[str, kustomizations.Kustomization] = {}
+        self.documents: dict[str, list[Manifest]] = {}
+        self.broken: set[str] = set()
+        for manifest in (*repo.manifests, *repo.untyped):
+            self.documents.setdefault(manifest.path, []).append(manifest)
+        for problem in repo.problems:
+            if problem.rule != "yaml-duplicate-key":
+                self.broken.add(problem.path)
+        self.loaded = set(repo.files)
+        self.extra_problems: dict[str, list[Finding]] = {}
+
+    # -- the stage ------------------------------------------------------------------------------
+
+    def run(self) -> Rendering:
+        apps = sorted(Application.all_in(self.repo), key=lambda a: (a.name, a.manifest.path))
+        jobs = self.options.jobs or max(1, min(os.cpu_count() or 1, 8))
+        if jobs > 1 and len(apps) > 1:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                sets = list(pool.map(self._application, apps))
+        else:
+            sets = [self._application(app) for app in apps]
+        self.rendering.sync_sets.extend(sets)
+        self._roots(synced=not apps)
+        self.rendering.problems.extend(self._load_problems())
+        return self.rendering
+
+    # -- Applications ---------------------------------------------------------------------------
+
+    def _application(self, app: Application) -> SyncSet:
+        sync_set = SyncSet(name=app.name, app=app)
+        refs = self._refs(app)
+        for source in app.sources:
+            self._source(app, source, refs, sync_set)
+        return sync_set
+
+    def _refs(self, app: Application) -> dict[str, str | None]:
+        refs: dict[str, str | None] = {}
+        for source in app.sources:
+            if source.ref:
+                refs[source.ref] = "" if self._is_here(source) else None
+        return refs
+
+    def _is_here(self, source: Source) -> bool:
+        """Whether a source is this repository: by URL when it is known, else by its path."""
+        if self.options.repo_url:
+            return bool(source.repo_url) and same_repository(source.repo_url, self.options.repo_url)
+        return source.path is not None and (self.root / source.path).is_dir()
+
+    def _source(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
+        where = (*source.yaml_path, "path") if source.path is not None else source.yaml_path
+        if source.ref and source.path is None and source.chart is None:
+            return  # a source that only provides value files to the others
+        if source.chart is not None:
+            self._not_rendered(app, (*source.yaml_path, "chart"), sync_set, HELM, "",
+                               f"Helm chart {source.chart} {source.target_revision or ''} from {source.repo_url} "
+                               "is pulled from a chart repository, which this run does not reach", here=False)
+            return
+        if source.path is None or _templated(source.path) or _templated(source.repo_url):
+            return
+        if not self._is_here(source):
+            if self.options.repo_url:
+                self._not_rendered(app, (*source.yaml_path, "repoURL"), sync_set, DIRECTORY, source.path,
+                                   f"source {source.path or '/'} comes from {source.repo_url}, not from this "
+                                   "repository", here=False)
+            return  # a path that does not exist here: the Application rules report it
+        directory = self.root / source.path if source.path else self.root
+        if ".." in source.path.split("/") or not directory.is_dir():
+            return  # the Application rules report it
+        raw, overrides = with_overrides(source.raw, directory, app.name, self._read_data)
+        for name in overrides:
+            self.rendering.inputs[posixpath.join(source.path, name)] = SOURCE_OVERRIDE
+        try:
+            kind = source_type(raw, directory)
+        except SourceTypeError as error:
+            self._failed(app, source.yaml_path, sync_set, DIRECTORY, source.path, str(error),
+                         hint="Keep one of helm, kustomize, directory and plugin in this source.")
+            return
+        env = build_env(app.name, app.destination_namespace or "", _project(app), source.repo_url, source.path,
+                        source.target_revision or "", self.options.revision)
+        if kind == DIRECTORY:
+            self._directory(app, source, raw, env, sync_set)
+        elif kind == KUSTOMIZE:
+            self._kustomize(app, source, raw, env, sync_set)
+        elif kind == HELM:
+            self._helm(app, source, raw, env, refs, sync_set)
+        else:
+            plugin = raw.get("plugin") if isinstance(raw.get("plugin"), dict) else {}
+            name = plugin.get("name") if isinstance(plugin.get("name"), str) else "a discovered plugin"
+            self._not_rendered(app, (*source.yaml_path, "plugin"), sync_set, PLUGIN, source.path,
+                               f"source {source.path or '/'} is rendered by the config management plugin {name}, "
+                               "which runs only inside Argo CD")
+
+    # -- directory sources ----------------------------------------------------------------------
+
+    def _directory(self, app: Application | None, source: Source | None, raw: dict, env: dict,
+                   sync_set: SyncSet, base: str | None = None) -> None:
+        options = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
+        base = source.path if source is not None else base or ""
+        include = options.get("include") if isinstance(options.get("include"), str) and options["include"] else None
+        exclude = options.get("exclude") if isinstance(options.get("exclude"), str) and options["exclude"] else None
+        files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
+                                            self.options.exclude)
+        sync_set.sources.append(RenderedSource(DIRECTORY, base))
+        for rel in files:
+            if rel.endswith(".jsonnet"):
+                self._jsonnet(app, source, rel, base, options, env, sync_set)
+                continue
+            documents = self._documents(rel)
+            text = None
+            if rel in self.broken or any(not isinstance(d.data.get("kind"), str) for d in documents) or \
+                    rel.endswith(".json"):
+                text = self._text(rel)
+            elif documents:
+                text = None  # a clean file: the skip marker is looked for below, cheaply
+            if text is None and self._has_marker(rel):
+                text = self._text(rel)
+            verdict = directory_source.read_file(rel, text, documents, rel in self.broken)
+            if verdict.ignored:
+                self.ignored.setdefault(rel, verdict.ignored)
+                if verdict.skipped_manifest and rel not in self.skipped_reported:
+                    self.skipped_reported.add(rel)
+                    finding = SKIPPED.at_file(rel, verdict.error_line, 1, message=verdict.skipped_manifest,
+                                              hint="Add the missing kind (and apiVersion, metadata.name), or move "
+                                                   "the file out of the synced folder.")
+                    self.rendering.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
+                continue
+            self.read.add(rel)
+            if verdict.error and rel in self.broken and any(p.path == rel and p.severity >= Severity.ERROR
+                                                            for p in self.repo.problems):
+                continue  # the loader's finding (invalid YAML, ...) says why; it is kept, the file is read
+            if verdict.error:
+                where = (source.yaml_path if source is not None else ())
+                self._failed(app, where, sync_set, DIRECTORY, base, verdict.error, file=rel, line=verdict.error_line,
+                             hint="Give every document of the file apiVersion, kind and metadata, or move the file "
+                                  "out of the synced folder (or exclude it with directory.exclude).")
+                continue
+            sync_set.objects.extend(self._owned(m, app) for m in verdict.objects)
+            sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
+
+    def _jsonnet(self, app, source, rel, base, options, env, sync_set) -> None:
+        jsonnet = options.get("jsonnet") if isinstance(options.get("jsonnet"), dict) else {}
+        objects, error = directory_source.evaluate_jsonnet(self.root, rel, base, jsonnet, env)
+        self.read.add(rel)
+        if error:
+            line = _jsonnet_error_line(error, rel)
+            self._failed(app, source.yaml_path if source is not None else (), sync_set, DIRECTORY, base, error,
+                         file=rel, line=line, hint="Fix the Jsonnet; `jsonnet` with the same ext vars and tlas "
+                                                   "shows the same error.")
+            return
+        for i, data in enumerate(objects):
+            manifest = rendered_manifest(rel, i, data, lambda: {(): (1, 1, 1, 1)}, app)
+            (sync_set.untyped if manifest.missing else sync_set.objects).append(manifest)
+
+    # -- Kustomize ------------------------------------------------------------------------------
+
+    def _kustomize(self, app, source, raw, env, sync_set, base: str | None = None) -> None:
+        from wavegate.tools import find_tool
+
+        path = source.path if source is not None else base or ""
+        file = kustomizations.find_kustomization(self.root, path)
+        if file is None:  # an explicit `kustomize:` on a directory without a kustomization
+            self._failed(app, source.yaml_path if source else (), sync_set, KUSTOMIZE, path,
+                         f"{path or '/'} has no kustomization.yaml, kustomization.yml or Kustomization",
+                         hint="Add a kustomization, or remove the kustomize block to read the folder as plain "
+                              "manifests.")
+            return
+        closure = kustomizations.closure(self.root, file, self.kustomization_cache)
+        self._mark_kustomize_inputs(closure)
+        options = raw.get("kustomize") if isinstance(raw.get("kustomize"), dict) else {}
+        kube_version = options.get("kubeVersion") if isinstance(options.get("kubeVersion"), str) and \
+            options["kubeVersion"] else self.options.kube_version
+        api_versions = options.get("apiVersions") if isinstance(options.get("apiVersions"), list) and \
+            options["apiVersions"] else self.options.api_versions
+        built = kustomize_source.build(find_tool("kustomize"), self.workspace, path, file, options,
+                                       self.options.kustomize_build_options, env,
+                                       helm_source._kube_version(kube_version), [str(a) for a in api_versions])
+        sync_set.sources.append(RenderedSource(KUSTOMIZE, path, built.command, rendered=not built.error))
+        if built.error:
+            if built.timed_out:
+                self._not_rendered(app, source.yaml_path if source else (), sync_set, KUSTOMIZE, path,
+                                   f"kustomize build {path or '.'} did not finish within the time limit "
+                                   "(remote resources?)", add_source=False)
+                return
+            file_hint, line = _tool_error_location(built.error, self.root)
+            self._failed(app, (source.yaml_path if source else ()), sync_set, KUSTOMIZE, path,
+                         f"kustomize build {path or '.'} failed: {_first_lines(built.error)}",
+                         file=file_hint or file, line=line, add_source=False,
+                         hint=f"Run `{built.command}` to see the whole error, and fix the file it names.")
+            return
+        patches = self._patch_texts(closure)
+        transformers = _transformers(closure)
+        for data, origin in built.objects:
+            sync_set.objects.append(self._kustomized(data, origin, path, file, patches, transformers, app))
+
+    def _mark_kustomize_inputs(self, closure: kustomizations.Closure) -> None:
+        for kfile in closure.kustomizations:
+            self.rendering.inputs[kfile] = KUSTOMIZATION
+        for rel, role in closure.files.items():
+            if role == kustomizations.RESOURCE:
+                self.read.add(rel)
+            else:
+                self.rendering.inputs.setdefault(rel, KUSTOMIZE_INPUT)
+
+    def _kustomized(self, data: dict, origin: dict | None, path: str, kfile: str, patches: list[PatchText],
+                    transformers: Transformers, app) -> Manifest:
+        origin = origin or {}
+        base_manifest = None
+        file = kfile
+        if isinstance(origin.get("path"), str) and not origin.get("repo"):
+            file = posixpath.normpath(posixpath.join(path, origin["path"])) if path else posixpath.normpath(origin["path"])
+            base_manifest = _best_match(self._documents(file), data)
+        elif isinstance(origin.get("configuredIn"), str):
+            file = posixpath.normpath(posixpath.join(path, origin["configuredIn"]))
+        doc_index = base_manifest.doc_index if base_manifest is not None else 0
+
+        def positions() -> dict:
+            found = kustomize_positions(data, base_manifest, patches, transformers)
+            if base_manifest is None:
+                found.setdefault((), _generator_position(self._documents(file), data))
+            return found
+
+        return rendered_manifest(file, doc_index, data, positions, app)
+
+    def _patch_texts(self, closure: kustomizations.Closure) -> list[PatchText]:
+        texts: list[PatchText] = []
+        for patch in closure.patches:
+            if patch.file is not None:
+                text = self._text(patch.file)
+                if text is not None:
+                    texts.append(patch_text(patch.file, text, 0, patch.json6902, patch.target))
+                continue
+            owner = closure.kustomizations.get(patch.kustomization)
+            if owner is None or owner.manifest is None:
+                continue
+            entry = owner.manifest.get(*patch.index_path)
+            inline = entry.get("patch") if isinstance(entry, dict) else entry
+            if not isinstance(inline, str):
+                continue
+            line = owner.manifest.position((*patch.index_path, "patch") if isinstance(entry, dict) else patch.index_path,
+                                           key=False)[0]
+            texts.append(patch_text(patch.kustomization, inline, line, patch.json6902, patch.target))
+        return texts
+
+    # -- Helm -----------------------------------------------------------------------------------
+
+    def _helm(self, app, source, raw, env, refs, sync_set, base: str | None = None) -> None:
+        from wavegate.tools import find_tool
+
+        path = source.path if source is not None else base or ""
+        self._mark_chart(path)
+        name = app.name if app is not None else (posixpath.basename(path) or "release")
+        namespace = app.destination_namespace or "" if app is not None else ""
+        yaml_path = source.yaml_path if source is not None else ()
+        try:
+            template = helm_source.template_for(raw, yaml_path, path, self.root, name, namespace,
+                                                self.options.kube_version, self.options.api_versions, env, refs)
+        except helm_source.ValuesError as error:
+            self._failed(app, error.field_path, sync_set, HELM, path, f"helm template {path or '.'}: {error}",
+                         hint="Point valueFiles at files that exist (paths are relative to the chart), or set "
+                              "ignoreMissingValueFiles: true.")
+            return
+        remote = [v for v in template.value_files if v.remote]
+        if remote:
+            self._not_rendered(app, remote[0].field_path, sync_set, HELM, path,
+                               f"value file {remote[0].written} is not in this repository")
+            return
+        for value_file in template.value_files:
+            if value_file.rel and not value_file.rel.startswith(path + "/" if path else ""):
+                self.rendering.inputs[value_file.rel] = HELM_VALUES
+        rendered = helm_source.render(find_tool("helm"), self.workspace, template)
+        sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
+        if rendered.error:
+            if rendered.timed_out or "could not download" in rendered.error or "no such host" in rendered.error \
+                    or "dial tcp" in rendered.error:
+                self._not_rendered(app, yaml_path, sync_set, HELM, path,
+                                   f"chart {path or '.'} needs dependencies from a chart repository this run "
+                                   f"does not reach ({_first_lines(rendered.error, 1)})", add_source=False)
+                return
+            file_hint, line = _helm_error_location(rendered.error, path)
+            self._failed(app, yaml_path, sync_set, HELM, path,
+                         f"helm template {path or '.'} failed: {_first_lines(rendered.error)}",
+                         file=file_hint, line=line, add_source=False,
+                         hint=f"Run `{rendered.command}` in {path or 'the repository root'} to see the whole error.")
+            return
+        values = self._values_sources(path, template, app)
+        for i, (helm_file, text) in enumerate(rendered.documents):
+            self._helm_document(i, helm_file, text, path, values, app, sync_set)
+
+    def _helm_document(self, index, helm_file, text, chart_dir, values, app, sync_set) -> None:
+        from wavegate.load import parse_documents
+
+        documents, _ = parse_documents(helm_file or "<helm template>", text, require_object=False)
+        if not documents or not isinstance(documents[0].data, dict) or not documents[0].data:
+            return
+        data = documents[0].data
+        file = chart_file(chart_dir, helm_file) if helm_file else posixpath.join(chart_dir, "Chart.yaml")
+        if not (self.root / file).is_file():  # a subchart from an archive: the chart is what a person edits
+            file = posixpath.join(chart_dir, "Chart.yaml") if chart_dir else "Chart.yaml"
+            template_text = None
+        else:
+            template_text = self._text(file)
+
+        def positions() -> dict:
+            return helm_positions(text, file, template_text, values)
+
+        manifest = rendered_manifest(file, index, data, positions, app)
+        (sync_set.untyped if manifest.missing else sync_set.objects).append(manifest)
+
+    def _values_sources(self, chart_dir: str, template, app) -> list[ValuesSource]:
+        sources = []
+        chart_values = posixpath.join(chart_dir, "values.yaml") if chart_dir else "values.yaml"
+        if (self.root / chart_values).is_file():
+            sources.append(ValuesSource(chart_values, self._values_document(chart_values)))
+        for value_file in template.value_files:
+            if value_file.rel:
+                sources.append(ValuesSource(value_file.rel, self._values_document(value_file.rel)))
+        if template.inline_values is not None and app is not None and template.inline_field:
+            field_path = template.inline_field
+            if field_path[-1] == "valuesObject":
+                document = Manifest(app.manifest.path, app.manifest.doc_index, app.manifest.get(*field_path) or {})
+                document.positions = {path[len(field_path):]: value for path, value in app.manifest.positions.items()
+                                      if path[:len(field_path)] == field_path}
+                sources.append(ValuesSource(app.manifest.path, document))
+            else:
+                from wavegate.load import parse_documents
+
+                inline, _ = parse_documents(app.manifest.path, template.inline_values, require_object=False)
+                line = app.manifest.position(field_path, key=False)[0]
+                if inline:
+                    sources.append(ValuesSource(app.manifest.path, inline[0], line_offset=line))
+        return sources
+
+    def _values_document(self, rel: str) -> Manifest | None:
+        documents, _ = read_yaml(self.root / rel, rel=rel)
+        return documents[0] if documents else None
+
+    def _mark_chart(self, chart_dir: str) -> None:
+        base = self.root / chart_dir if chart_dir else self.root
+        for directory, dirnames, filenames in os.walk(base):
+            dirnames[:] = [d for d in dirnames if not is_excluded(_rel(self.root, Path(directory) / d),
+                                                                   self.options.exclude, is_dir=True)]
+            for name in filenames:
+                rel = _rel(self.root, Path(directory) / name)
+                inside = rel[len(chart_dir) + 1:] if chart_dir else rel
+                is_template = inside.split("/")[0] in ("templates",) or "/templates/" in inside
+                self.rendering.inputs.setdefault(rel, HELM_TEMPLATE if is_template else HELM_CHART_FILE)
+
+    # -- roots ----------------------------------------------------------------------------------
+
+    def _roots(self, synced: bool) -> None:
+        """Whatever no Application rendered, read as Argo CD would if one pointed there."""
+        rendered_dirs = {(s.type, s.path) for ss in self.rendering.sync_sets for s in ss.sources if s.here}
+        kustomization_dirs, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        used_as_base: set[str] = set()
+        for kdir in kustomization_dirs:
+            file = kustomizations.find_kustomization(self.root, kdir)
+            if file:
+                closure = kustomizations.closure(self.root, file, self.kustomization_cache)
+                used_as_base.update(posixpath.dirname(k) for k in closure.kustomizations if k != file)
+        for kdir in sorted(kustomization_dirs):
+            if kdir in used_as_base or (KUSTOMIZE, kdir) in rendered_dirs or _inside(kdir, chart_dirs):
+                if kdir in used_as_base or _inside(kdir, chart_dirs):
+                    file = kustomizations.find_kustomization(self.root, kdir)
+                    if file:
+                        self._mark_kustomize_inputs(kustomizations.closure(self.root, file, self.kustomization_cache))
+                continue
+            sync_set = SyncSet(name=kdir, app=None, synced=synced)
+            self._kustomize(None, None, {}, _root_env(kdir, self.options.revision), sync_set, base=kdir)
+            self._add_root(sync_set)
+        for cdir in sorted(chart_dirs):
+            if cdir in kustomization_dirs or (HELM, cdir) in rendered_dirs or _inside(cdir, chart_dirs - {cdir}):
+                self._mark_chart(cdir)
+                continue
+            sync_set = SyncSet(name=cdir, app=None, synced=synced)
+            self._helm(None, None, {}, _root_env(cdir, self.options.revision), {}, sync_set, base=cdir)
+            self._add_root(sync_set)
+        leftover: dict[str, list[str]] = {}
+        for rel in sorted(self.documents):
+            if rel in self.read or rel in self.rendering.inputs or rel in self.ignored:
+                continue
+            leftover.setdefault(posixpath.dirname(rel), []).append(rel)
+        for rel in sorted(self.loaded):  # files the loader read but found nothing in (empty, broken)
+            if rel not in self.documents and rel not in self.read and rel not in self.rendering.inputs:
+                leftover.setdefault(posixpath.dirname(rel), [])
+        for ddir in sorted(leftover):
+            if (DIRECTORY, ddir) in rendered_dirs:
+                continue
+            sync_set = SyncSet(name=ddir, app=None, synced=synced)
+            before = set(self.read)
+            self._directory(None, None, {}, {}, sync_set, base=ddir)
+            self._add_root(sync_set, newly_read=self.read - before)
+
+    def _add_root(self, sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
+        if sync_set.objects or sync_set.untyped or newly_read or any(not s.rendered for s in sync_set.sources):
+            self.rendering.sync_sets.append(sync_set)
+
+    # -- findings -------------------------------------------------------------------------------
+
+    def _failed(self, app, field_path, sync_set, kind, path, message, *, file: str | None = None, line: int = 0,
+                hint: str = "", add_source: bool = True) -> None:
+        if add_source:
+            sync_set.sources.append(RenderedSource(kind, path, rendered=False))
+        finding = self._at(FAILED, app, field_path, file, line, message, hint, path)
+        if not sync_set.synced:
+            finding = finding.with_severity(Severity.WARNING)
+            finding = _with_message(finding, finding.message + "; no Application in this repository syncs "
+                                    f"{path or 'the root'}, so it fails only where one elsewhere does")
+        self.rendering.problems.append(finding)
+
+    def _not_rendered(self, app, field_path, sync_set, kind, path, why: str, add_source: bool = True,
+                      here: bool = True) -> None:
+        if add_source:
+            sync_set.sources.append(RenderedSource(kind, path, rendered=False, here=here))
+        subject = f"Application {app.name}" if app is not None else (path or "the repository root")
+        self.rendering.problems.append(self._at(
+            NOT_RENDERED, app, field_path, None, 0,
+            f"not rendered: {why}; {subject} is checked without what it renders",
+            "wavegate checks what it can render offline; the rest is Argo CD's to render.", path))
+
+    def _at(self, rule, app, field_path, file, line, message, hint, path) -> Finding:
+        if file is not None and (app is None or file != app.manifest.path or not field_path):
+            finding = rule.at_file(file, line or 1, 1, message=message, hint=hint)
+        elif app is not None:
+            finding = rule.at(app.manifest, tuple(field_path), message, hint=hint, key=False)
+        else:
+            kfile = kustomizations.find_kustomization(self.root, path)
+            target = kfile or (posixpath.join(path, "Chart.yaml") if path else "Chart.yaml")
+            finding = rule.at_file(target if (self.root / target).exists() else (path or "."), line or 1, 1,
+                                   message=message, hint=hint)
+        if app is not None:
+            finding = _with_application(finding, app.name)
+        return finding
+
+    def _load_problems(self) -> list[Finding]:
+        """The loader's problems that are about manifests Argo CD reads, or about the YAML of a
+        file a tool reads; nothing about files no one reads as a manifest."""
+        kept = []
+        for problem in self.repo.problems:
+            rel = problem.path
+            if rel in self.ignored and rel not in self.read:
+                if problem.rule in DANGER_RULES:
+                    kept.append(problem)
+                continue
+            role = self.rendering.inputs.get(rel)
+            if rel in self.read and role is None:
+                kept.append(problem)
+            elif role is not None and role != HELM_TEMPLATE and problem.rule in YAML_SAFETY_RULES:
+                kept.append(problem)
+        return kept
+
+    # -- files ----------------------------------------------------------------------------------
+
+    def _documents(self, rel: str) -> list[Manifest]:
+        if rel not in self.documents and rel not in self.loaded:
+            self.loaded.add(rel)
+            manifests, problems = load_file(self.root, rel, self.options.limits, lazy_positions=True)
+            self.documents[rel] = manifests
+            if any(p.rule != "yaml-duplicate-key" for p in problems):
+                self.broken.add(rel)
+            self.repo.problems.extend(problems)
+        return self.documents.get(rel, [])
+
+    def _text(self, rel: str) -> str | None:
+        try:
+            return (self.root / rel).read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _has_marker(self, rel: str) -> bool:
+        try:
+            return directory_source.SKIP_MARKER.encode() in (self.root / rel).read_bytes()
+        except OSError:
+            return False
+
+    def _read_data(self, path: Path):
+        documents, problems = read_yaml(path, rel=_rel(self.root, path))
+        return documents[0].data if documents and not problems else None
+
+    @staticmethod
+    def _owned(manifest: Manifest, app) -> Manifest:
+        if app is None:
+            return manifest
+        owned = copy.copy(manifest)
+        owned.app = app
+        return owned
+
+
+# ---------------------------------------------------------------------------------------------
+
+def _templated(text: str | None) -> bool:
+    return bool(text) and ("{{" in text or "${" in text)
+
+
+def _project(app: Application) -> str:
+    project = app.manifest.get("spec", "project")
+    return project if isinstance(project, str) else ""
+
+
+def _root_env(path: str, revision: str) -> dict[str, str]:
+    return build_env(posixpath.basename(path) or "root", "", "", "", path, "", revision)
+
+
+def _rel(root: Path, path: Path) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _inside(path: str, parents) -> bool:
+    return any(path != p and (p == "" or path.startswith(p + "/")) for p in parents)
+
+
+def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], set[str]]:
+    """Directories holding a kustomization, and directories holding a chart (a file named
+    *Chart.yaml), as Argo CD's discovery recognises them."""
+    kustomization_dirs: set[str] = set()
+    chart_dirs: set[str] = set()
+    for directory, dirnames, filenames in os.walk(root):
+        rel_dir = _rel(root, Path(directory))
+        rel_dir = "" if rel_dir == "." else rel_dir
+        dirnames[:] = sorted(d for d in dirnames if not is_excluded(posixpath.join(rel_dir, d), exclude, is_dir=True)
+                             and d != ".wavegate_cache")
+        names = set(filenames)
+        if names & set(KUSTOMIZATION_NAMES):
+            kustomization_dirs.add(rel_dir)
+        if any(n.endswith("Chart.yaml") for n in names):
+            chart_dirs.add(rel_dir)
+    return kustomization_dirs, chart_dirs
+
+
+def _best_match(documents: list[Manifest], data: dict) -> Manifest | None:
+    """The document of an origin file that a rendered object came from: same kind, and the
+    longest original name contained in the rendered one (prefixes, suffixes and hashes added)."""
+    kind = data.get("kind")
+    name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else None
+    candidates = [d for d in documents if d.kind == kind] or list(documents)
+    if not candidates:
+        return None
+    if isinstance(name, str):
+        named = [d for d in candidates if d.name and d.name in name]
+        if named:
+            return max(named, key=lambda d: len(d.name or ""))
+    return candidates[0]
+
+
+def _generator_position(documents: list[Manifest], data: dict) -> tuple:
+    """Where a generated object (configMapGenerator, secretGenerator) is declared."""
+    name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else ""
+    for document in documents:
+        for key in ("configMapGenerator", "secretGenerator"):
+            entries = document.data.get(key)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, dict) and isinstance(entry.get("name"), str) and entry["name"] in str(name):
+                    return document.positions.get((key, i), (1, 1, 1, 1))
+    return (1, 1, 1, 1)
+
+
+def _transformers(closure: kustomizations.Closure) -> Transformers:
+    """The root kustomization's transformer fields, with their lines (the outermost one wins)."""
+    root = closure.root
+    found = Transformers(file=root.file)
+    if root.manifest is None:
+        return found
+    for key in ("namePrefix", "nameSuffix", "namespace", "labels", "commonLabels", "commonAnnotations", "images",
+                "replicas"):
+        if key in root.manifest.data:
+            line, column = root.manifest.position((key,))
+            value_line, value_column = root.manifest.position((key,), key=False)
+            found.lines[key] = (line, column, value_line, value_column, root.file)
+    return found
+
+
+def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:
+    """The repository file (and line) a kustomize error names, when it names one."""
+    import re
+
+    for match in re.finditer(r"([\w./-]+\.(?:ya?ml|json))(?::(\d+))?", error):
+        candidate = match.group(1).lstrip("./")
+        if (root / candidate).is_file():
+            return candidate, int(match.group(2) or 1)
+    return None, 0
+
+
+def _helm_error_location(error: str, chart_dir: str) -> tuple[str | None, int]:
+    """helm names a template as `<chart>/templates/x.yaml:12:3`."""
+    import re
+
+    match = re.search(r"([\w.-]+/(?:templates|charts)/[\w./-]+?)(?::(\d+))?(?::\d+)?:", error)
+    if match:
+        return chart_file(chart_dir, match.group(1)), int(match.group(2) or 1)
+    return None, 0
+
+
+def _jsonnet_error_line(error: str, rel: str) -> int:
+    import re
+
+    match = re.search(re.escape(rel.rsplit("/", 1)[-1]) + r":(\d+)", error)
+    return int(match.group(1)) if match else 1
+
+
+def _first_lines(text: str, count: int = 3) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    shown = "; ".join(lines[:count])
+    return shown + (" ..." if len(lines) > count else "")
+
+
+def _with_application(finding: Finding, name: str) -> Finding:
+    import dataclasses
+
+    return dataclasses.replace(finding, application=name) if hasattr(finding, "application") else finding
+
+
+def _with_message(finding: Finding, message: str) -> Finding:
+    import dataclasses
+
+    return dataclasses.replace(finding, message=message)

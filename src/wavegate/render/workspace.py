@@ -1,0 +1,178 @@
+"""Where kustomize and helm run: a mirror of the repository made of hard links.
+
+Argo CD runs its tools in a checkout of its own, and they write there: `kustomize edit set ...`
+rewrites the kustomization for an Application's namePrefix or images, `helm dependency build`
+fills charts/, and wavegate adds `buildMetadata: [originAnnotations]` to learn where each object
+came from. None of that may touch the person's working tree. A mirror of hard links costs one
+directory entry per file; a file that is about to change is first replaced by a copy of its own
+(`writable`), so the original is never written through its link.
+
+Kustomize refuses symbolic links that leave a kustomization's root, so the mirror cannot be made
+of symlinks. Where hard links are not possible (another file system, a platform without them)
+files are copied.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from wavegate.load import ALWAYS_EXCLUDED
+
+# A tool that runs longer than this is stopped; its source is reported as not rendered.
+TOOL_TIMEOUT_SECONDS = 120
+
+
+@dataclass
+class ToolResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    command: str  # as a person would type it, with the mirror's path shown as the repository's
+    timed_out: bool = False
+
+
+class Workspace:
+    """A hard-link mirror of `root`, made when first needed and removed by close()."""
+
+    def __init__(self, root: Path, exclude: tuple[str, ...] = ()):
+        self.root = root
+        self.exclude = exclude
+        self._dir: Path | None = None
+        self._lock = threading.Lock()
+        self._path_locks: dict[str, threading.Lock] = {}
+
+    @property
+    def path(self) -> Path:
+        with self._lock:
+            if self._dir is None:
+                self._dir = Path(tempfile.mkdtemp(prefix="wavegate-render-"))
+                _mirror(self.root, self._dir, self.exclude)
+            return self._dir
+
+    def lock_for(self, rel_dir: str) -> threading.Lock:
+        """One lock per directory: two renders that rewrite the same kustomization take turns."""
+        with self._lock:
+            return self._path_locks.setdefault(rel_dir, threading.Lock())
+
+    def writable(self, rel: str) -> Path:
+        """The mirror's copy of `rel`, unlinked from the original so that writing it is safe."""
+        target = self.path / rel
+        if target.exists():
+            data = target.read_bytes()
+            target.unlink()
+            target.write_bytes(data)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        return target
+
+    def private(self, rel_dir: str) -> Path:
+        """Every file under `rel_dir` in the mirror replaced by a copy, once: for tools that may
+        rewrite files there in place (helm writes charts/ and lock files)."""
+        with self._lock:
+            done = self.__dict__.setdefault("_private", set())
+            if rel_dir in done:
+                return self.path / rel_dir
+            done.add(rel_dir)
+        base = self.path / rel_dir
+        for directory, _, filenames in os.walk(base):
+            for name in filenames:
+                target = Path(directory) / name
+                if target.is_symlink():
+                    continue
+                data = target.read_bytes()
+                target.unlink()
+                target.write_bytes(data)
+        return base
+
+    def restore(self, rel: str) -> None:
+        """Put the original back in the mirror (after a render that rewrote it)."""
+        target = self.path / rel
+        original = self.root / rel
+        if target.exists() or target.is_symlink():
+            target.unlink()
+        if original.exists():
+            _link_or_copy(original, target)
+
+    def run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None,
+            timeout: float = TOOL_TIMEOUT_SECONDS) -> ToolResult:
+        shown = " ".join(_shell_quote(self.display(a)) for a in argv)
+        full_env = {**os.environ, **(env or {})}
+        try:
+            done = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,
+                                  stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired as error:
+            return ToolResult(-1, _text(error.stdout), _text(error.stderr), shown, timed_out=True)
+        except OSError as error:
+            return ToolResult(-1, "", f"{argv[0]}: {error.strerror}", shown)
+        return ToolResult(done.returncode, done.stdout, self.display(done.stderr), shown)
+
+    def display(self, text: str) -> str:
+        """`text` with the mirror's path replaced by the repository-relative form."""
+        if self._dir is None:
+            return text
+        text = text.replace(str(self._dir) + os.sep, "")
+        return text.replace(str(self._dir), ".")
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *_) -> None:
+        self.close()
+
+
+def _mirror(root: Path, target: Path, exclude: tuple[str, ...]) -> None:
+    for directory, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(directory, root)
+        dirnames[:] = [d for d in dirnames if d not in ALWAYS_EXCLUDED and d != ".wavegate_cache"]
+        here = target if rel == "." else target / rel
+        here.mkdir(parents=True, exist_ok=True)
+        for name in filenames:
+            source = Path(directory) / name
+            if source.is_symlink():
+                # Links inside the repository keep working in the mirror (same relative layout).
+                try:
+                    os.symlink(os.readlink(source), here / name)
+                except OSError:
+                    pass
+                continue
+            _link_or_copy(source, here / name)
+        for name in list(dirnames):
+            if (Path(directory) / name).is_symlink():
+                try:
+                    os.symlink(os.readlink(Path(directory) / name), here / name)
+                except OSError:
+                    pass
+                dirnames.remove(name)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        try:
+            shutil.copy2(source, target)
+        except OSError:
+            pass  # unreadable: the tool reports it when it needs the file
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
+def _shell_quote(arg: str) -> str:
+    if arg and all(c.isalnum() or c in "-_./=:,@+%" for c in arg):
+        return arg
+    return "'" + arg.replace("'", "'\\''") + "'"
