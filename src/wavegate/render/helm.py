@@ -190,7 +190,7 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
             argv = [str(binary), *arguments(template, workspace.path, inline_file)]
             done = workspace.run(argv, cwd=chart, env=env)
             if done.returncode != 0 and any(m in done.stderr for m in _MISSING_DEPENDENCY):
-                built = workspace.run([str(binary), "dependency", "build", "--skip-refresh"], cwd=chart, env=env)
+                built = workspace.run([str(binary), "dependency", "build"], cwd=chart, env=env)
                 if built.returncode != 0:
                     return Rendered(command=built.command, error=built.stderr.strip() or built.stdout.strip(),
                                     timed_out=built.timed_out)
@@ -205,6 +205,16 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
         return Rendered(command=command, error=done.stderr.strip() or done.stdout.strip() or
                         f"exit code {done.returncode}", timed_out=done.timed_out)
     return Rendered(documents=split(done.stdout), command=command)
+
+
+_UNREACHABLE = ("no cached repository", "no such host", "dial tcp", "could not download", "connection refused",
+                "i/o timeout", "Unable to get an update", "failed to fetch", "TLS handshake timeout",
+                "no repository definition", "context deadline exceeded")
+
+
+def unreachable(error: str) -> bool:
+    """Whether helm failed because a chart repository or registry could not be reached."""
+    return any(marker in error for marker in _UNREACHABLE)
 
 
 def split(text: str) -> list[tuple[str, str]]:

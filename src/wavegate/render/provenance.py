@@ -155,14 +155,21 @@ def _patched(path: tuple, patches: list[PatchText], data: dict) -> Position | No
                     pointer = _pointer(operation["path"], data)
                     if pointer is not None and path[:len(pointer)] == pointer:
                         key = "value" if "value" in operation else "path"
-                        where = document.position(("__list__", i, key))
-                        return _shift(where, patch)
+                        return _shift(_nearest(document, ("__list__", i, key)), patch)
             continue
         for document in patch.documents:
             if path in document.positions and path not in ((), ("apiVersion",), ("kind",), ("metadata",),
                                                            ("metadata", "name")):
                 return _shift(document.positions[path], patch)
     return None
+
+
+def _nearest(document: Manifest, path: tuple) -> Position:
+    """The position of `path` in `document`, or of its nearest ancestor that has one."""
+    positions = document.positions
+    while path not in positions and path:
+        path = path[:-1]
+    return positions.get(path, (1, 1, 1, 1))
 
 
 def _shift(position: Position, patch: PatchText) -> Position:
@@ -325,8 +332,7 @@ def _values_position(template_line: str, rendered: Manifest, path: tuple, values
         if written is _MISSING:
             continue
         if isinstance(written, (dict, list)) or _same_scalar(written, rendered_value):
-            line, column, value_line, value_column = source.document.position(keys, key=True) + \
-                source.document.position(keys, key=False)
+            line, column, value_line, value_column = _nearest(source.document, keys)[:4]
             offset = source.line_offset
             return (line + offset, column, value_line + offset, value_column, source.file)
         return None  # the value is set there but not used as written (a function changed it)

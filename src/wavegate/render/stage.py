@@ -65,6 +65,7 @@ class _Stage:
         self.read: set[str] = set()  # files read as manifests by some sync set
         self.ignored: dict[str, str] = {}
         self.skipped_reported: set[str] = set()
+        self.filtered_out: set[str] = set()  # files a directory source's include/exclude leaves out
         self.kustomization_cache: dict[str, kustomizations.Kustomization] = {}
         self.documents: dict[str, list[Manifest]] = {}
         self.broken: set[str] = set()
@@ -168,6 +169,10 @@ class _Stage:
         files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
                                             self.options.exclude)
         sync_set.sources.append(RenderedSource(DIRECTORY, base))
+        if include or exclude:  # left out on purpose: not a root of its own either
+            unfiltered = directory_source.files_read(self.root, base, options.get("recurse") is True, None, None,
+                                                     self.options.exclude)
+            self.filtered_out.update(set(unfiltered) - set(files))
         for rel in files:
             if rel.endswith(".jsonnet"):
                 self._jsonnet(app, source, rel, base, options, env, sync_set)
@@ -248,7 +253,7 @@ class _Stage:
                                    f"kustomize build {path or '.'} did not finish within the time limit "
                                    "(remote resources?)", add_source=False)
                 return
-            file_hint, line = _tool_error_location(built.error, self.root)
+            file_hint, line = _kustomization_entry(closure, built.error) or _tool_error_location(built.error, self.root)
             self._failed(app, (source.yaml_path if source else ()), sync_set, KUSTOMIZE, path,
                          f"kustomize build {path or '.'} failed: {_first_lines(built.error)}",
                          file=file_hint or file, line=line, add_source=False,
@@ -337,8 +342,7 @@ class _Stage:
         rendered = helm_source.render(find_tool("helm"), self.workspace, template)
         sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
         if rendered.error:
-            if rendered.timed_out or "could not download" in rendered.error or "no such host" in rendered.error \
-                    or "dial tcp" in rendered.error:
+            if rendered.timed_out or helm_source.unreachable(rendered.error):
                 self._not_rendered(app, yaml_path, sync_set, HELM, path,
                                    f"chart {path or '.'} needs dependencies from a chart repository this run "
                                    f"does not reach ({_first_lines(rendered.error, 1)})", add_source=False)
@@ -434,8 +438,10 @@ class _Stage:
             sync_set = SyncSet(name=kdir, app=None, synced=synced)
             self._kustomize(None, None, {}, _root_env(kdir, self.options.revision), sync_set, base=kdir)
             self._add_root(sync_set)
+        dependencies = {d for cdir in chart_dirs for d in _local_dependencies(self.root, cdir)}
         for cdir in sorted(chart_dirs):
-            if cdir in kustomization_dirs or (HELM, cdir) in rendered_dirs or _inside(cdir, chart_dirs - {cdir}):
+            if cdir in kustomization_dirs or (HELM, cdir) in rendered_dirs or _inside(cdir, chart_dirs - {cdir}) \
+                    or cdir in dependencies:
                 self._mark_chart(cdir)
                 continue
             sync_set = SyncSet(name=cdir, app=None, synced=synced)
@@ -443,11 +449,12 @@ class _Stage:
             self._add_root(sync_set)
         leftover: dict[str, list[str]] = {}
         for rel in sorted(self.documents):
-            if rel in self.read or rel in self.rendering.inputs or rel in self.ignored:
+            if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
                 continue
             leftover.setdefault(posixpath.dirname(rel), []).append(rel)
         for rel in sorted(self.loaded):  # files the loader read but found nothing in (empty, broken)
-            if rel not in self.documents and rel not in self.read and rel not in self.rendering.inputs:
+            if rel not in self.documents and rel not in self.read and rel not in self.rendering.inputs \
+                    and rel not in self.filtered_out:
                 leftover.setdefault(posixpath.dirname(rel), [])
         for ddir in sorted(leftover):
             if (DIRECTORY, ddir) in rendered_dirs:
@@ -593,6 +600,23 @@ def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], s
     return kustomization_dirs, chart_dirs
 
 
+def _local_dependencies(root: Path, chart_dir: str) -> set[str]:
+    """Repository-relative directories of a chart's `file://` dependencies (Chart.yaml, or the
+    requirements.yaml of apiVersion v1 charts): parts of that chart, not charts of their own."""
+    found: set[str] = set()
+    for name in ("Chart.yaml", "requirements.yaml"):
+        path = root / chart_dir / name if chart_dir else root / name
+        if not path.is_file():
+            continue
+        documents, _ = read_yaml(path, rel=name)
+        data = documents[0].data if documents else {}
+        for dependency in data.get("dependencies") or [] if isinstance(data, dict) else []:
+            repository = dependency.get("repository") if isinstance(dependency, dict) else None
+            if isinstance(repository, str) and repository.startswith("file://"):
+                found.add(posixpath.normpath(posixpath.join(chart_dir, repository[len("file://"):])))
+    return found
+
+
 def _best_match(documents: list[Manifest], data: dict) -> Manifest | None:
     """The document of an origin file that a rendered object came from: same kind, and the
     longest original name contained in the rendered one (prefixes, suffixes and hashes added)."""
@@ -633,6 +657,26 @@ def _transformers(closure: kustomizations.Closure) -> Transformers:
             value_line, value_column = root.manifest.position((key,), key=False)
             found.lines[key] = (line, column, value_line, value_column, root.file)
     return found
+
+
+def _kustomization_entry(closure: kustomizations.Closure, error: str) -> tuple[str, int] | None:
+    """The line of a kustomization entry (a resource, component, patch path) that a kustomize
+    error names: usually the line to edit."""
+    for kustomization in closure.kustomizations.values():
+        document = kustomization.manifest
+        if document is None:
+            continue
+        for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge"):
+            entries = document.data.get(key)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, str) and entry.strip() and entry.strip().rstrip("/") in error:
+                    return kustomization.file, document.position((key, i), key=False)[0]
+        for key in ("patches", "patchesJson6902"):
+            entries = document.data.get(key)
+            for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                if isinstance(entry, dict) and isinstance(entry.get("path"), str) and entry["path"] in error:
+                    return kustomization.file, document.position((key, i, "path"), key=False)[0]
+    return None
 
 
 def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:

@@ -44,7 +44,7 @@ class Workspace:
         self.root = root
         self.exclude = exclude
         self._dir: Path | None = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._path_locks: dict[str, threading.Lock] = {}
 
     @property
@@ -101,7 +101,7 @@ class Workspace:
 
     def run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = TOOL_TIMEOUT_SECONDS) -> ToolResult:
-        shown = " ".join(_shell_quote(self.display(a)) for a in argv)
+        shown = " ".join(_shell_quote(self.display(a)) for a in [Path(argv[0]).name, *argv[1:]])
         full_env = {**os.environ, **(env or {})}
         try:
             done = subprocess.run(argv, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout,

@@ -1,0 +1,243 @@
+"""The render stage against the real kustomize and helm (scripts/install-tools): repositories read as
+Argo CD reads them, findings at the line a person edits, and what wavegate renders equal to what the
+tools give when run by hand with the arguments Argo CD's repo-server passes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from wavegate import pipeline
+from wavegate.findings import Severity
+from wavegate.tools import find_tool
+from tests.helpers import REPO_ROOT, check_repo, with_rule
+
+FIXTURES = REPO_ROOT / "tests" / "fixtures" / "render"
+CLEAN = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tools():
+    """kustomize and helm must be installed: a missing one fails the tests (never a skip)."""
+    return {name: find_tool(name) for name in ("kustomize", "helm")}
+
+
+def copy(name: str, tmp_path: Path) -> Path:
+    target = tmp_path / name
+    shutil.copytree(FIXTURES / name, target)
+    return target
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def places(findings, rule: str) -> list[tuple[str, int, str | None]]:
+    return sorted((f.path, f.line, f.application) for f in with_rule(findings, rule))
+
+
+@pytest.mark.parametrize("name", CLEAN)
+def test_every_fixture_renders_clean(name):
+    findings = check_repo(FIXTURES / name)
+    assert [f for f in findings if f.severity >= Severity.WARNING] == []
+
+
+def test_a_strategic_merge_patch_field_is_reported_at_the_patch_line(tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "overlays/prod/resources.yaml", "  replicas: 3", '  replicas: "three"')
+    assert places(check_repo(root), "schema-invalid-type") == [("overlays/prod/resources.yaml", 6, "shop-prod")]
+
+
+def test_a_json6902_operation_is_reported_at_its_value_line(tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "overlays/prod/image.json.yaml", "value: registry.example.com/shop:1.1.0", "value: 42")
+    assert places(check_repo(root), "schema-invalid-type") == [("overlays/prod/image.json.yaml", 3, "shop-prod")]
+
+
+def test_a_base_defect_is_reported_once_at_the_base_line_for_every_overlay(tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "base/deployment.yaml", "  replicas: 1", "  replics: 1")
+    [finding] = with_rule(check_repo(root), "schema-unknown-field")
+    assert (finding.path, finding.line) == ("base/deployment.yaml", 6)
+
+
+def test_a_component_patch_is_part_of_the_render(tmp_path):
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "kustomize-overlays")))
+    [service] = [m for m in run.repo.manifests if m.kind == "Service" and m.app.name == "shop-dev"]
+    assert service.name == "dev-shop" and service.namespace == "shop-dev"
+    assert service.labels == {"monitoring": "enabled"}
+    assert "config.kubernetes.io/origin" not in service.annotations  # wavegate's own bookkeeping is gone
+    assert service.path == "base/service.yaml"
+
+
+def test_a_kustomization_that_fails_to_build_is_argo_cds_comparison_error(tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "overlays/dev/kustomization.yaml", "  - ../../base", "  - ../../bsae")
+    findings = check_repo(root)
+    [failed] = with_rule(findings, "render-failed")
+    assert failed.severity == Severity.ERROR and failed.application == "shop-dev"
+    assert (failed.path, failed.line) == ("overlays/dev/kustomization.yaml", 6)  # the resources entry to fix
+    assert "kustomize build overlays/dev failed" in failed.message
+    assert "bsae" in failed.message
+    assert (root / "overlays/dev/kustomization.yaml").read_text().count("buildMetadata") == 0  # never written
+
+
+def test_a_helm_value_is_reported_at_the_values_file_line(tmp_path):
+    root = copy("helm-chart", tmp_path)
+    edit(root / "charts/shop/values-prod.yaml", "  port: 8080", "  port: eighty")
+    assert places(check_repo(root), "schema-invalid-type") == [("charts/shop/values-prod.yaml", 3, "shop-prod")]
+
+
+def test_a_helm_template_defect_is_reported_at_the_template_line(tmp_path):
+    root = copy("helm-chart", tmp_path)
+    edit(root / "charts/shop/templates/service.yaml", "      targetPort: 8080", "      targetPrt: 8080")
+    [finding] = with_rule(check_repo(root), "schema-unknown-field")
+    assert (finding.path, finding.line) == ("charts/shop/templates/service.yaml", 12)
+
+
+def test_helm_templates_and_values_are_never_read_as_manifests(tmp_path):
+    root = copy("helm-chart", tmp_path)
+    (root / "charts/shop/templates/broken.yaml").write_text("{{- if .Values.never }}\nkind: [\n{{- end }}\n")
+    (root / "charts/shop/values-extra.yaml").write_text("just: values\n")
+    assert [f for f in check_repo(root) if f.severity >= Severity.WARNING] == []
+
+
+def test_a_local_dependency_renders_offline(tmp_path):
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "helm-chart")))
+    teams = {m.name: m.data["data"]["team"] for m in run.repo.manifests if m.kind == "ConfigMap"}
+    assert teams == {"shop-team": "shop", "shop-staging-team": "shop"}  # the parent's values reach the subchart
+    assert not (FIXTURES / "helm-chart/charts/shop/charts").exists()  # the dependency was built in the mirror
+
+
+def test_waves_of_two_applications_are_not_compared_but_within_one_they_are(tmp_path):
+    root = copy("two-applications", tmp_path)
+    assert with_rule(check_repo(root), "sync-wave-namespace-after-resources") == []
+    shutil.move(root / "workloads/configmap.yaml", root / "platform/configmap.yaml")
+    assert places(check_repo(root), "sync-wave-namespace-after-resources") == [
+        ("platform/namespace.yaml", 6, "shop-platform")]
+
+
+def test_a_repository_without_applications_renders_each_root(tmp_path):
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "no-applications")))
+    roots = sorted((s.name, len(s.objects)) for s in run.rendering.sync_sets)
+    assert roots == [("chart", 1), ("overlays/staging", 1), ("plain", 1)]  # base/ is used by the overlay
+    [settings] = [m for m in run.repo.manifests if m.name == "settings"]
+    assert settings.data["data"] == {"mode": "fast"} and settings.namespace == "staging"
+
+
+def test_a_jsonnet_error_is_argo_cds_comparison_error_at_the_jsonnet_file(tmp_path):
+    root = copy("directory-sources", tmp_path)
+    edit(root / "jsonnet/app.jsonnet", "std.extVar('environment')", "std.extVar('enviroment')")
+    [failed] = with_rule(check_repo(root), "render-failed")
+    assert failed.path == "jsonnet/app.jsonnet" and failed.line == 3
+    assert "Undefined external variable: enviroment" in failed.message
+
+
+def test_jsonnet_ext_vars_and_top_level_arguments_reach_the_objects():
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "directory-sources")))
+    rendered = {(m.kind, m.name): m for m in run.repo.manifests if m.app and m.app.name == "shop-jsonnet"}
+    assert set(rendered) == {("ConfigMap", "settings-test"), ("Deployment", "shop")}
+    assert rendered[("Deployment", "shop")].data["spec"]["replicas"] == 2
+
+
+def test_directory_include_exclude_and_recurse_pick_the_files_argo_cd_picks():
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "directory-sources")))
+    by_app = {s.name: sorted(m.name for m in s.objects) for s in run.rendering.sync_sets if s.app}
+    assert by_app["shop-all"] == ["notes", "settings", "shop-all"]  # drafts/ excluded
+    assert by_app["shop-config"] == ["settings"]  # include: *.cm.yaml
+
+
+def test_a_ref_value_file_that_does_not_exist_is_a_comparison_error_at_its_line(tmp_path):
+    root = copy("multi-source", tmp_path)
+    edit(root / "argocd/shop.yaml", "$values/environments/prod/values.yaml", "$values/environments/prd/values.yaml")
+    [failed] = with_rule(check_repo(root), "render-failed")
+    assert (failed.path, failed.line) == ("argocd/shop.yaml", 16) and "does not exist" in failed.message
+
+
+def test_a_ref_value_file_is_read_from_this_repository(tmp_path):
+    root = copy("multi-source", tmp_path)
+    edit(root / "environments/prod/values.yaml", "replicaCount: 4", "replicaCount: four")
+    assert places(check_repo(root), "schema-invalid-type") == [("environments/prod/values.yaml", 1, "shop")]
+
+
+# ---------------------------------------------------------------------------------------------
+# The differential test: wavegate's rendering equals the tools run by hand with Argo CD's flags.
+
+def by_hand(argv: list[str], cwd: Path) -> list[dict]:
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=True)
+    return [d for d in yaml.safe_load_all(done.stdout) if d]
+
+
+def rendered(root: Path, app: str) -> list[dict]:
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=root)))
+    [sync_set] = [s for s in run.rendering.sync_sets if s.name == app]
+    return [m.data for m in sync_set.objects]
+
+
+def canonical(objects: list[dict]) -> list[str]:
+    return sorted(json.dumps(o, sort_keys=True) for o in objects)
+
+
+@pytest.mark.parametrize("app, overlay", [("shop-dev", "overlays/dev"), ("shop-prod", "overlays/prod")])
+def test_kustomize_rendering_equals_kustomize_build(tools, app, overlay):
+    root = FIXTURES / "kustomize-overlays"
+    expected = by_hand([str(tools["kustomize"]), "build", str(root / overlay)], cwd=root)
+    assert canonical(rendered(root, app)) == canonical(expected)
+
+
+def test_kustomize_options_of_the_application_equal_kustomize_edit_then_build(tools, tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "argocd/prod.yaml", "    path: overlays/prod\n", "    path: overlays/prod\n    kustomize:\n"
+         "      namePrefix: eu-\n      images:\n        - registry.example.com/shop=registry.example.com/shop:9.9.9\n"
+         "      commonLabels:\n        region: eu\n")
+    by_hand_copy = tmp_path / "by-hand"
+    shutil.copytree(root, by_hand_copy)
+    overlay = by_hand_copy / "overlays/prod"
+    kustomize = str(tools["kustomize"])
+    for args in (["edit", "set", "nameprefix", "--", "eu-"],
+                 ["edit", "set", "image", "registry.example.com/shop=registry.example.com/shop:9.9.9"],
+                 ["edit", "add", "label", "region:eu"]):
+        subprocess.run([kustomize, *args], cwd=overlay, check=True, capture_output=True)
+    expected = by_hand([kustomize, "build", str(overlay)], cwd=by_hand_copy)
+    assert canonical(rendered(root, "shop-prod")) == canonical(expected)
+    assert "namePrefix" not in (root / "overlays/prod/kustomization.yaml").read_text()  # the repository is untouched
+
+
+@pytest.mark.parametrize("app, release, namespace, extra", [
+    ("shop-staging", "shop-staging", "shop-staging", ["--values", "values-staging.yaml"]),
+    ("shop-prod", "shop", "shop-prod", ["--set", "image.tag=2.0.0", "--values", "values-prod.yaml"]),
+])
+def test_helm_rendering_equals_helm_template(tools, tmp_path, app, release, namespace, extra):
+    root = FIXTURES / "helm-chart"
+    chart = tmp_path / "charts"
+    shutil.copytree(root / "charts", chart)  # helm dependency build writes into the chart
+    helm = str(tools["helm"])
+    subprocess.run([helm, "dependency", "build"], cwd=chart / "shop", check=True, capture_output=True)
+    expected = by_hand([helm, "template", ".", "--name-template", release, "--namespace", namespace,
+                        "--kube-version", _kube_version(), *extra, "--include-crds"], cwd=chart / "shop")
+    assert canonical(rendered(root, app)) == canonical(expected)
+
+
+def test_multi_source_rendering_equals_helm_template_with_the_ref_values(tools):
+    root = FIXTURES / "multi-source"
+    helm = str(tools["helm"])
+    expected = by_hand([helm, "template", ".", "--name-template", "shop", "--namespace", "shop-prod",
+                        "--kube-version", _kube_version(), "--values", str(root / "environments/prod/values.yaml"),
+                        "--include-crds"], cwd=root / "chart")
+    expected += [yaml.safe_load((root / "extra/configmap.yaml").read_text())]
+    assert canonical(rendered(root, "shop")) == canonical(expected)
+
+
+def _kube_version() -> str:
+    from wavegate.schemas.kubernetes import resolve_version
+
+    return resolve_version(None)
