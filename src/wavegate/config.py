@@ -219,8 +219,10 @@ def _describe(error: jsonschema.ValidationError) -> str:
     return f"{where}: {error.message}"
 
 
-def repository_url(config: Config, root: Path) -> str | None:
-    """This repository's URL: config, else CI_PROJECT_URL, else `git remote get-url origin`."""
+def repository_url(config: Config, root: Path, repo=None) -> str | None:
+    """This repository's URL: config, else CI_PROJECT_URL, else `git remote get-url origin`, else
+    catalog-info.yaml's `gitlab.com/project-slug` on the host of an Application's repoURL (when the
+    loaded `repo` is given)."""
     if config.repo_url:
         return config.repo_url
     if os.environ.get("CI_PROJECT_URL"):
@@ -228,6 +230,29 @@ def repository_url(config: Config, root: Path) -> str | None:
     from wavegate.git import Git, GitError
 
     try:
-        return Git(root, timeout=5).remote_url("origin")
+        remote = Git(root, timeout=5).remote_url("origin")
     except GitError:  # git missing or not answering: no URL, as without a remote
+        remote = None
+    if remote:
+        return remote
+    return catalog_identity(repo) if repo is not None else None
+
+
+PROJECT_SLUG = "gitlab.com/project-slug"
+
+
+def catalog_identity(repo) -> str | None:
+    """`https://<host>/<slug>` from a Backstage entity's gitlab.com/project-slug, with the host of
+    the Applications of the repository (an Application that names the slug itself wins)."""
+    from wavegate.argocd.application import Application, canonical_repo_url
+
+    slugs = [m.annotations.get(PROJECT_SLUG) for m in repo.manifests if m.api_version.startswith("backstage.io/")]
+    slugs = [s.strip("/") for s in slugs if isinstance(s, str) and s.strip("/") and "${{" not in s]
+    if not slugs:
         return None
+    urls = [source.repo_url for app in Application.all_in(repo) for source in app.sources if source.repo_url]
+    for url in urls:
+        if canonical_repo_url(url).split("/", 1)[-1].lower() == slugs[0].lower():
+            return url
+    hosts = [canonical_repo_url(url).split("/", 1)[0] for url in urls if "{{" not in url]
+    return f"https://{hosts[0]}/{slugs[0]}" if hosts and hosts[0] else None

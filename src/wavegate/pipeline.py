@@ -86,7 +86,7 @@ def render(run: Run) -> Run:
     from wavegate.validators import Context
 
     options, config = run.options, run.config
-    repo_url = options.repo_url or repository_url(config, options.root)
+    repo_url = options.repo_url or repository_url(config, options.root, run.loaded)
     try:
         kube_version = kubernetes_schemas.resolve_version(options.kubernetes_version or config.kubernetes_version)
     except kubernetes_schemas.VersionError as error:

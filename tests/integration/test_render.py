@@ -169,6 +169,89 @@ def test_a_ref_value_file_is_read_from_this_repository(tmp_path):
     assert places(check_repo(root), "schema-invalid-type") == [("environments/prod/values.yaml", 1, "shop")]
 
 
+REMOTE_APP = """
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: tools
+  namespace: argocd
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+spec:
+  project: shop
+  sources:
+    - repoURL: {url}
+      chart: tools
+      targetRevision: 0.2.0
+      helm:
+        valueFiles: [$values/tools/values.yaml]
+    - repoURL: https://gitlab.example.com/team/shop.git
+      targetRevision: main
+      ref: values
+  destination: {{server: https://kubernetes.default.svc, namespace: shop-tools}}
+  syncPolicy: {{syncOptions: [CreateNamespace=true]}}
+"""
+
+
+@pytest.fixture
+def chart_repository(tools, tmp_path):
+    """A real chart repository on loopback: `helm package` and `helm repo index`, served over HTTP."""
+    import functools
+    import http.server
+    import threading
+
+    source = tmp_path / "chart-source" / "tools"
+    source.mkdir(parents=True)
+    (source / "Chart.yaml").write_text("apiVersion: v2\nname: tools\nversion: 0.2.0\n")
+    (source / "values.yaml").write_text("port: 80\n")
+    (source / "templates").mkdir()
+    (source / "templates" / "service.yaml").write_text(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: tools\nspec:\n  ports:\n    - port: {{ .Values.port }}\n")
+    served = tmp_path / "served"
+    served.mkdir()
+    helm = str(tools["helm"])
+    subprocess.run([helm, "package", str(source), "--destination", str(served)], check=True, capture_output=True)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    subprocess.run([helm, "repo", "index", str(served), "--url", url], check=True, capture_output=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_chart_from_a_chart_repository_is_pulled_and_rendered_as_argo_cd_does(chart_repository, tmp_path):
+    root = copy("multi-source", tmp_path)
+    (root / "argocd/shop.yaml").unlink()
+    (root / "argocd/tools.yaml").write_text(REMOTE_APP.format(url=chart_repository))
+    (root / "tools").mkdir()
+    (root / "tools/values.yaml").write_text("port: eighty\n")
+    run = pipeline.validate(pipeline.Options(root=root))
+    [service] = [m for m in run.repo.manifests if m.kind == "Service"]
+    assert service.data["spec"]["ports"] == [{"port": "eighty"}]  # the ref values file of this repository
+    [finding] = with_rule(run.findings, "schema-invalid-type")
+    assert (finding.path, finding.application) == ("argocd/tools.yaml", "tools")
+
+
+def test_a_chart_repository_that_cannot_be_reached_is_one_info_finding(tmp_path):
+    root = copy("multi-source", tmp_path)
+    (root / "argocd/shop.yaml").unlink()
+    (root / "argocd/tools.yaml").write_text(REMOTE_APP.format(url="http://127.0.0.1:9"))
+    [finding] = with_rule(check_repo(root), "render-not-rendered")
+    assert finding.severity == Severity.INFO and "could not be pulled" in finding.message
+    assert (finding.path, finding.line) == ("argocd/tools.yaml", 12)
+
+
+def test_a_kustomization_with_remote_resources_out_of_reach_is_one_info_finding(tmp_path):
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "overlays/dev/kustomization.yaml", "  - ../../base", "  - ../../base\n  - http://127.0.0.1:9/extra.yaml")
+    findings = check_repo(root)
+    assert with_rule(findings, "render-failed") == []
+    [finding] = with_rule(findings, "render-not-rendered")
+    assert "remote resources (http://127.0.0.1:9/extra.yaml)" in finding.message and finding.application == "shop-dev"
+
+
 # ---------------------------------------------------------------------------------------------
 # The differential test: wavegate's rendering equals the tools run by hand with Argo CD's flags.
 

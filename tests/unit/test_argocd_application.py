@@ -65,13 +65,48 @@ def test_foreign_source_path_is_not_checked(tmp_path):
     assert with_rule(check_repo(tmp_path), "application-path-missing") == []
 
 
-def test_unknown_repository_url_checks_only_paths_that_exist(tmp_path):
+def test_unknown_repository_url_makes_a_missing_path_a_warning_that_says_why(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI_PROJECT_URL", raising=False)
     write_repo(tmp_path, {"argocd/app.yaml": app(path="manifest"), "deploy/base/ns.yaml": NAMESPACE,
                           "argocd/app2.yaml": app(path="deploy").replace("name: web", "name: web2")})
     findings = check_repo(tmp_path, repo_url=None)
     assert with_rule(findings, "application-path-missing") == []
+    [unverified] = with_rule(findings, "application-path-unverified")
+    assert (unverified.path, unverified.line) == ("argocd/app.yaml", 11)
+    assert "does not know this repository's URL" in unverified.message and "ComparisonError" in unverified.message
     [empty] = with_rule(findings, "application-path-has-no-manifests")
     assert empty.path == "argocd/app2.yaml"
+
+
+CATALOG = """
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata:
+  name: app
+  annotations:
+    gitlab.com/project-slug: team/app
+spec: {type: service, lifecycle: production, owner: team}
+"""
+
+
+def test_catalog_info_names_the_repository_when_nothing_else_does(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI_PROJECT_URL", raising=False)
+    write_repo(tmp_path, {"argocd/app.yaml": app(path="manifest"), "manifests/ns.yaml": NAMESPACE,
+                          "catalog-info.yaml": CATALOG})
+    findings = check_repo(tmp_path, repo_url=None)
+    [missing] = with_rule(findings, "application-path-missing")
+    assert missing.hint == "Did you mean path: manifests?"
+    assert with_rule(findings, "application-path-unverified") == []
+
+
+def test_catalog_info_of_another_project_makes_the_source_foreign(tmp_path, monkeypatch):
+    monkeypatch.delenv("CI_PROJECT_URL", raising=False)
+    write_repo(tmp_path, {"argocd/app.yaml": app(path="manifest"), "catalog-info.yaml":
+                          CATALOG.replace("team/app", "team/other")})
+    findings = check_repo(tmp_path, repo_url=None)
+    assert with_rule(findings, "application-path-missing") == with_rule(findings, "application-path-unverified") == []
+    assert [f.rule for f in findings if f.path == "argocd/app.yaml" and f.rule.startswith("render")] == \
+        ["render-not-rendered"]
 
 
 def test_path_with_manifests_only_in_subfolders(tmp_path):

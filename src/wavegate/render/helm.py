@@ -180,11 +180,9 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
     chart = workspace.private(template.chart_dir)
     inline_file = None
     if template.inline_values is not None:
-        inline_file = chart.parent / f".wavegate-values-{abs(hash((template.chart_dir, template.release)))}.yaml"
+        inline_file = workspace.path / f".wavegate-values-{abs(hash((template.chart_dir, template.release)))}.yaml"
         inline_file.write_text(template.inline_values, encoding="utf-8")
-    env = {"HELM_CACHE_HOME": str(workspace.path / ".helm" / "cache"),
-           "HELM_CONFIG_HOME": str(workspace.path / ".helm" / "config"),
-           "HELM_DATA_HOME": str(workspace.path / ".helm" / "data")}
+    env = _helm_env(workspace)
     try:
         with workspace.lock_for(template.chart_dir):
             argv = [str(binary), *arguments(template, workspace.path, inline_file)]
@@ -207,14 +205,42 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
     return Rendered(documents=split(done.stdout), command=command)
 
 
-_UNREACHABLE = ("no cached repository", "no such host", "dial tcp", "could not download", "connection refused",
-                "i/o timeout", "Unable to get an update", "failed to fetch", "TLS handshake timeout",
-                "no repository definition", "context deadline exceeded")
+@dataclass
+class Pulled:
+    chart_dir: str = ""  # relative to the workspace mirror
+    error: str = ""
 
 
-def unreachable(error: str) -> bool:
-    """Whether helm failed because a chart repository or registry could not be reached."""
-    return any(marker in error for marker in _UNREACHABLE)
+def pull(binary: Path, workspace: Workspace, chart: str, repo_url: str, version: str) -> Pulled:
+    """`helm pull --untar` of a chart from a chart repository (repoURL http(s)) or an OCI
+    registry (repoURL without a scheme, or oci://), into the workspace mirror."""
+    name = re.sub(r"[^\w.-]", "_", f"{repo_url}_{chart}_{version}")
+    target = workspace.path / ".wavegate-charts" / name
+    if (target / chart.rsplit("/", 1)[-1]).is_dir():
+        return Pulled(chart_dir=f".wavegate-charts/{name}/{chart.rsplit('/', 1)[-1]}")
+    target.mkdir(parents=True, exist_ok=True)
+    if re.match(r"^https?://", repo_url):
+        argv = [str(binary), "pull", chart, "--repo", repo_url]
+    else:
+        argv = [str(binary), "pull", f"oci://{repo_url.removeprefix('oci://').rstrip('/')}/{chart}"]
+    if version:
+        argv += ["--version", version]
+    done = workspace.run(argv + ["--untar", "--untardir", str(target)], cwd=target, env=_helm_env(workspace),
+                         timeout=60)
+    if done.returncode != 0:
+        return Pulled(error=done.stderr.strip() or done.stdout.strip() or f"exit code {done.returncode}")
+    charts = [p for p in target.iterdir() if p.is_dir()]
+    if not charts:
+        return Pulled(error=f"helm pull of {chart} gave no chart")
+    return Pulled(chart_dir=f".wavegate-charts/{name}/{charts[0].name}")
+
+
+def _helm_env(workspace: Workspace) -> dict[str, str]:
+    """helm's cache, configuration and data in the mirror: nothing of the person's helm setup is
+    read or written."""
+    helm_home = workspace.path / ".helm"
+    return {"HELM_CACHE_HOME": str(helm_home / "cache"), "HELM_CONFIG_HOME": str(helm_home / "config"),
+            "HELM_DATA_HOME": str(helm_home / "data")}
 
 
 def split(text: str) -> list[tuple[str, str]]:

@@ -24,7 +24,7 @@ from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, c
 from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
 from wavegate.render.sourcetype import (KUSTOMIZATION_NAMES, SourceTypeError, build_env, source_type,
                                         with_overrides)
-from wavegate.render.workspace import Workspace
+from wavegate.render.workspace import Workspace, unreachable
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
 # are about the YAML itself. Problems about documents as Kubernetes objects do not apply there.
@@ -119,9 +119,7 @@ class _Stage:
         if source.ref and source.path is None and source.chart is None:
             return  # a source that only provides value files to the others
         if source.chart is not None:
-            self._not_rendered(app, (*source.yaml_path, "chart"), sync_set, HELM, "",
-                               f"Helm chart {source.chart} {source.target_revision or ''} from {source.repo_url} "
-                               "is pulled from a chart repository, which this run does not reach", here=False)
+            self._remote_chart(app, source, refs, sync_set)
             return
         if source.path is None or _templated(source.path) or _templated(source.repo_url):
             return
@@ -248,10 +246,11 @@ class _Stage:
                                        helm_source._kube_version(kube_version), [str(a) for a in api_versions])
         sync_set.sources.append(RenderedSource(KUSTOMIZE, path, built.command, rendered=not built.error))
         if built.error:
-            if built.timed_out:
+            if built.timed_out or (closure.remote and unreachable(built.error)):
+                why = (f"uses remote resources ({', '.join(closure.remote[:2])}) this run does not reach"
+                       if closure.remote else "did not finish within the time limit")
                 self._not_rendered(app, source.yaml_path if source else (), sync_set, KUSTOMIZE, path,
-                                   f"kustomize build {path or '.'} did not finish within the time limit "
-                                   "(remote resources?)", add_source=False)
+                                   f"kustomize build {path or '.'} {why}", add_source=False)
                 return
             file_hint, line = _kustomization_entry(closure, built.error) or _tool_error_location(built.error, self.root)
             self._failed(app, (source.yaml_path if source else ()), sync_set, KUSTOMIZE, path,
@@ -342,7 +341,7 @@ class _Stage:
         rendered = helm_source.render(find_tool("helm"), self.workspace, template)
         sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
         if rendered.error:
-            if rendered.timed_out or helm_source.unreachable(rendered.error):
+            if rendered.timed_out or unreachable(rendered.error):
                 self._not_rendered(app, yaml_path, sync_set, HELM, path,
                                    f"chart {path or '.'} needs dependencies from a chart repository this run "
                                    f"does not reach ({_first_lines(rendered.error, 1)})", add_source=False)
@@ -356,6 +355,46 @@ class _Stage:
         values = self._values_sources(path, template, app)
         for i, (helm_file, text) in enumerate(rendered.documents):
             self._helm_document(i, helm_file, text, path, values, app, sync_set)
+
+    def _remote_chart(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
+        """A chart from a chart repository or OCI registry: pulled as Argo CD pulls it, when this run
+        reaches it; otherwise one info finding says it was not rendered."""
+        from wavegate.tools import find_tool
+
+        helm = find_tool("helm")
+        chart_field = (*source.yaml_path, "chart")
+        pulled = helm_source.pull(helm, self.workspace, source.chart, source.repo_url, source.target_revision or "")
+        if pulled.error:
+            self._not_rendered(app, chart_field, sync_set, HELM, "",
+                               f"Helm chart {source.chart} {source.target_revision or ''} from {source.repo_url} "
+                               f"could not be pulled ({_first_lines(pulled.error, 1)})", here=False)
+            return
+        env = build_env(app.name, app.destination_namespace or "", _project(app), source.repo_url, "",
+                        source.target_revision or "", self.options.revision)
+        try:
+            template = helm_source.template_for(source.raw, source.yaml_path, pulled.chart_dir, self.workspace.path,
+                                                app.name, app.destination_namespace or "", self.options.kube_version,
+                                                self.options.api_versions, env, refs)
+        except helm_source.ValuesError as error:
+            self._failed(app, error.field_path, sync_set, HELM, "", f"helm template {source.chart}: {error}",
+                         hint="Point valueFiles at files that exist in the chart or in a ref source.")
+            return
+        rendered = helm_source.render(helm, self.workspace, template)
+        sync_set.sources.append(RenderedSource(HELM, "", rendered.command, rendered=not rendered.error, here=False))
+        if rendered.error:
+            self._failed(app, chart_field, sync_set, HELM, "", f"helm template {source.chart} failed: "
+                         f"{_first_lines(rendered.error)}", add_source=False,
+                         hint=f"Run `{rendered.command}` on the pulled chart to see the whole error.")
+            return
+        where = app.manifest.positions.get(chart_field) or app.manifest.positions.get(source.yaml_path, (1, 1, 1, 1))
+        for i, (_, text) in enumerate(rendered.documents):
+            from wavegate.load import parse_documents
+
+            documents, _ = parse_documents(source.chart, text, require_object=False)
+            if documents and isinstance(documents[0].data, dict) and documents[0].data:
+                manifest = rendered_manifest(app.manifest.path, app.manifest.doc_index, documents[0].data,
+                                             lambda where=where: {(): where}, app)
+                (sync_set.untyped if manifest.missing else sync_set.objects).append(manifest)
 
     def _helm_document(self, index, helm_file, text, chart_dir, values, app, sync_set) -> None:
         from wavegate.load import parse_documents

@@ -176,3 +176,17 @@ def _shell_quote(arg: str) -> str:
     if arg and all(c.isalnum() or c in "-_./=:,@+%" for c in arg):
         return arg
     return "'" + arg.replace("'", "'\\''") + "'"
+
+
+_UNREACHABLE = ("no cached repository", "no such host", "dial tcp", "could not download", "connection refused",
+                "i/o timeout", "Unable to get an update", "failed to fetch", "TLS handshake timeout",
+                "no repository definition", "context deadline exceeded", "Could not resolve host",
+                "unable to access", "fatal: repository", "git fetch", "git clone", "failed to run '/usr/bin/git",
+                "network is unreachable")
+
+
+def unreachable(error: str) -> bool:
+    """Whether a tool failed because something on the network (a chart repository, a registry, a
+    remote Git repository) could not be reached: where this run has no network, it is not the
+    repository's fault."""
+    return any(marker in error for marker in _UNREACHABLE)
