@@ -141,6 +141,10 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
                      help="also write a report in FMT to FILE (repeatable)")
     sub.add_argument("--fail-on", choices=FAIL_ON, default="error",
                      help="lowest severity that fails the run (default: error)")
+    sub.add_argument("--cache-dir", type=Path, metavar="DIR",
+                     help="where rendered sources are cached between runs (default: $WAVEGATE_CACHE_DIR, else "
+                          ".wavegate_cache in the repository, which ignores itself in git)")
+    sub.add_argument("--no-cache", action="store_true", help="render and check everything afresh, without the cache")
     sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -188,7 +192,8 @@ def pipeline_options(args):
     return Options(root=args.path, config_file=args.config, schemas=tuple(args.schemas),
                    kubernetes_version=args.kubernetes_version, engine=getattr(args, "engine", "builtin"),
                    policies=getattr(args, "policies", None), changed_since=getattr(args, "changed_since", None),
-                   shard=getattr(args, "shard", None), debug=getattr(args, "debug", False))
+                   shard=getattr(args, "shard", None), debug=getattr(args, "debug", False),
+                   cache_dir=args.cache_dir, cache=not args.no_cache)
 
 
 def cmd_validate(args) -> int:

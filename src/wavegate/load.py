@@ -66,7 +66,8 @@ MAX_EXPANDED_NODES = 1_000_000
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
 ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
-                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local")
+                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local",
+                   ".wavegate_cache")
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _F = "yaml"

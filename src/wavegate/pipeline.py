@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from wavegate.cache import Cache
 from wavegate.config import Config, ConfigError, load_config, repository_url
 from wavegate.errors import UsageError
 from wavegate.findings import Finding
@@ -37,6 +38,8 @@ class Options:
     shard: str | None = None
     repo_url: str | None = None  # this repository's URL when the caller knows better than discovery
     debug: bool = False
+    cache_dir: Path | None = None  # default: WAVEGATE_CACHE_DIR, else .wavegate_cache in the repository
+    cache: bool = True
 
 
 @dataclass
@@ -79,8 +82,8 @@ def prepare(options: Options) -> Run:
 def render(run: Run) -> Run:
     """Render every Application (wavegate.render), then build what the checks read: the checked
     repository, the schema store and the context."""
-    from wavegate.render import RenderOptions
-    from wavegate.render import render as render_repository
+    from wavegate.render.stage import RenderOptions
+    from wavegate.render.stage import render as render_repository
     from wavegate.schemas import kubernetes as kubernetes_schemas
     from wavegate.schemas.store import SchemaStore
     from wavegate.validators import Context
@@ -97,7 +100,8 @@ def render(run: Run) -> Run:
         rendering = render_repository(run.loaded, RenderOptions(
             repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
             kustomize_build_options=_kustomize_build_options(config, options.root),
-            revision=_revision(options.root)))
+            revision=_revision(options.root),
+            cache=Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)))
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
     run.rendering = rendering

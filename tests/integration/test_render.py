@@ -252,6 +252,27 @@ def test_a_kustomization_with_remote_resources_out_of_reach_is_one_info_finding(
     assert "remote resources (http://127.0.0.1:9/extra.yaml)" in finding.message and finding.application == "shop-dev"
 
 
+def test_rendering_is_cached_by_the_content_of_its_inputs(tmp_path, monkeypatch):
+    from wavegate.render import workspace
+
+    root = copy("kustomize-overlays", tmp_path)
+    runs: list[str] = []
+    real_run = workspace.Workspace.run
+    monkeypatch.setattr(workspace.Workspace, "run", lambda self, argv, *a, **k: runs.append(argv[1]) or
+                        real_run(self, argv, *a, **k))
+    options = pipeline.Options(root=root, cache_dir=tmp_path / "cache")
+    first = sorted(map(repr, pipeline.validate(options).repo.manifests))
+    assert runs.count("build") == 2
+    runs.clear()
+    second = pipeline.validate(options)
+    assert runs == [] and sorted(map(repr, second.repo.manifests)) == first  # a full hit runs no tool
+    edit(root / "overlays/prod/resources.yaml", "replicas: 3", 'replicas: "three"')
+    third = pipeline.validate(options)
+    assert runs == ["build"]  # only the overlay whose input changed
+    assert places(third.findings, "schema-invalid-type") == [("overlays/prod/resources.yaml", 6, "shop-prod")]
+    assert (tmp_path / "cache" / ".gitignore").read_text().strip().endswith("*")
+
+
 # ---------------------------------------------------------------------------------------------
 # The differential test: wavegate's rendering equals the tools run by hand with Argo CD's flags.
 

@@ -8,13 +8,6 @@ with Applications those roots are checked object by object but never ordered aga
 one without, each root is a sync of its own.
 
 Only this package runs kustomize, helm and jsonnet. It never writes in the repository: tools run
-in a hard-link mirror of it (wavegate.render.workspace).
+in a hard-link mirror of it (wavegate.render.workspace). `wavegate.render.stage.render` is the
+entry point; the pipeline (wavegate.pipeline) calls it.
 """
-
-from __future__ import annotations
-
-from wavegate.render.model import (DIRECTORY, HELM, KUSTOMIZE, PLUGIN, Rendering, RenderedSource, SyncSet)
-from wavegate.render.stage import RenderOptions, render
-
-__all__ = ["DIRECTORY", "HELM", "KUSTOMIZE", "PLUGIN", "RenderOptions", "Rendering", "RenderedSource", "SyncSet",
-           "render"]

@@ -8,7 +8,6 @@ whose dependencies are missing gets `helm dependency build` and a second try, as
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import posixpath
@@ -134,6 +133,8 @@ def _value_files(written: str, field_path: tuple, chart_dir: str, root: Path, en
         raise ValuesError(f"value file {written!r} is outside the repository", field_path)
     rel = "" if rel == "." else rel
     if any(c in rel for c in "*?["):
+        import glob
+
         matches = sorted(glob.glob(str(root / rel), recursive=True))
         if not matches:
             if ignore_missing:

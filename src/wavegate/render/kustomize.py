@@ -32,6 +32,8 @@ class Built:
     command: str = ""
     error: str = ""
     timed_out: bool = False
+    stdout: str = ""  # kustomize's output as it was (what the cache keeps)
+    ours: bool = False  # whether the origin annotations are wavegate's (removed from the objects)
 
 
 def edit_commands(options: dict, env: dict[str, str]) -> list[list[str]]:
@@ -104,7 +106,7 @@ def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: 
             workspace.restore(kustomization_file)
     if done.returncode != 0:
         return _failed(done)
-    return Built(objects=_objects(done.stdout, strip_origin=ours), command=done.command)
+    return Built(objects=objects_of(done.stdout, ours), command=done.command, stdout=done.stdout, ours=ours)
 
 
 def _failed(done: ToolResult) -> Built:
@@ -156,7 +158,8 @@ def _add_origin_annotations(workspace: Workspace, kustomization_file: str) -> bo
     return True
 
 
-def _objects(text: str, strip_origin: bool) -> list[tuple[dict, dict | None]]:
+def objects_of(text: str, strip_origin: bool) -> list[tuple[dict, dict | None]]:
+    """The objects of kustomize's output with their origins (removed when they are wavegate's)."""
     from wavegate.load import parse_documents
 
     documents, _ = parse_documents("<kustomize build>", text, require_object=False)

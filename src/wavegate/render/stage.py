@@ -5,11 +5,11 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Manifest, Repo, is_excluded, load_file, read_yaml
 from wavegate.render import directory as directory_source
@@ -48,6 +48,7 @@ class RenderOptions:
     exclude: tuple[str, ...] = ()
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # parallel tool runs; 0: one per CPU
+    cache: Cache = field(default_factory=lambda: Cache(None))  # tool outputs by a hash of their inputs
 
 
 def render(repo: Repo, options: RenderOptions) -> Rendering:
@@ -83,6 +84,8 @@ class _Stage:
         apps = sorted(Application.all_in(self.repo), key=lambda a: (a.name, a.manifest.path))
         jobs = self.options.jobs or max(1, min(os.cpu_count() or 1, 8))
         if jobs > 1 and len(apps) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
             with ThreadPoolExecutor(max_workers=jobs) as pool:
                 sets = list(pool.map(self._application, apps))
         else:
@@ -241,9 +244,19 @@ class _Stage:
             options["kubeVersion"] else self.options.kube_version
         api_versions = options.get("apiVersions") if isinstance(options.get("apiVersions"), list) and \
             options["apiVersions"] else self.options.api_versions
-        built = kustomize_source.build(find_tool("kustomize"), self.workspace, path, file, options,
-                                       self.options.kustomize_build_options, env,
-                                       helm_source._kube_version(kube_version), [str(a) for a in api_versions])
+        binary = find_tool("kustomize")
+        arguments = (options, self.options.kustomize_build_options, env, helm_source._kube_version(kube_version),
+                     [str(a) for a in api_versions])
+        key = None if closure.remote else self._kustomize_key(binary, path, file, closure, arguments)
+        cached = self.options.cache.get("kustomize", key) if key else None
+        if cached is not None:
+            built = kustomize_source.Built(objects=kustomize_source.objects_of(cached["stdout"], cached["ours"]),
+                                           command=cached["command"])
+        else:
+            built = kustomize_source.build(binary, self.workspace, path, file, *arguments)
+            if key and not built.error:
+                self.options.cache.put("kustomize", key, {"stdout": built.stdout, "ours": built.ours,
+                                                          "command": built.command})
         sync_set.sources.append(RenderedSource(KUSTOMIZE, path, built.command, rendered=not built.error))
         if built.error:
             if built.timed_out or (closure.remote and unreachable(built.error)):
@@ -262,6 +275,28 @@ class _Stage:
         transformers = _transformers(closure)
         for data, origin in built.objects:
             sync_set.objects.append(self._kustomized(data, origin, path, file, patches, transformers, app))
+
+    def _kustomize_key(self, binary: Path, path: str, file: str, closure, arguments) -> str:
+        """What a build depends on: the tool, the arguments, every kustomization of the closure with
+        the files it names, and the files beside each kustomization (generators read them)."""
+        key = Key("kustomize", _tool_identity(binary), path, file, list(arguments))
+        files = set(closure.kustomizations) | set(closure.files)
+        for kfile in closure.kustomizations:
+            files.update(_files_in(self.root, posixpath.dirname(kfile)))
+        if "--enable-helm" in self.options.kustomize_build_options:
+            files.update(_files_below(self.root, path, self.options.exclude))
+        for rel in sorted(files):
+            key.add_file(self.root, rel)
+        return key.hexdigest()
+
+    def _helm_key(self, binary: Path, path: str, template) -> str:
+        key = Key("helm", _tool_identity(binary), path, repr(template))
+        files = set(_files_below(self.root, path, self.options.exclude))
+        files.update(v.rel for v in template.value_files if v.rel)
+        files.update(rel for _, rel in template.set_file)
+        for rel in sorted(files):
+            key.add_file(self.root, rel)
+        return key.hexdigest()
 
     def _mark_kustomize_inputs(self, closure: kustomizations.Closure) -> None:
         for kfile in closure.kustomizations:
@@ -338,7 +373,15 @@ class _Stage:
         for value_file in template.value_files:
             if value_file.rel and not value_file.rel.startswith(path + "/" if path else ""):
                 self.rendering.inputs[value_file.rel] = HELM_VALUES
-        rendered = helm_source.render(find_tool("helm"), self.workspace, template)
+        binary = find_tool("helm")
+        key = self._helm_key(binary, path, template)
+        cached = self.options.cache.get("helm", key)
+        if cached is not None:
+            rendered = helm_source.Rendered(documents=[tuple(d) for d in cached["documents"]], command=cached["command"])
+        else:
+            rendered = helm_source.render(binary, self.workspace, template)
+            if not rendered.error:
+                self.options.cache.put("helm", key, {"documents": rendered.documents, "command": rendered.command})
         sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
         if rendered.error:
             if rendered.timed_out or unreachable(rendered.error):
@@ -599,6 +642,33 @@ class _Stage:
 
 
 # ---------------------------------------------------------------------------------------------
+
+def _tool_identity(binary: Path) -> list:
+    """The tool, as far as a cache key needs it: its path, size and modification time (a rebuild at
+    another version changes them)."""
+    try:
+        stat = binary.stat()
+        return [str(binary), stat.st_size, stat.st_mtime_ns]
+    except OSError:
+        return [str(binary)]
+
+
+def _files_in(root: Path, rel_dir: str) -> list[str]:
+    try:
+        return [posixpath.join(rel_dir, e.name) if rel_dir else e.name
+                for e in os.scandir(root / rel_dir if rel_dir else root) if e.is_file()]
+    except OSError:
+        return []
+
+
+def _files_below(root: Path, rel_dir: str, exclude: tuple[str, ...]) -> list[str]:
+    found = []
+    base = root / rel_dir if rel_dir else root
+    for directory, dirnames, filenames in os.walk(base):
+        dirnames[:] = [d for d in dirnames if not is_excluded(_rel(root, Path(directory) / d), exclude, is_dir=True)]
+        found.extend(_rel(root, Path(directory) / name) for name in filenames)
+    return found
+
 
 def _templated(text: str | None) -> bool:
     return bool(text) and ("{{" in text or "${" in text)

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +49,8 @@ class Workspace:
     def path(self) -> Path:
         with self._lock:
             if self._dir is None:
+                import tempfile
+
                 self._dir = Path(tempfile.mkdtemp(prefix="wavegate-render-"))
                 _mirror(self.root, self._dir, self.exclude)
             return self._dir
@@ -101,6 +101,8 @@ class Workspace:
 
     def run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = TOOL_TIMEOUT_SECONDS) -> ToolResult:
+        import subprocess
+
         shown = " ".join(_shell_quote(self.display(a)) for a in [Path(argv[0]).name, *argv[1:]])
         full_env = {**os.environ, **(env or {})}
         try:
