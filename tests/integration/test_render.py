@@ -25,8 +25,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module", autouse=True)
 def tools():
-    """kustomize and helm must be installed: a missing one fails the tests (never a skip)."""
-    return {name: find_tool(name) for name in ("kustomize", "helm")}
+    """kustomize, kustomize-batch and helm must be installed: a missing one fails the tests (never a skip)."""
+    return {name: find_tool(name) for name in ("kustomize", "kustomize-batch", "helm")}
 
 
 def copy(name: str, tmp_path: Path) -> Path:
@@ -253,13 +253,15 @@ def test_a_kustomization_with_remote_resources_out_of_reach_is_one_info_finding(
 
 
 def test_rendering_is_cached_by_the_content_of_its_inputs(tmp_path, monkeypatch):
-    from wavegate.render import workspace
+    from wavegate.render import kustomize, workspace
 
     root = copy("kustomize-overlays", tmp_path)
     runs: list[str] = []
-    real_run = workspace.Workspace.run
+    real_run, real_build = workspace.Workspace.run, kustomize.BatchBuilder.build
     monkeypatch.setattr(workspace.Workspace, "run", lambda self, argv, *a, **k: runs.append(argv[1]) or
                         real_run(self, argv, *a, **k))
+    monkeypatch.setattr(kustomize.BatchBuilder, "build", lambda self, args: runs.append("build") or
+                        real_build(self, args))
     options = pipeline.Options(root=root, cache_dir=tmp_path / "cache")
     first = sorted(map(repr, pipeline.validate(options).repo.manifests))
     assert runs.count("build") == 2
@@ -296,6 +298,26 @@ def test_kustomize_rendering_equals_kustomize_build(tools, app, overlay):
     root = FIXTURES / "kustomize-overlays"
     expected = by_hand([str(tools["kustomize"]), "build", str(root / overlay)], cwd=root)
     assert canonical(rendered(root, app)) == canonical(expected)
+
+
+def test_kustomize_batch_gives_what_kustomize_build_gives_errors_included(tools, tmp_path):
+    from wavegate.render.kustomize import BatchBuilder
+    from wavegate.render.workspace import Workspace
+
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "overlays/prod/kustomization.yaml", "  - path: resources.yaml", "  - path: resourcez.yaml")
+    with Workspace(root) as workspace:
+        batch = BatchBuilder(tools["kustomize-batch"], workspace)
+        try:
+            for overlay in ("overlays/dev", "overlays/prod", "base"):
+                ours = batch.build([str(workspace.path / overlay)])
+                theirs = subprocess.run([str(tools["kustomize"]), "build", str(workspace.path / overlay)],
+                                        capture_output=True, text=True)
+                assert (ours.returncode == 0) == (theirs.returncode == 0)
+                assert ours.stdout == theirs.stdout
+                assert ours.stderr.strip() == workspace.display(theirs.stderr.strip())
+        finally:
+            batch.close()
 
 
 def test_kustomize_options_of_the_application_equal_kustomize_edit_then_build(tools, tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,9 +74,12 @@ def edit_commands(options: dict, env: dict[str, str]) -> list[list[str]]:
 
 
 def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: str, options: dict,
-          build_options: str, env: dict[str, str], kube_version: str, api_versions: list[str]) -> Built:
+          build_options: str, env: dict[str, str], kube_version: str, api_versions: list[str],
+          batch: "BatchBuilder | None" = None) -> Built:
     """Build the kustomization in `rel_dir` of the workspace mirror with the Application's
-    `options`, the way Argo CD does, and read back each object's origin."""
+    `options`, the way Argo CD does, and read back each object's origin. With `batch`, the build
+    itself runs in the kustomize-batch process (kustomize's own build command, without a process
+    start per build); the edits always run the kustomize binary."""
     mirror = workspace.path
     directory = mirror / rel_dir if rel_dir else mirror
     with workspace.lock_for(rel_dir):
@@ -95,18 +99,62 @@ def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: 
             ours = _add_origin_annotations(workspace, kustomization_file)
             if "--enable-helm" in build_options:
                 workspace.private(rel_dir)
-            argv = [str(binary), "build", str(directory), *build_options.split()]
+            args = [str(directory), *build_options.split()]
             if "--enable-helm" in build_options:
                 if kube_version:
-                    argv += ["--helm-kube-version", kube_version]
+                    args += ["--helm-kube-version", kube_version]
                 for version in api_versions:
-                    argv += ["--helm-api-versions", version]
-            done = workspace.run(argv, cwd=mirror)
+                    args += ["--helm-api-versions", version]
+            done = batch.build(args) if batch is not None else workspace.run([str(binary), "build", *args], cwd=mirror)
         finally:
             workspace.restore(kustomization_file)
     if done.returncode != 0:
         return _failed(done)
     return Built(objects=objects_of(done.stdout, ours), command=done.command, stdout=done.stdout, ours=ours)
+
+
+class BatchBuilder:
+    """One kustomize-batch process (scripts/tools/kustomize-batch) for a whole render: it runs the
+    kustomize CLI's build command for each request, so its output and errors are kustomize's."""
+
+    def __init__(self, binary: Path, workspace: Workspace):
+        self.binary = binary
+        self.workspace = workspace
+        self._process = None
+        self._lock = threading.Lock()
+
+    def build(self, args: list[str]) -> ToolResult:
+        import subprocess
+
+        shown = "kustomize build " + " ".join(self.workspace.display(a) for a in args)
+        with self._lock:
+            try:
+                if self._process is None:
+                    self._process = subprocess.Popen([str(self.binary)], cwd=self.workspace.path, text=True,
+                                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                                     stderr=subprocess.DEVNULL, bufsize=1)
+                self._process.stdin.write(json.dumps({"args": args}) + "\n")
+                self._process.stdin.flush()
+                line = self._process.stdout.readline()
+            except OSError as error:
+                self.close()
+                return ToolResult(-1, "", f"kustomize-batch: {error}", shown)
+        if not line:
+            self.close()
+            return ToolResult(-1, "", "kustomize-batch stopped unexpectedly", shown)
+        answer = json.loads(line)
+        if "error" in answer:
+            return ToolResult(1, "", self.workspace.display(answer["error"]), shown)
+        return ToolResult(0, answer.get("yaml", ""), "", shown)
+
+    def close(self) -> None:
+        process, self._process = self._process, None
+        if process is not None:
+            try:
+                process.stdin.close()
+                process.wait(timeout=10)
+            except Exception:  # noqa: BLE001 - it is going away either way
+                process.kill()
 
 
 def _failed(done: ToolResult) -> Built:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import os
 import posixpath
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,7 +54,12 @@ class RenderOptions:
 
 def render(repo: Repo, options: RenderOptions) -> Rendering:
     with Workspace(repo.root, options.exclude) as workspace:
-        return _Stage(repo, options, workspace).run()
+        stage = _Stage(repo, options, workspace)
+        try:
+            return stage.run()
+        finally:
+            if stage.batch:
+                stage.batch.close()
 
 
 class _Stage:
@@ -67,6 +73,8 @@ class _Stage:
         self.ignored: dict[str, str] = {}
         self.skipped_reported: set[str] = set()
         self.filtered_out: set[str] = set()  # files a directory source's include/exclude leaves out
+        self.lock = threading.Lock()
+        self.batch: kustomize_source.BatchBuilder | None | bool = None
         self.kustomization_cache: dict[str, kustomizations.Kustomization] = {}
         self.documents: dict[str, list[Manifest]] = {}
         self.broken: set[str] = set()
@@ -253,7 +261,7 @@ class _Stage:
             built = kustomize_source.Built(objects=kustomize_source.objects_of(cached["stdout"], cached["ours"]),
                                            command=cached["command"])
         else:
-            built = kustomize_source.build(binary, self.workspace, path, file, *arguments)
+            built = kustomize_source.build(binary, self.workspace, path, file, *arguments, batch=self._batch())
             if key and not built.error:
                 self.options.cache.put("kustomize", key, {"stdout": built.stdout, "ours": built.ours,
                                                           "command": built.command})
@@ -275,6 +283,19 @@ class _Stage:
         transformers = _transformers(closure)
         for data, origin in built.objects:
             sync_set.objects.append(self._kustomized(data, origin, path, file, patches, transformers, app))
+
+    def _batch(self) -> kustomize_source.BatchBuilder | None:
+        """The kustomize-batch process, started at the first build (None: builds run `kustomize
+        build`, when only the kustomize binary is installed)."""
+        from wavegate.tools import ToolNotFoundError, find_tool
+
+        with self.lock:
+            if self.batch is None:
+                try:
+                    self.batch = kustomize_source.BatchBuilder(find_tool("kustomize-batch"), self.workspace)
+                except ToolNotFoundError:
+                    self.batch = False
+            return self.batch or None
 
     def _kustomize_key(self, binary: Path, path: str, file: str, closure, arguments) -> str:
         """What a build depends on: the tool, the arguments, every kustomization of the closure with
