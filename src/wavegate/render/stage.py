@@ -31,8 +31,8 @@ from wavegate.render.workspace import Workspace, unreachable
 # are about the YAML itself. Problems about documents as Kubernetes objects do not apply there.
 YAML_SAFETY_RULES = frozenset({"yaml-syntax", "yaml-tab-indent", "yaml-duplicate-key", "yaml-alias-bomb",
                                "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8", "yaml-symlink-escape"})
-# What stays on a file Argo CD opens and then skips (it does not decode as a manifest): what would
-# hurt any reader of the file, the repo-server included.
+# What stays on every YAML file but a chart template, read by Argo CD or not: what would hurt any
+# reader of the file (the repo-server, an editor, the next Application that points there).
 DANGER_RULES = frozenset({"yaml-alias-bomb", "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8",
                           "yaml-symlink-escape"})
 
@@ -90,18 +90,21 @@ class _Stage:
 
     def run(self) -> Rendering:
         apps = sorted(Application.all_in(self.repo), key=lambda a: (a.name, a.manifest.path))
-        jobs = self.options.jobs or max(1, min(os.cpu_count() or 1, 8))
-        if jobs > 1 and len(apps) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                sets = list(pool.map(self._application, apps))
-        else:
-            sets = [self._application(app) for app in apps]
+        sets = self._in_parallel([lambda app=app: self._application(app) for app in apps])
         self.rendering.sync_sets.extend(sets)
         self._roots(synced=not apps)
         self.rendering.problems.extend(self._load_problems())
         return self.rendering
+
+    def _in_parallel(self, jobs: list) -> list:
+        """Run the jobs (most wait for a tool) on a few threads; results in order."""
+        workers = self.options.jobs or max(1, min(os.cpu_count() or 1, 8))
+        if workers <= 1 or len(jobs) <= 1:
+            return [job() for job in jobs]
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(lambda job: job(), jobs))
 
     # -- Applications ---------------------------------------------------------------------------
 
@@ -170,7 +173,7 @@ class _Stage:
     # -- directory sources ----------------------------------------------------------------------
 
     def _directory(self, app: Application | None, source: Source | None, raw: dict, env: dict,
-                   sync_set: SyncSet, base: str | None = None) -> None:
+                   sync_set: SyncSet, base: str | None = None, only_manifests: bool = False) -> None:
         options = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
         base = source.path if source is not None else base or ""
         include = options.get("include") if isinstance(options.get("include"), str) and options["include"] else None
@@ -182,6 +185,8 @@ class _Stage:
             unfiltered = directory_source.files_read(self.root, base, options.get("recurse") is True, None, None,
                                                      self.options.exclude)
             self.filtered_out.update(set(unfiltered) - set(files))
+        if only_manifests:  # a root no Application names: its manifests, not the data files beside them
+            files = [rel for rel in files if rel.endswith(".jsonnet") or self._is_manifest_file(rel)]
         for rel in files:
             if rel.endswith(".jsonnet"):
                 self._jsonnet(app, source, rel, base, options, env, sync_set)
@@ -406,9 +411,10 @@ class _Stage:
         sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
         if rendered.error:
             if rendered.timed_out or unreachable(rendered.error):
+                remote = _remote_dependencies(self.root, path) or [_first_lines(rendered.error, 1)]
                 self._not_rendered(app, yaml_path, sync_set, HELM, path,
-                                   f"chart {path or '.'} needs dependencies from a chart repository this run "
-                                   f"does not reach ({_first_lines(rendered.error, 1)})", add_source=False)
+                                   f"chart {path or '.'} needs {', '.join(remote)}, which this run does not reach",
+                                   add_source=False)
                 return
             file_hint, line = _helm_error_location(rendered.error, path)
             self._failed(app, yaml_path, sync_set, HELM, path,
@@ -468,6 +474,8 @@ class _Stage:
             return
         data = documents[0].data
         file = chart_file(chart_dir, helm_file) if helm_file else posixpath.join(chart_dir, "Chart.yaml")
+        if not (self.root / file).is_file():
+            file = self._subchart_source(chart_dir, helm_file) or file
         if not (self.root / file).is_file():  # a subchart from an archive: the chart is what a person edits
             file = posixpath.join(chart_dir, "Chart.yaml") if chart_dir else "Chart.yaml"
             template_text = None
@@ -479,6 +487,18 @@ class _Stage:
 
         manifest = rendered_manifest(file, index, data, positions, app)
         (sync_set.untyped if manifest.missing else sync_set.objects).append(manifest)
+
+    def _subchart_source(self, chart_dir: str, helm_file: str) -> str | None:
+        """`<chart>/charts/<sub>/templates/x.yaml` of a subchart packed in charts/ as an archive,
+        found in the local directory the dependency was packed from (`file://` in Chart.yaml)."""
+        parts = helm_file.split("/")
+        if len(parts) < 4 or parts[1] != "charts":
+            return None
+        for dependency_dir in _local_dependencies(self.root, chart_dir, by_name=True).get(parts[2], []):
+            candidate = posixpath.normpath(posixpath.join(dependency_dir, *parts[3:]))
+            if (self.root / candidate).is_file():
+                return candidate
+        return None
 
     def _values_sources(self, chart_dir: str, template, app) -> list[ValuesSource]:
         sources = []
@@ -531,6 +551,7 @@ class _Stage:
             if file:
                 closure = kustomizations.closure(self.root, file, self.kustomization_cache)
                 used_as_base.update(posixpath.dirname(k) for k in closure.kustomizations if k != file)
+        jobs = []  # (sync set, how to render it): the tool roots render side by side
         for kdir in sorted(kustomization_dirs):
             if kdir in used_as_base or (KUSTOMIZE, kdir) in rendered_dirs or _inside(kdir, chart_dirs):
                 if kdir in used_as_base or _inside(kdir, chart_dirs):
@@ -539,8 +560,8 @@ class _Stage:
                         self._mark_kustomize_inputs(kustomizations.closure(self.root, file, self.kustomization_cache))
                 continue
             sync_set = SyncSet(name=kdir, app=None, synced=synced)
-            self._kustomize(None, None, {}, _root_env(kdir, self.options.revision), sync_set, base=kdir)
-            self._add_root(sync_set)
+            jobs.append((sync_set, lambda s=sync_set, d=kdir: self._kustomize(None, None, {}, _root_env(
+                d, self.options.revision), s, base=d)))
         dependencies = {d for cdir in chart_dirs for d in _local_dependencies(self.root, cdir)}
         for cdir in sorted(chart_dirs):
             if cdir in kustomization_dirs or (HELM, cdir) in rendered_dirs or _inside(cdir, chart_dirs - {cdir}) \
@@ -548,24 +569,35 @@ class _Stage:
                 self._mark_chart(cdir)
                 continue
             sync_set = SyncSet(name=cdir, app=None, synced=synced)
-            self._helm(None, None, {}, _root_env(cdir, self.options.revision), {}, sync_set, base=cdir)
+            jobs.append((sync_set, lambda s=sync_set, d=cdir: self._helm(None, None, {}, _root_env(
+                d, self.options.revision), {}, s, base=d)))
+        self._in_parallel([job for _, job in jobs])
+        for sync_set, _ in jobs:
             self._add_root(sync_set)
-        leftover: dict[str, list[str]] = {}
-        for rel in sorted(self.documents):
+        leftover: set[str] = set()
+        for rel in sorted(self.loaded | set(self.documents)):
             if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
                 continue
-            leftover.setdefault(posixpath.dirname(rel), []).append(rel)
-        for rel in sorted(self.loaded):  # files the loader read but found nothing in (empty, broken)
-            if rel not in self.documents and rel not in self.read and rel not in self.rendering.inputs \
-                    and rel not in self.filtered_out:
-                leftover.setdefault(posixpath.dirname(rel), [])
+            if self._is_manifest_file(rel):
+                leftover.add(posixpath.dirname(rel))
         for ddir in sorted(leftover):
             if (DIRECTORY, ddir) in rendered_dirs:
                 continue
             sync_set = SyncSet(name=ddir, app=None, synced=synced)
             before = set(self.read)
-            self._directory(None, None, {}, {}, sync_set, base=ddir)
+            self._directory(None, None, {}, {}, sync_set, base=ddir, only_manifests=True)
             self._add_root(sync_set, newly_read=self.read - before)
+
+    def _is_manifest_file(self, rel: str) -> bool:
+        """What makes a directory a root of manifests: a file with an object that has a kind, or a
+        file that does not parse but reads like a manifest. A values file or other YAML data is not
+        a manifest, and a directory of only such files is no root."""
+        if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in self._documents(rel)):
+            return True
+        if rel in self.broken:
+            text = self._text(rel) or ""
+            return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
+        return False
 
     def _add_root(self, sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
         if sync_set.objects or sync_set.untyped or newly_read or any(not s.rendered for s in sync_set.sources):
@@ -614,11 +646,12 @@ class _Stage:
         kept = []
         for problem in self.repo.problems:
             rel = problem.path
-            if rel in self.ignored and rel not in self.read:
-                if problem.rule in DANGER_RULES:
-                    kept.append(problem)
-                continue
             role = self.rendering.inputs.get(rel)
+            if problem.rule in DANGER_RULES and role != HELM_TEMPLATE:
+                kept.append(problem)  # whoever reads the file gets hurt, and someone will
+                continue
+            if rel in self.ignored and rel not in self.read:
+                continue
             if rel in self.read and role is None:
                 kept.append(problem)
             elif role is not None and role != HELM_TEMPLATE and problem.rule in YAML_SAFETY_RULES:
@@ -730,10 +763,11 @@ def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], s
     return kustomization_dirs, chart_dirs
 
 
-def _local_dependencies(root: Path, chart_dir: str) -> set[str]:
+def _local_dependencies(root: Path, chart_dir: str, by_name: bool = False):
     """Repository-relative directories of a chart's `file://` dependencies (Chart.yaml, or the
-    requirements.yaml of apiVersion v1 charts): parts of that chart, not charts of their own."""
-    found: set[str] = set()
+    requirements.yaml of apiVersion v1 charts): parts of that chart, not charts of their own.
+    With by_name, a mapping from the dependency's name to its directories."""
+    found: dict[str, list[str]] = {}
     for name in ("Chart.yaml", "requirements.yaml"):
         path = root / chart_dir / name if chart_dir else root / name
         if not path.is_file():
@@ -743,7 +777,26 @@ def _local_dependencies(root: Path, chart_dir: str) -> set[str]:
         for dependency in data.get("dependencies") or [] if isinstance(data, dict) else []:
             repository = dependency.get("repository") if isinstance(dependency, dict) else None
             if isinstance(repository, str) and repository.startswith("file://"):
-                found.add(posixpath.normpath(posixpath.join(chart_dir, repository[len("file://"):])))
+                directory = posixpath.normpath(posixpath.join(chart_dir, repository[len("file://"):]))
+                for key in (dependency.get("name"), dependency.get("alias")):
+                    if isinstance(key, str):
+                        found.setdefault(key, []).append(directory)
+    if by_name:
+        return found
+    return {d for directories in found.values() for d in directories}
+
+
+def _remote_dependencies(root: Path, chart_dir: str) -> list[str]:
+    """The dependencies of a chart that come from a chart repository or registry, as `name version
+    from repository`."""
+    path = root / chart_dir / "Chart.yaml" if chart_dir else root / "Chart.yaml"
+    documents, _ = read_yaml(path, rel="Chart.yaml") if path.is_file() else ([], [])
+    data = documents[0].data if documents else {}
+    found = []
+    for dependency in data.get("dependencies") or [] if isinstance(data, dict) else []:
+        repository = dependency.get("repository") if isinstance(dependency, dict) else None
+        if isinstance(repository, str) and repository and not repository.startswith("file://"):
+            found.append(f"{dependency.get('name')} {dependency.get('version') or ''} from {repository}".replace("  ", " "))
     return found
 
 

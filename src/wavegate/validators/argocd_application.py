@@ -243,7 +243,9 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
         if not _checked(manifest, repo):
             continue
         apps = ctx.apps_of(manifest)
-        if has_apps and not apps:
+        if not apps:
+            # Nothing here says where it goes: no Application syncs it here, and for a root of a
+            # repository without Applications the Application (and its CreateNamespace) is elsewhere.
             continue
         namespace = manifest.namespace
         if namespace is None:
