@@ -87,7 +87,8 @@ def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_do
     })
     report = run(tmp_path, cluster)
     assert report.findings == []
-    assert [a.outcome.applied for a in report.applied] == [True, True]
+    assert [a.outcome.applied for a in report.applied if a.plan != "Argo CD objects"] == [True, True]
+    assert [a.manifest.kind for a in report.applied if a.plan == "Argo CD objects"] == ["Application"]
 
 
 RGD = """
@@ -228,3 +229,22 @@ def test_an_application_that_renders_nothing_is_reported_at_its_path(tmp_path, c
     [finding] = run(tmp_path, cluster).findings
     assert finding.rule == "dry-run-nothing-rendered" and finding.path == "argocd/app.yaml"
     assert "'manifest' does not exist" in finding.message and finding.line == 8  # the `source:` line
+
+
+def test_the_applications_and_projects_themselves_get_the_servers_verdict(tmp_path, cluster):
+    project = ("apiVersion: argoproj.io/v1alpha1\nkind: AppProject\nmetadata:\n  name: team-h\n  namespace: argocd\n"
+               "spec:\n  sourceRepos: ['*']\n  destinations: [{server: '*', namespace: team-h}]\n")
+    write_repo(tmp_path, {
+        "argocd/project.yaml": project,
+        "argocd/app.yaml": APP.format(name="team-h", path="manifests", namespace="team-h").replace(
+            "syncOptions: [CreateNamespace=true]", "syncOptions: [CreateNamespace=true]\n    automatd: {}"),
+        "manifests/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata: {a: b}\n",
+    })
+    report = run(tmp_path, cluster)
+    applied = {(a.manifest.kind, a.plan): a.outcome.applied for a in report.applied}
+    assert applied[("AppProject", "Argo CD objects")] is True
+    assert applied[("Application", "Argo CD objects")] is False
+    assert applied[("ConfigMap", "team-h")] is True
+    [finding] = report.findings
+    assert finding.rule == "dry-run-refused" and (finding.path, finding.line) == ("argocd/app.yaml", 12)
+    assert "automatd" in finding.message

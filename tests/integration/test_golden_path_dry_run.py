@@ -23,5 +23,6 @@ def test_init_output_applies_cleanly_on_the_local_control_plane(tmp_path, varian
     assert done.returncode == 0, done.stdout + done.stderr
     report = json.loads(done.stdout)
     assert report["findings"] == []
-    # Every Application's resources were applied: Namespace and CICDPipeline per environment.
-    assert report["summary"]["resources"] == (2 if variant == "single" else 6)
+    # Every Application's resources were applied (Namespace and CICDPipeline per environment), and
+    # the AppProject and the Applications themselves.
+    assert report["summary"]["resources"] == (2 + 2 if variant == "single" else 6 + 1 + 3)

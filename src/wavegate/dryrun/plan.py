@@ -60,6 +60,31 @@ def build_plans(ctx) -> list[SyncPlan]:
     return plans
 
 
+ARGOCD_KIND_ORDER = ("AppProject", "Application", "ApplicationSet")
+
+
+def argocd_plan(ctx) -> SyncPlan | None:
+    """The Argo CD objects of the repository that no sync here applies (the Applications and
+    AppProjects themselves, applied by Backstage, an app-of-apps elsewhere or a person): one step,
+    projects first, so that the server judges them too (their CRDs are installed from wavegate's
+    schemas; admission policies about them run)."""
+    synced = {(m.path, m.doc_index) for s in ctx.sync_sets if s.app is not None for m in s.objects}
+    seen: set[tuple[str, int]] = set()
+    found: list[Manifest] = []
+    for manifest in ctx.repo.manifests:
+        where = (manifest.path, manifest.doc_index)
+        if (manifest.group == model.ARGOCD_GROUP and manifest.kind in ARGOCD_KIND_ORDER
+                and where not in synced and where not in seen):
+            seen.add(where)
+            found.append(manifest)
+    if not found:
+        return None
+    found.sort(key=lambda m: (ARGOCD_KIND_ORDER.index(m.kind), m.namespace or "", m.name or ""))
+    tasks = [model.SyncTask(m, "Sync", 0) for m in found]
+    return SyncPlan(name="Argo CD objects", destination_namespace=None, create_namespace=False,
+                    steps=[Step("Sync", 0, tasks)])
+
+
 def _plan(name: str, manifests: list[Manifest], namespace: str | None, create_namespace: bool,
           app: Application | None, sync_set=None) -> SyncPlan:
     plan = SyncPlan(name=name, destination_namespace=namespace, create_namespace=create_namespace, app=app,

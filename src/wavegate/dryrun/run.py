@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Callable
 
 from wavegate.argocd import model
-from wavegate.dryrun.plan import SyncPlan, build_plans, is_rgd
+from wavegate.dryrun.plan import SyncPlan, argocd_plan, build_plans, is_rgd
 from wavegate.dryrun.server import Outcome, Server
 from wavegate.findings import Finding
 from wavegate.load import Manifest, load
@@ -113,7 +113,14 @@ def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> 
     report = DryRunReport()
     server = Server(cluster)
     try:
+        argocd = argocd_plan(ctx)
+        if argocd is not None and ctx.schemas is not None:
+            extra = extra + argocd_crds(ctx.schemas)
         _install_prerequisites(server, extra, report, progress)
+        if argocd is not None:
+            for namespace in sorted({t.manifest.namespace for s in argocd.steps for t in s.tasks if t.manifest.namespace}):
+                server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, None)
+            _sync(server, argocd, report, progress)
         for plan in build_plans(ctx):
             if plan.app is not None and plan.size == 0:
                 if all(source.rendered for source in plan.sync_set.sources):
@@ -124,6 +131,13 @@ def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> 
         server.close()
     report.seconds = time.monotonic() - started
     return report
+
+
+def argocd_crds(store) -> list[Manifest]:
+    """CRDs for Argo CD's kinds, made from wavegate's own schemas of them (wavegate.schemas.crd)."""
+    from wavegate.schemas.crd import crds_for_group
+
+    return [Manifest("(wavegate's Argo CD schemas)", i, crd) for i, crd in enumerate(crds_for_group(store, model.ARGOCD_GROUP))]
 
 
 def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRunReport, progress: Progress) -> None:
@@ -246,8 +260,17 @@ def findings_for(manifest: Manifest, outcome: Outcome, plan: str) -> list[Findin
             found.append(REFUSED.at(manifest, path, f"{manifest.kind} {manifest.name}: {outcome.message}",
                                     hint="The API server rejects this; Argo CD's sync would fail the same way."))
     for warning in outcome.warnings:
+        if _argocd_finalizer_advice(manifest, warning):
+            continue
         found.append(SERVER_WARNING.at(manifest, (), f"{manifest.kind} {manifest.name}: {warning}"))
     return found
+
+
+def _argocd_finalizer_advice(manifest: Manifest, warning: str) -> bool:
+    """The server advises path-qualified finalizer names; Argo CD's own finalizers are the names
+    Argo CD reads, so that advice is not for the person to follow."""
+    return (manifest.group == model.ARGOCD_GROUP and "domain-qualified finalizer name" in warning
+            and any(f'"{name}"' in warning.replace('\\"', '"') for name in model.APPLICATION_FINALIZERS))
 
 
 def field_path(outcome: Outcome) -> tuple:
