@@ -395,11 +395,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_status(args, cluster=None) -> int:
-    from wavegate.cli import UsageError
+    from wavegate import pipeline
     from wavegate.cluster import open_cluster
     from wavegate.cluster.base import ClusterError
     from wavegate.config import load_config
-    from wavegate.load import load
+    from wavegate.errors import UsageError
 
     config = load_config(args.path, args.config)
     if not config.environments:
@@ -407,7 +407,7 @@ def cmd_status(args, cluster=None) -> int:
                          f"environment's Application and kro instances")
     envs = [config.environment(args.env)] if args.env else list(config.environments)
     base = config.path.parent if config.path else args.path
-    repo = load(base, exclude=config.exclude, limits=config.limits)
+    repo = pipeline.prepare(pipeline.Options(root=base, config_file=args.config)).loaded
     stuck = timedelta(minutes=args.stuck_after)
     options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
     try:

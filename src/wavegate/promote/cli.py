@@ -88,7 +88,7 @@ def _options(args, **extra):
 
 
 def _wrap(run):
-    from wavegate.cli import UsageError
+    from wavegate.errors import UsageError
     from wavegate.git import GitError
     from wavegate.promote.run import PromotionError, PromotionStopped
 

@@ -165,7 +165,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_report(args) -> int:
-    from wavegate.cli import UsageError, exit_code
+    from wavegate.cli import exit_code
+    from wavegate.errors import UsageError
     from wavegate.gitlab import GitLab, GitLabError, scrub_env
 
     debug = getattr(args, "debug", False)
