@@ -275,6 +275,32 @@ def test_rendering_is_cached_by_the_content_of_its_inputs(tmp_path, monkeypatch)
     assert (tmp_path / "cache" / ".gitignore").read_text().strip().endswith("*")
 
 
+def test_app_of_apps_renders_the_applications_a_chart_creates(tmp_path):
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "app-of-apps")))
+    sets = {s.name: s for s in run.rendering.sync_sets if s.app is not None}
+    assert set(sets) == {"shop-root", "shop-a", "shop-b"}
+    assert sets["shop-a"].parent is sets["shop-root"] and sets["shop-b"].parent is sets["shop-root"]
+    assert [m.name for m in sets["shop-b"].objects] == ["b-settings"]  # the child's kustomization rendered
+
+
+def test_a_child_applications_defect_is_reported_at_the_template_line_and_its_objects_under_its_name(tmp_path):
+    root = copy("app-of-apps", tmp_path)
+    edit(root / "apps/values.yaml", "  - name: b", "  - name: bb")
+    edit(root / "services/a/configmap.yaml", "data:\n  mode: fast", "data:\n  mode: [fast]")
+    findings = check_repo(root)
+    [missing] = with_rule(findings, "application-path-missing")
+    assert (missing.path, missing.line) == ("apps/templates/applications.yaml", 17)
+    assert "'services/bb'" in missing.message and missing.application == "shop-root"
+    assert places(findings, "schema-invalid-type") == [("services/a/configmap.yaml", 6, "shop-a")]
+
+
+def test_an_app_of_apps_that_manages_itself_is_rendered_once(tmp_path):
+    root = copy("app-of-apps", tmp_path)
+    shutil.copy(root / "argocd/root.yaml", root / "apps/templates/root.yaml")
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=root)))
+    assert sorted(s.name for s in run.rendering.sync_sets if s.app is not None) == ["shop-a", "shop-b", "shop-root"]
+
+
 # ---------------------------------------------------------------------------------------------
 # The differential test: wavegate's rendering equals the tools run by hand with Argo CD's flags.
 

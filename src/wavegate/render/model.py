@@ -43,6 +43,8 @@ class SyncSet:
     untyped: list["Manifest"] = field(default_factory=list)  # documents Argo CD would fail to decode
     sources: list[RenderedSource] = field(default_factory=list)
     synced: bool = True
+    problems: list[Finding] = field(default_factory=list)  # what rendering it found wrong
+    parent: "SyncSet | None" = None  # the sync (app-of-apps) that creates this Application
 
     @property
     def destination_namespace(self) -> str | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Manifest, Repo, is_excluded, load_file, read_yaml
@@ -89,12 +90,73 @@ class _Stage:
     # -- the stage ------------------------------------------------------------------------------
 
     def run(self) -> Rendering:
-        apps = sorted(Application.all_in(self.repo), key=lambda a: (a.name, a.manifest.path))
-        sets = self._in_parallel([lambda app=app: self._application(app) for app in apps])
-        self.rendering.sync_sets.extend(sets)
-        self._roots(synced=not apps)
+        apps, known = self._top_level_applications()
+        sets = self._applications(apps)
+        sets += self._children(sets, known)
+        self.rendering.sync_sets = list(sets)
+        roots = self._roots(synced=not sets)
+        if not sets:
+            # No Application here: each root is read as if one pointed there. Applications that a
+            # root renders (a chart of Applications) are real ones Argo CD would create: render
+            # them, and read what they leave as roots no Application syncs.
+            children = self._children(roots, known)
+            if children:
+                self.rendering.sync_sets = list(children)
+                roots = self._roots(synced=False)
+        self.rendering.sync_sets.extend(roots)
+        for sync_set in self.rendering.sync_sets:
+            self.rendering.problems.extend(sync_set.problems)
         self.rendering.problems.extend(self._load_problems())
         return self.rendering
+
+    def _top_level_applications(self) -> tuple[list[Application], set]:
+        """The Applications written as plain YAML: not a chart's templates (Applications only once
+        rendered), and one per namespace and name (Argo CD has one object per pair)."""
+        _, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        apps: list[Application] = []
+        known: set = set()
+        for app in sorted(Application.all_in(self.repo), key=lambda a: (a.manifest.path, a.manifest.doc_index)):
+            directory = posixpath.dirname(app.manifest.path)
+            if directory in chart_dirs or _inside(directory, chart_dirs):
+                continue
+            if _identity(app) not in known:
+                known.add(_identity(app))
+                apps.append(app)
+        return sorted(apps, key=lambda a: (a.name, a.manifest.path)), known
+
+    def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
+        sets = self._in_parallel([lambda app=app: self._application(app) for app in apps])
+        for sync_set in sets:
+            sync_set.parent = parent
+        return sets
+
+    def _children(self, parents: list[SyncSet], known: set, depth: int = 1) -> list[SyncSet]:
+        """App-of-apps: the Applications that rendered syncs create, rendered in turn (each once, by
+        namespace and name, as Argo CD keys them; MAX_APP_DEPTH levels at most)."""
+        found: list[SyncSet] = []
+        for parent in parents:
+            if not parent.synced:
+                continue
+            children = []
+            for manifest in parent.objects:
+                if not (manifest.kind == "Application" and manifest.group == ARGOCD_GROUP):
+                    continue
+                child = Application(manifest)
+                if _identity(child) in known:
+                    continue
+                known.add(_identity(child))
+                children.append(child)
+            if not children:
+                continue
+            if depth > MAX_APP_DEPTH:
+                parent.problems.append(self._at(
+                    NOT_RENDERED, parent.app, (), None, 0,
+                    f"not rendered: Applications nested more than {MAX_APP_DEPTH} levels deep (app-of-apps): "
+                    f"{', '.join(c.name for c in children[:3])}", "Flatten the app-of-apps tree.", parent.name))
+                continue
+            sets = self._applications(sorted(children, key=lambda a: a.name), parent)
+            found += sets + self._children(sets, known, depth + 1)
+        return found
 
     def _in_parallel(self, jobs: list) -> list:
         """Run the jobs (most wait for a tool) on a few threads; results in order."""
@@ -208,7 +270,7 @@ class _Stage:
                     finding = SKIPPED.at_file(rel, verdict.error_line, 1, message=verdict.skipped_manifest,
                                               hint="Add the missing kind (and apiVersion, metadata.name), or move "
                                                    "the file out of the synced folder.")
-                    self.rendering.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
+                    sync_set.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
                 continue
             self.read.add(rel)
             if verdict.error and rel in self.broken and any(p.path == rel and p.severity >= Severity.ERROR
@@ -541,9 +603,11 @@ class _Stage:
 
     # -- roots ----------------------------------------------------------------------------------
 
-    def _roots(self, synced: bool) -> None:
+    def _roots(self, synced: bool) -> list[SyncSet]:
         """Whatever no Application rendered, read as Argo CD would if one pointed there."""
-        rendered_dirs = {(s.type, s.path) for ss in self.rendering.sync_sets for s in ss.sources if s.here}
+        # A folder an Application of this repository names is its business, whatever it renders with.
+        covered = {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
+        roots: list[SyncSet] = []
         kustomization_dirs, chart_dirs = _tool_directories(self.root, self.options.exclude)
         used_as_base: set[str] = set()
         for kdir in kustomization_dirs:
@@ -553,7 +617,7 @@ class _Stage:
                 used_as_base.update(posixpath.dirname(k) for k in closure.kustomizations if k != file)
         jobs = []  # (sync set, how to render it): the tool roots render side by side
         for kdir in sorted(kustomization_dirs):
-            if kdir in used_as_base or (KUSTOMIZE, kdir) in rendered_dirs or _inside(kdir, chart_dirs):
+            if kdir in used_as_base or kdir in covered or _inside(kdir, chart_dirs):
                 if kdir in used_as_base or _inside(kdir, chart_dirs):
                     file = kustomizations.find_kustomization(self.root, kdir)
                     if file:
@@ -564,7 +628,7 @@ class _Stage:
                 d, self.options.revision), s, base=d)))
         dependencies = {d for cdir in chart_dirs for d in _local_dependencies(self.root, cdir)}
         for cdir in sorted(chart_dirs):
-            if cdir in kustomization_dirs or (HELM, cdir) in rendered_dirs or _inside(cdir, chart_dirs - {cdir}) \
+            if cdir in kustomization_dirs or cdir in covered or _inside(cdir, chart_dirs - {cdir}) \
                     or cdir in dependencies:
                 self._mark_chart(cdir)
                 continue
@@ -573,7 +637,7 @@ class _Stage:
                 d, self.options.revision), {}, s, base=d)))
         self._in_parallel([job for _, job in jobs])
         for sync_set, _ in jobs:
-            self._add_root(sync_set)
+            self._add_root(roots, sync_set)
         leftover: set[str] = set()
         for rel in sorted(self.loaded | set(self.documents)):
             if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
@@ -581,12 +645,13 @@ class _Stage:
             if self._is_manifest_file(rel):
                 leftover.add(posixpath.dirname(rel))
         for ddir in sorted(leftover):
-            if (DIRECTORY, ddir) in rendered_dirs:
+            if ddir in covered:
                 continue
             sync_set = SyncSet(name=ddir, app=None, synced=synced)
             before = set(self.read)
             self._directory(None, None, {}, {}, sync_set, base=ddir, only_manifests=True)
-            self._add_root(sync_set, newly_read=self.read - before)
+            self._add_root(roots, sync_set, newly_read=self.read - before)
+        return roots
 
     def _is_manifest_file(self, rel: str) -> bool:
         """What makes a directory a root of manifests: a file with an object that has a kind, or a
@@ -599,9 +664,11 @@ class _Stage:
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
         return False
 
-    def _add_root(self, sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
-        if sync_set.objects or sync_set.untyped or newly_read or any(not s.rendered for s in sync_set.sources):
-            self.rendering.sync_sets.append(sync_set)
+    @staticmethod
+    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
+        if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
+                or any(not s.rendered for s in sync_set.sources)):
+            roots.append(sync_set)
 
     # -- findings -------------------------------------------------------------------------------
 
@@ -614,14 +681,14 @@ class _Stage:
             finding = finding.with_severity(Severity.WARNING)
             finding = _with_message(finding, finding.message + "; no Application in this repository syncs "
                                     f"{path or 'the root'}, so it fails only where one elsewhere does")
-        self.rendering.problems.append(finding)
+        sync_set.problems.append(finding)
 
     def _not_rendered(self, app, field_path, sync_set, kind, path, why: str, add_source: bool = True,
                       here: bool = True) -> None:
         if add_source:
             sync_set.sources.append(RenderedSource(kind, path, rendered=False, here=here))
         subject = f"Application {app.name}" if app is not None else (path or "the repository root")
-        self.rendering.problems.append(self._at(
+        sync_set.problems.append(self._at(
             NOT_RENDERED, app, field_path, None, 0,
             f"not rendered: {why}; {subject} is checked without what it renders",
             "wavegate checks what it can render offline; the rest is Argo CD's to render.", path))
@@ -696,6 +763,14 @@ class _Stage:
 
 
 # ---------------------------------------------------------------------------------------------
+
+MAX_APP_DEPTH = 5  # app-of-apps levels rendered; deeper is a tree nobody can review
+
+
+def _identity(app: Application) -> tuple[str, str]:
+    """How Argo CD tells Applications apart: namespace and name (one object per pair)."""
+    return (app.manifest.namespace or "", app.name)
+
 
 def _tool_identity(binary: Path) -> list:
     """The tool, as far as a cache key needs it: its path, size and modification time (a rebuild at
