@@ -136,7 +136,42 @@ def checked_repo(loaded: Repo, rendering) -> Repo:
 def check(run: Run) -> list[Finding]:
     from wavegate.validators import run_checks
 
-    return run_checks(run.repo, run.ctx)
+    return run_checks(run.repo, run.ctx) + skeleton_findings(run)
+
+
+def skeleton_findings(run: Run) -> list[Finding]:
+    """Each Backstage skeleton of the repository rendered with its template's defaults and validated
+    as the repository it becomes (this pipeline, on a temporary folder), with findings moved to the
+    skeleton's lines; lines that use a value only Backstage knows are not judged, and each such
+    value is reported once (wavegate.render.backstage)."""
+    import dataclasses
+    import tempfile
+
+    from wavegate.render import backstage
+    from wavegate.render.rules import NOT_RENDERED, VALUE_UNKNOWN
+
+    found: list[Finding] = []
+    for skeleton in backstage.skeletons(run.loaded):
+        with tempfile.TemporaryDirectory(prefix="wavegate-skeleton-") as folder:
+            rendered = backstage.render(run.options.root, skeleton, Path(folder))
+            sub = validate(dataclasses.replace(run.options, root=Path(folder), config_file=None, repo_url=None,
+                                               changed_since=None, shard=None))
+        for finding in sub.findings:
+            path = rendered.names.get(finding.path)
+            if path is None or (path, finding.line) in rendered.unknown_lines:
+                continue
+            found.append(dataclasses.replace(finding, path=path))
+        for used, (file, line) in sorted(rendered.first_use.items(), key=lambda item: item[1]):
+            why = skeleton.unknown.get(used) or "not known before the template runs"
+            found.append(VALUE_UNKNOWN.at_file(
+                file, line, message=f"{used} is {why}; wavegate rendered it as '{backstage.PLACEHOLDER_VALUE}' "
+                f"and does not judge the lines of {skeleton.directory} that use it",
+                hint="Give the parameter a default or examples in the Template to have them checked too."))
+        for file, line, what in rendered.errors:
+            found.append(NOT_RENDERED.at_file(file, line, message=f"not rendered: {what}",
+                                              hint="wavegate renders ${{ }} placeholders with the filters "
+                                                   "skeletons use (dump, default, lower, upper, trim, replace)."))
+    return found
 
 
 def finish(run: Run, findings: Iterable[Finding], files: list[str] | None = None) -> list[Finding]:

@@ -86,3 +86,4 @@ HELM_TEMPLATE = "helm template"
 HELM_CHART_FILE = "helm chart file"  # Chart.yaml, values files, anything else in a chart
 HELM_VALUES = "helm values"  # a values file outside the chart
 SOURCE_OVERRIDE = "argocd source override"  # .argocd-source.yaml
+BACKSTAGE_SKELETON = "backstage skeleton"  # a Template's fetch:template files: validated once rendered

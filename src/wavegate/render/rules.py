@@ -29,3 +29,12 @@ SKIPPED = declare(
     meant as a manifest.""",
     "# manifests/config.yaml\napiVersion: v1\nmetadata:\n  name: settings\ndata:\n  mode: fast",
     "# manifests/config.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast", _F)
+VALUE_UNKNOWN = declare(
+    "backstage-value-unknown", "info", "A skeleton placeholder reads a value only Backstage knows",
+    """wavegate renders a Backstage Template's skeleton with the parameters' defaults (else their
+    first example or enum value) and validates what it becomes. A value that is not known before
+    the template runs (a parameter without a default, another step's output, the user) is left
+    out: the lines that use it are not judged, and this finding says which value and where it is
+    first used. Give the parameter a default or an example to have those lines checked too.""",
+    "parameters:\n  - properties:\n      appname: {type: string}          # no default",
+    "parameters:\n  - properties:\n      appname: {type: string, default: web}", "backstage")

@@ -18,7 +18,7 @@ from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
 from wavegate.render import kustomize as kustomize_source
-from wavegate.render.model import (DIRECTORY, HELM, HELM_CHART_FILE, HELM_TEMPLATE, HELM_VALUES, KUSTOMIZATION,
+from wavegate.render.model import (BACKSTAGE_SKELETON, DIRECTORY, HELM, HELM_CHART_FILE, HELM_TEMPLATE, HELM_VALUES, KUSTOMIZATION,
                                    KUSTOMIZE, KUSTOMIZE_INPUT, PLUGIN, SOURCE_OVERRIDE, Rendering, RenderedSource,
                                    SyncSet)
 from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
@@ -90,6 +90,7 @@ class _Stage:
     # -- the stage ------------------------------------------------------------------------------
 
     def run(self) -> Rendering:
+        self._mark_skeletons()
         apps, known = self._top_level_applications()
         sets = self._applications(apps)
         sets += self._children(sets, known)
@@ -109,6 +110,17 @@ class _Stage:
         self.rendering.problems.extend(self._load_problems())
         return self.rendering
 
+    def _mark_skeletons(self) -> None:
+        """Backstage skeletons are templates of a repository, not manifests: their files are inputs
+        (the pipeline validates each skeleton once rendered, wavegate.render.backstage)."""
+        from wavegate.render.backstage import skeletons
+
+        for skeleton in skeletons(self.repo):
+            prefix = skeleton.directory + "/"
+            for rel in self.loaded | set(self.documents):
+                if rel.startswith(prefix):
+                    self.rendering.inputs[rel] = BACKSTAGE_SKELETON
+
     def _top_level_applications(self) -> tuple[list[Application], set]:
         """The Applications written as plain YAML: not a chart's templates (Applications only once
         rendered), and one per namespace and name (Argo CD has one object per pair)."""
@@ -117,7 +129,7 @@ class _Stage:
         known: set = set()
         for app in sorted(Application.all_in(self.repo), key=lambda a: (a.manifest.path, a.manifest.doc_index)):
             directory = posixpath.dirname(app.manifest.path)
-            if directory in chart_dirs or _inside(directory, chart_dirs):
+            if directory in chart_dirs or _inside(directory, chart_dirs) or app.manifest.path in self.rendering.inputs:
                 continue
             if _identity(app) not in known:
                 known.add(_identity(app))

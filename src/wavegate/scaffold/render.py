@@ -91,6 +91,11 @@ def evaluate(expression: str, context: dict) -> Any:
     return value
 
 
+def is_defined(path: str, context: dict) -> bool:
+    """Whether a placeholder's path (filters removed) reads a value the context has."""
+    return lookup(path, context) is not _MISSING
+
+
 def lookup(path: str, context: dict) -> Any:
     """The value at a Nunjucks-style path, or the _MISSING marker."""
     value: Any = context
