@@ -104,6 +104,18 @@ def test_a_helm_template_defect_is_reported_at_the_template_line(tmp_path):
     assert (finding.path, finding.line) == ("charts/shop/templates/service.yaml", 12)
 
 
+@pytest.mark.parametrize("broken, line, words", [
+    ("  replicas: {{ .Values.replicaCount }", 8, 'unexpected "}" in operand'),
+    ('  replicas: {{ required "set replicaCount" .Values.nothing }}', 8, "set replicaCount"),
+])
+def test_a_chart_that_fails_to_template_is_reported_at_the_template_line_helm_names(tmp_path, broken, line, words):
+    root = copy("helm-chart", tmp_path)
+    edit(root / "charts/shop/templates/deployment.yaml", "  replicas: {{ .Values.replicaCount }}", broken)
+    [failed] = with_rule(check_repo(root), "render-failed")
+    assert (failed.path, failed.line) == ("charts/shop/templates/deployment.yaml", line)
+    assert words in failed.message and "helm template charts/shop --name-template" in failed.hint
+
+
 def test_helm_templates_and_values_are_never_read_as_manifests(tmp_path):
     root = copy("helm-chart", tmp_path)
     (root / "charts/shop/templates/broken.yaml").write_text("{{- if .Values.never }}\nkind: [\n{{- end }}\n")

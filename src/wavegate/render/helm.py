@@ -197,7 +197,8 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
     finally:
         if inline_file is not None:
             inline_file.unlink(missing_ok=True)
-    command = done.command
+    # As a person would run it from the repository root (the chart as a path, not the working folder).
+    command = done.command.replace("helm template . ", f"helm template {template.chart_dir or '.'} ", 1)
     if inline_file is not None:
         command = command.replace(workspace.display(str(inline_file)), "<values from helm.values/valuesObject>")
     if done.returncode != 0:

@@ -494,7 +494,7 @@ class _Stage:
             self._failed(app, yaml_path, sync_set, HELM, path,
                          f"helm template {path or '.'} failed: {_first_lines(rendered.error)}",
                          file=file_hint, line=line, add_source=False,
-                         hint=f"Run `{rendered.command}` in {path or 'the repository root'} to see the whole error.")
+                         hint=f"Run `{rendered.command}` in the repository root to see the whole error.")
             return
         values = self._values_sources(path, template, app)
         for i, (helm_file, text) in enumerate(rendered.documents):
@@ -964,7 +964,7 @@ def _helm_error_location(error: str, chart_dir: str) -> tuple[str | None, int]:
     """helm names a template as `<chart>/templates/x.yaml:12:3`."""
     import re
 
-    match = re.search(r"([\w.-]+/(?:templates|charts)/[\w./-]+?)(?::(\d+))?(?::\d+)?:", error)
+    match = re.search(r"([\w.-]+/(?:templates|charts)/[\w./-]+?\.\w+)(?::(\d+))?", error)
     if match:
         return chart_file(chart_dir, match.group(1)), int(match.group(2) or 1)
     return None, 0
