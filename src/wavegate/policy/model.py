@@ -18,7 +18,7 @@ from pathlib import Path
 from wavegate.findings import Finding, Severity
 from wavegate.load import Manifest, load
 from wavegate import cel
-from wavegate.policy.cel import top_level_reads
+from wavegate.policy.cel import all_hold, top_level_reads
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
 from wavegate.rules import format_path
@@ -80,6 +80,23 @@ class Policy:
                 fields |= read
             found[name] = None if fields is None else frozenset(fields)
         return found
+
+
+    @cached_property
+    def all_hold(self) -> str | None:
+        """One expression that is true exactly when every validation holds (policy.cel.all_hold),
+        or None when the policy's expressions cannot be combined or one does not compile."""
+        variables = []
+        for i, variable in enumerate(self.list_of("variables")):
+            name, expression = variable.get("name"), variable.get("expression")
+            if not isinstance(name, str) or not isinstance(expression, str) or \
+                    ("spec", "variables", i, "expression") in self.broken:
+                return None
+            variables.append((name, expression))
+        validations = [v.get("expression") for i, v in enumerate(self.list_of("validations"))
+                       if isinstance(v.get("expression"), str)
+                       and ("spec", "validations", i, "expression") not in self.broken]
+        return all_hold(variables, validations)
 
 
 @dataclass
