@@ -236,6 +236,9 @@ def cmd_validate(args) -> int:
     reports = parse_reports(args)
     started = time.perf_counter()
     repo, ctx = build_context(args)
+    from wavegate.policy.review import review_exceptions
+
+    ctx.exception_review = review_exceptions(ctx)
     findings = run(repo, ctx)
     if args.selection is not None:
         findings = args.selection.filter(findings)

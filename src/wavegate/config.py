@@ -108,6 +108,7 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         line, column = document.position(where)
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
     _check_environments(document, path)
+    _check_exception_dates(document, path)
     return from_data(document.data, path)
 
 
@@ -179,6 +180,19 @@ def _check_environments(document, path: Path) -> None:
                                   f"must be promoted from none")
             chain.append(current)
             current = envs[names[current]].get("promoteFrom") if current in names else None
+
+
+def _check_exception_dates(document, path: Path) -> None:
+    """An exception's `expires` must be a day that exists: 2020-02-30 would otherwise never expire."""
+    from datetime import date
+
+    for i, item in enumerate(document.data.get("exceptions") or []):
+        try:
+            date.fromisoformat(item["expires"])
+        except ValueError:
+            line, column = document.position(("exceptions", i, "expires"), key=False)
+            raise ConfigError(f"{path}:{line}:{column}: exceptions[{i}].expires {item['expires']!r} is not a date that "
+                              f"exists; write the last day the exception applies as YYYY-MM-DD, e.g. 2027-03-31") from None
 
 
 def from_data(data: dict, path: Path | None = None) -> Config:

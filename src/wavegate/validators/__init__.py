@@ -40,6 +40,7 @@ class Context:
     policies: object | None = None  # a wavegate.policy.PolicySet from --policies; else config, else built-in
     debug: bool = False
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
+    exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
 
     @property
     def argocd_version(self) -> int:
