@@ -75,6 +75,7 @@ class Environment:
     keep: tuple[dict, ...] = ()
     gates: dict = field(default_factory=dict)
     application: dict | None = None
+    protected: bool = False  # its Applications must pin their revision (validators.argocd_target_revision)
 
 
 @cache
@@ -214,7 +215,8 @@ def from_data(data: dict, path: Path | None = None) -> Config:
         policies=str((path.parent / data["policies"]).resolve()) if path and "policies" in data else data.get("policies"),
         environments=tuple(Environment(name=e["name"], path=e["path"].strip("/").removeprefix("./") or ".",
                                        promote_from=e.get("promoteFrom"), keep=tuple(e.get("keep", ())),
-                                       gates=dict(e.get("gates") or {}), application=e.get("application"))
+                                       gates=dict(e.get("gates") or {}), application=e.get("application"),
+                                       protected=e.get("protected", False))
                            for e in data.get("environments", ())),
     )
 
