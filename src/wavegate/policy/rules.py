@@ -63,7 +63,7 @@ EXCEPTION_TOO_LONG = declare(
     "exceptions:\n  - policy: pod-security-restricted\n    expires: 2027-03-31   # within 90 days", _F,
     configurable=False)
 EXCEPTION_UNAPPROVED = declare(
-    "policy-exception-unapproved", "error", "A new or changed exception is not approved by the policy's approvers",
+    "policy-exception-unapproved", "error", "A new or changed exception is not approved by the policy set's approvers",
     """In a merge-request pipeline an exception that the merge request adds or changes in
     .wavegate.yaml counts only when the merge request is approved by a member of the approvers group
     the policy set names (`spec.exceptions.approvers`), someone other than its author: anyone can
