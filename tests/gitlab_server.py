@@ -25,6 +25,13 @@ Endpoints (all under /api/v4), with response shapes from GitLab's REST API docum
     GET  /projects/:id/merge_requests/:iid/approval_rules
     POST /projects/:id/merge_requests/:iid/approval_rules
     PUT  /projects/:id/merge_requests/:iid/approval_rules/:rule_id
+    GET  /projects/:id/merge_requests/:iid/approvals    (who approved: `approved_by`, every tier)
+    GET  /groups/:id/members/all                        (numeric id or url-encoded full path; members of
+                                                         the group and of its parent groups)
+
+Approvals and group members are set up with `approve(project_id, mr_iid, user)`,
+`add_group(full_path, members)` and `add_group_member`; nobody approves through the API here
+(wavegate never does).
 
 Authentication: a request needs `PRIVATE-TOKEN`, `JOB-TOKEN` or `Authorization: Bearer` with a
 token the server knows (`tokens`), else 401 `{"message": "401 Unauthorized"}`. A token with only
@@ -114,6 +121,9 @@ class GitLabServer:
         self.approval_rules: dict[tuple[int, int], list[dict]] = {}
         self.labels: dict[int, set[str]] = {}
         self.namespaces: dict[int, dict] = {}
+        self.groups: dict[int, dict] = {}
+        self.group_members: dict[int, list[dict]] = {}  # group id -> members (user fields + access_level)
+        self.approvals: dict[tuple[int, int], list[dict]] = {}  # (project id, mr iid) -> approving users
         self.requests: list[Request] = []
         self.failures: list[Failure] = []
         self.git_dirs: dict[int, str] = {}  # project id -> git repository whose branches it has
@@ -281,6 +291,34 @@ class GitLabServer:
                 mr["user_notes_count"] += 1
             return note
 
+    def add_group(self, full_path: str, members: list[tuple[dict, int]] = ()) -> dict:
+        """A group with members given as (user, access_level): 10 guest ... 50 owner."""
+        gid = self._next_id()
+        name = full_path.rpartition("/")[2]
+        parent = next((g["id"] for g in self.groups.values() if g["full_path"] == full_path.rpartition("/")[0]), None)
+        group = {"id": gid, "web_url": f"https://gitlab.example.com/groups/{full_path}", "name": name, "path": name,
+                 "description": "", "visibility": "private", "full_name": full_path.replace("/", " / "),
+                 "full_path": full_path, "parent_id": parent, "created_at": _now()}
+        with self._lock:
+            self.groups[gid] = group
+            self.group_members[gid] = []
+        for user, level in members:
+            self.add_group_member(gid, user, level)
+        return group
+
+    def add_group_member(self, group_id: int, user: dict, access_level: int = 30) -> None:
+        with self._lock:
+            self.group_members[group_id].append({**self._user_ref(user), "access_level": access_level,
+                                                 "created_at": _now(), "expires_at": None,
+                                                 "membership_state": "active"})
+
+    def approve(self, project_id: int, mr_iid: int, user: dict) -> None:
+        """`user` approves the merge request (as the Approve button does)."""
+        with self._lock:
+            approved = self.approvals.setdefault((project_id, mr_iid), [])
+            if all(u["id"] != user["id"] for u in approved):
+                approved.append(self._user_ref(user))
+
     def fail(self, status: int, method: str | None = None, path: str | None = None,
              times: int | None = 1, body: dict | list | None = None) -> None:
         """Answer `status` to matching requests (`path`: a regex searched in the /api/v4 path)."""
@@ -355,6 +393,8 @@ class GitLabServer:
             return (200, namespace, {}) if namespace else (404, {"message": "404 Namespace Not Found"}, {})
         if seg == ["projects"] and method == "POST":
             return self._create_project(body)
+        if seg[:1] == ["groups"] and len(seg) == 4 and seg[2:] == ["members", "all"] and method == "GET":
+            return self._all_members(seg[1], query)
         if len(seg) < 2 or seg[0] != "projects":
             return 404, {"error": "404 Not Found"}, {}
         project = self._project(seg[1])
@@ -390,6 +430,8 @@ class GitLabServer:
             return self._notes(pid, mr, sub[1:], method, query, body, identity)
         if sub[0] == "approval_rules":
             return self._rules(pid, mr, sub[1:], method, query, body)
+        if sub == ["approvals"] and method == "GET":
+            return 200, self._approvals(pid, mr, identity), {}
         return 404, {"error": "404 Not Found"}, {}
 
     # namespaces and project creation
@@ -530,6 +572,35 @@ class GitLabServer:
         if method == "GET":
             return 200, rule, {}
         return 405, {"message": "405 Method Not Allowed"}, {}
+
+    # approvals and group members
+
+    def _approvals(self, pid: int, mr: dict, identity: Identity) -> dict:
+        approved = list(self.approvals.get((pid, mr["iid"]), []))
+        return {"id": mr["id"], "iid": mr["iid"], "project_id": pid, "title": mr["title"],
+                "description": mr["description"], "state": mr["state"], "created_at": mr["created_at"],
+                "updated_at": mr["updated_at"], "merge_status": mr["merge_status"], "approved": bool(approved),
+                "approvals_required": 0, "approvals_left": 0, "require_password_to_approve": False,
+                "approved_by": [{"user": user} for user in approved], "suggested_approvers": [], "approvers": [],
+                "approver_groups": [], "user_has_approved": any(u["id"] == identity.user["id"] for u in approved),
+                "user_can_approve": True, "approval_rules_left": [], "has_approval_rules": False,
+                "merge_request_approvers_available": False, "multiple_approval_rules_available": False,
+                "invalid_approvers_rules": []}
+
+    def _all_members(self, ref: str, query: dict):
+        group = (self.groups.get(int(ref)) if ref.isdigit()
+                 else next((g for g in self.groups.values() if g["full_path"] == ref), None))
+        if group is None:
+            return 404, {"message": "404 Group Not Found"}, {}
+        members: dict[int, dict] = {}
+        path = group["full_path"]
+        for other in self.groups.values():  # the group's own members and those of its ancestors
+            if path == other["full_path"] or path.startswith(other["full_path"] + "/"):
+                for member in self.group_members[other["id"]]:
+                    known = members.get(member["id"])
+                    if known is None or known["access_level"] < member["access_level"]:
+                        members[member["id"]] = member
+        return self._page(sorted(members.values(), key=lambda m: m["id"]), query)
 
     # pagination
 

@@ -75,6 +75,7 @@ class Environment:
     keep: tuple[dict, ...] = ()
     gates: dict = field(default_factory=dict)
     application: dict | None = None
+    protected: bool = False  # its Applications must pin their revision (validators.argocd_target_revision)
 
 
 @cache
@@ -108,6 +109,7 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         line, column = document.position(where)
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
     _check_environments(document, path)
+    _check_exception_dates(document, path)
     return from_data(document.data, path)
 
 
@@ -181,6 +183,19 @@ def _check_environments(document, path: Path) -> None:
             current = envs[names[current]].get("promoteFrom") if current in names else None
 
 
+def _check_exception_dates(document, path: Path) -> None:
+    """An exception's `expires` must be a day that exists: 2020-02-30 would otherwise never expire."""
+    from datetime import date
+
+    for i, item in enumerate(document.data.get("exceptions") or []):
+        try:
+            date.fromisoformat(item["expires"])
+        except ValueError:
+            line, column = document.position(("exceptions", i, "expires"), key=False)
+            raise ConfigError(f"{path}:{line}:{column}: exceptions[{i}].expires {item['expires']!r} is not a date that "
+                              f"exists; write the last day the exception applies as YYYY-MM-DD, e.g. 2027-03-31") from None
+
+
 def from_data(data: dict, path: Path | None = None) -> Config:
     argocd = data.get("argocd", {})
     return Config(
@@ -200,7 +215,8 @@ def from_data(data: dict, path: Path | None = None) -> Config:
         policies=str((path.parent / data["policies"]).resolve()) if path and "policies" in data else data.get("policies"),
         environments=tuple(Environment(name=e["name"], path=e["path"].strip("/").removeprefix("./") or ".",
                                        promote_from=e.get("promoteFrom"), keep=tuple(e.get("keep", ())),
-                                       gates=dict(e.get("gates") or {}), application=e.get("application"))
+                                       gates=dict(e.get("gates") or {}), application=e.get("application"),
+                                       protected=e.get("protected", False))
                            for e in data.get("environments", ())),
     )
 

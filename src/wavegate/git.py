@@ -145,6 +145,11 @@ class Git:
         specs = [f"+refs/heads/{b}:refs/remotes/{remote}/{b}" for b in branches]
         self.run("fetch", "--quiet", "--no-tags", remote, *specs)
 
+    def file_at(self, rev: str, path: str) -> bytes | None:
+        """The content of `path` (relative to the top level) at `rev`; None when either is missing."""
+        done = self._run(("cat-file", "blob", f"{rev}:{path}"))
+        return done.stdout if done.returncode == 0 else None
+
     def files_at(self, rev: str, folder: str) -> dict[str, bytes]:
         """Every file under `folder` at `rev`, by path relative to `folder` (`/`-separated)."""
         folder = folder.strip("/")

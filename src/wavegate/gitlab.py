@@ -19,7 +19,9 @@ Which token works for what:
   summary notes need at least the Reporter role; opening and updating merge requests needs
   Developer (and `write_repository` to push the promotion branch, which git does, not this
   module); merge-request approval rules need a GitLab Premium project whose settings let MR
-  authors edit approval rules. A `read_api` token can read but every write answers 403.
+  authors edit approval rules. A `read_api` token can read but every write answers 403; it is
+  enough for checking policy exceptions (the merge request's approvals, and the members of the
+  approvers group, which the token's user must be able to see).
 - `CI_JOB_TOKEN` (sent as `JOB-TOKEN`) is accepted only on GitLab's job-token allowlist; notes,
   merge requests and approval rules are not on it, so it fails with 401 there. It is tried last
   only so that read-only calls (project, branch) work without configuring anything.
@@ -84,6 +86,14 @@ class ApprovalRule:
     name: str
     approvals_required: int
     changed: bool
+
+
+@dataclass(frozen=True)
+class Approval:
+    """Who wrote a merge request and who approved it (users as {id, username, name})."""
+
+    author_id: int | None
+    approved_by: tuple[dict, ...]
 
 
 @dataclass(frozen=True)
@@ -182,6 +192,28 @@ class GitLab:
         except _NotFound:
             return False
         return True
+
+    def merge_request_approval(self, project: str | int, mr_iid: int) -> Approval:
+        """The merge request's author and the users who approved it (GET .../approvals; every tier)."""
+        base = f"/projects/{_enc(project)}/merge_requests/{mr_iid}"
+        manager = self._gl.projects.get(project, lazy=True).mergerequests
+        with self._calling("GET", base):
+            mr = manager.get(mr_iid)
+        with self._calling("GET", f"{base}/approvals"):
+            approvals = mr.approvals.get()
+        users = tuple({"id": entry["user"]["id"], "username": entry["user"].get("username", ""),
+                       "name": entry["user"].get("name", "")}
+                      for entry in getattr(approvals, "approved_by", None) or [] if isinstance(entry, dict)
+                      and isinstance(entry.get("user"), dict) and "id" in entry["user"])
+        author = getattr(mr, "author", None)
+        return Approval(author_id=author.get("id") if isinstance(author, dict) else None, approved_by=users)
+
+    def group_member_ids(self, group: str | int) -> frozenset[int]:
+        """Ids of the group's active members, inherited ones included (GET /groups/:id/members/all)."""
+        path = f"/groups/{_enc(group)}/members/all"
+        with self._calling("GET", path):
+            members = self._gl.groups.get(group, lazy=True).members_all.list(iterator=True, per_page=self.per_page)
+            return frozenset(m.id for m in members if getattr(m, "state", "active") == "active")
 
     # -- merge request summary note ------------------------------------------------------------
 
@@ -430,4 +462,5 @@ def _server_message(error: Exception) -> str:
     return _one_line(str(message))
 
 
-__all__ = ["GitLab", "GitLabError", "scrub_env", "Note", "MergeRequest", "ApprovalRule", "Project", "TOKEN_VARIABLES"]
+__all__ = ["GitLab", "GitLabError", "scrub_env", "Note", "MergeRequest", "ApprovalRule", "Approval", "Project",
+           "TOKEN_VARIABLES"]

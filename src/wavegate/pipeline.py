@@ -121,6 +121,9 @@ def render(run: Run) -> Run:
             ctx.policies = load_policies(options.policies)
         except (FileNotFoundError, NotADirectoryError) as error:
             raise UsageError(str(error)) from None
+    from wavegate.policy.review import review_exceptions
+
+    ctx.exception_review = review_exceptions(ctx)  # what GitLab and git say, read before the pure checks
     run.ctx = ctx
     return run
 

@@ -248,3 +248,41 @@ def test_the_applications_and_projects_themselves_get_the_servers_verdict(tmp_pa
     [finding] = report.findings
     assert finding.rule == "dry-run-refused" and (finding.path, finding.line) == ("argocd/app.yaml", 12)
     assert "automatd" in finding.message
+
+
+def test_pod_security_is_enforced_on_workloads_not_only_warned_about(tmp_path, cluster):
+    """The API server's own PodSecurity only warns about a Deployment whose Pods it will refuse;
+    the shipped pod-security-restricted policy, installed by the dry-run, refuses the Deployment."""
+    from wavegate.policy import builtin_policy_dir
+
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="secure", path="manifests", namespace="team-secure"),
+        "manifests/namespace.yaml": """
+            apiVersion: v1
+            kind: Namespace
+            metadata:
+              name: team-secure
+              labels: {pod-security.kubernetes.io/enforce: restricted}
+            """,
+        "manifests/deployment.yaml": """
+            apiVersion: apps/v1
+            kind: Deployment
+            metadata: {name: web, namespace: team-secure}
+            spec:
+              selector: {matchLabels: {app: web}}
+              template:
+                metadata: {labels: {app: web}}
+                spec:
+                  securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+                  containers:
+                    - name: app
+                      image: registry.example.com/web:1.0.0
+                      securityContext: {capabilities: {drop: [ALL]}}
+            """,
+    })
+    report = run(tmp_path, cluster, policies=str(builtin_policy_dir()))
+    refused = [f for f in report.findings if f.rule == "dry-run-refused" and f.path.startswith("manifests/")]
+    assert [f.path for f in refused] == ["manifests/deployment.yaml"], report.findings
+    assert ("ValidatingAdmissionPolicy 'pod-security-restricted' with binding 'pod-security-restricted' denied request: "
+            "its pod template violates PodSecurity \"restricted:latest\": allowPrivilegeEscalation != false "
+            "(container \"app\" must set securityContext.allowPrivilegeEscalation=false)") in refused[0].message

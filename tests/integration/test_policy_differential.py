@@ -125,20 +125,28 @@ def offline(world: World, docs: list[Manifest]) -> list[Violation]:
     return evaluate(world.policies, docs, env)
 
 
-def canary(policy: str) -> str | None:
+def canary(policy: str, namespaces=None) -> str | None:
     """A fail fixture of the policy the server does not refuse before admission (chosen without
-    the offline evaluator, so that a wrong offline verdict fails that fixture's test, not the setup)."""
-    return next((rel for rel in fixture_files() if rel.startswith(f"{policy}/fail/") and rel not in PRE_POLICY), None)
+    the offline evaluator, so that a wrong offline verdict fails that fixture's test, not the setup),
+    whose objects live in `namespaces` (any, when None)."""
+    return next((rel for rel in fixture_files() if rel.startswith(f"{policy}/fail/") and rel not in PRE_POLICY
+                 and (namespaces is None or all(d.namespace in namespaces for d in documents(rel)
+                                                if not is_namespace(d) and d.namespace))), None)
 
 
-def wait_for_policies(world: World) -> None:
-    """Until each policy denies one of its fail fixtures: its informer and type checker have it."""
+def wait_for_policies(world: World, names) -> list[str]:
+    """Until each named policy denies one of its fail fixtures: its informer and type checker have
+    it. The policies whose fail fixtures all live in namespaces not created yet are returned."""
     deadline = time.monotonic() + SETTLE_TIMEOUT
-    for name in world.policies.policies:
-        rel = canary(name)
-        assert (rel is None) == (name in UNREACHABLE), (
-            f"policy {name}: fail fixture reaching it on the server: {rel}; keep UNREACHABLE up to date")
+    later = []
+    for name in names:
+        assert (canary(name) is None) == (name in UNREACHABLE), (
+            f"policy {name}: fail fixture reaching it on the server: {canary(name)}; keep UNREACHABLE up to date")
+        if name in UNREACHABLE:
+            continue
+        rel = canary(name, world.namespaces)
         if rel is None:
+            later.append(name)
             continue
         expected = f"{VAP_PREFIX}{name}' with binding "
         docs = [d for d in documents(rel) if not is_namespace(d)]
@@ -148,6 +156,7 @@ def wait_for_policies(world: World) -> None:
                 break
             assert time.monotonic() < deadline, f"policy {name} not in force after {SETTLE_TIMEOUT}s: {outcomes}"
             time.sleep(0.1)
+    return later
 
 
 def wait_for_params(world: World) -> None:
@@ -222,8 +231,9 @@ def world():
             for binding in policies.bindings:
                 install(server, binding.manifest.data)
             create_namespaces(world, after_policies=False)
-            wait_for_policies(world)
+            later = wait_for_policies(world, policies.policies)
             create_namespaces(world, after_policies=True)
+            assert wait_for_policies(world, later) == []
             wait_for_params(world)
             yield world
         finally:

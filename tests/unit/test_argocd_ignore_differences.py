@@ -256,3 +256,65 @@ def test_applicationset_template_is_checked(tmp_path):
     assert bad.line == 27
     [heal] = with_rule(findings, "ignore-differences-overwritten-by-self-heal")
     assert "ApplicationSet webs (template)" in heal.message
+
+
+# -- jqPathExpressions, judged by gojq (the wavegate-jq helper from scripts/install-tools) --------
+
+def test_jq_expressions_argo_cd_cannot_compile_are_errors_at_the_expression(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jqPathExpressions:",
+         "    - .spec.replicas",
+         "    - '.spec.template.spec.containers[] | select(.name == \"app\"'",
+         "    - .spec | nosuchfunction(1)",
+         "    - .metadata.annotations..x")
+    found = with_rule(check_repo(tmp_path), "ignore-differences-jq-invalid")
+    assert [(f.line, f.severity.name) for f in found] == [(26, "ERROR"), (27, "ERROR"), (28, "ERROR")]
+    assert found[0].message == (
+        "jqPathExpressions[1] '.spec.template.spec.containers[] | select(.name == \"app\"' of ignoreDifferences[0] "
+        "(apps/Deployment) is not jq that Argo CD can compile (gojq: unexpected EOF at its end); Argo CD "
+        "cannot compare Application web until it is fixed")
+    assert "function not defined: nosuchfunction/1" in found[1].message
+    assert "at character" in found[2].message
+
+
+def test_the_jq_people_write_is_accepted(tmp_path):
+    expressions = [
+        ".spec.replicas", ".spec.template.spec.containers[] | select(.name == \"istio-proxy\")",
+        ".metadata.annotations[\"kubectl.kubernetes.io/last-applied-configuration\"]",
+        ".spec.template.spec.containers[].resources?", ".webhooks[]?.clientConfig.caBundle",
+        ".. | select(.nullable?)", ".status", ".metadata.labels | .[\"x\"]", ".spec.template.metadata.annotations",
+    ]
+    deployment = DEPLOYMENT.format(annotations="") + (
+        "  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n"
+        "        - {name: app, image: registry.example.com/web:1.0.0, resources: {limits: {cpu: '1'}}}\n"
+        "        - {name: istio-proxy, image: registry.example.com/proxy:1.0.0}\n")
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jqPathExpressions:",
+         *[f"    - '{e}'" for e in expressions], extra={"manifests/deployment.yaml": deployment})
+    findings = check_repo(tmp_path)
+    assert [f for f in findings if f.rule.startswith("ignore-differences-jq")] == []
+
+
+def test_a_jq_expression_that_fails_on_a_matched_resource_is_a_warning(tmp_path):
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jqPathExpressions:",
+         "    - .spec.replicas | tostring", "    - .spec.replicas.count")
+    found = with_rule(check_repo(tmp_path), "ignore-differences-jq-fails")
+    assert [f.line for f in found] == [25, 26]
+    assert found[0].message.startswith("jqPathExpressions[0] '.spec.replicas | tostring' of ignoreDifferences[0] "
+                                       "(apps/Deployment) fails on Deployment web (manifests/deployment.yaml): "
+                                       "invalid path against: string (\"2\")")
+    assert "expected an object but got: number (2)" in found[1].message
+
+
+def test_without_the_helper_jq_is_reported_as_not_checked_once(tmp_path, monkeypatch):
+    from wavegate.cluster import tools
+
+    def missing(name):
+        raise tools.ToolNotFoundError(f"{name} not found in .tools/bin or on PATH: " + tools.INSTALL_HINT.format(name=name))
+
+    monkeypatch.setattr(tools, "find_tool", missing)
+    repo(tmp_path, "- group: apps", "  kind: Deployment", "  jqPathExpressions:", "    - '.spec | ('", "    - .a")
+    findings = check_repo(tmp_path)
+    [skipped] = with_rule(findings, "ignore-differences-jq-not-checked")
+    assert skipped.severity.name == "WARNING" and skipped.line == 25
+    assert "2 jqPathExpressions were not checked: wavegate-jq not found" in skipped.message
+    assert "scripts/install-tools --only wavegate-jq" in skipped.message + skipped.hint
+    assert with_rule(findings, "ignore-differences-jq-invalid") == []

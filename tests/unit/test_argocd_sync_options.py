@@ -179,3 +179,40 @@ def test_applicationset_template_options_are_checked_and_template_expressions_sk
     [finding] = with_rule(findings, "sync-option-invalid-value")
     assert finding.field == "spec.template.spec.syncPolicy.syncOptions[0]"
     assert [f for f in findings if f.rule.startswith("sync-option") and f is not finding] == []
+
+
+def test_validate_false_is_information_on_the_application_and_on_a_resource(tmp_path):
+    write_repo(tmp_path, {"app.yaml": """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata: {name: web, namespace: argocd}
+        spec:
+          project: web
+          source: {repoURL: https://gitlab.example.com/team/app.git, path: manifests, targetRevision: main}
+          destination: {server: https://kubernetes.default.svc, namespace: team-web}
+          syncPolicy:
+            syncOptions:
+              - Validate=false
+        """, "manifests/cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: settings
+          namespace: team-web
+          annotations: {argocd.argoproj.io/sync-options: "Prune=false,Validate=false"}
+        """})
+    found = with_rule(check_repo(tmp_path), "sync-option-validate-false")
+    assert [(f.path, f.line, f.severity.name) for f in found] == [("app.yaml", 10, "INFO"), ("manifests/cm.yaml", 6, "INFO")]
+    assert "applies every resource of Application web with --validate=false" in found[0].message
+    assert "applies ConfigMap settings with --validate=false" in found[1].message
+
+
+def test_validate_true_says_nothing(tmp_path):
+    write_repo(tmp_path, {"cm.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: settings
+          annotations: {argocd.argoproj.io/sync-options: Validate=true}
+        """})
+    assert with_rule(check_repo(tmp_path), "sync-option-validate-false") == []

@@ -28,4 +28,5 @@ def test_the_policy_rules_are_declared_not_configurable_and_say_so():
 
     fixed = {r.id for r in all_rules() if not r.configurable}
     assert fixed == {"policy-violation", "policy-unsupported", "policy-invalid", "policy-exception-applied",
-                     "policy-exception-expired", "policy-exception-refused", "policy-exception-unknown-policy"}
+                     "policy-exception-expired", "policy-exception-refused", "policy-exception-unknown-policy",
+                     "policy-exception-too-long", "policy-exception-unapproved", "policy-exception-unverified"}

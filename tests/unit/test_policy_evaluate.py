@@ -240,3 +240,99 @@ def test_field_path_from_expressions():
     assert field_path("object.spec.?destination.?server.orValue('') != ''", m) == ("spec", "destination")
     assert field_path("object.metadata.labels.all(k, k != 'x')", m) == ("metadata", "labels")
     assert field_path("request.name != ''", m) == ("metadata", "name")
+
+
+def test_match_conditions_see_no_namespace_object_as_on_the_api_server(tmp_path):
+    """The API server's match-condition matcher passes no namespace: namespaceObject is null there."""
+    spec = APPS + ("matchConditions:\n  - {name: ns, expression: \"namespaceObject == null\"}\n"
+                   "validations:\n  - expression: \"namespaceObject.metadata.name == 'nowhere'\"\n")
+    [violation] = run(tmp_path / "a", policy(spec=spec), APP)[1]
+    assert not violation.error  # the condition held; the validation, with the namespace bound, was false
+    reads = APPS + ("matchConditions:\n  - {name: ns, expression: \"namespaceObject.metadata.name == 'argocd'\"}\n"
+                    "validations:\n  - expression: 'true'\n")
+    [failed] = run(tmp_path / "b", policy(spec=reads), APP)[1]
+    assert failed.error and "failed to evaluate matchCondition 'ns'" in failed.message
+
+
+def test_variables_are_evaluated_only_when_used(tmp_path):
+    spec = APPS + ("variables:\n  - {name: broken, expression: 'object.spec.nothing'}\n"
+                   "  - {name: project, expression: 'object.spec.project'}\n"
+                   "  - {name: uses_broken, expression: 'variables.broken + 1'}\n"
+                   "validations:\n  - expression: \"variables.project == 'default'\"\n"
+                   "  - expression: \"variables.uses_broken == 2\"\n")
+    [violation] = run(tmp_path, policy(spec=spec), APP)[1]
+    assert violation.error and '"nothing"' in violation.message  # the error of `broken`, through uses_broken
+
+
+def test_a_validation_listing_fields_points_at_the_first(tmp_path):
+    """`size(variables.X) == 0` where X lists {field, ...} mappings: the finding is at the first field."""
+    spec = APPS + ("variables:\n"
+                   "  - name: offending\n"
+                   "    expression: >-\n"
+                   "      object.spec.?sources.orValue([]).filter(s, s.?targetRevision.orValue('') == 'HEAD')\n"
+                   "      .map(s, {'field': 'spec.sources[repoURL=' + s.repoURL + '].targetRevision'})\n"
+                   "validations:\n  - expression: size(variables.offending) == 0\n")
+    objects = APP + ("  sources:\n    - {repoURL: https://a.example.com/a.git, targetRevision: v1}\n"
+                     "    - {repoURL: https://b.example.com/b.git, targetRevision: HEAD}\n")
+    [violation] = run(tmp_path, policy(spec=spec), objects)[1]
+    assert violation.field == ("spec", "sources", 1, "targetRevision")
+
+
+def test_field_paths_name_keys_indexes_and_list_items():
+    from wavegate.policy.evaluate import field_at
+
+    [m] = manifests("""\
+        apiVersion: v1
+        kind: Pod
+        metadata:
+          name: p
+          annotations: {container.apparmor.security.beta.kubernetes.io/app: unconfined}
+        spec:
+          containers:
+            - name: sidecar
+              image: a
+            - name: app
+              image: b
+              ports: [{containerPort: 80}, {containerPort: 8080, hostPort: 8080}]
+        """)
+    assert field_at(m, "spec.containers[name=app].ports[containerPort=8080].hostPort") == (
+        "spec", "containers", 1, "ports", 1, "hostPort")
+    assert field_at(m, "metadata.annotations['container.apparmor.security.beta.kubernetes.io/app']") == (
+        "metadata", "annotations", "container.apparmor.security.beta.kubernetes.io/app")
+    assert field_at(m, "spec.containers[0].securityContext.privileged") == ("spec", "containers", 0)  # deepest existing
+    assert field_at(m, "spec.containers[name=missing].image") == ("spec", "containers")
+    assert field_at(m, "nothing.here") == ("metadata", "name")
+
+
+def test_pod_security_findings_point_at_the_field_to_change(tmp_path):
+    from tests.helpers import check_repo, with_rule
+
+    write_repo(tmp_path, {"deploy.yaml": """
+        apiVersion: v1
+        kind: Namespace
+        metadata:
+          name: team-web
+          labels: {pod-security.kubernetes.io/enforce: restricted}
+        ---
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: team-web}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              securityContext: {runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}}
+              containers:
+                - name: app
+                  image: registry.example.com/web:1.0.0
+                  securityContext:
+                    allowPrivilegeEscalation: false
+                    capabilities: {drop: [ALL]}
+                    privileged: true
+        """})
+    [finding] = with_rule(check_repo(tmp_path), "policy-violation")
+    lines = (tmp_path / "deploy.yaml").read_text().splitlines()
+    assert lines[finding.line - 1].strip() == "privileged: true"
+    assert finding.message.startswith('pod-security-baseline: its pod template violates PodSecurity "restricted:latest": '
+                                      'privileged (container "app"')

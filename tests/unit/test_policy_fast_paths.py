@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from wavegate import cel
-from wavegate.load import load
+from wavegate.load import Manifest, load
 from wavegate.policy import load_policies
 from wavegate.policy import cel as policy_cel
 from wavegate.policy.evaluate import Environment, evaluate
@@ -111,10 +111,12 @@ def test_narrowed_objects_evaluate_like_whole_ones():
 
 
 def _slow(monkeypatch):
-    """Turn both fast paths off: whole values, every pair through evaluate_one."""
+    """Turn the fast paths off: whole values, every pair through evaluate_one, every validation
+    evaluated on its own."""
     monkeypatch.setattr(Policy, "reads", property(lambda self: dict.fromkeys(
         ("object", "oldObject", "request", "params", "namespaceObject"))))
     monkeypatch.setattr(evaluation, "_rules_exclude", lambda policy, request: False)
+    monkeypatch.setattr(Policy, "all_hold", property(lambda self: None))
 
 
 def _violations(policies, manifests):
@@ -196,5 +198,32 @@ spec: {policyName: named, validationActions: [Deny]}
     manifests = load(objects).manifests
     fast = _violations(policies, manifests)
     assert {v[0] for v in fast} == {"whole", "named"}
+    _slow(monkeypatch)
+    assert _violations(policies, manifests) == fast
+
+
+def test_pod_security_policies_judge_every_generated_pod_the_same_in_one_evaluation(monkeypatch):
+    """Policy.all_hold (every validation in one CEL evaluation) admits exactly what the
+    per-validation path admits: the Pod Security policies on the differential test's pods, in
+    namespaces of every level and several versions, and as pod templates of workloads."""
+    from tests.pod_security_specs import specs
+
+    policies = load_policies(None)
+    assert all(policies.policies[name].all_hold for name in ("pod-security-baseline", "pod-security-restricted"))
+    documents = []
+    for level, version in (("baseline", "latest"), ("restricted", "latest"), ("restricted", "v1.24"),
+                           ("baseline", "v1.18"), ("privileged", "latest")):
+        namespace = f"ns-{level}-{version.replace('.', '-')}"
+        documents.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": {
+            "pod-security.kubernetes.io/enforce": level, "pod-security.kubernetes.io/enforce-version": version}}})
+        for i, spec in enumerate(specs(combinations=40)[::3]):
+            pod = {**spec.pod, "metadata": {**spec.pod["metadata"], "namespace": namespace}}
+            documents.append(pod)
+            documents.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                              "metadata": {"name": f"d{i}", "namespace": namespace},
+                              "spec": {"selector": {}, "template": {"metadata": pod["metadata"], "spec": pod["spec"]}}})
+    manifests = [Manifest(path="pods.yaml", doc_index=i, data=d) for i, d in enumerate(documents)]
+    fast = _violations(policies, manifests)
+    assert 100 < len(fast) < len(manifests)  # both answers are common
     _slow(monkeypatch)
     assert _violations(policies, manifests) == fast

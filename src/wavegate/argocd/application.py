@@ -168,3 +168,58 @@ def canonical_repo_url(url: str) -> str:
 
 def same_repository(a: str, b: str) -> bool:
     return canonical_repo_url(a) == canonical_repo_url(b)
+
+
+# Which revisions move. Argo CD resolves a git source's targetRevision as HEAD (also when empty),
+# a branch, a tag, a commit SHA, or a semver constraint (the newest matching tag); a Helm chart's
+# as a chart version or a constraint (the newest matching version); an OCI artifact's as a tag, a
+# digest or a constraint. A constraint is what Masterminds/semver v3 parses as a constraint but not
+# as a version (argo-cd util/versions: IsConstraint).
+_VERSION = re.compile(r"v?\d+(\.\d+)?(\.\d+)?(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?")
+_WILD = r"(?:\*|x|X|\d+)"
+_PART = re.compile(rf"(?:=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?\s*v?{_WILD}(?:\.{_WILD})?(?:\.{_WILD})?"
+                   r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
+_COMMIT = re.compile(r"[0-9a-f]{7,40}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def is_version(revision: str) -> bool:
+    return bool(_VERSION.fullmatch(revision))
+
+
+def is_constraint(revision: str) -> bool:
+    if is_version(revision):
+        return False
+    for alternative in revision.split("||"):
+        alternative = alternative.strip()
+        if not alternative:
+            return False
+        bounds = [b.strip() for b in alternative.split(" - ")]
+        if len(bounds) == 2 and all(_PART.fullmatch(b) for b in bounds):
+            continue
+        parts = [p for p in re.split(r"[,\s]+", re.sub(r"([=<>~^!]+)\s+", r"\1", alternative)) if p]
+        if not parts or not all(_PART.fullmatch(p) for p in parts):
+            return False
+    return True
+
+
+def floating_revision(source: dict) -> str | None:
+    """How a source's targetRevision moves without a commit to this repository (a sentence naming
+    it), or None when it is fixed: a version, a commit SHA, a digest, or an ApplicationSet template."""
+    revision = source.get("targetRevision")
+    revision = revision.strip() if isinstance(revision, str) else ""
+    if "{{" in revision:
+        return None
+    chart = isinstance(source.get("chart"), str)
+    if not revision or revision == "HEAD":
+        written = "no targetRevision" if not revision else "targetRevision HEAD"
+        return (f"{written} follows the newest chart version" if chart
+                else f"{written} follows the newest commit of the default branch")
+    if is_version(revision) or _COMMIT.fullmatch(revision) or _DIGEST.fullmatch(revision):
+        return None
+    if is_constraint(revision):
+        return (f"targetRevision {revision!r} is a range: it follows the newest matching "
+                + ("chart version" if chart else "tag"))
+    if chart:
+        return f"targetRevision {revision!r} is not a chart version"
+    return f"targetRevision {revision!r} names a branch (or a tag that is not a version), which moves"

@@ -228,46 +228,117 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             "namespaceObject": narrowed(target.namespace_object, reads["namespaceObject"])}
     environment = policies.environment
     violations: list[Violation] = []
+    var_exprs = {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
     for params in params_list:
-        bindings = {**base, "params": narrowed(params, reads["params"]), "variables": {}}
-        verdict = _match_conditions(policy, environment, bindings)
+        bindings = {**base, "params": narrowed(params, reads["params"])}
+        verdict = _match_conditions(policy, environment, {**bindings, "variables": {}})
         if verdict is False:
             continue
         if isinstance(verdict, str):
             violations.extend(failed(verdict))
             continue
-        variable_errors = _variables(policy, environment, bindings)
-        var_exprs = {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
+        if _all_hold(policy, environment, bindings):
+            continue
+        scope = _Scope(policy, environment, bindings)
         for i, validation in enumerate(policy.list_of("validations")):
             expression = validation.get("expression")
             if not isinstance(expression, str) or ("spec", "validations", i, "expression") in policy.broken:
                 continue
             # The field a finding points at is looked up only when there is a finding.
-            used = [name for name in re.findall(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)", expression)
-                    if name in variable_errors] if variable_errors else []
-            if used:
-                violations.extend(failed(f"expression '{expression}' resulted in error: {variable_errors[used[0]]}",
+            variable_error = scope.error_of(expression)
+            if variable_error is not None:
+                violations.extend(failed(f"expression '{expression}' resulted in error: {variable_error}",
                                          expression, field_path(expression, target.manifest, var_exprs)))
                 continue
             try:
-                result = environment.evaluate(expression, bindings)
+                result = scope.evaluate(expression)
             except cel.CelError as error:
                 violations.extend(failed(f"expression '{expression}' resulted in error: {error.message}", expression,
                                          field_path(expression, target.manifest, var_exprs)))
                 continue
             if result is True:
                 continue
-            path = field_path(expression, target.manifest, var_exprs)
-            message = _message(policy, i, validation, environment, bindings)
+            path = (listed_field(expression, scope.values, target.manifest)
+                    or field_path(expression, target.manifest, var_exprs))
+            message = _message(policy, i, validation, scope)
             reason = validation.get("reason") if isinstance(validation.get("reason"), str) else "Invalid"
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
                                         reason=reason, expression=expression, non_exceptable=policy.non_exceptable))
     return violations
 
 
+def _all_hold(policy: Policy, environment: cel.Environment, bindings: dict) -> bool:
+    """True when one evaluation of all the policy's validations together says every one holds
+    (Policy.all_hold); anything else is for the per-validation path to explain."""
+    combined = policy.all_hold
+    if combined is None:
+        return False
+    try:
+        return environment.evaluate(combined, {**bindings, "variables": {}}) is True
+    except cel.CelError:
+        return False
+
+
+_VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
+
+
+class _Scope:
+    """The bindings of one evaluation of a policy. Variables are evaluated when an expression first
+    uses them, as on the API server (a variable nothing uses cannot fail), and each expression is
+    given only the variables and inputs it names: CEL converts every value it is given, every time."""
+
+    def __init__(self, policy: Policy, environment: cel.Environment, bindings: dict):
+        self.environment = environment
+        self.bindings = bindings
+        self.broken = policy.broken
+        self.definitions: dict[str, tuple[int, str]] = {}
+        for i, variable in enumerate(policy.list_of("variables")):
+            name, expression = variable.get("name"), variable.get("expression")
+            if isinstance(name, str) and isinstance(expression, str):
+                self.definitions.setdefault(name, (i, expression))
+        self.values: dict[str, object] = {}
+        self.errors: dict[str, str] = {}
+
+    def error_of(self, expression: str, before: int | None = None) -> str | None:
+        """The error of the first variable `expression` uses whose evaluation failed, else None.
+        A variable's expression may use only the variables defined before it (`before`)."""
+        for name in _VARIABLE_REF.findall(expression):
+            self._resolve(name, before)
+            if name in self.errors and self._visible(name, before):
+                return self.errors[name]
+        return None
+
+    def evaluate(self, expression: str, before: int | None = None):
+        bound = {key: (value if key in expression else None) for key, value in self.bindings.items()}
+        bound["variables"] = {name: self.values[name] for name in _VARIABLE_REF.findall(expression)
+                              if name in self.values and self._visible(name, before)}
+        return self.environment.evaluate(expression, bound)
+
+    def _visible(self, name: str, before: int | None) -> bool:
+        return name in self.definitions and (before is None or self.definitions[name][0] < before)
+
+    def _resolve(self, name: str, before: int | None) -> None:
+        if name in self.values or name in self.errors or not self._visible(name, before):
+            return
+        index, expression = self.definitions[name]
+        if ("spec", "variables", index, "expression") in self.broken:
+            self.errors[name] = f"variable {name!r} does not compile"
+            return
+        inherited = self.error_of(expression, before=index)
+        if inherited is not None:
+            self.errors[name] = inherited
+            return
+        try:
+            self.values[name] = self.evaluate(expression, before=index)
+        except cel.CelError as error:
+            self.errors[name] = error.message
+
+
 def _match_conditions(policy: Policy, environment: cel.Environment, bindings: dict) -> bool | str:
-    """True when every matchCondition holds, False when one is false, else the first error's text."""
+    """True when every matchCondition holds, False when one is false, else the first error's text.
+    As on the API server, matchConditions see no namespaceObject (its matcher passes none)."""
     error = None
+    bindings = {**bindings, "namespaceObject": None}
     for i, condition in enumerate(policy.list_of("matchConditions")):
         expression = condition.get("expression")
         if not isinstance(expression, str) or ("spec", "matchConditions", i, "expression") in policy.broken:
@@ -282,30 +353,12 @@ def _match_conditions(policy: Policy, environment: cel.Environment, bindings: di
     return error or True
 
 
-def _variables(policy: Policy, environment: cel.Environment, bindings: dict) -> dict[str, str]:
-    """Evaluate the variables in order into bindings['variables']; the errors by variable name."""
-    errors: dict[str, str] = {}
-    values = bindings["variables"]
-    for i, variable in enumerate(policy.list_of("variables")):
-        name, expression = variable.get("name"), variable.get("expression")
-        if not isinstance(name, str) or not isinstance(expression, str):
-            continue
-        if ("spec", "variables", i, "expression") in policy.broken:
-            errors[name] = f"variable {name!r} does not compile"
-            continue
-        try:
-            values[name] = environment.evaluate(expression, bindings)
-        except cel.CelError as error:
-            errors[name] = error.message
-    return errors
-
-
-def _message(policy: Policy, index: int, validation: dict, environment: cel.Environment, bindings: dict) -> str:
+def _message(policy: Policy, index: int, validation: dict, scope: "_Scope") -> str:
     message = ""
     message_expression = validation.get("messageExpression")
     if isinstance(message_expression, str) and ("spec", "validations", index, "messageExpression") not in policy.broken:
         try:
-            value = environment.evaluate(message_expression, bindings)
+            value = scope.evaluate(message_expression) if scope.error_of(message_expression) is None else None
         except cel.CelError:
             value = None
         if isinstance(value, str):
@@ -367,6 +420,61 @@ def field_path(expression: str, manifest: Manifest, variables: dict | None = Non
                 if path != _name_path():
                     return path
     return _name_path()
+
+
+# A validation `size(variables.NAME) == 0` says "nothing is listed in NAME"; when it fails and the
+# items of NAME are mappings with a string `field` (the path of the field to change), the finding
+# points at the first one. Paths are written like `spec.containers[name=app].securityContext.privileged`:
+# `.key`, `['key']`, `[0]`, and `[key=value]` for the list item whose `key` is `value`.
+_LISTED = re.compile(r"^\s*size\(\s*variables\.([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*==\s*0\s*$")
+_PATH_STEP = re.compile(r"\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
+                        r"|\[(\d+)\]|\[([^=\]]+)=([^\]]*)\]")
+
+
+def listed_field(expression: str, variables: dict, manifest: Manifest) -> tuple:
+    """The field a failed `size(variables.NAME) == 0` validation is about (see above), or ()."""
+    match = _LISTED.match(expression)
+    listed = variables.get(match.group(1)) if match else None
+    if not isinstance(listed, list) or not listed or not isinstance(listed[0], dict):
+        return ()
+    first = listed[0].get("field")
+    return field_at(manifest, first) if isinstance(first, str) else ()
+
+
+def field_at(manifest: Manifest, path: str) -> tuple:
+    """The deepest existing part of `path` (the notation above) in the manifest, as keys and indexes."""
+    node = manifest.data
+    found: tuple = ()
+    position = 0
+    while position < len(path):
+        step = _PATH_STEP.match(path, position)
+        if step is None:
+            break
+        position = step.end()
+        name, single, double, index, key, value = step.groups()
+        if index is not None or key is not None:
+            if not isinstance(node, list):
+                break
+            if index is not None:
+                chosen = int(index) if int(index) < len(node) else None
+            else:
+                chosen = next((i for i, item in enumerate(node)
+                               if isinstance(item, dict) and _text(item.get(key.strip())) == value), None)
+            if chosen is None:
+                break
+            node, found = node[chosen], found + (chosen,)
+            continue
+        name = name if name is not None else single if single is not None else double
+        if not isinstance(node, dict) or name not in node:
+            break
+        node, found = node[name], found + (name,)
+    return found or _name_path()
+
+
+def _text(value) -> str | None:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value is None else str(value)
 
 
 def _existing(manifest: Manifest, path: tuple) -> tuple:

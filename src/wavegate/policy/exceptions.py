@@ -1,10 +1,16 @@
-"""Repository-local policy exceptions (`exceptions:` in .wavegate.yaml) and how they apply.
+"""Policy exceptions and how they apply: a repository's (`exceptions:` in .wavegate.yaml) and the
+policy owners' (`spec.exceptions.granted` of the PolicySet in the policy directory).
 
 An exception names a policy, one resource (kind, name, optionally namespace), why, who approved
-it and when it expires. A matching, unexpired exception turns the violation into an info finding
-that names the exception; an expired one is an error and does not apply; a policy annotated
-`wavegate.dev/non-exceptable: "true"` refuses exceptions; an exception naming a policy that is
-not loaded is a warning.
+it and the last day it applies. A matching exception that counts turns the violation into an
+info finding that names the exception. One that does not count leaves the violation an error and
+is itself a finding: expired (`expires` has passed), too long (a repository's exception expires
+further ahead than the policy set's `maxLifetimeDays`), unapproved (a merge-request pipeline in
+which the exception is new or changed and no member of the policy set's approvers group approved
+the merge request; see policy.review). Outside a merge-request pipeline a repository's exception
+counts, with an info finding that its approval was not checked. A policy annotated
+`wavegate.dev/non-exceptable: "true"` refuses exceptions; an exception naming a policy that is not
+loaded is a warning.
 """
 
 from __future__ import annotations
@@ -14,12 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from wavegate.argocd.application import canonical_repo_url
 from wavegate.findings import Finding
 from wavegate.load import Manifest, read_yaml
 from wavegate.policy.evaluate import Violation
 from wavegate.policy.model import PolicySet
-from wavegate.policy.rules import (EXCEPTION_APPLIED, EXCEPTION_EXPIRED, EXCEPTION_REFUSED, EXCEPTION_UNKNOWN,
-                                   VIOLATION)
+from wavegate.policy.review import Review
+from wavegate.policy.rules import (EXCEPTION_APPLIED, EXCEPTION_EXPIRED, EXCEPTION_REFUSED, EXCEPTION_TOO_LONG,
+                                   EXCEPTION_UNAPPROVED, EXCEPTION_UNKNOWN, EXCEPTION_UNVERIFIED, VIOLATION)
+from wavegate.policy.settings import real_date
 
 
 @dataclass(frozen=True)
@@ -32,6 +41,7 @@ class PolicyException:
     reason: str
     approved_by: str
     expires: datetime.date | None
+    central: bool = False  # granted in the policy set, not written in the repository
 
     def matches(self, violation: Violation) -> bool:
         m = violation.manifest
@@ -41,9 +51,17 @@ class PolicyException:
     def expired(self, today: datetime.date) -> bool:
         return self.expires is not None and self.expires < today
 
+    @property
+    def where(self) -> str:
+        return f"the policy set's granted exception {self.index}" if self.central else f".wavegate.yaml exceptions[{self.index}]"
+
     def describe(self) -> str:
         until = f", expires {self.expires.isoformat()}" if self.expires else ""
-        return f"exceptions[{self.index}] ({self.reason!r}, approved by {self.approved_by}{until})"
+        return f"{self.where} ({self.reason!r}, approved by {self.approved_by}{until})"
+
+    @property
+    def target(self) -> str:
+        return f"policy {self.policy!r} on {self.kind} {self.namespace + '/' if self.namespace else ''}{self.name}"
 
 
 def violation_namespace(violation: Violation) -> str | None:
@@ -51,28 +69,25 @@ def violation_namespace(violation: Violation) -> str | None:
     return metadata.get("namespace") if isinstance(metadata, dict) else None
 
 
-def _date(value) -> datetime.date | None:
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        return None
+def _exception(index: int, item: dict, central: bool = False) -> PolicyException:
+    resource = item.get("resource") if isinstance(item.get("resource"), dict) else {}
+    return PolicyException(
+        index=index, policy=str(item.get("policy", "")), kind=str(resource.get("kind", "")),
+        name=str(resource.get("name", "")), namespace=resource.get("namespace"), reason=str(item.get("reason", "")),
+        approved_by=str(item.get("approvedBy", "")), expires=real_date(item.get("expires")), central=central)
 
 
 def parse(raw: Iterable) -> list[PolicyException]:
-    """Exceptions from the configuration's `exceptions:` list (already schema-validated)."""
-    found = []
-    for i, item in enumerate(raw or []):
-        if not isinstance(item, dict):
-            continue
-        resource = item.get("resource") if isinstance(item.get("resource"), dict) else {}
-        found.append(PolicyException(
-            index=i, policy=str(item.get("policy", "")), kind=str(resource.get("kind", "")),
-            name=str(resource.get("name", "")), namespace=resource.get("namespace"),
-            reason=str(item.get("reason", "")), approved_by=str(item.get("approvedBy", "")),
-            expires=_date(item.get("expires"))))
-    return found
+    """Exceptions from the configuration's `exceptions:` list (schema-validated, dates checked)."""
+    return [_exception(i, item) for i, item in enumerate(raw or []) if isinstance(item, dict)]
+
+
+def granted(policies: PolicySet, repo_url: str | None) -> list[PolicyException]:
+    """The policy owners' exceptions for this repository (those naming no repository apply to all)."""
+    here = canonical_repo_url(repo_url) if repo_url else None
+    return [_exception(item["index"], item, central=True) for item in policies.settings.granted
+            if not item.get("repository") or (here is not None and (
+                here.endswith("/" + item["repository"].strip("/")) or here == item["repository"].strip("/")))]
 
 
 def config_document(config_path: Path | None, root: Path) -> Manifest | None:
@@ -104,40 +119,88 @@ def violation_finding(violation: Violation, rule=VIOLATION, message: str | None 
 
 
 def apply(violations: list[Violation], exceptions: list[PolicyException], policies: PolicySet,
-          document: Manifest | None, today: datetime.date | None = None) -> list[Finding]:
-    """Findings for `violations` after exceptions, plus findings about the exceptions themselves."""
+          document: Manifest | None, today: datetime.date | None = None, review: Review | None = None,
+          central: list[PolicyException] = ()) -> list[Finding]:
+    """Findings for `violations` after the repository's `exceptions` and the policy owners'
+    `central` ones, plus findings about the exceptions themselves. `review`: what the merge
+    request says about the repository's exceptions (None: not a merge-request pipeline)."""
     today = today or datetime.date.today()
+    review = review or Review()
+    settings = policies.settings
     findings: list[Finding] = []
-    refused: set[int] = set()
-    for violation in violations:
-        matching = [e for e in exceptions if e.matches(violation)]
-        usable = [e for e in matching if not e.expired(today)]
-        if usable and violation.non_exceptable:
-            refused.update(e.index for e in usable)
-            usable = []
-        if usable:
-            exception = usable[0]
-            findings.append(violation_finding(
-                violation, EXCEPTION_APPLIED,
-                f"{violation.policy}: {violation.message} (excepted by .wavegate.yaml {exception.describe()})",
-                hint="Remove the exception once the object complies."))
+    problems: dict[PolicyException, list[Finding]] = {}
+
+    def problem(exception: PolicyException, rule, path: tuple, message: str, hint: str) -> None:
+        if exception.central:
+            if settings.manifest is None:
+                return
+            finding = rule.at(settings.manifest, ("spec", "exceptions", "granted", exception.index) + path, message,
+                              hint=hint)
+            finding = Finding(**{**finding.__dict__, "resource": None})
         else:
-            findings.append(violation_finding(violation))
-    for exception in exceptions:
-        base = ("exceptions", exception.index)
+            finding = _at(rule, document, ("exceptions", exception.index) + path, message, hint)
+        problems.setdefault(exception, []).append(finding)
+
+    counts: dict[PolicyException, bool] = {}
+    for exception in [*exceptions, *central]:
+        counts[exception] = True
         if exception.policy not in policies.policies:
-            findings.append(_at(EXCEPTION_UNKNOWN, document, base + ("policy",),
-                                f"exception {exception.index} names policy {exception.policy!r}, which is not among "
-                                f"the policies in use ({policies.source})",
-                                hint=f"Known policies: {', '.join(sorted(policies.policies)) or 'none'}."))
+            problem(exception, EXCEPTION_UNKNOWN, ("policy",),
+                    f"{exception.where} names policy {exception.policy!r}, which is not among the policies in use "
+                    f"({policies.source})", f"Known policies: {', '.join(sorted(policies.policies)) or 'none'}.")
         if exception.expired(today):
-            findings.append(_at(EXCEPTION_EXPIRED, document, base + ("expires",),
-                                f"exception {exception.index} for policy {exception.policy!r} on {exception.kind} "
-                                f"{exception.name} expired on {exception.expires.isoformat()}; it no longer applies",
-                                hint="Fix the object and remove the exception, or have it re-approved with a new date."))
-        if exception.index in refused:
-            findings.append(_at(EXCEPTION_REFUSED, document, base + ("policy",),
-                                f"policy {exception.policy!r} is non-exceptable (wavegate.dev/non-exceptable: \"true\"); "
-                                f"exception {exception.index} for {exception.kind} {exception.name} is ignored",
-                                hint="Fix the object; this policy cannot be excepted."))
+            counts[exception] = False
+            problem(exception, EXCEPTION_EXPIRED, ("expires",),
+                    f"{exception.where} for {exception.target} ({exception.reason!r}, approved by "
+                    f"{exception.approved_by}) expired on {exception.expires.isoformat()}; it no longer applies",
+                    "Fix the object and remove the exception, or have it approved again with a new date.")
+            continue
+        if exception.central:
+            continue
+        limit = settings.max_lifetime_days
+        if exception.expires is not None and (exception.expires - today).days > limit:
+            counts[exception] = False
+            problem(exception, EXCEPTION_TOO_LONG, ("expires",),
+                    f"{exception.where} for {exception.target} expires on {exception.expires.isoformat()}, "
+                    f"{(exception.expires - today).days} days from today; the policy set allows at most {limit} days, "
+                    f"so it does not apply",
+                    f"Set expires to {(today + datetime.timedelta(days=limit)).isoformat()} or earlier.")
+            continue
+        if review.merge_request is None:
+            problem(exception, EXCEPTION_UNVERIFIED, ("approvedBy",),
+                    f"{exception.where} for {exception.target} applies, but who approved it was not checked "
+                    f"({review.outside or 'not a merge-request pipeline'})",
+                    "The merge-request pipeline checks that a member of the policy set's approvers group "
+                    "approved the merge request.")
+        elif exception.index not in review.unchanged and review.approver is None:
+            counts[exception] = False
+            problem(exception, EXCEPTION_UNAPPROVED, ("approvedBy",),
+                    f"{exception.where} for {exception.target} is new or changed in merge request "
+                    f"{review.merge_request}, which {review.problem}; the violation stays an error",
+                    review.hint or "Ask a member of the approvers group to approve the merge request, then run "
+                                   "the job again.")
+
+    refused: set[PolicyException] = set()
+    for violation in violations:
+        usable = [e for e in [*exceptions, *central] if counts.get(e) and e.matches(violation)]
+        if usable and violation.non_exceptable:
+            refused.update(usable)
+            usable = []
+        if not usable:
+            findings.append(violation_finding(violation))
+            continue
+        exception = usable[0]
+        by = (f"; approved in {review.merge_request} by {review.approver}" if not exception.central
+              and review.merge_request and exception.index not in review.unchanged else "")
+        findings.append(violation_finding(
+            violation, EXCEPTION_APPLIED,
+            f"{violation.policy}: {violation.message} (excepted by {exception.describe()}{by})",
+            hint="Remove the exception once the object complies."))
+    for exception in refused:
+        problem(exception, EXCEPTION_REFUSED, ("policy",),
+                f"policy {exception.policy!r} is non-exceptable (wavegate.dev/non-exceptable: \"true\"); "
+                f"{exception.where} for {exception.kind} {exception.name} is ignored",
+                "Fix the object; this policy cannot be excepted.")
+    for exception in [*exceptions, *central]:
+        findings.extend(problems.get(exception, ()))
     return findings

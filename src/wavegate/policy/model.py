@@ -18,9 +18,11 @@ from pathlib import Path
 from wavegate.findings import Finding, Severity
 from wavegate.load import Manifest, load
 from wavegate import cel
-from wavegate.policy.cel import top_level_reads
+from wavegate.policy.cel import all_hold, top_level_reads
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
+from wavegate.policy.settings import Settings, is_settings
+from wavegate.policy.settings import read as read_settings
 from wavegate.rules import format_path
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
@@ -82,6 +84,23 @@ class Policy:
         return found
 
 
+    @cached_property
+    def all_hold(self) -> str | None:
+        """One expression that is true exactly when every validation holds (policy.cel.all_hold),
+        or None when the policy's expressions cannot be combined or one does not compile."""
+        variables = []
+        for i, variable in enumerate(self.list_of("variables")):
+            name, expression = variable.get("name"), variable.get("expression")
+            if not isinstance(name, str) or not isinstance(expression, str) or \
+                    ("spec", "variables", i, "expression") in self.broken:
+                return None
+            variables.append((name, expression))
+        validations = [v.get("expression") for i, v in enumerate(self.list_of("validations"))
+                       if isinstance(v.get("expression"), str)
+                       and ("spec", "validations", i, "expression") not in self.broken]
+        return all_hold(variables, validations)
+
+
 @dataclass
 class Binding:
     manifest: Manifest
@@ -126,6 +145,7 @@ class PolicySet:
     params: list[Manifest] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     plurals: dict[tuple[str, str], str] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)  # the directory's PolicySet (policy.settings)
 
     def bindings_of(self, policy: Policy) -> list[Binding]:
         return [b for b in self.bindings if b.policy_name == policy.name]
@@ -185,8 +205,10 @@ def _load(directory: Path, display: str) -> PolicySet:
             found.policies[policy.name] = policy
         elif manifest.group == ADMISSION_GROUP and manifest.kind == "ValidatingAdmissionPolicyBinding":
             found.bindings.append(Binding(manifest))
-        else:
+        elif not is_settings(manifest):
             found.params.append(manifest)
+    found.settings, problems = read_settings(repo.manifests, display)
+    found.problems.extend(problems)
     found.plurals = crd_plurals(repo.manifests)
     for policy in found.policies.values():
         found.problems.extend(_check_policy(policy, found))

@@ -53,6 +53,34 @@ EXCEPTION_EXPIRED = declare(
     re-approved with a new date.""",
     "exceptions:\n  - policy: app-project-not-default\n    expires: 2020-01-31   # in the past",
     "exceptions: []   # the object was fixed", _F, configurable=False)
+EXCEPTION_TOO_LONG = declare(
+    "policy-exception-too-long", "error", "A policy exception expires further ahead than the policy set allows",
+    """The policy owners limit how far ahead a repository's exception may expire
+    (`spec.exceptions.maxLifetimeDays` of the PolicySet in the policy directory, 90 days unless they
+    set another), so that every exception is looked at again. A longer one does not apply and the
+    violation stays. Choose an earlier date; to extend it, have it approved again before it expires.""",
+    "exceptions:\n  - policy: pod-security-restricted\n    expires: 2031-12-31   # years ahead",
+    "exceptions:\n  - policy: pod-security-restricted\n    expires: 2027-03-31   # within 90 days", _F,
+    configurable=False)
+EXCEPTION_UNAPPROVED = declare(
+    "policy-exception-unapproved", "error", "A new or changed exception is not approved by the policy set's approvers",
+    """In a merge-request pipeline an exception that the merge request adds or changes in
+    .wavegate.yaml counts only when the merge request is approved by a member of the approvers group
+    the policy set names (`spec.exceptions.approvers`), someone other than its author: anyone can
+    write `approvedBy:`, only the approvers can approve. Until then the violation stays an error.
+    Ask a member of the group to approve the merge request, then run the job again. Exceptions kept
+    in the central policy repository need no approval here.""",
+    "exceptions:\n  - policy: pod-security-restricted\n    approvedBy: security@example.com   # nobody approved the MR",
+    "# the merge request is approved by a member of the approvers group, e.g. platform/security", _F,
+    configurable=False)
+EXCEPTION_UNVERIFIED = declare(
+    "policy-exception-unverified", "info", "A policy exception applies but its approval was not checked",
+    """Outside a merge-request pipeline (on a developer's machine, on a branch pipeline) wavegate
+    cannot see who approved the merge request, so a repository's exception is honoured and this
+    says so. The merge-request pipeline checks the approval.""",
+    "# wavegate validate on a laptop, with an exception in .wavegate.yaml",
+    "# the same exception, in a merge-request pipeline, approved by a member of the approvers group", _F,
+    configurable=False)
 EXCEPTION_REFUSED = declare(
     "policy-exception-refused", "warning", "An exception names a policy that cannot be excepted",
     """A policy annotated `wavegate.dev/non-exceptable: "true"` guards something no single

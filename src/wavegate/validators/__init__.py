@@ -47,6 +47,7 @@ class Context:
     debug: bool = False
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
     rendering: Rendering | None = None
+    exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
 
     @property
     def argocd_version(self) -> int:

@@ -81,6 +81,34 @@ SELF_HEAL_OVERWRITES = declare(
     "syncPolicy:\n  automated: {selfHeal: true}\n  syncOptions:\n    - RespectIgnoreDifferences=true\n"
     "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]", _F)
 
+JQ_INVALID = declare(
+    "ignore-differences-jq-invalid", "error", "A jqPathExpressions entry is not jq that Argo CD can compile",
+    """Argo CD turns each jqPathExpressions entry into the jq program `del(ENTRY)` and compiles it with
+    gojq, the jq library it is built with. When that fails (a syntax error, a function gojq does not
+    have), Argo CD cannot build the Application's diff at all: the Application shows a
+    ComparisonError and is neither compared nor synced until the entry is fixed. wavegate asks the
+    same gojq version (the wavegate-jq helper).""",
+    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n"
+    "      - .spec.template.spec.containers[] | select(.name == \"app\"",
+    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n"
+    "      - .spec.template.spec.containers[] | select(.name == \"app\") | .image", _F)
+JQ_FAILS = declare(
+    "ignore-differences-jq-fails", "warning", "A jqPathExpressions entry fails on a resource it applies to",
+    """Argo CD runs `del(ENTRY)` on every live and desired object the entry matches. When jq fails on
+    one (a path through a string, an expression that is not a path, more than a second of work),
+    Argo CD logs the error and ignores nothing for that object, so it stays OutOfSync for the very
+    field the entry was meant to ignore. wavegate runs the entry, with gojq, on the manifests of the
+    repository that the entry matches.""",
+    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n      - .spec.replicas | tostring",
+    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n      - .spec.replicas", _F)
+JQ_NOT_CHECKED = declare(
+    "ignore-differences-jq-not-checked", "warning", "jqPathExpressions were not checked: the gojq helper is missing",
+    """wavegate checks jqPathExpressions with gojq, the jq library Argo CD uses, through the small
+    helper program wavegate-jq that scripts/install-tools builds (the wavegate CI image has it).
+    Without it the expressions are not checked at all, and this says so once per run.""",
+    "# wavegate installed with pip only, and jqPathExpressions in an Application",
+    "# scripts/install-tools --only wavegate-jq (or the wavegate CI image)", _F)
+
 _FIELD_KEYS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 _VERSION = re.compile(r"v[0-9]+((alpha|beta)[0-9]+)?")
 _BAD_TILDE = re.compile(r"~(?![01])")
@@ -147,6 +175,7 @@ class _Entry:
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
     status_setting = _status_setting(repo, ctx.argocd_version)
+    expressions: list[tuple[_Entry, int, str, list[Manifest]]] = []
     for spec in _specs(repo):
         entries = spec.get("ignoreDifferences")
         if not isinstance(entries, list):
@@ -156,7 +185,62 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
                      if spec.app is not None else [])
         for entry in parsed:
             yield from _entry_findings(entry, repo, ctx, status_setting, resources)
+            expressions.extend(_jq_expressions(entry, repo, resources))
         yield from _self_heal(spec, parsed, repo, resources)
+    yield from _jq_findings(expressions)
+
+
+# ---------------------------------------------------------------------------------------------
+# jqPathExpressions, judged by gojq (wavegate.argocd.jq)
+
+def _jq_expressions(entry: _Entry, repo: Repo, resources: list[Manifest]) -> list[tuple[_Entry, int, str, list[Manifest]]]:
+    """(entry, index, expression, the repository's objects it applies to) of each jqPathExpressions item."""
+    found = []
+    matched = None
+    for j, expression in enumerate(entry.items("jqPathExpressions")):
+        if not isinstance(expression, str) or (entry.spec.app is None and "{{" in expression):
+            continue  # not text, or an ApplicationSet template parameter filled in per Application
+        if matched is None:
+            matched = ([m for m in resources if entry_matches(entry.data, m, entry.spec.app, repo)]
+                       if entry.spec.app is not None else [])
+        found.append((entry, j, expression, matched))
+    return found
+
+
+def _jq_findings(expressions: list[tuple[_Entry, int, str, list[Manifest]]]) -> Iterable[Finding]:
+    from wavegate.argocd.jq import JqUnavailable, judge
+
+    if not expressions:
+        return
+    try:
+        verdicts = judge([(expression, [m.data for m in objects]) for _, _, expression, objects in expressions])
+    except JqUnavailable as error:
+        entry, j, _, _ = expressions[0]
+        yield JQ_NOT_CHECKED.at(entry.spec.manifest, (*entry.path, "jqPathExpressions", j),
+                                f"{len(expressions)} jqPathExpressions were not checked: {error}",
+                                hint="Install the helper: scripts/install-tools --only wavegate-jq (it needs Go), or "
+                                     "run wavegate from its CI image.")
+        return
+    for (entry, j, expression, objects), verdict in zip(expressions, verdicts):
+        where = (*entry.path, "jqPathExpressions", j)
+        name = f"jqPathExpressions[{j}] {expression!r} of ignoreDifferences[{entry.index}] ({entry.describe()})"
+        if verdict.stage in ("parse", "compile"):
+            at = ""
+            if verdict.stage == "parse" and verdict.offset is not None:
+                at = " at its end" if verdict.offset >= len(expression) else f" at character {verdict.offset + 1}"
+            yield JQ_INVALID.at(entry.spec.manifest, where,
+                                f"{name} is not jq that Argo CD can compile (gojq: {verdict.error}{at}); Argo CD "
+                                f"cannot compare {entry.spec.label} until it is fixed",
+                                hint="Argo CD runs del(EXPRESSION): write a jq path such as "
+                                     ".spec.template.spec.containers[] | select(.name == \"app\") | .image.",
+                                key=False)
+        elif verdict.stage == "run" and verdict.object is not None and verdict.object < len(objects):
+            target = objects[verdict.object]
+            yield JQ_FAILS.at(entry.spec.manifest, where,
+                              f"{name} fails on {target.kind} {target.name} ({target.path}): {verdict.error}; Argo CD "
+                              "logs this and ignores nothing for that object",
+                              hint="Write a path expression that holds for every object the entry matches "
+                                   "(use `?` or select(...) for fields some objects lack).", key=False)
 
 
 def _specs(repo: Repo) -> Iterable[_Spec]:

@@ -81,6 +81,16 @@ RESOURCE_ONLY_IN_APPLICATION = declare(
     'kind: Application\nspec:\n  syncPolicy:\n    syncOptions:\n      - Force=true',
     'kind: Job\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Force=true,Replace=true', _F)
 
+VALIDATION_OFF = declare(
+    "sync-option-validate-false", "info", "Validate=false turns off the API server's validation of the manifests",
+    """Validate=false makes Argo CD apply with kubectl --validate=false: the API server no longer
+    checks the objects against their schemas, so an unknown or misspelt field is dropped silently
+    instead of refused. It is sometimes needed (a CRD whose schema is wrong), so this is information,
+    to keep it visible in review: prefer fixing the manifest, and set it only on the resources that
+    need it (their argocd.argoproj.io/sync-options annotation) rather than on the whole Application.""",
+    'syncPolicy:\n  syncOptions:\n    - Validate=false',
+    'syncPolicy:\n  syncOptions: []   # the manifests validate', _F)
+
 
 @dataclass(frozen=True)
 class _Item:
@@ -193,6 +203,15 @@ def _check_combinations(manifest: Manifest, valid: list[tuple[str, str, _Item]],
                     hint=f"Keep only {name}={first_value} or {name}={value}.", key=item.key)
             continue
         seen[name] = (value, item)
+        if name == "Validate" and value == "false":
+            scope = (f"every resource of {manifest.kind} {manifest.name}" if level == "app"
+                     else f"{manifest.kind} {manifest.name}")
+            yield VALIDATION_OFF.at(
+                manifest, item.path,
+                f"Validate=false in {item.where}: Argo CD applies {scope} with --validate=false, so the API server "
+                "drops unknown or misspelt fields instead of refusing them",
+                hint="Fix what fails validation and remove Validate=false; if it must stay, set it only on the "
+                     "resources that need it.", key=item.key)
         if level == "resource" and name in model.APP_ONLY_SYNC_OPTIONS:
             yield APP_ONLY_IN_ANNOTATION.at(
                 manifest, item.path,

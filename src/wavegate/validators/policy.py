@@ -3,6 +3,8 @@
 Which policies: a policy set the CLI put on the context (`ctx.policies`, from `--policies DIR`),
 else the directory in .wavegate.yaml `policies:`, else the defaults shipped inside wavegate.
 Policies that merely sit in the repository under validation are never used unless configured.
+Whether the repository's exceptions were approved is read before the checks run
+(`ctx.exception_review`, from wavegate.policy.review); None outside a merge-request pipeline.
 """
 
 from __future__ import annotations
@@ -50,4 +52,5 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
     violations = evaluate(policies, repo.manifests, env)
     exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
     document = exc.config_document(ctx.config.path, repo.root) if exceptions else None
-    yield from exc.apply(violations, exceptions, policies, document)
+    yield from exc.apply(violations, exceptions, policies, document, review=getattr(ctx, "exception_review", None),
+                         central=exc.granted(policies, ctx.repo_url))
