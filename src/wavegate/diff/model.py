@@ -188,6 +188,9 @@ class Diff:
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("applications"), list):
             raise ValueError(f"not a wavegate diff report (version {VERSION} with applications)")
         summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
-        return cls(data["base"]["revision"], data["head"]["revision"], data["base"].get("commit", ""),
-                   data["head"].get("commit", ""), [AppDiff.from_json(a) for a in data["applications"]],
-                   float(summary.get("seconds") or 0.0))
+        try:
+            return cls(data["base"]["revision"], data["head"]["revision"], data["base"].get("commit", ""),
+                       data["head"].get("commit", ""), [AppDiff.from_json(a) for a in data["applications"]],
+                       float(summary.get("seconds") or 0.0))
+        except (KeyError, TypeError, AttributeError, ValueError):
+            raise ValueError(f"a wavegate diff report (version {VERSION}) that does not follow its contract") from None

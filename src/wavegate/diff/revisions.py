@@ -52,10 +52,10 @@ def diff(request: Request, progress: Callable[[str], None] = lambda _: None) -> 
     with ExitStack() as stack:
         head_root = path if request.head is None else stack.enter_context(git.worktree(head_commit)) / relative
         progress(f"rendering the head ({request.head or WORKING_TREE})")
-        head, repo_url = _side(head_root, request, cache_dir, None)
+        head, repo_url = _side(head_root, request, cache_dir, None, progress)
         base_tree = stack.enter_context(git.worktree(base_commit))
         progress(f"rendering the base ({request.base}, {base_commit[:8]})")
-        base, _ = _side(base_tree / relative, request, cache_dir, repo_url)
+        base, _ = _side(base_tree / relative, request, cache_dir, repo_url, progress)
     progress("comparing")
     applications = compare(base, head)
     return Diff(base=request.base, head=request.head or WORKING_TREE, base_commit=base_commit,
@@ -70,7 +70,8 @@ def _commit(git: Git, rev: str, option: str) -> str:
     return sha
 
 
-def _side(root: Path, request: Request, cache_dir: Path | None, repo_url: str | None) -> tuple[Side, str | None]:
+def _side(root: Path, request: Request, cache_dir: Path | None, repo_url: str | None,
+          progress: Callable[[str], None]) -> tuple[Side, str | None]:
     """One revision through prepare and render; a folder that does not exist there is empty."""
     from wavegate import pipeline
     from wavegate.load import Repo
@@ -79,7 +80,7 @@ def _side(root: Path, request: Request, cache_dir: Path | None, repo_url: str | 
     if not root.is_dir():
         return Side(Rendering(), Repo(root=root, manifests=[], files=[], problems=[], untyped=[])), repo_url
     options = pipeline.Options(root=root, config_file=request.config_file, repo_url=repo_url, debug=request.debug,
-                               cache_dir=cache_dir, cache=cache_dir is not None)
+                               cache_dir=cache_dir, cache=cache_dir is not None, progress=progress)
     try:
         run = pipeline.render(pipeline.prepare(options))
     except GitError as error:
