@@ -54,7 +54,7 @@ def deployment(name: str = "web", replicas: int = 2, image: str = "registry.exam
         apiVersion: apps/v1
         kind: Deployment
         metadata:
-          name: {name}{annotations}
+          name: {name}@@
         spec:
           replicas: {replicas}
           selector:
@@ -66,7 +66,7 @@ def deployment(name: str = "web", replicas: int = 2, image: str = "registry.exam
               containers:
                 - name: {name}
                   image: {image}
-        """)
+        """).replace("@@", annotations)
 
 
 class Repo:
