@@ -2,19 +2,21 @@
 base, each revision other than the working tree checked out in a temporary git worktree
 (wavegate.git), so nothing is ever checked out over the person's files.
 
-Both sides share the head's repository URL (so an Application's sources are "this repository" at
-both revisions) and the head's render cache (so an Application whose inputs did not change is not
-rendered twice).
+Both sides share the head's configuration (.wavegate.yaml, whose paths may lead out of the
+repository: a base worktree has nothing beside it), the head's repository URL (so an Application's
+sources are "this repository" at both revisions) and the head's render cache (so an Application
+whose inputs did not change is not rendered twice).
 """
 
 from __future__ import annotations
 
 import time
 from contextlib import ExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from wavegate.config import CONFIG_NAME
 from wavegate.diff.compare import Side, compare
 from wavegate.diff.model import Diff
 from wavegate.diff.normalize import status_setting
@@ -52,6 +54,8 @@ def diff(request: Request, progress: Callable[[str], None] = lambda _: None) -> 
     with ExitStack() as stack:
         head_root = path if request.head is None else stack.enter_context(git.worktree(head_commit)) / relative
         progress(f"rendering the head ({request.head or WORKING_TREE})")
+        if request.config_file is None and (head_root / CONFIG_NAME).is_file():
+            request = replace(request, config_file=(head_root / CONFIG_NAME).resolve())
         head, repo_url = _side(head_root, request, cache_dir, None, progress)
         base_tree = stack.enter_context(git.worktree(base_commit))
         progress(f"rendering the base ({request.base}, {base_commit[:8]})")
