@@ -19,9 +19,9 @@ Endpoints (all under /api/v4), with response shapes from GitLab's REST API docum
     GET  /projects/:id/merge_requests/:iid
     PUT  /projects/:id/merge_requests/:iid
     GET  /projects/:id/merge_requests/:iid/notes        (sort, order_by)
-    POST /projects/:id/merge_requests/:iid/notes
+    POST /projects/:id/merge_requests/:iid/notes        (400 past 1,000,000 characters, as GitLab)
     GET  /projects/:id/merge_requests/:iid/notes/:note_id
-    PUT  /projects/:id/merge_requests/:iid/notes/:note_id
+    PUT  /projects/:id/merge_requests/:iid/notes/:note_id  (likewise)
     GET  /projects/:id/merge_requests/:iid/approval_rules
     POST /projects/:id/merge_requests/:iid/approval_rules
     PUT  /projects/:id/merge_requests/:iid/approval_rules/:rule_id
@@ -67,6 +67,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 DEFAULT_TOKEN = "glpat-loopback-test-token-0123456789"
+NOTE_LIMIT = 1_000_000  # characters of a note's body, as GitLab's Note model validates it
 JOB_TOKEN_ALLOWED = (
     ("GET", re.compile(r"^/projects/[^/]+$")),
     ("GET", re.compile(r"^/projects/[^/]+/repository/branches/[^/]+$")),
@@ -527,6 +528,8 @@ class GitLabServer:
             if method == "POST":
                 if not body.get("body"):
                     return 400, {"error": "body is missing"}, {}
+                if len(body["body"]) > NOTE_LIMIT:
+                    return 400, _too_long(), {}
                 return 201, self.add_note(pid, mr["iid"], body["body"], author=self.users[identity.user["id"]]), {}
             return 405, {"message": "405 Method Not Allowed"}, {}
         note = next((n for n in notes if sub[0].isdigit() and n["id"] == int(sub[0])), None)
@@ -539,6 +542,8 @@ class GitLabServer:
                 return 403, {"message": "403 Forbidden"}, {}
             if not body.get("body"):
                 return 400, {"error": "body is missing"}, {}
+            if len(body["body"]) > NOTE_LIMIT:
+                return 400, _too_long(), {}
             note["body"] = body["body"]
             note["updated_at"] = _now()
             return 200, note, {}
@@ -626,6 +631,12 @@ class GitLabServer:
         headers["Link"] = ", ".join(
             f'<{{base}}?{urlencode({**base, "page": n, "per_page": per_page})}>; rel="{rel}"' for rel, n in links)
         return 200, chunk, headers
+
+
+def _too_long() -> dict:
+    """GitLab's answer to a note over the limit (Note validates `note` length; the API returns the
+    model's errors as the message)."""
+    return {"message": {"note": [f"is too long (maximum is {NOTE_LIMIT} characters)"]}}
 
 
 def _labels(value) -> list[str]:

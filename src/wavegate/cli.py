@@ -118,6 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     from wavegate.schemas.cli import add_parser as add_schemas_parser
 
     add_schemas_parser(commands)  # schemas bundle, schemas export
+
+    from wavegate.diff.cli import add_parser as add_diff_parser
+
+    add_diff_parser(commands)
     return parser
 
 
@@ -185,15 +189,16 @@ def exit_code(result: Result, fail_on: str) -> int:
     return EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings) else EXIT_OK
 
 
-def pipeline_options(args):
+def pipeline_options(args, progress=None):
     """The pipeline's options from the checking commands' shared arguments."""
     from wavegate.pipeline import Options
+    from wavegate.progress import terminal_progress
 
     return Options(root=args.path, config_file=args.config, schemas=tuple(args.schemas),
                    kubernetes_version=args.kubernetes_version, engine=getattr(args, "engine", "builtin"),
                    policies=getattr(args, "policies", None), changed_since=getattr(args, "changed_since", None),
                    shard=getattr(args, "shard", None), debug=getattr(args, "debug", False),
-                   cache_dir=args.cache_dir, cache=not args.no_cache)
+                   cache_dir=args.cache_dir, cache=not args.no_cache, progress=progress or terminal_progress())
 
 
 def cmd_validate(args) -> int:
@@ -212,18 +217,19 @@ def cmd_dry_run(args) -> int:
     from wavegate import pipeline
     from wavegate.cluster import open_cluster
     from wavegate.cluster.base import ClusterError
-    from wavegate.dryrun.run import dry_run, prerequisites, terminal_progress
+    from wavegate.dryrun.run import dry_run, prerequisites
     from wavegate.policy import builtin_policy_dir
+    from wavegate.progress import terminal_progress
     from wavegate.tools import ToolNotFoundError
 
     reports = parse_reports(args)
     started = time.perf_counter()
-    run = pipeline.render(pipeline.prepare(pipeline_options(args)))
+    progress = terminal_progress()
+    run = pipeline.render(pipeline.prepare(pipeline_options(args, progress)))
     ctx = run.ctx
     schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
     extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()))
     options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
-    progress = terminal_progress()
     try:
         progress(f"starting the {args.cluster} cluster")
         with open_cluster(args.cluster, **options) as cluster:

@@ -1,7 +1,8 @@
 """Real git, through subprocess: the one place wavegate runs git.
 
 Promotion, rollback and history, `--changed-since` (wavegate.select), `adopt --publish`
-(wavegate.scaffold.adopt) and the repository URL fallback (wavegate.config) all go through `Git`.
+(wavegate.scaffold.adopt), `diff --base` (a worktree of the base revision, wavegate.diff) and the
+repository URL fallback (wavegate.config) all go through `Git`.
 Every command runs with `GIT_TERMINAL_PROMPT=0` (git never waits for a password) and a timeout.
 A command that fails raises one `GitError` whose message names the git subcommand and quotes
 git's own `fatal:`/`error:` line, passed through the `scrub` hook so that a token given in `env`
@@ -17,11 +18,13 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 
@@ -184,6 +187,20 @@ class Git:
         data = self.run("archive", "--format=tar", rev, text=False)
         with tarfile.open(fileobj=io.BytesIO(data)) as tar:
             tar.extractall(dest, filter="data")
+
+    @contextmanager
+    def worktree(self, rev: str) -> Iterator[Path]:
+        """A detached checkout of `rev` in a temporary folder, removed afterwards (with its entry in
+        .git/worktrees): the person's files, index and branch are never touched."""
+        folder = Path(tempfile.mkdtemp(prefix="wavegate-rev-"))
+        tree = folder / "tree"
+        try:
+            self.run("worktree", "add", "--detach", "--quiet", str(tree), rev)
+            yield tree
+        finally:
+            self._run(("worktree", "remove", "--force", str(tree)))
+            shutil.rmtree(folder, ignore_errors=True)
+            self._run(("worktree", "prune"))
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         return self.ok("merge-base", "--is-ancestor", ancestor, descendant)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 from wavegate.cache import Cache
 from wavegate.config import Config, ConfigError, load_config, repository_url
@@ -40,6 +40,7 @@ class Options:
     debug: bool = False
     cache_dir: Path | None = None  # default: WAVEGATE_CACHE_DIR, else .wavegate_cache in the repository
     cache: bool = True
+    progress: Callable[[str], None] | None = None  # lines for a person at a terminal (wavegate.progress)
 
 
 @dataclass
@@ -100,7 +101,7 @@ def render(run: Run) -> Run:
         rendering = render_repository(run.loaded, RenderOptions(
             repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
             kustomize_build_options=_kustomize_build_options(config, options.root),
-            revision=_revision(options.root),
+            revision=_revision(options.root), progress=options.progress,
             cache=Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)))
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
@@ -227,13 +228,16 @@ def _repo_relative(root: Path, file: str) -> str:
 
 def _revision(root: Path) -> str:
     """The commit Argo CD would render (ARGOCD_APP_REVISION), or HEAD outside a git checkout."""
-    head = root / ".git" / "HEAD"
+    git_dir = root / ".git"
+    if git_dir.is_file():  # a linked worktree (diff --base): `gitdir: PATH`
+        pointer = git_dir.read_text().strip()
+        git_dir = Path(pointer[len("gitdir: "):]) if pointer.startswith("gitdir: ") else git_dir
     try:
-        text = head.read_text().strip()
+        text = (git_dir / "HEAD").read_text().strip()
     except OSError:
         return "HEAD"
     if text.startswith("ref: "):
-        ref = root / ".git" / text[5:]
+        ref = git_dir / text[5:]
         try:
             return ref.read_text().strip()
         except OSError:

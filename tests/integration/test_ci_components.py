@@ -101,3 +101,37 @@ def test_dry_run_component_on_the_local_control_plane(tmp_path, example, expecte
         report = json.loads((artifacts(root, "wavegate-dry-run") / "gl-code-quality-dry-run.json").read_text())
         # The defects example's Application points at a folder that does not exist.
         assert "dry-run-nothing-rendered" in {entry["check_name"] for entry in report}
+
+
+def test_merge_request_pipeline_posts_the_diff_with_the_findings(tmp_path):
+    """validate on a merge request: the diff against CI_MERGE_REQUEST_DIFF_BASE_SHA is computed and
+    posted with the findings in one note on the (loopback) GitLab; the full diff is an artifact."""
+    from tests.gitlab_server import GitLabServer
+
+    root = project(tmp_path, "clean")
+    git = ["git", "-C", str(root), "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
+    base = subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    pipeline = root / "manifests" / "kro-cicd-pipeline.yaml"
+    pipeline.write_text(pipeline.read_text().replace("region: us-west-2", "region: eu-west-1"))
+    subprocess.run(git + ["commit", "-qam", "move to eu-west-1"], check=True)
+    token = "glpat-ComponentSecret-123"
+    with GitLabServer(token=token) as server:
+        gl_project = server.add_project("platform/web-cicd", branches=("main", "feature"))
+        server.add_merge_request(gl_project["id"], "feature")
+        done = gitlab_ci_local(root, tmp_path, *MR,
+                               "--variable", f"CI_MERGE_REQUEST_DIFF_BASE_SHA={base}",
+                               "--variable", f"CI_SERVER_URL={server.url}",
+                               "--variable", f"GITLAB_TOKEN={token}",
+                               "--variable", f"CI_PROJECT_ID={gl_project['id']}",
+                               "--variable", "CI_MERGE_REQUEST_IID=1")
+        notes = server.notes[(gl_project["id"], 1)]
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert token not in done.stdout + done.stderr
+    [note] = notes
+    assert "wavegate: no findings" in note["body"]
+    assert "### wavegate diff: 1 Application change (0 added, 1 changed, 0 removed)" in note["body"]
+    assert "`/spec/aws/region` `\"us-west-2\"` → `\"eu-west-1\"`" in note["body"]
+    assert "```mermaid" in note["body"]
+    report = json.loads((artifacts(root) / "wavegate-diff.json").read_text())
+    assert report["version"] == 1 and report["base"]["commit"] == base
+    assert "eu-west-1" in (artifacts(root) / "wavegate-diff.md").read_text()

@@ -4,17 +4,16 @@ applied to a real API server; what the server refuses becomes a finding at the l
 from __future__ import annotations
 
 import re
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from wavegate.argocd import model
 from wavegate.dryrun.plan import SyncPlan, argocd_plan, build_plans, is_rgd
 from wavegate.dryrun.server import Outcome, Server
 from wavegate.findings import Finding
 from wavegate.load import Manifest, load
+from wavegate.progress import Progress, quiet
 from wavegate.rules import declare
 
 _F = "dry-run"
@@ -71,26 +70,6 @@ class DryRunReport:
     applied: list[Applied] = field(default_factory=list)
     prerequisites: int = 0
     seconds: float = 0.0
-
-
-Progress = Callable[[str], None]
-
-
-def quiet(_: str) -> None:
-    pass
-
-
-def terminal_progress(stream=sys.stderr) -> Progress:
-    """Progress lines on a terminal; nothing when the output is not a TTY (CI logs stay clean)."""
-    if not stream.isatty():
-        return quiet
-    started = time.monotonic()
-
-    def show(message: str) -> None:
-        stream.write(f"[{time.monotonic() - started:5.1f}s] {message}\n")
-        stream.flush()
-
-    return show
 
 
 def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None) -> list[Manifest]:

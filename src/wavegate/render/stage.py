@@ -8,12 +8,14 @@ import posixpath
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from wavegate.argocd.application import Application, Source, same_repository
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Manifest, Repo, is_excluded, load_file, read_yaml
+from wavegate.progress import Counter, quiet
 from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
@@ -51,6 +53,7 @@ class RenderOptions:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # parallel tool runs; 0: one per CPU
     cache: Cache = field(default_factory=lambda: Cache(None))  # tool outputs by a hash of their inputs
+    progress: Callable[[str], None] | None = None  # `rendered N/M Applications` for a terminal
 
 
 def render(repo: Repo, options: RenderOptions) -> Rendering:
@@ -137,7 +140,14 @@ class _Stage:
         return sorted(apps, key=lambda a: (a.name, a.manifest.path)), known
 
     def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
-        sets = self._in_parallel([lambda app=app: self._application(app) for app in apps])
+        counter = Counter(self.options.progress or quiet, len(apps), "rendered Applications")
+
+        def render(app: Application) -> SyncSet:
+            sync_set = self._application(app)
+            counter.step()
+            return sync_set
+
+        sets = self._in_parallel([lambda app=app: render(app) for app in apps])
         for sync_set in sets:
             sync_set.parent = parent
         return sets

@@ -29,6 +29,10 @@ from wavegate.findings import Finding, ResourceRef, Result, Severity
 
 MARKER = "<!-- wavegate:summary -->"
 MAX_ROWS = 200
+# GitLab refuses a note longer than this (Note validates `note` to at most 1,000,000 characters);
+# the diff section is cut to stay below it, with room to spare for the findings and the marker.
+NOTE_LIMIT = 1_000_000
+DIFF_ARTIFACT = "wavegate-diff.md"
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
 _FAIL_ON = ("error", "warning", "info", "never")
 
@@ -130,6 +134,36 @@ def read_report(text: str, source: str) -> Result:
                   seconds=float(summary.get("seconds") or 0.0))
 
 
+def with_diff(body: str, diff, *, project_url: str | None = None, artifact_url: str | None = None,
+              limit: int = NOTE_LIMIT) -> str:
+    """The note with the diff's section (wavegate.diff.output.markdown) before its closing line,
+    the whole within `limit` characters."""
+    from wavegate.diff.output import markdown
+
+    head, sep, footer = body.rpartition("\n<sub>")
+    if not sep:
+        head, footer = body, ""
+    budget = limit - len(body) - 200
+    section = markdown(diff, budget=budget, project_url=project_url, artifact_url=artifact_url)
+    return f"{head}\n{section}" + (f"\n<sub>{footer}" if sep else "")
+
+
+def _read_diff(file: str):
+    from wavegate.diff.model import Diff
+    from wavegate.errors import UsageError
+
+    try:
+        return Diff.from_json(json.loads(Path(file).read_text(encoding="utf-8")))
+    except OSError as error:
+        raise UsageError(f"cannot read {file}: {error.strerror}") from None
+    except ValueError as error:
+        raise UsageError(f"{file}: {error}; write it with `wavegate diff --format json --output FILE`") from None
+
+
+def _artifact_url(job_url: str | None, artifact: str) -> str | None:
+    return f"{job_url.rstrip('/')}/artifacts/file/{quote(artifact)}" if job_url and artifact else None
+
+
 # -- the command -------------------------------------------------------------------------------
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -149,6 +183,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         help="post the summary note on the merge request (updating wavegate's earlier note)")
     report.add_argument("--input", required=True, metavar="FILE",
                         help="the JSON report from `wavegate validate --report json=FILE` (- for stdin)")
+    report.add_argument("--diff", metavar="FILE",
+                        help="also show this `wavegate diff --format json` report: per Application a collapsible "
+                             "rendered diff and a Mermaid diagram of the sync order")
+    report.add_argument("--diff-artifact", default=DIFF_ARTIFACT, metavar="PATH",
+                        help=f"the job artifact holding the full diff as markdown, linked when the note is cut "
+                             f"(default: {DIFF_ARTIFACT})")
     report.add_argument("--fail-on", choices=_FAIL_ON, default="error",
                         help="lowest severity that fails the run (default: error)")
     report.add_argument("--path-prefix", default="", metavar="DIR",
@@ -188,6 +228,9 @@ def cmd_report(args) -> int:
     body = render_note(result, project_url=env.get("CI_PROJECT_URL"),
                        commit_sha=env.get("CI_COMMIT_SHA"), path_prefix=args.path_prefix,
                        pipeline_url=env.get("CI_PIPELINE_URL"))
+    if args.diff:
+        body = with_diff(body, _read_diff(args.diff), project_url=env.get("CI_PROJECT_URL"),
+                         artifact_url=_artifact_url(env.get("CI_JOB_URL"), args.diff_artifact))
     if args.print_only:
         sys.stdout.write(body)
         return exit_code(result, args.fail_on)
