@@ -344,7 +344,11 @@ class _Stage:
         binary = find_tool("kustomize")
         arguments = (options, self.options.kustomize_build_options, env, helm_source._kube_version(kube_version),
                      [str(a) for a in api_versions])
-        key = None if closure.remote else self._kustomize_key(binary, path, file, closure, arguments)
+        # The build environment (the revision, the Application's name) reaches the output only through
+        # the options that substitute it: a key without the rest hits across commits.
+        used_env = {k: v for k, v in env.items() if f"${k}" in repr(options) or f"${{{k}}}" in repr(options)}
+        key = None if closure.remote else self._kustomize_key(binary, path, file, closure,
+                                                              (*arguments[:2], used_env, *arguments[3:]))
         cached = self.options.cache.get("kustomize", key) if key else None
         if cached is not None:
             built = kustomize_source.Built(objects=kustomize_source.objects_of(cached["stdout"], cached["ours"]),
