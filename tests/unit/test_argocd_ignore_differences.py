@@ -305,7 +305,7 @@ def test_a_jq_expression_that_fails_on_a_matched_resource_is_a_warning(tmp_path)
 
 
 def test_without_the_helper_jq_is_reported_as_not_checked_once(tmp_path, monkeypatch):
-    from wavegate.cluster import tools
+    from wavegate import tools
 
     def missing(name):
         raise tools.ToolNotFoundError(f"{name} not found in .tools/bin or on PATH: " + tools.INSTALL_HINT.format(name=name))

@@ -5,10 +5,12 @@
 // comparison), then runs it on each live and desired object with a one-second timeout (an error
 // there is logged and the expression ignores nothing).
 //
-// Input (stdin): a JSON array of {"expression": "...", "objects": [ {...}, ... ]}.
+// Input (stdin): a JSON array of {"expression": "...", "objects": [ {...}, ... ], "results": bool}.
 // Output (stdout): a JSON array with one entry per input, in order:
 //
 //	{"stage": "", "error": ""}                        parses, compiles and runs on every object
+//	                                                  (with "results": true, also "outputs": what
+//	                                                  del(EXPRESSION) gives for each object)
 //	{"stage": "parse", "error": "...", "offset": N}   N: the byte offset in the expression
 //	{"stage": "compile", "error": "..."}
 //	{"stage": "run", "error": "...", "object": I}     I: the index of the first object it fails on
@@ -31,13 +33,15 @@ const wrapper = "del("       // what Argo CD puts before the expression
 type request struct {
 	Expression string           `json:"expression"`
 	Objects    []map[string]any `json:"objects"`
+	Results    bool             `json:"results"`
 }
 
 type result struct {
-	Stage  string `json:"stage"`
-	Error  string `json:"error"`
-	Offset *int   `json:"offset,omitempty"`
-	Object *int   `json:"object,omitempty"`
+	Stage   string `json:"stage"`
+	Error   string `json:"error"`
+	Offset  *int   `json:"offset,omitempty"`
+	Object  *int   `json:"object,omitempty"`
+	Outputs []any  `json:"outputs,omitempty"`
 }
 
 func check(r request) result {
@@ -61,6 +65,7 @@ func check(r request) result {
 	if err != nil {
 		return result{Stage: "compile", Error: err.Error()}
 	}
+	var outputs []any
 	for i, object := range r.Objects {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		first, ok := code.RunWithContext(ctx, object).Next()
@@ -75,8 +80,11 @@ func check(r request) result {
 			}
 			return result{Stage: "run", Error: err.Error(), Object: &index}
 		}
+		if r.Results {
+			outputs = append(outputs, first)
+		}
 	}
-	return result{}
+	return result{Outputs: outputs}
 }
 
 func main() {

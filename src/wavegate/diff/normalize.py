@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 
 from wavegate.argocd.application import Application
-from wavegate.diff.jq_paths import JqPathsError, delete_paths
+from wavegate.argocd.jq import JqUnavailable, delete_paths
 from wavegate.load import Manifest, Repo
 from wavegate.validators.argocd_ignore_differences import _status_setting, entry_matches, pointer_problem
 
@@ -53,10 +53,13 @@ def compared(manifest: Manifest, app: Application | None, repo: Repo, status: st
             if not isinstance(expression, str):
                 continue
             try:
-                data = delete_paths(expression, data)
-            except JqPathsError as error:
+                verdict, [data] = delete_paths(expression, [data])
+            except JqUnavailable as error:
+                _note(notes, f"jqPathExpressions {expression!r} not applied: {error}")
+                continue
+            if verdict.stage:
                 _note(notes, f"jqPathExpressions {expression!r} ignores nothing on {manifest.kind} {manifest.name}: "
-                             f"{error}")
+                             f"{verdict.error}")
         managers = [m for m in entry.get("managedFieldsManagers") or [] if isinstance(m, str)]
         if managers:
             _note(notes, f"managedFieldsManagers ({', '.join(managers)}) name fields of live objects: not applied "
