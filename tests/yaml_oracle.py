@@ -54,6 +54,7 @@ class Report:
     cases: int = 0
     differences: list[Difference] = field(default_factory=list)
     deliberate: Counter = field(default_factory=Counter)  # name -> cases
+    refusals: Counter = field(default_factory=Counter)  # sigs.k8s.io/yaml's reasons (the error's start) -> cases
 
 
 Loader = Callable[[str], Outcome]
@@ -160,6 +161,8 @@ def differences(load: Loader, cases: list[Case] | None = None) -> list[Differenc
 def judge(cases: list[Case], answers: list[dict], outcomes: list[Outcome]) -> Report:
     report = Report(cases=len(cases))
     for case, answer, outcome in zip(cases, answers, outcomes):
+        if "error" in answer:
+            report.refusals[re.sub(r"^yaml: (line \d+: )?", "", answer["error"])[:30]] += 1
         if _agrees(answer, outcome):
             continue
         for name, (_, applies) in DELIBERATE.items():

@@ -57,8 +57,7 @@ _YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _DOT_FLOAT = re.compile(r"\.[0-9_]*([eE][-+]?[0-9][0-9_]*)?")
 _MAX_INT64 = 2**63 - 1
 _MAX_UINT64 = 2**64 - 1
-_DIGITS = {c: i for i, c in enumerate("0123456789abcdefghijklmnopqrstuvwxyz")}
-_DIGITS.update({c.upper(): i for c, i in _DIGITS.items()})
+_BASE_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}
 
 
 class NotJSON(Exception):
@@ -183,12 +182,9 @@ def _parse_uint(s: str, base: int = 0) -> int | None:
             base, s = 8, s[1:]
         else:
             base = 10
-    n = 0
-    for c in s:
-        digit = _DIGITS.get(c, 99)
-        if digit >= base:
-            return None
-        n = n * base + digit
+    if not s.isascii() or s.strip(_BASE_DIGITS[base]):  # a character that is no digit of the base
+        return None
+    n = int(s, base) if s else 0
     return n if n <= _MAX_UINT64 else None
 
 
