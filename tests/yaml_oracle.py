@@ -483,6 +483,9 @@ SYNTAX_TEMPLATES = [
     "a: &x {a}\nb: &x {b}\nc: *x\n", "v: ! {a}\n", "v: !<!> {a}\n", "! {a}: {b}\n", "v: [! {a}, {b}]\n",
     "v: [{a}: {b}]\n", "v: [? {a}]\n", "v: [?]\n", "v: {{? {a}}}\n", "v: [{a}\n  ?{b}]\n", "v: '{a}'\n",
     "<<: [&m {{{a}: 1}}, *m]\nk: {b}\n", "b: &l [{a}]\n<<: *l\n", "b: &s {a}\n<<: *s\n", "a: 1\n<<: {{a: {b}}}\n",
+    "v: !!binary QR==\n", "v: !!binary QQ\n", "v: !!binary QQ==QQ==\n", "v: !!binary =QUJD\n", "v: !!binary |\n  QUJD\n  QQ==\n",
+    "a: &m <<\nb:\n  *m : {a}\n", "a: &m <<\nb: {{*m : {a}}}\n", "a: &m !!merge <<\nb: {{*m : {{x: {a}}}}}\n",
+    "v: !!binary \"QUJD\\rQQ==\"\n", "v: !!binary \"QUJD\\tQQ==\"\n", "v: !!binary /w==\n", "v: !!binary wyg=\n",
 ]
 
 

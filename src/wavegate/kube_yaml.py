@@ -10,6 +10,13 @@ timestamps kept as text), sigs.k8s.io/yaml's key conversion (floats through 32-b
 formatting) and encoding/json's float text, so a float with an integral value up to 1e21 is an
 integer. `wavegate.load` applies it; the differential test against the real library (an oracle
 built by scripts/install-tools) holds the two together.
+
+Where each reader uses it: the API server's serializer (apimachinery runtime/serializer/json)
+converts a YAML body with YAMLToJSON, and with strict field validation also runs
+YAMLToJSONStrict to report duplicate keys; kubectl and the Argo CD repo server (gitops-engine
+SplitYAML) cut a file into documents at `---` lines (apimachinery's YAMLReader) and convert each
+with YAMLToJSON. The JSON is then decoded into typed objects, or for custom resources into
+int64/float64 numbers, which is past what this module answers.
 """
 
 from __future__ import annotations

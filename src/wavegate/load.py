@@ -507,20 +507,22 @@ def _go_reads_on(text: str, error: yaml.MarkedYAMLError) -> _GoReadsOn | None:
     return None
 
 
-def _put_back(node: yaml.Node, stand_ins: dict[str, str], seen: set[int]) -> None:
+def _put_back(root: yaml.Node, stand_ins: dict[str, str]) -> None:
     """Scalar values with the characters their stand-ins replaced (a `\\'` escape: just `'`)."""
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if type(node) is _ScalarNode:
-        for stand_in, original in stand_ins.items():
-            if stand_in in node.value:
-                node.value = node.value.replace(stand_in + "'" if original == "\\" else stand_in,
-                                                "'" if original == "\\" else original)
-        return
-    children = node.value if type(node) is _SequenceNode else [n for pair in node.value for n in pair]
-    for child in children:
-        _put_back(child, stand_ins, seen)
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if type(node) is _ScalarNode:
+            for stand_in, original in stand_ins.items():
+                if stand_in in node.value:
+                    node.value = node.value.replace(stand_in + "'" if original == "\\" else stand_in,
+                                                    "'" if original == "\\" else original)
+        else:
+            stack.extend(node.value if type(node) is _SequenceNode else [n for pair in node.value for n in pair])
 
 
 def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: _Source | None,
@@ -538,7 +540,7 @@ def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: _S
         while loader.check_node():
             node = loader.get_node()
             if stand_ins and node is not None:
-                _put_back(node, stand_ins, set())
+                _put_back(node, stand_ins)
             if node is not None and not (isinstance(node, yaml.ScalarNode) and node.tag == _NULL_TAG):
                 builder = _Builder(rel, index, limits, require_object, may_alias=may_alias,
                                    keep_positions=source is None, go_syntax=go_syntax,
@@ -686,9 +688,26 @@ class _Unconvertible:
 _ScalarNode, _SequenceNode, _MappingNode = yaml.ScalarNode, yaml.SequenceNode, yaml.MappingNode
 
 
-def _is_merge(key: yaml.Node) -> bool:
-    """go-yaml's isMerge: a plain (or `!`- or `!!merge`-tagged) `<<` key; a quoted one is a key."""
-    return type(key) is _ScalarNode and key.value == "<<" and key.tag in _MERGE_KEY_TAGS
+def _is_merge(mapping: yaml.MappingNode, index: int) -> bool:
+    """go-yaml's isMerge for the index-th key of `mapping`: a plain (or `!`- or `!!merge`-tagged)
+    `<<` scalar, written there; a quoted one, or an alias of a `<<` scalar, is an ordinary key."""
+    key = mapping.value[index][0]
+    if type(key) is not _ScalarNode or key.value != "<<" or key.tag not in _MERGE_KEY_TAGS:
+        return False
+    # An alias's node was written earlier: in a mapping every key and value written in place
+    # starts where the one before it ended, or after.
+    end = mapping.start_mark.index
+    for i, (k, v) in enumerate(mapping.value):
+        if k.start_mark.index < end:
+            if i == index:
+                return False
+        else:
+            end = k.end_mark.index
+        if i == index:
+            return True
+        if v.start_mark.index >= end:
+            end = v.end_mark.index
+    return False
 
 
 def _allowed_alias_ratio(decoded: int) -> float:
@@ -906,7 +925,7 @@ class _Builder:
                     known += sum(((id(node), i) in aliases) + count(c) for i, c in enumerate(node.value))
                 elif type(node) is _MappingNode:
                     for i, (k, v) in enumerate(node.value):
-                        if _is_merge(k):
+                        if _is_merge(node, i):
                             known += merged(v, (id(node), 2 * i + 1) in aliases)
                         else:
                             known += ((id(node), 2 * i) in aliases) + count(k)
@@ -946,7 +965,7 @@ class _Builder:
                     occurrence(node, i, child)
             elif type(node) is _MappingNode:
                 for i, (k, v) in enumerate(node.value):
-                    if not _is_merge(k):
+                    if not _is_merge(node, i):
                         occurrence(node, 2 * i, k)
                         occurrence(node, 2 * i + 1, v)
                     elif (id(node), 2 * i + 1) in aliases or type(v) is not _SequenceNode:
@@ -976,8 +995,8 @@ class _Builder:
         # key before it is overridden; the items of a merged list are merged last first.
         result: dict = {}
         seen: dict = {}
-        for key_node, value_node in node.value:
-            if _is_merge(key_node):
+        for index, (key_node, value_node) in enumerate(node.value):
+            if key_node.value == "<<" and _is_merge(node, index):
                 if value_node.start_mark.index < key_node.start_mark.index and type(value_node) is not _MappingNode:
                     self._refuse(value_node, "the merge key `<<` needs a mapping or a list of mappings, not an alias of "
                                              f"{'a list' if type(value_node) is _SequenceNode else 'a scalar'}",
