@@ -504,5 +504,5 @@ def generate(count: int = 100_000, seed: int = 13) -> list[Case]:
     style and tag, whole documents, and the alias and limit cases."""
     rnd = random.Random(seed)
     fixed = _alias_cases() + _limit_cases() + _float_key_cases(rnd, count // 50) + _syntax_cases(rnd, count // 50)
-    documents = _document_cases(rnd, count // 4)
+    documents = _document_cases(rnd, count // 5)
     return fixed + documents + _scalar_cases(rnd, max(0, count - len(fixed) - len(documents)))
