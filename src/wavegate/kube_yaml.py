@@ -89,6 +89,10 @@ def plain_tag(text: str) -> str:
     return STR if tag == TIMESTAMP else tag
 
 
+class _Refused(tuple):
+    """A cached refusal: (message, hint, decoding), raised as a new NotJSON each time."""
+
+
 _values: dict[tuple[str, str], object] = {}
 _keys: dict[tuple[str, str], object] = {}
 _CACHE_LIMIT = 100_000
@@ -101,11 +105,11 @@ def value(tag: str, text: str):
         try:
             cached = _json_value(*_go_scalar(tag, text), text)
         except NotJSON as refusal:
-            cached = refusal
+            cached = _Refused((str(refusal), refusal.hint, refusal.decoding))
         if len(_values) < _CACHE_LIMIT:
             _values[(tag, text)] = cached
-    if isinstance(cached, NotJSON):
-        raise cached
+    if type(cached) is _Refused:
+        raise NotJSON(*cached)
     return cached
 
 
@@ -116,11 +120,11 @@ def key(tag: str, text: str) -> str:
         try:
             cached = _key_string(_go_scalar(tag, text)[1], text)
         except NotJSON as refusal:
-            cached = refusal
+            cached = _Refused((str(refusal), refusal.hint, refusal.decoding))
         if len(_keys) < _CACHE_LIMIT:
             _keys[(tag, text)] = cached
-    if isinstance(cached, NotJSON):
-        raise cached
+    if type(cached) is _Refused:
+        raise NotJSON(*cached)
     return cached
 
 
