@@ -119,9 +119,16 @@ class Oracle:
         self.writer.start()
 
     def _write(self, texts: list[str]) -> None:
-        with self.process.stdin as stdin:
-            for text in texts:
-                stdin.write(json.dumps(text) + "\n")
+        try:
+            with self.process.stdin as stdin:
+                for text in texts:
+                    stdin.write(json.dumps(text) + "\n")
+        except BrokenPipeError:  # the oracle died (answers() says so) or was stopped
+            pass
+
+    def stop(self) -> None:
+        self.process.kill()
+        self.process.wait()
 
     def answers(self) -> list[dict]:
         self.writer.join()
@@ -147,7 +154,11 @@ def compare(loaders: dict[str, Loader], cases: list[Case], every: dict[str, int]
     runs on all of them, and compare."""
     oracle = Oracle([case.text for case in cases])
     every = every or {}
-    outcomes = {name: [load(case.text) for case in cases[::every.get(name, 1)]] for name, load in loaders.items()}
+    try:
+        outcomes = {name: [load(case.text) for case in cases[::every.get(name, 1)]] for name, load in loaders.items()}
+    except BaseException:
+        oracle.stop()
+        raise
     answers = oracle.answers()
     return {name: judge(cases[::every.get(name, 1)], answers[::every.get(name, 1)], outcomes[name])
             for name in loaders}
