@@ -78,9 +78,9 @@ def test_recursive_alias_is_rejected(tmp_path):
 
 
 def test_ordinary_aliases_and_merge_keys_work(tmp_path):
-    write_repo(tmp_path, {"m.yaml": OBJECT.format(name="a") + "data: &d\n  x: '1'\nextra:\n  <<: *d\n  y: '2'\n"})
+    write_repo(tmp_path, {"m.yaml": OBJECT.format(name="a") + "data: &d\n  x: '1'\nextra:\n  <<: *d\n  z: '2'\n"})
     [manifest] = load(tmp_path).manifests
-    assert manifest.data["extra"] == {"x": "1", "y": "2"}
+    assert manifest.data["extra"] == {"x": "1", "z": "2"}
 
 
 def test_file_over_the_size_limit(tmp_path):
@@ -129,9 +129,12 @@ def test_empty_documents_and_empty_files_are_fine(tmp_path):
 
 
 def test_scalars_become_what_kubernetes_sees(tmp_path):
-    write_repo(tmp_path, {"m.yaml": OBJECT.format(name="a") + "data:\n  when: 2024-01-01\n  on: yes\n  n: 010\n"})
+    # sigs.k8s.io/yaml: a timestamp stays text, `on`/`yes`/`n` are booleans (a boolean key becomes
+    # "true"/"false"), 010 is octal, 1e3 a number, 12:30:00 text (not sexagesimal).
+    write_repo(tmp_path, {"m.yaml": OBJECT.format(name="a")
+                          + "data:\n  when: 2024-01-01\n  on: yes\n  n: 010\n  e: 1e3\n  t: 12:30:00\n"})
     [manifest] = load(tmp_path).manifests
-    assert manifest.data["data"] == {"when": "2024-01-01", "true": True, "n": 8}
+    assert manifest.data["data"] == {"when": "2024-01-01", "true": True, "false": 8, "e": 1000, "t": "12:30:00"}
 
 
 def test_read_yaml_accepts_any_mapping(tmp_path):

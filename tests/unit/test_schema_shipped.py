@@ -158,7 +158,7 @@ spec:
     plugin:
       name: cmp-helmfile
       env: [{name: ENV, value: prod}]
-      parameters: [{name: values, array: [a, b]}, {name: flags, map: {debug: "true"}}, {name: x, string: y}]
+      parameters: [{name: values, array: [a, b]}, {name: flags, map: {debug: "true"}}, {name: x, string: "y"}]
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: AppProject
