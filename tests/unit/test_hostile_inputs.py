@@ -1,0 +1,50 @@
+"""Odd values in manifests end in a finding at their line that says what is wrong, never an internal error."""
+
+import pytest
+
+from tests.helpers import check_repo, with_rule, write_repo
+
+CONFIG_MAP = """\
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: web
+  namespace: default
+  annotations:
+    argocd.argoproj.io/sync-wave: {wave}
+"""
+
+
+def internal_errors(findings):
+    return [f for f in findings if f.rule == "internal-error"]
+
+
+@pytest.mark.parametrize("wave", ["9" * 5000, '"' + "9" * 5000 + '"', '"-' + "0" * 30 + '1"', '"99999999999999999999"'])
+def test_a_sync_wave_of_absurd_length_is_not_an_integer_at_its_line(tmp_path, wave):
+    write_repo(tmp_path, {"cm.yaml": CONFIG_MAP.format(wave=wave)})
+    findings = check_repo(tmp_path)
+    assert internal_errors(findings) == []
+    if wave.startswith('"-'):  # leading zeros do not make a number long: Atoi reads -1
+        assert with_rule(findings, "sync-wave-not-integer") == []
+        return
+    [finding] = with_rule(findings, "sync-wave-not-integer")
+    assert (finding.line, finding.column) == (7, 35)
+    assert len(finding.message) < 200
+
+
+def test_a_null_sync_wave_says_what_kubernetes_stores(tmp_path):
+    write_repo(tmp_path, {"cm.yaml": CONFIG_MAP.format(wave="null")})
+    [finding] = with_rule(check_repo(tmp_path), "sync-wave-not-integer")
+    assert finding.line == 7
+    assert 'stores it as the empty string ""' in finding.message and "wave 0" in finding.message
+    assert "None" not in finding.message + finding.hint
+
+
+def test_a_name_that_is_not_a_string_is_named_as_such_at_its_line(tmp_path):
+    write_repo(tmp_path, {"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: 123\n",
+                          "cm.yaml": "apiVersion: v1\nkind: 7\nmetadata:\n  name: ''\n"})
+    found = {f.path: f for f in with_rule(check_repo(tmp_path), "yaml-not-a-resource")}
+    assert found["ns.yaml"].message == "document 1 has metadata.name 123, a number, where Kubernetes needs a string"
+    assert (found["ns.yaml"].line, found["ns.yaml"].column) == (4, 9) and 'name: "123"' in found["ns.yaml"].hint
+    assert found["cm.yaml"].message == ("document 1 has no metadata.name and has kind 7, a number, "
+                                        "where Kubernetes needs a string")
