@@ -24,7 +24,63 @@ class UsageError(Exception):
     """Bad arguments or input: printed as one line, exit code 2."""
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (a closed pipe, a full disk)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _Stdout:
+    """sys.stdout for the length of a command, telling its write errors apart from the command's own."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            raise OutputError(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise OutputError(error) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+# What a shell reports for a process ended by SIGPIPE (128 + 13): the reader stopped reading
+# (`wavegate rules | head`), which is no error of wavegate's and needs no message.
+EXIT_PIPE_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = _Stdout(stdout)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except OutputError as error:
+        if isinstance(error.error, BrokenPipeError):
+            # Python flushes stdout once more at exit; point it at nothing so that is quiet too.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+            except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+                pass
+            return EXIT_PIPE_CLOSED
+        print(f"wavegate: cannot write the output: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -32,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.handler(args)
+    except OutputError:
+        raise
     except (UsageError, ConfigError) as error:
         if args.debug:
             raise
@@ -63,7 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check a repository (YAML, Argo CD, schemas, Kro, policies)",
         description="Check every manifest of a repository without touching a cluster. Exit 0 when "
                     "nothing reaches --fail-on, 1 when something does, 2 on usage or configuration errors.",
-        epilog="Examples:\n  wavegate validate .\n  wavegate validate --format json --output findings.json\n"
+        epilog="Examples:\n  wavegate validate .\n  wavegate validate . --statistics      # a count per rule: where to start\n"
+               "  wavegate validate . --quiet           # one line per finding\n"
+               "  wavegate validate --format json --output findings.json\n"
                "  wavegate validate --report junit=junit.xml --report codequality=gl-code-quality-report.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(validate)
@@ -144,6 +204,11 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
                      help="also write a report in FMT to FILE (repeatable)")
     sub.add_argument("--fail-on", choices=FAIL_ON, default="error",
                      help="lowest severity that fails the run (default: error)")
+    shape = sub.add_mutually_exclusive_group()
+    shape.add_argument("--quiet", "-q", action="store_true",
+                       help="text report: one line per finding (no hints, no summary)")
+    shape.add_argument("--statistics", action="store_true",
+                       help="text report: how many findings each rule has, most frequent first, then the summary")
     sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -159,20 +224,24 @@ def parse_reports(args) -> list[tuple[str, Path | None]]:
         if not sep or not file or fmt not in FORMATS:
             raise UsageError(f"--report {spec!r}: write it as FMT=FILE with FMT one of {', '.join(FORMATS)}")
         reports.append((fmt, Path(file)))
+    for option in ("quiet", "statistics"):
+        if getattr(args, option, False) and all(fmt != "text" for fmt, _ in reports):
+            raise UsageError(f"--{option} shapes the text report; use it with --format text")
     return reports
 
 
-def emit(result: Result, reports: list[tuple[str, Path | None]]) -> None:
+def emit(result: Result, reports: list[tuple[str, Path | None]], args=None) -> None:
     from wavegate.report import render
 
+    shape = {"quiet": getattr(args, "quiet", False), "statistics": getattr(args, "statistics", False)}
     for fmt, file in reports:
         if file is None:
             color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-            sys.stdout.write(render(fmt, result, color=color))
+            sys.stdout.write(render(fmt, result, color=color, **shape))
         else:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_text(render(fmt, result), encoding="utf-8")
+                file.write_text(render(fmt, result, **shape), encoding="utf-8")
             except OSError as error:
                 raise UsageError(f"cannot write {file}: {error.strerror}") from None
 
@@ -194,6 +263,13 @@ def build_context(args):
         raise UsageError(f"{root}: no such directory")
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory; give the repository's root")
+    if getattr(args, "engine", "builtin") == "kubeconform":
+        from wavegate.cluster.tools import ToolNotFoundError, find_tool
+
+        try:
+            find_tool("kubeconform")
+        except ToolNotFoundError as error:
+            raise UsageError(f"--engine kubeconform: {error}") from None
     config = load_config(root, args.config)
     selection = None
     if getattr(args, "changed_since", None) or getattr(args, "shard", None):
@@ -234,26 +310,33 @@ def cmd_validate(args) -> int:
     from wavegate.validators import run
 
     reports = parse_reports(args)
+    wanted = _wanted_files(args.path, args.files) if args.files is not None else None
     started = time.perf_counter()
     repo, ctx = build_context(args)
     findings = run(repo, ctx)
     if args.selection is not None:
         findings = args.selection.filter(findings)
-    if args.files is not None:
-        wanted = {_repo_relative(args.path, f) for f in args.files}
+    if wanted is not None:
         findings = [f for f in findings if f.path in wanted]
     result = Result(findings=findings, files=repo.files, resources=len(repo.manifests),
                     seconds=time.perf_counter() - started, tool="validate")
-    emit(result, reports)
+    emit(result, reports, args)
     return exit_code(result, args.fail_on)
 
 
-def _repo_relative(root: Path, file: str) -> str:
-    path = Path(file)
-    try:
-        return (path.resolve().relative_to(root.resolve())).as_posix()
-    except ValueError:
-        return path.as_posix()
+def _wanted_files(root: Path, files: list[str]) -> set[str]:
+    """--files as repository-relative paths; a file that does not exist or lies outside the
+    repository is a usage error (its findings could never be reported)."""
+    wanted = set()
+    for file in files:
+        path = Path(file)
+        if not os.path.lexists(path):
+            raise UsageError(f"--files {file}: no such file")
+        try:  # the link itself, not what it points to, is the file whose findings are wanted
+            wanted.add((path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix())
+        except ValueError:
+            raise UsageError(f"--files {file}: not inside the repository {root}") from None
+    return wanted
 
 
 def cmd_dry_run(args) -> int:
@@ -279,7 +362,7 @@ def cmd_dry_run(args) -> int:
     findings = list(repo.problems) + report.findings
     result = Result(findings=findings, files=repo.files, resources=len(report.applied),
                     seconds=time.perf_counter() - started, tool="dry-run")
-    emit(result, reports)
+    emit(result, reports, args)
     return exit_code(result, args.fail_on)
 
 
