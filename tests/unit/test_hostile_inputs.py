@@ -48,3 +48,20 @@ def test_a_name_that_is_not_a_string_is_named_as_such_at_its_line(tmp_path):
     assert (found["ns.yaml"].line, found["ns.yaml"].column) == (4, 9) and 'name: "123"' in found["ns.yaml"].hint
     assert found["cm.yaml"].message == ("document 1 has no metadata.name and has kind 7, a number, "
                                         "where Kubernetes needs a string")
+
+
+@pytest.mark.parametrize("files", [
+    {"main.jsonnet": "{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } }\n", "README.md": "# app\n"},
+    {"values.yaml": "", "notes.yml": "# only a comment\n"},
+    {},
+])
+def test_a_folder_with_no_manifest_wavegate_can_read_warns_that_nothing_was_checked(tmp_path, files):
+    write_repo(tmp_path, files)
+    [finding] = check_repo(tmp_path)
+    assert (finding.rule, finding.severity.name, finding.path) == ("nothing-checked", "WARNING", ".")
+    assert finding.message.startswith("nothing was checked: no file here holds a manifest wavegate could read")
+
+
+def test_one_readable_document_is_enough_to_not_warn(tmp_path):
+    write_repo(tmp_path, {"main.jsonnet": "{}\n", "values.yaml": "replicas: 3\n"})
+    assert with_rule(check_repo(tmp_path), "nothing-checked") == []
