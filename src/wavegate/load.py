@@ -66,6 +66,7 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
+MAX_KEY_TEXT = 1024
 ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
                    ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local")
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -828,7 +829,9 @@ class _Builder:
             if isinstance(value, bool):  # JSON has only string keys; Kubernetes writes these as text
                 return "true" if value else "false"
             return value if isinstance(value, str) else str(value) if value is not None else "null"
-        return str(self._build(node, (), False))
+        # A mapping or list as a key (which Kubernetes' YAML cannot read) becomes its text, bounded:
+        # nested ones re-escape the text of the keys inside, doubling it at every level.
+        return str(self._build(node, (), False))[:MAX_KEY_TEXT]
 
     def _scalar(self, node: yaml.ScalarNode):
         # Kubernetes converts YAML to JSON, where timestamps and binary are plain strings.

@@ -160,3 +160,15 @@ def _in_child(function, *args, unprivileged=False, timeout=60):
     finally:
         process.kill()
         process.join()
+
+
+def test_nested_mappings_as_keys_load_in_linear_time(tmp_path):
+    # `{{{...}}}`: each key is a mapping whose text holds the escaped text of the key inside it;
+    # unbounded, that text doubles with every level (found by tests/property).
+    import time
+
+    write_repo(tmp_path, {"keys.yaml": "{" * 150 + "}" * 150 + "\n", "seq.yaml": "? " * 60 + "[a]\n"})
+    started = time.perf_counter()
+    repo = _in_child(load, tmp_path, timeout=20)
+    assert time.perf_counter() - started < 10
+    assert all(len(str(m.data)) < 5000 for m in repo.manifests + repo.untyped)
