@@ -101,6 +101,13 @@ def _main(argv: list[str] | None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if args.debug:
             raise
+        if isinstance(error, OSError) and error.filename:
+            # A path from the command line or the configuration that the system refuses (a name
+            # too long, a folder where a file belongs): the input's fault, named as such.
+            name = os.fsdecode(error.filename)
+            shown = repr(name) if len(name) <= 120 else f"{name[:60]!r}... ({len(name):,} characters)"
+            print(f"wavegate: {shown}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_USAGE
         print(f"wavegate: internal error: {type(error).__name__}: {error} (run with --debug for details)",
               file=sys.stderr)
         return EXIT_USAGE

@@ -126,3 +126,14 @@ def test_quiet_and_statistics_are_in_the_help(capsys):
         cli.main(["validate", "--help"])
     out = capsys.readouterr().out
     assert "--quiet" in out and "--statistics" in out and "one line per finding" in out
+
+
+def test_a_path_the_system_refuses_is_one_line_and_exit_2(capsys, tmp_path):
+    # Found by tests/property: a `schemas:` entry of thousands of characters was an internal error.
+    write_repo(tmp_path, {"repo/ns.yaml": NAMESPACE, "repo/.wavegate.yaml": f"schemas: ['{'9' * 5000}']\n"})
+    long = str(tmp_path / "repo" / ("9" * 5000))
+    code, out, err = run(capsys, "validate", tmp_path / "repo")
+    assert code == 2 and out == ""
+    assert err == f"wavegate: {long[:60]!r}... ({len(long):,} characters): File name too long\n"
+    code, _, err = run(capsys, "validate", tmp_path / ("a" * 300))
+    assert code == 2 and err.endswith(f"... ({len(str(tmp_path)) + 301:,} characters): File name too long\n")
