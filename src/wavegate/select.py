@@ -94,7 +94,7 @@ def layout(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Lim
     dirs: set[str] = set()
     for app in Application.all_in(repo) if repo else []:
         for source in app.sources:
-            if source.path and (root / source.path).is_dir():
+            if source.path and os.path.isdir(root / source.path):
                 dirs.add(source.path)
                 declared.setdefault(app.manifest.path, set()).add(source.path)
     if not dirs:

@@ -274,7 +274,73 @@ def config_text(draw) -> str | None:
     return _dump({key: draw(CONFIG_VALUES[key]) for key in keys})
 
 
-repositories = st.lists(entry(), min_size=0, max_size=8)
+def _maybe(draw, good, odd=SCALARS):
+    """`good` mostly, sometimes an odd value in its place: coherent repositories reach deep checks."""
+    return good if draw(st.integers(0, 5)) else draw(odd)
+
+
+@st.composite
+def coherent_repository(draw) -> list[Entry]:
+    """An Application syncing a folder of objects that refer to each other (a Namespace, a CRD and
+    its instances, a ResourceGraphDefinition and its instance, a catalog entity), each field
+    sometimes replaced by an odd value, plus a few random entries."""
+    folder = _maybe(draw, "manifests", ODD_STRINGS)
+    ns = _maybe(draw, "web")
+    wave = lambda: _maybe(draw, str(draw(st.integers(-3, 3))), either(ODD_STRINGS, SCALARS))  # noqa: E731
+    app = {"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
+           "metadata": {"name": _maybe(draw, "web"), "namespace": "argocd",
+                        "finalizers": _maybe(draw, ["resources-finalizer.argocd.argoproj.io"], VALUES)},
+           "spec": {"project": _maybe(draw, "team"),
+                    "source": {"repoURL": "https://gitlab.example.com/team/app.git", "path": folder,
+                               "targetRevision": "main", "directory": _maybe(draw, {"recurse": True}, VALUES)},
+                    "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+                    "syncPolicy": _maybe(draw, {"syncOptions": draw(st.lists(ODD_STRINGS, max_size=3))}, VALUES),
+                    "ignoreDifferences": _maybe(draw, [], VALUES)}}
+    widget_spec = {"type": "object", "properties": {"size": {"type": "integer"}, "name": {"type": "string"}},
+                   "x-kubernetes-validations": [{"rule": draw(either(st.sampled_from(
+                       ["self.size >= 0", "self.size > 'a'", "self.nosuch == 1", "self.name.startsWith('w')",
+                        "has(self.size)"]), ODD_STRINGS))}]}
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "widgets.example.com", "annotations": {"argocd.argoproj.io/sync-wave": wave()}},
+           "spec": _maybe(draw, {"group": "example.com", "scope": "Namespaced",
+                                 "names": {"kind": "Widget", "plural": "widgets"},
+                                 "versions": [{"name": "v1", "served": True, "storage": True, "schema": {
+                                     "openAPIV3Schema": {"type": "object", "properties": {"spec": widget_spec}}}}]},
+                          spec_for("CustomResourceDefinition"))}
+    rgd = {"apiVersion": "kro.run/v1alpha1", "kind": "ResourceGraphDefinition",
+           "metadata": {"name": "pipeline", "annotations": {"argocd.argoproj.io/sync-wave": wave()}},
+           "spec": _maybe(draw, {"schema": {"apiVersion": "v1alpha1", "kind": "CICDPipeline",
+                                            "spec": {"name": draw(either(st.just("string | required=true"), ODD_STRINGS))}},
+                                 "resources": [{"id": _maybe(draw, "config"), "template": {
+                                     "apiVersion": "v1", "kind": "ConfigMap",
+                                     "metadata": {"name": draw(either(st.just("${schema.spec.name}"), ODD_STRINGS))}}}]},
+                          spec_for("ResourceGraphDefinition"))}
+    objects = [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "annotations": {
+            "argocd.argoproj.io/sync-wave": wave()}}},
+        crd, rgd,
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": ns, "annotations": {
+            "argocd.argoproj.io/sync-wave": wave(), "argocd.argoproj.io/hook": _maybe(draw, "PreSync", ODD_STRINGS)}},
+         "spec": _maybe(draw, {"size": draw(SCALARS), "name": "web"}, VALUES)},
+        {"apiVersion": "kro.run/v1alpha1", "kind": "CICDPipeline", "metadata": {"name": "p", "namespace": ns,
+                                                                               "annotations": {"argocd.argoproj.io/sync-wave": wave()}},
+         "spec": _maybe(draw, {"name": "web"}, VALUES)},
+        draw(kubernetes_object()),
+    ]
+    entity = {"apiVersion": "backstage.io/v1alpha1", "kind": "Component",
+              "metadata": {"name": "web", "annotations": {"argocd/app-name": _maybe(draw, "web"),
+                                                          "backstage.io/kubernetes-namespace": _maybe(draw, ns)}},
+              "spec": {"type": "service", "owner": _maybe(draw, "team"), "lifecycle": "production"}}
+    together = draw(st.booleans())
+    entries = [Entry("argocd/app.yaml", "text", _dump(app)), Entry("catalog-info.yaml", "text", _dump(entity))]
+    if together:
+        entries.append(Entry(f"{folder}/all.yaml", "text", "---\n".join(_dump(o) for o in objects)))
+    else:
+        entries += [Entry(f"{folder}/{i}.yaml", "text", _dump(o)) for i, o in enumerate(objects)]
+    return entries + draw(st.lists(entry(), max_size=3))
+
+
+repositories = either(st.lists(entry(), min_size=0, max_size=8), coherent_repository())
 
 
 def write(root: Path, entries: list[Entry], config: str | None = None) -> None:

@@ -65,3 +65,21 @@ def test_a_folder_with_no_manifest_wavegate_can_read_warns_that_nothing_was_chec
 def test_one_readable_document_is_enough_to_not_warn(tmp_path):
     write_repo(tmp_path, {"main.jsonnet": "{}\n", "values.yaml": "replicas: 3\n"})
     assert with_rule(check_repo(tmp_path), "nothing-checked") == []
+
+
+def test_an_application_path_too_long_for_the_system_is_a_missing_path(tmp_path):
+    # Found by tests/property: os-level "File name too long" was an internal error of the check.
+    app = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: web, namespace: argocd}
+spec:
+  project: team
+  source: {repoURL: "https://gitlab.example.com/team/app.git", path: "%s", targetRevision: main}
+  destination: {server: "https://kubernetes.default.svc", namespace: web}
+""" % ("9" * 5000)
+    write_repo(tmp_path, {"argocd/app.yaml": app})
+    findings = check_repo(tmp_path)
+    assert internal_errors(findings) == []
+    [missing] = with_rule(findings, "application-path-missing")
+    assert "does not exist in this repository" in missing.message
