@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,11 @@ class _Stdout:
         return getattr(self._stream, name)
 
 
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a path from the input) escaped: an error is one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
 # What a shell reports for a process ended by SIGPIPE (128 + 13): the reader stopped reading
 # (`wavegate rules | head`), which is no error of wavegate's and needs no message.
 EXIT_PIPE_CLOSED = 141
@@ -93,7 +99,7 @@ def _main(argv: list[str] | None) -> int:
     except (UsageError, ConfigError) as error:
         if args.debug:
             raise
-        print(f"wavegate: {error}", file=sys.stderr)
+        print(f"wavegate: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("wavegate: interrupted", file=sys.stderr)
@@ -108,7 +114,7 @@ def _main(argv: list[str] | None) -> int:
             shown = repr(name) if len(name) <= 120 else f"{name[:60]!r}... ({len(name):,} characters)"
             print(f"wavegate: {shown}: {error.strerror or error}", file=sys.stderr)
             return EXIT_USAGE
-        print(f"wavegate: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+        print(f"wavegate: internal error: {type(error).__name__}: {one_line(str(error))} (run with --debug for details)",
               file=sys.stderr)
         return EXIT_USAGE
 

@@ -137,3 +137,10 @@ def test_a_path_the_system_refuses_is_one_line_and_exit_2(capsys, tmp_path):
     assert err == f"wavegate: {long[:60]!r}... ({len(long):,} characters): File name too long\n"
     code, _, err = run(capsys, "validate", tmp_path / ("a" * 300))
     assert code == 2 and err.endswith(f"... ({len(str(tmp_path)) + 301:,} characters): File name too long\n")
+
+
+def test_an_error_about_a_value_holding_a_newline_stays_one_line(capsys, tmp_path):
+    # Found by tests/property: `schemas: ["a\nb"]` split the one-line error in two.
+    write_repo(tmp_path, {"repo/ns.yaml": NAMESPACE, "repo/.wavegate.yaml": 'schemas: ["a\\nb"]\n'})
+    code, _, err = run(capsys, "validate", tmp_path / "repo")
+    assert code == 2 and err == "wavegate: schemas path a\\nb: no such file or directory\n"
