@@ -83,3 +83,13 @@ spec:
     assert internal_errors(findings) == []
     [missing] = with_rule(findings, "application-path-missing")
     assert "does not exist in this repository" in missing.message
+
+
+def test_a_policies_path_too_long_for_the_system_is_a_finding_not_an_internal_error(tmp_path):
+    # Found by tests/property.
+    write_repo(tmp_path, {"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n",
+                          ".wavegate.yaml": f"policies: '{'9' * 5000}'\n"})
+    findings = check_repo(tmp_path)
+    assert internal_errors(findings) == []
+    [invalid] = with_rule(findings, "policy-invalid")
+    assert "no such policy directory" in invalid.message
