@@ -144,3 +144,43 @@ def test_an_error_about_a_value_holding_a_newline_stays_one_line(capsys, tmp_pat
     write_repo(tmp_path, {"repo/ns.yaml": NAMESPACE, "repo/.wavegate.yaml": 'schemas: ["a\\nb"]\n'})
     code, _, err = run(capsys, "validate", tmp_path / "repo")
     assert code == 2 and err == "wavegate: schemas path a\\nb: no such file or directory\n"
+
+
+def test_a_repository_the_user_cannot_read_is_an_error_naming_it(capsys):
+    # Root reads everything, so as root the command runs in a child that has become nobody
+    # (after a first run here has imported what it needs: nobody cannot read this Python).
+    import io
+    import multiprocessing
+    import shutil
+    import tempfile
+    from contextlib import redirect_stderr, redirect_stdout
+
+    base = Path(tempfile.mkdtemp(prefix="wavegate-perm-"))
+    try:
+        base.chmod(0o755)
+        write_repo(base, {"repo/ns.yaml": NAMESPACE})
+        run(capsys, "validate", base / "repo")
+        (base / "repo").chmod(0)
+        context = multiprocessing.get_context("fork")
+        receive, send = context.Pipe(duplex=False)
+
+        def child():
+            if os.geteuid() == 0:
+                os.setgroups([])
+                os.setgid(65534)
+                os.setuid(65534)
+            out, err = io.StringIO(), io.StringIO()
+            with redirect_stdout(out), redirect_stderr(err):
+                code = cli.main(["validate", str(base / "repo")])
+            send.send((code, out.getvalue(), err.getvalue()))
+
+        process = context.Process(target=child)
+        process.start()
+        assert receive.poll(60), "no answer"
+        code, out, err = receive.recv()
+        process.join()
+        assert code == 2 and out == ""
+        assert err == f"wavegate: '{base}/repo/.wavegate.yaml': Permission denied\n"
+    finally:
+        (base / "repo").chmod(0o755)
+        shutil.rmtree(base)
