@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -21,7 +22,68 @@ FAIL_ON = ("error", "warning", "info", "never")
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
 
+class OutputError(Exception):
+    """Standard output cannot be written (a closed pipe, a full disk)."""
+
+    def __init__(self, error: OSError):
+        super().__init__(error.strerror or str(error))
+        self.error = error
+
+
+class _Stdout:
+    """sys.stdout for the length of a command, telling its write errors apart from the command's own."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as error:
+            raise OutputError(error) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as error:
+            raise OutputError(error) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def one_line(text: str) -> str:
+    """`text` with control characters (a newline in a path from the input) escaped: an error is one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# What a shell reports for a process ended by SIGPIPE (128 + 13): the reader stopped reading
+# (`wavegate rules | head`), which is no error of wavegate's and needs no message.
+EXIT_PIPE_CLOSED = 141
+
+
 def main(argv: list[str] | None = None) -> int:
+    stdout = sys.stdout
+    sys.stdout = _Stdout(stdout)
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except OutputError as error:
+        if isinstance(error.error, BrokenPipeError):
+            # Python flushes stdout once more at exit; point it at nothing so that is quiet too.
+            try:
+                os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
+            except (OSError, ValueError, AttributeError):  # not a real file (tests capture it)
+                pass
+            return EXIT_PIPE_CLOSED
+        print(f"wavegate: cannot write the output: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -29,10 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return args.handler(args)
+    except OutputError:
+        raise
     except (UsageError, ConfigError) as error:
         if args.debug:
             raise
-        print(f"wavegate: {error}", file=sys.stderr)
+        print(f"wavegate: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("wavegate: interrupted", file=sys.stderr)
@@ -40,7 +104,14 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
         if args.debug:
             raise
-        print(f"wavegate: internal error: {type(error).__name__}: {error} (run with --debug for details)",
+        if isinstance(error, OSError) and error.filename:
+            # A path from the command line or the configuration that the system refuses (a name
+            # too long, a folder where a file belongs): the input's fault, named as such.
+            name = os.fsdecode(error.filename)
+            shown = repr(name) if len(name) <= 120 else f"{name[:60]!r}... ({len(name):,} characters)"
+            print(f"wavegate: {shown}: {error.strerror or error}", file=sys.stderr)
+            return EXIT_USAGE
+        print(f"wavegate: internal error: {type(error).__name__}: {one_line(str(error))} (run with --debug for details)",
               file=sys.stderr)
         return EXIT_USAGE
 
@@ -60,7 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
         "validate", help="check a repository (YAML, Argo CD, schemas, Kro, policies)",
         description="Check every manifest of a repository without touching a cluster. Exit 0 when "
                     "nothing reaches --fail-on, 1 when something does, 2 on usage or configuration errors.",
-        epilog="Examples:\n  wavegate validate .\n  wavegate validate --format json --output findings.json\n"
+        epilog="Examples:\n  wavegate validate .\n  wavegate validate . --statistics      # a count per rule: where to start\n"
+               "  wavegate validate . --quiet           # one line per finding\n"
+               "  wavegate validate --format json --output findings.json\n"
                "  wavegate validate --report junit=junit.xml --report codequality=gl-code-quality-report.json",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(validate)
@@ -149,6 +222,11 @@ def add_common_options(sub: argparse.ArgumentParser) -> None:
                      help="where rendered sources are cached between runs (default: $WAVEGATE_CACHE_DIR, else "
                           ".wavegate_cache in the repository, which ignores itself in git)")
     sub.add_argument("--no-cache", action="store_true", help="render and check everything afresh, without the cache")
+    shape = sub.add_mutually_exclusive_group()
+    shape.add_argument("--quiet", "-q", action="store_true",
+                       help="text report: one line per finding (no hints, no summary)")
+    shape.add_argument("--statistics", action="store_true",
+                       help="text report: how many findings each rule has, most frequent first, then the summary")
     sub.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
 
 
@@ -164,20 +242,24 @@ def parse_reports(args) -> list[tuple[str, Path | None]]:
         if not sep or not file or fmt not in FORMATS:
             raise UsageError(f"--report {spec!r}: write it as FMT=FILE with FMT one of {', '.join(FORMATS)}")
         reports.append((fmt, Path(file)))
+    for option in ("quiet", "statistics"):
+        if getattr(args, option, False) and all(fmt != "text" for fmt, _ in reports):
+            raise UsageError(f"--{option} shapes the text report; use it with --format text")
     return reports
 
 
-def emit(result: Result, reports: list[tuple[str, Path | None]]) -> None:
+def emit(result: Result, reports: list[tuple[str, Path | None]], args=None) -> None:
     from wavegate.report import render
 
+    shape = {"quiet": getattr(args, "quiet", False), "statistics": getattr(args, "statistics", False)}
     for fmt, file in reports:
         if file is None:
             color = fmt == "text" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-            sys.stdout.write(render(fmt, result, color=color))
+            sys.stdout.write(render(fmt, result, color=color, **shape))
         else:
             try:
                 file.parent.mkdir(parents=True, exist_ok=True)
-                file.write_text(render(fmt, result), encoding="utf-8")
+                file.write_text(render(fmt, result, **shape), encoding="utf-8")
             except OSError as error:
                 raise UsageError(f"cannot write {file}: {error.strerror}") from None
 
@@ -209,7 +291,7 @@ def cmd_validate(args) -> int:
     run = pipeline.validate(pipeline_options(args), files=args.files)
     result = Result(findings=run.findings, files=run.loaded.files, resources=len(run.repo.manifests),
                     seconds=time.perf_counter() - started, tool="validate")
-    emit(result, reports)
+    emit(result, reports, args)
     return exit_code(result, args.fail_on)
 
 
@@ -240,7 +322,7 @@ def cmd_dry_run(args) -> int:
     findings = pipeline.finish(run, list(run.repo.problems) + report.findings)
     result = Result(findings=findings, files=run.loaded.files, resources=len(report.applied),
                     seconds=time.perf_counter() - started, tool="dry-run")
-    emit(result, reports)
+    emit(result, reports, args)
     return exit_code(result, args.fail_on)
 
 

@@ -93,6 +93,9 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
     documents, problems = read_yaml(path, rel=str(path))
     if problems:
         first = problems[0]
+        if first.rule == "yaml-not-a-mapping":  # a list or a bare value where settings belong
+            raise ConfigError(f"{first.path}:{first.line}:{first.column}: the configuration is not a mapping of "
+                              "settings; write keys such as `rules:` and `exclude:` at the top level")
         raise ConfigError(f"{first.path}:{first.line}:{first.column}: {first.message}")
     if len(documents) > 1:
         raise ConfigError(f"{path}: holds {len(documents)} YAML documents; the configuration is one mapping")
@@ -110,7 +113,59 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
     _check_environments(document, path)
     _check_exception_dates(document, path)
+    _check_rules(document, path)
+    _check_paths(document, path)
     return from_data(document.data, path)
+
+
+def _check_rules(document, path: Path) -> None:
+    """Every id under `rules:` names a rule of the catalog that a repository may configure."""
+    settings = document.data.get("rules") or {}
+    if not settings:
+        return
+    from wavegate.rules import all_rules
+
+    catalog = {rule.id: rule for rule in all_rules()}
+    for rule_id in settings:
+        line, column = document.position(("rules", rule_id))
+        rule = catalog.get(rule_id)
+        if rule is None:
+            close = difflib.get_close_matches(rule_id, list(catalog), n=1)
+            guess = f"; did you mean {close[0]!r}?" if close else "; `wavegate rules` lists them"
+            raise ConfigError(f"{path}:{line}:{column}: rules: there is no rule {rule_id!r}{guess}")
+        if not rule.configurable:
+            raise ConfigError(f"{path}:{line}:{column}: rules: {rule_id} cannot be changed or turned off in "
+                              f"{path.name} (the policies a repository is held to); remove it, and ask the policy "
+                              "owners for an exception (`exceptions:`, with approvedBy and expires) where one is due")
+
+
+def _check_paths(document, path: Path) -> None:
+    """What the schema cannot say about paths: argocd.configMap exists; exclude patterns can match."""
+    config_map = (document.data.get("argocd") or {}).get("configMap")
+    if config_map is not None and not (path.parent / config_map).is_file():
+        line, column = document.position(("argocd", "configMap"), key=False)
+        raise ConfigError(f"{path}:{line}:{column}: argocd.configMap: {config_map!r} is not a file (paths are "
+                          f"relative to {path.name}); point it at the argocd-cm ConfigMap's YAML file")
+    for i, pattern in enumerate(document.data.get("exclude") or ()):
+        why = _never_matches(pattern)
+        if why:
+            line, column = document.position(("exclude", i), key=False)
+            raise ConfigError(f"{path}:{line}:{column}: exclude: {pattern!r} can never match: {why}")
+
+
+def _never_matches(pattern: str) -> str:
+    """Why an exclude pattern can match no repository path (they are relative and `/`-separated), or ""."""
+    if "\\" in pattern:
+        return f"paths are separated by '/'; write {pattern.replace(chr(92), '/')!r}"
+    parts = pattern.rstrip("/").split("/")
+    if pattern.startswith("/"):
+        return f"paths are relative to the repository root; write {pattern.lstrip('/')!r}"
+    if ".." in parts:
+        return "paths never leave the repository"
+    if "." in parts or "" in parts:
+        fixed = "/".join(p for p in parts if p not in (".", "")) + ("/" if pattern.endswith("/") else "")
+        return f"paths have no '.' or empty parts; write {fixed!r}"
+    return ""
 
 
 @cache

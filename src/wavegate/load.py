@@ -14,6 +14,7 @@ import fnmatch
 import gc
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -103,6 +104,7 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_EXPANDED_NODES = 1_000_000
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
+MAX_KEY_TEXT = 1024
 ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
                    ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local",
                    ".wavegate_cache")
@@ -167,6 +169,18 @@ NOT_JSON = declare(
     something that is not a mapping. Argo CD reports the Application as ComparisonError.""",
     "data:\n  ~: empty          # a null key\n  ratio: .inf       # infinity\n  ? [a, b]\n  : pair            # a list as a key",
     "data:\n  empty: ''\n  ratio: '.inf'\n  pair: 'a,b'", _F)
+UNREADABLE = declare(
+    "yaml-unreadable", "error", "A file or directory cannot be read",
+    """wavegate could not read it (no permission, a link that points nowhere or in a loop), so
+    nothing in it was checked. A broken or looping link in the repository also stops Argo CD's repo
+    server from generating the Application's manifests.""",
+    "manifests/app.yaml -> manifests/base.yaml -> manifests/app.yaml   # links in a loop",
+    "manifests/app.yaml   # a regular file", _F)
+NOT_A_FILE = declare(
+    "yaml-not-a-regular-file", "info", "A path with a YAML name is not a regular file",
+    """A named pipe, socket or device called `*.yaml` is not something git can store, so Argo CD never
+    sees it; reading one could block forever. It is skipped, and said so.""",
+    "mkfifo manifests/app.yaml", "manifests/app.yaml   # a regular file", _F)
 
 
 @dataclass
@@ -363,9 +377,16 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
 
 
 def discover(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
-    """Repository-relative, `/`-separated paths of every YAML file wavegate should read, sorted."""
+    """Repository-relative, `/`-separated paths of every YAML file wavegate should read, sorted.
+
+    Directories that cannot be listed are in the list too, so that loading them reports why."""
     found: list[str] = []
-    for directory, dirnames, filenames in os.walk(root):
+
+    def unreadable(error: OSError) -> None:
+        where = os.path.relpath(error.filename, root).replace(os.sep, "/") if error.filename else "."
+        found.append(where)
+
+    for directory, dirnames, filenames in os.walk(root, onerror=unreadable):
         rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
         rel_dir = "" if rel_dir == "." else rel_dir + "/"
         dirnames[:] = sorted(d for d in dirnames if not is_excluded(rel_dir + d, exclude, is_dir=True))
@@ -420,20 +441,37 @@ def _load_file(root: Path, rel: str, limits: Limits, require_object: bool,
                lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
     full = root / rel
     if full.is_symlink():
-        target = full.resolve()
+        try:
+            target = full.resolve()
+        except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13)
+            return [], [UNREADABLE.at_file(rel, message=f"{_shown(rel)} is a symbolic link in a loop "
+                                                        f"({_shown(rel)} -> {_shown(os.readlink(full))} -> ...)",
+                                           hint="Point the link at a real file, or remove it.")]
         if not target.is_relative_to(root):
-            return [], [SYMLINK_ESCAPE.at_file(rel, message=f"{rel} is a symbolic link to {os.readlink(full)}, outside the repository",
+            return [], [SYMLINK_ESCAPE.at_file(rel, message=f"{_shown(rel)} is a symbolic link to {_shown(os.readlink(full))}, outside the repository",
                                                hint="Replace the link with the file itself, or remove it.")]
         if target.is_dir():
             return [], []
     try:
-        size = full.stat().st_size
+        status = full.stat()
+        if stat.S_ISDIR(status.st_mode):  # listed by discover because it cannot be read
+            os.scandir(full).close()
+            return [], []
+        if not stat.S_ISREG(status.st_mode):
+            return [], [NOT_A_FILE.at_file(rel, message=f"{_shown(rel)} is {_file_type(status.st_mode)}, not a regular file; "
+                                                        "it was skipped",
+                                           hint="Remove it; git cannot store it, so Argo CD never sees it.")]
+        size = status.st_size
         if size > limits.max_file_bytes:
-            return [], [TOO_LARGE.at_file(rel, message=f"{rel} is {size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
+            return [], [TOO_LARGE.at_file(rel, message=f"{_shown(rel)} is {size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
                                           hint="Remove the file, exclude it in .wavegate.yaml, or raise maxFileBytes there.")]
         raw = full.read_bytes()
     except OSError as error:
-        return [], [SYNTAX.at_file(rel, message=f"cannot read {rel}: {error.strerror}")]
+        what = "directory" if full.is_dir() else "file"
+        hint = ("Restore the file the link points to, or remove the link." if full.is_symlink() and not full.exists()
+                else "Make it readable by the user running wavegate, or exclude it in .wavegate.yaml.")
+        return [], [UNREADABLE.at_file(rel, message=f"cannot read {what} {_shown(rel)}: {error.strerror or error}",
+                                       hint=hint)]
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -445,11 +483,29 @@ def _load_file(root: Path, rel: str, limits: Limits, require_object: bool,
     return parse_documents(rel, text, limits, require_object, lazy_positions)
 
 
+def _shown(path: str) -> str:
+    """A path as a message shows it: as written unless it holds characters that would break the
+    line it is on (a newline in a file name), which are escaped."""
+    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+
+
+def _file_type(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a named pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a file"
+
+
 def parse_documents(rel: str, text: str, limits: Limits = Limits(),
-                    require_object: bool = True, lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
+                    require_object: bool = True, lazy_positions: bool = False,
+                    lists: bool = True) -> tuple[list[Manifest], list[Finding]]:
     """Parse every document of `text`. With require_object=False any mapping is accepted
     (configuration, values and test files), not only Kubernetes objects. With lazy_positions,
-    `positions` are computed from `text` when first asked for."""
+    `positions` are computed from `text` when first asked for. A `kind: *List` document stands
+    for its items, as in Argo CD (lists=False keeps it whole)."""
     source = _Source(rel, text, limits, require_object) if lazy_positions else None
     if text.count("[") + text.count("{") > MAX_DEPTH:  # cheap test first; the real one streams events
         too_deep = _first_too_deep(text)
@@ -561,7 +617,11 @@ def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: _S
                     del manifest.positions
                     manifest._source = source
                 problems.extend(found)
-                if manifest is not None:
+                if manifest is not None and require_object and lists and _is_list(manifest):
+                    items, found = _list_items(manifest, source)
+                    manifests.extend(items)
+                    problems.extend(found)
+                elif manifest is not None:
                     manifests.append(manifest)
             index += 1
     except yaml.MarkedYAMLError as error:
@@ -597,6 +657,49 @@ def _yaml_directives(rel: str, text: str) -> dict[int, Finding]:
     except yaml.YAMLError:
         pass  # the composer reports it
     return found
+
+
+def _missing_type(manifest: Manifest) -> tuple[str, ...]:
+    """The Kubernetes type metadata a document lacks (see Manifest.missing)."""
+    data = manifest.data
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
+    if not manifest.name and "generateName" not in manifest.metadata:
+        missing.append("metadata.name")
+    return tuple(missing)
+
+
+def _is_list(manifest: Manifest) -> bool:
+    # Argo CD's repo server applies the items of a list object and drops the list itself
+    # (unstructured IsList/EachListItem); kubectl and kustomize do the same for `kind: *List`.
+    return manifest.kind.endswith("List") and isinstance(manifest.data.get("items"), list)
+
+
+def _list_items(wrapper: Manifest, source: _Source | None) -> tuple[list[Manifest], list[Finding]]:
+    """The items of a list document, each a document of its own that keeps its own positions."""
+    items: list[Manifest] = []
+    problems: list[Finding] = []
+    for i, data in enumerate(wrapper.data["items"]):
+        if not isinstance(data, dict):
+            positions = wrapper.positions if source is None else source.positions_of(wrapper.doc_index)
+            line, column = positions.get(("items", i), positions.get((), (1, 1)))[:2]
+            what = "a list" if isinstance(data, list) else "a scalar"
+            problems.append(NOT_A_MAPPING.at_file(
+                wrapper.path, line, column, field=f"items[{i}]",
+                message=f"item {i + 1} of the {wrapper.kind} in document {wrapper.doc_index + 1} is {what}, "
+                        "not a Kubernetes object; Argo CD fails to generate the manifests",
+                hint="Each item must be one object with apiVersion, kind and metadata."))
+            continue
+        if not data:
+            continue
+        item = Manifest(wrapper.path, wrapper.doc_index, data)
+        if source is None:
+            item.positions = _ItemSource.of(wrapper.positions, i)
+        else:
+            del item.positions
+            item._source = _ItemSource(source, i)
+        item.missing = _missing_type(item)
+        items.append(item)
+    return items, problems
 
 
 def _first_too_deep(text: str) -> tuple[int, int] | None:
@@ -656,7 +759,7 @@ class _Source:
 
     def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
         if self._positions is None:
-            manifests, _ = parse_documents(self.rel, self.text, self.limits, self.require_object)
+            manifests, _ = parse_documents(self.rel, self.text, self.limits, self.require_object, lists=False)
             self._positions = {m.doc_index: m.positions for m in manifests}
         return self._positions.get(doc_index, {})
 
@@ -665,6 +768,35 @@ _MERGE_TAG = kube_yaml.MERGE
 _NULL_TAG = kube_yaml.NULL
 _STR_TAG = kube_yaml.STR
 _MERGE_KEY_TAGS = (kube_yaml.MERGE, kube_yaml.NON_SPECIFIC)
+class _ItemSource:
+    """The positions of item `index` of a list document, from its file's _Source."""
+
+    __slots__ = ("source", "index")
+
+    def __init__(self, source: _Source, index: int):
+        self.source, self.index = source, index
+
+    def __reduce__(self):
+        return _ItemSource, (self.source, self.index)
+
+    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
+        return self.of(self.source.positions_of(doc_index), self.index)
+
+    @staticmethod
+    def of(positions: dict, index: int) -> dict[tuple, tuple[int, int, int, int]]:
+        prefix = ("items", index)
+        found = {path[2:]: where for path, where in positions.items() if path[:2] == prefix}
+        if () in found:  # the item itself: its first line, as a document's
+            line, column = found[()][2:]
+            found[()] = (line, column, line, column)
+        return found
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+_NULL_TAG = "tag:yaml.org,2002:null"
+_STR_TAG = "tag:yaml.org,2002:str"
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+_BINARY_TAG = "tag:yaml.org,2002:binary"
 
 
 class _TooLarge(Exception):
@@ -807,10 +939,7 @@ class _Builder:
             return self.manifest, self.problems
         if not data:  # an empty mapping `{}` is as harmless as an empty document
             return None, self.problems
-        missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
-        if not self.manifest.name and "generateName" not in self.manifest.metadata:
-            missing.append("metadata.name")
-        self.manifest.missing = tuple(missing)
+        self.manifest.missing = _missing_type(self.manifest)
         return self.manifest, self.problems
 
     def _plain_document(self, root: yaml.Node) -> dict | None:
@@ -1048,6 +1177,14 @@ class _Builder:
         what = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
         return self._refuse(node, f"a mapping key is {what}; JSON keys, and so Kubernetes' keys, are text",
                             "Use a plain text key.")
+        if isinstance(node, yaml.ScalarNode):
+            value = self._scalar(node)
+            if isinstance(value, bool):  # JSON has only string keys; Kubernetes writes these as text
+                return "true" if value else "false"
+            return value if isinstance(value, str) else str(value) if value is not None else "null"
+        # A mapping or list as a key (which Kubernetes' YAML cannot read) becomes its text, bounded:
+        # nested ones re-escape the text of the keys inside, doubling it at every level.
+        return str(self._build(node, (), False))[:MAX_KEY_TEXT]
 
     def _scalar(self, node: yaml.ScalarNode):
         if node.tag == _STR_TAG:

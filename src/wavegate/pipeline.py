@@ -64,6 +64,13 @@ def prepare(options: Options) -> Run:
         raise UsageError(f"{root}: no such directory")
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory; give the repository's root")
+    if options.engine == "kubeconform":
+        from wavegate.tools import ToolNotFoundError, find_tool
+
+        try:
+            find_tool("kubeconform")
+        except ToolNotFoundError as error:
+            raise UsageError(f"--engine kubeconform: {error}") from None
     config = load_config(root, options.config_file)
     selection = None
     if options.changed_since or options.shard:
@@ -201,7 +208,7 @@ def finish(run: Run, findings: Iterable[Finding], files: list[str] | None = None
     if run.selection is not None:
         kept = run.selection.filter(kept)
     if files is not None:
-        wanted = {_repo_relative(run.options.root, f) for f in files}
+        wanted = wanted_files(run.options.root, files)
         kept = [f for f in kept if f.path in wanted]
     run.findings = kept
     return kept
@@ -218,12 +225,21 @@ def objects_of(run: Run) -> list[Manifest]:
     return run.repo.manifests if run.repo is not None else []
 
 
-def _repo_relative(root: Path, file: str) -> str:
-    path = Path(file)
-    try:
-        return (path.resolve().relative_to(root.resolve())).as_posix()
-    except ValueError:
-        return path.as_posix()
+def wanted_files(root: Path, files: list[str]) -> set[str]:
+    """--files as repository-relative paths; a file that does not exist or lies outside the
+    repository is a usage error (its findings could never be reported)."""
+    import os
+
+    wanted = set()
+    for file in files:
+        path = Path(file)
+        if not os.path.lexists(path):
+            raise UsageError(f"--files {file}: no such file")
+        try:  # the link itself, not what it points to, is the file whose findings are wanted
+            wanted.add((path.parent.resolve() / path.name).relative_to(root.resolve()).as_posix())
+        except ValueError:
+            raise UsageError(f"--files {file}: not inside the repository {root}") from None
+    return wanted
 
 
 def _revision(root: Path) -> str:

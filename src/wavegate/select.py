@@ -18,7 +18,10 @@ reports findings on them only in shard 1, so that the shards together report wha
 REV...HEAD` (plus uncommitted and untracked files, for local runs), and everything when shared
 configuration changed: `.wavegate.yaml`, `.gitlab-ci.yml`, the schema and policy paths of the
 configuration, or any YAML/JSON file outside every application directory. Other files outside
-applications (README.md, scripts) change nothing wavegate reads and select nothing.
+applications (README.md, scripts) change nothing wavegate reads and select nothing. When only
+some applications are selected, it reports the findings a full run gives in their files and
+none in shared files (unchanged, and judged against applications the run does not load), so
+nothing changed means no findings.
 
 `--shard I/N` (1-based, like `CI_NODE_INDEX/CI_NODE_TOTAL` of GitLab's `parallel: N`; `auto`
 reads those two variables) orders the applications by a stable hash of their directory (SHA-256,
@@ -91,7 +94,7 @@ def layout(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Lim
     dirs: set[str] = set()
     for app in Application.all_in(repo) if repo else []:
         for source in app.sources:
-            if source.path and (root / source.path).is_dir():
+            if source.path and os.path.isdir(root / source.path):
                 dirs.add(source.path)
                 declared.setdefault(app.manifest.path, set()).add(source.path)
     if not dirs:
@@ -230,6 +233,7 @@ def plan(root: Path | str, *, exclude: tuple[str, ...] = (), limits: Limits = Li
             continue
     selected = list(found.dirs)
     described = []
+    reports_shared = True
     if changed_since:
         touched = changed_applications(root, changed_since, known_layout=found, shared_paths=relative)
         if touched is None:
@@ -237,11 +241,14 @@ def plan(root: Path | str, *, exclude: tuple[str, ...] = (), limits: Limits = Li
         else:
             selected = sorted(touched)
             described.append(f"{len(selected)} of {len(found.dirs)} applications changed since {changed_since}")
-    reports_shared = True
+            # No shared file changed (that would select everything), and what checks say about
+            # one (catalog-info.yaml against every Application) needs applications this run
+            # does not load: report the selected applications' findings only.
+            reports_shared = False
     if position is not None:
         index, total = position
         selected = shard(selected, index, total)
-        reports_shared = index == 1
+        reports_shared = reports_shared and index == 1
         described.append(f"shard {index}/{total}: {len(selected)} applications")
     return Selection(files=filter_repo_files(found.files, selected, found), applications=selected,
                      layout=found, reports_shared=reports_shared, description="; ".join(described))

@@ -196,11 +196,12 @@ def test_configured_argocd_cm_without_a_kro_check_warns(tmp_path):
     assert "resource.customizations.health.kro.run_CICDPipeline" in findings[0].hint
 
 
-def test_missing_configured_file_warns(tmp_path):
-    findings = with_rule(repo(tmp_path, {
-        "ns.yaml": NAMESPACE, "pipeline.yaml": PIPELINE, "later.yaml": LATER,
-        ".wavegate.yaml": "argocd:\n  configMap: nowhere/argocd-cm.yaml\n"}), RULE)
-    assert len(findings) == 1 and "does not exist" in findings[0].message
+def test_missing_configured_file_is_a_configuration_error(tmp_path):
+    from wavegate.config import ConfigError
+
+    with pytest.raises(ConfigError, match=r"\.wavegate\.yaml:2:14: argocd\.configMap: 'nowhere/argocd-cm\.yaml' is not a file"):
+        repo(tmp_path, {"ns.yaml": NAMESPACE, "pipeline.yaml": PIPELINE, "later.yaml": LATER,
+                        ".wavegate.yaml": "argocd:\n  configMap: nowhere/argocd-cm.yaml\n"})
 
 
 @pytest.mark.parametrize("form", ["shipped", "per-kind", "wildcard"])

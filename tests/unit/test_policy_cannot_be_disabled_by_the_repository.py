@@ -1,5 +1,12 @@
+import pytest
+
+from wavegate.config import ConfigError, from_data, load_config
 from wavegate.findings import Severity
+from wavegate.load import load
+from wavegate.validators import Context, run
 from tests.helpers import check_repo, with_rule, write_repo
+
+REPO_URL = "https://gitlab.example.com/team/app.git"
 
 APP = """
 apiVersion: argoproj.io/v1alpha1
@@ -18,9 +25,17 @@ spec:
 def test_rules_config_cannot_turn_off_or_soften_policy_findings(tmp_path):
     write_repo(tmp_path, {"argocd/app.yaml": APP, "manifests/ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n"})
     [before] = [f for f in with_rule(check_repo(tmp_path), "policy-violation") if "project" in f.message]
-    write_repo(tmp_path, {".wavegate.yaml": "rules:\n  policy-violation: off\n  policy-exception-expired: info\n"})
-    after = [f for f in with_rule(check_repo(tmp_path), "policy-violation") if "project" in f.message]
-    assert after == [before] and before.severity == Severity.ERROR
+    assert before.severity == Severity.ERROR
+    # The configuration is refused, naming the key, rather than silently ignored.
+    write_repo(tmp_path, {".wavegate.yaml": "rules:\n  sync-wave-not-integer: info\n  policy-violation: off\n"})
+    with pytest.raises(ConfigError, match=r"\.wavegate\.yaml:3:3: rules: policy-violation cannot be changed or turned off"):
+        load_config(tmp_path)
+    # Even where the check is bypassed (a Config built by hand), the runner keeps policy severities.
+    config = from_data({"rules": {"policy-violation": "off", "policy-exception-expired": "info"}})
+    repo = load(tmp_path)
+    after = [f for f in with_rule(run(repo, Context(repo=repo, config=config, repo_url=REPO_URL)), "policy-violation")
+             if "project" in f.message]
+    assert after == [before]
 
 
 def test_the_policy_rules_are_declared_not_configurable_and_say_so():

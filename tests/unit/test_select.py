@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import write_repo
 from wavegate.config import load_config
-from wavegate.findings import Finding
+from wavegate.findings import Finding, Severity
 from wavegate.load import load
 from wavegate.select import (SelectError, changed_applications, filter_repo_files, layout, parse_shard, plan,
                              shard)
@@ -219,10 +219,30 @@ def test_changed_since_reports_only_the_touched_applications_findings(history):
     commit(history, {"apps/app03/namespace.yaml": app_files(3)["apps/app03/namespace.yaml"] + "  labels: {a: b}\n"})
     findings = validate(history, changed_since="main")
     everything = validate(history)
+    # The shared, unchanged argocd/project.yaml has findings in a full run; they are not this change's.
+    assert any(f.path == "argocd/project.yaml" for f in everything)
     assert {f.path for f in findings} == {p for p in {f.path for f in everything}
-                                         if p.startswith("apps/app03/") or p in ("argocd/app03.yaml", "argocd/project.yaml")}
+                                         if p.startswith("apps/app03/") or p == "argocd/app03.yaml"}
     assert Counter(map(key, findings)) == Counter(
-        key(f) for f in everything if f.path.startswith("apps/app03/") or f.path in ("argocd/app03.yaml", "argocd/project.yaml"))
+        key(f) for f in everything if f.path.startswith("apps/app03/") or f.path == "argocd/app03.yaml")
+
+
+def test_changed_since_with_nothing_changed_reports_nothing(tmp_path):
+    # examples/clean: a full run has no warnings; the selected run used to judge its
+    # catalog-info.yaml against no Application at all (the Application file was not loaded).
+    import shutil
+
+    from tests.helpers import EXAMPLES
+
+    root = tmp_path / "repo"
+    shutil.copytree(EXAMPLES / "clean", root)
+    config = (root / ".wavegate.yaml").read_text()
+    (root / ".wavegate.yaml").write_text(config.replace("../../templates/kro", str(EXAMPLES.parent / "templates" / "kro")))
+    git(root, "init", "-q", "-b", "main")
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", "initial")
+    assert [f for f in validate(root) if f.severity >= Severity.WARNING] == []
+    assert validate(root, changed_since="HEAD") == []
 
 
 @pytest.mark.parametrize("shared", [".wavegate.yaml", "argocd/project.yaml", "schemas/crd.yaml"])

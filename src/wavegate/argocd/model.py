@@ -127,6 +127,8 @@ def parse_wave(text) -> int | None:
     """
     if not isinstance(text, str) or not _ATOI.fullmatch(text):
         return None
+    if len(text.lstrip("+-").lstrip("0")) > 19:  # beyond int64 (and beyond what int() may convert)
+        return None
     value = int(text)
     return value if -_GO_INT_MAX - 1 <= value <= _GO_INT_MAX else None
 

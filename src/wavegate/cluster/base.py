@@ -11,6 +11,8 @@ kubeconfig is the provider's business; the only thing a caller must respect is
 from __future__ import annotations
 
 import abc
+import re
+from functools import lru_cache
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
@@ -57,12 +59,19 @@ class Cluster(abc.ABC):
         """Release everything ``start()`` acquired.  Safe to call more than once."""
 
     def api_client(self) -> ApiClient:
-        """A fresh official-``kubernetes`` ``ApiClient`` for this cluster."""
-        from kubernetes import config
+        """A fresh official-``kubernetes`` ``ApiClient`` for this cluster.
 
-        return config.new_client_from_config(
-            config_file=str(self.kubeconfig), context=self.context
-        )
+        A request that cannot reach the server (refused, unresolvable, TLS failure) raises
+        :class:`ClusterError` saying so, instead of the HTTP library's retry error."""
+        from kubernetes import client, config
+
+        configuration = client.Configuration()
+        try:
+            config.load_kube_config(config_file=str(self.kubeconfig), context=self.context,
+                                    client_configuration=configuration, persist_config=False)
+        except Exception as error:  # the client raises ConfigException, TypeError, ... on a broken file
+            raise ClusterError(f"kubeconfig {self.kubeconfig}: {error}") from None
+        return _reporting_client()(configuration=configuration)
 
     def __enter__(self) -> Cluster:
         return self.start()
@@ -77,3 +86,35 @@ class Cluster(abc.ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
+
+
+def unreachable(host: str, error: BaseException) -> ClusterError:
+    """The one-line error for a server that could not be reached at `host`."""
+    reason = getattr(error, "reason", None) or error
+    text = str(reason)
+    match = re.search(r"\[Errno -?\d+\] ([^)'\"]+)", text)
+    why = match.group(1).strip() if match else " ".join(text.split())[:200] or type(reason).__name__
+    return ClusterError(f"cannot reach the cluster at {host}: {why}; check that its API server is running and "
+                        "that the kubeconfig points at it")
+
+
+@lru_cache(maxsize=1)
+def _reporting_client():
+    """``kubernetes.client.ApiClient`` whose requests raise ClusterError when the server cannot be reached."""
+    import urllib3
+    from kubernetes.client import ApiClient
+    from kubernetes.client.exceptions import ApiException
+
+    class ReportingApiClient(ApiClient):
+        # Every typed API and the dynamic client send their requests through call_api.
+        def call_api(self, *args, **kwargs):
+            try:
+                return super().call_api(*args, **kwargs)
+            except urllib3.exceptions.HTTPError as error:  # MaxRetryError, ProtocolError, ...
+                raise unreachable(self.configuration.host, error) from None
+            except ApiException as error:
+                if error.status == 0:  # the REST layer's wrapping of a TLS failure: no answer at all
+                    raise unreachable(self.configuration.host, Exception(error.reason)) from None
+                raise
+
+    return ReportingApiClient

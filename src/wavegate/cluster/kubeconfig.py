@@ -50,6 +50,7 @@ class KubeconfigCluster(Cluster):
                 f"kubeconfig {self._kubeconfig} does not exist: point KUBECONFIG at the cluster's "
                 "kubeconfig file"
             )
+        self._check_is_kubeconfig()
         try:
             contexts, current = config.list_kube_config_contexts(str(self._kubeconfig))
         except Exception as e:  # the client raises ConfigException and friends
@@ -65,6 +66,19 @@ class KubeconfigCluster(Cluster):
                 f"(it has: {', '.join(names) or 'none'})"
             )
         return self
+
+    def _check_is_kubeconfig(self) -> None:
+        """A file that is not a kubeconfig (a typo'd --kubeconfig) is named as such."""
+        from wavegate.load import read_yaml
+
+        documents, problems = read_yaml(self._kubeconfig)
+        if problems and problems[0].rule != "yaml-not-a-mapping":
+            first = problems[0]
+            raise ClusterError(f"kubeconfig {self._kubeconfig}:{first.line}:{first.column}: {first.message}")
+        data = documents[0].data if len(documents) == 1 and not problems else None
+        if not isinstance(data, dict) or not isinstance(data.get("contexts"), list):
+            raise ClusterError(f"{self._kubeconfig} is not a kubeconfig file (it has no `contexts:` list); point "
+                               "KUBECONFIG or --kubeconfig at the cluster's kubeconfig")
 
     def stop(self) -> None:
         """Nothing to release: wavegate does not own this cluster."""

@@ -3,6 +3,7 @@ applied to a real API server; what the server refuses becomes a finding at the l
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -213,7 +214,7 @@ def _nothing_rendered(plan: SyncPlan, ctx) -> Finding:
     sources = [s for s in app.sources if s.path is not None and s.chart is None]
     path = sources[0].yaml_path + ("path",) if sources else ("spec",)
     where = ", ".join(repr(s.path) for s in sources) or "no directory source"
-    missing = [s.path for s in sources if not (ctx.repo.root / s.path).is_dir()]
+    missing = [s.path for s in sources if not os.path.isdir(ctx.repo.root / s.path)]
     why = (f"source path {missing[0]!r} does not exist: Argo CD reports a ComparisonError and syncs nothing"
            if missing else f"source path {where} holds no manifest Argo CD would read: the sync applies nothing")
     return NOTHING_RENDERED.at(app.manifest, path, f"Application {app.name}: {why}",

@@ -43,6 +43,10 @@ def cmd_policy_test(args) -> int:
         print(f"wavegate: {directory}: not a policy directory", file=sys.stderr)
         return EXIT_USAGE
     policies, cases = test_runner.run(directory)
+    if not policies.policies and not policies.problems:
+        print(f"wavegate: {directory}: holds no ValidatingAdmissionPolicy; give the directory of the policies "
+              "(with their fixtures/)", file=sys.stderr)
+        return EXIT_USAGE
     problems = [p for p in policies.problems if p.severity >= p.severity.ERROR]
     if args.format == "junit":
         text = test_runner.junit(cases, problems)

@@ -9,6 +9,8 @@ a finding about the policy (never a silent pass).
 
 from __future__ import annotations
 
+import os
+
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -172,9 +174,9 @@ def load_policies(path: str | Path | None = None) -> PolicySet:
         directory, display = builtin_policy_dir(), BUILTIN_DISPLAY
     else:
         directory = Path(path)
-        if not directory.exists():
+        if not os.path.exists(directory):  # os.path: False, not OSError, for a name too long
             raise FileNotFoundError(f"{path}: no such policy directory")
-        if not directory.is_dir():
+        if not os.path.isdir(directory):
             raise NotADirectoryError(f"{path}: not a directory; give the directory that holds the policies")
         display = str(path).rstrip("/")
     key = str(directory.resolve())

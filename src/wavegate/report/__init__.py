@@ -23,12 +23,15 @@ _RENDERERS: dict[str, Callable[..., str]] = {
 }
 
 
-def render(fmt: str, result: Result, *, color: bool = False) -> str:
-    """`result` in report format `fmt` (one of `FORMATS`)."""
+def render(fmt: str, result: Result, *, color: bool = False, quiet: bool = False, statistics: bool = False) -> str:
+    """`result` in report format `fmt` (one of `FORMATS`). `quiet` (one line per finding) and
+    `statistics` (a count per rule) shape the text report; the other formats have one shape."""
     try:
         renderer = _RENDERERS[fmt]
     except (KeyError, TypeError):
         raise ValueError(f"unknown report format {fmt!r}; use one of: {', '.join(FORMATS)}") from None
+    if fmt == "text":
+        return renderer(result, color=color, quiet=quiet, statistics=statistics)
     return renderer(result, color=color)
 
 

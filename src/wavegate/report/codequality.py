@@ -2,7 +2,7 @@
 
 GitLab reads a subset of the Code Climate issue format. Each entry carries all six fields the
 current GitLab docs require: `description`, `check_name`, `fingerprint`, `severity`,
-`location.path` and `location.lines.begin`. GitLab collapses entries that share a fingerprint,
+`location.path` and `location.lines.begin`. Findings that name no file are left out. GitLab collapses entries that share a fingerprint,
 so fingerprints are made unique within the report (see `unique_fingerprints`).
 """
 
@@ -51,7 +51,10 @@ def description(finding: Finding) -> str:
 
 
 def issues(result: Result) -> list[dict]:
-    findings = result.sorted_findings()
+    # A finding about no file in particular (an internal error, a repository with nothing to
+    # check) has no place in a diff: GitLab cannot link it. The job log and the other reports
+    # carry it, and it still sets the exit code.
+    findings = [f for f in result.sorted_findings() if f.path not in ("", ".")]
     entries = []
     for finding, fingerprint in zip(findings, unique_fingerprints(findings)):
         entries.append({

@@ -313,7 +313,7 @@ class Compiler:
             self._defaults_to_check.append(node)
         rules = s.get("x-kubernetes-validations")
         if isinstance(rules, list) and rules and dialect != JSON:
-            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",))
+            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",), s)
 
         if dialect == CRD:
             # Structural schemas: anything not listed is pruned unless preserved or a map.
@@ -351,7 +351,7 @@ class Compiler:
                     f"list-map key {key!r} must be required or have a default; the API server rejects this CRD",
                     f"Add {key!r} to the items' required list, or give it a default."))
 
-    def _compile_rules(self, rules: list, spath: tuple):
+    def _compile_rules(self, rules: list, spath: tuple, schema: dict | None = None):
         if self.cel is None:
             return None
         compiled = []
@@ -359,7 +359,7 @@ class Compiler:
             if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str):
                 self.problems.append(SchemaProblem(spath + (i,), "a validation rule needs a `rule` string"))
                 continue
-            result = self.cel.compile_rule(rule, spath + (i,))
+            result = self.cel.compile_rule(rule, spath + (i,), schema)
             if isinstance(result, SchemaProblem):
                 self.problems.append(result)
             else:

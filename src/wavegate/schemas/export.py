@@ -55,6 +55,8 @@ def fetch(api_client) -> dict[str, dict]:
 def _get(api_client, path: str) -> dict:
     from kubernetes.client.exceptions import ApiException
 
+    from wavegate.cluster.base import ClusterError
+
     from urllib.parse import parse_qsl
 
     resource, _, query = path.partition("?")
@@ -67,7 +69,9 @@ def _get(api_client, path: str) -> dict:
         status = response.status
     except ApiException as error:
         raise ExportError(f"GET {path}: {error.status} {error.reason}") from None
-    except Exception as error:  # noqa: BLE001 - connection refused, TLS, ...
+    except ClusterError:  # the server cannot be reached: said once, by the cluster door
+        raise
+    except Exception as error:  # noqa: BLE001 - anything else on the way
         raise ExportError(f"GET {path}: {type(error).__name__}: {error}") from None
     if status != 200:
         raise ExportError(f"GET {path}: HTTP {status}")

@@ -177,11 +177,13 @@ class SchemaStore:
         #    configuration loader already made absolute, relative to the file).
         base = config.path.parent if config.path else (repo.root if repo is not None else Path.cwd())
         root = repo.root if repo is not None else None
-        for raw in list(extra_paths) + list(config.schemas):
+        written = list(config.raw.get("schemas") or ())  # as the configuration file says them
+        given = written if len(written) == len(config.schemas) else list(config.schemas)
+        for raw, shown in [(p, p) for p in extra_paths] + list(zip(config.schemas, given)):
             path = Path(raw)
             if not path.is_absolute() and raw not in extra_paths:
                 path = base / path
-            store.add_path(path, display=_display(raw, path, root), limits=config.limits)
+            store.add_path(path, display=_display(shown, path, root), limits=config.limits)
         # 3. RGDs in the repository.
         for manifest in manifests:
             if _is_rgd(manifest):
@@ -473,8 +475,10 @@ def _is_rgd(manifest: Manifest) -> bool:
 
 
 def _display(raw, path: Path, root: Path | None) -> str:
-    """How findings name a schema path: relative to the repository, like every other path
-    (`../platform/crds/widget.yaml` for one beside it)."""
+    """How findings name a schema path: as given when that is absolute, else relative to the
+    repository like every other path (`../platform/crds/widget.yaml` for one beside it)."""
+    if Path(raw).is_absolute():
+        return str(raw)
     if root is not None:
         try:
             return Path(os.path.relpath(path.resolve(), root)).as_posix()

@@ -155,7 +155,7 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
     written = manifest.get(*path_key)
     leaves = ".." in source.path.split("/")
     directory = repo.root / source.path
-    exists = not leaves and directory.is_dir()
+    exists = not leaves and os.path.isdir(directory)  # os.path: False, not OSError, for a name too long
     this_repo = _is_this_repository(source, ctx, exists)
 
     if not exists and (this_repo or not ctx.repo_url):
@@ -163,7 +163,7 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
             message = f"source path {written!r} of Application {app.name} leaves the repository; Argo CD refuses it"
             hint = "Write a path relative to the repository root, without '..'."
         else:
-            what = "is a file, not a directory" if directory.exists() else "does not exist in this repository"
+            what = "is a file, not a directory" if os.path.exists(directory) else "does not exist in this repository"
             message = f"source path {written!r} of Application {app.name} {what}"
             close = difflib.get_close_matches(source.path, files.directories, n=1, cutoff=0.6)
             hint = f"Did you mean path: {close[0]}?" if close else "Point path at the folder that holds the manifests."

@@ -66,7 +66,14 @@ def _unparsable_waves(repo: Repo) -> Iterable[Finding]:
         if model.SYNC_WAVE not in annotations:
             continue
         value = annotations[model.SYNC_WAVE]
-        if not isinstance(value, str):
+        if value is None:
+            # The API server decodes a null annotation value as "" (Go's zero string), which Argo CD
+            # cannot parse either.
+            yield WAVE_NOT_INTEGER.at(manifest, _ANNOTATION,
+                                      "sync-wave is null; Kubernetes stores it as the empty string \"\", and Argo CD "
+                                      f"silently uses wave {model.wave_of(manifest)}",
+                                      hint='Write the wave as a quoted whole number, such as "0" or "1".', key=False)
+        elif not isinstance(value, str):
             # A YAML number (sync-wave: 1) is rejected by the API server: annotations are strings.
             yield WAVE_NOT_INTEGER.at(manifest, _ANNOTATION,
                                       f"sync-wave is written as a YAML {type(value).__name__}, not a string; "
@@ -74,8 +81,10 @@ def _unparsable_waves(repo: Repo) -> Iterable[Finding]:
                                       hint=f'Quote it: {model.SYNC_WAVE}: "{value}"', key=False)
         elif model.parse_wave(value) is None:
             fallback = model.wave_of(manifest)
+            shown = repr(value) if len(value) <= 40 else f"{value[:20]!r}... ({len(value):,} characters)"
             yield WAVE_NOT_INTEGER.at(manifest, _ANNOTATION,
-                                      f"sync-wave {value!r} is not a base-10 integer; Argo CD silently uses wave {fallback}",
+                                      f"sync-wave {shown} is not a base-10 integer Argo CD can read; it silently "
+                                      f"uses wave {fallback}",
                                       hint='Write a whole number such as "0", "1" or "-1".', key=False)
 
 

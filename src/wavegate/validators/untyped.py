@@ -24,9 +24,36 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
     for document in repo.untyped:
         sync_set = ctx.sync_set_of(document)
         synced = sync_set is None or sync_set.synced
+        absent = [key for key in document.missing if _value(document, key) in (None, "")]
+        wrong = [key for key in document.missing if key not in absent]
+        what = []
+        if absent:
+            what.append(f"has no {', '.join(absent)}")
+        what += [f"has {key} {_value(document, key)!r}, a {_type(_value(document, key))}, where Kubernetes needs a string"
+                 for key in wrong]
+        where = tuple(wrong[0].split(".")) if wrong else ()
+        hint = (f'Write {wrong[0]} as a string: {wrong[0].rpartition(".")[2]}: "{_value(document, wrong[0])}".'
+                if wrong and isinstance(_value(document, wrong[0]), (int, float, bool))
+                else "Give it apiVersion, kind and metadata.name, or move it out of the synced folders.")
         finding = NOT_A_RESOURCE.at(
-            document, (), f"document {document.doc_index + 1} has no {', '.join(document.missing)}"
+            document, where, f"document {document.doc_index + 1} {' and '.join(what)}"
             + ("" if synced else "; no Application syncs this file, so it is not checked further"),
-            hint="Give it apiVersion, kind and metadata.name, or move it out of the synced folders.")
+            hint=hint, key=False)
         finding = dataclasses.replace(finding, resource=None)  # it has no Kubernetes identity
         yield finding if synced else finding.with_severity(Severity.INFO)
+
+
+def _value(document, key: str):
+    return document.get(*key.split("."))
+
+
+def _type(value) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    return "string" if isinstance(value, str) else type(value).__name__
