@@ -195,6 +195,8 @@ def _parse_uint(s: str, base: int = 0) -> int | None:
             base = 10
     if not s.isascii() or s.strip(_BASE_DIGITS[base]):  # a character that is no digit of the base
         return None
+    if len(s.lstrip("0")) > 64:  # past uint64 in any base (and past Python's int() digit limit)
+        return None
     n = int(s, base) if s else 0
     return n if n <= _MAX_UINT64 else None
 

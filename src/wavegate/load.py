@@ -519,7 +519,7 @@ def parse_documents(rel: str, text: str, limits: Limits = Limits(),
     stand_ins: dict[str, str] = {}
     for _ in range(_MAX_REREADS):
         try:
-            return _parse(rel, text, limits, require_object, source, loader_class, stand_ins)
+            return _parse(rel, text, limits, require_object, source, loader_class, stand_ins, lists=lists)
         except _AnchorDefinedAgain:
             loader_class = _TagKeepingLoader
         except RecursionError:  # the Python composer on absurd nesting: the fast one reports it
@@ -535,7 +535,7 @@ def parse_documents(rel: str, text: str, limits: Limits = Limits(),
                     stand_in = next(chr(c) for c in range(0xE000, 0xF900) if chr(c) not in text)
                     stand_ins[stand_in] = original
             text = text[:where.index] + stand_in + text[where.index + 1:]
-    return _parse(rel, text, limits, require_object, source, loader_class, stand_ins, reread=False)
+    return _parse(rel, text, limits, require_object, source, loader_class, stand_ins, reread=False, lists=lists)
 
 
 # A file is read again at most this many times (each time past one place where libyaml stops and
@@ -593,7 +593,8 @@ def _put_back(root: yaml.Node, stand_ins: dict[str, str]) -> None:
 
 
 def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: _Source | None,
-           loader_class: type, stand_ins: dict[str, str], reread: bool = True) -> tuple[list[Manifest], list[Finding]]:
+           loader_class: type, stand_ins: dict[str, str], reread: bool = True,
+           lists: bool = True) -> tuple[list[Manifest], list[Finding]]:
     manifests: list[Manifest] = []
     problems: list[Finding] = []
     may_alias = "*" in text  # without an alias token every document is a tree

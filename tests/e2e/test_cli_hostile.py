@@ -55,7 +55,7 @@ def test_a_full_disk_is_one_line_and_exit_2(args):
 
 
 def test_kubeconform_engine_without_kubeconform_is_a_usage_error_with_the_install_hint(capsys, monkeypatch, tmp_path):
-    from wavegate.cluster import tools
+    from wavegate import tools
 
     monkeypatch.setattr(tools, "tool_dirs", lambda: [])
     monkeypatch.setenv("PATH", str(tmp_path))
@@ -109,11 +109,11 @@ def test_findings_in_an_absolute_schemas_path_name_it_as_given(capsys, tmp_path)
 
 def test_quiet_and_statistics_shape_the_text_report(capsys):
     code, quiet, _ = run(capsys, "validate", EXAMPLES / "defects", "--quiet")
-    assert code == 1 and len(quiet.splitlines()) == 15 and "hint:" not in quiet
+    assert code == 1 and len(quiet.splitlines()) == 14 and "hint:" not in quiet
     code, stats, _ = run(capsys, "validate", EXAMPLES / "defects", "--statistics")
     lines = stats.splitlines()
     assert code == 1 and lines[0].split()[:3] == ["3", "error", "policy-violation"]
-    assert lines[-1].startswith("12 errors, 3 warnings, 0 info in 4 files")
+    assert lines[-1].startswith("12 errors, 2 warnings, 0 info in 4 files")  # the waves of an unsynced folder are not compared
     code, _, err = run(capsys, "validate", EXAMPLES / "defects", "--statistics", "--format", "json")
     assert code == 2 and "--statistics shapes the text report" in err
     with pytest.raises(SystemExit):

@@ -43,15 +43,18 @@ def test_a_null_sync_wave_says_what_kubernetes_stores(tmp_path):
 def test_a_name_that_is_not_a_string_is_named_as_such_at_its_line(tmp_path):
     write_repo(tmp_path, {"ns.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: 123\n",
                           "cm.yaml": "apiVersion: v1\nkind: 7\nmetadata:\n  name: ''\n"})
-    found = {f.path: f for f in with_rule(check_repo(tmp_path), "yaml-not-a-resource")}
+    findings = check_repo(tmp_path)
+    found = {f.path: f for f in with_rule(findings, "yaml-not-a-resource")}
     assert found["ns.yaml"].message == "document 1 has metadata.name 123, a number, where Kubernetes needs a string"
     assert (found["ns.yaml"].line, found["ns.yaml"].column) == (4, 9) and 'name: "123"' in found["ns.yaml"].hint
-    assert found["cm.yaml"].message == ("document 1 has no metadata.name and has kind 7, a number, "
-                                        "where Kubernetes needs a string")
+    # A kind that is not a string cannot even be decoded: Argo CD fails to render the folder.
+    [failed] = with_rule(findings, "render-failed")
+    assert failed.path == "cm.yaml" and "document 1 has kind 7, a number, where Kubernetes needs a string" in \
+        failed.message
 
 
 @pytest.mark.parametrize("files", [
-    {"main.jsonnet": "{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'web' } }\n", "README.md": "# app\n"},
+    {"app.json": '{"name": "web"}\n', "README.md": "# app\n"},
     {"values.yaml": "", "notes.yml": "# only a comment\n"},
     {},
 ])
@@ -93,3 +96,10 @@ def test_a_policies_path_too_long_for_the_system_is_a_finding_not_an_internal_er
     assert internal_errors(findings) == []
     [invalid] = with_rule(findings, "policy-invalid")
     assert "no such policy directory" in invalid.message
+
+
+def test_a_folder_holding_only_jsonnet_is_rendered_and_checked(tmp_path):
+    write_repo(tmp_path, {"main.jsonnet": "{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'Web' } }\n"})
+    findings = check_repo(tmp_path)
+    assert with_rule(findings, "nothing-checked") == []
+    assert [f.path for f in findings if f.severity.name == "ERROR"] == ["main.jsonnet"]  # the name is invalid

@@ -2,8 +2,7 @@ import pytest
 
 from wavegate.config import ConfigError, from_data, load_config
 from wavegate.findings import Severity
-from wavegate.load import load
-from wavegate.validators import Context, run
+from wavegate import pipeline
 from tests.helpers import check_repo, with_rule, write_repo
 
 REPO_URL = "https://gitlab.example.com/team/app.git"
@@ -30,10 +29,11 @@ def test_rules_config_cannot_turn_off_or_soften_policy_findings(tmp_path):
     write_repo(tmp_path, {".wavegate.yaml": "rules:\n  sync-wave-not-integer: info\n  policy-violation: off\n"})
     with pytest.raises(ConfigError, match=r"\.wavegate\.yaml:3:3: rules: policy-violation cannot be changed or turned off"):
         load_config(tmp_path)
-    # Even where the check is bypassed (a Config built by hand), the runner keeps policy severities.
-    config = from_data({"rules": {"policy-violation": "off", "policy-exception-expired": "info"}})
-    repo = load(tmp_path)
-    after = [f for f in with_rule(run(repo, Context(repo=repo, config=config, repo_url=REPO_URL)), "policy-violation")
+    # Even where the check is bypassed (a Config built by hand), the pipeline keeps policy severities.
+    (tmp_path / ".wavegate.yaml").unlink()
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=tmp_path, repo_url=REPO_URL)))
+    run.config = from_data({"rules": {"policy-violation": "off", "policy-exception-expired": "info"}})
+    after = [f for f in with_rule(pipeline.finish(run, pipeline.check(run)), "policy-violation")
              if "project" in f.message]
     assert after == [before]
 

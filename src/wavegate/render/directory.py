@@ -67,6 +67,11 @@ def files_read(root: Path, base: str, recurse: bool, include: str | None, exclud
                 continue
             if not entry.name.endswith(MANIFEST_SUFFIXES):
                 continue
+            try:  # Argo CD reads regular files only (a FIFO would block, a device never ends)
+                if not entry.is_file():
+                    continue
+            except OSError:
+                continue
             if exclude and glob_match(exclude, rel):
                 continue
             if include and not glob_match(include, rel):
@@ -141,20 +146,23 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
         result.ignored = f"it contains {SKIP_MARKER}"
         return result
     ordered = sorted(documents, key=lambda m: m.doc_index)
-    expected = 0
+    by_index: dict[int, list[Manifest]] = {}
+    for document in ordered:  # the items of a `kind: List` share their list's index
+        by_index.setdefault(document.doc_index, []).append(document)
     decoded: list[Manifest] = []
     first_failure: Manifest | None = None
     broken = failed
-    for document in ordered:
-        if document.doc_index != expected:  # a document between them was not a mapping
+    for index in range(max(by_index, default=-1) + 1):
+        if index not in by_index:  # a document between them was not a mapping
             broken = True
             break
-        expected += 1
-        if not isinstance(document.data.get("kind"), str) or not document.data.get("kind"):
-            first_failure = document
+        bad = [d for d in by_index[index] if not isinstance(d.data.get("kind"), str) or not d.data.get("kind")]
+        if bad:
+            first_failure = bad[0]
             broken = True
+            decoded.extend(d for d in by_index[index] if d not in bad)
             break
-        decoded.append(document)
+        decoded.extend(by_index[index])
     if rel.endswith(".json") and len(ordered) > 1:
         result.error = f"{rel} holds more than one object; a JSON file in a directory source must hold one"
         return result
@@ -162,10 +170,13 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
         looks_like = text is not None and all(word in text for word in _LOOKS_LIKE_MANIFEST)
         if decoded or looks_like or rel.endswith(".json"):
             where = first_failure.position(())[0] if first_failure is not None else 1
-            what = (f"document {first_failure.doc_index + 1} has no kind" if first_failure is not None
-                    else "a document is not a Kubernetes object")
+            what = ("a document is not a Kubernetes object" if first_failure is None
+                    else _kind_problem(first_failure))
             result.error = f"Argo CD cannot decode {rel}: {what}, so the whole Application fails to render"
             result.error_line = where
+            # What decodes is still checked: the person fixes the file, and its other defects, at once.
+            result.objects = [d for d in decoded if not d.missing]
+            result.untyped = [d for d in decoded if d.missing]
             return result
         result.ignored = "Argo CD cannot decode it as a manifest and skips it (it does not look like one)"
         present = [word for word in _LOOKS_LIKE_MANIFEST if text is not None and word in text]
@@ -180,6 +191,16 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
         for item in _items(document):
             (result.untyped if item.missing else result.objects).append(item)
     return result
+
+
+def _kind_problem(document: Manifest) -> str:
+    kind = document.data.get("kind")
+    number = document.doc_index + 1
+    if kind is None or kind == "":
+        return f"document {number} has no kind"
+    what = "a number" if isinstance(kind, (int, float)) and not isinstance(kind, bool) else \
+        "a boolean" if isinstance(kind, bool) else f"a {type(kind).__name__}"
+    return f"document {number} has kind {kind!r}, {what}, where Kubernetes needs a string"
 
 
 def _items(document: Manifest) -> list[Manifest]:

@@ -127,7 +127,7 @@ class _Stage:
     def _top_level_applications(self) -> tuple[list[Application], set]:
         """The Applications written as plain YAML: not a chart's templates (Applications only once
         rendered), and one per namespace and name (Argo CD has one object per pair)."""
-        _, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        _, chart_dirs, _ = _tool_directories(self.root, self.options.exclude)
         apps: list[Application] = []
         known: set = set()
         for app in sorted(Application.all_in(self.repo), key=lambda a: (a.manifest.path, a.manifest.doc_index)):
@@ -210,7 +210,7 @@ class _Stage:
         """Whether a source is this repository: by URL when it is known, else by its path."""
         if self.options.repo_url:
             return bool(source.repo_url) and same_repository(source.repo_url, self.options.repo_url)
-        return source.path is not None and (self.root / source.path).is_dir()
+        return source.path is not None and os.path.isdir(self.root / source.path)
 
     def _source(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
         where = (*source.yaml_path, "path") if source.path is not None else source.yaml_path
@@ -228,7 +228,7 @@ class _Stage:
                                    "repository", here=False)
             return  # a path that does not exist here: the Application rules report it
         directory = self.root / source.path if source.path else self.root
-        if ".." in source.path.split("/") or not directory.is_dir():
+        if ".." in source.path.split("/") or not os.path.isdir(directory):
             return  # the Application rules report it
         raw, overrides = with_overrides(source.raw, directory, app.name, self._read_data)
         for name in overrides:
@@ -295,15 +295,13 @@ class _Stage:
                     sync_set.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
                 continue
             self.read.add(rel)
-            if verdict.error and rel in self.broken and any(p.path == rel and p.severity >= Severity.ERROR
-                                                            for p in self.repo.problems):
-                continue  # the loader's finding (invalid YAML, ...) says why; it is kept, the file is read
-            if verdict.error:
+            reported = verdict.error and rel in self.broken and any(
+                p.path == rel and p.severity >= Severity.ERROR for p in self.repo.problems)
+            if verdict.error and not reported:  # (else the loader's finding says why; it is kept)
                 where = (source.yaml_path if source is not None else ())
                 self._failed(app, where, sync_set, DIRECTORY, base, verdict.error, file=rel, line=verdict.error_line,
                              hint="Give every document of the file apiVersion, kind and metadata, or move the file "
                                   "out of the synced folder (or exclude it with directory.exclude).")
-                continue
             sync_set.objects.extend(self._owned(m, app) for m in verdict.objects)
             sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
 
@@ -634,7 +632,7 @@ class _Stage:
         # A folder an Application of this repository names is its business, whatever it renders with.
         covered = {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
         roots: list[SyncSet] = []
-        kustomization_dirs, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        kustomization_dirs, chart_dirs, jsonnet_dirs = _tool_directories(self.root, self.options.exclude)
         used_as_base: set[str] = set()
         for kdir in kustomization_dirs:
             file = kustomizations.find_kustomization(self.root, kdir)
@@ -670,6 +668,8 @@ class _Stage:
                 continue
             if self._is_manifest_file(rel):
                 leftover.add(posixpath.dirname(rel))
+        leftover.update(d for d in jsonnet_dirs if not _inside(d, chart_dirs) and d not in chart_dirs
+                        and d not in kustomization_dirs)
         for ddir in sorted(leftover):
             if ddir in covered:
                 continue
@@ -683,9 +683,10 @@ class _Stage:
         """What makes a directory a root of manifests: a file with an object that has a kind, or a
         file that does not parse but reads like a manifest. A values file or other YAML data is not
         a manifest, and a directory of only such files is no root."""
-        if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in self._documents(rel)):
+        documents = self._documents(rel)
+        if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in documents):
             return True
-        if rel in self.broken:
+        if rel in self.broken or any("kind" in d.data for d in documents):
             text = self._text(rel) or ""
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
         return False
@@ -764,14 +765,17 @@ class _Stage:
         return self.documents.get(rel, [])
 
     def _text(self, rel: str) -> str | None:
+        """A regular file's text (never a FIFO's or a device's: reading those blocks or never ends)."""
+        path = self.root / rel
         try:
-            return (self.root / rel).read_text(encoding="utf-8-sig")
+            return path.read_text(encoding="utf-8-sig") if os.path.isfile(path) else None
         except (OSError, UnicodeDecodeError):
             return None
 
     def _has_marker(self, rel: str) -> bool:
+        path = self.root / rel
         try:
-            return directory_source.SKIP_MARKER.encode() in (self.root / rel).read_bytes()
+            return os.path.isfile(path) and directory_source.SKIP_MARKER.encode() in path.read_bytes()
         except OSError:
             return False
 
@@ -846,11 +850,12 @@ def _inside(path: str, parents) -> bool:
     return any(path != p and (p == "" or path.startswith(p + "/")) for p in parents)
 
 
-def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], set[str]]:
-    """Directories holding a kustomization, and directories holding a chart (a file named
-    *Chart.yaml), as Argo CD's discovery recognises them."""
+def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], set[str], set[str]]:
+    """Directories holding a kustomization, directories holding a chart (a file named
+    *Chart.yaml), as Argo CD's discovery recognises them, and directories holding .jsonnet files."""
     kustomization_dirs: set[str] = set()
     chart_dirs: set[str] = set()
+    jsonnet_dirs: set[str] = set()
     for directory, dirnames, filenames in os.walk(root):
         rel_dir = _rel(root, Path(directory))
         rel_dir = "" if rel_dir == "." else rel_dir
@@ -861,7 +866,9 @@ def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], s
             kustomization_dirs.add(rel_dir)
         if any(n.endswith("Chart.yaml") for n in names):
             chart_dirs.add(rel_dir)
-    return kustomization_dirs, chart_dirs
+        if any(n.endswith(".jsonnet") for n in names):
+            jsonnet_dirs.add(rel_dir)
+    return kustomization_dirs, chart_dirs, jsonnet_dirs
 
 
 def _local_dependencies(root: Path, chart_dir: str, by_name: bool = False):

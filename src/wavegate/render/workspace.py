@@ -63,7 +63,7 @@ class Workspace:
     def writable(self, rel: str) -> Path:
         """The mirror's copy of `rel`, unlinked from the original so that writing it is safe."""
         target = self.path / rel
-        if target.exists():
+        if target.is_file():
             data = target.read_bytes()
             target.unlink()
             target.write_bytes(data)
@@ -83,8 +83,8 @@ class Workspace:
         for directory, _, filenames in os.walk(base):
             for name in filenames:
                 target = Path(directory) / name
-                if target.is_symlink():
-                    continue
+                if target.is_symlink() or not target.is_file():
+                    continue  # links keep pointing where they did; special files are never rewritten
                 data = target.read_bytes()
                 target.unlink()
                 target.write_bytes(data)
