@@ -61,12 +61,6 @@ class PrePolicy:
 
 # fixture (relative to fixtures/) -> the non-policy refusal the server answers with, and why.
 PRE_POLICY: dict[str, PrePolicy] = {
-    "dns1123-names/fail/uppercase.yaml": PrePolicy(
-        "Invalid", 'metadata.name: Invalid value: "Web_Settings": a lowercase RFC 1123 subdomain',
-        "ConfigMap names are checked as DNS-1123 subdomains by object-meta validation, before admission"),
-    "dns1123-names/fail/namespace-with-dot.yaml": PrePolicy(
-        "Invalid", 'metadata.name: Invalid value: "team.web": must not contain dots',
-        "Namespace names are checked as DNS-1123 labels by namespace validation, before admission"),
     "cicdpipeline-allowed-region/fail/unknown-region.yaml": PrePolicy(
         "Invalid", 'spec.aws.region: Unsupported value: "ap-south-2"',
         "the RGD's enum on spec.aws.region is the params' region list, so the CRD schema refuses it first"),

@@ -116,6 +116,10 @@ def check_manifest(store: SchemaStore, manifest: Manifest, old: dict | None = No
         return []
     entry = store.lookup(api_version, kind)
     if entry is None:
+        from wavegate.validators.api_versions import not_served
+
+        if not_served(group, version, kind, store.kubernetes_version):
+            return []  # api-version-removed says so, with the replacement
         return [_unknown(store, manifest, group, version, kind)]
     if entry.unavailable:
         return [NOT_CHECKED.at(manifest, ("kind",), f"{kind} {manifest.name or ''} was not checked against a schema: "
