@@ -216,6 +216,10 @@ def build_context(args):
     gc.freeze()
     ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root), debug=getattr(args, "debug", False),
                   engine=getattr(args, "engine", "builtin"))
+    if ctx.engine == "kubeconform":
+        from wavegate.schemas.kubeconform import require_binary
+
+        require_binary()  # a missing binary is a setup error (exit 2), not a finding
     from wavegate.schemas.store import SchemaStore
 
     ctx.schemas = SchemaStore.build(repo, config, extra_paths=[Path(p) for p in args.schemas],

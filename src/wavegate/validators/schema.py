@@ -76,6 +76,13 @@ CRD_INVALID = declare(
     whose defaults break their own schema or that is not structural; every custom resource of that
     kind then fails to sync too.""",
     "pattern: '^(?=.*[a-z]).+$'     # lookahead: not RE2", "pattern: '^.*[a-z].*$'", _F)
+UNDECODABLE = declare(
+    "schema-undecodable", "error", "The object cannot be decoded as the API server decodes YAML",
+    """The API server, kubectl, Argo CD and kubeconform read YAML by converting it to JSON
+    (sigs.k8s.io/yaml). A value JSON cannot hold (`.inf`, `.nan`) or a document that does not convert
+    makes the whole object undecodable: the API server refuses it, and kubeconform can say nothing
+    else about it. Reported by the kubeconform engine (--engine kubeconform).""",
+    "data:\n  ratio: .inf", 'data:\n  ratio: ".inf"', _F)
 NOT_CHECKED = declare(
     "schema-not-checked", "info", "Part of an object could not be checked offline",
     """Some checks need what only a real API server has: CEL rules that call Kubernetes' own CEL
