@@ -8,6 +8,8 @@ functions of the same name do. Lengths are in bytes (Go's len), regular expressi
 
 from __future__ import annotations
 
+import re
+
 from wavegate.schemas.engine import compile_regex
 
 DNS1123_LABEL_MAX = 63
@@ -56,8 +58,8 @@ def max_len_error(length: int, unit: str = "characters") -> str:
 def regex_error(message: str, fmt: str, *examples: str) -> str:
     if not examples:
         return f"{message} (regex used for validation is '{fmt}')"
-    shown = " or ".join(f"'{e}'" for e in examples)
-    return f"{message} (e.g. {shown}, regex used for validation is '{fmt}')"
+    shown = " or ".join(f"'{e}', " for e in examples)  # Go's own spacing: "'a',  or 'b', regex ..."
+    return f"{message} (e.g. {shown}regex used for validation is '{fmt}')"
 
 
 def inclusive_range_error(lo: int, hi: int) -> str:
@@ -255,3 +257,47 @@ def field_error(path: tuple | str, kind: str, value=None, detail: str = "") -> s
 
 def not_supported(path: tuple | str, value, supported) -> str:
     return field_error(path, "Unsupported", value, "supported values: " + ", ".join(f'"{s}"' for s in supported))
+
+
+# -- quantities (api/resource: ParseQuantity) -------------------------------------------------------
+
+QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
+_BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_QUANTITY = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[-+]?[0-9]*)$")  # linear: no nesting
+
+
+def parse_quantity(value) -> "Decimal | None":
+    """The value of a Kubernetes quantity (`500m`, `1Gi`, `1e3`, a JSON number), or None when the
+    API server cannot decode it (as resource.ParseQuantity after the JSON decoder's TrimSpace)."""
+    from decimal import Decimal, InvalidOperation
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    match = _QUANTITY.search(text)
+    if match is None:
+        return None
+    sign, numerator, denominator, suffix = match.group(1), match.group(2), match.group(3) or "", match.group(4)
+    number = Decimal(f"{numerator or '0'}.{denominator or '0'}")
+    if suffix in _BINARY:
+        number *= Decimal(2) ** _BINARY[suffix]
+    elif suffix in _DECIMAL:
+        number = number.scaleb(_DECIMAL[suffix])
+    elif len(suffix) > 1 and suffix[0] in "eE":
+        try:
+            number = number.scaleb(int(suffix[1:]))
+        except ValueError:
+            return None
+    else:
+        return None
+    return -number if sign == "-" else number

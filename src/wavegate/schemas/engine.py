@@ -306,6 +306,11 @@ class Compiler:
             node.map_keys = tuple(k for k in keys if isinstance(k, str))
         if node.list_type == "map" and node.map_keys and node.items is not None:
             self._check_map_keys(node, spath)
+        elif node.list_type == "map" and not node.map_keys:
+            self.problems.append(SchemaProblem(spath + ("x-kubernetes-list-map-keys",),
+                                               "x-kubernetes-list-map-keys: Required value: must not be empty if "
+                                               "x-kubernetes-list-type is map",
+                                               "List the keys that identify an item (x-kubernetes-list-map-keys: [name])."))
 
         if "default" in s and dialect != JSON:
             node.has_default = True
@@ -347,8 +352,9 @@ class Compiler:
                                                    f"list-map key {key!r} is not a property of the items"))
             elif key not in item.required and not sub.has_default:
                 self.problems.append(SchemaProblem(
-                    spath + ("x-kubernetes-list-map-keys",),
-                    f"list-map key {key!r} must be required or have a default; the API server rejects this CRD",
+                    spath + ("items", "properties", key, "default"),
+                    f"list-map key {key!r}: Required value: this property is in x-kubernetes-list-map-keys, so it "
+                    "must have a default or be a required property",
                     f"Add {key!r} to the items' required list, or give it a default."))
 
     def _compile_rules(self, rules: list, spath: tuple):

@@ -10,6 +10,7 @@ the selectors the server validates (workload selectors, a Service's selector).
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 from wavegate import apimachinery as am
@@ -75,7 +76,8 @@ NAME_FORMS: dict[tuple[str, str], str] = {
     **{("rbac.authorization.k8s.io", kind): am.PATH_SEGMENT
        for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
 }
-CRONJOB_NAME_MAX = 52  # the Jobs it creates append 11 characters, and must stay DNS labels
+CRONJOB_NAME_MAX = 52
+GENERATED_SUFFIX = 5  # the random characters generateName gets (apiserver's names.SimpleNameGenerator)  # the Jobs it creates append 11 characters, and must stay DNS labels
 
 
 def name_form(group: str, kind: str, custom: bool, kubernetes_version: str) -> str:
@@ -119,11 +121,23 @@ def is_custom(manifest: Manifest, ctx) -> bool | None:
     """True for a custom resource, False for a built-in kind, None when no schema says which."""
     from wavegate.validators.schema import store_for
 
-    entry = store_for(ctx).lookup(manifest.api_version, manifest.kind)
+    store = store_for(ctx)
+    entry = store.lookup(manifest.api_version, manifest.kind)
     if entry is None or entry.dialect == "json":
         return None
-    return entry.origin != "kubernetes" and (manifest.group, manifest.kind) not in kube.BUILTIN_CLUSTER_SCOPED \
-        | kube.BUILTIN_NAMESPACED
+    if entry.origin == "kubernetes":
+        return False
+    return (manifest.group, manifest.kind) not in _builtin_kinds(store.kubernetes_version)
+
+
+@lru_cache(maxsize=4)
+def _builtin_kinds(version: str) -> frozenset[tuple[str, str]]:
+    from wavegate.schemas import kubernetes
+
+    try:
+        return frozenset((g, k) for g, _, k in kubernetes.schemas_for(version).kinds)
+    except (OSError, KeyError):
+        return frozenset()
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
@@ -148,21 +162,29 @@ def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Fin
     form = am.PATH_SEGMENT if custom is None else name_form(manifest.group, manifest.kind, custom, version)
     if manifest.kind == "CustomResourceDefinition" and manifest.group == kube.CRD_GROUP:
         return  # apiserver_crds checks it with the plural.group rule
-    for field, prefix in (("generateName", True), ("name", False)):
-        value = metadata.get(field)
+    generated = metadata.get("generateName")
+    name = metadata.get("name")
+    checks = [("generateName", generated, True), ("name", name, False)]
+    if isinstance(generated, str) and generated and not name:
+        # The server appends five random characters and checks that name too (its length).
+        checks.append(("generateName", generated + "x" * GENERATED_SUFFIX, False))
+    for field, value, prefix in checks:
         if not isinstance(value, str) or not value:
             continue
         errors = am.name_errors(form, value, prefix=prefix)
-        if (not errors and field == "name" and (manifest.group, manifest.kind) == ("batch", "CronJob")
+        if (not errors and not prefix and (manifest.group, manifest.kind) == ("batch", "CronJob")
                 and len(value) > CRONJOB_NAME_MAX):
             errors = [f"must be no more than {CRONJOB_NAME_MAX} characters"]
+        if field == "generateName" and not prefix:
+            errors = [f"{e} (with the {GENERATED_SUFFIX} characters the server appends)" for e in errors
+                      if not am.name_errors(form, generated, prefix=True)]
         for message in errors:
             suggestion = suggest_name(value, form)
             hint = f"A {manifest.kind} name must be a {form}: {_FORM_HINT[form]}."
-            if suggestion and suggestion != value:
+            if suggestion and suggestion != value and prefix is False and field == "name":
                 hint += f" For example: {field}: {suggestion}"
             yield _invalid(manifest, NAME_INVALID, ("metadata", field),
-                           am.field_error(("metadata", field), "Invalid", value, message), hint)
+                           am.field_error(("metadata", field), "Invalid", metadata[field], message), hint)
     namespace = metadata.get("namespace")
     if isinstance(namespace, str) and namespace:
         for message in am.name_errors(am.LABEL, namespace):

@@ -60,6 +60,21 @@ SELECTOR_MISMATCH = declare(
     "selector:\n  matchLabels: {app: web}\ntemplate:\n  metadata:\n    labels: {app: website}",
     "selector:\n  matchLabels: {app: web}\ntemplate:\n  metadata:\n    labels: {app: web}", _K)
 
+FIELD_INVALID = declare(
+    "field-invalid", "error", "A field breaks a rule the API server's validation enforces beyond the schema",
+    """The OpenAPI schema of a built-in kind says little more than types; the API server's Go validation
+    says much more: a container needs a name and an image, replicas are not negative, a resource request
+    is not above its limit, a probe has a handler, a configMap volume names its ConfigMap. The finding
+    quotes the server's refusal.""",
+    "resources:\n  requests: {memory: 512Mi}\n  limits: {memory: 128Mi}",
+    "resources:\n  requests: {memory: 128Mi}\n  limits: {memory: 512Mi}", _K)
+QUANTITY_INVALID = declare(
+    "quantity-invalid", "error", "A resource quantity is not one the API server can read",
+    """Quantities are a number with an optional suffix: 100m, 0.5, 64Mi, 1Gi, 2G, 1e3. `64MB`, `1 Gi`
+    or `lots` cannot be decoded, and the API server refuses the whole object (\"quantities must match
+    the regular expression\"); a negative quantity is refused too.""",
+    "resources:\n  requests:\n    memory: 64MB", "resources:\n  requests:\n    memory: 64Mi", _K)
+
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -84,7 +99,9 @@ def pod_spec_path(manifest: Manifest) -> tuple | None:
         path = ("spec", "jobTemplate", "spec", "template", "spec")
     else:
         return None
-    return path if isinstance(manifest.get(*path), dict) else None
+    parent = manifest.get(*path[:-1]) if len(path) > 1 else manifest.data
+    return path if isinstance(manifest.get(*path), dict) or (isinstance(parent, dict) and path[-1] not in parent) \
+        else None
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
@@ -98,6 +115,7 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
         if key in WORKLOADS:
             yield from _selector(manifest)
             yield from _strategy(manifest)
+            yield from _non_negative(manifest, ("spec", "replicas"))
         elif key == ("batch", "CronJob") and isinstance(manifest.get("spec", "jobTemplate", "spec"), dict):
             yield from _job_selector(manifest, ("spec", "jobTemplate", "spec"))
         elif key == ("", "Service"):
@@ -118,6 +136,8 @@ def _unsupported(manifest: Manifest, path: tuple, value, supported, hint: str = 
 
 def _pod_spec(manifest: Manifest, spec_path: tuple) -> Iterable[Finding]:
     spec = manifest.get(*spec_path)
+    if not isinstance(spec, dict):
+        spec = {}  # a template without a spec: everything it requires is missing
     names: set[str] = set()
     volumes = spec.get("volumes")
     volume_names: set[str] = set()
@@ -134,7 +154,17 @@ def _pod_spec(manifest: Manifest, spec_path: tuple) -> Iterable[Finding]:
                 yield _refused(manifest, VOLUME_INVALID, where, am.field_error(where, "Duplicate", name),
                                "Give each volume its own name, or merge the two.")
             volume_names.add(name)
-    for group in ("initContainers", "containers"):
+            for source, field in (("configMap", "name"), ("secret", "secretName"),
+                                  ("persistentVolumeClaim", "claimName")):
+                if isinstance(volume.get(source), dict) and not volume[source].get(field):
+                    at = spec_path + ("volumes", i, source)
+                    yield _refused(manifest, VOLUME_INVALID, at, am.field_error(at + (field,), "Required"),
+                                   f"Name the {source} the volume mounts ({field}:).", key=True)
+    containers = spec.get("containers")
+    if "containers" not in spec or containers == []:
+        yield _refused(manifest, FIELD_INVALID, spec_path, am.field_error(spec_path + ("containers",), "Required"),
+                       "A pod needs at least one container.", key=True)
+    for group in ("containers", "initContainers"):  # the server reports a clash at the init container
         containers = spec.get(group)
         if not isinstance(containers, list):
             continue
@@ -174,6 +204,15 @@ def _restart_policy(manifest: Manifest, spec_path: tuple, job: bool) -> Iterable
 def _container(manifest: Manifest, path: tuple, container: dict, names: set[str],
                volume_names: set[str]) -> Iterable[Finding]:
     name = container.get("name")
+    if name == "":
+        yield _refused(manifest, CONTAINER_NAME, path + ("name",), am.field_error(path + ("name",), "Required"),
+                       "Name the container (lowercase letters, digits and '-').")
+    image = container.get("image")
+    if image is None or image == "":
+        where = path + ("image",) if "image" in container else path
+        yield _refused(manifest, FIELD_INVALID, where, am.field_error(path + ("image",), "Required"),
+                       "Set the container's image (kustomize's `images:` can then replace it).", key=True)
+    yield from _resources(manifest, path + ("resources",), container.get("resources"))
     if isinstance(name, str) and name:
         where = path + ("name",)
         for message in am.is_dns1123_label(name):
@@ -201,6 +240,11 @@ def _container(manifest: Manifest, path: tuple, container: dict, names: set[str]
             if isinstance(port, dict):
                 yield from _container_port(manifest, path + ("ports", i), port, port_names)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if isinstance(container.get(probe), dict) and not any(
+                container[probe].get(h) is not None for h in ("exec", "httpGet", "tcpSocket", "grpc")):
+            yield _refused(manifest, FIELD_INVALID, path + (probe,),
+                           am.field_error(path + (probe,), "Required", detail="must specify a handler type"),
+                           "Give the probe one of httpGet, tcpSocket, grpc or exec.", key=True)
         for handler in ("httpGet", "tcpSocket", "grpc"):
             port = container.get(probe, {}).get(handler, {}).get("port") \
                 if isinstance(container.get(probe), dict) and isinstance(container[probe].get(handler), dict) else None
@@ -209,6 +253,46 @@ def _container(manifest: Manifest, path: tuple, container: dict, names: set[str]
     mounts = container.get("volumeMounts")
     if isinstance(mounts, list):
         yield from _mounts(manifest, path + ("volumeMounts",), mounts, volume_names)
+
+
+def _resources(manifest: Manifest, path: tuple, resources) -> Iterable[Finding]:
+    """Quantities the server can decode, not negative, and each request at most its limit."""
+    if not isinstance(resources, dict):
+        return
+    parsed: dict[str, dict] = {}
+    for part in ("limits", "requests"):
+        values = resources.get(part)
+        if not isinstance(values, dict):
+            continue
+        parsed[part] = {}
+        for resource, text in values.items():
+            yield from quantity_findings(manifest, path + (part, resource), text)
+            value = am.parse_quantity(0 if text is None else text)  # null decodes as a zero quantity
+            if value is not None:
+                parsed[part][resource] = (value, text)
+    limits = parsed.get("limits", {})
+    for resource, (value, text) in parsed.get("requests", {}).items():
+        if resource in limits and value > limits[resource][0]:
+            where = path + ("requests",)
+            yield _refused(manifest, FIELD_INVALID, where + (resource,),
+                           am.field_error(where, "Invalid", str(text),
+                                          f"must be less than or equal to {resource} limit of {limits[resource][1]}"),
+                           f"Lower the {resource} request to at most the limit, or raise the limit.")
+
+
+def quantity_findings(manifest: Manifest, path: tuple, value) -> Iterable[Finding]:
+    """A quantity the server cannot decode (refused whole) or that is negative."""
+    if value is None:
+        return
+    parsed = am.parse_quantity(value)
+    if parsed is None:
+        yield QUANTITY_INVALID.at(manifest, path, f'{manifest.kind} "{manifest.name or ""}": {am.field_path(path)}: '
+                                                  f"{value!r} cannot be decoded: {am.QUANTITY_ERROR}",
+                                  hint="Write a number with an optional suffix: 100m, 0.5, 64Mi, 1Gi, 2G.", key=False)
+    elif parsed < 0:
+        yield QUANTITY_INVALID.at(manifest, path, f'{manifest.kind} "{manifest.name or ""}" is invalid: '
+                                  + am.field_error(path, "Invalid", str(value), "must be greater than or equal to 0"),
+                                  hint="A quantity cannot be negative.", key=False)
 
 
 def _container_port(manifest: Manifest, path: tuple, port: dict, names: set[str]) -> Iterable[Finding]:
@@ -308,27 +392,59 @@ def _selector(manifest: Manifest) -> Iterable[Finding]:
                        _mismatch_hint(selector, labels), key=True)
 
 
+JOB_NAME_LABELS = ("job-name", "batch.kubernetes.io/job-name")
+JOB_UID_LABELS = ("controller-uid", "batch.kubernetes.io/controller-uid")
+
+
 def _job_selector(manifest: Manifest, spec_path: tuple) -> Iterable[Finding]:
+    """A Job's selector is generated (controller-uid and job-name labels, added to the template too)
+    unless spec.manualSelector is true; what the person wrote must agree with what is generated."""
     spec = manifest.get(*spec_path)
     selector = spec.get("selector")
+    labels = manifest.get(*spec_path, "template", "metadata", "labels")
+    labels = {str(k): v for k, v in labels.items()} if isinstance(labels, dict) else {}
+    template_where = spec_path + ("template", "metadata", "labels")
     if spec.get("manualSelector") is True:
         if not isinstance(selector, dict):
             yield _refused(manifest, SELECTOR_MISMATCH, spec_path, am.field_error(spec_path + ("selector",), "Required"),
                            "With manualSelector: true, set spec.selector to select the template's labels.", key=True)
             return
         yield from _selector_labels(manifest, spec_path + ("selector",), selector)
-        labels = manifest.get(*spec_path, "template", "metadata", "labels")
-        labels = labels if isinstance(labels, dict) else {}
         if _matches(selector, labels) is False:
-            where = spec_path + ("template", "metadata", "labels")
-            yield _refused(manifest, SELECTOR_MISMATCH, where, am.field_error(where, "Invalid", labels,
-                                                                              "`selector` does not match template `labels`"),
+            yield _refused(manifest, SELECTOR_MISMATCH, template_where,
+                           am.field_error(template_where, "Invalid", labels, "`selector` does not match template `labels`"),
                            _mismatch_hint(selector, labels), key=True)
-    elif isinstance(selector, dict) and (manifest.group, manifest.kind) == ("batch", "Job"):
+        return
+    job = (manifest.group, manifest.kind) == ("batch", "Job")
+    name = manifest.name if job else None  # a CronJob's Jobs are named when they are created
+    if job and isinstance(name, str) and len(name.encode()) > am.LABEL_VALUE_MAX:
+        yield _refused(manifest, FIELD_INVALID, ("metadata", "name"),
+                       am.field_error("spec.template.labels", "Invalid", name, am.max_len_error(am.LABEL_VALUE_MAX, "bytes")),
+                       "Shorten the Job's name to at most 63 characters: it becomes the job-name label of its pods.")
+    if not isinstance(selector, dict) or not (selector.get("matchLabels") or selector.get("matchExpressions")):
+        return  # generated entirely
+    unknowable = set(JOB_UID_LABELS) | (set() if name else set(JOB_NAME_LABELS))
+    if _keys_of(selector) & unknowable:
+        return  # the selector reads a label whose value only the server knows
+    generated = {key: name for key in JOB_NAME_LABELS if name}
+    if _matches(selector, generated) is False:
         yield _refused(manifest, SELECTOR_MISMATCH, spec_path + ("selector",),
                        am.field_error(spec_path + ("selector",), "Invalid", selector, "`selector` not auto-generated"),
                        "Remove spec.selector: the API server generates a Job's selector (or set "
                        "spec.manualSelector: true to choose it yourself).", key=True)
+    elif _matches(selector, {**generated, **labels}) is False:
+        yield _refused(manifest, SELECTOR_MISMATCH, template_where if labels else spec_path + ("template",),
+                       am.field_error(template_where, "Invalid", labels, "`selector` does not match template `labels`"),
+                       "Remove spec.selector (the API server generates one that matches), or make the template's "
+                       "labels satisfy it.", key=True)
+
+
+def _keys_of(selector: dict) -> set[str]:
+    keys = set(selector.get("matchLabels") or {}) if isinstance(selector.get("matchLabels"), dict) else set()
+    for expression in selector.get("matchExpressions") or []:
+        if isinstance(expression, dict):
+            keys.add(str(expression.get("key")))
+    return keys
 
 
 def _selector_labels(manifest: Manifest, path: tuple, selector: dict) -> Iterable[Finding]:
@@ -375,6 +491,14 @@ def _mismatch_hint(selector: dict, labels: dict) -> str:
     return "Make spec.template.metadata.labels satisfy spec.selector."
 
 
+def _non_negative(manifest: Manifest, path: tuple) -> Iterable[Finding]:
+    value = manifest.get(*path)
+    if type(value) is int and value < 0:
+        yield _refused(manifest, FIELD_INVALID, path, am.field_error(path, "Invalid", value,
+                                                                     "must be greater than or equal to 0"),
+                       "Use 0 or more.")
+
+
 def _strategy(manifest: Manifest) -> Iterable[Finding]:
     key = (manifest.group, manifest.kind)
     if key == ("apps", "Deployment"):
@@ -409,6 +533,10 @@ def _service(manifest: Manifest) -> Iterable[Finding]:
     if isinstance(selector, dict):
         yield from label_findings(manifest, ("spec", "selector"), selector)
     ports = spec.get("ports")
+    headless = spec.get("clusterIP") == "None" or spec.get("clusterIPs") == ["None"]
+    if not ports and not headless and service_type != "ExternalName":
+        yield _refused(manifest, PORT_INVALID, ("spec",), am.field_error(("spec", "ports"), "Required"),
+                       "Give the Service its ports (port, and targetPort when the container's differs).", key=True)
     if not isinstance(ports, list):
         return
     names: set[str] = set()
