@@ -629,6 +629,18 @@ def _crd_cel(rng, body):
         "self.tags.all(t, t.size() < 10)",  # cheap: tags has maxItems
         "self.labels.all(k, self.labels.all(j, k != j || self.labels[k] == self.labels[j]))",  # no maxProperties
         "has(self.owner) ? self.owner.matches('^[a-z]+$') : true",
+        "self.tags.all(t, t.matches('^a'))",  # 3 items, strings without maxLength
+        "self.labels.all(k, k.matches('^a'))",  # keys of an unbounded map
+        "self.ports.all(p, p.name.startsWith('a'))",  # an unbounded list of objects, unbounded strings
+        "self.ports.all(p, p.port > 0)",  # an unbounded list, a cheap body
+        "self.ports.all(p, p.name.matches('^[a-z]+$'))",  # an unbounded list, a regex over unbounded strings
+        "self.ports.all(p, p.nme == 'a')",  # a typo inside a comprehension
+        "self.region.startsWith('eu')",
+        "self.size == 1.5",  # int and double
+        "self.ratio > 1",  # double and int
+        "self.enabled == 'true'",  # bool and string
+        "has(self.nosuch)",
+        "self.tier in ['free', 'pro']",
     ))
     schema["x-kubernetes-validations"] = [{"rule": rule}]
     return body

@@ -164,11 +164,24 @@ def _parse_field_path(text: str) -> tuple:
 class RuleCompiler:
     """What engine.Compiler calls for each rule; returns a Rule or a SchemaProblem."""
 
-    def compile_rule(self, spec: dict, spath: tuple):
+    def compile_rule(self, spec: dict, spath: tuple, schema: dict | None = None, resource_root: bool = False):
+        """`schema`: the schema the rule sits on, for what the API server's typed environment checks
+        (undefined fields, mismatched types, the cost budget: wavegate.schemas.cel_check)."""
         expression = spec["rule"]
         program, error = _compile(expression)
         if program is None:
             return _compile_problem(expression, error, spath + ("rule",))
+        if schema is not None:
+            from wavegate.schemas import cel_check
+
+            for found in cel_check.check(expression, schema, resource_root):
+                if found.cost:
+                    return SchemaProblem(spath + ("rule",), f"CEL rule `{expression}`: Forbidden: {found.message}",
+                                         "Bound what the rule iterates over: maxItems on lists, maxProperties on maps, "
+                                         "maxLength on strings (or simplify the rule).")
+                return SchemaProblem(spath + ("rule",), f"CEL rule `{expression}`: compilation failed: {found.message}",
+                                     "The API server type-checks rules against the schema: use the schema's field "
+                                     "names and compare values of the same type.")
         message_program = None
         message_expression = spec.get("messageExpression")
         if isinstance(message_expression, str) and message_expression.strip():
@@ -189,5 +202,11 @@ def _compile_problem(expression: str, error: str, spath: tuple) -> SchemaProblem
                    "libraries, which wavegate cannot evaluate; the rule is not checked offline",
             "The API server still enforces it; run `wavegate dry-run` to check it against a real one.",
             severity="info")
-    return SchemaProblem(spath, f"CEL rule `{expression}` does not compile: {_clean_error(error or '')}",
+    return SchemaProblem(spath, f"CEL rule `{expression}`: compilation failed: {_first_line(error or '')}",
                          "The API server rejects a CRD whose x-kubernetes-validations do not compile; fix the expression.")
+
+
+def _first_line(text: str) -> str:
+    """cel-go's first error line, as the API server quotes it ("ERROR: <input>:1:12: Syntax error: ...")."""
+    line = re.sub(r"^[A-Z_]+: (?=ERROR)", "", text.strip()).splitlines()[0] if text.strip() else ""
+    return re.sub(r"\s*\[[A-Z_]+\]$", "", line)

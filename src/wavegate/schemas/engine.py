@@ -318,7 +318,7 @@ class Compiler:
             self._defaults_to_check.append(node)
         rules = s.get("x-kubernetes-validations")
         if isinstance(rules, list) and rules and dialect != JSON:
-            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",))
+            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",), s, root=spath == ())
 
         if dialect == CRD:
             # Structural schemas: anything not listed is pruned unless preserved or a map.
@@ -357,7 +357,7 @@ class Compiler:
                     "must have a default or be a required property",
                     f"Add {key!r} to the items' required list, or give it a default."))
 
-    def _compile_rules(self, rules: list, spath: tuple):
+    def _compile_rules(self, rules: list, spath: tuple, schema: dict | None = None, root: bool = False):
         if self.cel is None:
             return None
         compiled = []
@@ -365,7 +365,8 @@ class Compiler:
             if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str):
                 self.problems.append(SchemaProblem(spath + (i,), "a validation rule needs a `rule` string"))
                 continue
-            result = self.cel.compile_rule(rule, spath + (i,))
+            result = self.cel.compile_rule(rule, spath + (i,), schema=schema if self.dialect == CRD else None,
+                                           resource_root=root)
             if isinstance(result, SchemaProblem):
                 self.problems.append(result)
             else:

@@ -3,7 +3,7 @@
 The table (data/api-lifecycle.json) is Kubernetes' own deprecation data: the release that introduced,
 deprecated and removed each kind of each beta and alpha group version, and its replacement, as
 k8s.io/api's generated prerelease-lifecycle files record them (scripts/generate-api-lifecycle). The
-target release is --kubernetes-version (or `kubernetes_version:` in .wavegate.yaml), by default the
+target release is --kubernetes-version (or `kubernetesVersion:` in .wavegate.yaml), by default the
 newest one wavegate has schemas for.
 """
 
@@ -28,7 +28,7 @@ REMOVED = declare(
     """Kubernetes removes beta API versions a few releases after their replacement is stable; the API server
     of a release that removed one answers "no matches for kind" and Argo CD's sync fails. wavegate knows
     when each kind of each group version was introduced, deprecated and removed from Kubernetes' own
-    deprecation data, and judges the version given with --kubernetes-version (or kubernetes_version in
+    deprecation data, and judges the version given with --kubernetes-version (or kubernetesVersion in
     .wavegate.yaml; by default the newest release it has schemas for). Fields can differ between
     versions: check the object against the replacement's schema after changing apiVersion.""",
     "apiVersion: extensions/v1beta1     # removed in 1.16\nkind: Deployment",
@@ -149,7 +149,7 @@ def _judge(manifest: Manifest, found: Lifecycle, at: tuple[int, int], version: s
         yield REMOVED.at(manifest, ("apiVersion",),
                          f"{what} is served from Kubernetes {_text(found.introduced)} on; the target is {version}",
                          hint="Use an apiVersion the target release serves, or raise --kubernetes-version "
-                              "(kubernetes_version in .wavegate.yaml) if the cluster is newer.", key=False)
+                              "(kubernetesVersion in .wavegate.yaml) if the cluster is newer.", key=False)
     elif found.deprecated is not None and at >= found.deprecated:
         removal = f" and is removed in {_text(found.removed)}" if found.removed else ""
         yield DEPRECATED.at(manifest, ("apiVersion",),

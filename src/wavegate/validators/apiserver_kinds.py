@@ -14,6 +14,7 @@ from wavegate import apimachinery as am
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.validators.apiserver_metadata import templated
 from wavegate.validators.apiserver_workloads import (FIELD_INVALID, PORT_INVALID, PROTOCOLS, VALUE_UNSUPPORTED,
                                                      quantity_findings)
 
@@ -114,7 +115,7 @@ def _ingress(manifest: Manifest) -> Iterable[Finding]:
         if not isinstance(rule, dict):
             continue
         host = rule.get("host")
-        if isinstance(host, str) and host:
+        if isinstance(host, str) and host and not templated(host):
             yield from _host(manifest, ("spec", "rules", i, "host"), host)
         http = rule.get("http")
         if not isinstance(http, dict):

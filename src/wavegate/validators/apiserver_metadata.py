@@ -105,6 +105,12 @@ _FORM_HINT = {
 }
 
 
+def templated(value) -> bool:
+    """A value a template engine fills in before anything reaches the API server (a Backstage
+    skeleton's `${{ values.name }}`, a Helm or Go template's `{{ .Values.name }}`): not judged."""
+    return isinstance(value, str) and "{{" in value
+
+
 def kubernetes_version(ctx) -> str:
     store = getattr(ctx, "schemas", None)
     if store is not None:
@@ -169,7 +175,7 @@ def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Fin
         # The server appends five random characters and checks that name too (its length).
         checks.append(("generateName", generated + "x" * GENERATED_SUFFIX, False))
     for field, value, prefix in checks:
-        if not isinstance(value, str) or not value:
+        if not isinstance(value, str) or not value or templated(value):
             continue
         errors = am.name_errors(form, value, prefix=prefix)
         if (not errors and not prefix and (manifest.group, manifest.kind) == ("batch", "CronJob")
@@ -186,7 +192,7 @@ def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Fin
             yield _invalid(manifest, NAME_INVALID, ("metadata", field),
                            am.field_error(("metadata", field), "Invalid", metadata[field], message), hint)
     namespace = metadata.get("namespace")
-    if isinstance(namespace, str) and namespace:
+    if isinstance(namespace, str) and namespace and not templated(namespace):
         for message in am.name_errors(am.LABEL, namespace):
             yield _invalid(manifest, NAME_INVALID, ("metadata", "namespace"),
                            am.field_error(("metadata", "namespace"), "Invalid", namespace, message),
@@ -247,6 +253,8 @@ def label_findings(manifest: Manifest, path: tuple, labels: dict) -> Iterable[Fi
     where = am.field_path(path)
     for key, value in labels.items():
         key_text = str(key)
+        if templated(key_text) or templated(value):
+            continue
         for message in am.is_qualified_name(key_text):
             yield _invalid(manifest, LABEL_INVALID, path + (key,), am.field_error(where, "Invalid", key_text, message),
                            "Use a key of letters, digits, '-', '_' and '.', at most 63, starting and ending with a "
@@ -274,6 +282,8 @@ def _annotations(manifest: Manifest, path: tuple, annotations: dict) -> Iterable
     where = am.field_path(path)
     for key in annotations:
         key_text = str(key)
+        if templated(key_text):
+            continue
         for message in am.is_qualified_name(key_text.lower()):
             yield _invalid(manifest, ANNOTATION_INVALID, path + (key,),
                            am.field_error(where, "Invalid", key_text, message),
