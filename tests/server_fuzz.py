@@ -197,12 +197,13 @@ def bases() -> dict[str, dict]:
 # -- operators -------------------------------------------------------------------------------------
 
 Operator = Callable[[random.Random, dict], "dict | None"]
-OPERATORS: dict[str, tuple[tuple[str, ...] | None, Operator]] = {}  # name -> (kinds or None for all, fn)
+# name -> (kinds or None for all, fn, how many mutants per kind or None for the generator's count)
+OPERATORS: dict[str, tuple[tuple[str, ...] | None, Operator, int | None]] = {}
 
 
-def operator(name: str, kinds: tuple[str, ...] | None = None):
+def operator(name: str, kinds: tuple[str, ...] | None = None, count: int | None = None):
     def register(fn: Operator) -> Operator:
-        OPERATORS[name] = (kinds, fn)
+        OPERATORS[name] = (kinds, fn, count)
         return fn
     return register
 
@@ -812,6 +813,18 @@ def _schedule(rng, body):
     return body
 
 
+@operator("cluster-state", ("Pod", "Service", "ConfigMap"), count=2)
+def _cluster_state(rng, body):
+    """What only a cluster knows: its priority classes, its service IP range, its namespaces."""
+    if body["kind"] == "Pod":
+        body["spec"]["priorityClassName"] = "high-priority"
+    elif body["kind"] == "Service":
+        body["spec"]["clusterIP"] = "10.96.0.10"  # the local control plane serves 10.0.0.0/24
+    else:
+        body["metadata"]["namespace"] = "other"
+    return body
+
+
 # -- generation ------------------------------------------------------------------------------------
 
 
@@ -833,10 +846,10 @@ def generate(seed: int, per_operator: int) -> list[Case]:
     base = bases()
     for kind, body in base.items():
         cases.append(Case(f"{kind.lower()}-base-0", kind, "base", copy.deepcopy(body)))
-        for name, (kinds, fn) in OPERATORS.items():
+        for name, (kinds, fn, count) in OPERATORS.items():
             if kinds is not None and kind not in kinds:
                 continue
-            for n in range(per_operator):
+            for n in range(count or per_operator):
                 mutated = fn(rng, _own_group(copy.deepcopy(body), len(cases)))
                 if mutated is not None:
                     cases.append(Case(f"{kind.lower()}-{name}-{n}", kind, name, mutated))

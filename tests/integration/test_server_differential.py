@@ -55,8 +55,18 @@ SERVER_RULES = frozenset({
     "yaml-not-a-resource",
 })
 
-# case name -> why wavegate and the API server disagree on it.
-DISAGREEMENTS: dict[str, str] = {}
+# case name -> why wavegate and the API server disagree on it: what only a cluster knows.
+_PRIORITY = "no PriorityClass high-priority exists on the cluster (the Priority admission plugin); wavegate " \
+            "cannot know the cluster's priority classes"
+_SERVICE_CIDR = "10.96.0.10 is outside the cluster's service IP range (10.0.0.0/24 here); the range is a flag " \
+                "of the API server, not in the repository"
+_NAMESPACE = "namespace other does not exist on the cluster; whether a repository creates it is " \
+             "namespace-not-created's question, which the fuzz repository (one object per file) cannot answer"
+DISAGREEMENTS: dict[str, str] = {
+    "pod-cluster-state-0": _PRIORITY, "pod-cluster-state-1": _PRIORITY,
+    "service-cluster-state-0": _SERVICE_CIDR, "service-cluster-state-1": _SERVICE_CIDR,
+    "configmap-cluster-state-0": _NAMESPACE, "configmap-cluster-state-1": _NAMESPACE,
+}
 
 
 @dataclass
