@@ -3,14 +3,14 @@ pkg/api/validate/content, pkg/api/validation) with its wording, so a finding rea
 server's refusal.
 
 Each `is_*` function returns the server's messages for a value ([] when it is valid), as the Go
-functions of the same name do. Lengths are in bytes (Go's len), regular expressions are RE2.
+functions of the same name do. Lengths are in bytes (Go's len). The patterns are Go's; they are
+single character classes with no nested repetition, so Python's `re` (full matches, much faster
+than the RE2 wrapper on 100,000 labels) matches exactly what RE2 matches, in linear time.
 """
 
 from __future__ import annotations
 
 import re
-
-from wavegate.schemas.engine import compile_regex
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -25,14 +25,14 @@ _LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
 _CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
 
-_DNS1123_LABEL = compile_regex("^" + _DNS1123_LABEL_FMT + "$")
-_DNS1123_SUBDOMAIN = compile_regex("^" + _DNS1123_SUBDOMAIN_FMT + "$")
-_DNS1035_LABEL = compile_regex("^" + _DNS1035_LABEL_FMT + "$")
-_LABEL_KEY = compile_regex("^" + _LABEL_KEY_FMT + "$")
-_LABEL_VALUE = compile_regex("^" + _LABEL_VALUE_FMT + "$")
-_CONFIG_KEY = compile_regex("^" + _CONFIG_KEY_FMT + "$")
-_PORT_NAME_CHARSET = compile_regex("^[-a-z0-9]+$")
-_PORT_NAME_LETTER = compile_regex("[a-z]")
+_DNS1123_LABEL = re.compile(_DNS1123_LABEL_FMT)
+_DNS1123_SUBDOMAIN = re.compile(_DNS1123_SUBDOMAIN_FMT)
+_DNS1035_LABEL = re.compile(_DNS1035_LABEL_FMT)
+_LABEL_KEY = re.compile(_LABEL_KEY_FMT)
+_LABEL_VALUE = re.compile(_LABEL_VALUE_FMT)
+_CONFIG_KEY = re.compile(_CONFIG_KEY_FMT)
+_PORT_NAME_CHARSET = re.compile("[-a-z0-9]+")
+_PORT_NAME_LETTER = re.compile("[a-z]")
 
 _DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
                       "start and end with an alphanumeric character")
@@ -73,8 +73,8 @@ def is_dns1123_label(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1123_LABEL_MAX:
         errors.append(max_len_error(DNS1123_LABEL_MAX))
-    if not _DNS1123_LABEL.search(value):
-        if _DNS1123_SUBDOMAIN.search(value):
+    if not _DNS1123_LABEL.fullmatch(value):
+        if _DNS1123_SUBDOMAIN.fullmatch(value):
             errors.append("must not contain dots")
         else:
             errors.append(regex_error(_DNS1123_LABEL_MSG, _DNS1123_LABEL_FMT, "my-name", "123-abc"))
@@ -85,7 +85,7 @@ def is_dns1123_subdomain(value: str, unit: str = "characters") -> list[str]:
     errors = []
     if _size(value) > DNS1123_SUBDOMAIN_MAX:
         errors.append(max_len_error(DNS1123_SUBDOMAIN_MAX, unit))
-    if not _DNS1123_SUBDOMAIN.search(value):
+    if not _DNS1123_SUBDOMAIN.fullmatch(value):
         errors.append(regex_error(_DNS1123_SUBDOMAIN_MSG, _DNS1123_SUBDOMAIN_FMT, "example.com"))
     return errors
 
@@ -94,7 +94,7 @@ def is_dns1035_label(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1035_LABEL_MAX:
         errors.append(max_len_error(DNS1035_LABEL_MAX))
-    if not _DNS1035_LABEL.search(value):
+    if not _DNS1035_LABEL.fullmatch(value):
         errors.append(regex_error(_DNS1035_LABEL_MSG, _DNS1035_LABEL_FMT, "my-name", "abc-123"))
     return errors
 
@@ -159,7 +159,7 @@ def is_qualified_name(value: str) -> list[str]:
         errors.append("name part must be non-empty")
     elif _size(name) > DNS1123_LABEL_MAX:
         errors.append("name part " + max_len_error(DNS1123_LABEL_MAX, "bytes"))
-    if not _LABEL_KEY.search(name):
+    if not _LABEL_KEY.fullmatch(name):
         errors.append("name part " + regex_error(_LABEL_KEY_MSG, _LABEL_KEY_FMT, "MyName", "my.name", "123-abc"))
     return errors
 
@@ -168,7 +168,7 @@ def is_label_value(value: str) -> list[str]:
     errors = []
     if _size(value) > LABEL_VALUE_MAX:
         errors.append(max_len_error(LABEL_VALUE_MAX, "bytes"))
-    if not _LABEL_VALUE.search(value):
+    if not _LABEL_VALUE.fullmatch(value):
         errors.append(regex_error(_LABEL_VALUE_MSG, _LABEL_VALUE_FMT, "MyValue", "my_value", "12345"))
     return errors
 
@@ -184,7 +184,7 @@ def is_config_map_key(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1123_SUBDOMAIN_MAX:
         errors.append(max_len_error(DNS1123_SUBDOMAIN_MAX))
-    if not _CONFIG_KEY.search(value):
+    if not _CONFIG_KEY.fullmatch(value):
         errors.append(regex_error(_CONFIG_KEY_MSG, _CONFIG_KEY_FMT, "key.name", "KEY_NAME", "key-name"))
     if value == ".":
         errors.append("must not be '.'")
@@ -204,7 +204,7 @@ def is_valid_port_name(port: str) -> list[str]:
     errors = []
     if _size(port) > 15:
         errors.append(max_len_error(15))
-    if not _PORT_NAME_CHARSET.search(port):
+    if not _PORT_NAME_CHARSET.fullmatch(port):
         errors.append("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)")
     if not _PORT_NAME_LETTER.search(port):
         errors.append("must contain at least one letter (a-z)")
