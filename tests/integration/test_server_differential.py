@@ -51,7 +51,7 @@ SERVER_RULES = frozenset({
     "schema-undecodable", "object-name-invalid", "label-invalid", "annotation-invalid", "data-key-invalid",
     "data-not-base64", "secret-type-data-missing", "port-invalid", "container-name-invalid", "volume-mount-invalid",
     "field-value-unsupported", "field-invalid", "quantity-invalid", "selector-template-mismatch",
-    "api-version-removed", "crd-invalid",
+    "api-version-removed", "api-version-not-enabled", "crd-invalid",
     "yaml-not-a-resource",
 })
 

@@ -94,3 +94,23 @@ def test_the_table_agrees_with_the_bundled_schemas_of(version):
             and k[2] not in ("DeleteOptions", "WatchEvent")}
     unexplained = {k for k in gone if not (k in table() and table()[k].removed and table()[k].removed <= at)}
     assert unexplained == set()
+
+
+CLAIM = "apiVersion: resource.k8s.io/{version}\nkind: ResourceClaim\nmetadata: {{name: c, namespace: default}}\nspec: {{}}\n"
+
+
+def test_a_beta_api_a_default_cluster_does_not_serve_is_an_error_naming_the_stable_one(tmp_path):
+    [finding] = _findings(tmp_path, {"c.yaml": CLAIM.format(version="v1beta2")})
+    assert finding.rule == "api-version-not-enabled" and (finding.line, finding.column) == (1, 13)
+    assert "serves only when the API server enables it (--runtime-config=resource.k8s.io/v1beta2=true)" in finding.message
+    assert finding.hint == "Change apiVersion to resource.k8s.io/v1."
+
+
+def test_the_stable_api_is_served(tmp_path):
+    assert _findings(tmp_path, {"c.yaml": CLAIM.format(version="v1")}) == []
+
+
+def test_betas_from_before_1_24_were_served_by_default(tmp_path):
+    # KEP-3136: only betas introduced from 1.24 on are off by default; autoscaling/v2beta2 (1.12) was on.
+    assert [f.rule for f in _findings(tmp_path, {"h.yaml": HPA.format(version="v2beta2")}, version="1.25")] == [
+        "api-version-deprecated"]

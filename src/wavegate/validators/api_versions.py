@@ -42,6 +42,17 @@ DEPRECATED = declare(
     "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema", _K)
 
 
+NOT_ENABLED = declare(
+    "api-version-not-enabled", "error", "The apiVersion is a prerelease API the target release does not serve by default",
+    """Alpha APIs are never served by default, and since Kubernetes 1.24 new beta APIs are not either
+    (KEP-3136): a cluster serves them only when its API server runs with --runtime-config enabling
+    them. On a default cluster the object is refused ("no matches for kind") and Argo CD's sync fails.
+    If your clusters do enable the API, set this rule to off or warning in .wavegate.yaml.""",
+    "apiVersion: resource.k8s.io/v1beta2\nkind: ResourceClaim", "apiVersion: resource.k8s.io/v1\nkind: ResourceClaim",
+    _K)
+BETA_OFF_BY_DEFAULT_SINCE = (1, 24)  # KEP-3136: beta APIs introduced from 1.24 on are disabled by default
+
+
 @dataclass(frozen=True)
 class Lifecycle:
     group: str
@@ -55,6 +66,15 @@ class Lifecycle:
     @property
     def api_version(self) -> str:
         return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def enabled_by_default(self) -> bool:
+        """Whether a release that serves this version serves it without --runtime-config."""
+        if "alpha" in self.version:
+            return False
+        if "beta" in self.version:
+            return self.introduced is not None and self.introduced < BETA_OFF_BY_DEFAULT_SINCE
+        return True
 
     def replacement_text(self) -> str:
         if self.replacement is None:
@@ -150,6 +170,16 @@ def _judge(manifest: Manifest, found: Lifecycle, at: tuple[int, int], version: s
                          f"{what} is served from Kubernetes {_text(found.introduced)} on; the target is {version}",
                          hint="Use an apiVersion the target release serves, or raise --kubernetes-version "
                               "(kubernetesVersion in .wavegate.yaml) if the cluster is newer.", key=False)
+    elif not found.enabled_by_default:
+        stage = "an alpha" if "alpha" in found.version else "a beta"
+        stable = _stable(found, at)
+        yield NOT_ENABLED.at(manifest, ("apiVersion",),
+                             f"{what} is {stage} API that Kubernetes {version} serves only when the API server enables "
+                             f"it (--runtime-config={found.api_version}=true)"
+                             + (f"; {stable} is served by default" if stable else ""),
+                             hint=(f"Change apiVersion to {stable}." if stable else
+                                   "Use a stable API, or turn this rule off in .wavegate.yaml if your clusters enable it."),
+                             key=False)
     elif found.deprecated is not None and at >= found.deprecated:
         removal = f" and is removed in {_text(found.removed)}" if found.removed else ""
         yield DEPRECATED.at(manifest, ("apiVersion",),
@@ -157,6 +187,15 @@ def _judge(manifest: Manifest, found: Lifecycle, at: tuple[int, int], version: s
                             + (f"; use {use}" if replacement else ""),
                             hint=f"Change apiVersion to {use}." if replacement else
                             "Plan the move before the upgrade that removes it.", key=False)
+
+
+def _stable(found: Lifecycle, at: tuple[int, int]) -> str:
+    """A stable version of the same kind the target release serves, as an apiVersion, or ''."""
+    for (group, version, kind), life in sorted(table().items()):
+        if (group, kind) == (found.group, found.kind) and "alpha" not in version and "beta" not in version \
+                and (life.introduced is None or at >= life.introduced) and (life.removed is None or at < life.removed):
+            return life.api_version
+    return ""
 
 
 def _text(version: tuple[int, int]) -> str:
