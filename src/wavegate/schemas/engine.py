@@ -326,8 +326,10 @@ class Compiler:
                 node.props is not None or node.types == frozenset(("object",)))
             if node.types is None and not (node.int_or_string or node.preserve) \
                     and not any(k in ("anyOf", "oneOf", "allOf", "not") for k in spath if isinstance(k, str)):
+                where = ("at the root" if not spath else "for specified array items" if spath[-1] == "items"
+                         else "for specified object fields")
                 self.problems.append(SchemaProblem(
-                    spath, "the schema has no type, so the CRD is not structural",
+                    spath, f"type: Required value: must not be empty {where} (the CRD is not structural)",
                     "Give every field a type, or mark it x-kubernetes-int-or-string / "
                     "x-kubernetes-preserve-unknown-fields."))
         else:
