@@ -14,7 +14,11 @@ The verdicts (refused or accepted) must agree, and for a refusal the field must 
 wavegate's findings and one of the server's causes name the same field or one contains the other
 (the server names a map, `metadata.labels`, where wavegate names the entry). Every disagreement
 must be listed in DISAGREEMENTS, by case name, with the reason; an entry that no longer disagrees
-fails the test too, so the list stays true.
+fails the test too, so the list stays true. WAVEGATE_FUZZ_REPORT=FILE writes every disagreement
+(both sides' words) to FILE as JSON.
+
+test_defaults_are_the_servers compares what wavegate's policies see (wavegate.schemas.defaults) with
+the object the server answered with, on every object both accept.
 """
 
 from __future__ import annotations
@@ -208,6 +212,8 @@ def server_verdicts(cases) -> dict[str, Verdict]:
                 status, answer = server.create(body, dry_run=False)
                 assert status < 300, answer
             _wait_served(server, crds)
+            for api_version, kind in sorted({(c.body["apiVersion"], c.body["kind"]) for c in cases}):
+                server.resource(api_version, kind)  # discovery once, before the requests run in threads
             with ThreadPoolExecutor(WORKERS) as pool:
                 verdicts = list(pool.map(lambda case: _judge_on_server(server, case), cases))
         finally:
