@@ -11,6 +11,7 @@ than the RE2 wrapper on 100,000 labels) matches exactly what RE2 matches, in lin
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -267,10 +268,10 @@ _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "
 _QUANTITY = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[-+]?[0-9]*)$")  # linear: no nesting
 
 
-def parse_quantity(value) -> "Decimal | None":
+def parse_quantity(value) -> Decimal | None:
     """The value of a Kubernetes quantity (`500m`, `1Gi`, `1e3`, a JSON number), or None when the
     API server cannot decode it (as resource.ParseQuantity after the JSON decoder's TrimSpace)."""
-    from decimal import Decimal, InvalidOperation
+    from decimal import InvalidOperation
 
     if isinstance(value, bool):
         return None

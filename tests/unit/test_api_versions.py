@@ -5,7 +5,7 @@ schemas of every Kubernetes version wavegate ships."""
 
 import pytest
 
-from tests.helpers import check_repo, with_rule, write_repo
+from tests.helpers import check_repo, write_repo
 from wavegate.schemas import kubernetes
 from wavegate.validators.api_versions import table
 

@@ -83,8 +83,7 @@ def _keys(manifest: Manifest, field: str, server_field: str) -> Iterable[Finding
 def _suggest_key(key: str) -> str:
     import re
 
-    text = re.sub(r"[^-._a-zA-Z0-9]+", "-", key).lstrip(".")[:am.DNS1123_SUBDOMAIN_MAX] or "key"
-    return text
+    return re.sub(r"[^-._a-zA-Z0-9]+", "-", key).strip("-").lstrip(".")[:am.DNS1123_SUBDOMAIN_MAX] or "key"
 
 
 def _base64(manifest: Manifest, field: str) -> Iterable[Finding]:

@@ -153,9 +153,9 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
             continue
         custom = is_custom(manifest, ctx)
         yield from _name(manifest, custom, version)
-        yield from metadata_findings(manifest, ("metadata",), top=True, repo=repo)
+        yield from metadata_findings(manifest, ("metadata",))
         for path in template_metadata_paths(manifest):
-            yield from metadata_findings(manifest, path, top=False, repo=repo)
+            yield from metadata_findings(manifest, path)
 
 
 def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: bool = False) -> Finding:
@@ -235,7 +235,8 @@ WORKLOADS = frozenset({("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", 
                        ("apps", "DaemonSet"), ("batch", "Job")})
 
 
-def metadata_findings(manifest: Manifest, path: tuple, top: bool, repo: Repo | None = None) -> Iterable[Finding]:
+def metadata_findings(manifest: Manifest, path: tuple) -> Iterable[Finding]:
+    """Labels and annotations of the metadata at `path` (an object's or a template's)."""
     metadata = manifest.get(*path)
     if not isinstance(metadata, dict):
         return
