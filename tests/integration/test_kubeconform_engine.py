@@ -199,7 +199,7 @@ def _verdicts(root: Path) -> dict[str, tuple[bool, bool]]:
     directory, location = kubeconform.prepare_bundle(store, entries)
     results = kubeconform.run_kubeconform(root, sorted({m.path for m in judged}), location)
     assert not [r for r in results if r.status == "statusError"], results
-    invalid = {m.name for m, r in kubeconform._match(results, judged) if r.status == "statusInvalid"}
+    invalid = {m.name for m, r in kubeconform._match(results, judged)[0] if r.status == "statusInvalid"}
     return {m.name: (builtin_valid[m.name], m.name not in invalid) for m in judged}
 
 
@@ -273,3 +273,44 @@ def test_kinds_whose_kind_suffix_names_collide_use_the_group_layout(tmp_path, mo
     bundle_dir = next((tmp_path / "cache" / "wavegate" / "kubeconform").iterdir())
     assert (bundle_dir / "example.com" / "widget_v1.json").exists()
     assert (bundle_dir / "example.org" / "widget_v1.json").exists()
+
+
+UNDECODABLE = """\
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: fine}
+data: {a: b}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ratio}
+data:
+  ratio: .inf
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: flags}
+data:
+  verbose: yes
+"""
+
+
+def test_an_object_kubeconform_cannot_decode_is_an_error_at_its_line_never_dropped(tmp_path):
+    root = write_repo(tmp_path / "repo", {"config.yaml": UNDECODABLE})
+    found = _findings(root, "kubeconform")
+    [undecodable] = [f for f in found if f.rule == "schema-undecodable"]
+    assert (undecodable.path, undecodable.line) == ("config.yaml", 10)  # the `ratio: .inf` line
+    assert undecodable.resource.name == "ratio" and "+Inf" in undecodable.message
+    # `yes` is a boolean for kubeconform (and the API server): a type error at its line.
+    assert [(f.rule, f.line) for f in found if f.resource and f.resource.name == "flags"] == [
+        ("schema-invalid-type", 16)]
+    # The built-in engine refuses the same two objects (the verdicts agree).
+    assert {f.resource.name for f in _findings(root, "builtin") if f.severity.name == "ERROR"} == {"ratio", "flags"}
+
+
+def test_a_document_only_kubeconform_can_see_is_reported_at_its_file(tmp_path, monkeypatch):
+    root = write_repo(tmp_path / "repo", {"config.yaml": UNDECODABLE})
+    real = kubeconform._match
+    monkeypatch.setattr(kubeconform, "_match", lambda results, manifests: real(results, manifests[:1]))
+    at_file = [(f.rule, f.line) for f in _findings(root, "kubeconform") if f.resource is None]
+    assert sorted(at_file) == [("schema-invalid-value", 1), ("schema-undecodable", 1)]

@@ -39,6 +39,8 @@ from wavegate.dryrun.server import Outcome, Server
 from wavegate.kro import crd_for_rgd
 from wavegate.load import Manifest, read_yaml
 from wavegate.policy import Environment, Violation, builtin_policy_dir, evaluate, load_policies
+from wavegate.schemas import SchemaStore
+from wavegate.schemas.defaults import admitted
 from tests.helpers import REPO_ROOT, shared
 
 pytestmark = pytest.mark.integration
@@ -61,12 +63,6 @@ class PrePolicy:
 
 # fixture (relative to fixtures/) -> the non-policy refusal the server answers with, and why.
 PRE_POLICY: dict[str, PrePolicy] = {
-    "dns1123-names/fail/uppercase.yaml": PrePolicy(
-        "Invalid", 'metadata.name: Invalid value: "Web_Settings": a lowercase RFC 1123 subdomain',
-        "ConfigMap names are checked as DNS-1123 subdomains by object-meta validation, before admission"),
-    "dns1123-names/fail/namespace-with-dot.yaml": PrePolicy(
-        "Invalid", 'metadata.name: Invalid value: "team.web": must not contain dots',
-        "Namespace names are checked as DNS-1123 labels by namespace validation, before admission"),
     "cicdpipeline-allowed-region/fail/unknown-region.yaml": PrePolicy(
         "Invalid", 'spec.aws.region: Unsupported value: "ap-south-2"',
         "the RGD's enum on spec.aws.region is the params' region list, so the CRD schema refuses it first"),
@@ -117,9 +113,12 @@ def prerequisite_crds() -> list[dict]:
     return crds
 
 
-def offline(world: World, docs: list[Manifest]) -> list[Violation]:
-    """All default policies on the fixture's documents, in the namespaces the server has."""
-    env = Environment.of(docs, plurals=world.policies.plurals)
+def offline(world: World, docs: list[Manifest], store=None) -> list[Violation]:
+    """All default policies on the fixture's documents, in the namespaces the server has, each
+    document as admission sees it (defaulted, with the kinds `store` knows: by default the
+    shipped schemas and the platform's RGDs, as `wavegate validate` has them)."""
+    store = store or SchemaStore.build(None)
+    env = Environment.of(docs, plurals=world.policies.plurals, admitted=lambda m: admitted(store, m))
     for name, namespace in world.namespaces.items():
         env.namespaces.setdefault(name, namespace)
     return evaluate(world.policies, docs, env)
@@ -336,3 +335,152 @@ def test_parameterised_denial_with_a_narrower_params_object(world, tmp_path):
     while not (outcome := world.probe.apply(doc.data, doc.namespace)).applied:
         assert time.monotonic() < deadline, f"still denied after removing the probe binding: {outcome.message}"
         time.sleep(0.1)
+
+
+# -- defaulted fields ------------------------------------------------------------------------------
+
+REGION_FIELD = ('region: string | required=true enum="us-east-1,us-east-2,us-west-1,us-west-2,eu-west-1,eu-west-2,'
+                'eu-central-1,ap-southeast-1,ap-southeast-2,ap-northeast-1"')
+DEFAULTED_PIPELINE = """\
+apiVersion: kro.run/v1alpha1
+kind: RegionalPipeline
+metadata: {{name: {name}, namespace: team-web}}
+spec:
+  name: web-cicd
+  namespace: team-web
+  aws: {{accountId: "123456789012", clusterName: peeks-hub-cluster{region}}}
+  application: {{name: web}}
+  gitlab: {{hostname: gitlab.example.com, username: platform}}
+"""
+REPLICAS_POLICY = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: wavegate-probe-two-replicas}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {apiGroups: [apps], apiVersions: ["*"], operations: [CREATE], resources: [deployments]}
+  validations:
+    - expression: "object.spec.replicas >= 2 && object.spec.template.spec.containers.all(c, c.imagePullPolicy == 'IfNotPresent')"
+      messageExpression: "'replicas ' + string(object.spec.replicas) + ', pull policies ' + object.spec.template.spec.containers.map(c, c.imagePullPolicy).join(',')"
+      reason: Forbidden
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: wavegate-probe-two-replicas}
+spec: {policyName: wavegate-probe-two-replicas, validationActions: [Deny]}
+"""
+DEPLOYMENTS = {
+    # name -> (what the file says, what the server decides from its defaults)
+    "defaults-one-replica": ("{}", "replicas 1 (default), pull policy Always (default for a :latest image)"),
+    "two-replicas-pinned": ("{replicas: 2, image: 'nginx:1.27'}", "both as written or defaulted satisfy the policy"),
+    "two-replicas-latest": ("{replicas: 2}", "imagePullPolicy defaults to Always for an untagged image"),
+}
+
+
+def _deployment(name: str, fields: dict) -> dict:
+    image = fields.get("image", "nginx")
+    spec = {"selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": [{"name": "web", "image": image}]}}}
+    if "replicas" in fields:
+        spec["replicas"] = fields["replicas"]
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "team-web"},
+            "spec": spec}
+
+
+def test_policies_see_defaulted_fields_as_the_api_server_does(world, tmp_path):
+    """Admission policies run on the object after defaulting. An RGD that defaults spec.aws.region
+    (here to a region outside the allowed list, and to an allowed one), and a Deployment whose
+    replicas and imagePullPolicy are defaulted, are judged offline and by the server alike, with the
+    same messages. The same policies as the shipped ones, bound to a probe kind, so nothing else
+    changes for the other tests."""
+    import yaml
+
+    from wavegate.load import parse_documents
+
+    rgd_text = (REPO_ROOT / "templates" / "kro" / "cicd-pipeline-rgd.yaml").read_text()
+    assert REGION_FIELD in rgd_text
+    policy = world.policies.policies["cicdpipeline-allowed-region"]
+    [binding] = world.policies.bindings_of(policy)
+    [param] = [m for m in world.policies.params if m.name == binding.param_ref["name"]]
+    probes = {}
+    for default in ("mars-1", "us-west-2"):
+        kind = f"Regional{'Bad' if default == 'mars-1' else 'Good'}Pipeline"
+        text = (rgd_text.replace(REGION_FIELD, f'region: string | default="{default}"')
+                .replace("kind: CICDPipeline", f"kind: {kind}").replace("name: cicdpipeline.kro.run",
+                                                                        f"name: {kind.lower()}.kro.run"))
+        [rgd], problems = parse_documents(f"{kind}.yaml", text)
+        assert not problems
+        probes[kind] = rgd
+    plurals = [f"{kind.lower()}s" for kind in probes]
+    probe_policy = {**policy.manifest.data, "metadata": {"name": "wavegate-probe-allowed-region"},
+                    "spec": {**policy.spec, "matchConstraints": {"resourceRules": [
+                        {"apiGroups": ["kro.run"], "apiVersions": ["*"], "operations": ["CREATE"],
+                         "resources": plurals}]}}}
+    probe_binding = {**binding.manifest.data, "metadata": {"name": "wavegate-probe-allowed-region"},
+                     "spec": {**binding.spec, "policyName": "wavegate-probe-allowed-region"}}
+    (tmp_path / "probe.yaml").write_text(yaml.safe_dump_all([probe_policy, probe_binding, param.data]) + "---\n"
+                                         + REPLICAS_POLICY)
+    probe_policies = load_policies(tmp_path)
+    assert not probe_policies.problems, probe_policies.problems
+
+    store = SchemaStore.build(None)
+    for rgd in probes.values():
+        store.add_rgd(rgd, origin="rgd")
+    server = world.server
+    crds = [crd_for_rgd(rgd.data) for rgd in probes.values()]
+    for crd in crds:
+        install(server, crd)
+    assert server.wait_established([c["metadata"]["name"] for c in crds]) == []
+    installed = [("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "wavegate-probe-allowed-region"),
+                 ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "wavegate-probe-allowed-region"),
+                 ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy", "wavegate-probe-two-replicas"),
+                 ("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding", "wavegate-probe-two-replicas")]
+    install(server, probe_policy)
+    install(server, probe_binding)
+    for document in yaml.safe_load_all(REPLICAS_POLICY):
+        install(server, document)
+    probe_world = World(world.server, world.probe, probe_policies, world.namespaces)
+    cases: list[tuple[str, dict]] = []
+    for kind in probes:
+        for region in ("", ", region: eu-west-1"):
+            name = f"{kind.lower()}{'-explicit' if region else '-defaulted'}"
+            cases.append((name, yaml.safe_load(DEFAULTED_PIPELINE.format(name=name, region=region).replace(
+                "RegionalPipeline", kind))))
+    for name, (fields, _) in DEPLOYMENTS.items():
+        cases.append((name, _deployment(name, yaml.safe_load(fields))))
+    try:
+        _wait_for_probe_policies(world, cases)
+        compared = 0
+        for name, body in cases:
+            [doc], problems = parse_documents(f"{name}.yaml", yaml.safe_dump(body))
+            assert not problems
+            violations = [v for v in offline(probe_world, [doc], store) if v.denied]
+            outcome = world.probe.apply(body, "team-web")
+            if not violations:
+                assert outcome.applied, f"{name}: wavegate admits it, the server says: {outcome.message}"
+            else:
+                [violation] = violations
+                assert not outcome.applied, f"{name}: wavegate denies ({violation.server_message}), the server admits"
+                assert outcome.message == _forbidden_prefix(world, doc) + violation.server_message, name
+            compared += 1
+        denied = {name for name, body in cases
+                  if [v for v in offline(probe_world, [parse_documents("x.yaml", yaml.safe_dump(body))[0][0]], store)
+                      if v.denied]}
+        # The defaulted mars-1 is denied, every explicit eu-west-1 and the defaulted us-west-2 admitted.
+        assert denied == {"regionalbadpipeline-defaulted", "defaults-one-replica", "two-replicas-latest"}
+        assert compared == len(cases) == 7
+    finally:
+        for api_version, kind, name in installed:
+            server.dynamic.delete(server.resource(api_version, kind), name=name)
+
+
+def _wait_for_probe_policies(world: World, cases) -> None:
+    """Until both probe policies deny one of their cases (the informers have them)."""
+    deadline = time.monotonic() + SETTLE_TIMEOUT
+    for canary in ("regionalbadpipeline-defaulted", "defaults-one-replica"):
+        body = dict(cases)[canary]
+        while world.probe.apply(body, "team-web").applied:
+            assert time.monotonic() < deadline, f"the probe policy for {canary} never came into force"
+            time.sleep(0.1)

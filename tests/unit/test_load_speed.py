@@ -120,7 +120,10 @@ def test_independent_checks_in_a_worker_give_the_same_findings(tmp_path, monkeyp
     from wavegate import validators
 
     files = {f"app{i}/{rel}": text for i in range(3) for rel, text in FILES.items()}
-    files["app0/manifests/bad-name.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: Bad_Name, namespace: team}\n"
+    files["app0/manifests/admins.yaml"] = (
+        "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata: {name: admins, namespace: team}\n"
+        "roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}\n"
+        "subjects: [{kind: ServiceAccount, name: deployer, namespace: team}]\n")
     root = write_repo(tmp_path, files)
     monkeypatch.setenv("WAVEGATE_CHECK_WORKERS", "1")
     one = check_repo(root)

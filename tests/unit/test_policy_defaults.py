@@ -19,7 +19,7 @@ def test_default_policies_load_cleanly():
     assert set(policies.policies) == {
         "application-project-not-default", "application-resources-finalizer", "appproject-no-cluster-wide-resources",
         "appproject-restricted-destinations", "appproject-source-repos-not-wildcard", "cicdpipeline-allowed-region",
-        "dns1123-names", "no-cluster-admin-binding", "pod-security-baseline", "pod-security-restricted"}
+        "no-cluster-admin-binding", "pod-security-baseline", "pod-security-restricted"}
     assert policies.policies["no-cluster-admin-binding"].non_exceptable
 
 

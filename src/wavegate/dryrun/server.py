@@ -68,6 +68,10 @@ class Server:
             params["dry_run"] = "All"
         if resource.namespaced:
             body = {**body, "metadata": {**body.get("metadata", {}), "namespace": namespace or "default"}}
+        if not (body.get("metadata") or {}).get("name"):  # generateName: what apply (and Argo CD's sync) refuses
+            return Outcome(applied=False, status=422, reason="Invalid",
+                           message="metadata.name: Required value: name is required (generateName is only for "
+                                   "objects created, such as Argo CD hooks, not applied)", fields=["metadata.name"])
         path = resource.path(name=body["metadata"]["name"], namespace=body["metadata"].get("namespace")
                              if resource.namespaced else None)
         try:

@@ -72,6 +72,15 @@ class Target:
     namespace: str | None
     namespace_object: dict | None
     request: Request
+    admitted: Callable[[Manifest], dict] | None = None
+    _object: dict | None = field(default=None, repr=False)
+
+    @property
+    def object(self) -> dict:
+        """The object as admission sees it (defaulted), computed when a policy first needs it."""
+        if self._object is None:
+            self._object = self.admitted(self.manifest) if self.admitted is not None else self.manifest.data
+        return self._object
 
 
 @dataclass
@@ -82,12 +91,16 @@ class Environment:
     plurals: dict[tuple[str, str], str] = field(default_factory=dict)
     scopes: dict[tuple[str, str], str] = field(default_factory=dict)
     default_namespace: Callable[[Manifest], str | None] = lambda manifest: None
+    # The object as the API server holds it when admission runs (after decoding and defaulting:
+    # wavegate.schemas.defaults.admitted); by default the manifest's data as written.
+    admitted: Callable[[Manifest], dict] | None = None
     # namespace_object by name, shared by every target in the namespace (nothing changes it).
     _namespace_objects: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
-           default_namespace: Callable[[Manifest], str | None] | None = None) -> "Environment":
+           default_namespace: Callable[[Manifest], str | None] | None = None,
+           admitted: Callable[[Manifest], dict] | None = None) -> "Environment":
         from wavegate.policy.match import crd_plurals
 
         manifests = list(manifests)
@@ -99,6 +112,7 @@ class Environment:
         env.scopes = kube.repo_scopes(repo) if repo is not None else {}
         if default_namespace is not None:
             env.default_namespace = default_namespace
+        env.admitted = admitted
         return env
 
     def plural(self, manifest: Manifest) -> str:
@@ -127,7 +141,7 @@ class Environment:
                           resource=self.plural(manifest), namespace=namespace, name=manifest.name,
                           scope=scope or (kube.CLUSTER if cluster_scoped else kube.NAMESPACED),
                           labels=labels, namespace_labels=namespace_labels)
-        return Target(manifest, namespace, namespace_object, request)
+        return Target(manifest, namespace, namespace_object, request, admitted=self.admitted)
 
     def namespace_object(self, name: str) -> dict:
         data = copy.deepcopy(self.namespaces.get(name)) or {"apiVersion": "v1", "kind": "Namespace",
@@ -219,7 +233,7 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     # top-level fields the policy's expressions can read are passed (Policy.reads): CEL
     # converts every value it is given on every evaluation.
     reads = policy.reads
-    data = target.manifest.data
+    data = target.object
     obj = dict(data) if reads["object"] is None else narrowed(data, reads["object"])
     if target.namespace is not None and isinstance(obj.get("metadata"), dict):
         obj["metadata"] = dict(obj["metadata"])

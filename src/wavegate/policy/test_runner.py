@@ -42,6 +42,7 @@ def run(directory: str | Path, policies: PolicySet | None = None) -> tuple[Polic
     directory = Path(directory)
     policies = policies or load_policies(directory)
     cases: list[Case] = []
+    store = _store()
     for name, policy in policies.policies.items():
         for expected in (PASS, FAIL):
             folder = directory / "fixtures" / name / expected
@@ -52,17 +53,28 @@ def run(directory: str | Path, policies: PolicySet | None = None) -> tuple[Polic
             for file in files:
                 started = time.perf_counter()
                 rel = file.relative_to(directory).as_posix()
-                case = _case(policies, name, expected, file, rel)
+                case = _case(policies, name, expected, file, rel, store)
                 case.seconds = time.perf_counter() - started
                 cases.append(case)
     return policies, cases
 
 
-def _case(policies: PolicySet, name: str, expected: str, file: Path, rel: str) -> Case:
+def _store():
+    """The schemas `wavegate validate` knows without a repository (Kubernetes, Argo CD, the platform's
+    RGDs), for the defaults admission applies before the policies see a fixture."""
+    from wavegate.schemas import SchemaStore
+
+    return SchemaStore.build(None)
+
+
+def _case(policies: PolicySet, name: str, expected: str, file: Path, rel: str, store=None) -> Case:
+    from wavegate.schemas.defaults import admitted
+
     manifests, problems = read_yaml(file, rel=rel)
     if problems:
         return Case(name, expected, rel, False, f"fixture does not load: {problems[0].message} (line {problems[0].line})")
-    env = Environment.of(manifests, plurals=policies.plurals)
+    env = Environment.of(manifests, plurals=policies.plurals,
+                         admitted=(lambda m: admitted(store, m)) if store is not None else None)
     violations = [v for v in evaluate(_only(policies, name), manifests, env)]
     if expected == PASS:
         if violations:

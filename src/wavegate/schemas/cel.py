@@ -164,18 +164,24 @@ def _parse_field_path(text: str) -> tuple:
 class RuleCompiler:
     """What engine.Compiler calls for each rule; returns a Rule or a SchemaProblem.
 
-    `schema` is the schema the rule sits on; where it gives every value a static type, the rule
-    is also type-checked as the API server does when the CRD is created (see `_type_problem`)."""
-
-    def compile_rule(self, spec: dict, spath: tuple, schema: dict | None = None):
+    def compile_rule(self, spec: dict, spath: tuple, schema: dict | None = None, resource_root: bool = False):
+        """`schema`: the schema the rule sits on, for what the API server's typed environment checks
+        (undefined fields, mismatched types, the cost budget: wavegate.schemas.cel_check)."""
         expression = spec["rule"]
         program, error = _compile(expression)
         if program is None:
             return _compile_problem(expression, error, spath + ("rule",))
         if schema is not None:
-            problem = _type_problem(expression, program, schema, spath + ("rule",))
-            if problem is not None:
-                return problem
+            from wavegate.schemas import cel_check
+
+            for found in cel_check.check(expression, schema, resource_root):
+                if found.cost:
+                    return SchemaProblem(spath + ("rule",), f"CEL rule `{expression}`: Forbidden: {found.message}",
+                                         "Bound what the rule iterates over: maxItems on lists, maxProperties on maps, "
+                                         "maxLength on strings (or simplify the rule).")
+                return SchemaProblem(spath + ("rule",), f"CEL rule `{expression}`: compilation failed: {found.message}",
+                                     "The API server type-checks rules against the schema: use the schema's field "
+                                     "names and compare values of the same type.")
         message_program = None
         message_expression = spec.get("messageExpression")
         if isinstance(message_expression, str) and message_expression.strip():
@@ -196,89 +202,11 @@ def _compile_problem(expression: str, error: str, spath: tuple) -> SchemaProblem
                    "libraries, which wavegate cannot evaluate; the rule is not checked offline",
             "The API server still enforces it; run `wavegate dry-run` to check it against a real one.",
             severity="info")
-    return SchemaProblem(spath, f"CEL rule `{expression}` does not compile: {_clean_error(error or '')}",
+    return SchemaProblem(spath, f"CEL rule `{expression}`: compilation failed: {_first_line(error or '')}",
                          "The API server rejects a CRD whose x-kubernetes-validations do not compile; fix the expression.")
 
 
-# Type errors the API server finds when it compiles a rule against the CRD's schema (an undefined
-# field, an operator on the wrong types) are evaluation errors here, where `self` is dynamic. Each
-# would then be reported on every instance, when it is a mistake of the CRD, made once. So a rule
-# is also run on a witness: a value of its schema with every declared field present, each of its
-# declared type. Where the schema types every value statically (no maps, int-or-string, preserved
-# unknown fields, embedded resources, or strings that Kubernetes' CEL types as bytes, durations or
-# timestamps), an undefined key or a missing overload on the witness is exactly such a compile error.
-_TYPE_ERRORS = re.compile(r"Key not found in map : \"([^\"]*)\"|No matching overloads found : (.*)")
-_TYPED_FORMATS = frozenset({"byte", "duration", "date", "date-time"})
-
-
-class _Dynamic(Exception):
-    pass
-
-
-def _witness(schema, depth: int = 0):
-    if not isinstance(schema, dict) or depth > 64 or "$ref" in schema:
-        raise _Dynamic
-    if any(schema.get(key) is True for key in ("x-kubernetes-preserve-unknown-fields", "x-kubernetes-int-or-string",
-                                               "x-kubernetes-embedded-resource")):
-        raise _Dynamic
-    kind = schema.get("type")
-    if kind == "object":
-        if schema.get("additionalProperties") not in (None, False):
-            raise _Dynamic
-        props = schema.get("properties") or {}
-        if not isinstance(props, dict):
-            raise _Dynamic
-        return {name: _witness(sub, depth + 1) for name, sub in props.items()}
-    if kind == "array":
-        return [_witness(schema.get("items"), depth + 1)]
-    if kind == "string":
-        if schema.get("format") in _TYPED_FORMATS:
-            raise _Dynamic
-        return ""
-    if kind == "integer":
-        return 0
-    if kind == "number":
-        return 0.0
-    if kind == "boolean":
-        return False
-    raise _Dynamic
-
-
-def _type_problem(expression: str, program, schema: dict, spath: tuple) -> SchemaProblem | None:
-    if _cel is None or _OLD_SELF.search(_STRING_LITERALS.sub("''", expression)):
-        return None  # transition rules need an old object; the server checks them the same way, left alone here
-    try:
-        witness = _witness(schema)
-    except _Dynamic:
-        return None
-    if isinstance(witness, dict):
-        # A resource root also has apiVersion, kind and metadata.name/generateName, whatever its
-        # schema declares (elsewhere these are simply not reported: an under-approximation).
-        witness.setdefault("apiVersion", "")
-        witness.setdefault("kind", "")
-        meta = witness.setdefault("metadata", {})
-        if isinstance(meta, dict):
-            meta.setdefault("name", "")
-            meta.setdefault("generateName", "")
-    try:
-        environment().evaluate_typed(program, {"self": witness})
-        return None
-    except _cel.EvalError as error:
-        match = _TYPE_ERRORS.search(error.raw)
-    except Exception:  # noqa: BLE001 - a value the runtime cannot take: not a type error of the rule
-        return None
-    if match is None:
-        return None
-    if match.group(1) is not None:
-        declared = ", ".join(sorted(_declared_fields(schema))) or "none"
-        what = f"undefined field '{match.group(1)}' (the schema declares: {declared})"
-    else:
-        what = f"no matching overload for {match.group(2).strip()}"
-    return SchemaProblem(spath, f"CEL rule `{expression}` does not compile against the schema: {what}",
-                         "The API server rejects a CRD whose x-kubernetes-validations do not compile; fix the "
-                         "field name or the types in the expression.")
-
-
-def _declared_fields(schema: dict) -> list[str]:
-    props = schema.get("properties") if schema.get("type") == "object" else None
-    return list(props) if isinstance(props, dict) else []
+def _first_line(text: str) -> str:
+    """cel-go's first error line, as the API server quotes it ("ERROR: <input>:1:12: Syntax error: ...")."""
+    line = re.sub(r"^[A-Z_]+: (?=ERROR)", "", text.strip()).splitlines()[0] if text.strip() else ""
+    return re.sub(r"\s*\[[A-Z_]+\]$", "", line)

@@ -306,6 +306,11 @@ class Compiler:
             node.map_keys = tuple(k for k in keys if isinstance(k, str))
         if node.list_type == "map" and node.map_keys and node.items is not None:
             self._check_map_keys(node, spath)
+        elif node.list_type == "map" and not node.map_keys:
+            self.problems.append(SchemaProblem(spath + ("x-kubernetes-list-map-keys",),
+                                               "x-kubernetes-list-map-keys: Required value: must not be empty if "
+                                               "x-kubernetes-list-type is map",
+                                               "List the keys that identify an item (x-kubernetes-list-map-keys: [name])."))
 
         if "default" in s and dialect != JSON:
             node.has_default = True
@@ -313,7 +318,7 @@ class Compiler:
             self._defaults_to_check.append(node)
         rules = s.get("x-kubernetes-validations")
         if isinstance(rules, list) and rules and dialect != JSON:
-            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",), s)
+            node.rules = self._compile_rules(rules, spath + ("x-kubernetes-validations",), s, root=spath == ())
 
         if dialect == CRD:
             # Structural schemas: anything not listed is pruned unless preserved or a map.
@@ -321,8 +326,10 @@ class Compiler:
                 node.props is not None or node.types == frozenset(("object",)))
             if node.types is None and not (node.int_or_string or node.preserve) \
                     and not any(k in ("anyOf", "oneOf", "allOf", "not") for k in spath if isinstance(k, str)):
+                where = ("at the root" if not spath else "for specified array items" if spath[-1] == "items"
+                         else "for specified object fields")
                 self.problems.append(SchemaProblem(
-                    spath, "the schema has no type, so the CRD is not structural",
+                    spath, f"type: Required value: must not be empty {where} (the CRD is not structural)",
                     "Give every field a type, or mark it x-kubernetes-int-or-string / "
                     "x-kubernetes-preserve-unknown-fields."))
         else:
@@ -347,11 +354,12 @@ class Compiler:
                                                    f"list-map key {key!r} is not a property of the items"))
             elif key not in item.required and not sub.has_default:
                 self.problems.append(SchemaProblem(
-                    spath + ("x-kubernetes-list-map-keys",),
-                    f"list-map key {key!r} must be required or have a default; the API server rejects this CRD",
+                    spath + ("items", "properties", key, "default"),
+                    f"list-map key {key!r}: Required value: this property is in x-kubernetes-list-map-keys, so it "
+                    "must have a default or be a required property",
                     f"Add {key!r} to the items' required list, or give it a default."))
 
-    def _compile_rules(self, rules: list, spath: tuple, schema: dict | None = None):
+    def _compile_rules(self, rules: list, spath: tuple, schema: dict | None = None, root: bool = False):
         if self.cel is None:
             return None
         compiled = []
@@ -359,7 +367,8 @@ class Compiler:
             if not isinstance(rule, dict) or not isinstance(rule.get("rule"), str):
                 self.problems.append(SchemaProblem(spath + (i,), "a validation rule needs a `rule` string"))
                 continue
-            result = self.cel.compile_rule(rule, spath + (i,), schema)
+            result = self.cel.compile_rule(rule, spath + (i,), schema=schema if self.dialect == CRD else None,
+                                           resource_root=root)
             if isinstance(result, SchemaProblem):
                 self.problems.append(result)
             else:

@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+from wavegate.config import ConfigError
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.schemas import bundle
@@ -49,6 +50,20 @@ TIMEOUT_SECONDS = 600
 
 class KubeconformError(RuntimeError):
     """kubeconform could not be run, or said something wavegate cannot read."""
+
+
+class KubeconformMissing(ConfigError):
+    """--engine kubeconform without a kubeconform binary: a setup error (exit 2), not a finding."""
+
+
+def require_binary() -> Path:
+    """The kubeconform binary, or KubeconformMissing naming how to install it."""
+    from wavegate.tools import ToolNotFoundError, find_tool
+
+    try:
+        return find_tool("kubeconform")
+    except ToolNotFoundError as error:
+        raise KubeconformMissing(f"--engine kubeconform: {error}") from None
 
 
 @dataclass
@@ -122,12 +137,12 @@ def prepare_bundle(store: SchemaStore, entries: list[Entry], root: Path | None =
 
 def run_kubeconform(root: Path, files: list[str], location: str) -> list[Result]:
     """kubeconform's results for `files` (relative to `root`), checked against `location` only."""
-    from wavegate.tools import find_tool
-
-    binary = find_tool("kubeconform")
+    binary = require_binary()
     results: list[Result] = []
     for start in range(0, len(files), FILES_PER_RUN):
-        argv = [str(binary), "-strict", "-output", "json", "-summary", "-schema-location", location,
+        # -verbose: a result for every document, so one kubeconform could not even decode (and
+        # so could not name) is found by elimination instead of going unreported.
+        argv = [str(binary), "-strict", "-output", "json", "-summary", "-verbose", "-schema-location", location,
                 *files[start:start + FILES_PER_RUN]]
         try:
             done = subprocess.run(argv, cwd=root, capture_output=True, timeout=TIMEOUT_SECONDS)
@@ -251,22 +266,66 @@ def problems_of(manifest: Manifest, result: Result, schema: dict | None = None) 
     return problems
 
 
-def _match(results: list[Result], manifests: list[Manifest]) -> list[tuple[Manifest, Result]]:
-    """Pair each result with the manifest it is about: by file, apiVersion, kind and name; two
-    documents with the same identity in one file are told apart by where the error paths lead."""
+def _match(results: list[Result], manifests: list[Manifest]) -> tuple[list[tuple[Manifest, Result]], list[Result]]:
+    """Pair each result with the manifest it is about, and the results that fit none.
+
+    By file, apiVersion, kind and name first (two documents with the same identity in one file
+    are told apart by where the error paths lead); then by file, apiVersion and kind for a name
+    that is not a string (kubeconform reads `name: yes` as "true"); then a result kubeconform
+    could not even name (a document it cannot decode) takes the document of its file that holds a
+    value JSON cannot (.inf, .nan), or the only one left without a result (with -verbose, every
+    document it reads has one)."""
     by_identity: dict[tuple, list[Manifest]] = defaultdict(list)
     for manifest in manifests:
-        by_identity[(manifest.path, manifest.api_version, manifest.kind, manifest.name or "")].append(manifest)
-    paired = []
+        by_identity[(manifest.path, manifest.api_version, manifest.kind, _name_as_json(manifest))].append(manifest)
+    paired: list[tuple[Manifest, Result]] = []
+    waiting: list[Result] = []
     for result in results:
         candidates = by_identity.get((result.filename, result.version, result.kind, result.name), [])
         if not candidates:
+            waiting.append(result)
             continue
         chosen = next((m for m in candidates
                        if all(resolve_pointer(m.data, p) is not None for p, _ in result.errors)), candidates[0])
         candidates.remove(chosen)
         paired.append((chosen, result))
-    return paired
+    left = [m for found in by_identity.values() for m in found]
+    unmatched: list[Result] = []
+    for result in waiting:
+        in_file = [m for m in left if m.path == result.filename]
+        if result.kind:  # a name kubeconform typed differently (`name: yes` is "true")
+            candidates = [m for m in in_file if (m.api_version, m.kind) == (result.version, result.kind)
+                          and not isinstance(m.get("metadata", "name"), str)]
+        else:  # a document it could not decode: one JSON cannot hold, else the only one left
+            candidates = [m for m in in_file if _first_non_finite(m.data)] or (in_file if len(in_file) == 1 else [])
+        if candidates:
+            left.remove(candidates[0])
+            paired.append((candidates[0], result))
+        else:
+            unmatched.append(result)
+    return paired, unmatched
+
+
+def _name_as_json(manifest: Manifest) -> str:
+    """metadata.name as kubeconform prints it (it reads YAML through JSON: `yes` is "true")."""
+    name = manifest.get("metadata", "name")
+    if isinstance(name, bool):
+        return "true" if name else "false"
+    return "" if name is None else str(name)
+
+
+def _first_non_finite(data, path: tuple = ()) -> tuple:
+    """The path of the first .inf or .nan (which JSON cannot hold), or ()."""
+    import math
+
+    if isinstance(data, float) and not math.isfinite(data):
+        return path
+    items = data.items() if isinstance(data, dict) else enumerate(data) if isinstance(data, list) else ()
+    for key, value in items:
+        found = _first_non_finite(value, path + (key,))
+        if found:
+            return found
+    return ()
 
 
 # -- the engine --------------------------------------------------------------------------------------
@@ -291,15 +350,23 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
         entries = [e for _, e in judged]
         directory, location = prepare_bundle(store, entries)
         files = sorted({m.path for m, _ in judged})
-        # A missing binary (ToolNotFoundError) or a failed run raises: validators.run reports it as an
-        # error finding, never as a silent pass.
+        # A missing binary raises KubeconformMissing (the CLI checks for it first: exit 2); a failed
+        # run raises too, and validators.run reports it as an error finding, never as a silent pass.
         results = run_kubeconform(repo.root, files, location)
         entry_of = {id(m): e for m, e in judged}
         schemas: dict[tuple, dict | None] = {}
         with_problems = {p.path for p in repo.problems}
-        for manifest, result in _match(results, [m for m, _ in judged]):
+        with_untyped = {d.path for d in repo.untyped}  # documents yaml-not-a-resource reports
+        paired, unmatched = _match(results, [m for m, _ in judged])
+        for manifest, result in paired:
             entry = entry_of[id(manifest)]
-            if result.status == "statusInvalid":
+            if result.status == "statusError" and result.msg.startswith(UNDECODABLE_PREFIXES):
+                if manifest.path in with_problems:
+                    continue  # the loader already reported why
+                yield rules.UNDECODABLE.at(manifest, _first_non_finite(manifest.data), _undecodable(manifest, result.msg),
+                                           hint="Quote the value (a string), or write a finite number; the API "
+                                                "server reads YAML the same way and refuses the object too.")
+            elif result.status == "statusInvalid":
                 if entry.key not in schemas:
                     schemas[entry.key] = _read_schema(directory, location, entry)
                 for problem in problems_of(manifest, result, schemas[entry.key]):
@@ -312,7 +379,23 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
                 yield rules.NOT_CHECKED.at(manifest, ("kind",),
                                            f"kubeconform could not check {manifest.kind} {manifest.name or ''}: "
                                            f"{result.msg}".replace("  ", " "))
+        for result in unmatched:  # never dropped: at the file, when no document can be named
+            if result.status not in ("statusError", "statusInvalid") or result.filename in with_problems | with_untyped:
+                continue
+            rule = rules.UNDECODABLE if result.status == "statusError" else rules.INVALID_VALUE
+            what = " ".join(x for x in (result.kind, result.name) if x)
+            yield rule.at_file(result.filename, message=f"kubeconform{' on ' + what if what else ''}: {result.msg}",
+                               hint="Fix the document kubeconform names; the API server reads YAML the same way.")
     yield from rules.schema_findings(store)
+
+
+UNDECODABLE_PREFIXES = ("error unmarshalling resource", "error converting YAML", "missing 'kind' key",
+                        "missing 'apiVersion' key")
+
+
+def _undecodable(manifest: Manifest, message: str) -> str:
+    what = f"{manifest.kind} {manifest.name}" if manifest.name else manifest.kind or "the document"
+    return f"{what} cannot be decoded as the API server decodes YAML (kubeconform: {message})"
 
 
 def _read_schema(directory: Path, location: str, entry: Entry) -> dict | None:

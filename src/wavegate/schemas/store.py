@@ -80,6 +80,9 @@ class Entry:
     _make_fast: Callable[[], object] | None = field(default=None, repr=False)
     _fast: object = field(default=None, repr=False)
     _seen: int = field(default=0, repr=False)
+    # The last results by object (the schema check and the policies' defaults both need them):
+    # id(data) -> (data, problems, result); the data is kept, so an id is never reused meanwhile.
+    _memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def key(self) -> GVK:
@@ -113,8 +116,14 @@ class Entry:
                     self._make_fast = None
             if self._fast and self._fast.is_valid(data):
                 return [], data
+        if old is None:
+            memo = self._memo.get(id(data))
+            if memo is not None and memo[0] is data:
+                return list(memo[1]), memo[2]
         validation = Validation(self.dialect, cel=True, old=old)
         result = validation.run(node, data)
+        if old is None:
+            self._memo[id(data)] = (data, tuple(validation.problems), result)
         return validation.problems, result
 
     def locate(self, spath: tuple) -> tuple:

@@ -17,9 +17,12 @@ from wavegate.policy import exceptions as exc
 from wavegate.policy.evaluate import Environment, evaluate
 from wavegate.policy.model import PolicySet, load_policies
 from wavegate.policy.rules import INVALID  # also declares the policy rules
+from wavegate.schemas.defaults import admitted
+from wavegate.validators.schema import store_for
 
-# Shares no state with the other checks, so on a large repository it runs in a worker process
-# beside them (validators._run_checks).
+# Shares no state with the other checks (it reads the schema store, for the defaults admission
+# sees, but in a forked worker a store is a private copy), so on a large repository it runs in a
+# worker process beside them (validators._run_checks).
 INDEPENDENT = True
 
 
@@ -48,7 +51,9 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
                 return app.destination_namespace
         return None
 
-    env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace)
+    store = store_for(ctx)
+    env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace,
+                         admitted=lambda manifest: admitted(store, manifest))
     violations = evaluate(policies, repo.manifests, env)
     exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
     document = exc.config_document(ctx.config.path, repo.root) if exceptions else None

@@ -76,6 +76,13 @@ CRD_INVALID = declare(
     whose defaults break their own schema or that is not structural; every custom resource of that
     kind then fails to sync too.""",
     "pattern: '^(?=.*[a-z]).+$'     # lookahead: not RE2", "pattern: '^.*[a-z].*$'", _F)
+UNDECODABLE = declare(
+    "schema-undecodable", "error", "The object cannot be decoded as the API server decodes YAML",
+    """The API server, kubectl, Argo CD and kubeconform read YAML by converting it to JSON
+    (sigs.k8s.io/yaml). A value JSON cannot hold (`.inf`, `.nan`) or a document that does not convert
+    makes the whole object undecodable: the API server refuses it, and kubeconform can say nothing
+    else about it. Reported by the kubeconform engine (--engine kubeconform).""",
+    "data:\n  ratio: .inf", 'data:\n  ratio: ".inf"', _F)
 NOT_CHECKED = declare(
     "schema-not-checked", "info", "Part of an object could not be checked offline",
     """Some checks need what only a real API server has: CEL rules that call Kubernetes' own CEL
@@ -116,6 +123,10 @@ def check_manifest(store: SchemaStore, manifest: Manifest, old: dict | None = No
         return []
     entry = store.lookup(api_version, kind)
     if entry is None:
+        from wavegate.validators.api_versions import not_served
+
+        if not_served(group, version, kind, store.kubernetes_version):
+            return []  # api-version-removed says so, with the replacement
         return [_unknown(store, manifest, group, version, kind)]
     if entry.unavailable:
         return [NOT_CHECKED.at(manifest, ("kind",), f"{kind} {manifest.name or ''} was not checked against a schema: "
