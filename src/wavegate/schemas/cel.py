@@ -162,7 +162,7 @@ def _parse_field_path(text: str) -> tuple:
 
 
 class RuleCompiler:
-    """What engine.Compiler calls for each rule; returns a Rule or a SchemaProblem.
+    """What engine.Compiler calls for each rule; returns a Rule or a SchemaProblem."""
 
     def compile_rule(self, spec: dict, spath: tuple, schema: dict | None = None, resource_root: bool = False):
         """`schema`: the schema the rule sits on, for what the API server's typed environment checks
