@@ -65,12 +65,12 @@ def prepare(options: Options) -> Run:
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory; give the repository's root")
     if options.engine == "kubeconform":
-        from wavegate.tools import ToolNotFoundError, find_tool
+        from wavegate.schemas.kubeconform import KubeconformMissing, require_binary
 
         try:
-            find_tool("kubeconform")
-        except ToolNotFoundError as error:
-            raise UsageError(f"--engine kubeconform: {error}") from None
+            require_binary()  # a missing binary is a setup error (exit 2), not a finding
+        except KubeconformMissing as error:
+            raise UsageError(str(error)) from None
     config = load_config(root, options.config_file)
     selection = None
     if options.changed_since or options.shard:

@@ -2,7 +2,7 @@
 scripts/install-tools), never an internal-error finding or a traceback."""
 
 from wavegate.cli import main
-from wavegate.cluster import tools
+from wavegate import tools
 from tests.helpers import write_repo
 
 

@@ -32,10 +32,10 @@ def findings(tmp_path, rule, spec=SPEC):
     return check_repo(tmp_path)
 
 
-@pytest.mark.parametrize("rule, what", [
-    ("self.replica > 0", "undefined field 'replica' (the schema declares: name, ports, replicas)"),
-    ("self.replicas > 'a'", "no matching overload for _>_(int64, string)"),
-    ("self.name.size() > self.replicas.size()", "no matching overload for (int64).size()"),
+@pytest.mark.parametrize("rule, what", [  # the API server's wording (cel-go's first error line)
+    ("self.replica > 0", "undefined field 'replica'"),
+    ("self.replicas > 'a'", "found no matching overload for '_>_' applied to '(int, string)'"),
+    ("self.name.size() > self.replicas.size()", "found no matching overload for 'size' applied to 'int.()'"),
     ("self.ports.all(p, p.prot > 0)", "undefined field 'prot'"),
 ])
 def test_a_rule_the_server_would_not_compile_is_reported_once_at_the_crd(tmp_path, rule, what):
@@ -43,7 +43,7 @@ def test_a_rule_the_server_would_not_compile_is_reported_once_at_the_crd(tmp_pat
     assert with_rule(found, "schema-cel-rule") == []
     [problem] = with_rule(found, "schema-crd-invalid")
     assert (problem.path, problem.line, problem.column) == ("crd.yaml", 20, 19)
-    assert f"CEL rule `{rule}` does not compile against the schema: {what}" in problem.message
+    assert f"CEL rule `{rule}`: compilation failed: ERROR: <input>:" in problem.message and what in problem.message
 
 
 @pytest.mark.parametrize("rule", [

@@ -379,6 +379,11 @@ class _Checker:
                 self.schema_of(argument)
                 return self.cost(argument.children[0]) + 1
         total = sum(self.cost(c) for c in node.children) + 1
+        if node.target and name == "size" and len(node.children) == 1:
+            receiver = self.type_of(node.children[0])
+            if receiver in ("int", "uint", "double", "bool"):  # size() is for strings, bytes, lists, maps
+                self.errors.append(f"{self.location(node.pos)} found no matching overload for 'size' applied to "
+                                   f"'{receiver}.()'")
         if node.target and (name in STRING_TRAVERSALS or name in STRING_BY_ARGUMENT):
             receiver = self.schema_of(node.children[0])
             if _type(receiver) == "string":
