@@ -8,7 +8,8 @@
 //
 // Protocol: one JSON object per line on stdin, one JSON object per line on stdout.
 //
-//	{"applicationSet": {...}, "root": DIR, "repoURL": URL, "clusters": [{name, server, ...}]}
+//	{"applicationSet": {...}, "source": {file, apiVersion, kind, name, namespace}, "root": DIR,
+//	 "repoURL": URL, "clusters": [{name, server, ...}]}
 //	-> {"applications": [{"generator": i, "params": {...}, "application": {...}, "patch": "..."}],
 //	    "errors": [{"generator": i, "params": {...}, "message": "...", "field": [...]}],
 //	    "notExpanded": [{"generator": i, "kind": "pullRequest", "reason": "..."}]}
@@ -47,6 +48,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 	"sigs.k8s.io/yaml"
 
+	"github.com/argoproj/argo-cd/gitops-engine/pkg/utils/kube"
+
 	"github.com/argoproj/argo-cd/v3/applicationset/controllers/template"
 	"github.com/argoproj/argo-cd/v3/applicationset/generators"
 	"github.com/argoproj/argo-cd/v3/applicationset/utils"
@@ -64,10 +67,22 @@ const elementKey = "appset-batch.wavegate.invalid/element"
 
 type request struct {
 	ApplicationSet json.RawMessage `json:"applicationSet,omitempty"`
+	Source         *source         `json:"source,omitempty"`
 	Root           string          `json:"root,omitempty"`
 	RepoURL        string          `json:"repoURL,omitempty"`
 	Clusters       []cluster       `json:"clusters,omitempty"`
 	Render         *renderRequest  `json:"render,omitempty"`
+}
+
+// source is the file an ApplicationSet is written in: read as Argo CD reads manifests from a
+// repository (kube.SplitYAML: sigs.k8s.io/yaml's typing of every scalar), the ApplicationSet is
+// the one document of that apiVersion, kind, name and namespace.
+type source struct {
+	File       string `json:"file"`
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	Namespace  string `json:"namespace"`
 }
 
 type cluster struct {
@@ -90,6 +105,7 @@ type response struct {
 	Applications []generated `json:"applications,omitempty"`
 	Errors       []problem   `json:"errors,omitempty"`
 	NotExpanded  []skipped   `json:"notExpanded,omitempty"`
+	ReadFrom     string      `json:"readFrom,omitempty"` // "file" or "request": where the ApplicationSet was read
 	Application  any         `json:"application,omitempty"`
 	RenderError  string      `json:"renderError,omitempty"`
 	Error        string      `json:"error,omitempty"` // a request this program cannot read
@@ -156,22 +172,27 @@ func serve(req request) (resp response) {
 // -- expansion ---------------------------------------------------------------------------------
 
 func expand(req request) response {
-	var appset v1alpha1.ApplicationSet
-	if err := json.Unmarshal(req.ApplicationSet, &appset); err != nil {
-		return response{Errors: []problem{{Generator: -1, Message: "the ApplicationSet cannot be read: " + err.Error()}}}
+	raw, readFrom := req.ApplicationSet, "request"
+	if fromFile := readSource(req.Source); fromFile != nil {
+		raw, readFrom = fromFile, "file"
 	}
-	kube, err := newClient(req.Clusters)
+	var appset v1alpha1.ApplicationSet
+	if err := json.Unmarshal(raw, &appset); err != nil {
+		return response{ReadFrom: readFrom,
+			Errors: []problem{{Generator: -1, Message: "the ApplicationSet cannot be read: " + err.Error()}}}
+	}
+	k8s, err := newClient(req.Clusters)
 	if err != nil {
 		return response{Error: err.Error()}
 	}
 	tree := &workTree{root: req.Root}
-	gens := generatorSet(tree, req, kube)
-	var resp response
+	gens := generatorSet(tree, req, k8s)
+	resp := response{ReadFrom: readFrom}
 	for i, gen := range appset.Spec.Generators {
 		one := appset.DeepCopy()
 		one.Spec.Generators = []v1alpha1.ApplicationSetGenerator{gen}
 		rec := &recorder{}
-		apps, err := generate(*one, gens, rec, kube)
+		apps, err := generate(*one, gens, rec, k8s)
 		var skip *notExpanded
 		if errors.As(err, &skip) {
 			resp.NotExpanded = append(resp.NotExpanded, skipped{Generator: i, Kind: skip.kind, Reason: skip.reason, URL: skip.url})
@@ -213,15 +234,41 @@ func expand(req request) response {
 	return resp
 }
 
+// readSource is the ApplicationSet's document in its file, as JSON; nil when it is not found once.
+func readSource(src *source) json.RawMessage {
+	if src == nil {
+		return nil
+	}
+	data, err := os.ReadFile(src.File)
+	if err != nil {
+		return nil
+	}
+	objs, _ := kube.SplitYAML(data)
+	var found json.RawMessage
+	for _, obj := range objs {
+		if obj.GetAPIVersion() == src.APIVersion && obj.GetKind() == src.Kind && obj.GetName() == src.Name &&
+			obj.GetNamespace() == src.Namespace {
+			if found != nil {
+				return nil
+			}
+			found, err = json.Marshal(obj.Object)
+			if err != nil {
+				return nil
+			}
+		}
+	}
+	return found
+}
+
 // generate is the controller's GenerateApplications; a panic in it (the controller recovers from
 // it and the reconcile fails) is that generator's error.
-func generate(appset v1alpha1.ApplicationSet, gens map[string]generators.Generator, rec *recorder, kube client.Client) (apps []v1alpha1.Application, err error) {
+func generate(appset v1alpha1.ApplicationSet, gens map[string]generators.Generator, rec *recorder, k8s client.Client) (apps []v1alpha1.Application, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			apps, err = nil, fmt.Errorf("the ApplicationSet controller fails (panics) on this generator: %v", r)
 		}
 	}()
-	apps, _, err = template.GenerateApplications(log.NewEntry(log.StandardLogger()), appset, gens, rec, kube)
+	apps, _, err = template.GenerateApplications(log.NewEntry(log.StandardLogger()), appset, gens, rec, k8s)
 	return apps, err
 }
 
@@ -445,24 +492,19 @@ func generatorTemplate(gen *v1alpha1.ApplicationSetGenerator, kind string) *v1al
 
 // generatorSet is GetGenerators (applicationset/generators/utils.go) with the live systems
 // replaced: the repo-server by the working tree, the Kubernetes client by the known clusters.
-func generatorSet(tree *workTree, req request, kube client.Client) map[string]generators.Generator {
-	var clusters generators.Generator = live{kind: "clusters", reason: "no known clusters",
-		template: func(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate { return &g.Clusters.Template }}
+func generatorSet(tree *workTree, req request, k8s client.Client) map[string]generators.Generator {
+	var clusters generators.Generator = live{kind: "clusters", reason: "no known clusters"}
 	if len(req.Clusters) > 0 {
-		clusters = generators.NewClusterGenerator(kube, controllerNamespace)
+		clusters = generators.NewClusterGenerator(k8s, controllerNamespace)
 	}
 	terminal := map[string]generators.Generator{
-		"List":     generators.NewListGenerator(),
-		"Clusters": clusters,
-		"Git":      &gitHere{inner: generators.NewGitGenerator(tree, controllerNamespace), tree: tree, repoURL: req.RepoURL},
-		"SCMProvider": live{kind: "scmProvider", reason: "live",
-			template: func(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate { return &g.SCMProvider.Template }},
-		"ClusterDecisionResource": live{kind: "clusterDecisionResource", reason: "live",
-			template: func(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate { return &g.ClusterDecisionResource.Template }},
-		"PullRequest": live{kind: "pullRequest", reason: "live",
-			template: func(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate { return &g.PullRequest.Template }},
-		"Plugin": live{kind: "plugin", reason: "live",
-			template: func(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate { return &g.Plugin.Template }},
+		"List":                    generators.NewListGenerator(),
+		"Clusters":                clusters,
+		"Git":                     &gitHere{inner: generators.NewGitGenerator(tree, controllerNamespace), tree: tree, repoURL: req.RepoURL},
+		"SCMProvider":             live{kind: "scmProvider", reason: "live"},
+		"ClusterDecisionResource": live{kind: "clusterDecisionResource", reason: "live"},
+		"PullRequest":             live{kind: "pullRequest", reason: "live"},
+		"Plugin":                  live{kind: "plugin", reason: "live"},
 	}
 	nested := map[string]generators.Generator{}
 	top := map[string]generators.Generator{}
@@ -487,17 +529,18 @@ type notExpanded struct {
 func (e *notExpanded) Error() string { return e.kind + " generator not expanded: " + e.reason }
 
 type live struct {
-	kind     string
-	reason   string
-	template func(*v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate
+	kind   string
+	reason string
 }
 
 func (l live) GenerateParams(*v1alpha1.ApplicationSetGenerator, *v1alpha1.ApplicationSet, client.Client) ([]map[string]any, error) {
 	return nil, &notExpanded{kind: l.kind, reason: l.reason}
 }
-func (l live) GetRequeueAfter(*v1alpha1.ApplicationSetGenerator) time.Duration { return generators.NoRequeueAfter }
+func (l live) GetRequeueAfter(*v1alpha1.ApplicationSetGenerator) time.Duration {
+	return generators.NoRequeueAfter
+}
 func (l live) GetTemplate(g *v1alpha1.ApplicationSetGenerator) *v1alpha1.ApplicationSetTemplate {
-	return l.template(g)
+	return generatorTemplate(g, l.kind)
 }
 
 // gitHere is Argo CD's git generator for this repository only: another repository's files are

@@ -106,7 +106,7 @@ class Generated:
 
     @property
     def element_text(self) -> str:
-        return describe_element(self.element)
+        return describe_element(self.element, order=key_order(self.appset.get("spec", "generators")))
 
     def origin(self, path: tuple) -> tuple:
         """The ApplicationSet path that wrote `path` (or its nearest ancestor that has one)."""
@@ -171,6 +171,7 @@ class Expander:
         self.binary = binary
         self._process = None
         self._lock = threading.Lock()
+        self._files: dict[str, dict[int, dict]] = {}  # file -> its documents' data, by index
 
     def __enter__(self) -> "Expander":
         return self
@@ -179,9 +180,27 @@ class Expander:
         self.close()
 
     def expand(self, appset: Manifest) -> Expansion:
-        answer = self.ask({"applicationSet": appset.data, "root": str(self.root), "repoURL": self.repo_url,
-                           "clusters": self.clusters})
-        return _expansion(appset, answer, self.root)
+        request = {"applicationSet": appset.data, "root": str(self.root), "repoURL": self.repo_url,
+                   "clusters": self.clusters}
+        if self._written_as_is(appset):
+            request["source"] = {"file": str(self.root / appset.path), "apiVersion": appset.api_version,
+                                 "kind": appset.kind, "name": appset.name or "", "namespace": appset.namespace or ""}
+        return _expansion(appset, self.ask(request), self.root)
+
+    def _written_as_is(self, appset: Manifest) -> bool:
+        """Whether `appset` is a document of its file as written (not rendered from a template):
+        then the helper reads it from the file as Argo CD reads manifests, with sigs.k8s.io/yaml's
+        typing of every scalar (`y` and `1e3` are a boolean and a number there, `12:30:00` a
+        string), which wavegate's loader does not give."""
+        key = appset.path
+        if key not in self._files:
+            try:
+                text = (self.root / appset.path).read_text(encoding="utf-8")
+                documents, _ = parse_documents(appset.path, text)
+            except (OSError, UnicodeDecodeError):
+                documents = []
+            self._files[key] = {d.doc_index: d.data for d in documents}
+        return self._files[key].get(appset.doc_index) == appset.data
 
     def ask(self, request: dict) -> dict:
         """One request to the helper (see scripts/tools/appset-batch/main.go), its answer."""
@@ -303,7 +322,7 @@ def _expansion(appset: Manifest, answer: dict, root: Path) -> Expansion:
 def _generation_failed(appset: Manifest, name: str, error: dict) -> Finding:
     where = tuple(error.get("field") or ())
     message = error.get("message", "")
-    element = describe_element(error.get("params") or {})
+    element = describe_element(error.get("params") or {}, order=key_order(appset.get("spec", "generators")))
     element_part = f" (element {element})" if element else ""
     text = f"ApplicationSet {name}{element_part}: {message}"
     if where == ("spec", "templatePatch"):
@@ -357,7 +376,7 @@ def _drop_duplicates(appset: Manifest, name: str, result: Expansion) -> None:
     for (_, app_name), group in by_name.items():
         if len(group) < 2:
             continue
-        elements = " and ".join(f"element {describe_element(g.element) or '{}'}" for g in group[:3])
+        elements = " and ".join(f"element {g.element_text or '{}'}" for g in group[:3])
         more = f" and {len(group) - 3} more" if len(group) > 3 else ""
         first = group[0]
         _, line, column = first.location(("metadata", "name"))
@@ -535,10 +554,12 @@ _DERIVED = re.compile(r"(^|\.)(basename|basenameNormalized|filename|filenameNorm
                       r"|\[\d+\]$")
 
 
-def describe_element(params: dict, limit: int = 3) -> str:
+def describe_element(params: dict, limit: int = 3, order: dict[str, int] | None = None) -> str:
     """`env=staging region=eu`: the parameters that tell an element apart, for messages; its own
-    top-level values first, then nested ones, never those Argo CD derives from another."""
-    pairs: list[tuple[int, str]] = []
+    top-level values first (in `order`, the order keys are written in the ApplicationSet), then
+    nested ones, never those Argo CD derives from another."""
+    order = order or {}
+    pairs: list[tuple[int, int, str]] = []
     for key, value in _flat(params):
         if _DERIVED.search(key) or value in ("", None) or key.startswith("metadata.labels.argocd.argoproj.io/"):
             continue
@@ -547,9 +568,19 @@ def describe_element(params: dict, limit: int = 3) -> str:
         text = value if isinstance(value, str) else json.dumps(value)
         if len(text) > 40:
             text = text[:37] + "..."
-        pairs.append((key.count(".") + key.count("["), f"{key}={text}"))
-    pairs.sort(key=lambda pair: pair[0])  # stable: the element's order within a depth
-    return " ".join(text for _, text in pairs[:limit])
+        first = re.split(r"[.\[]", key, maxsplit=1)[0]
+        pairs.append((key.count(".") + key.count("["), order.get(first, len(order)), f"{key}={text}"))
+    pairs.sort(key=lambda pair: pair[:2])  # stable: alphabetical (as Argo CD gives them) otherwise
+    return " ".join(text for _, _, text in pairs[:limit])
+
+
+def key_order(data) -> dict[str, int]:
+    """Every mapping key of `data`, numbered in the order it is first written."""
+    order: dict[str, int] = {}
+    for path, _ in _walk(data):
+        if path and isinstance(path[-1], str):
+            order.setdefault(path[-1], len(order))
+    return order
 
 
 def _flat(params, prefix: str = ""):
