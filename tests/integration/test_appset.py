@@ -65,15 +65,18 @@ EXPECTED = {
     "clusters-go": {"monitoring-prod-eu": ("apps/web", "https://prod-eu.k8s.example.com", "monitoring-eu-central-1"),
                     "monitoring-staging": ("apps/web", "https://staging.k8s.example.com", "monitoring-eu-west-1")},
     "clusters-fast": {"ingress-prod-eu": ("apps/api", "https://prod-eu.k8s.example.com", "ingress-prod")},
-    "matrix-go": {"api-staging": ("apps/api", IN_CLUSTER, "api-staging"), "api-prod": ("apps/api", IN_CLUSTER, "api-prod"),
-                  "web-staging": ("apps/web", IN_CLUSTER, "web-staging"), "web-prod": ("apps/web", IN_CLUSTER, "web-prod")},
+    "matrix-go": {"api-staging": ("apps/api", IN_CLUSTER, "api-staging"),
+                  "api-prod": ("apps/api", IN_CLUSTER, "api-prod"),
+                  "web-staging": ("apps/web", IN_CLUSTER, "web-staging"),
+                  "web-prod": ("apps/web", IN_CLUSTER, "web-prod")},
     "matrix-fast": {"api-prod": ("apps/api", "prod-eu", "api-prod"), "web-prod": ("apps/web", "prod-eu", "web-prod"),
                     "api-staging": ("apps/api", "staging", "api-staging"),
                     "web-staging": ("apps/web", "staging", "web-staging")},
     "merge-go": {"agent-prod-eu": ("apps/web", "https://prod-eu.k8s.example.com", "agent"),
                  "agent-staging": ("apps/web", "https://staging.k8s.example.com", "agent"),
                  "agent-in-cluster": ("apps/web", IN_CLUSTER, "agent")},
-    "merge-fast": {"worker-prod": ("apps/api", "prod-eu", "worker"), "worker-staging": ("apps/api", "staging", "worker")},
+    "merge-fast": {"worker-prod": ("apps/api", "prod-eu", "worker"),
+                   "worker-staging": ("apps/api", "staging", "worker")},
     "template-patch": {"docs-staging": ("apps/web", IN_CLUSTER, "docs-staging"),
                        "docs-prod": ("apps/web", IN_CLUSTER, "docs-prod")},
 }
@@ -565,3 +568,66 @@ def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
     (generated,) = expansion.generated
     assert generated.data["metadata"]["annotations"]["seen"] == \
         '{"at":"12:30:00","env":"prod","flag":true,"size":1000}'
+
+
+def test_a_generators_own_template_wins_and_its_fields_point_there(tmp_path):
+    text = appset("""
+        generators:
+          - list:
+              elements:
+                - {env: prod}
+              template:
+                metadata: {}
+                spec:
+                  project: team
+                  destination:
+                    namespace: 'team-{{.env}}'
+        """)
+    _, expansion = expand_one(tmp_path, text)
+    (generated,) = expansion.generated
+    assert generated.data["spec"]["project"] == "team"
+    assert generated.data["spec"]["destination"] == {"server": IN_CLUSTER, "namespace": "team-prod"}
+    assert generated.origin(("spec", "project")) == ("spec", "generators", 0, "list", "template", "spec", "project")
+    assert generated.location(("spec", "destination", "namespace"))[1] == line_of(tmp_path / "appset.yaml",
+                                                                                 "namespace: 'team-{{.env}}'")
+    assert generated.origin(("spec", "source", "path")) == ("spec", "template", "spec", "source", "path")
+
+
+def test_a_generator_selector_keeps_the_elements_it_matches(tmp_path):
+    text = appset("""
+        generators:
+          - list:
+              elements:
+                - {env: prod, tier: gold}
+                - {env: staging, tier: silver}
+            selector:
+              matchExpressions:
+                - {key: tier, operator: In, values: [gold]}
+        """)
+    _, expansion = expand_one(tmp_path, text)
+    assert [g.name for g in expansion.generated] == ["web-prod"]
+
+
+def test_git_generator_values_are_templated_with_its_parameters(tmp_path):
+    write_repo(tmp_path, {"envs/prod/a.yaml": "a: 1\n"})
+    text = appset(f"""
+        generators:
+          - git:
+              repoURL: {URL}
+              revision: HEAD
+              directories:
+                - path: envs/*
+              values:
+                env: '{{{{path.basename}}}}'
+        """, go=False, template=TEMPLATE.replace("{{.env}}", "{{values.env}}"))
+    _, expansion = expand_one(tmp_path, text)
+    assert summary(expansion) == {"web-prod": ("envs/prod", IN_CLUSTER, "web-prod")}
+    assert expansion.generated[0].element["values.env"] == "prod"
+
+
+def test_an_applicationset_argo_cd_cannot_decode_is_an_error_at_its_generators(tmp_path):
+    text = appset("generators:\n  list:\n    elements: [{env: prod}]\n")
+    _, expansion = expand_one(tmp_path, text)
+    (finding,) = expansion.problems
+    assert finding.rule == "applicationset-generation-failed" and "cannot be read" in finding.message
+    assert finding.line == line_of(tmp_path / "appset.yaml", "generators:")

@@ -60,7 +60,8 @@ GO_ACTIONS = [
 ]
 FAST_ACTIONS = ["{{KEY}}", "{{ KEY }}", "{{values.tier}}", "{{missing}}", "{{}}", "{{ KEY", "}}", "{{{KEY}}}",
                 "-", "text", "{{nested.b}}", "{{ values.tier }}"]
-OPTIONS = [[], ["missingkey=error"], ["missingkey=zero"], ["missingkey=default"], ["missingkey=error", "missingkey=zero"]]
+OPTIONS = [[], ["missingkey=error"], ["missingkey=zero"], ["missingkey=default"],
+           ["missingkey=error", "missingkey=zero"]]
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +182,8 @@ def compare(c: dict, reference: dict, expansion) -> str:
             return f"{len(expansion.generated)} Applications generated"
         generated = expansion.generated[0]
         if generated.data != reference["application"]:
-            return f"output differs:\n  wavegate: {json.dumps(generated.data)}\n  argo cd:  {json.dumps(reference['application'])}"
+            return (f"output differs:\n  wavegate: {json.dumps(generated.data)}\n"
+                    f"  argo cd:  {json.dumps(reference['application'])}")
         for path, needle in ((("metadata", "annotations", "out"), "out:"), (("spec", "source", "path"), "path:"),
                              (("spec", "source", "helm", "valuesObject", "outer", "inner"), "inner:")):
             if present(generated.data, path) and generated.location(path)[1] != line_of(c["text"], needle):

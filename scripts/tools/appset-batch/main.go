@@ -33,6 +33,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -134,6 +135,9 @@ type skipped struct {
 
 func main() {
 	log.SetOutput(io.Discard) // Argo CD logs every generator error; they are returned instead
+	// Argo CD clones its template, with every sprig function, for each string it renders: most of
+	// the garbage. Collecting less often saves a third of the CPU time for 50% more memory.
+	debug.SetGCPercent(400)
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	out := json.NewEncoder(os.Stdout)
 	out.SetEscapeHTML(false)
