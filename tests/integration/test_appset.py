@@ -591,6 +591,8 @@ def test_a_generators_own_template_wins_and_its_fields_point_there(tmp_path):
     assert generated.location(("spec", "destination", "namespace"))[1] == line_of(tmp_path / "appset.yaml",
                                                                                  "namespace: 'team-{{.env}}'")
     assert generated.origin(("spec", "source", "path")) == ("spec", "template", "spec", "source", "path")
+    assert generated.origin(("spec", "destination", "server")) == ("spec", "template", "spec", "destination", "server")
+    assert generated.origin(("metadata", "finalizers")) == ("spec", "template", "metadata")
 
 
 def test_a_generator_selector_keeps_the_elements_it_matches(tmp_path):

@@ -414,15 +414,17 @@ def _origins(appset: Manifest, generated: Generated) -> dict[tuple, tuple]:
         if patch is not None and _has(patch, path):
             origins[path] = ("spec", "templatePatch")
             continue
-        best: tuple = ()
+        # the generator's own template wins where it sets the field (Argo CD merges the
+        # ApplicationSet's into it); else the deepest ancestor found, the ApplicationSet's on a tie
+        best, depth = ("spec", "template"), 0
         for prefix, tree in templates:
             mapped, complete = _map_path(tree, path, generated.data)
             if complete:
                 best = prefix + mapped
                 break
-            if len(prefix + mapped) > len(best) and (mapped or not best):
-                best = prefix + mapped
-        origins[path] = best or ("spec", "template")
+            if len(mapped) >= depth:
+                best, depth = prefix + mapped, len(mapped)
+        origins[path] = best
     return origins
 
 
