@@ -41,6 +41,7 @@ class Config:
     schemas: tuple[str, ...] = ()
     policies: str | None = None
     environments: tuple["Environment", ...] = ()
+    clusters: tuple[dict, ...] = ()  # Argo CD's clusters, for the ApplicationSet clusters generator
 
     def environment(self, name: str) -> "Environment":
         """The environment called `name`; ConfigError naming the known ones otherwise."""
@@ -273,6 +274,7 @@ def from_data(data: dict, path: Path | None = None) -> Config:
                                        gates=dict(e.get("gates") or {}), application=e.get("application"),
                                        protected=e.get("protected", False))
                            for e in data.get("environments", ())),
+        clusters=tuple(dict(c) for c in data.get("clusters", ())),
     )
 
 

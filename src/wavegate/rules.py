@@ -84,6 +84,7 @@ def format_path(path: tuple) -> str:
 
 def all_rules() -> list[Rule]:
     """Every declared rule, with every module that declares rules imported first."""
+    import wavegate.argocd.appset  # noqa: F401  (declares the ApplicationSet rules)
     import wavegate.dryrun.run  # noqa: F401  (declares the dry-run rules)
     import wavegate.load  # noqa: F401  (declares the YAML rules)
     import wavegate.render.rules  # noqa: F401  (declares the render rules)
