@@ -109,7 +109,8 @@ def render(run: Run) -> Run:
             repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
             kustomize_build_options=_kustomize_build_options(config, options.root),
             revision=_revision(options.root), progress=options.progress,
-            cache=Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)))
+            cache=Cache.for_repository(options.root, options.cache_dir, enabled=options.cache),
+            clusters=_known_clusters(run.loaded, config)))
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
     run.rendering = rendering
@@ -240,6 +241,12 @@ def wanted_files(root: Path, files: list[str]) -> set[str]:
         except ValueError:
             raise UsageError(f"--files {file}: not inside the repository {root}") from None
     return wanted
+
+
+def _known_clusters(loaded: Repo, config: Config) -> list[dict]:
+    from wavegate.argocd.appset import known_clusters
+
+    return known_clusters(loaded, list(config.clusters))
 
 
 def _revision(root: Path) -> str:

@@ -322,8 +322,6 @@ def test_an_applicationset_element_added_is_a_change_of_the_applicationset(tmp_p
     assert changed["fields"][0]["new"] == {"env": "prod"}
 
 
-@pytest.mark.xfail(strict=True, reason="ApplicationSets are expanded by the render stage once issue 12's generators "
-                                       "land; then this passes and the marker must go")
 def test_an_applicationset_element_added_is_a_new_application(tmp_path, capsys):
     report = diff_json(appset_repo(tmp_path), capsys)
     assert app_of(report, "web-prod")["status"] == "added"

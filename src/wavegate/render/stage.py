@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.argocd.application import Application, Source, is_application, same_repository
+from wavegate.argocd.appset import is_applicationset
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
@@ -53,6 +54,7 @@ class RenderOptions:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # parallel tool runs; 0: one per CPU
     cache: Cache = field(default_factory=lambda: Cache(None))  # tool outputs by a hash of their inputs
+    clusters: list = field(default_factory=list)  # Argo CD's clusters, for ApplicationSet cluster generators
     progress: Callable[[str], None] | None = None  # `rendered N/M Applications` for a terminal
 
 
@@ -64,6 +66,8 @@ def render(repo: Repo, options: RenderOptions) -> Rendering:
         finally:
             if stage.batch:
                 stage.batch.close()
+            if stage.expander is not None:
+                stage.expander.close()
 
 
 class _Stage:
@@ -79,6 +83,8 @@ class _Stage:
         self.filtered_out: set[str] = set()  # files a directory source's include/exclude leaves out
         self.lock = threading.Lock()
         self.batch: kustomize_source.BatchBuilder | None | bool = None
+        self.expander = None  # the appset-batch process, started at the first ApplicationSet
+        self.later_appset_sets: list[SyncSet] = []
         self.kustomization_cache: dict[str, kustomizations.Kustomization] = {}
         self.documents: dict[str, list[Manifest]] = {}
         self.broken: set[str] = set()
@@ -95,7 +101,8 @@ class _Stage:
     def run(self) -> Rendering:
         self._mark_skeletons()
         apps, known = self._top_level_applications()
-        sets = self._applications(apps)
+        generated, appset_sets = self._generated(self._top_level(self._applicationsets()), known)
+        sets = self._applications(apps + generated)
         sets += self._children(sets, known)
         self.rendering.sync_sets = list(sets)
         roots = self._roots(synced=not sets)
@@ -108,6 +115,7 @@ class _Stage:
                 self.rendering.sync_sets = list(children)
                 roots = self._roots(synced=False)
         self.rendering.sync_sets.extend(roots)
+        self.rendering.sync_sets.extend(appset_sets + self.later_appset_sets)
         for sync_set in self.rendering.sync_sets:
             self.rendering.problems.extend(sync_set.problems)
         self.rendering.problems.extend(self._load_problems())
@@ -124,20 +132,60 @@ class _Stage:
                 if rel.startswith(prefix):
                     self.rendering.inputs[rel] = BACKSTAGE_SKELETON
 
-    def _top_level_applications(self) -> tuple[list[Application], set]:
-        """The Applications written as plain YAML: not a chart's templates (Applications only once
-        rendered), and one per namespace and name (Argo CD has one object per pair)."""
+    def _top_level(self, manifests: list[Manifest]) -> list[Manifest]:
+        """Documents written as plain YAML: not a chart's templates (objects only once rendered),
+        nor a Backstage skeleton's."""
         _, chart_dirs, _ = _tool_directories(self.root, self.options.exclude)
+        return [m for m in sorted(manifests, key=lambda m: (m.path, m.doc_index))
+                if not (posixpath.dirname(m.path) in chart_dirs or _inside(posixpath.dirname(m.path), chart_dirs)
+                        or m.path in self.rendering.inputs)]
+
+    def _top_level_applications(self) -> tuple[list[Application], set]:
+        """The Applications written as plain YAML, one per namespace and name (Argo CD has one
+        object per pair)."""
         apps: list[Application] = []
         known: set = set()
-        for app in sorted(Application.all_in(self.repo), key=lambda a: (a.manifest.path, a.manifest.doc_index)):
-            directory = posixpath.dirname(app.manifest.path)
-            if directory in chart_dirs or _inside(directory, chart_dirs) or app.manifest.path in self.rendering.inputs:
-                continue
+        for manifest in self._top_level([m for m in self.repo.manifests if is_application(m)]):
+            app = Application(manifest)
             if _identity(app) not in known:
                 known.add(_identity(app))
                 apps.append(app)
         return sorted(apps, key=lambda a: (a.name, a.manifest.path)), known
+
+    def _applicationsets(self, manifests: list[Manifest] | None = None) -> list[Manifest]:
+        return [m for m in (self.repo.manifests if manifests is None else manifests) if is_applicationset(m)]
+
+    def _generated(self, appsets: list[Manifest], known: set) -> tuple[list[Application], list[SyncSet]]:
+        """The Applications each ApplicationSet generates (Argo CD's own generators and templates,
+        wavegate.argocd.appset), and per ApplicationSet a set of them that no sync applies: the
+        controller creates them, so they are checked object by object (schemas, policies), never
+        ordered. Each generated Application's fields point at the template line that wrote them."""
+        apps: list[Application] = []
+        sets: list[SyncSet] = []
+        for appset in appsets:
+            expansion = self._expander().expand(appset)
+            sync_set = SyncSet(name=f"ApplicationSet {appset.name}", app=None, synced=False,
+                               problems=list(expansion.problems))
+            for generated in expansion.generated:
+                manifest = generated.manifest()
+                manifest.generated_by = f"ApplicationSet {appset.name}, element {generated.element_text}" \
+                    if generated.element_text else f"ApplicationSet {appset.name}"
+                sync_set.objects.append(manifest)
+                app = Application(manifest)
+                if _identity(app) in known:
+                    continue
+                known.add(_identity(app))
+                apps.append(app)
+            sets.append(sync_set)
+        return apps, sets
+
+    def _expander(self):
+        from wavegate.argocd.appset import Expander
+
+        with self.lock:
+            if self.expander is None:
+                self.expander = Expander(self.root, self.options.repo_url, self.options.clusters)
+            return self.expander
 
     def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
         counter = Counter(self.options.progress or quiet, len(apps), "rendered Applications")
@@ -168,6 +216,13 @@ class _Stage:
                     continue
                 known.add(_identity(child))
                 children.append(child)
+            # ApplicationSets a sync creates (here, not as plain YAML) generate Applications too.
+            written = {(m.path, m.doc_index) for m in self._top_level(self._applicationsets())}
+            appsets = [m for m in self._applicationsets(parent.objects) if (m.path, m.doc_index) not in written]
+            if appsets:
+                generated, appset_sets = self._generated(appsets, known)
+                children += generated
+                self.later_appset_sets.extend(appset_sets)
             if not children:
                 continue
             if depth > MAX_APP_DEPTH:

@@ -76,9 +76,13 @@ class Context:
 
     def objects_of(self, app: Application) -> list[Manifest]:
         """What `app` applies: its sync set's rendered objects."""
+        sets = [s for s in (self.rendering.sync_sets if self.rendering is not None else ()) if s.app is not None]
+        for sync_set in sets:  # the same document (a generated Application shares its ApplicationSet's place)
+            if sync_set.app.manifest is app.manifest:
+                return sync_set.objects
         where = (app.manifest.path, app.manifest.doc_index)
-        for sync_set in self.rendering.sync_sets if self.rendering is not None else ():
-            if sync_set.app is not None and (sync_set.app.manifest.path, sync_set.app.manifest.doc_index) == where:
+        for sync_set in sets:  # a copy of it (an Application a directory source also reads)
+            if (sync_set.app.manifest.path, sync_set.app.manifest.doc_index) == where:
                 return sync_set.objects
         return []
 
