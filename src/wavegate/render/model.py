@@ -45,6 +45,7 @@ class SyncSet:
     synced: bool = True
     problems: list[Finding] = field(default_factory=list)  # what rendering it found wrong
     parent: "SyncSet | None" = None  # the sync (app-of-apps) that creates this Application
+    appset: "Manifest | None" = None  # for the Applications an ApplicationSet generates: that ApplicationSet
 
     @property
     def destination_namespace(self) -> str | None:

@@ -165,7 +165,7 @@ class _Stage:
         for appset in appsets:
             expansion = self._expander().expand(appset)
             sync_set = SyncSet(name=f"ApplicationSet {appset.name}", app=None, synced=False,
-                               problems=list(expansion.problems))
+                               problems=list(expansion.problems), appset=appset)
             for generated in expansion.generated:
                 manifest = generated.manifest()
                 manifest.generated_by = f"ApplicationSet {appset.name}, element {generated.element_text}" \

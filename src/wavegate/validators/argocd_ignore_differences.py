@@ -176,7 +176,13 @@ class _Entry:
 def check(repo: Repo, ctx) -> Iterable[Finding]:
     status_setting = _status_setting(repo, ctx.argocd_version)
     expressions: list[tuple[_Entry, int, str, list[Manifest]]] = []
+    # An ApplicationSet whose Applications were generated is checked through them (each finding
+    # at the template line, naming the element); its template alone only when nothing was.
+    expanded = {(s.appset.path, s.appset.doc_index) for s in (ctx.rendering.sync_sets if ctx.rendering else ())
+                if s.appset is not None and s.objects}
     for spec in _specs(repo):
+        if spec.app is None and (spec.manifest.path, spec.manifest.doc_index) in expanded:
+            continue
         entries = spec.get("ignoreDifferences")
         if not isinstance(entries, list):
             continue
