@@ -21,11 +21,10 @@ from tests.helpers import EXAMPLES, write_repo
 from tests.integration.test_server_differential import SERVER_RULES
 from tests.unit.test_apiserver_checks import CASES
 from wavegate.cluster import LocalCluster
-from wavegate.config import load_config, repository_url
+from wavegate.config import load_config
 from wavegate.dryrun.run import dry_run, prerequisites
-from wavegate.load import load
 from wavegate.policy import builtin_policy_dir
-from wavegate.validators import Context, run
+from wavegate import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -78,15 +77,16 @@ def cluster():
 
 def _verdicts(root, cluster) -> tuple[dict, dict]:
     config = load_config(root)
-    repo = load(root, exclude=config.exclude, limits=config.limits)
-    ctx = Context(repo=repo, config=config, repo_url=repository_url(config, root) or REPO_URL)
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=root, repo_url=config.repo_url or REPO_URL)))
+    ctx = run.ctx
+    findings = pipeline.finish(run, pipeline.check(run))
     ours: dict[tuple[str, str], set[str]] = {}
-    for finding in run(repo, ctx):
+    for finding in findings:
         if finding.severity.name == "ERROR" and finding.rule in VERDICT_RULES and finding.resource is not None:
             ours.setdefault((finding.path, finding.resource.identity()), set()).add(finding.rule)
     report = dry_run(ctx, cluster, prerequisites(tuple(str(p) for p in config.schemas), str(builtin_policy_dir())))
     if not report.applied:  # nothing synced (an Application whose path does not exist): the repository's verdict
-        errors = {f.rule for f in run(repo, ctx) if f.severity.name == "ERROR"}
+        errors = {f.rule for f in findings if f.severity.name == "ERROR"}
         return ({"repository": errors} if errors else {}, {"repository": report.findings} if report.findings
                 else {}), {"repository"}
     theirs: dict[tuple[str, str], str] = {}

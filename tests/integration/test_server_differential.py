@@ -36,11 +36,9 @@ import pytest
 from tests import server_fuzz
 from tests.helpers import REPO_ROOT, shared
 from wavegate.cluster import LocalCluster
-from wavegate.config import load_config
 from wavegate.kro import crd_for_rgd
-from wavegate.load import load, read_yaml
-from wavegate.policy import load_policies
-from wavegate.validators import Context, run
+from wavegate.load import read_yaml
+from wavegate import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -245,16 +243,14 @@ def wavegate_verdicts(cases, tmp_path_factory) -> dict[str, Verdict]:
     for case in cases:
         (root / "cases" / f"{case.name}.yaml").write_text(server_fuzz.to_yaml(case.body))
     (root / "no-policies").mkdir()
-    config = load_config(root)
-    repo = load(root)
-    by_path = {m.path: m for m in repo.manifests}
+    run = pipeline.validate(pipeline.Options(root=root, policies=root / "no-policies"))
+    by_path = {m.path: m for m in run.loaded.manifests}
     for case in cases:  # the YAML means what the generator meant (else the comparison is void)
         manifest = by_path.get(f"cases/{case.name}.yaml")
         assert manifest is None or manifest.data == case.body, case.name
-    ctx = Context(repo=repo, config=config, policies=load_policies(root / "no-policies"))
     verdicts = {case.name: Verdict(False) for case in cases}
     widget_problems = []
-    for finding in run(repo, ctx):
+    for finding in run.findings:
         if finding.severity.name != "ERROR" or finding.rule not in SERVER_RULES:
             continue
         if finding.path.startswith("crds/"):
@@ -272,7 +268,7 @@ def wavegate_verdicts(cases, tmp_path_factory) -> dict[str, Verdict]:
     for case in cases:
         manifest = by_path.get(f"cases/{case.name}.yaml")
         if manifest is not None and not verdicts[case.name].refused:
-            admitted[case.name] = admitted_object(ctx.schemas, manifest)
+            admitted[case.name] = admitted_object(run.ctx.schemas, manifest)
     WAVEGATE_ADMITTED.clear()
     WAVEGATE_ADMITTED.update(admitted)
     return verdicts
