@@ -554,8 +554,8 @@ def test_one_process_expands_many_applicationsets(tmp_path):
 
 def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
     """Argo CD reads manifests with sigs.k8s.io/yaml (YAML 1.1 as go-yaml v2 resolves it): `y` is
-    true, `1e3` is 1000 and `12:30:00` a string there, unlike PyYAML, whose typing wavegate's
-    loader follows. The expansion takes Argo CD's."""
+    true, `1e3` is 1000 and `12:30:00` a string there (PyYAML would read `y` as a string and
+    `12:30:00` as a sexagesimal number). wavegate's loader and the expansion both type as Argo CD."""
     text = appset("""
         generators:
           - list:
@@ -564,7 +564,8 @@ def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
         """, template=TEMPLATE.replace("name: 'web-{{.env}}'",
                                        "name: 'web-{{.env}}'\n    annotations:\n      seen: '{{ toJson . }}'"))
     manifest, expansion = expand_one(tmp_path, text)
-    assert manifest.data["spec"]["generators"][0]["list"]["elements"][0]["flag"] == "y"  # wavegate's loader
+    element = manifest.data["spec"]["generators"][0]["list"]["elements"][0]
+    assert (element["flag"], element["size"], element["at"]) == (True, 1000, "12:30:00")  # wavegate's loader
     (generated,) = expansion.generated
     assert generated.data["metadata"]["annotations"]["seen"] == \
         '{"at":"12:30:00","env":"prod","flag":true,"size":1000}'

@@ -114,7 +114,7 @@ CASES = {
         ("apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: team}\ntype: kubernetes.io/tls\n"
          "stringData: {tls.crt: x}\n", "data[tls.key]: Required value", 5,
          "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: team}\ntype: kubernetes.io/tls\n"
-         "stringData: {tls.crt: x, tls.key: y}\n"),
+         "stringData: {tls.crt: cert, tls.key: key}\n"),
     ],
     "port-invalid": [
         (deployment(container="ports: [{containerPort: 70000}]"),
