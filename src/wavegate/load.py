@@ -16,11 +16,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 
 import yaml
 
-from wavegate import kube_yaml
-from wavegate.findings import Finding, ResourceRef
+from wavegate import kube_yaml, load_native
+from wavegate.findings import Finding, ResourceRef, Severity
 from wavegate.rules import declare, format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -96,6 +97,9 @@ _FLOW_TAG = re.compile(r"![0-9A-Za-z_;/?:@&=+$.!~*'()%-]*[,\[\]]")
 # `!` as a whole tag (or its verbatim form `!<!>`): where libyaml's composer loses what go-yaml sees.
 _NON_SPECIFIC_TAG = re.compile(r"(?:^|[\s\[\]{},?:-])!(?:<!>)?(?=[\s\[\]{},]|$)", re.M)
 
+# Argo CD's repo-server reads no object from a file whose text has this (wavegate.render.directory);
+# the loader, which reads every file anyway, notes which do (Repo.skip_marked).
+SKIP_RENDERING_MARKER = b"+argocd:skip-file-rendering"
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 # A real manifest expands to a few hundred nodes; a billion-laughs file to billions. The bound is
 # generous for anything real and is reached in milliseconds by a bomb, since sizes are counted
@@ -281,6 +285,8 @@ class Repo:
     files: list[str] = field(default_factory=list)
     problems: list[Finding] = field(default_factory=list)
     untyped: list[Manifest] = field(default_factory=list)
+    # Which of `files` hold SKIP_RENDERING_MARKER (None: not known, as in a Repo made by hand).
+    skip_marked: set[str] | None = None
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
@@ -300,27 +306,125 @@ MAX_WORKERS = 8
 
 
 def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limits(),
-         only: list[str] | None = None) -> Repo:
-    """Load every manifest under `root` (or just the repository-relative files in `only`)."""
+         only: list[str] | None = None, cache=None) -> Repo:
+    """Load every manifest under `root` (or just the repository-relative files in `only`). With a
+    wavegate.cache.Cache, files whose content was parsed before are not parsed again."""
     root = Path(root).resolve()
-    repo = Repo(root=root)
+    repo = Repo(root=root, skip_marked=set())
     paths = only if only is not None else discover(root, exclude)
+    store = cache.files("parse", root, limits.max_file_bytes, limits.max_expanded_nodes) if cache is not None else None
     # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
     # the growing repository again and again for garbage that parsing does not make (a fifth of
     # the loading time on 10,000 manifests). It runs again as usual afterwards.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        loaded = _load_files(root, paths, limits)
+        loaded = _load_files(root, paths, limits) if store is None else _load_cached(root, paths, limits, store)
     finally:
         if enabled:
             gc.enable()
-    for rel, (manifests, problems) in zip(paths, loaded):
+    for rel, (manifests, problems, marked) in zip(paths, loaded):
         repo.files.append(rel)
         for manifest in manifests:
             (repo.untyped if manifest.missing else repo.manifests).append(manifest)
         repo.problems.extend(problems)
+        if marked:
+            repo.skip_marked.add(rel)
     return repo
+
+
+def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> list[tuple[list[Manifest], list[Finding], bool]]:
+    """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
+    by its content hash: a file whose size, time and inode did not change is not read, one whose
+    content did not change is not parsed."""
+    from wavegate.cache import content_digest
+
+    results: list = [None] * len(paths)
+    top = str(root)
+    stats: dict[int, os.stat_result] = {}
+    unknown: list[int] = []
+    for i, rel in enumerate(paths):
+        try:
+            stat = os.lstat(os.path.join(top, rel))
+        except OSError:
+            continue  # the uncached path reports it
+        if not S_ISREG(stat.st_mode) or stat.st_size > limits.max_file_bytes:
+            continue
+        stats[i] = stat
+        value = store.get(rel, stat)
+        if value is None or (found := _from_store(root, rel, value, limits)) is None:
+            unknown.append(i)
+        else:
+            results[i] = found
+    raws: dict[int, bytes] = {}
+    for i in unknown:
+        try:
+            raw = _read_bytes(os.path.join(top, paths[i]), limits.max_file_bytes)
+        except (OSError, _TooLargeFile):
+            continue
+        digest = content_digest(raw)
+        value = store.get_content(paths[i], digest)
+        found = _from_store(root, paths[i], value, limits) if value is not None else None
+        if found is None:
+            raws[i] = raw
+        else:
+            results[i] = found
+            store.put(paths[i], stats[i], digest, value)  # (touched: its time changed, not its content)
+    missing = [i for i, found in enumerate(results) if found is None]
+    if missing and len(raws) == len(missing) and _workers(len(missing)) == 1:
+        parsed = [_parse_raw(paths[i], raws[i], limits) for i in missing]
+    else:
+        parsed = _load_files(root, [paths[i] for i in missing], limits)
+    for i, result in zip(missing, parsed):
+        results[i] = result
+        if i in raws:
+            store.put(paths[i], stats[i], content_digest(raws[i]), _to_store(result))
+    store.save()
+    return results
+
+
+def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:
+    """A file's result as plain data: per manifest its index, data, missing fields and position
+    table (None for the Python path's, whose positions come from the file's text when asked)."""
+    manifests, problems, marked = result
+    documents = []
+    for m in manifests:
+        source = m.__dict__.get("_source")
+        table = source.table if type(source) is load_native.PositionTable else None
+        documents.append((m.doc_index, m.data, m.missing, table))
+    return (documents, [_plain_finding(p) for p in problems], marked)
+
+
+def _from_store(root: Path, rel: str, value, limits: Limits):
+    try:
+        documents, problems, marked = value
+        manifests = []
+        source = None
+        for doc_index, data, missing, table in documents:
+            manifest = Manifest(rel, doc_index, data, missing=tuple(missing))
+            del manifest.positions
+            if table is not None:
+                manifest._source = load_native.PositionTable(table, data)
+            else:
+                source = source or _Source(rel, None, limits, True, root / rel)
+                manifest._source = source
+            manifests.append(manifest)
+        return manifests, [_finding(p) for p in problems], bool(marked)
+    except (TypeError, ValueError):  # not what _to_store makes: parse the file again
+        return None
+
+
+def _plain_finding(finding: Finding) -> tuple:
+    resource = finding.resource
+    return (finding.rule, int(finding.severity), finding.message, finding.path, finding.line, finding.column,
+            (resource.api_version, resource.kind, resource.namespace, resource.name) if resource else None,
+            finding.hint, finding.field, finding.application)
+
+
+def _finding(plain: tuple) -> Finding:
+    rule, severity, message, path, line, column, resource, hint, field_path, application = plain
+    return Finding(rule, Severity(severity), message, path, line, column,
+                   ResourceRef(*resource) if resource else None, hint, field_path, application)
 
 
 def _workers(files: int) -> int:
@@ -332,11 +436,11 @@ def _workers(files: int) -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
-def _load_chunk(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding]]]:
-    return [load_file(root, rel, limits, lazy_positions=True) for rel in paths]
+def _load_chunk(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding], bool]]:
+    return [_read_file(root, rel, limits, True, True) for rel in paths]
 
 
-def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding]]]:
+def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding], bool]]:
     """load_file for each path, in order; in worker processes when there are many."""
     workers = _workers(len(paths))
     if workers > 1 and len(paths) > 1:
@@ -355,7 +459,7 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
     size = max(25, -(-len(paths) // (workers * 4)))  # a few chunks per worker, to even out
     chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
-    results: list[tuple[list[Manifest], list[Finding]]] = []
+    results: list[tuple[list[Manifest], list[Finding], bool]] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=context) as pool:
         for chunk in pool.map(_load_chunk, [root] * len(chunks), chunks, [limits] * len(chunks)):
             results.extend(chunk)
@@ -418,22 +522,59 @@ def load_file(root: Path, rel: str, limits: Limits = Limits(), require_object: b
 
 def _load_file(root: Path, rel: str, limits: Limits, require_object: bool,
                lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
-    full = root / rel
-    if full.is_symlink():
-        target = full.resolve()
+    manifests, problems, _ = _read_file(root, rel, limits, require_object, lazy_positions)
+    return manifests, problems
+
+
+def _read_file(root: Path, rel: str, limits: Limits, require_object: bool,
+               lazy_positions: bool) -> tuple[list[Manifest], list[Finding], bool]:
+    """_load_file, and whether the file holds SKIP_RENDERING_MARKER."""
+    full = os.path.join(root, rel)
+    if os.path.islink(full):
+        target = Path(full).resolve()
         if not target.is_relative_to(root):
             return [], [SYMLINK_ESCAPE.at_file(rel, message=f"{rel} is a symbolic link to {os.readlink(full)}, outside the repository",
-                                               hint="Replace the link with the file itself, or remove it.")]
+                                               hint="Replace the link with the file itself, or remove it.")], False
         if target.is_dir():
-            return [], []
+            return [], [], False
     try:
-        size = full.stat().st_size
-        if size > limits.max_file_bytes:
-            return [], [TOO_LARGE.at_file(rel, message=f"{rel} is {size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
-                                          hint="Remove the file, exclude it in .wavegate.yaml, or raise maxFileBytes there.")]
-        raw = full.read_bytes()
+        raw = _read_bytes(full, limits.max_file_bytes)
+    except _TooLargeFile as large:
+        return [], [TOO_LARGE.at_file(rel, message=f"{rel} is {large.size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
+                                      hint="Remove the file, exclude it in .wavegate.yaml, or raise maxFileBytes there.")], False
     except OSError as error:
-        return [], [SYNTAX.at_file(rel, message=f"cannot read {rel}: {error.strerror}")]
+        return [], [SYNTAX.at_file(rel, message=f"cannot read {rel}: {error.strerror}")], False
+    return _parse_raw(rel, raw, limits, require_object, lazy_positions)
+
+
+class _TooLargeFile(Exception):
+    def __init__(self, size: int):
+        super().__init__(size)
+        self.size = size
+
+
+def _read_bytes(path: str, limit: int) -> bytes:
+    """The file's bytes (os-level calls: a third of the time of open() on 10,000 small files);
+    _TooLargeFile when it is larger than `limit`."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > limit:
+            raise _TooLargeFile(size)
+        chunks = []
+        while True:
+            chunk = os.read(fd, max(size + 1, 65536))
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+            size = 0
+    finally:
+        os.close(fd)
+
+
+def _parse_raw(rel: str, raw: bytes, limits: Limits, require_object: bool = True,
+               lazy_positions: bool = True) -> tuple[list[Manifest], list[Finding], bool]:
+    marked = SKIP_RENDERING_MARKER in raw
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -441,8 +582,8 @@ def _load_file(root: Path, rel: str, limits: Limits, require_object: bool,
         column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
         return [], [INVALID_UTF8.at_file(rel, line, column,
                                          message=f"byte 0x{raw[error.start]:02x} at offset {error.start} is not valid UTF-8",
-                                         hint="Save the file as UTF-8.")]
-    return parse_documents(rel, text, limits, require_object, lazy_positions)
+                                         hint="Save the file as UTF-8.")], marked
+    return (*parse_documents(rel, text, limits, require_object, lazy_positions), marked)
 
 
 def parse_documents(rel: str, text: str, limits: Limits = Limits(),
@@ -450,6 +591,10 @@ def parse_documents(rel: str, text: str, limits: Limits = Limits(),
     """Parse every document of `text`. With require_object=False any mapping is accepted
     (configuration, values and test files), not only Kubernetes objects. With lazy_positions,
     `positions` are computed from `text` when first asked for."""
+    if load_native.AVAILABLE and load_native.readable(text):
+        parsed = load_native.parse(text, MAX_DEPTH, limits.max_expanded_nodes)
+        if parsed is not None:  # else the Python path reads it, with every check and finding
+            return _native_manifests(rel, parsed, require_object, lazy_positions), []
     source = _Source(rel, text, limits, require_object) if lazy_positions else None
     if text.count("[") + text.count("{") > MAX_DEPTH:  # cheap test first; the real one streams events
         too_deep = _first_too_deep(text)
@@ -480,6 +625,37 @@ def parse_documents(rel: str, text: str, limits: Limits = Limits(),
                     stand_ins[stand_in] = original
             text = text[:where.index] + stand_in + text[where.index + 1:]
     return _parse(rel, text, limits, require_object, source, loader_class, stand_ins, reread=False)
+
+
+def _native_manifests(rel: str, parsed: list, require_object: bool, lazy_positions: bool) -> list[Manifest]:
+    """Manifests of the documents the native loader read, as the Python path makes them."""
+    manifests = []
+    for index, data, table in parsed:
+        manifest = Manifest(rel, index, data)
+        positions = load_native.PositionTable(table, data)
+        if lazy_positions:
+            del manifest.positions
+            manifest._source = positions
+        else:
+            manifest.positions = positions.positions_of(index)
+        if _kept(manifest, require_object):
+            manifests.append(manifest)
+    return manifests
+
+
+def _kept(manifest: Manifest, require_object: bool) -> bool:
+    """Whether a parsed mapping document is kept (with its `missing` set): with require_object,
+    not an empty mapping `{}`, which is as harmless as an empty document."""
+    if not require_object:
+        return True
+    data = manifest.data
+    if not data:
+        return False
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
+    if not manifest.name and "generateName" not in manifest.metadata:
+        missing.append("metadata.name")
+    manifest.missing = tuple(missing)
+    return True
 
 
 # A file is read again at most this many times (each time past one place where libyaml stops and
@@ -643,19 +819,26 @@ def _syntax_finding(rel: str, text: str, error: yaml.MarkedYAMLError) -> Finding
 
 class _Source:
     """The text of one file, for the positions of its manifests when first asked for: parsed
-    again by the same builder, once for all documents of the file."""
+    again by the same builder, once for all documents of the file. (For a file whose result came
+    from the cache, `text` is None and the file is read then.)"""
 
-    __slots__ = ("rel", "text", "limits", "require_object", "_positions")
+    __slots__ = ("rel", "text", "limits", "require_object", "file", "_positions")
 
-    def __init__(self, rel: str, text: str, limits: Limits, require_object: bool):
+    def __init__(self, rel: str, text: str | None, limits: Limits, require_object: bool, file: Path | None = None):
         self.rel, self.text, self.limits, self.require_object = rel, text, limits, require_object
+        self.file = file
         self._positions: dict[int, dict] | None = None
 
     def __reduce__(self):
-        return _Source, (self.rel, self.text, self.limits, self.require_object)
+        return _Source, (self.rel, self.text, self.limits, self.require_object, self.file)
 
     def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
         if self._positions is None:
+            if self.text is None:
+                try:
+                    self.text = self.file.read_bytes().decode("utf-8-sig")
+                except (OSError, UnicodeDecodeError, AttributeError):
+                    self.text = ""
             manifests, _ = parse_documents(self.rel, self.text, self.limits, self.require_object)
             self._positions = {m.doc_index: m.positions for m in manifests}
         return self._positions.get(doc_index, {})
@@ -803,15 +986,7 @@ class _Builder:
             self._still_there(data)
         if self.refused:
             return None, self.problems
-        if not self.require_object:
-            return self.manifest, self.problems
-        if not data:  # an empty mapping `{}` is as harmless as an empty document
-            return None, self.problems
-        missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
-        if not self.manifest.name and "generateName" not in self.manifest.metadata:
-            missing.append("metadata.name")
-        self.manifest.missing = tuple(missing)
-        return self.manifest, self.problems
+        return (self.manifest if _kept(self.manifest, self.require_object) else None), self.problems
 
     def _plain_document(self, root: yaml.Node) -> dict | None:
         """The data of a plain document in one pass, or None when the general path must build it.

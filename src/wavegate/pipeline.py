@@ -76,7 +76,8 @@ def prepare(options: Options) -> Run:
                              shard_spec=options.shard, shared_paths=shared)
         except SelectError as error:
             raise UsageError(str(error)) from None
-    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
+    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
+                  cache=Cache.for_repository(root, options.cache_dir, enabled=options.cache))
     return Run(options=options, config=config, loaded=loaded, selection=selection)
 
 

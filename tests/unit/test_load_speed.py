@@ -12,6 +12,9 @@ from tests.helpers import check_repo, write_repo
 from wavegate import load as loader
 from wavegate.load import Limits, load, load_file
 
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
+
 FILES = {
     "manifests/multi.yaml": """
         apiVersion: v1
@@ -73,7 +76,7 @@ def test_workers_and_lazy_positions_give_the_same_repository(many, monkeypatch):
     assert any(p.rule == "yaml-duplicate-key" for p in two.problems)
     # the worker path itself (load falls back to one process when workers cannot start)
     parallel = loader._load_parallel(many, one.files, Limits(), 2)
-    assert [p for _, problems in parallel for p in problems] == two.problems
+    assert [p for _, problems, _ in parallel for p in problems] == two.problems
     assert any(p.rule == "yaml-syntax" for p in two.problems)
 
 

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from wavegate.load import Manifest, is_excluded
+from wavegate.load import SKIP_RENDERING_MARKER, Manifest, is_excluded
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
-SKIP_MARKER = "+argocd:skip-file-rendering"
+SKIP_MARKER = SKIP_RENDERING_MARKER.decode()
 _LOOKS_LIKE_MANIFEST = ("apiVersion:", "kind:", "metadata:")
 
 

@@ -26,8 +26,8 @@ from wavegate.render.model import (BACKSTAGE_SKELETON, DIRECTORY, HELM, HELM_CHA
 from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
                                         kustomize_positions, patch_text, rendered_manifest)
 from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
-from wavegate.render.sourcetype import (KUSTOMIZATION_NAMES, SourceTypeError, build_env, source_type,
-                                        with_overrides)
+from wavegate.render.sourcetype import (APP_SOURCE_FILE, KUSTOMIZATION_NAMES, REPO_SOURCE_FILE, SourceTypeError,
+                                        build_env, source_type, with_overrides)
 from wavegate.render.workspace import Workspace, unreachable
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
@@ -88,7 +88,9 @@ class _Stage:
             if problem.rule != "yaml-duplicate-key":
                 self.broken.add(problem.path)
         self.loaded = set(repo.files)
+        self.repo_files = frozenset(repo.files)
         self.extra_problems: dict[str, list[Finding]] = {}
+        self._tool_dirs: tuple[set[str], set[str]] | None = None
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -127,7 +129,7 @@ class _Stage:
     def _top_level_applications(self) -> tuple[list[Application], set]:
         """The Applications written as plain YAML: not a chart's templates (Applications only once
         rendered), and one per namespace and name (Argo CD has one object per pair)."""
-        _, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        _, chart_dirs = self._tool_directories()
         apps: list[Application] = []
         known: set = set()
         for app in sorted(Application.all_in(self.repo), key=lambda a: (a.manifest.path, a.manifest.doc_index)):
@@ -139,6 +141,11 @@ class _Stage:
                 apps.append(app)
         return sorted(apps, key=lambda a: (a.name, a.manifest.path)), known
 
+    def _tool_directories(self) -> tuple[set[str], set[str]]:
+        if self._tool_dirs is None:
+            self._tool_dirs = _tool_directories(self.root, self.options.exclude)
+        return self._tool_dirs
+
     def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
         counter = Counter(self.options.progress or quiet, len(apps), "rendered Applications")
 
@@ -147,7 +154,15 @@ class _Stage:
             counter.step()
             return sync_set
 
-        sets = self._in_parallel([lambda app=app: render(app) for app in apps])
+        # Threads pay only while a tool runs: Applications of plain directories (Python alone,
+        # under one lock) render here, the others side by side; the order stays the Applications'.
+        tools = [i for i, app in enumerate(apps) if self._uses_a_tool(app)]
+        sets: list = [None] * len(apps)
+        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools])):
+            sets[i] = sync_set
+        for i, app in enumerate(apps):
+            if sets[i] is None:
+                sets[i] = render(app)
         for sync_set in sets:
             sync_set.parent = parent
         return sets
@@ -189,6 +204,22 @@ class _Stage:
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(lambda job: job(), jobs))
+
+    def _uses_a_tool(self, app: Application) -> bool:
+        """Whether rendering `app` may run kustomize, helm or a plugin, as far as it decides where
+        it renders (a thread or here; the result is the same). Plain directories (jsonnet
+        included, evaluated in this process) need none."""
+        kustomization_dirs, chart_dirs = self._tool_directories()
+        for source in app.sources:
+            raw = source.raw if isinstance(source.raw, dict) else {}
+            if source.chart is not None or any(k in raw for k in ("helm", "kustomize", "plugin")):
+                return True
+            path = (source.path or "").strip("/")
+            if path in kustomization_dirs or path in chart_dirs \
+                    or (self.root / path / REPO_SOURCE_FILE).exists() \
+                    or (self.root / path / APP_SOURCE_FILE.format(app.name)).exists():
+                return True
+        return False
 
     # -- Applications ---------------------------------------------------------------------------
 
@@ -634,7 +665,7 @@ class _Stage:
         # A folder an Application of this repository names is its business, whatever it renders with.
         covered = {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
         roots: list[SyncSet] = []
-        kustomization_dirs, chart_dirs = _tool_directories(self.root, self.options.exclude)
+        kustomization_dirs, chart_dirs = self._tool_directories()
         used_as_base: set[str] = set()
         for kdir in kustomization_dirs:
             file = kustomizations.find_kustomization(self.root, kdir)
@@ -674,9 +705,9 @@ class _Stage:
             if ddir in covered:
                 continue
             sync_set = SyncSet(name=ddir, app=None, synced=synced)
-            before = set(self.read)
+            before = len(self.read)
             self._directory(None, None, {}, {}, sync_set, base=ddir, only_manifests=True)
-            self._add_root(roots, sync_set, newly_read=self.read - before)
+            self._add_root(roots, sync_set, newly_read=len(self.read) > before)  # (it only grows)
         return roots
 
     def _is_manifest_file(self, rel: str) -> bool:
@@ -691,7 +722,7 @@ class _Stage:
         return False
 
     @staticmethod
-    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
+    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
         if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
                 or any(not s.rendered for s in sync_set.sources)):
             roots.append(sync_set)
@@ -770,6 +801,8 @@ class _Stage:
             return None
 
     def _has_marker(self, rel: str) -> bool:
+        if self.repo.skip_marked is not None and rel in self.repo_files:  # the loader noted it
+            return rel in self.repo.skip_marked
         try:
             return directory_source.SKIP_MARKER.encode() in (self.root / rel).read_bytes()
         except OSError:
@@ -851,15 +884,15 @@ def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], s
     *Chart.yaml), as Argo CD's discovery recognises them."""
     kustomization_dirs: set[str] = set()
     chart_dirs: set[str] = set()
+    kustomization_names = set(KUSTOMIZATION_NAMES)
+    top = str(root)
     for directory, dirnames, filenames in os.walk(root):
-        rel_dir = _rel(root, Path(directory))
-        rel_dir = "" if rel_dir == "." else rel_dir
+        rel_dir = os.path.relpath(directory, top).replace(os.sep, "/") if directory != top else ""
         dirnames[:] = sorted(d for d in dirnames if not is_excluded(posixpath.join(rel_dir, d), exclude, is_dir=True)
                              and d != ".wavegate_cache")
-        names = set(filenames)
-        if names & set(KUSTOMIZATION_NAMES):
+        if not kustomization_names.isdisjoint(filenames):
             kustomization_dirs.add(rel_dir)
-        if any(n.endswith("Chart.yaml") for n in names):
+        if any(n.endswith("Chart.yaml") for n in filenames):
             chart_dirs.add(rel_dir)
     return kustomization_dirs, chart_dirs
 
