@@ -29,6 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from wavegate import __version__
+from wavegate.findings import Finding, ResourceRef, Severity
 
 DEFAULT_DIR = ".wavegate_cache"
 ENV = "WAVEGATE_CACHE_DIR"
@@ -86,16 +87,17 @@ class Cache:
 
     def files(self, name: str, root: Path, *scope) -> "FileStore | None":
         """The per-file results `name` of the repository at `root`, under `scope` (what else
-        decides them); None when the cache is off."""
+        decides them; wavegate's code always does); None when the cache is off."""
         if self.directory is None:
             return None
-        return FileStore(self, self.directory / name / Key(str(root), *scope).hexdigest()[:32])
+        folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
+        return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest())
 
     def results(self, name: str, *scope) -> "ResultStore | None":
         """Values of `name` by key, under `scope`; None when the cache is off."""
         if self.directory is None:
             return None
-        return ResultStore(self, self.directory / name / Key(*scope).hexdigest()[:32])
+        return ResultStore(self, self.directory / name, Key(*scope).hexdigest())
 
     def _write_marshal(self, target: Path, value) -> None:
         try:
@@ -152,6 +154,36 @@ def content_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def paths_digest(paths) -> str:
+    """A hash of the files at `paths` (each a file or a directory, walked) with their contents."""
+    digest = hashlib.blake2b(digest_size=16)
+    for raw in paths:
+        path = Path(raw)
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            try:
+                content = file.read_bytes()
+            except OSError:
+                content = b"\0missing"
+            digest.update(f"{file}\0{len(content)}\0".encode())
+            digest.update(content)
+    return digest.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def runtime_identity() -> str:
+    """The versions of the libraries whose answers checks keep (schemas, CEL, RE2, YAML)."""
+    from importlib import metadata
+
+    versions = []
+    for name in ("jsonschema-rs", "jsonschema", "kubernetes-validate", "cel-expr-python", "google-re2", "PyYAML"):
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=none")
+    return ",".join(versions)
+
+
 _SHARDS = 16
 _KEEP_RUNS = 5  # an entry nothing used in this many runs that rewrote its shard is dropped
 # A file modified this shortly before its size and time were recorded may have changed again
@@ -161,18 +193,17 @@ _RACY_NS = 2_000_000_000
 
 class _Shards:
     """Entries in _SHARDS files under one folder, each read when first needed and written back
-    only when something in it changed (atomically). Each entry records the run that last used it;
-    a rewritten shard drops those unused for _KEEP_RUNS runs."""
+    (atomically) only when something in it changed. An entry holds the `scope` it was made under
+    (a hash of what decides it besides its key: wavegate's code, the configuration, ...) and is
+    used only under the same scope; it records the run that last used it, and a rewritten shard
+    drops those unused for _KEEP_RUNS runs, so entries of an old scope go away by themselves."""
 
-    def __init__(self, cache: Cache, folder: Path):
-        self.cache, self.folder = cache, folder
+    def __init__(self, cache: Cache, folder: Path, scope: str):
+        self.cache, self.folder, self.scope = cache, folder, scope
         self._shards: dict[int, dict] = {}
         self._used: dict[int, set] = {}
         self._dirty: set[int] = set()
         self._run: int | None = None
-
-    def _shard_of(self, key: str) -> int:
-        return zlib.crc32(key.encode()) % _SHARDS
 
     def _entries(self, shard: int) -> dict:
         entries = self._shards.get(shard)
@@ -184,16 +215,16 @@ class _Shards:
         return entries
 
     def _get(self, key: str):
-        shard = self._shard_of(key)
+        shard = zlib.crc32(key.encode()) % _SHARDS
         entry = self._entries(shard).get(key)
-        if type(entry) is not tuple or len(entry) != 2:
+        if type(entry) is not tuple or len(entry) != 3 or entry[1] != self.scope:
             return None
         self._used[shard].add(key)
-        return entry[1]
+        return entry[2]
 
     def _put(self, key: str, value) -> None:
-        shard = self._shard_of(key)
-        self._entries(shard)[key] = (self.run, value)
+        shard = zlib.crc32(key.encode()) % _SHARDS
+        self._entries(shard)[key] = (self.run, self.scope, value)
         self._used[shard].add(key)
         self._dirty.add(shard)
 
@@ -212,9 +243,11 @@ class _Shards:
             entries, used = self._shards[shard], self._used[shard]
             kept = {}
             for key, entry in entries.items():
+                if type(entry) is not tuple or len(entry) != 3:
+                    continue
                 if key in used:
-                    kept[key] = (run, entry[1])
-                elif type(entry) is tuple and len(entry) == 2 and type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
+                    kept[key] = (run, entry[1], entry[2])
+                elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
                     kept[key] = entry
             self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
         self.cache._write_marshal(self.folder / "run.marshal", run)
@@ -222,17 +255,18 @@ class _Shards:
 
 
 class FileStore(_Shards):
-    """Per-file results of one repository: each valid while the file's content hash is the one it
+    """Per-file results of one repository, each valid while the file's content hash is the one it
     was made from. `get` trusts a file whose size, modification time and inode are those recorded
     (unless it was modified just before they were recorded); `get_content` compares the hash."""
 
-    def get(self, rel: str, stat: os.stat_result):
+    def get(self, rel: str, stat: os.stat_result) -> tuple[str, object] | None:
+        """(content hash, value) of `rel` when its stat can be trusted."""
         entry = self._get(rel)
         if entry is None:
             return None
-        size, mtime, inode, recorded, _digest, value = entry
+        size, mtime, inode, recorded, digest, value = entry
         if (size, mtime, inode) == (stat.st_size, stat.st_mtime_ns, stat.st_ino) and mtime < recorded - _RACY_NS:
-            return value
+            return digest, value
         return None
 
     def get_content(self, rel: str, digest: str):
@@ -241,28 +275,227 @@ class FileStore(_Shards):
             return None
         return entry[5]
 
-    def digest_of(self, rel: str, stat: os.stat_result) -> str | None:
-        """The content hash recorded for `rel`, when its stat can be trusted (as in `get`)."""
-        entry = self._get(rel)
-        if entry is None:
-            return None
-        size, mtime, inode, recorded, digest, _value = entry
-        if (size, mtime, inode) == (stat.st_size, stat.st_mtime_ns, stat.st_ino) and mtime < recorded - _RACY_NS:
-            return digest
-        return None
-
     def put(self, rel: str, stat: os.stat_result, digest: str, value) -> None:
         self._put(rel, (stat.st_size, stat.st_mtime_ns, stat.st_ino, time.time_ns(), digest, value))
 
 
 class ResultStore(_Shards):
-    """Values by key (a content hash of everything that decides the value)."""
+    """Values by key."""
 
     def get(self, key: str):
         return self._get(key)
 
     def put(self, key: str, value) -> None:
         self._put(key, value)
+
+
+class ObjectResults:
+    """Per-object results of the checks that judge one object alone (schema, policy), kept
+    between runs. An object has a key when it is a document of a file as written (not rendered by
+    a tool: wavegate.load.as_written) whose content hash the loader took: the file, that hash, the
+    document's index, the Application that syncs it and what the check adds (`extra`). `scope`
+    stands for everything else that decides the results: wavegate's code, the configuration, the
+    schemas and policies given, and what the check adds (`for_check`'s context)."""
+
+    def __init__(self, cache: Cache, scope: str, digests: dict[str, str]):
+        self.cache, self.scope, self.digests = cache, scope, digests
+
+    def for_check(self, name: str, *context) -> "CheckResults | None":
+        store = self.cache.results(f"checks-{name}", self.scope, *context)
+        return CheckResults(store, self.digests) if store is not None else None
+
+
+class CheckResults:
+    """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
+    `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
+
+    def __init__(self, store: "ResultStore", digests: dict[str, str]):
+        self.store, self.digests = store, digests
+
+    def key(self, manifest, *extra) -> str | None:
+        from wavegate.load import as_written
+
+        digest = self.digests.get(manifest.path)
+        if digest is None or not as_written(manifest):
+            return None
+        app = getattr(manifest, "app", None)
+        return "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else "",
+                          *map(str, extra)))
+
+    def get(self, key: str) -> list[Finding] | None:
+        plain = self.store.get(key)
+        if type(plain) is not list:
+            return None
+        try:
+            return [finding_from_plain(p) for p in plain]
+        except (TypeError, ValueError):
+            return None
+
+    def put(self, key: str, findings: list[Finding]) -> None:
+        self.store.put(key, [plain_finding(f) for f in findings])
+
+    def get_value(self, key: str):
+        return self.store.get(key)
+
+    def put_value(self, key: str, value) -> None:
+        self.store.put(key, value)
+
+    def save(self) -> None:
+        self.store.save()
+
+
+def plain_finding(finding: Finding) -> tuple:
+    """A finding as plain data (what marshal keeps)."""
+    resource = finding.resource
+    return (finding.rule, int(finding.severity), finding.message, finding.path, finding.line, finding.column,
+            (resource.api_version, resource.kind, resource.namespace, resource.name) if resource else None,
+            finding.hint, finding.field, finding.application)
+
+
+def finding_from_plain(plain: tuple) -> Finding:
+    rule, severity, message, path, line, column, resource, hint, field_path, application = plain
+    return Finding(rule, Severity(severity), message, path, line, column,
+                   ResourceRef(*resource) if resource else None, hint, field_path, application)
+
+
+# Never read by a run, and large or changing all the time: left out of a repository's state.
+_NOT_INPUTS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local", DEFAULT_DIR,
+                         "__pycache__"})
+
+
+def tree_state(root: Path, known: dict | None = None) -> tuple[str, dict] | None:
+    """A hash of every file under `root` (its path and content; .git, this cache and the folders
+    in _NOT_INPUTS left out), and each file's (size, mtime, inode, content hash) for the next
+    time: a file whose stat is in `known` and was not modified just before it was recorded is
+    not read again. None when the tree has a link to a directory outside it (what it holds is
+    not looked at here)."""
+    known = known or {}
+    limit = known.get("\0recorded", 0) - _RACY_NS
+    stats: dict = {}
+    changed: list = []
+    top = os.fspath(root)
+    resolved_top = os.path.realpath(top)
+    pending = [(top, "")]
+    while pending:
+        path, prefix = pending.pop()
+        try:
+            scan = os.scandir(path)
+        except OSError:
+            continue
+        with scan:
+            for entry in scan:
+                name = entry.name
+                try:
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        if os.path.isdir(target):
+                            if target != resolved_top and not target.startswith(resolved_top + os.sep):
+                                return None
+                            stats[prefix + name] = ("link", os.readlink(entry.path))
+                        else:
+                            with open(entry.path, "rb") as handle:
+                                stats[prefix + name] = ("link", os.readlink(entry.path), content_digest(handle.read()))
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        if name not in _NOT_INPUTS:
+                            pending.append((entry.path, prefix + name + "/"))
+                        continue
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    stats[prefix + name] = ("unreadable",)
+                    continue
+                rel = prefix + name
+                now = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                previous = known.get(rel)
+                if previous is not None and previous[:3] == now and now[1] < limit:
+                    stats[rel] = previous
+                else:
+                    changed.append((rel, entry.path, now))
+    for rel, path, now in changed:
+        try:
+            with open(path, "rb") as handle:
+                stats[rel] = (*now, content_digest(handle.read()))
+        except OSError:
+            stats[rel] = ("unreadable",)
+    content = known.get("\0content")
+    if changed or content is None or len(stats) != len(known) - 2 or any(rel not in known for rel in stats):
+        hashed = hashlib.blake2b(digest_size=16)
+        for rel in sorted(stats):
+            value = stats[rel]
+            hashed.update(f"{rel}\0{value[3] if len(value) == 4 else value}\n".encode())
+        content = hashed.hexdigest()
+    stats["\0recorded"] = time.time_ns() if changed or len(stats) != len(known) - 2 else known["\0recorded"]
+    stats["\0content"] = content
+    return content, stats
+
+
+class RunStore:
+    """The last `wavegate validate` of one repository, kept with what decided it: asked again with
+    the same inputs (every file under the root by content, the options, wavegate's code, the
+    installed packages, files outside the root it read, the tools it ran), it answers without
+    running. One record per repository root; a run of other inputs replaces it."""
+
+    def __init__(self, cache: Cache, root: Path):
+        self.cache = cache
+        self.path = cache.directory / "runs" / f"{hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()}.marshal"
+        self._record = None
+
+    @property
+    def record(self) -> dict:
+        if self._record is None:
+            loaded = _read_marshal(self.path)
+            self._record = loaded if type(loaded) is dict else {}
+        return self._record
+
+    def get(self, key: str):
+        record = self.record
+        if record.get("key") != key:
+            return None
+        for path, digest in record.get("externals", ()):
+            if paths_digest([path]) != digest:
+                return None
+        for name, identity in record.get("tools", ()):
+            if tool_identity(name) != identity:
+                return None
+        return record.get("value")
+
+    def put(self, key: str, stats: dict, value, externals: list[str], tools: list[str]) -> None:
+        record = {"key": key, "stats": stats, "value": value,
+                  "externals": [(str(path), paths_digest([path])) for path in externals],
+                  "tools": [(name, tool_identity(name)) for name in tools]}
+        self.cache._write_marshal(self.path, record)
+
+    def update_stats(self, stats: dict) -> None:
+        """Keep newer stats of the same contents (touched files), so they are not read again."""
+        if self.record and self.record.get("stats") != stats:
+            self.cache._write_marshal(self.path, {**self.record, "stats": stats})
+
+
+def tool_identity(name: str) -> str:
+    """Where the tool `name` is found and its size and time (a rebuild changes them), or `none`."""
+    from wavegate.tools import ToolNotFoundError, find_tool
+
+    try:
+        binary = find_tool(name)
+        stat = binary.stat()
+    except (ToolNotFoundError, OSError):
+        return "none"
+    return f"{binary}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+@lru_cache(maxsize=1)
+def installed_packages() -> str:
+    """The names (with versions) of the packages installed where Python finds modules: an upgrade
+    of any library changes it."""
+    import sys
+
+    names = []
+    for entry in sys.path:
+        try:
+            names += [n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))]
+        except OSError:
+            continue
+    return hashlib.blake2b("\n".join(sorted(names)).encode(), digest_size=16).hexdigest()
 
 
 class Key:

@@ -21,7 +21,8 @@ from stat import S_ISREG
 import yaml
 
 from wavegate import kube_yaml, load_native
-from wavegate.findings import Finding, ResourceRef, Severity
+from wavegate.cache import finding_from_plain, plain_finding
+from wavegate.findings import Finding, ResourceRef
 from wavegate.rules import declare, format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -287,6 +288,9 @@ class Repo:
     untyped: list[Manifest] = field(default_factory=list)
     # Which of `files` hold SKIP_RENDERING_MARKER (None: not known, as in a Repo made by hand).
     skip_marked: set[str] | None = None
+    # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
+    digests: dict[str, str] = field(default_factory=dict)
+    listing: "Listing | None" = field(default=None, repr=False, compare=False)  # its directories, as read
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
@@ -310,8 +314,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     """Load every manifest under `root` (or just the repository-relative files in `only`). With a
     wavegate.cache.Cache, files whose content was parsed before are not parsed again."""
     root = Path(root).resolve()
-    repo = Repo(root=root, skip_marked=set())
-    paths = only if only is not None else discover(root, exclude)
+    repo = Repo(root=root, skip_marked=set(), listing=Listing(root))
+    paths = only if only is not None else discover(root, exclude, repo.listing)
     store = cache.files("parse", root, limits.max_file_bytes, limits.max_expanded_nodes) if cache is not None else None
     # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
     # the growing repository again and again for garbage that parsing does not make (a fifth of
@@ -319,7 +323,10 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     enabled = gc.isenabled()
     gc.disable()
     try:
-        loaded = _load_files(root, paths, limits) if store is None else _load_cached(root, paths, limits, store)
+        if store is None:
+            loaded = _load_files(root, paths, limits)
+        else:
+            loaded, repo.digests = _load_cached(root, paths, limits, store)
     finally:
         if enabled:
             gc.enable()
@@ -333,16 +340,17 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     return repo
 
 
-def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> list[tuple[list[Manifest], list[Finding], bool]]:
+def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> tuple[list, dict[str, str]]:
     """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
     by its content hash: a file whose size, time and inode did not change is not read, one whose
-    content did not change is not parsed."""
+    content did not change is not parsed. Also the content hash of each regular file."""
     from wavegate.cache import content_digest
 
     results: list = [None] * len(paths)
     top = str(root)
     stats: dict[int, os.stat_result] = {}
     unknown: list[int] = []
+    digests: dict[str, str] = {}
     for i, rel in enumerate(paths):
         try:
             stat = os.lstat(os.path.join(top, rel))
@@ -351,18 +359,19 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> list[tu
         if not S_ISREG(stat.st_mode) or stat.st_size > limits.max_file_bytes:
             continue
         stats[i] = stat
-        value = store.get(rel, stat)
-        if value is None or (found := _from_store(root, rel, value, limits)) is None:
+        known = store.get(rel, stat)
+        if known is None or (found := _from_store(root, rel, known[1], limits)) is None:
             unknown.append(i)
         else:
             results[i] = found
+            digests[rel] = known[0]
     raws: dict[int, bytes] = {}
     for i in unknown:
         try:
             raw = _read_bytes(os.path.join(top, paths[i]), limits.max_file_bytes)
         except (OSError, _TooLargeFile):
             continue
-        digest = content_digest(raw)
+        digest = digests[paths[i]] = content_digest(raw)
         value = store.get_content(paths[i], digest)
         found = _from_store(root, paths[i], value, limits) if value is not None else None
         if found is None:
@@ -378,9 +387,9 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> list[tu
     for i, result in zip(missing, parsed):
         results[i] = result
         if i in raws:
-            store.put(paths[i], stats[i], content_digest(raws[i]), _to_store(result))
+            store.put(paths[i], stats[i], digests[paths[i]], _to_store(result))
     store.save()
-    return results
+    return results, digests
 
 
 def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:
@@ -392,7 +401,7 @@ def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:
         source = m.__dict__.get("_source")
         table = source.table if type(source) is load_native.PositionTable else None
         documents.append((m.doc_index, m.data, m.missing, table))
-    return (documents, [_plain_finding(p) for p in problems], marked)
+    return (documents, [plain_finding(p) for p in problems], marked)
 
 
 def _from_store(root: Path, rel: str, value, limits: Limits):
@@ -409,22 +418,15 @@ def _from_store(root: Path, rel: str, value, limits: Limits):
                 source = source or _Source(rel, None, limits, True, root / rel)
                 manifest._source = source
             manifests.append(manifest)
-        return manifests, [_finding(p) for p in problems], bool(marked)
+        return manifests, [finding_from_plain(p) for p in problems], bool(marked)
     except (TypeError, ValueError):  # not what _to_store makes: parse the file again
         return None
 
 
-def _plain_finding(finding: Finding) -> tuple:
-    resource = finding.resource
-    return (finding.rule, int(finding.severity), finding.message, finding.path, finding.line, finding.column,
-            (resource.api_version, resource.kind, resource.namespace, resource.name) if resource else None,
-            finding.hint, finding.field, finding.application)
-
-
-def _finding(plain: tuple) -> Finding:
-    rule, severity, message, path, line, column, resource, hint, field_path, application = plain
-    return Finding(rule, Severity(severity), message, path, line, column,
-                   ResourceRef(*resource) if resource else None, hint, field_path, application)
+def as_written(manifest: Manifest) -> bool:
+    """Whether `manifest` is a document of its file as the loader read it (its data and positions
+    are the file's own), not an object that a tool rendered."""
+    return type(manifest.__dict__.get("_source")) in (_Source, load_native.PositionTable)
 
 
 def _workers(files: int) -> int:
@@ -466,22 +468,75 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
     return results
 
 
-def discover(root: Path, exclude: tuple[str, ...] = ()) -> list[str]:
+class Listing:
+    """The entries of a repository's directories, each directory read once (os.scandir) and kept
+    for the run: the loader's discovery and the render stage's (Argo CD's discovery of sources)
+    read the same listing instead of walking the tree again and again."""
+
+    __slots__ = ("root", "_entries")
+
+    def __init__(self, root: Path | str):
+        self.root = str(root)
+        self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = {}
+
+    def entries(self, rel_dir: str) -> list[tuple[str, bool, bool, bool, bool]]:
+        """(name, is a directory, is one without following a link, is a link, is a file), sorted by
+        name, of what `rel_dir` ('' for the root, `/`-separated) holds; nothing when it cannot be
+        read (as os.walk)."""
+        found = self._entries.get(rel_dir)
+        if found is None:
+            found = []
+            try:
+                with os.scandir(os.path.join(self.root, rel_dir) if rel_dir else self.root) as scan:
+                    for entry in scan:
+                        found.append((entry.name, _safely(entry.is_dir), _safely(entry.is_dir, follow_symlinks=False),
+                                      _safely(entry.is_symlink), _safely(entry.is_file)))
+            except OSError:
+                found = []
+            found.sort()
+            self._entries[rel_dir] = found
+        return found
+
+    def walk(self, exclude: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
+        """(rel_dir, directory names, other names) top-down as os.walk(root) gives them (links to
+        directories are listed, not entered), leaving out what `exclude` excludes and names in
+        `skip`; directory names sorted."""
+        stack = [""]
+        while stack:
+            rel_dir = stack.pop()
+            prefix = rel_dir + "/" if rel_dir else ""
+            entries = self.entries(rel_dir)
+            dirnames = [name for name, is_dir, _, _, _ in entries
+                        if is_dir and name not in skip and not is_excluded(prefix + name, exclude, is_dir=True)]
+            yield rel_dir, dirnames, [name for name, is_dir, _, _, _ in entries if not is_dir]
+            links = {name for name, _, _, is_link, _ in entries if is_link}
+            stack.extend(prefix + d for d in reversed(dirnames) if d not in links)
+
+    def is_link(self, rel_dir: str, name: str) -> bool:
+        return any(entry[0] == name and entry[3] for entry in self.entries(rel_dir))
+
+
+def _safely(method, **options) -> bool:
+    try:
+        return method(**options)
+    except OSError:
+        return False
+
+
+def discover(root: Path, exclude: tuple[str, ...] = (), listing: Listing | None = None) -> list[str]:
     """Repository-relative, `/`-separated paths of every YAML file wavegate should read, sorted."""
+    listing = listing or Listing(root)
     found: list[str] = []
-    for directory, dirnames, filenames in os.walk(root):
-        rel_dir = os.path.relpath(directory, root).replace(os.sep, "/")
-        rel_dir = "" if rel_dir == "." else rel_dir + "/"
-        dirnames[:] = sorted(d for d in dirnames if not is_excluded(rel_dir + d, exclude, is_dir=True))
+    for rel_dir, dirnames, filenames in listing.walk(exclude):
+        prefix = rel_dir + "/" if rel_dir else ""
         for name in filenames:
-            rel = rel_dir + name
+            rel = prefix + name
             if name.endswith(YAML_SUFFIXES) and not is_excluded(rel, exclude):
                 found.append(rel)
-        # Symlinked directories are not walked (os.walk default); a link that leaves the
-        # repository is still reported, since someone meant it to be read.
-        for d in list(dirnames):
-            if os.path.islink(os.path.join(directory, d)):
-                found.append(rel_dir + d)
+        # Symlinked directories are not walked (as os.walk); a link that leaves the repository is
+        # still reported, since someone meant it to be read.
+        links = {name for name, _, _, is_link, _ in listing.entries(rel_dir) if is_link}
+        found.extend(prefix + d for d in dirnames if d in links)
     return sorted(found)
 
 

@@ -48,6 +48,7 @@ class Context:
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
+    results: object | None = None  # wavegate.cache.ObjectResults: per-object results kept between runs
 
     @property
     def argocd_version(self) -> int:
