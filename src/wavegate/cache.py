@@ -25,8 +25,10 @@ import os
 import tempfile
 import time
 import zlib
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 
 from wavegate import __version__
 from wavegate.findings import Finding, ResourceRef, Severity
@@ -200,6 +202,7 @@ class _Shards:
 
     def __init__(self, cache: Cache, folder: Path, scope: str):
         self.cache, self.folder, self.scope = cache, folder, scope
+        self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
         self._shards: dict[int, dict] = {}
         self._used: dict[int, set] = {}
         self._dirty: set[int] = set()
@@ -215,6 +218,7 @@ class _Shards:
         return entries
 
     def _get(self, key: str):
+        key = self._prefix + key
         shard = zlib.crc32(key.encode()) % _SHARDS
         entry = self._entries(shard).get(key)
         if type(entry) is not tuple or len(entry) != 3 or entry[1] != self.scope:
@@ -223,6 +227,7 @@ class _Shards:
         return entry[2]
 
     def _put(self, key: str, value) -> None:
+        key = self._prefix + key
         shard = zlib.crc32(key.encode()) % _SHARDS
         self._entries(shard)[key] = (self.run, self.scope, value)
         self._used[shard].add(key)
@@ -275,8 +280,10 @@ class FileStore(_Shards):
             return None
         return entry[5]
 
-    def put(self, rel: str, stat: os.stat_result, digest: str, value) -> None:
-        self._put(rel, (stat.st_size, stat.st_mtime_ns, stat.st_ino, time.time_ns(), digest, value))
+    def put(self, rel: str, stat: os.stat_result | tuple, digest: str, value) -> None:
+        """`stat`: os.stat's result, or (size, mtime in ns, inode)."""
+        size, mtime, inode = stat[:3] if type(stat) is tuple else (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        self._put(rel, (size, mtime, inode, time.time_ns(), digest, value))
 
 
 class ResultStore(_Shards):
@@ -363,32 +370,53 @@ _NOT_INPUTS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools", ".gi
                          "__pycache__"})
 
 
-def tree_state(root: Path, known: dict | None = None) -> tuple[str, dict] | None:
-    """A hash of every file under `root` (its path and content; .git, this cache and the folders
-    in _NOT_INPUTS left out), and each file's (size, mtime, inode, content hash) for the next
-    time: a file whose stat is in `known` and was not modified just before it was recorded is
-    not read again. None when the tree has a link to a directory outside it (what it holds is
-    not looked at here)."""
+@dataclass
+class TreeState:
+    """What tree_state found: `content`, a hash of every file's path and content; `stats`, each
+    file's (size, mtime, inode, content hash) for the next time; `directories`, what each folder
+    holds, as wavegate.load.Listing keeps it (the loader reads them instead of listing again)."""
+
+    content: str
+    stats: dict
+    directories: dict[str, list[tuple[str, bool, bool, bool, bool]]]
+
+
+def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) -> TreeState | None:
+    """The state of every file under `root` (.git, this cache (`skip`) and the folders in
+    _NOT_INPUTS left out). A file whose stat is in `known` and was not modified just before it
+    was recorded is not read again. None when the tree has a link to a directory outside it
+    (what it holds is not looked at here)."""
     known = known or {}
     limit = known.get("\0recorded", 0) - _RACY_NS
     stats: dict = {}
+    directories: dict = {}
     changed: list = []
     top = os.fspath(root)
     resolved_top = os.path.realpath(top)
+    skipped = None  # the cache's folder, as a prefix, when it is inside the tree
+    if skip is not None:
+        relative = os.path.relpath(os.path.realpath(skip), resolved_top)
+        skipped = None if relative.startswith("..") else relative.replace(os.sep, "/") + "/"
     pending = [(top, "")]
     while pending:
         path, prefix = pending.pop()
+        if prefix and prefix == skipped:
+            continue
         try:
             scan = os.scandir(path)
         except OSError:
+            directories[prefix[:-1]] = []
             continue
+        listed = []
         with scan:
             for entry in scan:
                 name = entry.name
                 try:
                     if entry.is_symlink():
                         target = os.path.realpath(entry.path)
-                        if os.path.isdir(target):
+                        is_dir = os.path.isdir(target)
+                        listed.append((name, is_dir, False, True, not is_dir and os.path.isfile(target)))
+                        if is_dir:
                             if target != resolved_top and not target.startswith(resolved_top + os.sep):
                                 return None
                             stats[prefix + name] = ("link", os.readlink(entry.path))
@@ -397,6 +425,7 @@ def tree_state(root: Path, known: dict | None = None) -> tuple[str, dict] | None
                                 stats[prefix + name] = ("link", os.readlink(entry.path), content_digest(handle.read()))
                         continue
                     if entry.is_dir(follow_symlinks=False):
+                        listed.append((name, True, True, False, False))
                         if name not in _NOT_INPUTS:
                             pending.append((entry.path, prefix + name + "/"))
                         continue
@@ -405,12 +434,15 @@ def tree_state(root: Path, known: dict | None = None) -> tuple[str, dict] | None
                     stats[prefix + name] = ("unreadable",)
                     continue
                 rel = prefix + name
+                listed.append((name, False, False, False, S_ISREG(stat.st_mode)))
                 now = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 previous = known.get(rel)
                 if previous is not None and previous[:3] == now and now[1] < limit:
                     stats[rel] = previous
                 else:
                     changed.append((rel, entry.path, now))
+        listed.sort()
+        directories[prefix[:-1]] = listed
     for rel, path, now in changed:
         try:
             with open(path, "rb") as handle:
@@ -426,7 +458,7 @@ def tree_state(root: Path, known: dict | None = None) -> tuple[str, dict] | None
         content = hashed.hexdigest()
     stats["\0recorded"] = time.time_ns() if changed or len(stats) != len(known) - 2 else known["\0recorded"]
     stats["\0content"] = content
-    return content, stats
+    return TreeState(content, stats, directories)
 
 
 class RunStore:

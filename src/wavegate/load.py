@@ -310,11 +310,12 @@ MAX_WORKERS = 8
 
 
 def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limits(),
-         only: list[str] | None = None, cache=None) -> Repo:
+         only: list[str] | None = None, cache=None, tree=None) -> Repo:
     """Load every manifest under `root` (or just the repository-relative files in `only`). With a
-    wavegate.cache.Cache, files whose content was parsed before are not parsed again."""
+    wavegate.cache.Cache, files whose content was parsed before are not parsed again. `tree`: a
+    wavegate.cache.TreeState of `root` taken just before (its folders and content hashes are used)."""
     root = Path(root).resolve()
-    repo = Repo(root=root, skip_marked=set(), listing=Listing(root))
+    repo = Repo(root=root, skip_marked=set(), listing=Listing(root, tree.directories if tree is not None else None))
     paths = only if only is not None else discover(root, exclude, repo.listing)
     store = cache.files("parse", root, limits.max_file_bytes, limits.max_expanded_nodes) if cache is not None else None
     # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
@@ -326,7 +327,7 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
         if store is None:
             loaded = _load_files(root, paths, limits)
         else:
-            loaded, repo.digests = _load_cached(root, paths, limits, store)
+            loaded, repo.digests = _load_cached(root, paths, limits, store, tree.stats if tree is not None else {})
     finally:
         if enabled:
             gc.enable()
@@ -340,18 +341,31 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     return repo
 
 
-def _load_cached(root: Path, paths: list[str], limits: Limits, store) -> tuple[list, dict[str, str]]:
+def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict) -> tuple[list, dict[str, str]]:
     """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
     by its content hash: a file whose size, time and inode did not change is not read, one whose
-    content did not change is not parsed. Also the content hash of each regular file."""
+    content did not change is not parsed. Also the content hash of each regular file. `tree`:
+    (size, mtime, inode, content hash) of files, just taken (wavegate.cache.tree_state)."""
     from wavegate.cache import content_digest
 
     results: list = [None] * len(paths)
     top = str(root)
-    stats: dict[int, os.stat_result] = {}
+    stats: dict[int, tuple | os.stat_result] = {}
     unknown: list[int] = []
     digests: dict[str, str] = {}
     for i, rel in enumerate(paths):
+        taken = tree.get(rel)
+        if type(taken) is tuple and len(taken) == 4:  # a regular file whose content hash was just taken
+            if taken[0] > limits.max_file_bytes:
+                continue
+            stats[i] = taken
+            value = store.get_content(rel, taken[3])
+            if value is not None and (found := _from_store(root, rel, value, limits)) is not None:
+                results[i] = found
+                digests[rel] = taken[3]
+            else:
+                unknown.append(i)
+            continue
         try:
             stat = os.lstat(os.path.join(top, rel))
         except OSError:
@@ -475,9 +489,10 @@ class Listing:
 
     __slots__ = ("root", "_entries")
 
-    def __init__(self, root: Path | str):
+    def __init__(self, root: Path | str, known: dict[str, list] | None = None):
+        """`known`: entries of folders already read (as wavegate.cache.tree_state reads them)."""
         self.root = str(root)
-        self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = {}
+        self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = dict(known or {})
 
     def entries(self, rel_dir: str) -> list[tuple[str, bool, bool, bool, bool]]:
         """(name, is a directory, is one without following a link, is a link, is a file), sorted by

@@ -72,8 +72,9 @@ class Run:
         self.cached_resources = count
 
 
-def prepare(options: Options) -> Run:
-    """Read the configuration and the repository's files (or the selected ones)."""
+def prepare(options: Options, tree=None) -> Run:
+    """Read the configuration and the repository's files (or the selected ones). `tree`: what
+    wavegate.cache.tree_state found in the repository just before, when it was looked at."""
     root = options.root
     if not root.exists():
         raise UsageError(f"{root}: no such directory")
@@ -95,7 +96,7 @@ def prepare(options: Options) -> Run:
         except SelectError as error:
             raise UsageError(str(error)) from None
     loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
-                  cache=Cache.for_repository(root, options.cache_dir, enabled=options.cache))
+                  cache=Cache.for_repository(root, options.cache_dir, enabled=options.cache), tree=tree)
     return Run(options=options, config=config, loaded=loaded, selection=selection)
 
 
@@ -255,18 +256,18 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
     runs = _run_store(options)
     state = key = None
     if runs is not None:
-        state = tree_state(options.root.resolve(), runs.record.get("stats"))
+        state = tree_state(options.root.resolve(), runs.record.get("stats"), skip=runs.cache.directory)
         if state is not None:
-            key = _run_key(options, files, state[0])
+            key = _run_key(options, files, state.content)
             kept = runs.get(key)
             if kept is not None:
-                runs.update_stats(state[1])
+                runs.update_stats(state.stats)
                 return _kept_run(options, kept)
-    run = render(prepare(options))
+    run = render(prepare(options, state))
     finish(run, check(run), files)
     if key is not None and _repeatable(run):
-        runs.put(key, state[1], {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
-                                 "resources": len(run.repo.manifests)},
+        runs.put(key, state.stats, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
+                                    "resources": len(run.repo.manifests)},
                  externals=_external_inputs(run), tools=_tools_used(run))
     return run
 

@@ -169,7 +169,7 @@ def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch
     first = _validate(root, cache_dir)
     assert first.findings
     prepared = []
-    monkeypatch.setattr(pipeline, "prepare", lambda options: prepared.append(options) or pytest.fail("prepared"))
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
     second = _validate(root, cache_dir)
     assert not prepared and _findings(second) == _findings(first) and second.resources == first.resources
     # what is outside the repository is looked at too: the --schemas file
@@ -179,7 +179,7 @@ def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch
     monkeypatch.undo()
     pipeline.validate(options)
     rgd.write_text(rgd.read_text().replace("region: string", "region: integer"))
-    monkeypatch.setattr(pipeline, "prepare", lambda options: prepared.append(options) or pytest.fail("prepared"))
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
     with pytest.raises(pytest.fail.Exception):
         pipeline.validate(options)
     assert prepared
@@ -205,12 +205,16 @@ def test_no_run_is_kept_when_gitlab_decides_part_of_it(tmp_path):
 def test_the_tree_state_reads_only_files_whose_stat_changed(tmp_path):
     root = write_repo(tmp_path / "repo", {"a.yaml": "a: 1\n", "b/c.yaml": "c: 2\n", ".git/HEAD": "x\n"})
     _aged(root, int(time.time()) - 3600)
-    content, stats = tree_state(root)
-    assert set(stats) - {"\0recorded", "\0content"} == {"a.yaml", "b/c.yaml"}  # .git is not an input
+    first = tree_state(root)
+    assert set(first.stats) - {"\0recorded", "\0content"} == {"a.yaml", "b/c.yaml"}  # .git is not an input
     (root / "a.yaml").write_text("a: 2\n")  # same size: its time tells
-    assert tree_state(root, stats)[0] != content
+    assert tree_state(root, first.stats).content != first.content
     (root / "a.yaml").write_text("a: 1\n")
-    assert tree_state(root, stats)[0] == content
+    assert tree_state(root, first.stats).content == first.content
+    # what it lists is what the loader would list itself
+    from wavegate.load import Listing
+
+    assert first.directories[""] == Listing(root).entries("") and first.directories["b"] == Listing(root).entries("b")
 
 
 def test_loading_from_the_cache_gives_the_same_repository(tmp_path):
@@ -233,3 +237,21 @@ def test_loading_from_the_cache_gives_the_same_repository(tmp_path):
 
     assert snapshot(plain) == snapshot(first) == snapshot(second)
     assert second.digests and set(second.digests) == set(plain.files)
+
+
+def test_results_of_two_configurations_live_side_by_side(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    corpus.generate(root, 20)
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-object results only
+
+    def run(version):
+        return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
+                                                  kubernetes_version=version))
+
+    run("1.35"), run("1.36")
+    checked = []
+    real_check = schema_check.check_manifest
+    monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
+    run("1.35")
+    assert not checked

@@ -5,6 +5,7 @@ behind Context.synced_by."""
 from __future__ import annotations
 
 import pickle
+import time
 
 import pytest
 
@@ -131,7 +132,16 @@ def test_independent_checks_in_a_worker_give_the_same_findings(tmp_path, monkeyp
     monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 1)
     here = []  # the checks run in this process (the worker's own list stays in the worker)
     real = validators._run_one
-    monkeypatch.setattr(validators, "_run_one", lambda name, *args: here.append(name) or real(name, *args))
+
+    def spy(name, *args):  # each check a little slower, so that the worker takes its share
+        here.append(name)
+        time.sleep(0.05)
+        return real(name, *args)
+
+    monkeypatch.setattr(validators, "_run_one", spy)
+    import wavegate.validators.kro as kro_check
+
+    monkeypatch.setattr(kro_check, "INDEPENDENT", False, raising=False)  # shares state: stays here
     assert check_repo(root) == one
-    assert "policy" not in here and "schema" in here
+    assert 0 < len(here) < len(validators.checks()) and "kro" in here
     assert any(f.rule.startswith("policy-") for f in one)

@@ -21,10 +21,6 @@ from wavegate.policy.evaluate import Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, load_policies
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 
-# Shares no state with the other checks, so on a large repository it runs in a worker process
-# beside them (validators._run_checks).
-INDEPENDENT = True
-
 
 def policies_for(ctx) -> PolicySet:
     chosen = getattr(ctx, "policies", None)
