@@ -77,6 +77,18 @@ class Cache:
         except OSError:
             pass  # a cache that cannot be written is a slower run, not a failure
 
+    def once(self, name: str) -> bool:
+        """True the first time it is asked for `name` in this cache (a marker file remembers)."""
+        if self.directory is None:
+            return False
+        marker = self.directory / f"said-{name}"
+        try:
+            self._prepare()
+            with open(marker, "x", encoding="utf-8"):
+                return True
+        except OSError:  # said before (or nowhere to remember it: say nothing rather than every time)
+            return False
+
     def get_value(self, namespace: str, key: str):
         """A value put_value stored (marshal: plain data only), or None."""
         if self.directory is None:
@@ -93,7 +105,7 @@ class Cache:
         if self.directory is None:
             return None
         folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
-        return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest())
+        return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest(), root)
 
     def results(self, name: str, *scope) -> "ResultStore | None":
         """Values of `name` by key, under `scope`; None when the cache is off."""
@@ -262,7 +274,31 @@ class _Shards:
 class FileStore(_Shards):
     """Per-file results of one repository, each valid while the file's content hash is the one it
     was made from. `get` trusts a file whose size, modification time and inode are those recorded
-    (unless it was modified just before they were recorded); `get_content` compares the hash."""
+    (unless it was modified just before they were recorded); `get_content` compares the hash.
+    A new repository's folder notes its root; the folders of roots that no longer exist (the
+    temporary worktrees of `wavegate diff`) are removed then."""
+
+    def __init__(self, cache: Cache, folder: Path, scope: str, root: Path):
+        super().__init__(cache, folder, scope)
+        self.root = root
+
+    def save(self) -> None:
+        new = self._dirty and not (self.folder / "root").exists()
+        super().save()
+        if new:
+            try:
+                (self.folder / "root").write_text(str(self.root), encoding="utf-8")
+            except OSError:
+                return
+            for other in self.folder.parent.iterdir():
+                try:
+                    gone = other != self.folder and not Path((other / "root").read_text(encoding="utf-8")).exists()
+                except OSError:
+                    continue
+                if gone:
+                    import shutil
+
+                    shutil.rmtree(other, ignore_errors=True)
 
     def get(self, rel: str, stat: os.stat_result) -> tuple[str, object] | None:
         """(content hash, value) of `rel` when its stat can be trusted."""

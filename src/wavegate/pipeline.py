@@ -95,9 +95,25 @@ def prepare(options: Options, tree=None) -> Run:
                              shard_spec=options.shard, shared_paths=shared)
         except SelectError as error:
             raise UsageError(str(error)) from None
+    cache = Cache.for_repository(root, options.cache_dir, enabled=options.cache)
+    _say_once_without_native_loader(cache)
     loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
-                  cache=Cache.for_repository(root, options.cache_dir, enabled=options.cache), tree=tree)
+                  cache=cache, tree=tree)
     return Run(options=options, config=config, loaded=loaded, selection=selection)
+
+
+def _say_once_without_native_loader(cache: Cache) -> None:
+    """One line on stderr, the first time a cache sees it: wavegate was installed without its
+    native loader (setup.py could not build it), so large repositories load slower."""
+    from wavegate import load_native
+
+    if not load_native.BUILT and cache.once("native-loader-missing"):
+        import sys
+
+        print("wavegate: reading YAML with the Python loader: the native one was not built when wavegate was "
+              "installed (it needs a C compiler and libyaml's headers, e.g. apt-get install gcc python3-dev "
+              "libyaml-dev, then install wavegate again). Findings are the same; large repositories load "
+              "slower. (Said once.)", file=sys.stderr)
 
 
 def render(run: Run) -> Run:

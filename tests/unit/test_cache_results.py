@@ -255,3 +255,32 @@ def test_results_of_two_configurations_live_side_by_side(tmp_path, monkeypatch):
     monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
     run("1.35")
     assert not checked
+
+
+def test_a_missing_native_loader_is_said_once(tmp_path, monkeypatch, capsys):
+    from wavegate import load_native
+
+    root = write_repo(tmp_path / "repo", {"a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"})
+    monkeypatch.setattr(load_native, "BUILT", False)
+    monkeypatch.setattr(load_native, "AVAILABLE", False)
+    for _ in range(3):
+        pipeline.prepare(pipeline.Options(root=root, cache_dir=tmp_path / "cache"))
+    assert capsys.readouterr().err.count("the native one was not built") == 1
+    monkeypatch.setattr(load_native, "BUILT", True)
+    pipeline.prepare(pipeline.Options(root=root, cache_dir=tmp_path / "other"))
+    assert "native" not in capsys.readouterr().err
+
+
+def test_the_parse_results_of_a_repository_that_is_gone_are_removed(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    gone = write_repo(tmp_path / "worktree", {"a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"})
+    load(gone, cache=cache)
+    folders = list((tmp_path / "cache" / "parse").iterdir())
+    assert len(folders) == 1
+    import shutil
+
+    shutil.rmtree(gone)  # as `wavegate diff` removes the worktree of the base revision
+    load(write_repo(tmp_path / "repo", {"b.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"}),
+         cache=cache)
+    assert [f.name for f in (tmp_path / "cache" / "parse").iterdir()] != [folders[0].name]
+    assert len(list((tmp_path / "cache" / "parse").iterdir())) == 1
