@@ -6,8 +6,10 @@
  * whose first character starts no other type, are strings here; every other plain scalar and key
  * is typed once per distinct text by the Python functions it is given (wavegate.kube_yaml), and
  * the answers are kept in the dictionaries it is given. The position of every key, value and item
- * goes into a side table (4 unsigned 32-bit numbers per node, in document order), from which
- * wavegate.load builds a manifest's positions when they are asked for.
+ * goes into a side table, in document order: per node (key line, key column, value line, value
+ * column), the lines as the difference from the line before (zigzag), each number a base-128
+ * varint (most take one byte); wavegate.load_native.PositionTable decodes it into a manifest's
+ * positions when they are asked for.
  *
  * It handles plain documents only: mappings without anchors, aliases, tags, merge keys or
  * duplicate keys, at most max_depth deep and of at most max_nodes nodes, whose scalars Kubernetes
@@ -32,8 +34,9 @@ typedef struct {
 } frame_t;
 
 typedef struct {
-    uint32_t *items;
+    unsigned char *bytes;
     size_t length, capacity;
+    uint32_t line;        /* the last line written: lines are written as differences */
 } table_t;
 
 typedef struct {
@@ -44,23 +47,40 @@ typedef struct {
     Py_ssize_t max_nodes;
 } options_t;
 
-static int
-table_push(table_t *table, uint32_t a, uint32_t b, uint32_t c, uint32_t d)
+static void
+put_varint(unsigned char *out, size_t *at, uint64_t value)
 {
-    if (table->length + 4 > table->capacity) {
-        size_t capacity = table->capacity ? table->capacity * 2 : 256;
-        uint32_t *items = PyMem_Realloc(table->items, capacity * sizeof(uint32_t));
-        if (items == NULL) {
+    while (value >= 0x80) {
+        out[(*at)++] = (unsigned char)(value | 0x80);
+        value >>= 7;
+    }
+    out[(*at)++] = (unsigned char)value;
+}
+
+static uint64_t
+zigzag(int64_t value)
+{
+    return ((uint64_t)value << 1) ^ (uint64_t)(value >> 63);
+}
+
+static int
+table_push(table_t *table, uint32_t key_line, uint32_t key_column, uint32_t line, uint32_t column)
+{
+    if (table->length + 4 * 10 > table->capacity) {
+        size_t capacity = table->capacity ? table->capacity * 2 : 1024;
+        unsigned char *bytes = PyMem_Realloc(table->bytes, capacity);
+        if (bytes == NULL) {
             PyErr_NoMemory();
             return -1;
         }
-        table->items = items;
+        table->bytes = bytes;
         table->capacity = capacity;
     }
-    table->items[table->length++] = a;
-    table->items[table->length++] = b;
-    table->items[table->length++] = c;
-    table->items[table->length++] = d;
+    put_varint(table->bytes, &table->length, zigzag((int64_t)key_line - (int64_t)table->line));
+    put_varint(table->bytes, &table->length, key_column);
+    put_varint(table->bytes, &table->length, zigzag((int64_t)line - (int64_t)key_line));
+    put_varint(table->bytes, &table->length, column);
+    table->line = line;
     return 0;
 }
 
@@ -161,6 +181,7 @@ document_clear(document_t *doc)
     doc->root_is_null = 0;
     doc->nodes = 0;
     doc->table.length = 0;
+    doc->table.line = 0;
 }
 
 /* A node starts at `mark`: count it, record its position, and say whether it is a key. */
@@ -344,8 +365,8 @@ parse(PyObject *module, PyObject *args)
             break;
         case YAML_DOCUMENT_END_EVENT:
             if (doc->root != NULL) {
-                PyObject *table = PyBytes_FromStringAndSize((const char *)doc->table.items,
-                                                            (Py_ssize_t)(doc->table.length * sizeof(uint32_t)));
+                PyObject *table = PyBytes_FromStringAndSize((const char *)doc->table.bytes,
+                                                            (Py_ssize_t)doc->table.length);
                 PyObject *entry = table ? Py_BuildValue("(lOO)", index, doc->root, table) : NULL;
                 Py_XDECREF(table);
                 if (entry == NULL || PyList_Append(documents, entry) < 0)
@@ -362,7 +383,7 @@ parse(PyObject *module, PyObject *args)
     }
     yaml_parser_delete(&parser);
     document_clear(doc);
-    PyMem_Free(doc->table.items);
+    PyMem_Free(doc->table.bytes);
     PyMem_Free(doc);
     if (status == ERROR) {
         Py_DECREF(documents);

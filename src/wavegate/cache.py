@@ -206,8 +206,8 @@ _RACY_NS = 2_000_000_000
 
 
 class _Shards:
-    """Entries in _SHARDS files under one folder, each read when first needed and written back
-    (atomically) only when something in it changed. An entry holds the `scope` it was made under
+    """Entries in _SHARDS files under one folder, read together when first needed and written back
+    (atomically) only when something in them changed. An entry holds the `scope` it was made under
     (a hash of what decides it besides its key: wavegate's code, the configuration, ...) and is
     used only under the same scope; it records the run that last used it, and a rewritten shard
     drops those unused for _KEEP_RUNS runs, so entries of an old scope go away by themselves."""
@@ -215,35 +215,33 @@ class _Shards:
     def __init__(self, cache: Cache, folder: Path, scope: str):
         self.cache, self.folder, self.scope = cache, folder, scope
         self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
-        self._shards: dict[int, dict] = {}
-        self._used: dict[int, set] = {}
+        self._all: dict | None = None
+        self._used: set[str] = set()
         self._dirty: set[int] = set()
         self._run: int | None = None
 
-    def _entries(self, shard: int) -> dict:
-        entries = self._shards.get(shard)
-        if entries is None:
-            loaded = _read_marshal(self.folder / f"{shard:02d}.marshal")
-            entries = loaded if type(loaded) is dict else {}
-            self._shards[shard] = entries
-            self._used[shard] = set()
-        return entries
+    def _entries(self) -> dict:
+        if self._all is None:
+            self._all = {}
+            for shard in range(_SHARDS):
+                loaded = _read_marshal(self.folder / f"{shard:02d}.marshal")
+                if type(loaded) is dict:
+                    self._all.update(loaded)
+        return self._all
 
     def _get(self, key: str):
         key = self._prefix + key
-        shard = zlib.crc32(key.encode()) % _SHARDS
-        entry = self._entries(shard).get(key)
+        entry = self._entries().get(key)
         if type(entry) is not tuple or len(entry) != 3 or entry[1] != self.scope:
             return None
-        self._used[shard].add(key)
+        self._used.add(key)
         return entry[2]
 
     def _put(self, key: str, value) -> None:
         key = self._prefix + key
-        shard = zlib.crc32(key.encode()) % _SHARDS
-        self._entries(shard)[key] = (self.run, self.scope, value)
-        self._used[shard].add(key)
-        self._dirty.add(shard)
+        self._entries()[key] = (self.run, self.scope, value)
+        self._used.add(key)
+        self._dirty.add(zlib.crc32(key.encode()) % _SHARDS)
 
     @property
     def run(self) -> int:
@@ -256,16 +254,16 @@ class _Shards:
         if not self._dirty:
             return
         run = self.run
-        for shard in sorted(self._dirty):
-            entries, used = self._shards[shard], self._used[shard]
-            kept = {}
-            for key, entry in entries.items():
-                if type(entry) is not tuple or len(entry) != 3:
-                    continue
-                if key in used:
-                    kept[key] = (run, entry[1], entry[2])
-                elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
-                    kept[key] = entry
+        shards: dict[int, dict] = {shard: {} for shard in self._dirty}
+        for key, entry in self._entries().items():
+            kept = shards.get(zlib.crc32(key.encode()) % _SHARDS)
+            if kept is None or type(entry) is not tuple or len(entry) != 3:
+                continue
+            if key in self._used:
+                kept[key] = (run, entry[1], entry[2])
+            elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
+                kept[key] = entry
+        for shard, kept in shards.items():
             self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
         self.cache._write_marshal(self.folder / "run.marshal", run)
         self._dirty.clear()
@@ -353,15 +351,15 @@ class CheckResults:
     `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
 
     def __init__(self, store: "ResultStore", digests: dict[str, str]):
-        self.store, self.digests = store, digests
-
-    def key(self, manifest, *extra) -> str | None:
         from wavegate.load import as_written
 
+        self.store, self.digests, self.as_written = store, digests, as_written
+
+    def key(self, manifest, *extra) -> str | None:
         digest = self.digests.get(manifest.path)
-        if digest is None or not as_written(manifest):
+        if digest is None or not self.as_written(manifest):
             return None
-        app = getattr(manifest, "app", None)
+        app = manifest.app
         return "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else "",
                           *map(str, extra)))
 
@@ -369,6 +367,8 @@ class CheckResults:
         plain = self.store.get(key)
         if type(plain) is not list:
             return None
+        if not plain:
+            return []
         try:
             return [finding_from_plain(p) for p in plain]
         except (TypeError, ValueError):

@@ -111,6 +111,7 @@ MAX_DEPTH = 200
 ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
                    ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local",
                    ".wavegate_cache")
+_ALWAYS_EXCLUDED = frozenset(ALWAYS_EXCLUDED)
 YAML_SUFFIXES = (".yaml", ".yml")
 
 _F = "yaml"
@@ -559,7 +560,7 @@ def discover(root: Path, exclude: tuple[str, ...] = (), listing: Listing | None 
 
 def is_excluded(rel: str, patterns: tuple[str, ...], is_dir: bool = False) -> bool:
     parts = rel.split("/")
-    if any(part in ALWAYS_EXCLUDED for part in parts[:-1]) or parts[-1] in ALWAYS_EXCLUDED:
+    if not _ALWAYS_EXCLUDED.isdisjoint(parts):
         return True
     for pattern in patterns:
         pattern = pattern.rstrip("/")

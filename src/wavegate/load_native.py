@@ -17,8 +17,6 @@ building the objects is new. WAVEGATE_NATIVE_LOADER=0 turns it off (to compare t
 from __future__ import annotations
 
 import os
-from array import array
-
 from wavegate import kube_yaml
 
 try:
@@ -60,8 +58,9 @@ def parse(text: str, max_depth: int, max_nodes: int) -> list[tuple[int, dict, by
 class PositionTable:
     """A document's positions as the native loader recorded them: for the root and then each
     mapping entry and list item in document order, (key line, key column, value line, value
-    column), 1-based (an item's are its own twice). The positions dict (wavegate.load.Manifest)
-    is built from it when first asked for, by walking the data in the same order."""
+    column), 1-based (an item's are its own twice), encoded compactly (_native_loader.c: lines as
+    zigzag differences, base-128 varints). The positions dict (wavegate.load.Manifest) is built
+    from it when first asked for, by walking the data in the same order."""
 
     __slots__ = ("table", "data")
 
@@ -72,8 +71,7 @@ class PositionTable:
         return PositionTable, (self.table, self.data)
 
     def positions_of(self, _doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
-        numbers = array("I")
-        numbers.frombytes(self.table)
+        numbers = _decoded(self.table)
         positions = {(): tuple(numbers[0:4])}
         at = 4
 
@@ -95,3 +93,24 @@ class PositionTable:
         if at != len(numbers):  # the data no longer has the shape it was read with
             return {(): positions[()]}
         return positions
+
+
+def _decoded(table: bytes) -> list[int]:
+    """The table's numbers: (key line, key column, value line, value column) per node."""
+    raw: list[int] = []
+    value = shift = 0
+    for byte in table:
+        value |= (byte & 0x7F) << shift
+        if byte & 0x80:
+            shift += 7
+            continue
+        raw.append(value)
+        value = shift = 0
+    numbers: list[int] = []
+    line = 0
+    for i in range(0, len(raw) - 3, 4):
+        key_delta, key_column, value_delta, column = raw[i:i + 4]
+        key_line = line + ((key_delta >> 1) ^ -(key_delta & 1))
+        line = key_line + ((value_delta >> 1) ^ -(value_delta & 1))
+        numbers += (key_line, key_column, line, column)
+    return numbers
