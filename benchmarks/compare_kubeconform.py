@@ -112,7 +112,8 @@ def _changed(path: Path, round_: int) -> str:
     return text
 
 
-def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: bool = False) -> dict:
+def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: bool = False,
+            baseline: Path | None = None) -> dict:
     root, bundle, files, bundle_seconds = prepare(directory, n)
     base = [sys.executable, "-m", "wavegate", "validate", str(root), "--schemas", str(corpus.rgd_path()),
             "--format", "json"]
@@ -125,16 +126,19 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
           "-schema-location", str(bundle) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json", *files]
     env = wavegate_env()
     single = {**env, "WAVEGATE_LOAD_WORKERS": "1", "WAVEGATE_CHECK_WORKERS": "1"}
+    old = {**env, "PYTHONPATH": str(baseline / "src")} if baseline is not None else env
     changed = root / "apps" / "app00000" / "manifests" / "deployment-0.yaml"
     if one_process:
         sides["cold, no workers"] = sides["cold"]
+    if baseline is not None:
+        sides["before (cold)"] = sides["cold"]
     # Warm-up (page cache, .pyc files, and the caches the warm sides start from), and the verdicts.
     _, k, _ = timed(kc)
     if k.returncode not in (0, 1):
         raise SystemExit(f"kubeconform failed ({k.returncode}): {k.stderr.decode()[-2000:]}")
     verdicts = {}
     for name, command in sides.items():
-        _, w, _ = timed(command, env)
+        _, w, _ = timed(command, old if name == "before (cold)" else env)
         if w.returncode not in (0, 1):
             raise SystemExit(f"wavegate ({name}) failed ({w.returncode}): {w.stderr.decode()[-2000:]}")
         verdicts[name] = json.loads(w.stdout)
@@ -147,7 +151,7 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
         memory["kubeconform"].append(rss)
         for name, command in sides.items():
             before = _changed(changed, round_) if name == "one changed" else None
-            t, w, rss = timed(command, single if name == "cold, no workers" else env)
+            t, w, rss = timed(command, single if name == "cold, no workers" else old if name == "before (cold)" else env)
             if before is not None:
                 changed.write_text(before, encoding="utf-8")  # the other sides see the corpus as it was
             times[name].append(t)
@@ -180,6 +184,9 @@ def main() -> int:
                         help="also time wavegate cold without worker processes (WAVEGATE_LOAD_WORKERS=1, "
                              "WAVEGATE_CHECK_WORKERS=1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON as well")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also time (cold) the wavegate whose sources are in DIR/src, e.g. an older commit "
+                             "(git archive COMMIT | tar -x -C DIR): before and after in one run")
     args = parser.parse_args()
     if not args.kubeconform.exists():
         print(f"{args.kubeconform} not found; run scripts/install-tools", file=sys.stderr)
@@ -192,7 +199,7 @@ def main() -> int:
         print(f"machine: {os.cpu_count()} CPUs; {args.runs} timed runs per side, median; whole processes; "
               "corpus generation and bundle writing excluded")
         for n in sizes:
-            r = compare(directory, n, args.runs, args.kubeconform, args.one_process)
+            r = compare(directory, n, args.runs, args.kubeconform, args.one_process, args.baseline)
             results.append(r)
             ks, ws = r["kubeconform_summary"], r["wavegate_summary"]
             print(f"N={n:>6} ({r['files']} files; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
