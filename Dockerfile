@@ -11,13 +11,22 @@ RUN bash scripts/install-tools --only kube-apiserver --only etcd --only kubeconf
     && bash scripts/install-tools --check --only kube-apiserver --only etcd --only kubeconform --only wavegate-jq \
       --only kind --only kubectl
 
+# wavegate's wheel with its native YAML loader (setup.py builds it with a C compiler and libyaml's
+# headers; only this stage has them).
+FROM python:3.11-slim-bookworm AS wheel
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev libyaml-dev \
+    && rm -rf /var/lib/apt/lists/*
+COPY . /tmp/wavegate
+RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels /tmp/wavegate
+
 FROM python:3.11-slim-bookworm
-RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates docker.io \
+RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates docker.io libyaml-0-2 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=tools /src/.tools/bin /opt/wavegate/tools/bin
 ENV WAVEGATE_TOOLS_DIR=/opt/wavegate/tools PATH=/opt/wavegate/tools/bin:$PATH
-COPY . /tmp/wavegate
-RUN pip install --no-cache-dir /tmp/wavegate && rm -rf /tmp/wavegate \
+COPY --from=wheel /wheels /tmp/wheels
+RUN pip install --no-cache-dir /tmp/wheels/*.whl && rm -rf /tmp/wheels \
+    && python -c "import wavegate.load_native as n; assert n.BUILT, 'the native loader was not built'" \
     && wavegate --version && wavegate validate --help >/dev/null
 RUN useradd --create-home wavegate
 USER wavegate

@@ -5,8 +5,8 @@ YAML; `yaml-oracle` (scripts/oracles/yaml, built by scripts/install-tools) runs 
 documents. `differences(load)` runs any loader on the same documents: a loader is a callable from one
 YAML document's text to an `Outcome` (its JSON-typed data, or that it refuses the document).
 Every case must agree (same acceptance, same data, types included: `1` is not `1.0` nor `True`),
-or be a named, deliberate difference (DELIBERATE). wavegate's loader is `wavegate_loader()`; a
-native loader (issue 16) passes the same `differences`.
+or be a named, deliberate difference (DELIBERATE). wavegate's loader is `wavegate_loader()`, its native
+loader `wavegate_loader(native=True)`; both pass the same `differences`.
 """
 
 from __future__ import annotations
@@ -211,13 +211,22 @@ def _same_keys(a, b) -> bool:
     return type(a) is type(b) is dict and a.keys() == b.keys()
 
 
-def wavegate_loader(lazy_positions: bool = True) -> Loader:
-    """wavegate.load as a Loader: lazy_positions=True is the one-pass path `load` uses,
-    False the general path (positions kept)."""
+def wavegate_loader(lazy_positions: bool = True, native: bool = False) -> Loader:
+    """wavegate.load as a Loader. With native=False, the Python path: lazy_positions=True is its
+    one-pass builder, False its general path (positions kept). With native=True, the native loader
+    (wavegate.load_native) reads what it can and the Python path the rest, as `load` does."""
+    from wavegate import load_native
     from wavegate.load import parse_documents
 
+    assert load_native.BUILT or not native, "the native loader is not built (setup.py: gcc and libyaml's headers)"
+
     def load(text: str) -> Outcome:
-        manifests, problems = parse_documents("case.yaml", text, require_object=False, lazy_positions=lazy_positions)
+        saved, load_native.AVAILABLE = load_native.AVAILABLE, native
+        try:
+            manifests, problems = parse_documents("case.yaml", text, require_object=False,
+                                                  lazy_positions=lazy_positions)
+        finally:
+            load_native.AVAILABLE = saved
         refused = tuple(p.rule for p in problems if p.rule != "yaml-duplicate-key")
         if refused or not manifests:
             return Outcome(refused=refused or ("no-document",))

@@ -2,22 +2,36 @@
 (`--cache-dir`, `WAVEGATE_CACHE_DIR`; `--no-cache` turns it off).
 
 Entries are addressed by a content hash of everything that decides them (the inputs' bytes, the
-tool and its version, the arguments, wavegate's version), so an entry is never stale: a change
-makes another key. Writing is atomic (a temporary file renamed into place), so two runs at once
-at worst compute the same entry twice. The folder ignores itself in git (its own .gitignore) and
-is marked with CACHEDIR.TAG for backup tools. Nothing in it is ever needed: deleting it costs one
-slower run.
+tool and its version, the arguments, wavegate's code), so an entry is never stale: a change makes
+another key. Writing is atomic (a temporary file renamed into place), so two runs at once at worst
+compute the same entry twice. The folder ignores itself in git (its own .gitignore) and is marked
+with CACHEDIR.TAG for backup tools. Nothing in it is ever needed: deleting it costs one slower run.
+
+What is kept:
+- `get`/`put`: one JSON value per key (the render stage's kustomize and helm output).
+- `files(...)`: a FileStore, per-file results of one repository (what the loader parsed), valid
+  while the file's content hash is the same; the hash is taken again only for files whose size,
+  modification time or inode changed, as git's index does.
+- `results(...)`: a ResultStore, values by key in shards (per-object check results).
+- `get_value`/`put_value`: one value per key in marshal's format (whole runs).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import marshal
 import os
 import tempfile
+import time
+import zlib
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
+from stat import S_ISREG
 
 from wavegate import __version__
+from wavegate.findings import Finding, ResourceRef, Severity
 
 DEFAULT_DIR = ".wavegate_cache"
 ENV = "WAVEGATE_CACHE_DIR"
@@ -63,6 +77,57 @@ class Cache:
         except OSError:
             pass  # a cache that cannot be written is a slower run, not a failure
 
+    def once(self, name: str) -> bool:
+        """True the first time it is asked for `name` in this cache (a marker file remembers)."""
+        if self.directory is None:
+            return False
+        marker = self.directory / f"said-{name}"
+        try:
+            self._prepare()
+            with open(marker, "x", encoding="utf-8"):
+                return True
+        except OSError:  # said before (or nowhere to remember it: say nothing rather than every time)
+            return False
+
+    def get_value(self, namespace: str, key: str):
+        """A value put_value stored (marshal: plain data only), or None."""
+        if self.directory is None:
+            return None
+        return _read_marshal(self.directory / namespace / key[:2] / f"{key}.marshal")
+
+    def put_value(self, namespace: str, key: str, value) -> None:
+        if self.directory is not None:
+            self._write_marshal(self.directory / namespace / key[:2] / f"{key}.marshal", value)
+
+    def files(self, name: str, root: Path, *scope) -> "FileStore | None":
+        """The per-file results `name` of the repository at `root`, under `scope` (what else
+        decides them; wavegate's code always does); None when the cache is off."""
+        if self.directory is None:
+            return None
+        folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
+        return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest(), root)
+
+    def results(self, name: str, *scope) -> "ResultStore | None":
+        """Values of `name` by key, under `scope`; None when the cache is off."""
+        if self.directory is None:
+            return None
+        return ResultStore(self, self.directory / name, Key(*scope).hexdigest())
+
+    def _write_marshal(self, target: Path, value) -> None:
+        try:
+            data = marshal.dumps(value)
+        except ValueError:  # not plain data: nothing is kept
+            return
+        try:
+            self._prepare()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            os.replace(temporary, target)
+        except OSError:
+            pass
+
     def _prepare(self) -> None:
         assert self.directory is not None
         if (self.directory / "CACHEDIR.TAG").exists():
@@ -72,12 +137,465 @@ class Cache:
         (self.directory / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
 
 
+def _read_marshal(path: Path):
+    try:
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
+        return None
+
+
+@lru_cache(maxsize=1)
+def code_identity() -> str:
+    """wavegate's version and the size and modification time of every file of the package (code,
+    shipped policies and schemas): a cache entry made by other code, or with other shipped data,
+    is never used, even between two builds of one version."""
+    package = Path(__file__).resolve().parent
+    parts = [__version__]
+    for directory, dirnames, filenames in os.walk(package):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        for name in sorted(filenames):
+            if name.endswith((".pyc", ".pyo")):
+                continue
+            try:
+                stat = os.stat(os.path.join(directory, name))
+            except OSError:
+                continue
+            parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:{stat.st_size}:{stat.st_mtime_ns}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def content_digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def paths_digest(paths) -> str:
+    """A hash of the files at `paths` (each a file or a directory, walked) with their contents."""
+    digest = hashlib.blake2b(digest_size=16)
+    for raw in paths:
+        for file in _files_under(str(raw)):
+            content = _regular_content(file)
+            digest.update(f"{file}\0{len(content)}\0".encode())
+            digest.update(content)
+    return digest.hexdigest()
+
+
+def _files_under(path: str) -> list[str]:
+    """`path` itself, or the files under it when it is a folder; a path the system cannot look at
+    (too long, unreadable) stands for itself (its content then reads as missing)."""
+    try:
+        if not os.path.isdir(path):
+            return [path]
+    except (OSError, ValueError):
+        return [path]
+    return sorted(os.path.join(folder, name) for folder, _, names in os.walk(path) for name in names)
+
+
+def _regular_content(file: str) -> bytes:
+    """The bytes of a regular file; a marker for anything else (missing, unreadable, a named pipe
+    that would block the read)."""
+    try:
+        fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
+    except (OSError, ValueError):
+        return b"\0missing"
+    try:
+        if not S_ISREG(os.fstat(fd).st_mode):
+            return b"\0not a file"
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    except OSError:
+        return b"\0unreadable"
+    finally:
+        os.close(fd)
+
+
+@lru_cache(maxsize=1)
+def runtime_identity() -> str:
+    """The versions of the libraries whose answers checks keep (schemas, CEL, RE2, YAML)."""
+    from importlib import metadata
+
+    versions = []
+    for name in ("jsonschema-rs", "jsonschema", "kubernetes-validate", "cel-expr-python", "google-re2", "PyYAML"):
+        try:
+            versions.append(f"{name}={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{name}=none")
+    return ",".join(versions)
+
+
+_SHARDS = 16
+_KEEP_RUNS = 5  # an entry nothing used in this many runs that rewrote its shard is dropped
+# A file modified this shortly before its size and time were recorded may have changed again
+# within the same clock tick: its stat is not trusted (git's "racily clean" entries).
+_RACY_NS = 2_000_000_000
+
+
+class _Shards:
+    """Entries in _SHARDS files under one folder, read together when first needed and written back
+    (atomically) only when something in them changed. An entry holds the `scope` it was made under
+    (a hash of what decides it besides its key: wavegate's code, the configuration, ...) and is
+    used only under the same scope; it records the run that last used it, and a rewritten shard
+    drops those unused for _KEEP_RUNS runs, so entries of an old scope go away by themselves."""
+
+    def __init__(self, cache: Cache, folder: Path, scope: str):
+        self.cache, self.folder, self.scope = cache, folder, scope
+        self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
+        self._all: dict | None = None
+        self._used: set[str] = set()
+        self._dirty: set[int] = set()
+        self._run: int | None = None
+
+    def _entries(self) -> dict:
+        if self._all is None:
+            self._all = {}
+            for shard in range(_SHARDS):
+                loaded = _read_marshal(self.folder / f"{shard:02d}.marshal")
+                if type(loaded) is dict:
+                    self._all.update(loaded)
+        return self._all
+
+    def _get(self, key: str):
+        key = self._prefix + key
+        entry = self._entries().get(key)
+        if type(entry) is not tuple or len(entry) != 3 or entry[1] != self.scope:
+            return None
+        self._used.add(key)
+        return entry[2]
+
+    def _put(self, key: str, value) -> None:
+        key = self._prefix + key
+        self._entries()[key] = (self.run, self.scope, value)
+        self._used.add(key)
+        self._dirty.add(zlib.crc32(key.encode()) % _SHARDS)
+
+    @property
+    def run(self) -> int:
+        if self._run is None:
+            marker = _read_marshal(self.folder / "run.marshal")
+            self._run = (marker if type(marker) is int else 0) + 1
+        return self._run
+
+    def save(self) -> None:
+        if not self._dirty:
+            return
+        run = self.run
+        shards: dict[int, dict] = {shard: {} for shard in self._dirty}
+        for key, entry in self._entries().items():
+            kept = shards.get(zlib.crc32(key.encode()) % _SHARDS)
+            if kept is None or type(entry) is not tuple or len(entry) != 3:
+                continue
+            if key in self._used:
+                kept[key] = (run, entry[1], entry[2])
+            elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
+                kept[key] = entry
+        for shard, kept in shards.items():
+            self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
+        self.cache._write_marshal(self.folder / "run.marshal", run)
+        self._dirty.clear()
+
+
+class FileStore(_Shards):
+    """Per-file results of one repository, each valid while the file's content hash is the one it
+    was made from. `get` trusts a file whose size, modification time and inode are those recorded
+    (unless it was modified just before they were recorded); `get_content` compares the hash.
+    A new repository's folder notes its root; the folders of roots that no longer exist (the
+    temporary worktrees of `wavegate diff`) are removed then."""
+
+    def __init__(self, cache: Cache, folder: Path, scope: str, root: Path):
+        super().__init__(cache, folder, scope)
+        self.root = root
+
+    def save(self) -> None:
+        new = self._dirty and not (self.folder / "root").exists()
+        super().save()
+        if new:
+            try:
+                (self.folder / "root").write_text(str(self.root), encoding="utf-8")
+            except OSError:
+                return
+            for other in self.folder.parent.iterdir():
+                try:
+                    gone = other != self.folder and not Path((other / "root").read_text(encoding="utf-8")).exists()
+                except OSError:
+                    continue
+                if gone:
+                    import shutil
+
+                    shutil.rmtree(other, ignore_errors=True)
+
+    def get(self, rel: str, stat: os.stat_result) -> tuple[str, object] | None:
+        """(content hash, value) of `rel` when its stat can be trusted."""
+        entry = self._get(rel)
+        if entry is None:
+            return None
+        size, mtime, inode, recorded, digest, value = entry
+        if (size, mtime, inode) == (stat.st_size, stat.st_mtime_ns, stat.st_ino) and mtime < recorded - _RACY_NS:
+            return digest, value
+        return None
+
+    def get_content(self, rel: str, digest: str):
+        entry = self._get(rel)
+        if entry is None or entry[4] != digest:
+            return None
+        return entry[5]
+
+    def put(self, rel: str, stat: os.stat_result | tuple, digest: str, value) -> None:
+        """`stat`: os.stat's result, or (size, mtime in ns, inode)."""
+        size, mtime, inode = stat[:3] if type(stat) is tuple else (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        self._put(rel, (size, mtime, inode, time.time_ns(), digest, value))
+
+
+class ResultStore(_Shards):
+    """Values by key."""
+
+    def get(self, key: str):
+        return self._get(key)
+
+    def put(self, key: str, value) -> None:
+        self._put(key, value)
+
+
+class ObjectResults:
+    """Per-object results of the checks that judge one object alone (schema, policy), kept
+    between runs. An object has a key when it is a document of a file as written (not rendered by
+    a tool: wavegate.load.as_written) whose content hash the loader took: the file, that hash, the
+    document's index, the Application that syncs it and what the check adds (`extra`). `scope`
+    stands for everything else that decides the results: wavegate's code, the configuration, the
+    schemas and policies given, and what the check adds (`for_check`'s context)."""
+
+    def __init__(self, cache: Cache, scope: str, digests: dict[str, str]):
+        self.cache, self.scope, self.digests = cache, scope, digests
+
+    def for_check(self, name: str, *context) -> "CheckResults | None":
+        store = self.cache.results(f"checks-{name}", self.scope, *context)
+        return CheckResults(store, self.digests) if store is not None else None
+
+
+class CheckResults:
+    """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
+    `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
+
+    def __init__(self, store: "ResultStore", digests: dict[str, str]):
+        from wavegate.load import as_written
+
+        self.store, self.digests, self.as_written = store, digests, as_written
+
+    def key(self, manifest, *extra) -> str | None:
+        digest = self.digests.get(manifest.path)
+        if digest is None or not self.as_written(manifest):
+            return None
+        app = manifest.app
+        return "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else "",
+                          *map(str, extra)))
+
+    def get(self, key: str) -> list[Finding] | None:
+        plain = self.store.get(key)
+        if type(plain) is not list:
+            return None
+        if not plain:
+            return []
+        try:
+            return [finding_from_plain(p) for p in plain]
+        except (TypeError, ValueError):
+            return None
+
+    def put(self, key: str, findings: list[Finding]) -> None:
+        self.store.put(key, [plain_finding(f) for f in findings])
+
+    def get_value(self, key: str):
+        return self.store.get(key)
+
+    def put_value(self, key: str, value) -> None:
+        self.store.put(key, value)
+
+    def save(self) -> None:
+        self.store.save()
+
+
+def plain_finding(finding: Finding) -> tuple:
+    """A finding as plain data (what marshal keeps)."""
+    resource = finding.resource
+    return (finding.rule, int(finding.severity), finding.message, finding.path, finding.line, finding.column,
+            (resource.api_version, resource.kind, resource.namespace, resource.name) if resource else None,
+            finding.hint, finding.field, finding.application)
+
+
+def finding_from_plain(plain: tuple) -> Finding:
+    rule, severity, message, path, line, column, resource, hint, field_path, application = plain
+    return Finding(rule, Severity(severity), message, path, line, column,
+                   ResourceRef(*resource) if resource else None, hint, field_path, application)
+
+
+# Never read by a run, and large or changing all the time: left out of a repository's state.
+_NOT_INPUTS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local", DEFAULT_DIR,
+                         "__pycache__"})
+
+
+@dataclass
+class TreeState:
+    """What tree_state found: `content`, a hash of every file's path and content; `stats`, each
+    file's (size, mtime, inode, content hash) for the next time; `directories`, what each folder
+    holds, as wavegate.load.Listing keeps it (the loader reads them instead of listing again)."""
+
+    content: str
+    stats: dict
+    directories: dict[str, list[tuple[str, bool, bool, bool, bool]]]
+
+
+def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) -> TreeState | None:
+    """The state of every file under `root` (.git, this cache (`skip`) and the folders in
+    _NOT_INPUTS left out). A file whose stat is in `known` and was not modified just before it
+    was recorded is not read again. None when the tree has a link to a directory outside it
+    (what it holds is not looked at here)."""
+    known = known or {}
+    limit = known.get("\0recorded", 0) - _RACY_NS
+    stats: dict = {}
+    directories: dict = {}
+    changed: list = []
+    top = os.fspath(root)
+    resolved_top = os.path.realpath(top)
+    skipped = None  # the cache's folder, as a prefix, when it is inside the tree
+    if skip is not None:
+        relative = os.path.relpath(os.path.realpath(skip), resolved_top)
+        skipped = None if relative.startswith("..") else relative.replace(os.sep, "/") + "/"
+    pending = [(top, "")]
+    while pending:
+        path, prefix = pending.pop()
+        if prefix and prefix == skipped:
+            continue
+        try:
+            scan = os.scandir(path)
+        except OSError:
+            directories[prefix[:-1]] = []
+            continue
+        listed = []
+        with scan:
+            for entry in scan:
+                name = entry.name
+                try:
+                    if entry.is_symlink():
+                        target = os.path.realpath(entry.path)
+                        is_dir = os.path.isdir(target)
+                        listed.append((name, is_dir, False, True, not is_dir and os.path.isfile(target)))
+                        if is_dir:
+                            if target != resolved_top and not target.startswith(resolved_top + os.sep):
+                                return None
+                            stats[prefix + name] = ("link", os.readlink(entry.path))
+                        else:
+                            with open(entry.path, "rb") as handle:
+                                stats[prefix + name] = ("link", os.readlink(entry.path), content_digest(handle.read()))
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        listed.append((name, True, True, False, False))
+                        if name not in _NOT_INPUTS:
+                            pending.append((entry.path, prefix + name + "/"))
+                        continue
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    stats[prefix + name] = ("unreadable",)
+                    continue
+                rel = prefix + name
+                listed.append((name, False, False, False, S_ISREG(stat.st_mode)))
+                now = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                previous = known.get(rel)
+                if previous is not None and previous[:3] == now and now[1] < limit:
+                    stats[rel] = previous
+                else:
+                    changed.append((rel, entry.path, now))
+        listed.sort()
+        directories[prefix[:-1]] = listed
+    for rel, path, now in changed:
+        try:
+            with open(path, "rb") as handle:
+                stats[rel] = (*now, content_digest(handle.read()))
+        except OSError:
+            stats[rel] = ("unreadable",)
+    content = known.get("\0content")
+    if changed or content is None or len(stats) != len(known) - 2 or any(rel not in known for rel in stats):
+        hashed = hashlib.blake2b(digest_size=16)
+        for rel in sorted(stats):
+            value = stats[rel]
+            hashed.update(f"{rel}\0{value[3] if len(value) == 4 else value}\n".encode())
+        content = hashed.hexdigest()
+    stats["\0recorded"] = time.time_ns() if changed or len(stats) != len(known) - 2 else known["\0recorded"]
+    stats["\0content"] = content
+    return TreeState(content, stats, directories)
+
+
+class RunStore:
+    """The last `wavegate validate` of one repository, kept with what decided it: asked again with
+    the same inputs (every file under the root by content, the options, wavegate's code, the
+    installed packages, files outside the root it read, the tools it ran), it answers without
+    running. One record per repository root; a run of other inputs replaces it."""
+
+    def __init__(self, cache: Cache, root: Path):
+        self.cache = cache
+        self.path = cache.directory / "runs" / f"{hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()}.marshal"
+        self._record = None
+
+    @property
+    def record(self) -> dict:
+        if self._record is None:
+            loaded = _read_marshal(self.path)
+            self._record = loaded if type(loaded) is dict else {}
+        return self._record
+
+    def get(self, key: str):
+        record = self.record
+        if record.get("key") != key:
+            return None
+        for path, digest in record.get("externals", ()):
+            if paths_digest([path]) != digest:
+                return None
+        for name, identity in record.get("tools", ()):
+            if tool_identity(name) != identity:
+                return None
+        return record.get("value")
+
+    def put(self, key: str, stats: dict, value, externals: list[str], tools: list[str]) -> None:
+        record = {"key": key, "stats": stats, "value": value,
+                  "externals": [(str(path), paths_digest([path])) for path in externals],
+                  "tools": [(name, tool_identity(name)) for name in tools]}
+        self.cache._write_marshal(self.path, record)
+
+    def update_stats(self, stats: dict) -> None:
+        """Keep newer stats of the same contents (touched files), so they are not read again."""
+        if self.record and self.record.get("stats") != stats:
+            self.cache._write_marshal(self.path, {**self.record, "stats": stats})
+
+
+def tool_identity(name: str) -> str:
+    """Where the tool `name` is found and its size and time (a rebuild changes them), or `none`."""
+    from wavegate.tools import ToolNotFoundError, find_tool
+
+    try:
+        binary = find_tool(name)
+        stat = binary.stat()
+    except (ToolNotFoundError, OSError):
+        return "none"
+    return f"{binary}:{stat.st_size}:{stat.st_mtime_ns}"
+
+
+@lru_cache(maxsize=1)
+def installed_packages() -> str:
+    """The names (with versions) of the packages installed where Python finds modules: an upgrade
+    of any library changes it."""
+    import sys
+
+    names = []
+    for entry in sys.path:
+        try:
+            names += [n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))]
+        except OSError:
+            continue
+    return hashlib.blake2b("\n".join(sorted(names)).encode(), digest_size=16).hexdigest()
+
+
 class Key:
     """Builds a cache key from everything that decides an entry."""
 
     def __init__(self, *parts: str):
         self._hash = hashlib.sha256()
-        self.add("wavegate", __version__, *parts)
+        self.add("wavegate", code_identity(), *parts)
 
     def add(self, *parts) -> "Key":
         for part in parts:

@@ -14,8 +14,7 @@ import time
 from pathlib import Path
 
 from wavegate import __version__
-from wavegate.config import ConfigError
-from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, UsageError
+from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
 from wavegate.findings import Result, Severity
 
 FAIL_ON = ("error", "warning", "info", "never")
@@ -84,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    parser = build_parser()
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    parser = build_parser(words[0] if words else None)
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
         parser.print_help()
@@ -116,7 +116,8 @@ def _main(argv: list[str] | None) -> int:
         return EXIT_USAGE
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; for `validate`, without the other commands (whose modules take long to import)."""
     parser = argparse.ArgumentParser(
         prog="wavegate",
         description="The merge-request gate for GitOps on Kubernetes: checks a repository of Argo CD, "
@@ -171,6 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="why a rule exists, with a bad and a good example")
     explain.add_argument("rule", metavar="RULE", help="a rule id, as printed in findings")
     explain.set_defaults(handler=cmd_explain)
+    if command == "validate":
+        return parser
 
     from wavegate.policy.cli import add_parser as add_policy_parser
     from wavegate.report import gitlab_note
@@ -289,7 +292,7 @@ def cmd_validate(args) -> int:
     reports = parse_reports(args)
     started = time.perf_counter()
     run = pipeline.validate(pipeline_options(args), files=args.files)
-    result = Result(findings=run.findings, files=run.loaded.files, resources=len(run.repo.manifests),
+    result = Result(findings=run.findings, files=run.loaded.files, resources=run.resources,
                     seconds=time.perf_counter() - started, tool="validate")
     emit(result, reports, args)
     return exit_code(result, args.fail_on)

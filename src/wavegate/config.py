@@ -11,6 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wavegate.errors import ConfigError
 from wavegate.findings import Severity
 from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
 
@@ -21,8 +22,6 @@ CONFIG_NAME = ".wavegate.yaml"
 OFF = "off"
 
 
-class ConfigError(Exception):
-    """A configuration problem: the CLI prints it as one line and exits 2."""
 
 
 @dataclass

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from wavegate.cache import Cache
-from wavegate.config import Config, ConfigError, load_config, repository_url
-from wavegate.errors import UsageError
+from typing import TYPE_CHECKING
+
+from wavegate.cache import Cache, ObjectResults, RunStore, plain_finding, tree_state
+from wavegate.errors import ConfigError, UsageError
 from wavegate.findings import Finding
-from wavegate.load import Manifest, Repo, load
-from wavegate.rules import REGISTRY
+
+if TYPE_CHECKING:  # imported where used: a run answered from the cache needs neither the loader nor YAML
+    from wavegate.config import Config
+    from wavegate.load import Manifest, Repo
 
 
 @dataclass
@@ -48,17 +51,30 @@ class Run:
     """One run of the pipeline, filled stage by stage."""
 
     options: Options
-    config: Config
-    loaded: Repo  # every YAML file as the loader read it
+    config: Config  # (None for a run answered from the cache)
+    loaded: Repo  # every YAML file as the loader read it (a KeptRepository for a run answered from the cache)
     selection: object | None = None  # wavegate.select.Selection, with --changed-since / --shard
     rendering: object | None = None  # wavegate.render.Rendering
     repo: Repo | None = None  # what the checks look at: the rendered objects of every sync set
     ctx: object | None = None  # wavegate.validators.Context
     findings: list[Finding] = field(default_factory=list)
+    cached_resources: int | None = None  # a run answered from the cache: how many objects it checked
+
+    @property
+    def resources(self) -> int:
+        """How many objects the checks looked at."""
+        if self.repo is not None:
+            return len(self.repo.manifests)
+        return self.cached_resources or 0
+
+    @resources.setter
+    def resources(self, count: int) -> None:
+        self.cached_resources = count
 
 
-def prepare(options: Options) -> Run:
-    """Read the configuration and the repository's files (or the selected ones)."""
+def prepare(options: Options, tree=None) -> Run:
+    """Read the configuration and the repository's files (or the selected ones). `tree`: what
+    wavegate.cache.tree_state found in the repository just before, when it was looked at."""
     root = options.root
     if not root.exists():
         raise UsageError(f"{root}: no such directory")
@@ -71,6 +87,9 @@ def prepare(options: Options) -> Run:
             require_binary()  # a missing binary is a setup error (exit 2), not a finding
         except KubeconformMissing as error:
             raise UsageError(str(error)) from None
+    from wavegate.config import load_config
+    from wavegate.load import load
+
     config = load_config(root, options.config_file)
     selection = None
     if options.changed_since or options.shard:
@@ -83,8 +102,28 @@ def prepare(options: Options) -> Run:
                              shard_spec=options.shard, shared_paths=shared)
         except SelectError as error:
             raise UsageError(str(error)) from None
-    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None)
+    cache = Cache.for_repository(root, options.cache_dir, enabled=options.cache)
+    _say_once_without_native_loader(cache)
+    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
+                  cache=cache, tree=tree)
+    # What was loaded lives as long as the command: the cyclic collector need not scan its millions
+    # of objects again and again while rendering and checking (render freezes again what it adds).
+    gc.freeze()
     return Run(options=options, config=config, loaded=loaded, selection=selection)
+
+
+def _say_once_without_native_loader(cache: Cache) -> None:
+    """One line on stderr, the first time a cache sees it: wavegate was installed without its
+    native loader (setup.py could not build it), so large repositories load slower."""
+    from wavegate import load_native
+
+    if not load_native.BUILT and cache.once("native-loader-missing"):
+        import sys
+
+        print("wavegate: reading YAML with the Python loader: the native one was not built when wavegate was "
+              "installed (it needs a C compiler and libyaml's headers, e.g. apt-get install gcc python3-dev "
+              "libyaml-dev, then install wavegate again). Findings are the same; large repositories load "
+              "slower. (Said once.)", file=sys.stderr)
 
 
 def render(run: Run) -> Run:
@@ -97,6 +136,8 @@ def render(run: Run) -> Run:
     from wavegate.validators import Context
 
     options, config = run.options, run.config
+    from wavegate.config import repository_url
+
     repo_url = options.repo_url or repository_url(config, options.root, run.loaded)
     try:
         kube_version = kubernetes_schemas.resolve_version(options.kubernetes_version or config.kubernetes_version)
@@ -133,16 +174,32 @@ def render(run: Run) -> Run:
     from wavegate.policy.review import review_exceptions
 
     ctx.exception_review = review_exceptions(ctx)  # what GitLab and git say, read before the pure checks
+    cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
+    if cache.enabled and run.loaded.digests:
+        ctx.results = ObjectResults(cache, _inputs_scope(options, config, kube_version), run.loaded.digests)
     run.ctx = ctx
     return run
+
+
+def _inputs_scope(options: Options, config: Config, kube_version: str) -> str:
+    """What decides the per-object check results besides the objects: the configuration file, the
+    schemas and policies given, the Kubernetes version, the schema engine, the libraries' versions
+    (and, through the cache's keys, wavegate's code)."""
+    from wavegate.cache import Key, paths_digest, runtime_identity
+
+    return Key(runtime_identity(), kube_version, options.engine, options.repo_url,
+               paths_digest([p for p in (config.path, options.policies, config.policies) if p]),
+               paths_digest([*options.schemas, *config.schemas])).hexdigest()
 
 
 def checked_repo(loaded: Repo, rendering) -> Repo:
     """The repository the checks read: every sync set's objects (rendered, with provenance), the
     documents Argo CD would fail to apply, and the problems of loading and rendering that concern
     what Argo CD reads."""
+    from wavegate.load import Repo
+
     return Repo(root=loaded.root, manifests=rendering.objects(), files=list(loaded.files),
-                problems=list(rendering.problems), untyped=rendering.untyped())
+                problems=list(rendering.problems), untyped=rendering.untyped(), listing=loaded.listing)
 
 
 def check(run: Run) -> list[Finding]:
@@ -167,7 +224,7 @@ def skeleton_findings(run: Run) -> list[Finding]:
         with tempfile.TemporaryDirectory(prefix="wavegate-skeleton-") as folder:
             rendered = backstage.render(run.options.root, skeleton, Path(folder))
             sub = validate(dataclasses.replace(run.options, root=Path(folder), config_file=None, repo_url=None,
-                                               changed_since=None, shard=None))
+                                               changed_since=None, shard=None, cache=False))
         for finding in sub.findings:
             path = rendered.names.get(finding.path)
             if path is None or (path, finding.line) in rendered.unknown_lines:
@@ -189,13 +246,16 @@ def skeleton_findings(run: Run) -> list[Finding]:
 def finish(run: Run, findings: Iterable[Finding], files: list[str] | None = None) -> list[Finding]:
     """Configured severities and `off`, one finding per (rule, place, message), then the
     selection (--changed-since, --shard) and --files."""
+    from wavegate.rules import REGISTRY
+
     config = run.config
+    rule_of = REGISTRY.get
     kept: list[Finding] = []
     seen: set[tuple] = set()
     for finding in findings:
         # A repository must not be able to switch off the policies it is held to: findings of rules
         # that are not configurable keep their severity (a policy's comes from its binding).
-        rule = REGISTRY.get(finding.rule)
+        rule = rule_of(finding.rule)
         severity = (finding.severity if rule is not None and not rule.configurable
                     else config.severity_for(finding.rule, finding.severity))
         if severity is None:
@@ -216,10 +276,92 @@ def finish(run: Run, findings: Iterable[Finding], files: list[str] | None = None
 
 
 def validate(options: Options, files: list[str] | None = None) -> Run:
-    """The whole pipeline, as `wavegate validate` runs it; the findings are in `run.findings`."""
-    run = render(prepare(options))
+    """The whole pipeline, as `wavegate validate` runs it; the findings are in `run.findings`.
+
+    With the cache on, a run whose inputs are exactly those of the last one (every file of the
+    repository, the options, wavegate, the libraries, the tools) is answered from it (RunStore)."""
+    runs = _run_store(options)
+    state = key = None
+    if runs is not None:
+        state = tree_state(options.root.resolve(), runs.record.get("stats"), skip=runs.cache.directory)
+        if state is not None:
+            key = _run_key(options, files, state.content)
+            kept = runs.get(key)
+            if kept is not None:
+                runs.update_stats(state.stats)
+                return _kept_run(options, kept)
+    run = render(prepare(options, state))
     finish(run, check(run), files)
+    if key is not None and _repeatable(run):
+        runs.put(key, state.stats, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
+                                    "resources": len(run.repo.manifests)},
+                 externals=_external_inputs(run), tools=_tools_used(run))
     return run
+
+
+def _run_store(options: Options) -> RunStore | None:
+    if options.changed_since or options.shard:  # what they select depends on git, not only on the files
+        return None
+    cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
+    return RunStore(cache, options.root.resolve()) if cache.enabled else None
+
+
+def _run_key(options: Options, files: list[str] | None, tree: str) -> str:
+    """Everything a run's findings depend on besides files outside the repository and tools (which
+    RunStore checks itself): the repository's files, the options, the git revision and remote the
+    render and the repository's URL read, and the installed packages (with wavegate's code, which
+    every Key holds)."""
+    import os
+
+    from wavegate.cache import Key, installed_packages
+
+    root = options.root.resolve()
+    try:
+        git_config = (root / ".git" / "config").read_bytes() if (root / ".git").is_dir() else b""
+    except OSError:
+        git_config = b""
+    return Key("run", tree, installed_packages(), str(root), str(options.config_file), list(options.schemas),
+               options.kubernetes_version, options.engine, str(options.policies), options.repo_url,
+               sorted(files) if files is not None else None, _revision(options.root),
+               os.environ.get("CI_PROJECT_URL", ""), git_config).hexdigest()
+
+
+@dataclass
+class KeptRepository:
+    """What a run answered from the cache (RunStore) knows of the files it read."""
+
+    root: Path
+    files: list[str]
+
+
+def _kept_run(options: Options, kept: dict) -> Run:
+    from wavegate.cache import finding_from_plain
+
+    run = Run(options=options, config=None, loaded=KeptRepository(options.root.resolve(), list(kept["files"])))
+    run.findings = [finding_from_plain(f) for f in kept["findings"]]
+    run.resources = kept["resources"]
+    return run
+
+
+def _repeatable(run: Run) -> bool:
+    """Whether the same inputs give the same findings: not when GitLab was asked (exceptions and
+    their approvals, which change by themselves) or a source could not be rendered here."""
+    if run.config.raw.get("exceptions") or run.rendering is None:
+        return False
+    return all(source.rendered and source.here for sync_set in run.rendering.sync_sets for source in sync_set.sources)
+
+
+def _external_inputs(run: Run) -> list[str]:
+    """Files read from outside the repository: the configuration and what it and the options name."""
+    options, config = run.options, run.config
+    return [str(p) for p in (config.path, options.policies, config.policies, *options.schemas, *config.schemas) if p]
+
+
+def _tools_used(run: Run) -> list[str]:
+    from wavegate.render.model import HELM, KUSTOMIZE
+
+    used = {source.type for sync_set in run.rendering.sync_sets for source in sync_set.sources}
+    return [*(["kustomize", "kustomize-batch"] if KUSTOMIZE in used else []), *(["helm"] if HELM in used else [])]
 
 
 def objects_of(run: Run) -> list[Manifest]:

@@ -135,3 +135,32 @@ def test_merge_request_pipeline_posts_the_diff_with_the_findings(tmp_path):
     report = json.loads((artifacts(root) / "wavegate-diff.json").read_text())
     assert report["version"] == 1 and report["base"]["commit"] == base
     assert "eu-west-1" in (artifacts(root) / "wavegate-diff.md").read_text()
+
+
+def test_the_validate_job_keeps_its_cache_keyed_by_the_policies(tmp_path):
+    """The second pipeline starts from the first one's .wavegate_cache (GitLab's cache: restored,
+    then answered from it); another policy ref is another cache."""
+    root = project(tmp_path, "clean")
+    # With --shell-isolation (what moves caches in and out) the job runs in a copy of the project
+    # under .gitlab-ci-local/builds/JOB: the example's `schemas: ../../templates/kro/` must be there.
+    shutil.copytree(REPO_ROOT / "templates" / "kro", root / ".gitlab-ci-local" / "templates" / "kro")
+    first = gitlab_ci_local(root, tmp_path, *MR, "--shell-isolation")
+    assert first.returncode == 0, first.stdout + first.stderr
+    caches = sorted(p.name for p in (root / ".gitlab-ci-local" / "cache").iterdir())
+    assert len(caches) == 1 and "wavegate-0.1.0-policies-main-" in caches[0], caches
+    kept = root / ".gitlab-ci-local" / "cache" / caches[0] / ".wavegate_cache"
+    assert (kept / "CACHEDIR.TAG").is_file() and list((kept / "runs").glob("*.marshal"))
+    second = gitlab_ci_local(root, tmp_path, *MR, "--shell-isolation")
+    assert second.returncode == 0 and "imported cache" in second.stdout, second.stdout + second.stderr
+
+    (root / ".gitlab-ci.yml").write_text((root / ".gitlab-ci.yml").read_text() + "      policies_ref: v2\n")
+    third = gitlab_ci_local(root, tmp_path, *MR, "--shell-isolation")
+    assert third.returncode == 0, third.stdout + third.stderr
+    caches = sorted(p.name for p in (root / ".gitlab-ci-local" / "cache").iterdir())
+    assert len(caches) == 2 and any("wavegate-0.1.0-policies-v2-" in c for c in caches), caches
+
+
+def test_the_cache_key_names_the_version_of_wavegate():
+    from wavegate import __version__
+
+    assert f"prefix: wavegate-{__version__}-policies-" in (REPO_ROOT / "templates" / "validate.yml").read_text()

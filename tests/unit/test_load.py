@@ -1,7 +1,12 @@
 import os
 
+import pytest
+
 from wavegate.load import Limits, load, read_yaml
 from tests.helpers import write_repo
+
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
 
 OBJECT = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
 

@@ -11,6 +11,9 @@ import pytest
 from tests.helpers import check_repo, write_repo
 from wavegate.load import parse_documents
 
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
+
 CONFIGMAP = """
     apiVersion: v1
     kind: ConfigMap

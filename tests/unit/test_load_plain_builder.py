@@ -13,6 +13,9 @@ import pytest
 from wavegate import load as loader
 from wavegate.load import Limits, parse_documents
 
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
+
 ROOT = Path(__file__).resolve().parents[2]
 
 DOCUMENTS = [
@@ -65,6 +68,7 @@ def test_the_size_limit_is_the_same_at_its_boundary():
 
 
 def test_plain_documents_take_the_one_pass_and_unusual_ones_do_not(monkeypatch):
+    monkeypatch.setattr(loader.load_native, "AVAILABLE", False)  # the Python path's builder
     used = []
     plain = loader._Builder._plain_document
 

@@ -15,6 +15,9 @@ import yaml
 from wavegate import kube_yaml
 from wavegate import load as loader
 
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
+
 # (plain scalar, the value JSON gives it as sigs.k8s.io/yaml v1.6.0 reads it)
 GO_YAML = [
     ("y", True), ("Y", True), ("yes", True), ("Yes", True), ("YES", True), ("on", True), ("On", True), ("ON", True),

@@ -5,12 +5,16 @@ behind Context.synced_by."""
 from __future__ import annotations
 
 import pickle
+import time
 
 import pytest
 
 from tests.helpers import check_repo, write_repo
 from wavegate import load as loader
 from wavegate.load import Limits, load, load_file
+
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
 
 FILES = {
     "manifests/multi.yaml": """
@@ -73,7 +77,7 @@ def test_workers_and_lazy_positions_give_the_same_repository(many, monkeypatch):
     assert any(p.rule == "yaml-duplicate-key" for p in two.problems)
     # the worker path itself (load falls back to one process when workers cannot start)
     parallel = loader._load_parallel(many, one.files, Limits(), 2)
-    assert [p for _, problems in parallel for p in problems] == two.problems
+    assert [p for _, problems, _ in parallel for p in problems] == two.problems
     assert any(p.rule == "yaml-syntax" for p in two.problems)
 
 
@@ -131,7 +135,16 @@ def test_independent_checks_in_a_worker_give_the_same_findings(tmp_path, monkeyp
     monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 1)
     here = []  # the checks run in this process (the worker's own list stays in the worker)
     real = validators._run_one
-    monkeypatch.setattr(validators, "_run_one", lambda name, *args: here.append(name) or real(name, *args))
+
+    def spy(name, *args):  # each check a little slower, so that the worker takes its share
+        here.append(name)
+        time.sleep(0.05)
+        return real(name, *args)
+
+    monkeypatch.setattr(validators, "_run_one", spy)
+    import wavegate.validators.kro as kro_check
+
+    monkeypatch.setattr(kro_check, "INDEPENDENT", False, raising=False)  # shares state: stays here
     assert check_repo(root) == one
-    assert "policy" not in here and "schema" in here
+    assert 0 < len(here) < len(validators.checks()) and "kro" in here
     assert any(f.rule.startswith("policy-") for f in one)

@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from wavegate.load import Manifest, is_excluded
+from wavegate.load import SKIP_RENDERING_MARKER, Listing, Manifest, is_excluded
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
-SKIP_MARKER = "+argocd:skip-file-rendering"
+SKIP_MARKER = SKIP_RENDERING_MARKER.decode()
 _LOOKS_LIKE_MANIFEST = ("apiVersion:", "kind:", "metadata:")
 
 
@@ -45,32 +45,27 @@ class FileResult:
 
 
 def files_read(root: Path, base: str, recurse: bool, include: str | None, exclude: str | None,
-               excluded: tuple[str, ...] = ()) -> list[str]:
+               excluded: tuple[str, ...] = (), listing: Listing | None = None) -> list[str]:
     """Repository-relative paths of the files a directory source at `base` reads, in Argo CD's
-    order (filepath.Walk: lexical, depth first), before the skip marker is looked at."""
-    start = root / base if base else root
+    order (filepath.Walk: lexical, depth first), before the skip marker is looked at. `listing`:
+    the repository's directories as already read (wavegate.load.Listing)."""
+    listing = listing or Listing(root)
     found: list[str] = []
 
-    def visit(directory: Path, rel_dir: str) -> None:
-        try:
-            entries = sorted(os.scandir(directory), key=lambda e: e.name)
-        except OSError:
-            return
-        for entry in entries:
-            rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
+    def visit(rel_dir: str) -> None:
+        directory = f"{base}/{rel_dir}" if base and rel_dir else base or rel_dir
+        for name, _, is_dir, _, is_file in listing.entries(directory):
+            rel = f"{rel_dir}/{name}" if rel_dir else name
             repo_rel = f"{base}/{rel}" if base else rel
-            if is_excluded(repo_rel, excluded, is_dir=entry.is_dir(follow_symlinks=False)):
+            if is_excluded(repo_rel, excluded, is_dir=is_dir):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            if is_dir:
                 if recurse:
-                    visit(Path(entry.path), rel)
+                    visit(rel)
                 continue
-            if not entry.name.endswith(MANIFEST_SUFFIXES):
+            if not name.endswith(MANIFEST_SUFFIXES):
                 continue
-            try:  # Argo CD reads regular files only (a FIFO would block, a device never ends)
-                if not entry.is_file():
-                    continue
-            except OSError:
+            if not is_file:  # Argo CD reads regular files only (a FIFO would block, a device never ends)
                 continue
             if exclude and glob_match(exclude, rel):
                 continue
@@ -78,7 +73,7 @@ def files_read(root: Path, base: str, recurse: bool, include: str | None, exclud
                 continue
             found.append(repo_rel)
 
-    visit(start, "")
+    visit("")
     return found
 
 

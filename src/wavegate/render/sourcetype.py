@@ -45,12 +45,15 @@ def kustomization_file(directory: Path) -> Path | None:
     return None
 
 
-def discovered_type(directory: Path) -> str:
+def discovered_type(directory: Path, files: list[str] | None = None) -> str:
     """Argo CD's discovery of a directory with no explicit type (files directly in it only)."""
-    try:
-        names = [entry.name for entry in directory.iterdir() if entry.is_file()]
-    except OSError:
-        return DIRECTORY
+    if files is not None:
+        names = files
+    else:
+        try:
+            names = [entry.name for entry in directory.iterdir() if entry.is_file()]
+        except OSError:
+            return DIRECTORY
     if any(name in KUSTOMIZATION_NAMES for name in names):
         return KUSTOMIZE
     if any(name.endswith("Chart.yaml") for name in names):
@@ -58,8 +61,9 @@ def discovered_type(directory: Path) -> str:
     return DIRECTORY
 
 
-def source_type(raw: dict, directory: Path) -> str:
-    return explicit_type(raw) or discovered_type(directory)
+def source_type(raw: dict, directory: Path, files: list[str] | None = None) -> str:
+    """`files`: the names of the files directly in `directory`, when already known."""
+    return explicit_type(raw) or discovered_type(directory, files)
 
 
 def with_overrides(raw: dict, directory: Path, app_name: str, read_yaml) -> tuple[dict, list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import posixpath
 import threading
@@ -15,7 +14,7 @@ from wavegate.argocd.appset import is_applicationset
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
-from wavegate.load import Limits, Manifest, Repo, is_excluded, load_file, read_yaml
+from wavegate.load import Limits, Listing, Manifest, Repo, is_excluded, load_file, read_yaml
 from wavegate.progress import Counter, quiet
 from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
@@ -27,8 +26,8 @@ from wavegate.render.model import (BACKSTAGE_SKELETON, DIRECTORY, HELM, HELM_CHA
 from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
                                         kustomize_positions, patch_text, rendered_manifest)
 from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
-from wavegate.render.sourcetype import (KUSTOMIZATION_NAMES, SourceTypeError, build_env, source_type,
-                                        with_overrides)
+from wavegate.render.sourcetype import (APP_SOURCE_FILE, KUSTOMIZATION_NAMES, REPO_SOURCE_FILE, SourceTypeError,
+                                        build_env, source_type, with_overrides)
 from wavegate.render.workspace import Workspace, unreachable
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
@@ -94,7 +93,10 @@ class _Stage:
             if problem.rule != "yaml-duplicate-key":
                 self.broken.add(problem.path)
         self.loaded = set(repo.files)
+        self.repo_files = frozenset(repo.files)
+        self.listing = repo.listing or Listing(repo.root)
         self.extra_problems: dict[str, list[Finding]] = {}
+        self._tool_dirs: tuple[set[str], set[str], set[str]] | None = None
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -135,7 +137,7 @@ class _Stage:
     def _top_level(self, manifests: list[Manifest]) -> list[Manifest]:
         """Documents written as plain YAML: not a chart's templates (objects only once rendered),
         nor a Backstage skeleton's."""
-        _, chart_dirs, _ = _tool_directories(self.root, self.options.exclude)
+        _, chart_dirs, _ = self._tool_directories()
         return [m for m in sorted(manifests, key=lambda m: (m.path, m.doc_index))
                 if not (posixpath.dirname(m.path) in chart_dirs or _inside(posixpath.dirname(m.path), chart_dirs)
                         or m.path in self.rendering.inputs)]
@@ -187,6 +189,11 @@ class _Stage:
                 self.expander = Expander(self.root, self.options.repo_url, self.options.clusters)
             return self.expander
 
+    def _tool_directories(self) -> tuple[set[str], set[str], set[str]]:
+        if self._tool_dirs is None:
+            self._tool_dirs = _tool_directories(self.root, self.options.exclude, self.listing)
+        return self._tool_dirs
+
     def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
         counter = Counter(self.options.progress or quiet, len(apps), "rendered Applications")
 
@@ -195,7 +202,15 @@ class _Stage:
             counter.step()
             return sync_set
 
-        sets = self._in_parallel([lambda app=app: render(app) for app in apps])
+        # Threads pay only while a tool runs: Applications of plain directories (Python alone,
+        # under one lock) render here, the others side by side; the order stays the Applications'.
+        tools = [i for i, app in enumerate(apps) if self._uses_a_tool(app)]
+        sets: list = [None] * len(apps)
+        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools])):
+            sets[i] = sync_set
+        for i, app in enumerate(apps):
+            if sets[i] is None:
+                sets[i] = render(app)
         for sync_set in sets:
             sync_set.parent = parent
         return sets
@@ -245,6 +260,23 @@ class _Stage:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(lambda job: job(), jobs))
 
+    def _uses_a_tool(self, app: Application) -> bool:
+        """Whether rendering `app` may run kustomize, helm or a plugin, as far as it decides where
+        it renders (a thread or here; the result is the same). Plain directories (jsonnet
+        included, evaluated in this process) need none."""
+        kustomization_dirs, chart_dirs, _ = self._tool_directories()
+        for source in app.sources:
+            raw = source.raw if isinstance(source.raw, dict) else {}
+            if source.chart is not None or any(k in raw for k in ("helm", "kustomize", "plugin")):
+                return True
+            path = (source.path or "").strip("/")
+            if path in kustomization_dirs or path in chart_dirs:
+                return True
+            names = {entry[0] for entry in self.listing.entries(path)}
+            if REPO_SOURCE_FILE in names or APP_SOURCE_FILE.format(app.name) in names:
+                return True
+        return False
+
     # -- Applications ---------------------------------------------------------------------------
 
     def _application(self, app: Application) -> SyncSet:
@@ -289,7 +321,8 @@ class _Stage:
         for name in overrides:
             self.rendering.inputs[posixpath.join(source.path, name)] = SOURCE_OVERRIDE
         try:
-            kind = source_type(raw, directory)
+            kind = source_type(raw, directory, [name for name, _, _, _, is_file in self.listing.entries(source.path)
+                                                if is_file])
         except SourceTypeError as error:
             self._failed(app, source.yaml_path, sync_set, DIRECTORY, source.path, str(error),
                          hint="Keep one of helm, kustomize, directory and plugin in this source.")
@@ -318,11 +351,11 @@ class _Stage:
         include = options.get("include") if isinstance(options.get("include"), str) and options["include"] else None
         exclude = options.get("exclude") if isinstance(options.get("exclude"), str) and options["exclude"] else None
         files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
-                                            self.options.exclude)
+                                            self.options.exclude, self.listing)
         sync_set.sources.append(RenderedSource(DIRECTORY, base))
         if include or exclude:  # left out on purpose: not a root of its own either
             unfiltered = directory_source.files_read(self.root, base, options.get("recurse") is True, None, None,
-                                                     self.options.exclude)
+                                                     self.options.exclude, self.listing)
             self.filtered_out.update(set(unfiltered) - set(files))
         if only_manifests:  # a root no Application names: its manifests, not the data files beside them
             files = [rel for rel in files if rel.endswith(".jsonnet") or self._is_manifest_file(rel)]
@@ -687,7 +720,7 @@ class _Stage:
         # A folder an Application of this repository names is its business, whatever it renders with.
         covered = {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
         roots: list[SyncSet] = []
-        kustomization_dirs, chart_dirs, jsonnet_dirs = _tool_directories(self.root, self.options.exclude)
+        kustomization_dirs, chart_dirs, jsonnet_dirs = self._tool_directories()
         used_as_base: set[str] = set()
         for kdir in kustomization_dirs:
             file = kustomizations.find_kustomization(self.root, kdir)
@@ -729,9 +762,9 @@ class _Stage:
             if ddir in covered:
                 continue
             sync_set = SyncSet(name=ddir, app=None, synced=synced)
-            before = set(self.read)
+            before = len(self.read)
             self._directory(None, None, {}, {}, sync_set, base=ddir, only_manifests=True)
-            self._add_root(roots, sync_set, newly_read=self.read - before)
+            self._add_root(roots, sync_set, newly_read=len(self.read) > before)  # (it only grows)
         return roots
 
     def _is_manifest_file(self, rel: str) -> bool:
@@ -747,7 +780,7 @@ class _Stage:
         return False
 
     @staticmethod
-    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: set[str] | None = None) -> None:
+    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
         if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
                 or any(not s.rendered for s in sync_set.sources)):
             roots.append(sync_set)
@@ -828,6 +861,8 @@ class _Stage:
             return None
 
     def _has_marker(self, rel: str) -> bool:
+        if self.repo.skip_marked is not None and rel in self.repo_files:  # the loader noted it
+            return rel in self.repo.skip_marked
         path = self.root / rel
         try:
             return os.path.isfile(path) and directory_source.SKIP_MARKER.encode() in path.read_bytes()
@@ -842,7 +877,8 @@ class _Stage:
     def _owned(manifest: Manifest, app) -> Manifest:
         if app is None:
             return manifest
-        owned = copy.copy(manifest)
+        owned = object.__new__(Manifest)  # copy.copy, without its generic machinery (10,000s of calls)
+        owned.__dict__.update(manifest.__dict__)
         owned.app = app
         return owned
 
@@ -905,23 +941,20 @@ def _inside(path: str, parents) -> bool:
     return any(path != p and (p == "" or path.startswith(p + "/")) for p in parents)
 
 
-def _tool_directories(root: Path, exclude: tuple[str, ...]) -> tuple[set[str], set[str], set[str]]:
+def _tool_directories(root: Path, exclude: tuple[str, ...],
+                      listing: Listing | None = None) -> tuple[set[str], set[str], set[str]]:
     """Directories holding a kustomization, directories holding a chart (a file named
     *Chart.yaml), as Argo CD's discovery recognises them, and directories holding .jsonnet files."""
     kustomization_dirs: set[str] = set()
     chart_dirs: set[str] = set()
     jsonnet_dirs: set[str] = set()
-    for directory, dirnames, filenames in os.walk(root):
-        rel_dir = _rel(root, Path(directory))
-        rel_dir = "" if rel_dir == "." else rel_dir
-        dirnames[:] = sorted(d for d in dirnames if not is_excluded(posixpath.join(rel_dir, d), exclude, is_dir=True)
-                             and d != ".wavegate_cache")
-        names = set(filenames)
-        if names & set(KUSTOMIZATION_NAMES):
+    kustomization_names = set(KUSTOMIZATION_NAMES)
+    for rel_dir, _, filenames in (listing or Listing(root)).walk(exclude, skip=(".wavegate_cache",)):
+        if not kustomization_names.isdisjoint(filenames):
             kustomization_dirs.add(rel_dir)
-        if any(n.endswith("Chart.yaml") for n in names):
+        if any(n.endswith("Chart.yaml") for n in filenames):
             chart_dirs.add(rel_dir)
-        if any(n.endswith(".jsonnet") for n in names):
+        if any(n.endswith(".jsonnet") for n in filenames):
             jsonnet_dirs.add(rel_dir)
     return kustomization_dirs, chart_dirs, jsonnet_dirs
 

@@ -155,6 +155,7 @@ class SchemaStore:
         self._shipped_loaded: set[str] = set()
         self._compilers: dict[str, Compiler] = {}
         self._reported: set[int] = set()
+        self._fingerprint: str | None = None
 
     # -- building ---------------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class SchemaStore:
         for entry in list(store.entries.values()):
             if entry.origin in ("crd", "rgd"):
                 entry.node()
+        store.fingerprint()  # of what was added, before lookups add the kinds wavegate ships
         return store
 
     def add_path(self, path: Path, display: str | None = None, limits: Limits = Limits()) -> None:
@@ -377,6 +379,22 @@ class SchemaStore:
         if self._k8s is None:
             self._k8s = kubernetes.schemas_for(self.kubernetes_version)
         return self._k8s
+
+    def fingerprint(self) -> str:
+        """A hash of what this store answers beyond wavegate's own code and the libraries: the
+        Kubernetes version and every schema the repository, --schemas and the configuration added
+        (per-object results are kept under it, wavegate.cache). Taken when the store is built."""
+        if self._fingerprint is None:
+            import hashlib
+
+            digest = hashlib.blake2b(self.kubernetes_version.encode(), digest_size=16)
+            for entries in (self.entries, self.by_file_name):
+                for key in sorted(entries, key=repr):
+                    entry = entries[key]
+                    digest.update(json.dumps([repr(key), entry.origin, entry.source, entry.dialect, entry.scope,
+                                              entry.unavailable, entry.schema], sort_keys=True, default=repr).encode())
+            self._fingerprint = digest.hexdigest()
+        return self._fingerprint
 
     def lookup(self, api_version: str, kind: str) -> Entry | None:
         """The entry for an object's apiVersion and kind, or None when no source knows it."""

@@ -180,7 +180,8 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
         return
     if not exists:
         return
-    read = files_read(repo.root, source.path, source.recurse, source.include, source.exclude, ctx.config.exclude)
+    read = files_read(repo.root, source.path, source.recurse, source.include, source.exclude, ctx.config.exclude,
+                      repo.listing)
     if this_repo and not read and _renders_as_directory(source, directory):
         below = files.below(source.path)
         yield PATH_EMPTY.at(manifest, path_key,

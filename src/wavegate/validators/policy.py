@@ -9,12 +9,15 @@ Whether the repository's exceptions were approved is read before the checks run
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from typing import Iterable
 
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
-from wavegate.policy.evaluate import Environment, evaluate
+from wavegate.policy.evaluate import Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, load_policies
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
@@ -54,8 +57,55 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
     store = store_for(ctx)
     env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace,
                          admitted=lambda manifest: admitted(store, manifest))
-    violations = evaluate(policies, repo.manifests, env)
+    violations = _violations(policies, repo.manifests, env, getattr(ctx, "results", None), store.fingerprint())
     exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
     document = exc.config_document(ctx.config.path, repo.root) if exceptions else None
     yield from exc.apply(violations, exceptions, policies, document, review=getattr(ctx, "exception_review", None),
                          central=exc.granted(policies, ctx.repo_url))
+
+
+def _violations(policies: PolicySet, manifests: list, env: Environment, results, schemas: str) -> list[Violation]:
+    """evaluate(policies, manifests, env), with each object's violations kept between runs when
+    `results` (wavegate.cache.ObjectResults) is given: an object is evaluated again when it, the
+    Application that syncs it (its default namespace), its Namespace object, or what the repository
+    says about plurals and scopes changed, or the schema store whose defaults admission sees (the
+    policies themselves are in the results' scope)."""
+    cached = results.for_check("policy", _digest(sorted(env.plurals.items()), sorted(env.scopes.items())), schemas) \
+        if results is not None else None
+    if cached is None:
+        return evaluate(policies, manifests, env)
+    namespaces: dict[str | None, str] = {}
+    found: list[list[Violation] | None] = [None] * len(manifests)
+    keys: dict[int, str] = {}
+    for i, manifest in enumerate(manifests):
+        default = env.default_namespace(manifest)
+        namespace = manifest.namespace or default or "default"
+        if namespace not in namespaces:
+            namespaces[namespace] = _digest(env.namespaces.get(namespace))
+        key = cached.key(manifest, default, namespaces[namespace])
+        if key is None:
+            continue
+        keys[i] = key
+        plain = cached.get_value(key)
+        if type(plain) is list:
+            try:
+                found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
+            except (TypeError, ValueError):
+                pass
+    todo = [i for i, known in enumerate(found) if known is None]
+    if len({id(manifests[i]) for i in todo}) != len(todo):  # an object listed twice: no grouping by object
+        return evaluate(policies, manifests, env)
+    by_manifest: dict[int, list[Violation]] = {}
+    for violation in evaluate(policies, [manifests[i] for i in todo], env):
+        by_manifest.setdefault(id(violation.manifest), []).append(violation)
+    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
+    for i in todo:
+        found[i] = by_manifest.get(id(manifests[i]), [])
+        if i in keys:
+            cached.put_value(keys[i], [tuple((name, getattr(v, name)) for name in names) for v in found[i]])
+    cached.save()
+    return [violation for group in found for violation in group]
+
+
+def _digest(*values) -> str:
+    return hashlib.blake2b(json.dumps(values, sort_keys=True, default=repr).encode(), digest_size=16).hexdigest()

@@ -110,8 +110,17 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
         yield from kubeconform.check(repo, ctx)
         return
     store = store_for(ctx)
+    results = ctx.results.for_check("schema", store.fingerprint()) if getattr(ctx, "results", None) else None
     for manifest in repo.manifests:
-        yield from check_manifest(store, manifest)
+        key = results.key(manifest) if results is not None else None
+        found = results.get(key) if key is not None else None
+        if found is None:
+            found = check_manifest(store, manifest)
+            if key is not None:
+                results.put(key, found)
+        yield from found
+    if results is not None:
+        results.save()
     yield from schema_findings(store)
 
 

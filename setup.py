@@ -1,0 +1,44 @@
+"""The native YAML loader (src/wavegate/_native_loader.c, on libyaml) is built when it can be.
+
+Everything else is in pyproject.toml. Building the extension needs a C compiler and the headers of
+Python and libyaml (Debian: gcc python3-dev libyaml-dev; macOS: Xcode's tools and `brew install
+libyaml`). When any is missing, the install goes on without it and wavegate reads YAML with its
+Python loader (the same results, slower); wavegate says so once when it runs (wavegate.load).
+"""
+
+import sys
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+
+NOT_BUILT = ("wavegate: the native YAML loader was not built ({reason}); wavegate will read YAML with its Python "
+             "loader (same results, slower). To build it, install a C compiler and the headers of Python and "
+             "libyaml (Debian: apt-get install gcc python3-dev libyaml-dev) and install wavegate again.")
+
+
+class OptionalBuildExt(build_ext):
+    """build_ext that leaves the native loader out, with one message, when it cannot be compiled."""
+
+    def run(self):
+        try:
+            super().run()
+        except Exception as error:  # noqa: BLE001 - no compiler at all (PlatformError) or anything else
+            self._not_built(error)
+
+    def build_extension(self, ext):
+        try:
+            super().build_extension(ext)
+        except Exception as error:  # noqa: BLE001 - missing headers or library: compile or link errors
+            self._not_built(error)
+
+    @staticmethod
+    def _not_built(error: Exception) -> None:
+        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+        print(NOT_BUILT.format(reason=reason), file=sys.stderr)
+
+
+setup(
+    ext_modules=[Extension("wavegate._native_loader", ["src/wavegate/_native_loader.c"], libraries=["yaml"],
+                           optional=True)],
+    cmdclass={"build_ext": OptionalBuildExt},
+)

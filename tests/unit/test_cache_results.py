@@ -1,0 +1,286 @@
+"""The cache between runs gives exactly an uncached run's findings: over random edits of a
+repository (values, names, namespaces, a CRD, the configuration, broken YAML, files added, removed
+and touched), `wavegate validate` with the cache and without it agree after every edit; unchanged
+files are not parsed again, unchanged objects not checked again (schema, policy), and a run whose
+inputs did not change is answered as a whole."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import widget_crd, write_repo
+from wavegate import load as loader
+from wavegate import pipeline
+from wavegate.cache import Cache, tree_state
+from wavegate.load import load
+from wavegate.validators import policy as policy_check
+from wavegate.validators import schema as schema_check
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import corpus  # noqa: E402
+
+# Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
+pytestmark = pytest.mark.usefixtures("both_loaders")
+
+WIDGETS = {
+    "crds/widget.yaml": widget_crd("type: object\n"
+                                   "properties:\n"
+                                   "  size: {type: integer, maximum: 10}\n"),
+    "apps/app00000/manifests/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\n"
+                                           "metadata: {name: w, namespace: team-app00000}\nspec: {size: 3}\n",
+    "apps/app00001/manifests/anchors.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: anchored\n"
+                                            "  namespace: team-app00001\n  labels: &l {a: b}\n"
+                                            "  annotations: *l\ndata: {k: v}\n",
+}
+
+
+def _findings(run) -> list[tuple]:
+    return sorted((f.rule, f.severity, f.message, f.path, f.line, f.column, f.resource, f.hint, f.field, f.application)
+                  for f in run.findings)
+
+
+def _validate(root: Path, cache_dir: Path | None):
+    return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
+                                              cache=cache_dir is not None))
+
+
+def _aged(root: Path, moment: int) -> None:
+    """Every file's modification time set to `moment` (seconds, in the past): old enough that the
+    cache trusts unchanged sizes and times, and different after each edit."""
+    for directory, _, names in os.walk(root):
+        if ".wavegate_cache" in directory:
+            continue
+        for name in names:
+            os.utime(os.path.join(directory, name), ns=(moment * 10**9, moment * 10**9))
+
+
+def _edit(root: Path, rnd: random.Random) -> str:
+    files = sorted(p for p in root.rglob("*.yaml") if ".wavegate_cache" not in p.parts and p.name != ".wavegate.yaml")
+    path = rnd.choice(files)
+    text = path.read_text(encoding="utf-8")
+    choice = rnd.randrange(12)
+    if choice == 0:
+        path.write_text(text.replace("replicas: ", "replicas: 1", 1).replace("namespace: ", "namespace: x", 1))
+    elif choice == 1:
+        path.write_text(text.replace("metadata:\n", "metadata:\n  unexpected: field\n", 1).replace(
+            "spec:\n", "spec:\n  unknownField: 1\n", 1))
+    elif choice == 2:
+        path.write_text(text.replace("name: ", "name: Upper_", 1))  # dns1123-names
+    elif choice == 3:
+        ns = root / "apps/app00000/manifests/namespace.yaml"
+        ns.write_text(ns.read_text().replace("labels:\n", "labels:\n    pod-security.kubernetes.io/enforce: "
+                                             f"{rnd.choice(['restricted', 'baseline', 'privileged'])}\n", 1))
+        return "namespace labels"
+    elif choice == 4:
+        crd = root / "crds/widget.yaml"
+        crd.write_text(crd.read_text().replace(f"maximum: {rnd.choice([2, 10])}", f"maximum: {rnd.choice([2, 10])}"))
+        crd.write_text(crd.read_text().replace("maximum: 10", "maximum: 2") if rnd.random() < 0.5
+                       else crd.read_text().replace("maximum: 2", "maximum: 10"))
+        return "the CRD"
+    elif choice == 5:
+        path.write_text(text + "  broken: [\n")
+    elif choice == 6:
+        path.unlink()
+        return f"removed {path.name}"
+    elif choice == 7:
+        new = path.with_name(f"copy-{rnd.randrange(1000)}.yaml")
+        new.write_text(text.replace("name: ", "name: copy-", 1))
+        return f"added {new.name}"
+    elif choice == 8:
+        os.utime(path, ns=(path.stat().st_mtime_ns + 10**9, path.stat().st_mtime_ns + 10**9))
+        return f"touched {path.name}"
+    elif choice == 9:
+        app = root / "apps/app00002/argocd/application.yaml"
+        app.write_text(app.read_text().replace("namespace: team-", f"namespace: {rnd.choice(['a', 'b'])}team-", 1))
+        return "an Application's destination"
+    elif choice == 10:
+        config = root / ".wavegate.yaml"
+        config.write_text(config.read_text() + f"rules:\n  schema-unknown-field: {rnd.choice(['warning', 'off'])}\n"
+                          if "rules:" not in config.read_text() else config.read_text().split("rules:")[0])
+        return "the configuration"
+    else:
+        path.write_text("# +argocd:skip-file-rendering\n" + text)
+    return f"edited {path.relative_to(root)} ({choice})"
+
+
+def test_cached_runs_give_the_uncached_findings_over_random_edits(tmp_path, monkeypatch):
+    kept = []
+    real_kept_run = pipeline._kept_run
+    monkeypatch.setattr(pipeline, "_kept_run", lambda *a: kept.append(1) or real_kept_run(*a))
+    root = tmp_path / "repo"
+    corpus.generate(root, 30, defects=0.5)
+    write_repo(root, WIDGETS)
+    cache_dir = tmp_path / "cache"
+    rnd = random.Random(11)
+    moment = int(time.time()) - 3600
+    _aged(root, moment)
+    kinds = set()
+    for step in range(24):
+        what = _edit(root, rnd) if step else "nothing"
+        moment += 1
+        if not what.startswith("touched"):
+            _aged(root, moment)
+        cached = _validate(root, cache_dir)
+        again = _validate(root, cache_dir)  # answered as a whole (RunStore), or by per-file results
+        fresh = _validate(root, None)
+        assert _findings(cached) == _findings(fresh) == _findings(again), f"step {step}: {what}"
+        assert cached.resources == fresh.resources == again.resources, what
+        assert cached.loaded.files == fresh.loaded.files == again.loaded.files, what
+        kinds.add(what.split(" ")[0])
+        assert fresh.findings or step  # (the repository has defects to find)
+    assert {"edited", "removed", "added", "touched", "the", "namespace", "an"} <= kinds
+    assert len(kept) >= 20  # the repeated runs were answered as a whole
+
+
+def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    corpus.generate(root, 30)
+    cache_dir = tmp_path / "cache"
+    _aged(root, int(time.time()) - 3600)
+    first = _validate(root, cache_dir)
+
+    parsed, checked, evaluated = [], [], []
+    real_parse, real_check, real_evaluate = loader._parse_raw, schema_check.check_manifest, policy_check.evaluate
+    monkeypatch.setattr(loader, "_parse_raw", lambda rel, *a, **k: parsed.append(rel) or real_parse(rel, *a, **k))
+    monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
+    monkeypatch.setattr(policy_check, "evaluate", lambda p, ms, env: evaluated.extend(m.path for m in ms) or real_evaluate(p, ms, env))
+    monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-file results only
+
+    changed = root / "apps/app00001/manifests/deployment-0.yaml"
+    changed.write_text(changed.read_text().replace("replicas: ", "replicas: 1"))
+    second = _validate(root, cache_dir)
+    assert _findings(second) == _findings(first)
+    # (the configuration and the Argo CD settings it names are read by themselves, every time)
+    assert [rel for rel in parsed if rel.startswith("apps/")] == ["apps/app00001/manifests/deployment-0.yaml"]
+    assert checked == evaluated == ["apps/app00001/manifests/deployment-0.yaml"]
+
+
+def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    corpus.generate(root, 20, defects=1.0)
+    cache_dir = tmp_path / "cache"
+    first = _validate(root, cache_dir)
+    assert first.findings
+    prepared = []
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
+    second = _validate(root, cache_dir)
+    assert not prepared and _findings(second) == _findings(first) and second.resources == first.resources
+    # what is outside the repository is looked at too: the --schemas file
+    rgd = tmp_path / "rgd.yaml"
+    rgd.write_text(corpus.rgd_path().read_text())
+    options = pipeline.Options(root=root, schemas=(str(rgd),), cache_dir=cache_dir)
+    monkeypatch.undo()
+    pipeline.validate(options)
+    rgd.write_text(rgd.read_text().replace("region: string", "region: integer"))
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
+    with pytest.raises(pytest.fail.Exception):
+        pipeline.validate(options)
+    assert prepared
+
+
+def test_no_run_is_kept_when_gitlab_decides_part_of_it(tmp_path):
+    # Exceptions count only when the merge request's approvals (GitLab) say so, and they expire.
+    root = tmp_path / "repo"
+    corpus.generate(root, 10)
+    cache_dir = tmp_path / "cache"
+    _validate(root, cache_dir)
+    assert list((cache_dir / "runs").glob("*.marshal"))
+    for record in (cache_dir / "runs").glob("*.marshal"):
+        record.unlink()
+    config = root / ".wavegate.yaml"
+    config.write_text(config.read_text() + "exceptions:\n  - policy: dns1123-names\n"
+                      "    resource: {kind: Deployment, namespace: team, name: web}\n    reason: a test\n"
+                      "    approvedBy: someone@example.com\n    expires: '2999-01-01'\n")
+    _validate(root, cache_dir)
+    assert not list((cache_dir / "runs").glob("*.marshal"))
+
+
+def test_the_tree_state_reads_only_files_whose_stat_changed(tmp_path):
+    root = write_repo(tmp_path / "repo", {"a.yaml": "a: 1\n", "b/c.yaml": "c: 2\n", ".git/HEAD": "x\n"})
+    _aged(root, int(time.time()) - 3600)
+    first = tree_state(root)
+    assert set(first.stats) - {"\0recorded", "\0content"} == {"a.yaml", "b/c.yaml"}  # .git is not an input
+    (root / "a.yaml").write_text("a: 2\n")  # same size: its time tells
+    assert tree_state(root, first.stats).content != first.content
+    (root / "a.yaml").write_text("a: 1\n")
+    assert tree_state(root, first.stats).content == first.content
+    # what it lists is what the loader would list itself
+    from wavegate.load import Listing
+
+    assert first.directories[""] == Listing(root).entries("") and first.directories["b"] == Listing(root).entries("b")
+
+
+def test_loading_from_the_cache_gives_the_same_repository(tmp_path):
+    root = write_repo(tmp_path / "repo", {
+        "plain.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  k: v\n",
+        "anchors.yaml": WIDGETS["apps/app00001/manifests/anchors.yaml"],
+        "broken.yaml": "a: [\n",
+        "dup.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {k: 1, k: 2}\n",
+        "marked.yaml": "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n",
+        "untyped.yaml": "kind: ConfigMap\n",
+    })
+    (root / "latin1.yaml").write_bytes(b"a: caf\xe9\n")
+    _aged(root, int(time.time()) - 3600)
+    cache = Cache(tmp_path / "cache")
+    plain, first, second = load(root), load(root, cache=cache), load(root, cache=cache)
+
+    def snapshot(repo):
+        return ([(m.path, m.doc_index, m.data, m.missing, m.positions) for m in repo.manifests + repo.untyped],
+                repo.problems, repo.files, repo.skip_marked)
+
+    assert snapshot(plain) == snapshot(first) == snapshot(second)
+    assert second.digests and set(second.digests) == set(plain.files)
+
+
+def test_results_of_two_configurations_live_side_by_side(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    corpus.generate(root, 20)
+    cache_dir = tmp_path / "cache"
+    monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-object results only
+
+    def run(version):
+        return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
+                                                  kubernetes_version=version))
+
+    run("1.35"), run("1.36")
+    checked = []
+    real_check = schema_check.check_manifest
+    monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
+    run("1.35")
+    assert not checked
+
+
+def test_a_missing_native_loader_is_said_once(tmp_path, monkeypatch, capsys):
+    from wavegate import load_native
+
+    root = write_repo(tmp_path / "repo", {"a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"})
+    monkeypatch.setattr(load_native, "BUILT", False)
+    monkeypatch.setattr(load_native, "AVAILABLE", False)
+    for _ in range(3):
+        pipeline.prepare(pipeline.Options(root=root, cache_dir=tmp_path / "cache"))
+    assert capsys.readouterr().err.count("the native one was not built") == 1
+    monkeypatch.setattr(load_native, "BUILT", True)
+    pipeline.prepare(pipeline.Options(root=root, cache_dir=tmp_path / "other"))
+    assert "native" not in capsys.readouterr().err
+
+
+def test_the_parse_results_of_a_repository_that_is_gone_are_removed(tmp_path):
+    cache = Cache(tmp_path / "cache")
+    gone = write_repo(tmp_path / "worktree", {"a.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"})
+    load(gone, cache=cache)
+    folders = list((tmp_path / "cache" / "parse").iterdir())
+    assert len(folders) == 1
+    import shutil
+
+    shutil.rmtree(gone)  # as `wavegate diff` removes the worktree of the base revision
+    load(write_repo(tmp_path / "repo", {"b.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n"}),
+         cache=cache)
+    assert [f.name for f in (tmp_path / "cache" / "parse").iterdir()] != [folders[0].name]
+    assert len(list((tmp_path / "cache" / "parse").iterdir())) == 1
