@@ -28,7 +28,7 @@ import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_IFMT, S_ISREG
 
 from wavegate import __version__
 from wavegate.findings import Finding, ResourceRef, Severity
@@ -173,7 +173,8 @@ def paths_digest(paths) -> str:
     digest = hashlib.blake2b(digest_size=16)
     for raw in paths:
         for file in _files_under(str(raw)):
-            content = _regular_content(file)
+            content = read_regular(file)
+            content = b"\0missing" if content is None else content
             digest.update(f"{file}\0{len(content)}\0".encode())
             digest.update(content)
     return digest.hexdigest()
@@ -190,20 +191,20 @@ def _files_under(path: str) -> list[str]:
     return sorted(os.path.join(folder, name) for folder, _, names in os.walk(path) for name in names)
 
 
-def _regular_content(file: str) -> bytes:
-    """The bytes of a regular file; a marker for anything else (missing, unreadable, a named pipe
-    that would block the read)."""
+def read_regular(file: str) -> bytes | None:
+    """The bytes of a regular file (a link followed); None for anything else: missing, unreadable,
+    or a named pipe or device, which is never read (a read would block or never end)."""
     try:
         fd = os.open(file, os.O_RDONLY | os.O_NONBLOCK)
     except (OSError, ValueError):
-        return b"\0missing"
+        return None
     try:
         if not S_ISREG(os.fstat(fd).st_mode):
-            return b"\0not a file"
+            return None
         with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read()
     except OSError:
-        return b"\0unreadable"
+        return None
     finally:
         os.close(fd)
 
@@ -480,9 +481,10 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
                             if target != resolved_top and not target.startswith(resolved_top + os.sep):
                                 return None
                             stats[prefix + name] = ("link", os.readlink(entry.path))
-                        else:
-                            with open(entry.path, "rb") as handle:
-                                stats[prefix + name] = ("link", os.readlink(entry.path), content_digest(handle.read()))
+                        else:  # (never a blocking read: a link to a named pipe or a device is not read)
+                            content = read_regular(entry.path)
+                            stats[prefix + name] = ("link", os.readlink(entry.path),
+                                                    content_digest(content) if content is not None else "unreadable")
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         listed.append((name, True, True, False, False))
@@ -495,6 +497,9 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
                     continue
                 rel = prefix + name
                 listed.append((name, False, False, False, S_ISREG(stat.st_mode)))
+                if not S_ISREG(stat.st_mode):  # a named pipe, a socket, a device: its type is its state
+                    stats[rel] = ("special", S_IFMT(stat.st_mode))
+                    continue
                 now = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 previous = known.get(rel)
                 if previous is not None and previous[:3] == now and now[1] < limit:
@@ -504,11 +509,8 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
         listed.sort()
         directories[prefix[:-1]] = listed
     for rel, path, now in changed:
-        try:
-            with open(path, "rb") as handle:
-                stats[rel] = (*now, content_digest(handle.read()))
-        except OSError:
-            stats[rel] = ("unreadable",)
+        content = read_regular(path)
+        stats[rel] = (*now, content_digest(content)) if content is not None else ("unreadable",)
     content = known.get("\0content")
     if changed or content is None or len(stats) != len(known) - 2 or any(rel not in known for rel in stats):
         hashed = hashlib.blake2b(digest_size=16)
@@ -605,11 +607,8 @@ class Key:
         return self
 
     def add_file(self, root: Path, rel: str) -> "Key":
-        try:
-            content = (root / rel).read_bytes()
-        except OSError:
-            content = b"\x00missing"
-        return self.add(rel, content)
+        content = read_regular(os.path.join(root, rel))
+        return self.add(rel, b"\x00missing" if content is None else content)
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()

@@ -313,13 +313,10 @@ def _run_key(options: Options, files: list[str] | None, tree: str) -> str:
     every Key holds)."""
     import os
 
-    from wavegate.cache import Key, installed_packages
+    from wavegate.cache import Key, installed_packages, read_regular
 
     root = options.root.resolve()
-    try:
-        git_config = (root / ".git" / "config").read_bytes() if (root / ".git").is_dir() else b""
-    except OSError:
-        git_config = b""
+    git_config = read_regular(os.path.join(root, ".git", "config")) or b""
     return Key("run", tree, installed_packages(), str(root), str(options.config_file), list(options.schemas),
                options.kubernetes_version, options.engine, str(options.policies), options.repo_url,
                sorted(files) if files is not None else None, _revision(options.root),
@@ -393,20 +390,19 @@ def _known_clusters(loaded: Repo, config: Config) -> list[dict]:
 
 def _revision(root: Path) -> str:
     """The commit Argo CD would render (ARGOCD_APP_REVISION), or HEAD outside a git checkout."""
+    from wavegate.cache import read_regular
+
+    def text_of(path: Path) -> str | None:  # (never a blocking read: .git may hold anything)
+        raw = read_regular(str(path))
+        return raw.decode("utf-8", "replace").strip() if raw is not None else None
+
     git_dir = root / ".git"
-    if git_dir.is_file():  # a linked worktree (diff --base): `gitdir: PATH`
-        pointer = git_dir.read_text().strip()
-        git_dir = Path(pointer[len("gitdir: "):]) if pointer.startswith("gitdir: ") else git_dir
-    try:
-        text = (git_dir / "HEAD").read_text().strip()
-    except OSError:
-        return "HEAD"
-    if text.startswith("ref: "):
-        ref = git_dir / text[5:]
-        try:
-            return ref.read_text().strip()
-        except OSError:
-            return "HEAD"
+    pointer = text_of(git_dir) if git_dir.is_file() else None  # a linked worktree (diff --base): `gitdir: PATH`
+    if pointer and pointer.startswith("gitdir: "):
+        git_dir = Path(pointer[len("gitdir: "):])
+    text = text_of(git_dir / "HEAD")
+    if text and text.startswith("ref: "):
+        text = text_of(git_dir / text[5:])
     return text or "HEAD"
 
 
