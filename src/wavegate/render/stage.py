@@ -219,6 +219,7 @@ class _Stage:
         """App-of-apps: the Applications that rendered syncs create, rendered in turn (each once, by
         namespace and name, as Argo CD keys them; MAX_APP_DEPTH levels at most)."""
         found: list[SyncSet] = []
+        written: set | None = None  # the ApplicationSets written as plain YAML (looked up once)
         for parent in parents:
             if not parent.synced:
                 continue
@@ -232,8 +233,11 @@ class _Stage:
                 known.add(_identity(child))
                 children.append(child)
             # ApplicationSets a sync creates (here, not as plain YAML) generate Applications too.
-            written = {(m.path, m.doc_index) for m in self._top_level(self._applicationsets())}
-            appsets = [m for m in self._applicationsets(parent.objects) if (m.path, m.doc_index) not in written]
+            appsets = self._applicationsets(parent.objects)
+            if appsets:
+                if written is None:
+                    written = {(m.path, m.doc_index) for m in self._top_level(self._applicationsets())}
+                appsets = [m for m in appsets if (m.path, m.doc_index) not in written]
             if appsets:
                 generated, appset_sets = self._generated(appsets, known)
                 children += generated
