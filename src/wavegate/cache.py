@@ -445,7 +445,7 @@ class TreeState:
 def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) -> TreeState | None:
     """The state of every file under `root` (.git, this cache (`skip`) and the folders in
     _NOT_INPUTS left out). A file whose stat is in `known` and was not modified just before it
-    was recorded is not read again. None when the tree has a link to a directory outside it
+    was recorded is not read again. None when the root cannot be listed or the tree has a link to a directory outside it
     (what it holds is not looked at here)."""
     known = known or {}
     limit = known.get("\0recorded", 0) - _RACY_NS
@@ -466,6 +466,8 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
         try:
             scan = os.scandir(path)
         except OSError:
+            if not prefix:
+                return None  # the root cannot be listed: nothing to compare (the run reports why)
             directories[prefix[:-1]] = []
             continue
         listed = []

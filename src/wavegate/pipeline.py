@@ -12,6 +12,7 @@ of duplicate findings mean the same in every command.
 from __future__ import annotations
 
 import gc
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -72,14 +73,18 @@ class Run:
         self.cached_resources = count
 
 
-def prepare(options: Options, tree=None) -> Run:
-    """Read the configuration and the repository's files (or the selected ones). `tree`: what
-    wavegate.cache.tree_state found in the repository just before, when it was looked at."""
-    root = options.root
+def _check_root(root: Path) -> None:
     if not root.exists():
         raise UsageError(f"{root}: no such directory")
     if not root.is_dir():
         raise UsageError(f"{root}: not a directory; give the repository's root")
+
+
+def prepare(options: Options, tree=None) -> Run:
+    """Read the configuration and the repository's files (or the selected ones). `tree`: what
+    wavegate.cache.tree_state found in the repository just before, when it was looked at."""
+    root = options.root
+    _check_root(root)
     if options.engine == "kubeconform":
         from wavegate.schemas.kubeconform import KubeconformMissing, require_binary
 
@@ -280,6 +285,7 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
 
     With the cache on, a run whose inputs are exactly those of the last one (every file of the
     repository, the options, wavegate, the libraries, the tools) is answered from it (RunStore)."""
+    _check_root(options.root)  # (before the cache looks at the tree: its errors are the user's)
     runs = _run_store(options)
     state = key = None
     if runs is not None:
@@ -397,7 +403,7 @@ def _revision(root: Path) -> str:
         return raw.decode("utf-8", "replace").strip() if raw is not None else None
 
     git_dir = root / ".git"
-    pointer = text_of(git_dir) if git_dir.is_file() else None  # a linked worktree (diff --base): `gitdir: PATH`
+    pointer = text_of(git_dir) if os.path.isfile(git_dir) else None  # a linked worktree (diff --base): `gitdir: PATH`
     if pointer and pointer.startswith("gitdir: "):
         git_dir = Path(pointer[len("gitdir: "):])
     text = text_of(git_dir / "HEAD")

@@ -175,14 +175,15 @@ def test_admission_policy_installed_first_denies_with_its_message(tmp_path, clus
 
 
 def test_clean_generated_repository_applies_with_no_finding_and_leaves_nothing_behind(tmp_path):
-    before = set(os.listdir("/tmp"))
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+    # A temporary folder of its own (other test processes share /tmp): empty again afterwards.
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "TMPDIR": str(scratch)}
     done = subprocess.run([sys.executable, "-m", "wavegate", "dry-run", str(EXAMPLES / "clean"),
                            "--cluster", "local", "--format", "json"], capture_output=True, text=True, env=env, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert json.loads(done.stdout)["findings"] == []
-    leftovers = {d for d in set(os.listdir("/tmp")) - before if d.startswith("wavegate")}
-    assert leftovers == set()
+    assert os.listdir(scratch) == []
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert str(EXAMPLES) not in ps
 

@@ -18,20 +18,10 @@ from wavegate.report.gitlab_note import MARKER, read_report, render_note
 TOKEN = "glpat-Int3grationSecret-xyz987"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 
-# Runs the real CLI (cli.main, with its error handling), registering `report` first in case
-# cli.py does not wire wavegate.report.gitlab_note yet.
+# Runs the real CLI (cli.main, with its error handling).
 HARNESS = """
-import argparse, sys
+import sys
 from wavegate import cli
-from wavegate.report import gitlab_note
-_build = cli.build_parser
-def build_parser():
-    parser = _build()
-    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "report" not in commands.choices:
-        gitlab_note.add_parser(commands)
-    return parser
-cli.build_parser = build_parser
 sys.exit(cli.main(sys.argv[1:]))
 """
 

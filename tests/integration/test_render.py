@@ -275,10 +275,14 @@ def test_rendering_is_cached_by_the_content_of_its_inputs(tmp_path, monkeypatch)
     monkeypatch.setattr(kustomize.BatchBuilder, "build", lambda self, args: runs.append("build") or
                         real_build(self, args))
     options = pipeline.Options(root=root, cache_dir=tmp_path / "cache")
-    first = sorted(map(repr, pipeline.validate(options).repo.manifests))
+    first_run = pipeline.validate(options)
+    first = sorted(map(repr, first_run.repo.manifests))
     assert runs.count("build") == 2
     runs.clear()
-    second = pipeline.validate(options)
+    again = pipeline.validate(options)  # nothing changed: the whole run is answered from the cache
+    assert runs == [] and again.repo is None and again.findings == first_run.findings
+    (root / "NOTES.md").write_text("not an input of any render\n")
+    second = pipeline.validate(options)  # the run changed, every render's inputs did not
     assert runs == [] and sorted(map(repr, second.repo.manifests)) == first  # a full hit runs no tool
     edit(root / "overlays/prod/resources.yaml", "replicas: 3", 'replicas: "three"')
     third = pipeline.validate(options)

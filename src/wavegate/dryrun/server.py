@@ -28,11 +28,11 @@ class Outcome:
 
 class Server:
     def __init__(self, cluster):
-        from kubernetes.dynamic import DynamicClient
+        from wavegate.cluster.discovery import dynamic_client
 
         self.cluster = cluster
         self.api = cluster.api_client()
-        self.dynamic = DynamicClient(self.api)
+        self.dynamic = dynamic_client(self.api)
         self.dry_run = cluster.dry_run_only
 
     def close(self) -> None:

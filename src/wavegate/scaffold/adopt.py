@@ -147,10 +147,11 @@ def fetch_instances(api_client, *, name: str | None = None, namespace: str | Non
     """The instances of `group`/`kind`: one by `name` (in `namespace`, else searched in every
     namespace), or all in `namespace`, or all in every namespace. Raises AdoptError."""
     from kubernetes.client.exceptions import ApiException
-    from kubernetes.dynamic import DynamicClient
     from kubernetes.dynamic.exceptions import ResourceNotFoundError
 
-    dynamic = DynamicClient(api_client)
+    from wavegate.cluster.discovery import dynamic_client
+
+    dynamic = dynamic_client(api_client)
     try:
         candidates = [r for r in dynamic.resources.search(group=group, kind=kind) if "/" not in r.name]
     except ApiException as error:
@@ -191,9 +192,9 @@ def fetch_instances(api_client, *, name: str | None = None, namespace: str | Non
 def fetch_namespace(api_client, namespace: str) -> dict | None:
     """The live Namespace object, or None when it cannot be read."""
     from kubernetes.client.exceptions import ApiException
-    from kubernetes.dynamic import DynamicClient
+    from wavegate.cluster.discovery import dynamic_client
 
-    dynamic = DynamicClient(api_client)
+    dynamic = dynamic_client(api_client)
     try:
         resource = dynamic.resources.get(api_version="v1", kind="Namespace")
         return dynamic.get(resource, name=namespace).to_dict()
