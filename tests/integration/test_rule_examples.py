@@ -1,0 +1,111 @@
+"""Every rule's bad example fires it at the documented line; its good example does not fire it.
+
+The examples are the files `wavegate explain` and docs/rules.md show
+(src/wavegate/data/rule-examples/<rule-id>/, see wavegate.rule_examples). Each runs through the
+command that raises its rule: `validate` (the whole pipeline), `dry-run` (against the real
+kube-apiserver of the local cluster) or `merge-request` (validate in a GitLab merge-request
+pipeline, against the GitLab test double). A rule without an example folder fails here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+
+import pytest
+
+from wavegate import pipeline
+from wavegate.findings import Finding
+from wavegate.rule_examples import RuleExamples, examples
+from wavegate.rules import all_rules
+
+pytestmark = pytest.mark.integration
+
+RULES = [rule.id for rule in all_rules()]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """One local control plane for every dry-run example (the examples use distinct names and groups)."""
+    from wavegate.cluster import LocalCluster
+
+    with LocalCluster() as running:
+        yield running
+
+
+@contextlib.contextmanager
+def double(name: str | None, monkeypatch: pytest.MonkeyPatch):
+    """The test double an example names in its expect.yaml (`double:`)."""
+    if name is None:
+        yield
+    elif name == "no-jq-helper":  # wavegate installed without scripts/install-tools' wavegate-jq
+        from wavegate import tools
+
+        real = tools.find_tool
+
+        def find_tool(tool):
+            if tool == "wavegate-jq":
+                raise tools.ToolNotFoundError(f"{tool} not found: " + tools.INSTALL_HINT.format(name=tool))
+            return real(tool)
+
+        monkeypatch.setattr(tools, "find_tool", find_tool)
+        yield
+    elif name == "failing-check":  # a check with a bug: it raises on the repository's first object
+        import wavegate.validators.objects as objects
+
+        def broken(repo, ctx):
+            raise KeyError("metadata")
+
+        monkeypatch.setattr(objects, "check", broken)
+        yield
+    elif name == "merge-request":  # a GitLab merge-request pipeline, !7 of platform/web, not approved
+        from tests.gitlab_server import GitLabServer
+
+        with GitLabServer() as gitlab:
+            project = gitlab.add_project("platform/web")
+            gitlab.add_merge_request(project["id"], "add-exception")
+            for key, value in {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "1", "CI_PROJECT_ID": str(project["id"]),
+                               "CI_SERVER_URL": gitlab.url, "CI_API_V4_URL": gitlab.url + "/api/v4",
+                               "CI_JOB_TOKEN": "", "GITLAB_TOKEN": gitlab.token}.items():
+                monkeypatch.setenv(key, value)
+            yield
+    else:
+        raise AssertionError(f"unknown test double {name!r}")
+
+
+def findings_of(found: RuleExamples, variant: str, root: Path, cluster=None) -> list[Finding]:
+    """What the example's command reports for its `variant` ("bad" or "good") written at `root`."""
+    getattr(found, variant).write(root)
+    options = pipeline.Options(root=root, repo_url=found.repo_url, cache=False)
+    if found.run != "dry-run":
+        return pipeline.validate(options).findings
+    from wavegate.dryrun.run import dry_run, prerequisites
+    from wavegate.policy import builtin_policy_dir
+
+    run = pipeline.render(pipeline.prepare(options))
+    extra = prerequisites(tuple(run.ctx.config.schemas), str(run.ctx.config.policies or builtin_policy_dir()))
+    report = dry_run(run.ctx, cluster, extra)
+    return pipeline.finish(run, list(run.repo.problems) + report.findings)
+
+
+def test_every_rule_has_an_example_folder():
+    missing = [rule for rule in RULES if examples(rule) is None]
+    assert not missing, f"rules without src/wavegate/data/rule-examples/<id>/ (CONTRIBUTING.md): {missing}"
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_the_bad_example_fires_its_rule_where_it_says_and_the_good_one_does_not(rule, tmp_path, monkeypatch, request):
+    found = examples(rule)
+    assert found is not None, f"{rule} has no example folder src/wavegate/data/rule-examples/{rule}/"
+    assert found.at, f"{rule}/expect.yaml: `at:` names no FILE:LINE"
+    cluster = request.getfixturevalue("cluster") if found.run == "dry-run" else None
+    with double(found.double, monkeypatch):
+        bad = findings_of(found, "bad", tmp_path / "bad", cluster)
+        good = findings_of(found, "good", tmp_path / "good", cluster)
+    fired = sorted({(f.path, f.line) for f in bad if f.rule == rule})
+    assert fired == sorted(set(found.at)), (
+        f"{rule}: the bad example fires it at {fired}, expect.yaml says {list(found.at)}; "
+        f"everything it reports: {[(f.rule, f.path, f.line, f.message) for f in bad]}")
+    assert [f for f in good if f.rule == rule] == [], f"{rule}: the good example fires it"
+    assert not any(f.rule == "internal-error" for f in good), f"{rule}: the good example breaks a check: {good}"
