@@ -24,7 +24,7 @@ ROOT = Path(str(resources.files("wavegate.data"))) / "rule-examples"
 # The examples are checked as this repository (its Applications name it as their repoURL).
 REPO_URL = "https://gitlab.example.com/team/web.git"
 RUNS = ("validate", "dry-run", "merge-request")
-_KEYS = {"at", "run", "engine", "repoURL", "links", "fifos", "double", "note"}
+_KEYS = {"at", "run", "engine", "today", "repoURL", "links", "fifos", "double", "note"}
 
 
 class ExampleError(ValueError):
@@ -84,6 +84,7 @@ class RuleExamples:
     at: tuple[tuple[str, int], ...]  # where the bad example's findings of the rule point
     run: str = "validate"  # the command that raises the rule: validate, dry-run or merge-request
     engine: str = "builtin"  # the command's --engine (builtin or kubeconform)
+    today: str | None = None  # the day it is checked on, YYYY-MM-DD (exceptions expire relative to it)
     repo_url: str | None = REPO_URL  # the repository's own URL as the command learns it (None: unknown)
     double: str | None = None  # the test double the example needs (tests/integration/test_rule_examples.py)
     note: str = ""  # what the files alone cannot show (a missing helper program, a fault in wavegate)
@@ -131,6 +132,7 @@ def examples(rule_id: str) -> RuleExamples | None:
         at=tuple(_location(rule_id, text) for text in _as_list(expect.get("at"))),
         run=run,
         engine=expect.get("engine", "builtin"),
+        today=str(expect["today"]) if expect.get("today") else None,
         repo_url=expect.get("repoURL", REPO_URL),
         double=expect.get("double"),
         note=" ".join(str(expect.get("note", "")).split()),
@@ -163,6 +165,8 @@ def as_text(found: RuleExamples) -> str:
     """The examples for a terminal (`wavegate explain`): each file under its path, with line
     numbers, the lines the bad example's finding points at marked with `>`."""
     lines = [f"Bad: the finding points at {found.where()}" if found.at else "Bad (it does not fire here: see the note):", ""]
+    if found.today:
+        lines = [f"Checked as on {found.today}.", ""] + lines
     lines += _text_files(found.bad.files, set(found.at))
     lines += ["Good:", ""] + _text_files(found.good.files, set())
     if found.note:
@@ -190,6 +194,8 @@ def as_markdown(found: RuleExamples) -> list[str]:
     """The examples for docs/rules.md: each file under its path, in a fenced block."""
     where = ", ".join(f"`{path}:{line}`" for path, line in found.at)
     lines = [f"Bad (the finding points at {where}):" if found.at else "Bad (it does not fire here: see the note):", ""]
+    if found.today:
+        lines = [f"Checked as on {found.today}.", ""] + lines
     lines += _markdown_files(found.bad.files)
     lines += ["Good:", ""] + _markdown_files(found.good.files)
     if found.note:

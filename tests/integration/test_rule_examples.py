@@ -10,7 +10,8 @@ pipeline, against the GitLab test double). A rule without an example folder fail
 from __future__ import annotations
 
 import contextlib
-import os
+import datetime
+import types
 from pathlib import Path
 
 import pytest
@@ -51,27 +52,43 @@ def double(name: str | None, monkeypatch: pytest.MonkeyPatch):
 
         monkeypatch.setattr(tools, "find_tool", find_tool)
         yield
-    elif name == "failing-check":  # a check with a bug: it raises on the repository's first object
+    elif name == "failing-check":  # a check with a bug: it raises whatever the repository holds
         import wavegate.validators.objects as objects
 
-        def broken(repo, ctx):
+        def check(repo, ctx):
             raise KeyError("metadata")
 
-        monkeypatch.setattr(objects, "check", broken)
+        monkeypatch.setattr(objects, "check", check)
         yield
-    elif name == "merge-request":  # a GitLab merge-request pipeline, !7 of platform/web, not approved
-        from tests.gitlab_server import GitLabServer
-
-        with GitLabServer() as gitlab:
-            project = gitlab.add_project("platform/web")
-            gitlab.add_merge_request(project["id"], "add-exception")
-            for key, value in {"GITLAB_CI": "true", "CI_MERGE_REQUEST_IID": "1", "CI_PROJECT_ID": str(project["id"]),
-                               "CI_SERVER_URL": gitlab.url, "CI_API_V4_URL": gitlab.url + "/api/v4",
-                               "CI_JOB_TOKEN": "", "GITLAB_TOKEN": gitlab.token}.items():
-                monkeypatch.setenv(key, value)
-            yield
     else:
         raise AssertionError(f"unknown test double {name!r}")
+
+
+def pipeline_environment(found: RuleExamples, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CI variables the command reads: a GitLab merge-request pipeline (!1, no diff base, so every
+    exception counts as new) for `run: merge-request`, none otherwise (the suite may run in one)."""
+    for name in ("GITLAB_CI", "CI_MERGE_REQUEST_IID", "CI_MERGE_REQUEST_DIFF_BASE_SHA"):
+        monkeypatch.delenv(name, raising=False)
+    if found.run == "merge-request":
+        monkeypatch.setenv("GITLAB_CI", "true")
+        monkeypatch.setenv("CI_MERGE_REQUEST_IID", "1")
+
+
+def on_day(found: RuleExamples, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`today:` of expect.yaml as the day exceptions are judged on (they expire relative to it)."""
+    if found.today is None:
+        return
+    from wavegate.policy import exceptions
+
+    day = datetime.date.fromisoformat(found.today)
+
+    class Day(datetime.date):
+        @classmethod
+        def today(cls):
+            return day
+
+    monkeypatch.setattr(exceptions, "datetime", types.SimpleNamespace(date=Day, timedelta=datetime.timedelta,
+                                                                      datetime=datetime.datetime))
 
 
 def findings_of(found: RuleExamples, variant: str, root: Path, cluster=None) -> list[Finding]:
@@ -89,6 +106,12 @@ def findings_of(found: RuleExamples, variant: str, root: Path, cluster=None) -> 
     return pipeline.finish(run, list(run.repo.problems) + report.findings)
 
 
+def relative(path: str, root: Path) -> str:
+    """A finding's path as expect.yaml writes it: a policy directory's files are named absolutely
+    (it is usually outside the repository), the repository's own relative to it."""
+    return Path(path).relative_to(root).as_posix() if Path(path).is_absolute() and Path(path).is_relative_to(root) else path
+
+
 def test_every_rule_has_an_example_folder():
     missing = [rule for rule in RULES if examples(rule) is None]
     assert not missing, f"rules without src/wavegate/data/rule-examples/<id>/ (CONTRIBUTING.md): {missing}"
@@ -100,10 +123,12 @@ def test_the_bad_example_fires_its_rule_where_it_says_and_the_good_one_does_not(
     assert found is not None, f"{rule} has no example folder src/wavegate/data/rule-examples/{rule}/"
     assert found.at or found.note, f"{rule}/expect.yaml: `at:` names no FILE:LINE, and no `note:` says why"
     cluster = request.getfixturevalue("cluster") if found.run == "dry-run" else None
+    pipeline_environment(found, monkeypatch)
+    on_day(found, monkeypatch)
     with double(found.double, monkeypatch):
         bad = findings_of(found, "bad", tmp_path / "bad", cluster)
         good = findings_of(found, "good", tmp_path / "good", cluster)
-    fired = sorted({(f.path, f.line) for f in bad if f.rule == rule})
+    fired = sorted({(relative(f.path, tmp_path / "bad"), f.line) for f in bad if f.rule == rule})
     if not found.at:  # no repository can raise it: the note says why, and the claim is checked here
         assert fired == [], f"{rule} fires at {fired}: write that place as `at:` in its expect.yaml, drop the note"
     assert fired == sorted(set(found.at)), (
