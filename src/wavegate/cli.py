@@ -310,7 +310,8 @@ def cmd_dry_run(args) -> int:
     run = pipeline.render(pipeline.prepare(pipeline_options(args, progress)))
     ctx = run.ctx
     schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
-    extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()))
+    extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()),
+                          ctx.repo.root)
     options = {"context": args.context} if args.cluster == "kubeconfig" and args.context else {}
     try:
         progress(f"starting the {args.cluster} cluster")

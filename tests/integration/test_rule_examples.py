@@ -36,32 +36,30 @@ def cluster():
 
 
 @contextlib.contextmanager
-def double(name: str | None, monkeypatch: pytest.MonkeyPatch):
-    """The test double an example names in its expect.yaml (`double:`)."""
-    if name is None:
+def double(name: str | None):
+    """The test double an example's expect.yaml names (`double:`): what the bad example runs under."""
+    with pytest.MonkeyPatch.context() as patch:
+        if name == "no-jq-helper":  # wavegate installed without scripts/install-tools' wavegate-jq
+            from wavegate import tools
+
+            real = tools.find_tool
+
+            def find_tool(tool):
+                if tool == "wavegate-jq":
+                    raise tools.ToolNotFoundError(f"{tool} not found: " + tools.INSTALL_HINT.format(name=tool))
+                return real(tool)
+
+            patch.setattr(tools, "find_tool", find_tool)
+        elif name == "failing-check":  # a check with a bug (internal-error): it raises whatever the repository holds
+            import wavegate.validators.objects as objects
+
+            def check(repo, ctx):
+                raise KeyError("metadata")
+
+            patch.setattr(objects, "check", check)
+        elif name is not None:
+            raise AssertionError(f"unknown test double {name!r}")
         yield
-    elif name == "no-jq-helper":  # wavegate installed without scripts/install-tools' wavegate-jq
-        from wavegate import tools
-
-        real = tools.find_tool
-
-        def find_tool(tool):
-            if tool == "wavegate-jq":
-                raise tools.ToolNotFoundError(f"{tool} not found: " + tools.INSTALL_HINT.format(name=tool))
-            return real(tool)
-
-        monkeypatch.setattr(tools, "find_tool", find_tool)
-        yield
-    elif name == "failing-check":  # a check with a bug: it raises whatever the repository holds
-        import wavegate.validators.objects as objects
-
-        def check(repo, ctx):
-            raise KeyError("metadata")
-
-        monkeypatch.setattr(objects, "check", check)
-        yield
-    else:
-        raise AssertionError(f"unknown test double {name!r}")
 
 
 def pipeline_environment(found: RuleExamples, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -101,7 +99,7 @@ def findings_of(found: RuleExamples, variant: str, root: Path, cluster=None) -> 
     from wavegate.policy import builtin_policy_dir
 
     run = pipeline.render(pipeline.prepare(options))
-    extra = prerequisites(tuple(run.ctx.config.schemas), str(run.ctx.config.policies or builtin_policy_dir()))
+    extra = prerequisites(tuple(run.ctx.config.schemas), str(run.ctx.config.policies or builtin_policy_dir()), root)
     report = dry_run(run.ctx, cluster, extra)
     return pipeline.finish(run, list(run.repo.problems) + report.findings)
 
@@ -125,9 +123,9 @@ def test_the_bad_example_fires_its_rule_where_it_says_and_the_good_one_does_not(
     cluster = request.getfixturevalue("cluster") if found.run == "dry-run" else None
     pipeline_environment(found, monkeypatch)
     on_day(found, monkeypatch)
-    with double(found.double, monkeypatch):
+    with double(found.double):  # the bad example's circumstances; the good one runs as installed
         bad = findings_of(found, "bad", tmp_path / "bad", cluster)
-        good = findings_of(found, "good", tmp_path / "good", cluster)
+    good = findings_of(found, "good", tmp_path / "good", cluster)
     fired = sorted({(relative(f.path, tmp_path / "bad"), f.line) for f in bad if f.rule == rule})
     if not found.at:  # no repository can raise it: the note says why, and the claim is checked here
         assert fired == [], f"{rule} fires at {fired}: write that place as `at:` in its expect.yaml, drop the note"

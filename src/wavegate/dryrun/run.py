@@ -70,19 +70,29 @@ class DryRunReport:
     seconds: float = 0.0
 
 
-def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None) -> list[Manifest]:
+def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None, root: Path | None = None) -> list[Manifest]:
     """CRDs and ResourceGraphDefinitions from --schemas/config, and the policy directory's
-    ValidatingAdmissionPolicies, bindings and their parameter objects."""
+    ValidatingAdmissionPolicies, bindings and their parameter objects. Their paths are relative to
+    the repository `root` when they are inside it (a finding names the file a person edits), else
+    absolute."""
     found: list[Manifest] = []
     for raw in schema_paths:
         path = Path(raw)
         repo = load(path) if path.is_dir() else load(path.parent, only=[path.name])
-        found.extend(m for m in repo.manifests if model.is_crd(m) or is_rgd(m))
+        found.extend(_named(m, repo.root, root) for m in repo.manifests if model.is_crd(m) or is_rgd(m))
     if policy_dir:
         repo = load(policy_dir, exclude=("fixtures",))
-        found.extend(m for m in repo.manifests if m.group in ("admissionregistration.k8s.io", "")
+        found.extend(_named(m, repo.root, root) for m in repo.manifests
+                     if m.group in ("admissionregistration.k8s.io", "")
                      and m.kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap"))
     return found
+
+
+def _named(manifest: Manifest, folder: Path, root: Path | None) -> Manifest:
+    full = (Path(folder) / manifest.path).resolve()
+    base = Path(root).resolve() if root is not None else None
+    manifest.path = full.relative_to(base).as_posix() if base is not None and full.is_relative_to(base) else str(full)
+    return manifest
 
 
 def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> DryRunReport:
