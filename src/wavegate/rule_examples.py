@@ -89,6 +89,15 @@ class RuleExamples:
     double: str | None = None  # the test double the example needs (tests/integration/test_rule_examples.py)
     note: str = ""  # what the files alone cannot show (a missing helper program, a fault in wavegate)
 
+    def changed(self) -> tuple[File, ...]:
+        """The good example's files that differ from the bad one's (what the fix changes)."""
+        return tuple(f for f in self.good.files if f not in self.bad.files)
+
+    def removed(self) -> list[str]:
+        """The bad example's paths the good one no longer has."""
+        kept = {f.path for f in self.good.files}
+        return [f.path for f in self.bad.files if f.path not in kept]
+
     def where(self) -> str:
         return ", ".join(f"{path}:{line}" for path, line in self.at)
 
@@ -168,10 +177,18 @@ def as_text(found: RuleExamples) -> str:
     if found.today:
         lines = [f"Checked as on {found.today}.", ""] + lines
     lines += _text_files(found.bad.files, set(found.at))
-    lines += ["Good:", ""] + _text_files(found.good.files, set())
+    lines += [_good_heading(found), ""] + _text_files(found.changed(), set())
     if found.note:
         lines += [f"Note: {found.note}", ""]
     return "\n".join(lines)
+
+
+def _good_heading(found: RuleExamples) -> str:
+    """What the good example changes; its other files are the bad example's."""
+    removed = found.removed()
+    gone = f"; {', '.join(removed)} removed" if removed else ""
+    same = len(found.good.files) - len(found.changed())
+    return f"Good (the other {same} file{'s' if same != 1 else ''} as above{gone}):" if same or gone else "Good:"
 
 
 def _text_files(files: tuple[File, ...], marked: set[tuple[str, int]]) -> list[str]:
@@ -197,7 +214,7 @@ def as_markdown(found: RuleExamples) -> list[str]:
     if found.today:
         lines = [f"Checked as on {found.today}.", ""] + lines
     lines += _markdown_files(found.bad.files)
-    lines += ["Good:", ""] + _markdown_files(found.good.files)
+    lines += [_good_heading(found), ""] + _markdown_files(found.changed())
     if found.note:
         lines += [f"*{found.note}*", ""]
     return lines[:-1]
