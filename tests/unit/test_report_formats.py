@@ -437,14 +437,13 @@ def test_sarif_rule_help_from_the_registry(monkeypatch):
 def test_sarif_reflows_indented_rationale(monkeypatch):
     """Rationales come from indented triple-quoted strings; SARIF viewers should not show the indent."""
     rule = Rule(id="ns-label", severity=Severity.ERROR, title="Namespaces carry a team label",
-                rationale="The label routes alerts.\n    Without it nobody is paged.\n\n    Second paragraph.",
-                bad="metadata: {}", good="metadata:\n  labels: {team: web}", family="")
+                rationale="The label routes alerts.\n    Without it nobody is paged.\n\n    Second paragraph.", family="")
     monkeypatch.setitem(REGISTRY, rule.id, rule)
     doc = assert_valid_sarif(sarif.render(sample()))
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule.id)
     assert descriptor["fullDescription"]["text"] == \
         "The label routes alerts. Without it nobody is paged.\n\nSecond paragraph."
-    assert descriptor["help"]["text"].endswith("Good:\nmetadata:\n  labels: {team: web}")  # examples verbatim
+    assert descriptor["help"]["text"] == descriptor["fullDescription"]["text"]  # no example folder: the rationale
     assert "properties" not in descriptor  # no family, no empty tags
 
 
