@@ -1,7 +1,8 @@
 """The rule catalog: every rule is declared once, here or in the module that checks it.
 
-A declaration carries everything `wavegate rules`, `wavegate explain` and the docs print: an id,
-a default severity, a one-line title, why it matters, and a bad and a good example. Checks
+A declaration carries what `wavegate rules`, `wavegate explain` and the docs print: an id, a
+family, a default severity, a one-line title and why it matters. Its bad and good examples are
+small repositories beside it in the package (wavegate.rule_examples), which a test runs. Checks
 create findings through their rule, so a finding can never name a rule that does not exist.
 """
 
@@ -16,6 +17,7 @@ from wavegate.findings import Finding, ResourceRef, Severity
 
 if TYPE_CHECKING:
     from wavegate.load import Manifest
+    from wavegate.rule_examples import RuleExamples
 
 REGISTRY: dict[str, "Rule"] = {}
 
@@ -26,12 +28,17 @@ class Rule:
     severity: Severity
     title: str
     rationale: str
-    bad: str
-    good: str
     family: str
     # False for rules a repository must not switch off or soften in its own .wavegate.yaml
     # (the security policies it is held to).
     configurable: bool = True
+
+    @property
+    def examples(self) -> "RuleExamples | None":
+        """Its bad and good example (wavegate/data/rule-examples/<id>/)."""
+        from wavegate.rule_examples import examples
+
+        return examples(self.id)
 
     def at(self, manifest: "Manifest", path: tuple = (), message: str = "", hint: str = "",
            *, key: bool = True) -> Finding:
@@ -65,12 +72,14 @@ class Rule:
                        line=line, column=column, resource=resource, hint=hint, field=field)
 
 
-def declare(id: str, severity: str, title: str, rationale: str, bad: str, good: str, family: str,
+def declare(*, id: str, family: str, severity: str, title: str, rationale: str,
             configurable: bool = True) -> Rule:
+    """Declare a rule, once, at module level in the module that checks it. Its examples are files:
+    wavegate/data/rule-examples/<id>/ (CONTRIBUTING.md)."""
     if id in REGISTRY:
         raise RuntimeError(f"rule {id} declared twice")
     rule = Rule(id=id, severity=Severity.parse(severity), title=title, rationale=rationale.strip(),
-                bad=bad.strip("\n"), good=good.strip("\n"), family=family, configurable=configurable)
+                family=family, configurable=configurable)
     REGISTRY[id] = rule
     return rule
 

@@ -1,6 +1,7 @@
 """The command line as a user runs it: a real process, real files, exit codes and outputs."""
 
 import json
+import re
 import os
 import subprocess
 import sys
@@ -122,10 +123,15 @@ def test_rules_and_explain_render_every_declaration():
     rules = json.loads(listing.stdout)
     assert len({r["id"] for r in rules}) == len(rules) > 10
     for rule in rules:
-        assert rule["title"] and rule["rationale"] and rule["bad"] and rule["good"], rule["id"]
+        assert rule["title"] and rule["rationale"] and rule["bad"]["files"] and rule["good"]["files"], rule["id"]
+        assert rule["bad"]["findingAt"] or rule.get("note"), rule["id"]
+    duplicate = next(r for r in rules if r["id"] == "yaml-duplicate-key")
+    assert duplicate["bad"]["findingAt"] == [{"path": "deployment.yaml", "line": 9}]
     explained = wavegate("explain", "yaml-duplicate-key")
     assert explained.returncode == 0
-    assert "Bad:" in explained.stdout and "Good:" in explained.stdout and "replicas: 3" in explained.stdout
+    # The example files with line numbers, the line the finding points at marked.
+    assert "Bad: the finding points at deployment.yaml:9" in explained.stdout and "Good" in explained.stdout
+    assert re.search(r"^ +> +9  ", explained.stdout, re.MULTILINE), explained.stdout
 
 
 def test_help_teaches():

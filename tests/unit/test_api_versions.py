@@ -114,3 +114,21 @@ def test_betas_from_before_1_24_were_served_by_default(tmp_path):
     # KEP-3136: only betas introduced from 1.24 on are off by default; autoscaling/v2beta2 (1.12) was on.
     assert [f.rule for f in _findings(tmp_path, {"h.yaml": HPA.format(version="v2beta2")}, version="1.25")] == [
         "api-version-deprecated"]
+
+
+FLOW_SCHEMA = """\
+apiVersion: flowcontrol.apiserver.k8s.io/{version}
+kind: FlowSchema
+metadata: {{name: batch}}
+spec:
+  priorityLevelConfiguration: {{name: workload-low}}
+"""
+
+
+def test_flowcontrol_v1beta3_was_served_by_default_although_it_came_after_1_24(tmp_path):
+    # kube-apiserver's legacyBetaEnabledByDefaultResources (1.26 to 1.31): deprecated, never "not enabled".
+    assert [f.rule for f in _findings(tmp_path, {"f.yaml": FLOW_SCHEMA.format(version="v1beta3")}, version="1.31")] == [
+        "api-version-deprecated"]
+    # Other betas of the same release stay off by default.
+    assert [f.rule for f in _findings(tmp_path / "claim", {"c.yaml": CLAIM.format(version="v1beta2")}, version="1.34")] \
+        == ["api-version-not-enabled"]

@@ -69,3 +69,15 @@ def test_a_configuration_that_is_not_a_mapping_says_what_it_must_be(tmp_path, te
     message = refused(tmp_path, text)
     assert ".wavegate.yaml:1:1: the configuration is not a mapping of settings" in message
     assert "Kubernetes object" not in message
+
+
+def test_a_misspelt_rule_id_stops_validate_with_one_line_and_exit_2(tmp_path, capsys):
+    from wavegate.cli import main
+
+    write_repo(tmp_path, {".wavegate.yaml": "rules:\n  sync-wave-not-integr: off\n",
+                          "configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n"})
+    assert main(["validate", str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and captured.err.startswith("wavegate: ")
+    assert "rules: there is no rule 'sync-wave-not-integr'; did you mean 'sync-wave-not-integer'?" in captured.err

@@ -414,31 +414,36 @@ def test_sarif_valid_and_complete():
 
 
 def test_sarif_rule_help_from_the_registry(monkeypatch):
+    from wavegate.rules import all_rules
+
+    all_rules()
+    examples = REGISTRY["sync-wave-not-integer"].examples  # files in wavegate/data/rule-examples/
     rule = Rule(id="argocd-sync-wave", severity=Severity.ERROR, title="Sync waves follow dependencies",
-                rationale="Argo CD applies lower waves first.",
-                bad="metadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: \"0\"",
-                good="metadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: \"2\"", family="argocd")
+                rationale="Argo CD applies lower waves first.", family="argocd")
     monkeypatch.setitem(REGISTRY, rule.id, rule)
+    monkeypatch.setattr(Rule, "examples", property(lambda self: examples))
     doc = assert_valid_sarif(sarif.render(sample()))
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule.id)
     assert descriptor["shortDescription"] == {"text": rule.title}
     assert descriptor["fullDescription"] == {"text": rule.rationale}
     assert descriptor["defaultConfiguration"] == {"level": "error"}
-    assert rule.bad in descriptor["help"]["text"] and rule.good in descriptor["help"]["text"]
+    bad = examples.bad.files[0].text.rstrip("\n")
+    good = examples.good.files[0].text.rstrip("\n")
+    assert bad != good and bad in descriptor["help"]["markdown"] and good in descriptor["help"]["markdown"]
+    assert "configmap.yaml:6" in descriptor["help"]["text"]  # where the bad example's finding points
     assert "```yaml" in descriptor["help"]["markdown"]
 
 
 def test_sarif_reflows_indented_rationale(monkeypatch):
     """Rationales come from indented triple-quoted strings; SARIF viewers should not show the indent."""
     rule = Rule(id="ns-label", severity=Severity.ERROR, title="Namespaces carry a team label",
-                rationale="The label routes alerts.\n    Without it nobody is paged.\n\n    Second paragraph.",
-                bad="metadata: {}", good="metadata:\n  labels: {team: web}", family="")
+                rationale="The label routes alerts.\n    Without it nobody is paged.\n\n    Second paragraph.", family="")
     monkeypatch.setitem(REGISTRY, rule.id, rule)
     doc = assert_valid_sarif(sarif.render(sample()))
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule.id)
     assert descriptor["fullDescription"]["text"] == \
         "The label routes alerts. Without it nobody is paged.\n\nSecond paragraph."
-    assert descriptor["help"]["text"].endswith("Good:\nmetadata:\n  labels: {team: web}")  # examples verbatim
+    assert descriptor["help"]["text"] == descriptor["fullDescription"]["text"]  # no example folder: the rationale
     assert "properties" not in descriptor  # no family, no empty tags
 
 

@@ -36,48 +36,37 @@ CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
 _F = "argocd"
 
 GENERATION_FAILED = declare(
-    "applicationset-generation-failed", "error", "Argo CD cannot generate an ApplicationSet's Applications",
-    """The ApplicationSet controller renders the template once per generator element. When a
+    id="applicationset-generation-failed", family=_F, severity="error",
+    title="Argo CD cannot generate an ApplicationSet's Applications",
+    rationale="""The ApplicationSet controller renders the template once per generator element. When a
     generator fails (a git file that is not YAML, a matrix child that generates nothing) or a
     template does not render (a Go template syntax error, a key an element lacks under
     `goTemplateOptions: ["missingkey=error"]`, a templatePatch that is not an Application), it
     sets an ErrorOccurred condition and creates, updates and deletes none of the ApplicationSet's
     Applications until it is fixed. wavegate expands ApplicationSets with Argo CD's own generator
-    and template code, so the error here is the one Argo CD would report.""",
-    "spec:\n  goTemplate: true\n  goTemplateOptions: [\"missingkey=error\"]\n  generators:\n"
-    "    - list:\n        elements:\n          - env: staging\n  template:\n    metadata:\n"
-    "      name: 'web-{{.env}}-{{.region}}'   # no element has region",
-    "spec:\n  goTemplate: true\n  goTemplateOptions: [\"missingkey=error\"]\n  generators:\n"
-    "    - list:\n        elements:\n          - env: staging\n            region: eu\n  template:\n    metadata:\n"
-    "      name: 'web-{{.env}}-{{.region}}'", _F)
+    and template code, so the error here is the one Argo CD would report.""")
 DUPLICATE_NAME = declare(
-    "applicationset-duplicate-name", "error", "Two elements of an ApplicationSet generate the same Application",
-    """Application names are unique in a namespace. When two generator elements render the same
+    id="applicationset-duplicate-name", family=_F, severity="error",
+    title="Two elements of an ApplicationSet generate the same Application",
+    rationale="""Application names are unique in a namespace. When two generator elements render the same
     name, the ApplicationSet controller reports "contains applications with duplicate name" and
     creates or updates neither of them. It usually means the name template lacks the parameter
-    that tells the elements apart.""",
-    "generators:\n  - list:\n      elements:\n        - {cluster: eu, env: prod}\n        - {cluster: us, env: prod}\n"
-    "template:\n  metadata:\n    name: 'web-{{env}}'",
-    "generators:\n  - list:\n      elements:\n        - {cluster: eu, env: prod}\n        - {cluster: us, env: prod}\n"
-    "template:\n  metadata:\n    name: 'web-{{env}}-{{cluster}}'", _F)
+    that tells the elements apart.""")
 NOT_EXPANDED = declare(
-    "applicationset-not-expanded", "info", "An ApplicationSet generator needs a live system and was not expanded",
-    """Some generators ask something only a running Argo CD can reach: a Git hosting API (scmProvider,
+    id="applicationset-not-expanded", family=_F, severity="info",
+    title="An ApplicationSet generator needs a live system and was not expanded",
+    rationale="""Some generators ask something only a running Argo CD can reach: a Git hosting API (scmProvider,
     pullRequest), a plugin service, cluster resources (clusterDecisionResource), the registered
     clusters, or another Git repository. wavegate does not guess what they return: the Applications
     they generate are not checked here. The clusters generator is expanded when the repository holds
-    the cluster Secrets or .wavegate.yaml lists the clusters.""",
-    "generators:\n  - clusters: {}        # no cluster Secret in the repository, no clusters: in .wavegate.yaml",
-    "# .wavegate.yaml\nclusters:\n  - name: prod-eu\n    server: https://prod-eu.example.com\n"
-    "    labels: {env: prod}", _F)
+    the cluster Secrets or .wavegate.yaml lists the clusters.""")
 UNRECOGNIZED = declare(
-    "applicationset-generator-unrecognized", "warning", "An ApplicationSet generator has no generator Argo CD knows",
-    """Argo CD reads a generator entry by its known keys (list, clusters, git, matrix, merge,
+    id="applicationset-generator-unrecognized", family=_F, severity="warning",
+    title="An ApplicationSet generator has no generator Argo CD knows",
+    rationale="""Argo CD reads a generator entry by its known keys (list, clusters, git, matrix, merge,
     scmProvider, pullRequest, clusterDecisionResource, plugin). An entry with none of them (a typo,
     an indentation slip) generates nothing; the controller only logs "contains unrecognized
-    generators", and the Applications it was meant to create never appear.""",
-    "generators:\n  - lists:\n      elements: [{env: dev}]",
-    "generators:\n  - list:\n      elements: [{env: dev}]", _F)
+    generators", and the Applications it was meant to create never appear.""")
 
 _LIVE = {
     "scmProvider": "a Git hosting API (scmProvider)",

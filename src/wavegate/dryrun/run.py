@@ -19,38 +19,35 @@ from wavegate.rules import declare
 
 _F = "dry-run"
 REFUSED = declare(
-    "dry-run-refused", "error", "The API server refused the object",
-    """The server checks what static validation cannot: admission policies, CEL rules, defaulting,
+    id="dry-run-refused", family=_F, severity="error",
+    title="The API server refused the object",
+    rationale="""The server checks what static validation cannot: admission policies, CEL rules, defaulting,
     strict field validation against the exact schema it serves. What it refuses here, it refuses
-    when Argo CD syncs the merge, and the Application stays OutOfSync or Degraded.""",
-    "spec:\n  aws:\n    regoin: us-west-2   # field not declared in the CRD schema",
-    "spec:\n  aws:\n    region: us-west-2", _F)
+    when Argo CD syncs the merge, and the Application stays OutOfSync or Degraded.""")
 UNKNOWN_KIND = declare(
-    "dry-run-unknown-kind", "error", "The kind does not exist on the server when its wave is applied",
-    """Argo CD fails the sync with "the server could not find the requested resource" when a
+    id="dry-run-unknown-kind", family=_F, severity="error",
+    title="The kind does not exist on the server when its wave is applied",
+    rationale="""Argo CD fails the sync with "the server could not find the requested resource" when a
     resource's kind is not served yet: its CRD is applied later, or comes from a
-    ResourceGraphDefinition that kro has not turned into a CRD by then.""",
-    'kind: CICDPipeline            # sync-wave "0"\n---\nkind: ResourceGraphDefinition # sync-wave "1"',
-    'kind: ResourceGraphDefinition # sync-wave "0"\n---\nkind: CICDPipeline            # sync-wave "1"', _F)
+    ResourceGraphDefinition that kro has not turned into a CRD by then.""")
 SERVER_WARNING = declare(
-    "dry-run-server-warning", "warning", "The API server answered with a warning",
-    """Warnings are how the server announces deprecated APIs, policy warnings (validationActions:
-    Warn) and fields it ignores; they become errors in a later release or in another cluster.""",
-    "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget", "apiVersion: policy/v1\nkind: PodDisruptionBudget", _F)
+    id="dry-run-server-warning", family=_F, severity="warning",
+    title="The API server answered with a warning",
+    rationale="""Warnings are how the server announces deprecated APIs, policy warnings (validationActions:
+    Warn) and fields it ignores; they become errors in a later release or in another cluster.""")
 NOTHING_RENDERED = declare(
-    "dry-run-nothing-rendered", "error", "An Application renders nothing from this repository",
-    """Argo CD renders an Application's directory source before it syncs anything. A path that does
+    id="dry-run-nothing-rendered", family=_F, severity="error",
+    title="An Application renders nothing from this repository",
+    rationale="""Argo CD renders an Application's directory source before it syncs anything. A path that does
     not exist is a ComparisonError and the Application never syncs; a path with no manifests syncs
     nothing (and, with pruning, deletes what the Application had). Either way the merge does not do
-    what its author meant.""",
-    "spec:\n  source:\n    path: manifest      # the folder is manifests/",
-    "spec:\n  source:\n    path: manifests", _F)
+    what its author meant.""")
 PREREQUISITE = declare(
-    "dry-run-prerequisite-refused", "error", "A prerequisite (CRD, generated CRD or policy) could not be installed",
-    """The dry-run installs the CRDs, the CRDs kro generates from ResourceGraphDefinitions, and the
+    id="dry-run-prerequisite-refused", family=_F, severity="error",
+    title="A prerequisite (CRD, generated CRD or policy) could not be installed",
+    rationale="""The dry-run installs the CRDs, the CRDs kro generates from ResourceGraphDefinitions, and the
     admission policies before it syncs the repository; when one is refused, the results of the
-    sync would not mean what they say.""",
-    "# a CRD file given with --schemas that the server rejects", "# a CRD the server accepts", _F)
+    sync would not mean what they say.""")
 
 _FIELD = re.compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryData|rules|roleRef|subjects|webhooks|"
                     r"parameters|provisioner|template)(?:\.[\w-]+|\[\d+\])*)(?!\w)")
@@ -73,19 +70,29 @@ class DryRunReport:
     seconds: float = 0.0
 
 
-def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None) -> list[Manifest]:
+def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None, root: Path | None = None) -> list[Manifest]:
     """CRDs and ResourceGraphDefinitions from --schemas/config, and the policy directory's
-    ValidatingAdmissionPolicies, bindings and their parameter objects."""
+    ValidatingAdmissionPolicies, bindings and their parameter objects. Their paths are relative to
+    the repository `root` when they are inside it (a finding names the file a person edits), else
+    absolute."""
     found: list[Manifest] = []
     for raw in schema_paths:
         path = Path(raw)
         repo = load(path) if path.is_dir() else load(path.parent, only=[path.name])
-        found.extend(m for m in repo.manifests if model.is_crd(m) or is_rgd(m))
+        found.extend(_named(m, repo.root, root) for m in repo.manifests if model.is_crd(m) or is_rgd(m))
     if policy_dir:
         repo = load(policy_dir, exclude=("fixtures",))
-        found.extend(m for m in repo.manifests if m.group in ("admissionregistration.k8s.io", "")
+        found.extend(_named(m, repo.root, root) for m in repo.manifests
+                     if m.group in ("admissionregistration.k8s.io", "")
                      and m.kind in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "ConfigMap"))
     return found
+
+
+def _named(manifest: Manifest, folder: Path, root: Path | None) -> Manifest:
+    full = (Path(folder) / manifest.path).resolve()
+    base = Path(root).resolve() if root is not None else None
+    manifest.path = full.relative_to(base).as_posix() if base is not None and full.is_relative_to(base) else str(full)
+    return manifest
 
 
 def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> DryRunReport:

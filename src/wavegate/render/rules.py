@@ -5,36 +5,32 @@ from wavegate.rules import declare
 _F = "render"
 
 FAILED = declare(
-    "render-failed", "error", "A source fails to render",
-    """Argo CD renders every source of an Application (kustomize build, helm template, jsonnet, or
+    id="render-failed", family=_F, severity="error",
+    title="A source fails to render",
+    rationale="""Argo CD renders every source of an Application (kustomize build, helm template, jsonnet, or
     the files of a directory) before it compares or syncs anything. When that fails, the
     Application shows ComparisonError and nothing in it syncs, not even the parts that are fine.
     wavegate runs the same tools with the same arguments, so the error here is the one Argo CD
-    would show, at the file the tool names.""",
-    "# overlays/dev/kustomization.yaml\nresources:\n- ../../bsae        # the folder is base/",
-    "# overlays/dev/kustomization.yaml\nresources:\n- ../../base", _F)
+    would show, at the file the tool names.""")
 NOT_RENDERED = declare(
-    "render-not-rendered", "info", "A source could not be rendered here",
-    """Some sources need something this run cannot reach: a chart repository or OCI registry,
+    id="render-not-rendered", family=_F, severity="info",
+    title="A source could not be rendered here",
+    rationale="""Some sources need something this run cannot reach: a chart repository or OCI registry,
     another Git repository, or a config management plugin that runs only inside Argo CD. wavegate
-    says so instead of guessing; everything else in the repository is still checked.""",
-    "spec:\n  source:\n    repoURL: https://charts.example.com\n    chart: ingress-nginx\n    targetRevision: 4.11.3",
-    "spec:\n  source:\n    repoURL: https://gitlab.example.com/team/web.git\n    path: deploy", _F)
+    says so instead of guessing; everything else in the repository is still checked.""")
 SKIPPED = declare(
-    "render-file-skipped", "warning", "Argo CD silently skips a file that was probably meant as a manifest",
-    """In a directory source, a YAML file whose first document has no `kind` (or is not a mapping)
+    id="render-file-skipped", family=_F, severity="warning",
+    title="Argo CD silently skips a file that was probably meant as a manifest",
+    rationale="""In a directory source, a YAML file whose first document has no `kind` (or is not a mapping)
     cannot be decoded. Argo CD then fails the render only when the file contains all of
     `apiVersion:`, `kind:` and `metadata:`; otherwise it skips the whole file without a word, so the
     object it was meant to hold is never applied. A file with some of those fields was most likely
-    meant as a manifest.""",
-    "# manifests/config.yaml\napiVersion: v1\nmetadata:\n  name: settings\ndata:\n  mode: fast",
-    "# manifests/config.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: fast", _F)
+    meant as a manifest.""")
 VALUE_UNKNOWN = declare(
-    "backstage-value-unknown", "info", "A skeleton placeholder reads a value only Backstage knows",
-    """wavegate renders a Backstage Template's skeleton with the parameters' defaults (else their
+    id="backstage-value-unknown", family="backstage", severity="info",
+    title="A skeleton placeholder reads a value only Backstage knows",
+    rationale="""wavegate renders a Backstage Template's skeleton with the parameters' defaults (else their
     first example or enum value) and validates what it becomes. A value that is not known before
     the template runs (a parameter without a default, another step's output, the user) is left
     out: the lines that use it are not judged, and this finding says which value and where it is
-    first used. Give the parameter a default or an example to have those lines checked too.""",
-    "parameters:\n  - properties:\n      appname: {type: string}          # no default",
-    "parameters:\n  - properties:\n      appname: {type: string, default: web}", "backstage")
+    first used. Give the parameter a default or an example to have those lines checked too.""")

@@ -35,9 +35,10 @@ from wavegate.render.workspace import Workspace, unreachable
 YAML_SAFETY_RULES = frozenset({"yaml-syntax", "yaml-tab-indent", "yaml-duplicate-key", "yaml-alias-bomb",
                                "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8", "yaml-symlink-escape"})
 # What stays on every YAML file but a chart template, read by Argo CD or not: what would hurt any
-# reader of the file (the repo-server, an editor, the next Application that points there).
+# reader of the file (the repo-server, an editor, the next Application that points there). A file
+# that cannot be read, or is no regular file, is never opened by the render stage, so never "read".
 DANGER_RULES = frozenset({"yaml-alias-bomb", "yaml-too-deep", "yaml-file-too-large", "yaml-invalid-utf8",
-                          "yaml-symlink-escape"})
+                          "yaml-symlink-escape", "yaml-unreadable", "yaml-not-a-regular-file"})
 
 
 @dataclass

@@ -42,11 +42,14 @@ def _prose(text: str) -> str:
 
 
 def _help(rule) -> dict:
+    from wavegate.rule_examples import as_markdown, as_text
+
     rationale = _prose(rule.rationale)
-    text = f"{rationale}\n\nBad:\n{rule.bad}\n\nGood:\n{rule.good}"
-    markdown = (f"{rationale}\n\n**Bad:**\n\n```yaml\n{rule.bad}\n```\n\n"
-                f"**Good:**\n\n```yaml\n{rule.good}\n```")
-    return {"text": text, "markdown": markdown}
+    examples = rule.examples
+    if examples is None:
+        return {"text": rationale, "markdown": rationale}
+    return {"text": f"{rationale}\n\n{as_text(examples)}",
+            "markdown": f"{rationale}\n\n" + "\n".join(as_markdown(examples))}
 
 
 def _descriptor(rule_id: str, first: Finding) -> dict:
@@ -65,7 +68,7 @@ def _descriptor(rule_id: str, first: Finding) -> dict:
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {"tags": [rule.family]} if rule.family else {},
     }
-    if rule.rationale or rule.bad or rule.good:
+    if rule.rationale or rule.examples:
         descriptor["help"] = _help(rule)
     if not descriptor["properties"]:
         del descriptor["properties"]

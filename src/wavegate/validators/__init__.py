@@ -24,10 +24,10 @@ from wavegate.rules import declare
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
 INTERNAL_ERROR = declare(
-    "internal-error", "error", "A check failed unexpectedly",
-    """A bug in wavegate stopped one of its checks, so part of the repository went unchecked.
-    The finding says which check; please report it with the file that caused it.""",
-    "# any input that makes a check raise", "# the same input, checked completely", "wavegate")
+    id="internal-error", family="wavegate", severity="error",
+    title="A check failed unexpectedly",
+    rationale="""A bug in wavegate stopped one of its checks, so part of the repository went unchecked.
+    The finding says which check; please report it with the file that caused it.""")
 
 
 @dataclass

@@ -24,33 +24,34 @@ _K = "kubernetes"
 TABLE = Path(__file__).resolve().parent.parent / "data" / "api-lifecycle.json"
 
 REMOVED = declare(
-    "api-version-removed", "error", "The apiVersion is not served by the target Kubernetes release",
-    """Kubernetes removes beta API versions a few releases after their replacement is stable; the API server
+    id="api-version-removed", family=_K, severity="error",
+    title="The apiVersion is not served by the target Kubernetes release",
+    rationale="""Kubernetes removes beta API versions a few releases after their replacement is stable; the API server
     of a release that removed one answers "no matches for kind" and Argo CD's sync fails. wavegate knows
     when each kind of each group version was introduced, deprecated and removed from Kubernetes' own
     deprecation data, and judges the version given with --kubernetes-version (or kubernetesVersion in
     .wavegate.yaml; by default the newest release it has schemas for). Fields can differ between
-    versions: check the object against the replacement's schema after changing apiVersion.""",
-    "apiVersion: extensions/v1beta1     # removed in 1.16\nkind: Deployment",
-    "apiVersion: apps/v1\nkind: Deployment", _K)
+    versions: check the object against the replacement's schema after changing apiVersion.""")
 DEPRECATED = declare(
-    "api-version-deprecated", "warning", "The apiVersion is deprecated and will be removed",
-    """The target Kubernetes release still serves this version but has deprecated it (the API server sends
+    id="api-version-deprecated", family=_K, severity="warning",
+    title="The apiVersion is deprecated and will be removed",
+    rationale="""The target Kubernetes release still serves this version but has deprecated it (the API server sends
     a deprecation warning); a later release removes it, and the upgrade then breaks every sync. Moving
-    to the replacement now is a one-line change.""",
-    "apiVersion: flowcontrol.apiserver.k8s.io/v1beta3\nkind: FlowSchema",
-    "apiVersion: flowcontrol.apiserver.k8s.io/v1\nkind: FlowSchema", _K)
+    to the replacement now is a one-line change.""")
 
 
 NOT_ENABLED = declare(
-    "api-version-not-enabled", "error", "The apiVersion is a prerelease API the target release does not serve by default",
-    """Alpha APIs are never served by default, and since Kubernetes 1.24 new beta APIs are not either
+    id="api-version-not-enabled", family=_K, severity="error",
+    title="The apiVersion is a prerelease API the target release does not serve by default",
+    rationale="""Alpha APIs are never served by default, and since Kubernetes 1.24 new beta APIs are not either
     (KEP-3136): a cluster serves them only when its API server runs with --runtime-config enabling
     them. On a default cluster the object is refused ("no matches for kind") and Argo CD's sync fails.
-    If your clusters do enable the API, set this rule to off or warning in .wavegate.yaml.""",
-    "apiVersion: resource.k8s.io/v1beta2\nkind: ResourceClaim", "apiVersion: resource.k8s.io/v1\nkind: ResourceClaim",
-    _K)
+    If your clusters do enable the API, set this rule to off or warning in .wavegate.yaml.""")
 BETA_OFF_BY_DEFAULT_SINCE = (1, 24)  # KEP-3136: beta APIs introduced from 1.24 on are disabled by default
+# The exception KEP-3136 made: kube-apiserver's legacyBetaEnabledByDefaultResources serves these
+# betas by default although they came after 1.24 (flowcontrol v1beta3, 1.26 to 1.31).
+LEGACY_BETA_ENABLED_BY_DEFAULT = frozenset({("flowcontrol.apiserver.k8s.io", "v1beta3", "FlowSchema"),
+                                            ("flowcontrol.apiserver.k8s.io", "v1beta3", "PriorityLevelConfiguration")})
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ class Lifecycle:
         if "alpha" in self.version:
             return False
         if "beta" in self.version:
-            return self.introduced is not None and self.introduced < BETA_OFF_BY_DEFAULT_SINCE
+            return ((self.introduced is not None and self.introduced < BETA_OFF_BY_DEFAULT_SINCE)
+                    or (self.group, self.version, self.kind) in LEGACY_BETA_ENABLED_BY_DEFAULT)
         return True
 
     def replacement_text(self) -> str:

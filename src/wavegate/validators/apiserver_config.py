@@ -20,28 +20,27 @@ _K = "kubernetes"
 MAX_SIZE = 1024 * 1024  # core.MaxSecretSize, also a ConfigMap's limit
 
 DATA_KEY_INVALID = declare(
-    "data-key-invalid", "error", "A ConfigMap or Secret key is invalid, given twice, or the data is too large",
-    """Keys of a ConfigMap's data and binaryData and a Secret's data and stringData become file names when
+    id="data-key-invalid", family=_K, severity="error",
+    title="A ConfigMap or Secret key is invalid, given twice, or the data is too large",
+    rationale="""Keys of a ConfigMap's data and binaryData and a Secret's data and stringData become file names when
     mounted: letters, digits, '-', '_' and '.', at most 253, not '.' or '..' or starting with '..'. A
     ConfigMap key may not be in both data and binaryData, and all values together may not exceed 1 MiB.
-    The API server refuses the object otherwise.""",
-    "data:\n  app settings.json: '{}'", "data:\n  app-settings.json: '{}'", _K)
+    The API server refuses the object otherwise.""")
 SECRET_TYPE_DATA = declare(
-    "secret-type-data-missing", "error", "A Secret lacks the keys its type requires",
-    """Typed Secrets must hold their keys: kubernetes.io/tls needs tls.crt and tls.key,
+    id="secret-type-data-missing", family=_K, severity="error",
+    title="A Secret lacks the keys its type requires",
+    rationale="""Typed Secrets must hold their keys: kubernetes.io/tls needs tls.crt and tls.key,
     kubernetes.io/dockerconfigjson needs .dockerconfigjson (valid JSON), kubernetes.io/dockercfg needs
     .dockercfg, kubernetes.io/basic-auth username or password, kubernetes.io/ssh-auth ssh-privatekey,
     and kubernetes.io/service-account-token the kubernetes.io/service-account.name annotation. The API
-    server refuses the Secret otherwise.""",
-    "type: kubernetes.io/tls\nstringData:\n  tls.crt: ...", "type: kubernetes.io/tls\nstringData:\n  tls.crt: ...\n"
-    "  tls.key: ...", _K)
+    server refuses the Secret otherwise.""")
 
 NOT_BASE64 = declare(
-    "data-not-base64", "error", "A Secret's data or a ConfigMap's binaryData value is not base64",
-    """Values under a Secret's `data` and a ConfigMap's `binaryData` are base64 (standard alphabet, with
+    id="data-not-base64", family=_K, severity="error",
+    title="A Secret's data or a ConfigMap's binaryData value is not base64",
+    rationale="""Values under a Secret's `data` and a ConfigMap's `binaryData` are base64 (standard alphabet, with
     padding). The API server cannot decode anything else and refuses the whole object ("illegal base64
-    data"). Plain text belongs under a Secret's `stringData` or a ConfigMap's `data`.""",
-    "kind: Secret\ndata:\n  password: hunter2", "kind: Secret\nstringData:\n  password: hunter2", _K)
+    data"). Plain text belongs under a Secret's `stringData` or a ConfigMap's `data`.""")
 
 _REQUIRED_BY_TYPE = {
     "kubernetes.io/tls": (("tls.crt", "tls.key"), "all"),

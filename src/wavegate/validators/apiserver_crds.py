@@ -18,14 +18,13 @@ from wavegate.rules import declare
 CRD_GROUP = "apiextensions.k8s.io"
 
 CRD_INVALID = declare(
-    "crd-invalid", "error", "The API server refuses this CustomResourceDefinition",
-    """A CRD's name must be `<spec.names.plural>.<spec.group>`, its group a DNS name with at least one dot,
+    id="crd-invalid", family="schema", severity="error",
+    title="The API server refuses this CustomResourceDefinition",
+    rationale="""A CRD's name must be `<spec.names.plural>.<spec.group>`, its group a DNS name with at least one dot,
     its plural, singular, kind and listKind DNS-1035 labels (kinds may have mixed case), its scope
     Namespaced or Cluster; its versions need unique DNS-1035 names, a schema each, and exactly one of
     them `storage: true`. The API server refuses any other CRD, and every custom resource of its kind
-    then fails to sync as well.""",
-    "metadata:\n  name: widget.example.com      # spec.names.plural is widgets\nspec:\n  group: example.com",
-    "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com", "schema")
+    then fails to sync as well.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

@@ -22,27 +22,27 @@ from wavegate.rules import declare
 _K = "kubernetes"
 
 NAME_INVALID = declare(
-    "object-name-invalid", "error", "The object's name is not one the API server accepts for its kind",
-    """The API server checks names per kind: most must be DNS-1123 subdomains (lowercase letters, digits,
+    id="object-name-invalid", family=_K, severity="error",
+    title="The object's name is not one the API server accepts for its kind",
+    rationale="""The API server checks names per kind: most must be DNS-1123 subdomains (lowercase letters, digits,
     '-' and '.', at most 253), Namespaces, StatefulSets and Services DNS-1123 labels (no '.', at most
     63; Services before Kubernetes 1.36 also had to start with a letter), custom resources DNS-1123
     subdomains, and RBAC objects only path segments (anything without '/' or '%', so
     `system:openshift:scc:anyuid` is fine). A name a template rendered from user input ("My App")
-    is refused at sync time and the whole wave fails. generateName is checked the same way.""",
-    "kind: ConfigMap\nmetadata:\n  name: Web_Settings", "kind: ConfigMap\nmetadata:\n  name: web-settings", _K)
+    is refused at sync time and the whole wave fails. generateName is checked the same way.""")
 LABEL_INVALID = declare(
-    "label-invalid", "error", "A label key or value is not one the API server accepts",
-    """Label keys are an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_'
+    id="label-invalid", family=_K, severity="error",
+    title="A label key or value is not one the API server accepts",
+    rationale="""Label keys are an optional DNS subdomain prefix and '/', then at most 63 letters, digits, '-', '_'
     or '.' starting and ending with a letter or digit; values are empty or the same, at most 63. The
     API server refuses an object with any other label, in its metadata, in a pod template or in a
-    selector. Quote a value that YAML would read as a number or boolean.""",
-    "metadata:\n  labels:\n    team: web platform", "metadata:\n  labels:\n    team: web-platform", _K)
+    selector. Quote a value that YAML would read as a number or boolean.""")
 ANNOTATION_INVALID = declare(
-    "annotation-invalid", "error", "An annotation key is invalid, or the annotations are too large",
-    """Annotation keys follow the label key rules (case does not matter); values may be anything, but
+    id="annotation-invalid", family=_K, severity="error",
+    title="An annotation key is invalid, or the annotations are too large",
+    rationale="""Annotation keys follow the label key rules (case does not matter); values may be anything, but
     all keys and values of one object together may not exceed 256 KiB. The API server refuses the
-    object otherwise (a large last-applied-configuration or an embedded file is the usual cause).""",
-    "metadata:\n  annotations:\n    owner team: web", "metadata:\n  annotations:\n    example.com/owner-team: web", _K)
+    object otherwise (a large last-applied-configuration or an embedded file is the usual cause).""")
 
 # Name forms by (group, kind), from the name functions each kind's validation passes to
 # ValidateObjectMeta in k8s.io/kubernetes v1.37 pkg/apis/*/validation. Built-in kinds not listed

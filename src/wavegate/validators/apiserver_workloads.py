@@ -22,58 +22,54 @@ from wavegate.validators.apiserver_metadata import WORKLOADS, label_findings
 _K = "kubernetes"
 
 CONTAINER_NAME = declare(
-    "container-name-invalid", "error", "A container name is invalid or used twice",
-    """Container names must be DNS-1123 labels (lowercase letters, digits and '-', at most 63) and unique
+    id="container-name-invalid", family=_K, severity="error",
+    title="A container name is invalid or used twice",
+    rationale="""Container names must be DNS-1123 labels (lowercase letters, digits and '-', at most 63) and unique
     among a pod's containers and init containers. The API server refuses the pod, or the workload
-    whose template holds it.""",
-    "containers:\n  - name: Web_App\n    image: nginx", "containers:\n  - name: web-app\n    image: nginx", _K)
+    whose template holds it.""")
 PORT_INVALID = declare(
-    "port-invalid", "error", "A port number or port name is not one the API server accepts",
-    """Port numbers are 1 to 65535; port names are IANA service names (at most 15 lowercase letters, digits
+    id="port-invalid", family=_K, severity="error",
+    title="A port number or port name is not one the API server accepts",
+    rationale="""Port numbers are 1 to 65535; port names are IANA service names (at most 15 lowercase letters, digits
     and '-', with a letter, no '--'); a container's port names and a Service's port names are unique,
     and a Service with more than one port must name each one (as DNS-1123 labels). Probes and a
     Service's targetPort refer to a port by number or by such a name. The schema allows any integer
-    and any string, the API server does not.""",
-    "ports:\n  - containerPort: 70000", "ports:\n  - containerPort: 7000", _K)
+    and any string, the API server does not.""")
 VOLUME_INVALID = declare(
-    "volume-mount-invalid", "error", "A volume or volume mount is invalid, or mounts a volume the pod does not have",
-    """A volumeMount names one of the pod's volumes; volume names are unique DNS-1123 labels, and a container
+    id="volume-mount-invalid", family=_K, severity="error",
+    title="A volume or volume mount is invalid, or mounts a volume the pod does not have",
+    rationale="""A volumeMount names one of the pod's volumes; volume names are unique DNS-1123 labels, and a container
     mounts each path once. The API server refuses the pod (\"Not found\") otherwise; a renamed volume
-    whose mounts were not renamed is the usual cause.""",
-    "volumeMounts:\n  - name: config      # volumes has only `settings`\n    mountPath: /etc/app",
-    "volumeMounts:\n  - name: settings\n    mountPath: /etc/app", _K)
+    whose mounts were not renamed is the usual cause.""")
 VALUE_UNSUPPORTED = declare(
-    "field-value-unsupported", "error", "A field has a value the API server does not accept",
-    """Some fields are free strings in the OpenAPI schema but closed sets in the API server's Go code: a
+    id="field-value-unsupported", family=_K, severity="error",
+    title="A field has a value the API server does not accept",
+    rationale="""Some fields are free strings in the OpenAPI schema but closed sets in the API server's Go code: a
     container's imagePullPolicy (Always, IfNotPresent, Never), a port's protocol (TCP, UDP, SCTP), a
     pod's restartPolicy (Always for Deployments, StatefulSets, DaemonSets and ReplicaSets; OnFailure or
     Never for Jobs, which default to Always and so must set it), a Service's type and
-    sessionAffinity, a Deployment's strategy type.""",
-    "kind: Job\nspec:\n  template:\n    spec:\n      containers: [...]      # restartPolicy defaults to Always",
-    "kind: Job\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers: [...]", _K)
+    sessionAffinity, a Deployment's strategy type.""")
 SELECTOR_MISMATCH = declare(
-    "selector-template-mismatch", "error", "A workload's selector does not select its own pod template",
-    """Deployments, ReplicaSets, StatefulSets and DaemonSets need a non-empty spec.selector that matches the
+    id="selector-template-mismatch", family=_K, severity="error",
+    title="A workload's selector does not select its own pod template",
+    rationale="""Deployments, ReplicaSets, StatefulSets and DaemonSets need a non-empty spec.selector that matches the
     labels of spec.template (\"`selector` does not match template `labels`\"). A Job generates its
     selector unless spec.manualSelector is true, so it must not set one otherwise. The API server
-    refuses the workload; a label renamed in one place only is the usual cause.""",
-    "selector:\n  matchLabels: {app: web}\ntemplate:\n  metadata:\n    labels: {app: website}",
-    "selector:\n  matchLabels: {app: web}\ntemplate:\n  metadata:\n    labels: {app: web}", _K)
+    refuses the workload; a label renamed in one place only is the usual cause.""")
 
 FIELD_INVALID = declare(
-    "field-invalid", "error", "A field breaks a rule the API server's validation enforces beyond the schema",
-    """The OpenAPI schema of a built-in kind says little more than types; the API server's Go validation
+    id="field-invalid", family=_K, severity="error",
+    title="A field breaks a rule the API server's validation enforces beyond the schema",
+    rationale="""The OpenAPI schema of a built-in kind says little more than types; the API server's Go validation
     says much more: a container needs a name and an image, replicas are not negative, a resource request
     is not above its limit, a probe has a handler, a configMap volume names its ConfigMap. The finding
-    quotes the server's refusal.""",
-    "resources:\n  requests: {memory: 512Mi}\n  limits: {memory: 128Mi}",
-    "resources:\n  requests: {memory: 128Mi}\n  limits: {memory: 512Mi}", _K)
+    quotes the server's refusal.""")
 QUANTITY_INVALID = declare(
-    "quantity-invalid", "error", "A resource quantity is not one the API server can read",
-    """Quantities are a number with an optional suffix: 100m, 0.5, 64Mi, 1Gi, 2G, 1e3. `64MB`, `1 Gi`
+    id="quantity-invalid", family=_K, severity="error",
+    title="A resource quantity is not one the API server can read",
+    rationale="""Quantities are a number with an optional suffix: 100m, 0.5, 64Mi, 1Gi, 2G, 1e3. `64MB`, `1 Gi`
     or `lots` cannot be decoded, and the API server refuses the whole object (\"quantities must match
-    the regular expression\"); a negative quantity is refused too.""",
-    "resources:\n  requests:\n    memory: 64MB", "resources:\n  requests:\n    memory: 64Mi", _K)
+    the regular expression\"); a negative quantity is refused too.""")
 
 PROTOCOLS = ("SCTP", "TCP", "UDP")
 PULL_POLICIES = ("Always", "IfNotPresent", "Never")

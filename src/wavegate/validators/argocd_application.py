@@ -38,64 +38,54 @@ from wavegate.rules import declare
 _F = "argocd"
 
 PATH_MISSING = declare(
-    "application-path-missing", "error", "An Application's source path does not exist in this repository",
-    """Argo CD resolves spec.source.path inside the repository at the target revision. A path that
+    id="application-path-missing", family=_F, severity="error",
+    title="An Application's source path does not exist in this repository",
+    rationale="""Argo CD resolves spec.source.path inside the repository at the target revision. A path that
     does not exist there (a typo, a renamed folder, a path copied from another repository) makes the
-    Application fail with ComparisonError ("app path does not exist") and nothing syncs.""",
-    "source:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifest      # the folder is manifests/",
-    "source:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifests", _F)
+    Application fail with ComparisonError ("app path does not exist") and nothing syncs.""")
 PATH_EMPTY = declare(
-    "application-path-has-no-manifests", "error", "An Application's source path holds no file Argo CD would read",
-    """A plain directory source reads the .yaml, .yml and .json files directly in the path (and below it
+    id="application-path-has-no-manifests", family=_F, severity="error",
+    title="An Application's source path holds no file Argo CD would read",
+    rationale="""A plain directory source reads the .yaml, .yml and .json files directly in the path (and below it
     only with directory.recurse: true), filtered by directory.include and directory.exclude. When
     none is left, the Application syncs nothing, and with automated prune it deletes everything it
-    synced before.""",
-    "source:\n  path: deploy            # the manifests are in deploy/base/\n",
-    "source:\n  path: deploy\n  directory:\n    recurse: true", _F)
+    synced before.""")
 PATH_UNVERIFIED = declare(
-    "application-path-unverified", "warning",
-    "An Application's source path does not exist here, and wavegate cannot tell whether it is this repository",
-    """When wavegate does not know this repository's URL (no repoURL in .wavegate.yaml, no
+    id="application-path-unverified", family=_F, severity="warning",
+    title="An Application's source path does not exist here, and wavegate cannot tell whether it is this repository",
+    rationale="""When wavegate does not know this repository's URL (no repoURL in .wavegate.yaml, no
     CI_PROJECT_URL, no git remote, no gitlab.com/project-slug in catalog-info.yaml), it cannot tell a
     source of this repository with a mistyped path from a source of another repository. If the
     Application does deploy this repository, the path must exist here or Argo CD fails with
-    ComparisonError.""",
-    "# no git remote, no CI_PROJECT_URL\nsource:\n  repoURL: https://gitlab.example.com/team/web.git\n"
-    "  path: manifest      # the folder is manifests/",
-    "# .wavegate.yaml\nrepoURL: https://gitlab.example.com/team/web.git", _F)
+    ComparisonError.""")
 REPO_URL_FOREIGN = declare(
-    "application-repo-url-foreign", "warning", "An Application points at another repository although its path is here",
-    """An Application that lives in this repository and whose source path holds manifests here, but
+    id="application-repo-url-foreign", family=_F, severity="warning",
+    title="An Application points at another repository although its path is here",
+    rationale="""An Application that lives in this repository and whose source path holds manifests here, but
     whose repoURL names another repository, deploys that other repository's files, not the ones
     reviewed in this merge request. This is usually an Application copied from another project
-    without changing repoURL.""",
-    "# in gitlab.example.com/team/web\nsource:\n  repoURL: https://gitlab.example.com/team/shop.git\n  path: manifests",
-    "# in gitlab.example.com/team/web\nsource:\n  repoURL: https://gitlab.example.com/team/web.git\n  path: manifests", _F)
+    without changing repoURL.""")
 NAMESPACE_DIFFERS = declare(
-    "application-namespace-differs", "info", "A resource is in another namespace than its Application's destination",
-    """A resource's own metadata.namespace wins over spec.destination.namespace. That is legitimate
+    id="application-namespace-differs", family=_F, severity="info",
+    title="A resource is in another namespace than its Application's destination",
+    rationale="""A resource's own metadata.namespace wins over spec.destination.namespace. That is legitimate
     (one Application may manage several namespaces), but it is also how resources end up in a
-    namespace nobody expected, so wavegate shows it. The AppProject must allow that namespace too.""",
-    "# Application destination.namespace: team-web\nkind: ConfigMap\nmetadata:\n  namespace: team-api",
-    "# Application destination.namespace: team-web\nkind: ConfigMap\nmetadata:\n  namespace: team-web", _F)
+    namespace nobody expected, so wavegate shows it. The AppProject must allow that namespace too.""")
 UNPLACEABLE = declare(
-    "application-namespace-unplaceable", "error",
-    "A namespaced resource has no namespace and its Application has no destination namespace",
-    """Argo CD puts a namespaced resource without metadata.namespace into spec.destination.namespace.
+    id="application-namespace-unplaceable", family=_F, severity="error",
+    title="A namespaced resource has no namespace and its Application has no destination namespace",
+    rationale="""Argo CD puts a namespaced resource without metadata.namespace into spec.destination.namespace.
     When that is empty too, the controller reports "Namespace for <name> <kind> is missing"
-    (InvalidSpecError) and the resource cannot be synced.""",
-    "# Application without destination.namespace\nkind: ConfigMap\nmetadata:\n  name: settings",
-    "# Application without destination.namespace\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-web", _F)
+    (InvalidSpecError) and the resource cannot be synced.""")
 NAMESPACE_NOT_CREATED = declare(
-    "namespace-not-created", "error", "Resources go into a namespace that nothing creates",
-    """A namespaced resource can only be created in a namespace that exists. Argo CD creates it when
+    id="namespace-not-created", family=_F, severity="error",
+    title="Resources go into a namespace that nothing creates",
+    rationale="""A namespaced resource can only be created in a namespace that exists. Argo CD creates it when
     a Namespace manifest is part of the sync (it orders Namespaces first) or when the Application has
     CreateNamespace=true for its destination namespace; otherwise the namespace must already exist
     in the cluster (list it under `namespaces:` in .wavegate.yaml). default, kube-system, kube-public
     and kube-node-lease always exist. A misspelt namespace fails the sync with 'namespaces "..." not
-    found'.""",
-    "kind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-wbe     # typo, no such Namespace",
-    "kind: ConfigMap\nmetadata:\n  name: settings\n  namespace: team-web\n---\nkind: Namespace\nmetadata:\n  name: team-web", _F)
+    found'.""")
 
 ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
 _SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools"})

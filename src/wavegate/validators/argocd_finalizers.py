@@ -17,55 +17,44 @@ _F = "argocd"
 _TEMPLATE = ("spec", "template", "metadata")
 
 UNKNOWN_FINALIZER = declare(
-    "argocd-finalizer-unknown", "error", "An Argo CD finalizer is misspelt or does not exist",
-    """Argo CD acts only on the finalizers it knows (resources-finalizer.argocd.argoproj.io, its
+    id="argocd-finalizer-unknown", family=_F, severity="error",
+    title="An Argo CD finalizer is misspelt or does not exist",
+    rationale="""Argo CD acts only on the finalizers it knows (resources-finalizer.argocd.argoproj.io, its
     /foreground and /background variants, and the pre- and post-delete finalizers it manages itself).
     A misspelt one ("/forground") turns on no cascading delete, and since no controller ever removes
-    it, deleting the Application hangs in Terminating until someone edits the finalizer away.""",
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io/forground',
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io/foreground', _F)
+    it, deleting the Application hangs in Terminating until someone edits the finalizer away.""")
 CONFLICTING_FINALIZERS = declare(
-    "argocd-finalizer-conflicting-policies", "error",
-    "An Application has cascade finalizers asking for different propagation policies",
-    """resources-finalizer.argocd.argoproj.io (foreground, the default) and its /foreground variant
+    id="argocd-finalizer-conflicting-policies", family=_F, severity="error",
+    title="An Application has cascade finalizers asking for different propagation policies",
+    rationale="""resources-finalizer.argocd.argoproj.io (foreground, the default) and its /foreground variant
     ask for foreground deletion of the Application's resources, /background for background
     deletion. Argo CD uses only the first cascade finalizer in the list, so with both the order of
-    two lines silently decides how everything is deleted.""",
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io/background\n'
-    '    - resources-finalizer.argocd.argoproj.io/foreground',
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io/background', _F)
+    two lines silently decides how everything is deleted.""")
 REDUNDANT_FINALIZER = declare(
-    "argocd-finalizer-redundant", "warning", "An Application lists the same cascade behaviour twice",
-    """The plain resources finalizer already means foreground deletion, so adding /foreground (or
-    listing a finalizer twice) changes nothing and only invites the two to drift apart later.""",
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io\n'
-    '    - resources-finalizer.argocd.argoproj.io/foreground',
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io', _F)
+    id="argocd-finalizer-redundant", family=_F, severity="warning",
+    title="An Application lists the same cascade behaviour twice",
+    rationale="""The plain resources finalizer already means foreground deletion, so adding /foreground (or
+    listing a finalizer twice) changes nothing and only invites the two to drift apart later.""")
 FINALIZER_AS_ANNOTATION = declare(
-    "argocd-finalizer-as-annotation", "error", "A finalizer is written as an annotation, where it does nothing",
-    """There is no argocd.argoproj.io/finalizer annotation: Argo CD reads finalizers only from
+    id="argocd-finalizer-as-annotation", family=_F, severity="error",
+    title="A finalizer is written as an annotation, where it does nothing",
+    rationale="""There is no argocd.argoproj.io/finalizer annotation: Argo CD reads finalizers only from
     metadata.finalizers. An Application carrying the resources finalizer as an annotation is
-    deleted without its resources, which keep running unmanaged (the CICDPipeline seed does this).""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/finalizer: resources-finalizer.argocd.argoproj.io',
-    'metadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io', _F)
+    deleted without its resources, which keep running unmanaged (the CICDPipeline seed does this).""")
 FINALIZER_ON_WRONG_KIND = declare(
-    "argocd-finalizer-on-wrong-kind", "error", "An Argo CD finalizer is on an object no Argo CD controller finalizes",
-    """Only Applications act on the cascade finalizers; AppProjects and ApplicationSets understand
+    id="argocd-finalizer-on-wrong-kind", family=_F, severity="error",
+    title="An Argo CD finalizer is on an object no Argo CD controller finalizes",
+    rationale="""Only Applications act on the cascade finalizers; AppProjects and ApplicationSets understand
     the plain resources-finalizer.argocd.argoproj.io only (a project is kept while Applications use
     it; an ApplicationSet's is removed on deletion). Anywhere else nothing ever removes an Argo CD
     finalizer, so deleting or pruning the object hangs in Terminating. An ApplicationSet's
-    Applications take their finalizers from spec.template.metadata.finalizers.""",
-    'kind: ApplicationSet\nmetadata:\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io/background',
-    'kind: ApplicationSet\nspec:\n  template:\n    metadata:\n      finalizers:\n'
-    '        - resources-finalizer.argocd.argoproj.io/background', _F)
+    Applications take their finalizers from spec.template.metadata.finalizers.""")
 MISSING_RESOURCES_FINALIZER = declare(
-    "application-missing-resources-finalizer", "error",
-    "An Application has no resources finalizer, which the configuration requires",
-    """Without resources-finalizer.argocd.argoproj.io (or its /foreground or /background variant)
+    id="application-missing-resources-finalizer", family=_F, severity="error",
+    title="An Application has no resources finalizer, which the configuration requires",
+    rationale="""Without resources-finalizer.argocd.argoproj.io (or its /foreground or /background variant)
     deleting an Application leaves every resource it synced running, no longer managed by anyone.
-    Turned on by argocd.requireResourcesFinalizer: true in .wavegate.yaml.""",
-    'kind: Application\nmetadata:\n  name: web',
-    'kind: Application\nmetadata:\n  name: web\n  finalizers:\n    - resources-finalizer.argocd.argoproj.io', _F)
+    Turned on by argocd.requireResourcesFinalizer: true in .wavegate.yaml.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

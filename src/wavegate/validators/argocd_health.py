@@ -19,19 +19,14 @@ LEGACY_KEY = "resource.customizations"
 SHIPPED = "templates/argocd/argocd-cm-kro-health.yaml"
 
 KRO_HEALTH_MISSING = declare(
-    "kro-instance-health-unknown-to-argocd", "warning",
-    "A sync wave after a Kro instance relies on a health check Argo CD does not have",
-    """Argo CD has no built-in health assessment for kro.run kinds: a Kro instance counts as
+    id="kro-instance-health-unknown-to-argocd", family=_F, severity="warning",
+    title="A sync wave after a Kro instance relies on a health check Argo CD does not have",
+    rationale="""Argo CD has no built-in health assessment for kro.run kinds: a Kro instance counts as
     Healthy as soon as it exists, so the next sync wave starts before kro has created anything
     the later resources may need (a ServiceAccount, a ConfigMap, an ECR repository). Ordering by
     waves after a Kro instance works only when argocd-cm holds a health customization for the
     instance's kind that follows kro's status.state and Ready condition. wavegate reads the
-    argocd-cm named by `argocd.configMap` in .wavegate.yaml to find out.""",
-    'kind: CICDPipeline   # sync-wave "1"\n---\nkind: Deployment     # sync-wave "2", uses what the pipeline creates\n'
-    "# argocd-cm: no resource.customizations.health.kro.run_CICDPipeline",
-    "# .wavegate.yaml\nargocd:\n  configMap: platform/argocd-cm.yaml\n"
-    "# platform/argocd-cm.yaml\ndata:\n  resource.customizations.health.kro.run_CICDPipeline: |\n"
-    "    hs = {} ... -- see templates/argocd/argocd-cm-kro-health.yaml", _F)
+    argocd-cm named by `argocd.configMap` in .wavegate.yaml to find out.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

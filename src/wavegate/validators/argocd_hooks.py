@@ -17,53 +17,44 @@ _HOOK = ("metadata", "annotations", model.HOOK)
 _POLICY = ("metadata", "annotations", model.HOOK_DELETE_POLICY)
 
 UNKNOWN_HOOK_TYPE = declare(
-    "hook-type-unknown", "error", "The hook annotation names a hook type Argo CD does not know",
-    """Argo CD matches each comma-separated value of argocd.argoproj.io/hook exactly (case matters)
+    id="hook-type-unknown", family=_F, severity="error",
+    title="The hook annotation names a hook type Argo CD does not know",
+    rationale="""Argo CD matches each comma-separated value of argocd.argoproj.io/hook exactly (case matters)
     against PreSync, Sync, PostSync, SyncFail, Skip, PostDelete and PreDelete, and silently drops
     the rest. A hook whose only type is misspelt ("Presync") is still treated as a hook, but of no
-    phase: Argo CD never applies it, and nothing says why.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: Presync',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync', _F)
+    phase: Argo CD never applies it, and nothing says why.""")
 NEEDS_NEWER_ARGOCD = declare(
-    "hook-value-needs-newer-argocd", "warning",
-    "A hook type or delete policy is not known to the configured Argo CD version",
-    """Some hook values exist only in newer Argo CD: PreDelete hooks arrived in 3.3, the Never
+    id="hook-value-needs-newer-argocd", family=_F, severity="warning",
+    title="A hook type or delete policy is not known to the configured Argo CD version",
+    rationale="""Some hook values exist only in newer Argo CD: PreDelete hooks arrived in 3.3, the Never
     delete policy only in builds with argoproj/argo-cd#28516. An older Argo CD ignores them
     silently: the PreDelete hook never runs when the app is deleted, and a Never hook falls back to
     BeforeHookCreation and is deleted and recreated at every sync. Set argocd.version in
-    .wavegate.yaml to the Argo CD that syncs this repository.""",
-    '# .wavegate.yaml: argocd: {version: 2}\nmetadata:\n  annotations:\n    argocd.argoproj.io/hook: PreDelete',
-    '# .wavegate.yaml: argocd: {version: 3}   (Argo CD 3.3 or later)\nmetadata:\n  annotations:\n'
-    '    argocd.argoproj.io/hook: PreDelete', _F)
+    .wavegate.yaml to the Argo CD that syncs this repository.""")
 SKIP_COMBINED = declare(
-    "hook-skip-combined", "warning", "Skip is combined with other hook types",
-    """Argo CD skips a resource only when Skip is its only hook type. Next to another type Skip is
-    ignored and the resource runs as that hook, which is the opposite of what "Skip" says.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: Skip,PreSync',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: Skip', _F)
+    id="hook-skip-combined", family=_F, severity="warning",
+    title="Skip is combined with other hook types",
+    rationale="""Argo CD skips a resource only when Skip is its only hook type. Next to another type Skip is
+    ignored and the resource runs as that hook, which is the opposite of what "Skip" says.""")
 UNKNOWN_DELETE_POLICY = declare(
-    "hook-delete-policy-unknown", "error", "The hook-delete-policy names a policy Argo CD does not know",
-    """Argo CD knows the delete policies HookSucceeded, HookFailed and BeforeHookCreation and drops
+    id="hook-delete-policy-unknown", family=_F, severity="error",
+    title="The hook-delete-policy names a policy Argo CD does not know",
+    rationale="""Argo CD knows the delete policies HookSucceeded, HookFailed and BeforeHookCreation and drops
     any other value without a word. A hook left with no known policy gets BeforeHookCreation:
-    it is not deleted after it succeeds, as the misspelt value meant, but kept until the next sync.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceed',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded', _F)
+    it is not deleted after it succeeds, as the misspelt value meant, but kept until the next sync.""")
 DELETE_POLICY_WITHOUT_HOOK = declare(
-    "hook-delete-policy-without-hook", "warning", "A hook-delete-policy is set on a resource that is not a hook",
-    """Argo CD reads argocd.argoproj.io/hook-delete-policy only on hooks. On an ordinary resource (or
-    one whose only hook type is Skip) it does nothing, so whatever cleanup it promises never happens.""",
-    'kind: Job\nmetadata:\n  annotations:\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded',
-    'kind: Job\nmetadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n'
-    '    argocd.argoproj.io/hook-delete-policy: HookSucceeded', _F)
+    id="hook-delete-policy-without-hook", family=_F, severity="warning",
+    title="A hook-delete-policy is set on a resource that is not a hook",
+    rationale="""Argo CD reads argocd.argoproj.io/hook-delete-policy only on hooks. On an ordinary resource (or
+    one whose only hook type is Skip) it does nothing, so whatever cleanup it promises never happens.""")
 KRO_INSTANCE_AS_HOOK = declare(
-    "kro-instance-as-hook", "error", "A Kro instance is a sync hook, so Argo CD deletes it and kro deletes what it made",
-    """Argo CD deletes hooks according to their delete policy: BeforeHookCreation (the default for a
+    id="kro-instance-as-hook", family=_F, severity="error",
+    title="A Kro instance is a sync hook, so Argo CD deletes it and kro deletes what it made",
+    rationale="""Argo CD deletes hooks according to their delete policy: BeforeHookCreation (the default for a
     hook without a known policy) deletes and recreates the hook at every sync, HookSucceeded deletes
     it once it is healthy, HookFailed when it fails. A Kro instance owns every resource kro created
     from it, so deleting it deletes all of them: a CICDPipeline marked as a hook tears down and
-    rebuilds its whole pipeline at every sync. Order instances with sync waves instead.""",
-    'kind: CICDPipeline\nmetadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync',
-    'kind: CICDPipeline\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: "1"', _F)
+    rebuilds its whole pipeline at every sync. Order instances with sync waves instead.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

@@ -27,87 +27,72 @@ from wavegate.rules import declare
 _F = "argocd"
 
 BAD_POINTER = declare(
-    "ignore-differences-bad-json-pointer", "error", "A jsonPointers entry is not an RFC 6901 JSON pointer",
-    """A JSON pointer is empty or starts with '/', and writes '~' as ~0 and a '/' inside a key as ~1
+    id="ignore-differences-bad-json-pointer", family=_F, severity="error",
+    title="A jsonPointers entry is not an RFC 6901 JSON pointer",
+    rationale="""A JSON pointer is empty or starts with '/', and writes '~' as ~0 and a '/' inside a key as ~1
     (RFC 6901). Argo CD turns each pointer into a JSON-patch remove operation; when the operation
     does not apply it logs at debug level and moves on. A pointer like `status` or `.spec.replicas`
     therefore ignores nothing, and the Application stays OutOfSync (or self-heal keeps reverting the
-    field) with no error anywhere.""",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers:\n      - spec/replicas",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers:\n      - /spec/replicas", _F)
+    field) with no error anywhere.""")
 NOTHING_IGNORED = declare(
-    "ignore-differences-nothing-ignored", "error",
-    "An ignoreDifferences entry has no jsonPointers, jqPathExpressions or managedFieldsManagers",
-    """An entry only selects resources; what to ignore comes from jsonPointers, jqPathExpressions or
+    id="ignore-differences-nothing-ignored", family=_F, severity="error",
+    title="An ignoreDifferences entry has no jsonPointers, jqPathExpressions or managedFieldsManagers",
+    rationale="""An entry only selects resources; what to ignore comes from jsonPointers, jqPathExpressions or
     managedFieldsManagers. Without any of them (often a misspelt key such as `jsonPointer`) Argo CD
-    ignores nothing for the entry.""",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointer:\n      - /spec/replicas",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers:\n      - /spec/replicas", _F)
+    ignores nothing for the entry.""")
 GROUP_HAS_VERSION = declare(
-    "ignore-differences-group-has-version", "error", "An ignoreDifferences group includes an API version",
-    """`group` is the API group without its version (`apps`, not `apps/v1`; the core group is "").
+    id="ignore-differences-group-has-version", family=_F, severity="error",
+    title="An ignoreDifferences group includes an API version",
+    rationale="""`group` is the API group without its version (`apps`, not `apps/v1`; the core group is "").
     Argo CD compares it with the live object's group, so a group with a version matches no resource
-    and the entry does nothing.""",
-    "ignoreDifferences:\n  - group: apps/v1\n    kind: Deployment\n    jsonPointers: [/spec/replicas]",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]", _F)
+    and the entry does nothing.""")
 MATCHES_NOTHING = declare(
-    "ignore-differences-matches-nothing", "warning", "An ignoreDifferences entry matches no resource of its Application",
-    """Argo CD applies an entry to resources whose group and kind match its globs and whose name and
+    id="ignore-differences-matches-nothing", family=_F, severity="warning",
+    title="An ignoreDifferences entry matches no resource of its Application",
+    rationale="""Argo CD applies an entry to resources whose group and kind match its globs and whose name and
     namespace equal the entry's (when set; names are not globs). An entry that matches none of the
     Application's resources is a leftover or a typo, and the field it was meant to ignore is still
-    compared. Checked only against the manifests this repository gives the Application.""",
-    "ignoreDifferences:\n  - group: kro.run\n    kind: CICDPipline        # typo\n    jsonPointers: [/spec/aws]",
-    "ignoreDifferences:\n  - group: kro.run\n    kind: CICDPipeline\n    jsonPointers: [/spec/aws]", _F)
+    compared. Checked only against the manifests this repository gives the Application.""")
 STATUS_REDUNDANT = declare(
-    "ignore-differences-status-redundant", "info", "An ignoreDifferences pointer ignores a status field Argo CD already ignores",
-    """Argo CD 3.0 changed the default of `ignoreResourceStatusField` from `crd` to `all`: the status
+    id="ignore-differences-status-redundant", family=_F, severity="info",
+    title="An ignoreDifferences pointer ignores a status field Argo CD already ignores",
+    rationale="""Argo CD 3.0 changed the default of `ignoreResourceStatusField` from `crd` to `all`: the status
     of every resource is left out of the diff (docs/operator-manual/upgrading/2.14-3.0.md). Under 2.x
     only CustomResourceDefinitions had their status ignored. A /status pointer is then just noise
     that readers take for a needed workaround. wavegate reads `resource.compareoptions` from an
-    argocd-cm ConfigMap in the repository when there is one.""",
-    "ignoreDifferences:\n  - group: kro.run\n    kind: CICDPipeline\n    jsonPointers:\n      - /status   # Argo CD 3",
-    "# nothing: Argo CD 3 ignores status for all resources", _F)
+    argocd-cm ConfigMap in the repository when there is one.""")
 SELF_HEAL_OVERWRITES = declare(
-    "ignore-differences-overwritten-by-self-heal", "warning",
-    "Ignored fields are written back by self-heal without RespectIgnoreDifferences=true",
-    """ignoreDifferences only changes how the diff is computed. When Argo CD syncs, it applies the Git
+    id="ignore-differences-overwritten-by-self-heal", family=_F, severity="warning",
+    title="Ignored fields are written back by self-heal without RespectIgnoreDifferences=true",
+    rationale="""ignoreDifferences only changes how the diff is computed. When Argo CD syncs, it applies the Git
     manifest as it is, so the fields another controller owns (an HPA's replicas, an injected
     sidecar, a webhook's caBundle) are overwritten on every sync. With automated selfHeal, any other
     drift triggers such a sync, and the two controllers fight. The sync option
     RespectIgnoreDifferences=true keeps the live values of ignored fields (for resources that
-    already exist).""",
-    "syncPolicy:\n  automated: {selfHeal: true}\nignoreDifferences:\n  - group: apps\n    kind: Deployment\n"
-    "    jsonPointers: [/spec/replicas]",
-    "syncPolicy:\n  automated: {selfHeal: true}\n  syncOptions:\n    - RespectIgnoreDifferences=true\n"
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jsonPointers: [/spec/replicas]", _F)
+    already exist).""")
 
 JQ_INVALID = declare(
-    "ignore-differences-jq-invalid", "error", "A jqPathExpressions entry is not jq that Argo CD can compile",
-    """Argo CD turns each jqPathExpressions entry into the jq program `del(ENTRY)` and compiles it with
+    id="ignore-differences-jq-invalid", family=_F, severity="error",
+    title="A jqPathExpressions entry is not jq that Argo CD can compile",
+    rationale="""Argo CD turns each jqPathExpressions entry into the jq program `del(ENTRY)` and compiles it with
     gojq, the jq library it is built with. When that fails (a syntax error, a function gojq does not
     have), Argo CD cannot build the Application's diff at all: the Application shows a
     ComparisonError and is neither compared nor synced until the entry is fixed. wavegate asks the
-    same gojq version (the wavegate-jq helper).""",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n"
-    "      - .spec.template.spec.containers[] | select(.name == \"app\"",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n"
-    "      - .spec.template.spec.containers[] | select(.name == \"app\") | .image", _F)
+    same gojq version (the wavegate-jq helper).""")
 JQ_FAILS = declare(
-    "ignore-differences-jq-fails", "warning", "A jqPathExpressions entry fails on a resource it applies to",
-    """Argo CD runs `del(ENTRY)` on every live and desired object the entry matches. When jq fails on
+    id="ignore-differences-jq-fails", family=_F, severity="warning",
+    title="A jqPathExpressions entry fails on a resource it applies to",
+    rationale="""Argo CD runs `del(ENTRY)` on every live and desired object the entry matches. When jq fails on
     one (a path through a string, an expression that is not a path, more than a second of work),
     Argo CD logs the error and ignores nothing for that object, so it stays OutOfSync for the very
     field the entry was meant to ignore. wavegate runs the entry, with gojq, on the manifests of the
-    repository that the entry matches.""",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n      - .spec.replicas | tostring",
-    "ignoreDifferences:\n  - group: apps\n    kind: Deployment\n    jqPathExpressions:\n      - .spec.replicas", _F)
+    repository that the entry matches.""")
 JQ_NOT_CHECKED = declare(
-    "ignore-differences-jq-not-checked", "warning", "jqPathExpressions were not checked: the gojq helper is missing",
-    """wavegate checks jqPathExpressions with gojq, the jq library Argo CD uses, through the small
+    id="ignore-differences-jq-not-checked", family=_F, severity="warning",
+    title="jqPathExpressions were not checked: the gojq helper is missing",
+    rationale="""wavegate checks jqPathExpressions with gojq, the jq library Argo CD uses, through the small
     helper program wavegate-jq that scripts/install-tools builds (the wavegate CI image has it).
-    Without it the expressions are not checked at all, and this says so once per run.""",
-    "# wavegate installed with pip only, and jqPathExpressions in an Application",
-    "# scripts/install-tools --only wavegate-jq (or the wavegate CI image)", _F)
+    Without it the expressions are not checked at all, and this says so once per run.""")
 
 _FIELD_KEYS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
 _VERSION = re.compile(r"v[0-9]+((alpha|beta)[0-9]+)?")

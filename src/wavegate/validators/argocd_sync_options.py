@@ -19,77 +19,66 @@ _APP_LIST = ("spec", "syncPolicy", "syncOptions")
 _APPSET_LIST = ("spec", "template", "spec", "syncPolicy", "syncOptions")
 
 UNKNOWN_OPTION = declare(
-    "sync-option-unknown", "error", "A sync option name is not one Argo CD knows",
-    """Argo CD looks sync options up by their exact text ("CreateNamespace=true"); an option it does
+    id="sync-option-unknown", family=_F, severity="error",
+    title="A sync option name is not one Argo CD knows",
+    rationale="""Argo CD looks sync options up by their exact text ("CreateNamespace=true"); an option it does
     not know, misspelt or in the wrong case, is ignored without any message. The Application then
     syncs without the behaviour the option was meant to turn on, for example without creating its
-    namespace.""",
-    'syncPolicy:\n  syncOptions:\n    - CreateNamespaces=true',
-    'syncPolicy:\n  syncOptions:\n    - CreateNamespace=true', _F)
+    namespace.""")
 INVALID_VALUE = declare(
-    "sync-option-invalid-value", "error", "A sync option has a value Argo CD does not act on",
-    """Argo CD compares whole "Name=value" strings, case-sensitively. "Prune=flase" or "Prune=False"
-    matches nothing, so the resource is pruned as if the option were not there.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=flase',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false', _F)
+    id="sync-option-invalid-value", family=_F, severity="error",
+    title="A sync option has a value Argo CD does not act on",
+    rationale="""Argo CD compares whole "Name=value" strings, case-sensitively. "Prune=flase" or "Prune=False"
+    matches nothing, so the resource is pruned as if the option were not there.""")
 MALFORMED = declare(
-    "sync-option-malformed", "error", "A sync option is not written as Name=value",
-    """Every sync option is one "Name=value" string with no spaces around "=". Argo CD trims spaces
+    id="sync-option-malformed", family=_F, severity="error",
+    title="A sync option is not written as Name=value",
+    rationale="""Every sync option is one "Name=value" string with no spaces around "=". Argo CD trims spaces
     only at the ends of each comma-separated item, so "CreateNamespace", "Prune = false" or a YAML
-    boolean match nothing and are silently ignored.""",
-    'syncPolicy:\n  syncOptions:\n    - CreateNamespace',
-    'syncPolicy:\n  syncOptions:\n    - CreateNamespace=true', _F)
+    boolean match nothing and are silently ignored.""")
 DUPLICATE = declare(
-    "sync-option-duplicate", "warning", "The same sync option is written twice",
-    """A repeated option changes nothing, but when one copy is later edited the two disagree, and
-    which one Argo CD honours depends on the option rather than on the order.""",
-    'syncPolicy:\n  syncOptions:\n    - PruneLast=true\n    - PruneLast=true',
-    'syncPolicy:\n  syncOptions:\n    - PruneLast=true', _F)
+    id="sync-option-duplicate", family=_F, severity="warning",
+    title="The same sync option is written twice",
+    rationale="""A repeated option changes nothing, but when one copy is later edited the two disagree, and
+    which one Argo CD honours depends on the option rather than on the order.""")
 CONTRADICTION = declare(
-    "sync-option-contradiction", "error", "A sync option is given two different values",
-    """Argo CD checks each option by looking for one exact "Name=value" string, not by taking the
+    id="sync-option-contradiction", family=_F, severity="error",
+    title="A sync option is given two different values",
+    rationale="""Argo CD checks each option by looking for one exact "Name=value" string, not by taking the
     last value: with ServerSideApply=true and ServerSideApply=false both present, the disabling
-    one wins, whatever the order. The file says two things and the reader cannot tell which holds.""",
-    'syncPolicy:\n  syncOptions:\n    - ServerSideApply=true\n    - ServerSideApply=false',
-    'syncPolicy:\n  syncOptions:\n    - ServerSideApply=true', _F)
+    one wins, whatever the order. The file says two things and the reader cannot tell which holds.""")
 FORCE_WITHOUT_REPLACE = declare(
-    "sync-option-force-without-replace", "warning", "Force=true is set without Replace=true",
-    """Argo CD documents Force=true together with Replace=true: then every sync deletes and recreates
+    id="sync-option-force-without-replace", family=_F, severity="warning",
+    title="Force=true is set without Replace=true",
+    rationale="""Argo CD documents Force=true together with Replace=true: then every sync deletes and recreates
     the resource (kubectl replace --force). Without Replace=true Argo CD runs kubectl apply --force,
     which deletes and recreates the resource only when the patch fails (an immutable field changed),
-    and does nothing extra under server-side apply. Say which one you mean.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Force=true',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Force=true,Replace=true', _F)
+    and does nothing extra under server-side apply. Say which one you mean.""")
 REPLACE_OVERRIDES_SSA = declare(
-    "sync-option-replace-overrides-ssa", "warning", "Replace=true and ServerSideApply=true are both set",
-    """When both apply to a resource Argo CD uses kubectl replace (or create) and never server-side
-    apply: Replace=true takes precedence, so ServerSideApply=true has no effect.""",
-    'syncPolicy:\n  syncOptions:\n    - Replace=true\n    - ServerSideApply=true',
-    'syncPolicy:\n  syncOptions:\n    - ServerSideApply=true', _F)
+    id="sync-option-replace-overrides-ssa", family=_F, severity="warning",
+    title="Replace=true and ServerSideApply=true are both set",
+    rationale="""When both apply to a resource Argo CD uses kubectl replace (or create) and never server-side
+    apply: Replace=true takes precedence, so ServerSideApply=true has no effect.""")
 APP_ONLY_IN_ANNOTATION = declare(
-    "sync-option-app-only-in-annotation", "warning", "An Application-level sync option is set on a resource, where it does nothing",
-    """CreateNamespace, ApplyOutOfSyncOnly, PrunePropagationPolicy, FailOnSharedResource and
+    id="sync-option-app-only-in-annotation", family=_F, severity="warning",
+    title="An Application-level sync option is set on a resource, where it does nothing",
+    rationale="""CreateNamespace, ApplyOutOfSyncOnly, PrunePropagationPolicy, FailOnSharedResource and
     ClientSideApplyMigration are read from the Application's spec.syncPolicy.syncOptions only. In a
-    resource's argocd.argoproj.io/sync-options annotation Argo CD ignores them.""",
-    'kind: Deployment\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-options: CreateNamespace=true',
-    'kind: Application\nspec:\n  syncPolicy:\n    syncOptions:\n      - CreateNamespace=true', _F)
+    resource's argocd.argoproj.io/sync-options annotation Argo CD ignores them.""")
 RESOURCE_ONLY_IN_APPLICATION = declare(
-    "sync-option-resource-only-in-application", "warning",
-    "A resource-level sync option is set on the Application, where it does nothing",
-    """Argo CD reads Force only from a resource's argocd.argoproj.io/sync-options annotation (or from
-    `argocd app sync --force`); in the Application's spec.syncPolicy.syncOptions it is ignored.""",
-    'kind: Application\nspec:\n  syncPolicy:\n    syncOptions:\n      - Force=true',
-    'kind: Job\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Force=true,Replace=true', _F)
+    id="sync-option-resource-only-in-application", family=_F, severity="warning",
+    title="A resource-level sync option is set on the Application, where it does nothing",
+    rationale="""Argo CD reads Force only from a resource's argocd.argoproj.io/sync-options annotation (or from
+    `argocd app sync --force`); in the Application's spec.syncPolicy.syncOptions it is ignored.""")
 
 VALIDATION_OFF = declare(
-    "sync-option-validate-false", "info", "Validate=false turns off the API server's validation of the manifests",
-    """Validate=false makes Argo CD apply with kubectl --validate=false: the API server no longer
+    id="sync-option-validate-false", family=_F, severity="info",
+    title="Validate=false turns off the API server's validation of the manifests",
+    rationale="""Validate=false makes Argo CD apply with kubectl --validate=false: the API server no longer
     checks the objects against their schemas, so an unknown or misspelt field is dropped silently
     instead of refused. It is sometimes needed (a CRD whose schema is wrong), so this is information,
     to keep it visible in review: prefer fixing the manifest, and set it only on the resources that
-    need it (their argocd.argoproj.io/sync-options annotation) rather than on the whole Application.""",
-    'syncPolicy:\n  syncOptions:\n    - Validate=false',
-    'syncPolicy:\n  syncOptions: []   # the manifests validate', _F)
+    need it (their argocd.argoproj.io/sync-options annotation) rather than on the whole Application.""")
 
 
 @dataclass(frozen=True)

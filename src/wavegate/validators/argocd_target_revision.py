@@ -20,17 +20,14 @@ from wavegate.load import Repo
 from wavegate.rules import declare
 
 FLOATING = declare(
-    "target-revision-floating", "error", "An Application of a protected environment follows a moving revision",
-    """In an environment the configuration marks `protected: true`, every source of its Applications
+    id="target-revision-floating", family="argocd", severity="error",
+    title="An Application of a protected environment follows a moving revision",
+    rationale="""In an environment the configuration marks `protected: true`, every source of its Applications
     must name a revision that only a commit can change: a tag that is a version (v1.4.2), a commit
     SHA, an exact chart version, or an OCI digest. HEAD (also an empty targetRevision), a branch
     (main, release/1.x) or a semver range (1.2.*, >=1.0, ^2) makes Argo CD sync whatever that ref
     points at next: a change reaches the protected environment without a merge request to it. Other
-    environments are not checked (a development environment that follows main is normal).""",
-    "environments:\n  - {name: prod, path: environments/prod, protected: true}\n# environments/prod/app.yaml\n"
-    "spec:\n  source:\n    repoURL: https://gitlab.example.com/team/web.git\n    targetRevision: main",
-    "environments:\n  - {name: prod, path: environments/prod, protected: true}\n# environments/prod/app.yaml\n"
-    "spec:\n  source:\n    repoURL: https://gitlab.example.com/team/web.git\n    targetRevision: v1.4.2", "argocd")
+    environments are not checked (a development environment that follows main is normal).""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

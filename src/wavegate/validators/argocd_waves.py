@@ -13,39 +13,30 @@ _F = "argocd"
 _ANNOTATION = ("metadata", "annotations", model.SYNC_WAVE)
 
 WAVE_NOT_INTEGER = declare(
-    "sync-wave-not-integer", "error", "The sync-wave annotation is not a base-10 integer",
-    """Argo CD parses argocd.argoproj.io/sync-wave with Go's strconv.Atoi. A value it cannot parse
+    id="sync-wave-not-integer", family=_F, severity="error",
+    title="The sync-wave annotation is not a base-10 integer",
+    rationale="""Argo CD parses argocd.argoproj.io/sync-wave with Go's strconv.Atoi. A value it cannot parse
     ("1.5", "one", "", " 1") raises no error: the resource silently lands in wave 0 (or its Helm
-    hook weight), so it may be created before what it depends on.""",
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: "1.5"',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: "2"', _F)
+    hook weight), so it may be created before what it depends on.""")
 NAMESPACE_AFTER_RESOURCES = declare(
-    "sync-wave-namespace-after-resources", "warning", "A Namespace is in a later wave than resources in it",
-    """Argo CD moves a Namespace just before the first resource that lives in it, so the wave
+    id="sync-wave-namespace-after-resources", family=_F, severity="warning",
+    title="A Namespace is in a later wave than resources in it",
+    rationale="""Argo CD moves a Namespace just before the first resource that lives in it, so the wave
     written on the Namespace is not the wave it gets. The file says one order and the cluster sees
-    another; anything that relied on the written wave (hooks, health gating) is wrong.""",
-    'kind: Namespace\nmetadata:\n  name: web\n  annotations:\n    argocd.argoproj.io/sync-wave: "2"\n'
-    '---\nkind: ConfigMap\nmetadata:\n  namespace: web\n  annotations:\n    argocd.argoproj.io/sync-wave: "1"',
-    'kind: Namespace\nmetadata:\n  name: web\n  annotations:\n    argocd.argoproj.io/sync-wave: "0"\n'
-    '---\nkind: ConfigMap\nmetadata:\n  namespace: web\n  annotations:\n    argocd.argoproj.io/sync-wave: "1"', _F)
+    another; anything that relied on the written wave (hooks, health gating) is wrong.""")
 CRD_AFTER_RESOURCES = declare(
-    "sync-wave-crd-after-resources", "warning", "A CustomResourceDefinition is in a later wave than its custom resources",
-    """Argo CD moves a CRD just before the first custom resource of its kind and gives it that
+    id="sync-wave-crd-after-resources", family=_F, severity="warning",
+    title="A CustomResourceDefinition is in a later wave than its custom resources",
+    rationale="""Argo CD moves a CRD just before the first custom resource of its kind and gives it that
     resource's wave, so the wave written on the CRD is ignored. Put the CRD in the earlier wave so
-    the file says what happens.""",
-    'kind: CustomResourceDefinition  # sync-wave "3"\n---\nkind: Widget  # sync-wave "1"',
-    'kind: CustomResourceDefinition  # sync-wave "0"\n---\nkind: Widget  # sync-wave "1"', _F)
+    the file says what happens.""")
 KRO_INSTANCE_BEFORE_RGD = declare(
-    "sync-wave-kro-instance-before-rgd", "error",
-    "A Kro instance is not in a later wave than the ResourceGraphDefinition that defines its kind",
-    """Kro creates the CRD for an instance only after it has accepted the ResourceGraphDefinition.
+    id="sync-wave-kro-instance-before-rgd", family=_F, severity="error",
+    title="A Kro instance is not in a later wave than the ResourceGraphDefinition that defines its kind",
+    rationale="""Kro creates the CRD for an instance only after it has accepted the ResourceGraphDefinition.
     That CRD is not part of the sync, so Argo CD cannot order it: an instance in the same or an
     earlier wave is applied before its kind exists, and Argo CD's dry-run fails the whole sync
-    unless the instance carries SkipDryRunOnMissingResource=true.""",
-    'kind: ResourceGraphDefinition   # sync-wave "1", defines CICDPipeline\n---\n'
-    'kind: CICDPipeline              # sync-wave "1"',
-    'kind: ResourceGraphDefinition   # sync-wave "0"\n---\nkind: CICDPipeline              # sync-wave "1"\n'
-    'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', _F)
+    unless the instance carries SkipDryRunOnMissingResource=true.""")
 
 KRO_GROUP = "kro.run"
 

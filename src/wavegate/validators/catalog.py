@@ -37,53 +37,44 @@ KUBERNETES_NAMESPACE = "backstage.io/kubernetes-namespace"
 KUBERNETES_SELECTOR = "backstage.io/kubernetes-label-selector"
 
 APP_UNKNOWN = declare(
-    "catalog-argocd-app-unknown", "warning", "The Backstage Argo CD annotation finds no Application of this repository",
-    """The Argo CD plugin shows the Application named by argocd/app-name, or the Applications whose
+    id="catalog-argocd-app-unknown", family=_F, severity="warning",
+    title="The Backstage Argo CD annotation finds no Application of this repository",
+    rationale="""The Argo CD plugin shows the Application named by argocd/app-name, or the Applications whose
     labels match argocd/app-selector. When no Application defined in this repository fits, the
     entity's Argo CD card is empty or shows another team's app, usually because the Application was
-    renamed or its labels changed and catalog-info.yaml was not.""",
-    "metadata:\n  annotations:\n    argocd/app-name: shop-cicd-app   # the Application is shop-cicd",
-    "metadata:\n  annotations:\n    argocd/app-name: shop-cicd", _F)
+    renamed or its labels changed and catalog-info.yaml was not.""")
 NAME_AND_SELECTOR = declare(
-    "catalog-argocd-app-name-and-selector", "warning", "An entity sets both argocd/app-name and argocd/app-selector",
-    """The Argo CD plugin supports one of the two per entity ("You can only use one of the options per
+    id="catalog-argocd-app-name-and-selector", family=_F, severity="warning",
+    title="An entity sets both argocd/app-name and argocd/app-selector",
+    rationale="""The Argo CD plugin supports one of the two per entity ("You can only use one of the options per
     component"); with both, which one wins depends on the plugin and its version, and some builds
-    report an error instead of the card.""",
-    "annotations:\n  argocd/app-name: web-cicd\n  argocd/app-selector: app.kubernetes.io/name=web",
-    "annotations:\n  argocd/app-name: web-cicd", _F)
+    report an error instead of the card.""")
 SELECTOR_INVALID = declare(
-    "catalog-label-selector-invalid", "error", "A Backstage annotation holds a label selector Kubernetes cannot parse",
-    """argocd/app-selector and backstage.io/kubernetes-label-selector are passed as they are to the
+    id="catalog-label-selector-invalid", family=_F, severity="error",
+    title="A Backstage annotation holds a label selector Kubernetes cannot parse",
+    rationale="""argocd/app-selector and backstage.io/kubernetes-label-selector are passed as they are to the
     Argo CD and Kubernetes APIs as label selectors (`key=value,key2 in (a,b)`). A selector those APIs
-    reject leaves the entity's cards empty with an error only in the Backstage backend log.""",
-    "annotations:\n  backstage.io/kubernetes-label-selector: 'app.kubernetes.io/name: web'",
-    "annotations:\n  backstage.io/kubernetes-label-selector: app.kubernetes.io/name=web", _F)
+    reject leaves the entity's cards empty with an error only in the Backstage backend log.""")
 NAMESPACE_UNKNOWN = declare(
-    "catalog-kubernetes-namespace-unknown", "warning",
-    "backstage.io/kubernetes-namespace names a namespace this repository neither uses nor creates",
-    """The Kubernetes plugin only looks in the namespace named by backstage.io/kubernetes-namespace.
+    id="catalog-kubernetes-namespace-unknown", family=_F, severity="warning",
+    title="backstage.io/kubernetes-namespace names a namespace this repository neither uses nor creates",
+    rationale="""The Kubernetes plugin only looks in the namespace named by backstage.io/kubernetes-namespace.
     When none of the repository's manifests (or Applications' destinations) use that namespace, the
-    entity's Kubernetes tab stays empty: typically a namespace renamed in the manifests only.""",
-    "annotations:\n  backstage.io/kubernetes-namespace: team-shop   # the manifests use shop",
-    "annotations:\n  backstage.io/kubernetes-namespace: shop", _F)
+    entity's Kubernetes tab stays empty: typically a namespace renamed in the manifests only.""")
 SELECTOR_MATCHES_NOTHING = declare(
-    "catalog-kubernetes-selector-matches-nothing", "warning",
-    "The entity's Kubernetes selector matches no object of this repository",
-    """The Kubernetes plugin finds an entity's objects with backstage.io/kubernetes-label-selector, or
+    id="catalog-kubernetes-selector-matches-nothing", family=_F, severity="warning",
+    title="The entity's Kubernetes selector matches no object of this repository",
+    rationale="""The Kubernetes plugin finds an entity's objects with backstage.io/kubernetes-label-selector, or
     else with the label backstage.io/kubernetes-id=<id or entity name>. When no object defined in this
     repository (or its pod template) carries matching labels, in the annotated namespace if one is
-    set, the Kubernetes tab of the entity stays empty.""",
-    "annotations:\n  backstage.io/kubernetes-id: web\n# ...and no manifest has the label backstage.io/kubernetes-id: web",
-    "annotations:\n  backstage.io/kubernetes-label-selector: app.kubernetes.io/name=web\n"
-    "# ...and the manifests have the label app.kubernetes.io/name: web", _F)
+    set, the Kubernetes tab of the entity stays empty.""")
 ENTITY_SYNCED = declare(
-    "catalog-entity-synced", "error", "An Argo CD Application syncs a Backstage entity",
-    """Argo CD applies every YAML document in an Application's folder. A Backstage entity
+    id="catalog-entity-synced", family=_F, severity="error",
+    title="An Argo CD Application syncs a Backstage entity",
+    rationale="""Argo CD applies every YAML document in an Application's folder. A Backstage entity
     (apiVersion backstage.io/...) is not a Kubernetes kind, so the sync fails with "the server could
     not find the requested resource" for the whole wave. catalog-info.yaml belongs at the repository
-    root or in a folder no Application reads.""",
-    "# Application path: .   (the repository root)\ncatalog-info.yaml",
-    "# Application path: manifests\ncatalog-info.yaml   # at the root, not under manifests/", _F)
+    root or in a folder no Application reads.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

@@ -10,12 +10,11 @@ from wavegate.load import Repo
 from wavegate.rules import declare
 
 NOTHING_CHECKED = declare(
-    "nothing-checked", "warning", "No file could be read as a manifest, so nothing was checked",
-    """A path with no manifest wavegate can read (a typo in the path, an `exclude:` that excludes
+    id="nothing-checked", family="wavegate", severity="warning",
+    title="No file could be read as a manifest, so nothing was checked",
+    rationale="""A path with no manifest wavegate can read (a typo in the path, an `exclude:` that excludes
     everything, a folder of files in a format wavegate does not read) passes with no findings,
-    which looks exactly like a clean repository. The warning tells the two apart.""",
-    "$ wavegate validate deploy/   # holds only README.md and app.json",
-    "$ wavegate validate .         # the repository root, with its YAML manifests", "wavegate")
+    which looks exactly like a clean repository. The warning tells the two apart.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

@@ -18,43 +18,39 @@ _K = "kubernetes"
 _A = "argocd"
 
 DUPLICATE = declare(
-    "object-duplicate", "error", "The same Kubernetes object is defined twice",
-    """Two documents with the same group, kind, namespace and name are one object in the cluster. Argo
+    id="object-duplicate", family=_K, severity="error",
+    title="The same Kubernetes object is defined twice",
+    rationale="""Two documents with the same group, kind, namespace and name are one object in the cluster. Argo
     CD applies both, one after the other, so the object ends up as whichever came last and the
     Application never settles (or reports a shared-resource conflict when two Applications own it).
     Copying a file and forgetting to rename the copy is the usual cause. wavegate compares what the
     same Application (or two Applications with the same destination) would apply; objects that no
     Application in the repository syncs are compared within what one root renders (a kustomization,
-    a chart, a directory).""",
-    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml\nkind: Namespace\nmetadata: {name: team-web}",
-    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml: only the Role and RoleBinding", _K)
+    a chart, a directory).""")
 NAMESPACE_ON_CLUSTER_SCOPED = declare(
-    "object-namespace-on-cluster-scoped", "error", "A cluster-scoped object has metadata.namespace",
-    """Namespaces, ClusterRoles, CRDs, StorageClasses and other cluster-scoped objects do not live in a
+    id="object-namespace-on-cluster-scoped", family=_K, severity="error",
+    title="A cluster-scoped object has metadata.namespace",
+    rationale="""Namespaces, ClusterRoles, CRDs, StorageClasses and other cluster-scoped objects do not live in a
     namespace. The API server drops the field (or a client refuses the object), so the file claims a
     scoping that does not exist, and tools that key objects by namespace (diffs, Argo CD's resource
-    tree, policies) disagree about which object this is.""",
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader\n  namespace: team-web",
-    "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: reader", _K)
+    tree, policies) disagree about which object this is.""")
 TRACKING_ID = declare(
-    "argocd-tracking-id-in-git", "error", "The argocd.argoproj.io/tracking-id annotation is written in Git",
-    """Argo CD writes argocd.argoproj.io/tracking-id (`<app>:<group>/<kind>:<namespace>/<name>`) on every
+    id="argocd-tracking-id-in-git", family=_A, severity="error",
+    title="The argocd.argoproj.io/tracking-id annotation is written in Git",
+    rationale="""Argo CD writes argocd.argoproj.io/tracking-id (`<app>:<group>/<kind>:<namespace>/<name>`) on every
     object it syncs with annotation tracking, the default since 3.0. A value copied from a live object
     into Git makes Argo CD believe the named Application owns the object: another Application's
-    resource is shown as belonging elsewhere, pruned by the wrong app, or reported as shared.""",
-    "metadata:\n  name: web\n  annotations:\n    argocd.argoproj.io/tracking-id: web:apps/Deployment:team-web/web",
-    "metadata:\n  name: web", _A)
+    resource is shown as belonging elsewhere, pruned by the wrong app, or reported as shared.""")
 TRACKING_LABEL = declare(
-    "argocd-tracking-label-in-git", "warning", "An Argo CD tracking label is written in Git",
-    """With label tracking (the Argo CD 2.x default) Argo CD owns app.kubernetes.io/instance: it sets the
+    id="argocd-tracking-label-in-git", family=_A, severity="warning",
+    title="An Argo CD tracking label is written in Git",
+    rationale="""With label tracking (the Argo CD 2.x default) Argo CD owns app.kubernetes.io/instance: it sets the
     label to the Application's name, and any object carrying the label counts as that Application's.
     A different value written by hand (or by a Helm chart) makes the object look owned by another
     app; a controller that copies labels to the objects it creates makes Argo CD prune them.
     argocd.argoproj.io/instance is the label installations configure as the tracking label instead,
     so writing it by hand has the same effect there and no meaning elsewhere. Under Argo CD 3
-    (annotation tracking) app.kubernetes.io/instance is an ordinary label and is accepted.""",
-    "metadata:\n  labels:\n    argocd.argoproj.io/instance: web-cicd",
-    "metadata:\n  labels:\n    app.kubernetes.io/name: web", _A)
+    (annotation tracking) app.kubernetes.io/instance is an ordinary label and is accepted.""")
 
 IN_CLUSTER = "https://kubernetes.default.svc"
 

@@ -22,73 +22,69 @@ _PROVIDE = ("Give wavegate the schema: pass the CRD or ResourceGraphDefinition w
             "or list it under `schemas:` in .wavegate.yaml.")
 
 UNKNOWN_FIELD_RULE = declare(
-    "schema-unknown-field", "error", "A field is not in the kind's schema",
-    """For a custom resource (Argo CD's Application included) the API server prunes fields its CRD
+    id="schema-unknown-field", family=_F, severity="error",
+    title="A field is not in the kind's schema",
+    rationale="""For a custom resource (Argo CD's Application included) the API server prunes fields its CRD
     does not list, silently: `ignoreDifference:` or `regoin:` is accepted and simply does nothing.
     For built-in kinds, strict field validation (kubectl's default) rejects the whole object. Either
-    way the field is almost always a typo.""",
-    "spec:\n  ignoreDifference:        # pruned: the differences are not ignored\n    - kind: Deployment",
-    "spec:\n  ignoreDifferences:\n    - kind: Deployment", _F)
+    way the field is almost always a typo.""")
 INVALID_TYPE = declare(
-    "schema-invalid-type", "error", "A value has the wrong type",
-    """The API server rejects an object whose values do not have the schema's types: a quoted number
+    id="schema-invalid-type", family=_F, severity="error",
+    title="A value has the wrong type",
+    rationale="""The API server rejects an object whose values do not have the schema's types: a quoted number
     where an integer is expected, a list where a map is expected. Argo CD's sync then fails for the
-    whole wave.""",
-    'spec:\n  replicas: "3"', "spec:\n  replicas: 3", _F)
+    whole wave.""")
 INVALID_VALUE = declare(
-    "schema-invalid-value", "error", "A value breaks a constraint of the schema",
-    """Enums, patterns (Go RE2), minimum and maximum, lengths (in Unicode code points) and item counts
-    are enforced by the API server on create; an object that breaks one is rejected at sync time.""",
-    "spec:\n  environment: qa        # enum: dev, staging, prod", "spec:\n  environment: staging", _F)
+    id="schema-invalid-value", family=_F, severity="error",
+    title="A value breaks a constraint of the schema",
+    rationale="""Enums, patterns (Go RE2), minimum and maximum, lengths (in Unicode code points) and item counts
+    are enforced by the API server on create; an object that breaks one is rejected at sync time.""")
 REQUIRED_RULE = declare(
-    "schema-required", "error", "A required field is missing",
-    """The API server rejects an object without a field its schema requires (after applying defaults,
-    so a defaulted field is never missing). The finding points at the parent, where the field goes.""",
-    "spec:\n  project: default        # no destination", "spec:\n  project: default\n  destination:\n"
-    "    server: https://kubernetes.default.svc\n    namespace: web", _F)
+    id="schema-required", family=_F, severity="error",
+    title="A required field is missing",
+    rationale="""The API server rejects an object without a field its schema requires (after applying defaults,
+    so a defaulted field is never missing). The finding points at the parent, where the field goes.""")
 DUPLICATE_RULE = declare(
-    "schema-duplicate-item", "error", "A list that must hold unique items has a duplicate",
-    """Lists marked x-kubernetes-list-type `set` must not repeat an item, and lists of type `map` must
-    not repeat a key; the API server rejects the object ("Duplicate value").""",
-    "tags: [web, web]", "tags: [web, api]", _F)
+    id="schema-duplicate-item", family=_F, severity="error",
+    title="A list that must hold unique items has a duplicate",
+    rationale="""Lists marked x-kubernetes-list-type `set` must not repeat an item, and lists of type `map` must
+    not repeat a key; the API server rejects the object ("Duplicate value").""")
 CEL_RULE_RULE = declare(
-    "schema-cel-rule", "error", "A CEL validation rule of the CRD fails",
-    """x-kubernetes-validations rules are checked by the API server on every create; a rule that is
+    id="schema-cel-rule", family=_F, severity="error",
+    title="A CEL validation rule of the CRD fails",
+    rationale="""x-kubernetes-validations rules are checked by the API server on every create; a rule that is
     false (or cannot be evaluated on the value) rejects the object with the rule's message.
-    Transition rules (those using oldSelf) only run on update and are skipped here.""",
-    "# rule: self.minReplicas <= self.maxReplicas\nspec:\n  minReplicas: 5\n  maxReplicas: 2",
-    "spec:\n  minReplicas: 2\n  maxReplicas: 5", _F)
+    Transition rules (those using oldSelf) only run on update and are skipped here.""")
 UNKNOWN_KIND = declare(
-    "schema-unknown-kind", "warning", "No schema is known for the object's kind",
-    """wavegate checks every object against a schema; for a kind it has no schema for, nothing was
+    id="schema-unknown-kind", family=_F, severity="warning",
+    title="No schema is known for the object's kind",
+    rationale="""wavegate checks every object against a schema; for a kind it has no schema for, nothing was
     checked, so a typo anywhere in it would go unnoticed until Argo CD syncs. Provide the CRD or
-    ResourceGraphDefinition that defines it (with --schemas or `schemas:` in .wavegate.yaml).""",
-    "apiVersion: example.com/v1\nkind: Widget     # defined by a CRD installed elsewhere",
-    "# wavegate validate --schemas ../platform/crds/widget.yaml", _F)
+    ResourceGraphDefinition that defines it (with --schemas or `schemas:` in .wavegate.yaml).""")
 UNKNOWN_VERSION = declare(
-    "schema-unknown-version", "error", "The kind exists, but not in this apiVersion",
-    """The API server serves a kind only in the versions its CRD (or Kubernetes release) lists; an
-    object in any other version is rejected ("no matches for kind"), and Argo CD's sync fails.""",
-    "apiVersion: argoproj.io/v1beta1\nkind: Application", "apiVersion: argoproj.io/v1alpha1\nkind: Application", _F)
+    id="schema-unknown-version", family=_F, severity="error",
+    title="The kind exists, but not in this apiVersion",
+    rationale="""The API server serves a kind only in the versions its CRD (or Kubernetes release) lists; an
+    object in any other version is rejected ("no matches for kind"), and Argo CD's sync fails.""")
 CRD_INVALID = declare(
-    "schema-crd-invalid", "error", "A CustomResourceDefinition's schema is invalid",
-    """The API server refuses a CRD whose patterns are not Go RE2, whose CEL rules do not compile,
+    id="schema-crd-invalid", family=_F, severity="error",
+    title="A CustomResourceDefinition's schema is invalid",
+    rationale="""The API server refuses a CRD whose patterns are not Go RE2, whose CEL rules do not compile,
     whose defaults break their own schema or that is not structural; every custom resource of that
-    kind then fails to sync too.""",
-    "pattern: '^(?=.*[a-z]).+$'     # lookahead: not RE2", "pattern: '^.*[a-z].*$'", _F)
+    kind then fails to sync too.""")
 UNDECODABLE = declare(
-    "schema-undecodable", "error", "The object cannot be decoded as the API server decodes YAML",
-    """The API server, kubectl, Argo CD and kubeconform read YAML by converting it to JSON
+    id="schema-undecodable", family=_F, severity="error",
+    title="The object cannot be decoded as the API server decodes YAML",
+    rationale="""The API server, kubectl, Argo CD and kubeconform read YAML by converting it to JSON
     (sigs.k8s.io/yaml). A value JSON cannot hold (`.inf`, `.nan`) or a document that does not convert
     makes the whole object undecodable: the API server refuses it, and kubeconform can say nothing
-    else about it. Reported by the kubeconform engine (--engine kubeconform).""",
-    "data:\n  ratio: .inf", 'data:\n  ratio: ".inf"', _F)
+    else about it. Reported by the kubeconform engine (--engine kubeconform).""")
 NOT_CHECKED = declare(
-    "schema-not-checked", "info", "Part of an object could not be checked offline",
-    """Some checks need what only a real API server has: CEL rules that call Kubernetes' own CEL
+    id="schema-not-checked", family=_F, severity="info",
+    title="Part of an object could not be checked offline",
+    rationale="""Some checks need what only a real API server has: CEL rules that call Kubernetes' own CEL
     libraries, the CRD of a ResourceGraphDefinition kro cannot build. wavegate says so instead of
-    passing silently; `wavegate dry-run` checks them against a real API server.""",
-    "rule: quantity(self.memory).isLessThan(quantity('1Gi'))", "# checked by wavegate dry-run", _F)
+    passing silently; `wavegate dry-run` checks them against a real API server.""")
 
 _RULES = {UNKNOWN_FIELD: UNKNOWN_FIELD_RULE, TYPE: INVALID_TYPE, VALUE: INVALID_VALUE, REQUIRED: REQUIRED_RULE,
           DUPLICATE: DUPLICATE_RULE, CEL_RULE: CEL_RULE_RULE, CEL_SKIPPED: NOT_CHECKED}

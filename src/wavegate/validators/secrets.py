@@ -17,17 +17,14 @@ from wavegate.rules import declare
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
 PLAINTEXT = declare(
-    "secret-in-git", "warning", "A Secret with data is in a path Argo CD syncs",
-    """A Secret's `data` is base64, not encryption: whoever can read the repository (and its forks,
+    id="secret-in-git", family="kubernetes", severity="warning",
+    title="A Secret with data is in a path Argo CD syncs",
+    rationale="""A Secret's `data` is base64, not encryption: whoever can read the repository (and its forks,
     clones, CI logs and backups) can read the value, for as long as the history exists. Keep the
     value in a secret store and commit a reference to it: an ExternalSecret (External Secrets
     Operator) that the cluster resolves, or a SealedSecret that only the cluster can decrypt. A
     `kubernetes.io/service-account-token` Secret without data is fine: it asks the cluster for a
-    token.""",
-    "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\nstringData:\n  password: hunter2",
-    "apiVersion: external-secrets.io/v1\nkind: ExternalSecret\nmetadata: {name: db}\nspec:\n"
-    "  secretStoreRef: {name: vault, kind: ClusterSecretStore}\n  target: {name: db}\n"
-    "  data:\n    - secretKey: password\n      remoteRef: {key: team/db, property: password}", "kubernetes")
+    token.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:

@@ -10,14 +10,13 @@ from wavegate.load import Repo
 from wavegate.rules import declare
 
 NOT_A_RESOURCE = declare(
-    "yaml-not-a-resource", "error", "A document has no apiVersion, kind or metadata.name",
-    """Argo CD applies every object it renders; one without apiVersion or metadata.name is refused and
+    id="yaml-not-a-resource", family="yaml", severity="error",
+    title="A document has no apiVersion, kind or metadata.name",
+    rationale="""Argo CD applies every object it renders; one without apiVersion or metadata.name is refused and
     fails the sync (one without kind cannot even be decoded: the render fails, or, in a file that
     does not look like a manifest at all, Argo CD skips the file). Outside the synced folders such a
     document is harmless and reported only as information. Move non-manifest YAML out of synced
-    folders, or exclude it in .wavegate.yaml.""",
-    "# manifests/values.yaml, inside the Application's path\nreplicas: 3\nimage: web:1.2",
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"3\"", "yaml")
+    folders, or exclude it in .wavegate.yaml.""")
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
