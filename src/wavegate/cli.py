@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 from wavegate import __version__
-from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
-from wavegate.findings import Result, Severity
+from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigError, UsageError, exit_code
+from wavegate.findings import Result
 
 FAIL_ON = ("error", "warning", "info", "never")
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
@@ -265,13 +265,6 @@ def emit(result: Result, reports: list[tuple[str, Path | None]], args=None) -> N
                 file.write_text(render(fmt, result, **shape), encoding="utf-8")
             except OSError as error:
                 raise UsageError(f"cannot write {file}: {error.strerror}") from None
-
-
-def exit_code(result: Result, fail_on: str) -> int:
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = Severity.parse(fail_on)
-    return EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings) else EXIT_OK
 
 
 def pipeline_options(args, progress=None):

@@ -25,7 +25,9 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from wavegate.errors import exit_code
 from wavegate.findings import Finding, ResourceRef, Result, Severity
+from wavegate.report.markdown import escape
 
 MARKER = "<!-- wavegate:summary -->"
 MAX_ROWS = 200
@@ -39,15 +41,6 @@ _FAIL_ON = ("error", "warning", "info", "never")
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def escape(text: str) -> str:
-    """Text safe inside a markdown table cell: no HTML, no table breaks, no @mentions or
-    #references that would notify people or link issues."""
-    text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "&#124;").replace("@", "&#64;").replace("#", "&#35;")
-            .replace("`", "&#96;").replace("\\", "&#92;"))
-    return "<br>".join(line.strip() for line in text.splitlines()) or ""
 
 
 def line_url(project_url: str, commit_sha: str, path: str, line: int) -> str:
@@ -205,7 +198,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_report(args) -> int:
-    from wavegate.cli import exit_code
     from wavegate.errors import UsageError
     from wavegate.gitlab import GitLab, GitLabError, scrub_env
 
