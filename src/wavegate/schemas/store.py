@@ -473,6 +473,15 @@ class SchemaStore:
 # ---------------------------------------------------------------------------------------------
 
 
+def store_for(ctx) -> SchemaStore:
+    """A checking context's store; built (and kept on the context) when the CLI did not build one."""
+    store = getattr(ctx, "schemas", None)
+    if store is None:
+        store = SchemaStore.build(ctx.repo, ctx.config)
+        ctx.schemas = store
+    return store
+
+
 def _definitions_elsewhere(repo: Repo, config: Config) -> list[Manifest]:
     """CRDs and RGDs in the repository's files that `repo` did not load (a partial load)."""
     from wavegate.load import discover, load_file
@@ -685,4 +694,5 @@ def resolved_schema(entry: Entry) -> dict | None:
     return inline(entry.schema, ())
 
 
-__all__ = ["Entry", "SchemaStore", "SchemaSourceError", "load_shipped", "resolved_schema", "split_api_version"]
+__all__ = ["Entry", "SchemaStore", "SchemaSourceError", "load_shipped", "resolved_schema", "split_api_version",
+           "store_for"]

@@ -125,7 +125,7 @@ def kubernetes_version(ctx) -> str:
 
 def is_custom(manifest: Manifest, ctx) -> bool | None:
     """True for a custom resource, False for a built-in kind, None when no schema says which."""
-    from wavegate.validators.schema import store_for
+    from wavegate.schemas.store import store_for
 
     store = store_for(ctx)
     entry = store.lookup(manifest.api_version, manifest.kind)

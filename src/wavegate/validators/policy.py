@@ -21,7 +21,7 @@ from wavegate.policy.evaluate import Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
-from wavegate.validators.schema import store_for
+from wavegate.schemas.store import store_for
 
 # Shares no state with the other checks (it reads the schema store, for the defaults admission
 # sees, but in a forked worker a store is a private copy), so on a large repository it runs in a
