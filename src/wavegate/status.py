@@ -19,8 +19,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-ARGOCD_GROUP, ARGOCD_VERSION, APPLICATIONS = "argoproj.io", "v1alpha1", "applications"
-KRO_GROUP = "kro.run"
+from wavegate.kube import ARGOCD_GROUP, KRO_GROUP
+
+ARGOCD_VERSION, APPLICATIONS = "v1alpha1", "applications"
 DEFAULT_APP_NAMESPACE = "argocd"
 STUCK_AFTER = timedelta(minutes=10)
 

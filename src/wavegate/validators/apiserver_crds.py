@@ -12,10 +12,9 @@ from typing import Iterable
 
 from wavegate import apimachinery as am
 from wavegate.findings import Finding
+from wavegate.kube import CRD_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-
-CRD_GROUP = "apiextensions.k8s.io"
 
 CRD_INVALID = declare(
     "crd-invalid", "error", "The API server refuses this CustomResourceDefinition",

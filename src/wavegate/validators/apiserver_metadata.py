@@ -166,7 +166,7 @@ def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: b
 def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Finding]:
     metadata = manifest.metadata
     form = am.PATH_SEGMENT if custom is None else name_form(manifest.group, manifest.kind, custom, version)
-    if manifest.kind == "CustomResourceDefinition" and manifest.group == kube.CRD_GROUP:
+    if kube.is_crd(manifest):
         return  # apiserver_crds checks it with the plural.group rule
     generated = metadata.get("generateName")
     name = metadata.get("name")

@@ -8,12 +8,11 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
-from wavegate.kube import is_kubernetes_object
+from wavegate.kube import KRO_GROUP, is_kubernetes_object
 from wavegate.load import Manifest, Repo, parse_documents, read_yaml
 from wavegate.rules import declare
 
 _F = "argocd"
-KRO_GROUP = "kro.run"
 HEALTH_KEY = "resource.customizations.health."
 LEGACY_KEY = "resource.customizations"
 SHIPPED = "templates/argocd/argocd-cm-kro-health.yaml"

@@ -8,9 +8,10 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
+from wavegate.kube import KRO_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-from wavegate.validators.argocd_waves import KRO_GROUP, rgd_kinds
+from wavegate.validators.argocd_waves import rgd_kinds
 
 _F = "argocd"
 _HOOK = ("metadata", "annotations", model.HOOK)

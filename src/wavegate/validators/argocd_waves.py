@@ -6,6 +6,7 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
+from wavegate.kube import KRO_GROUP, is_crd, is_rgd
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
 
@@ -46,8 +47,6 @@ KRO_INSTANCE_BEFORE_RGD = declare(
     'kind: CICDPipeline              # sync-wave "1"',
     'kind: ResourceGraphDefinition   # sync-wave "0"\n---\nkind: CICDPipeline              # sync-wave "1"\n'
     'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', _F)
-
-KRO_GROUP = "kro.run"
 
 
 def check(repo: Repo, ctx) -> Iterable[Finding]:
@@ -110,7 +109,7 @@ def _namespaces_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
 def _crds_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
     crds = {}
     for manifest in objects:
-        if model.is_crd(manifest):
+        if is_crd(manifest):
             group_kind = model.crd_group_kind(manifest)
             if group_kind:
                 crds[group_kind] = manifest
@@ -131,7 +130,7 @@ def rgd_kinds(objects: list[Manifest]) -> dict[tuple[str, str], Manifest]:
     """(group, kind) of every custom resource kind a ResourceGraphDefinition among `objects` defines."""
     found = {}
     for manifest in objects:
-        if manifest.kind != "ResourceGraphDefinition" or manifest.group != KRO_GROUP:
+        if not is_rgd(manifest):
             continue
         kind = manifest.get("spec", "schema", "kind")
         group = manifest.get("spec", "schema", "group") or KRO_GROUP
