@@ -15,6 +15,7 @@ from wavegate.findings import Finding
 from wavegate.kube import CRD_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 CRD_INVALID = declare(
     "crd-invalid", "error", "The API server refuses this CustomResourceDefinition",
@@ -27,7 +28,7 @@ CRD_INVALID = declare(
     "metadata:\n  name: widgets.example.com\nspec:\n  group: example.com", "schema")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if manifest.kind == "CustomResourceDefinition" and manifest.api_version == f"{CRD_GROUP}/v1":
             yield from crd_findings(manifest)

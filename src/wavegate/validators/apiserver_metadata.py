@@ -18,6 +18,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _K = "kubernetes"
 
@@ -146,7 +147,7 @@ def _builtin_kinds(version: str) -> frozenset[tuple[str, str]]:
         return frozenset()
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     version = kubernetes_version(ctx)
     for manifest in repo.manifests:
         if not kube.is_kubernetes_object(manifest) or not isinstance(manifest.data.get("metadata"), dict):

@@ -11,6 +11,7 @@ from wavegate.findings import Finding
 from wavegate.kube import KRO_GROUP, is_kubernetes_object
 from wavegate.load import Manifest, Repo, parse_documents, read_yaml
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
 HEALTH_KEY = "resource.customizations.health."
@@ -33,7 +34,7 @@ KRO_HEALTH_MISSING = declare(
     "    hs = {} ... -- see templates/argocd/argocd-cm-kro-health.yaml", _F)
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     kro_kinds = _kro_group_kinds(repo)
     covered = problem = None
     for sync_set in ctx.sync_sets:  # a later wave waits only for the instances of its own sync

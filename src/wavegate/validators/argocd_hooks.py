@@ -11,6 +11,7 @@ from wavegate.findings import Finding
 from wavegate.kube import KRO_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 from wavegate.validators.argocd_waves import rgd_kinds
 
 _F = "argocd"
@@ -67,7 +68,7 @@ KRO_INSTANCE_AS_HOOK = declare(
     'kind: CICDPipeline\nmetadata:\n  annotations:\n    argocd.argoproj.io/sync-wave: "1"', _F)
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     instance_kinds = set(rgd_kinds(repo.manifests))  # a kind is defined wherever its RGD is
     for manifest in repo.manifests:
         annotations = manifest.annotations

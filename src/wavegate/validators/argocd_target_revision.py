@@ -18,6 +18,7 @@ from wavegate.argocd.application import Application, floating_revision, normaliz
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 FLOATING = declare(
     "target-revision-floating", "error", "An Application of a protected environment follows a moving revision",
@@ -33,7 +34,7 @@ FLOATING = declare(
     "spec:\n  source:\n    repoURL: https://gitlab.example.com/team/web.git\n    targetRevision: v1.4.2", "argocd")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     protected = [env for env in ctx.config.environments if env.protected]
     if not protected:
         return

@@ -9,6 +9,7 @@ from wavegate.findings import Finding
 from wavegate.kube import KRO_GROUP, is_crd, is_rgd
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
 _ANNOTATION = ("metadata", "annotations", model.SYNC_WAVE)
@@ -49,7 +50,7 @@ KRO_INSTANCE_BEFORE_RGD = declare(
     'metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', _F)
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     yield from _unparsable_waves(repo)
     # Waves order one sync: objects of two Applications (or of a root no Application syncs) are
     # never compared.

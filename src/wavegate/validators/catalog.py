@@ -26,6 +26,7 @@ from wavegate.argocd.application import is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "backstage"
 
@@ -86,7 +87,7 @@ ENTITY_SYNCED = declare(
     "# Application path: manifests\ncatalog-info.yaml   # at the root, not under manifests/", _F)
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     entities = [m for m in repo.manifests if kube.is_backstage_entity(m)]
     if not entities:
         return

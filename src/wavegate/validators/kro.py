@@ -23,6 +23,7 @@ from wavegate.kro import simpleschema as ss
 from wavegate.kro.plural import plural_problem
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "kro"
 _SCHEMA = ("spec", "schema")
@@ -187,7 +188,7 @@ _TYPE_HINT = ("Use string, integer, boolean, float, object, []T, map[string]T, o
               "spec.schema.types.")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if manifest.kind == "ResourceGraphDefinition" and manifest.group == kcrd.KRO_GROUP:
             yield from check_rgd(manifest)

@@ -8,6 +8,7 @@ from typing import Iterable
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 NOTHING_CHECKED = declare(
     "nothing-checked", "warning", "No file could be read as a manifest, so nothing was checked",
@@ -18,7 +19,7 @@ NOTHING_CHECKED = declare(
     "$ wavegate validate .         # the repository root, with its YAML manifests", "wavegate")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     if repo.manifests or repo.untyped:
         return
     read = len(repo.files)

@@ -22,6 +22,7 @@ from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
 from wavegate.schemas.store import store_for
+from wavegate.validators import Context
 
 # Shares no state with the other checks (it reads the schema store, for the defaults admission
 # sees, but in a forked worker a store is a private copy), so on a large repository it runs in a
@@ -29,7 +30,7 @@ from wavegate.schemas.store import store_for
 INDEPENDENT = True
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     try:
         policies = policies_for(ctx)
     except (FileNotFoundError, NotADirectoryError) as error:

@@ -16,6 +16,7 @@ from wavegate.schemas import SchemaStore
 from wavegate.schemas.engine import (CEL_RULE, CEL_SKIPPED, CRD, DUPLICATE, JSON, REQUIRED, TYPE, UNKNOWN_FIELD,
                                      VALUE, Problem, json_type)
 from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version, store_for
+from wavegate.validators import Context
 
 _F = "schema"
 _PROVIDE = ("Give wavegate the schema: pass the CRD or ResourceGraphDefinition with --schemas PATH, "
@@ -94,7 +95,7 @@ _RULES = {UNKNOWN_FIELD: UNKNOWN_FIELD_RULE, TYPE: INVALID_TYPE, VALUE: INVALID_
           DUPLICATE: DUPLICATE_RULE, CEL_RULE: CEL_RULE_RULE, CEL_SKIPPED: NOT_CHECKED}
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     if getattr(ctx, "engine", "builtin") == "kubeconform":
         from wavegate.schemas import kubeconform
 

@@ -13,6 +13,7 @@ from typing import Iterable
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
@@ -30,7 +31,7 @@ PLAINTEXT = declare(
     "  data:\n    - secretKey: password\n      remoteRef: {key: team/db, property: password}", "kubernetes")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     every = not ctx.applications
     for manifest in repo.manifests:
         if manifest.kind != "Secret" or manifest.group != "" or not (every or ctx.apps_of(manifest)):

@@ -8,6 +8,7 @@ from typing import Iterable
 from wavegate.findings import Finding, Severity
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 NOT_A_RESOURCE = declare(
     "yaml-not-a-resource", "error", "A document has no apiVersion, kind or metadata.name",
@@ -20,7 +21,7 @@ NOT_A_RESOURCE = declare(
     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"3\"", "yaml")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for document in repo.untyped:
         sync_set = ctx.sync_set_of(document)
         synced = sync_set is None or sync_set.synced
