@@ -6,6 +6,8 @@
         api = cluster.api_client()                 # kubernetes.client.ApiClient
         if cluster.dry_run_only: ...               # then send dryRun=All on every write
 
+    with cluster.reader() as read: ...             # read-only, plain dicts (wavegate.cluster.read)
+
 Providers:
 
 ``local``
@@ -29,6 +31,7 @@ from .base import Cluster, ClusterError
 from .kind import KindCluster
 from .kubeconfig import KubeconfigCluster
 from .local import LocalCluster
+from .read import ClusterReader, ReadError
 from .tools import ToolNotFoundError, find_tool
 
 PROVIDERS: dict[str, type[Cluster]] = {
@@ -59,10 +62,12 @@ def open_cluster(kind: str, **opts: Any) -> Cluster:
 __all__ = [
     "Cluster",
     "ClusterError",
+    "ClusterReader",
     "KindCluster",
     "KubeconfigCluster",
     "LocalCluster",
     "PROVIDERS",
+    "ReadError",
     "ToolNotFoundError",
     "find_tool",
     "open_cluster",
