@@ -150,7 +150,7 @@ def shortest_cycle(graph, members: list[str]) -> list[str]:
 
 def describe(graph, modules, cycle: list[str]) -> str:
     steps = [f"{a} imports {b} ({modules[a].relative_to(ROOT.parent)}:{graph[a][b]})"
-             for a, b in zip(cycle, cycle[1:])]
+             for a, b in zip(cycle, cycle[1:], strict=False)]
     return "\n    ".join(steps)
 
 

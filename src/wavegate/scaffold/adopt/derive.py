@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import copy
 import difflib
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from wavegate.argocd.model import TRACKING_ID
 from wavegate.load import read_yaml

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from wavegate.argocd.model import HELM_HOOK, HOOK, SYNC_OPTIONS
 from wavegate.load import read_yaml

@@ -12,7 +12,7 @@ what was skipped and why.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding

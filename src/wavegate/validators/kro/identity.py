@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding
@@ -17,13 +17,15 @@ def check_identity(m: Manifest, schema: dict) -> Iterable[Finding]:
     kind = schema.get("kind")
     kind_ok = False
     if not isinstance(kind, str) or not kind:
-        yield KIND.at(m, SCHEMA_PATH + ("kind",), "spec.schema.kind is missing", hint="Set an UpperCamelCase kind such as CICDPipeline.")
+        yield KIND.at(m, SCHEMA_PATH + ("kind",), "spec.schema.kind is missing",
+                      hint="Set an UpperCamelCase kind such as CICDPipeline.")
     elif not kcrd.KIND_RE.match(kind):
         suggestion = _upper_camel(kind)
         yield KIND.at(m, SCHEMA_PATH + ("kind",),
                       f"kind '{kind}' is not a valid KRO kind name: must be UpperCamelCase "
                       "(^[A-Z][a-zA-Z0-9]*$, at most 63 characters)",
-                      hint=f"Rename it, e.g. to {suggestion}." if suggestion else "Use letters and digits, starting with a capital.",
+                      hint=f"Rename it, e.g. to {suggestion}." if suggestion
+                      else "Use letters and digits, starting with a capital.",
                       key=False)
     else:
         kind_ok = True

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from wavegate.findings import Finding
 from wavegate.kro import graph as kgraph
 from wavegate.kro import simpleschema as ss
 from wavegate.load import Manifest
 from wavegate.validators.kro.expressions import standalone
-from wavegate.validators.kro.rules import (CONDITION, FOREACH, ID_DUPLICATE, ID_INVALID, ID_RESERVED, SHAPE,
-                                           TEMPLATE)
-
+from wavegate.validators.kro.rules import CONDITION, FOREACH, ID_DUPLICATE, ID_INVALID, ID_RESERVED, SHAPE, TEMPLATE
 
 _DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _RESERVED_PREFIXES = ("kro.run/", "internal.kro.run/")

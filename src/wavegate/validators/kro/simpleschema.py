@@ -10,7 +10,6 @@ from wavegate.kro import simpleschema as ss
 from wavegate.load import Manifest
 from wavegate.validators.kro.rules import SCHEMA_MARKER, SCHEMA_TYPE
 
-
 _MARKER_HINT = ("Write markers as key=value after `|`, separated by spaces, and quote values that contain "
                 "spaces (description=\"...\"). Markers: " + ", ".join(ss.MARKERS) + ".")
 _TYPE_HINT = ("Use string, integer, boolean, float, object, []T, map[string]T, or a type defined under "

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from wavegate.findings import Finding
 from wavegate.kro import graph as kgraph
