@@ -9,6 +9,7 @@ from __future__ import annotations
 from wavegate.findings import Result, Severity
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+FAIL_ON = ("error", "warning", "info", "never")  # --fail-on: a severity, or never
 
 
 def exit_code(result: Result, fail_on: str) -> int:

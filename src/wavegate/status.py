@@ -350,6 +350,8 @@ def env_status(read: ClusterReader, env, repo, now: datetime | None = None,
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from wavegate.cluster import READ_PROVIDERS
+
     sub = subparsers.add_parser(
         "status", help="each environment's Argo CD Application and kro instances, and what to do when stuck",
         description="Read from the cluster each environment's Argo CD Application (sync status, revision, health, "
@@ -361,7 +363,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sub.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: PATH/.wavegate.yaml)")
     sub.add_argument("--env", metavar="NAME", help="only this environment (default: every environment)")
     sub.add_argument("--format", choices=("text", "json"), default="text")
-    sub.add_argument("--cluster", choices=("kubeconfig", "local"), default="kubeconfig",
+    sub.add_argument("--cluster", choices=READ_PROVIDERS, default="kubeconfig",
                      help="where to read status (default: kubeconfig, the current context)")
     sub.add_argument("--context", metavar="NAME", help="kubeconfig context")
     sub.add_argument("--stuck-after", type=int, default=int(STUCK_AFTER.total_seconds() // 60), metavar="MINUTES",

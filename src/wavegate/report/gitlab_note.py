@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
-from wavegate.errors import exit_code
+from wavegate.errors import FAIL_ON, exit_code
 from wavegate.findings import Finding, ResourceRef, Result, Severity
 from wavegate.report.markdown import escape
 
@@ -36,7 +36,6 @@ MAX_ROWS = 200
 NOTE_LIMIT = 1_000_000
 DIFF_ARTIFACT = "wavegate-diff.md"
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
-_FAIL_ON = ("error", "warning", "info", "never")
 
 
 def _plural(count: int, word: str) -> str:
@@ -182,7 +181,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     report.add_argument("--diff-artifact", default=DIFF_ARTIFACT, metavar="PATH",
                         help=f"the job artifact holding the full diff as markdown, linked when the note is cut "
                              f"(default: {DIFF_ARTIFACT})")
-    report.add_argument("--fail-on", choices=_FAIL_ON, default="error",
+    report.add_argument("--fail-on", choices=FAIL_ON, default="error",
                         help="lowest severity that fails the run (default: error)")
     report.add_argument("--path-prefix", default="", metavar="DIR",
                         help="the directory validate checked, relative to the repository root (for line links)")
