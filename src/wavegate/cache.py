@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_IFMT, S_ISREG
+from typing import Any, Callable
 
 from wavegate import __version__
 from wavegate.findings import Finding, ResourceRef, Severity
@@ -361,23 +362,22 @@ class ObjectResults:
     a tool: wavegate.load.as_written) whose content hash the loader took: the file, that hash, the
     document's index, the Application that syncs it and what the check adds (`extra`). `scope`
     stands for everything else that decides the results: wavegate's code, the configuration, the
-    schemas and policies given, and what the check adds (`for_check`'s context)."""
+    schemas and policies given, and what the check adds (`for_check`'s context). `as_written`:
+    wavegate.load.as_written (passed in: the loader uses this module, so this one cannot import it)."""
 
-    def __init__(self, cache: Cache, scope: str, digests: dict[str, str]):
-        self.cache, self.scope, self.digests = cache, scope, digests
+    def __init__(self, cache: Cache, scope: str, digests: dict[str, str], as_written: Callable[[Any], bool]):
+        self.cache, self.scope, self.digests, self.as_written = cache, scope, digests, as_written
 
     def for_check(self, name: str, *context) -> "CheckResults | None":
         store = self.cache.results(f"checks-{name}", self.scope, *context)
-        return CheckResults(store, self.digests) if store is not None else None
+        return CheckResults(store, self.digests, self.as_written) if store is not None else None
 
 
 class CheckResults:
     """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
     `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
 
-    def __init__(self, store: "ResultStore", digests: dict[str, str]):
-        from wavegate.load import as_written
-
+    def __init__(self, store: "ResultStore", digests: dict[str, str], as_written: Callable[[Any], bool]):
         self.store, self.digests, self.as_written = store, digests, as_written
 
     def key(self, manifest, *extra) -> str | None:

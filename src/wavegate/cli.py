@@ -14,10 +14,9 @@ import time
 from pathlib import Path
 
 from wavegate import __version__
-from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, ConfigError, UsageError
-from wavegate.findings import Result, Severity
+from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, FAIL_ON, ConfigError, UsageError, exit_code
+from wavegate.findings import Result
 
-FAIL_ON = ("error", "warning", "info", "never")
 __all__ = ["EXIT_FINDINGS", "EXIT_OK", "EXIT_USAGE", "UsageError", "main"]
 
 
@@ -149,6 +148,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                                "auto reads CI_NODE_INDEX/CI_NODE_TOTAL")
     validate.set_defaults(handler=cmd_validate)
 
+    from wavegate.cluster import PROVIDERS
+
     dry_run = commands.add_parser(
         "dry-run", help="apply the repository to a real, throwaway API server in Argo CD's sync order",
         description="Install the CRDs, the CRDs kro generates from ResourceGraphDefinitions and the admission "
@@ -160,7 +161,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                "Example:\n  wavegate dry-run . --cluster local --schemas ../platform/rgds/",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_common_options(dry_run)
-    dry_run.add_argument("--cluster", choices=("local", "kubeconfig", "kind"), default="local",
+    dry_run.add_argument("--cluster", choices=PROVIDERS, default="local",
                          help="where to apply (default: local)")
     dry_run.add_argument("--context", metavar="NAME", help="kubeconfig context (with --cluster kubeconfig)")
     dry_run.set_defaults(handler=cmd_dry_run)
@@ -265,13 +266,6 @@ def emit(result: Result, reports: list[tuple[str, Path | None]], args=None) -> N
                 file.write_text(render(fmt, result, **shape), encoding="utf-8")
             except OSError as error:
                 raise UsageError(f"cannot write {file}: {error.strerror}") from None
-
-
-def exit_code(result: Result, fail_on: str) -> int:
-    if fail_on == "never":
-        return EXIT_OK
-    threshold = Severity.parse(fail_on)
-    return EXIT_FINDINGS if any(f.severity >= threshold for f in result.findings) else EXIT_OK
 
 
 def pipeline_options(args, progress=None):

@@ -1,5 +1,6 @@
-"""Kubernetes facts that are not schemas: which kinds are cluster-scoped, what a label selector
-is, which namespaces always exist, and which YAML documents are not Kubernetes objects at all.
+"""Kubernetes facts that are not schemas: the API groups wavegate knows by name, which kinds are
+cluster-scoped, what a label selector is, which namespaces always exist, and which YAML documents
+are not Kubernetes objects at all. Each is defined here only.
 
 The built-in scopes were read from Kubernetes' own OpenAPI document (api/openapi-spec/swagger.json
 of k8s.io/kubernetes v1.34.4, v1.35.4 and v1.36.3): a kind whose create path has no
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 
 CLUSTER = "Cluster"
 NAMESPACED = "Namespaced"
+SCOPES = (NAMESPACED, CLUSTER)  # a CRD's spec.scope, an RGD's spec.schema.scope
 
 # Built-in cluster-scoped kinds by (API group, kind); "" is the core group.
 BUILTIN_CLUSTER_SCOPED: frozenset[tuple[str, str]] = frozenset({
@@ -128,6 +130,7 @@ SYSTEM_NAMESPACES = frozenset({"default", "kube-system", "kube-public", "kube-no
 
 KRO_GROUP = "kro.run"
 CRD_GROUP = "apiextensions.k8s.io"
+ARGOCD_GROUP = "argoproj.io"
 BACKSTAGE_GROUP = "backstage.io"
 
 GroupKind = tuple[str, str]
@@ -137,6 +140,15 @@ def group_kind(manifest_or_group_kind: Union["Manifest", GroupKind]) -> GroupKin
     if isinstance(manifest_or_group_kind, tuple):
         return manifest_or_group_kind
     return manifest_or_group_kind.group, manifest_or_group_kind.kind
+
+
+def is_crd(manifest: "Manifest") -> bool:
+    return manifest.kind == "CustomResourceDefinition" and manifest.group == CRD_GROUP
+
+
+def is_rgd(manifest: "Manifest") -> bool:
+    """A kro ResourceGraphDefinition (which defines a kind, as a CRD does)."""
+    return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP
 
 
 def is_backstage_entity(manifest: "Manifest") -> bool:

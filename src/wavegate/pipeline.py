@@ -181,7 +181,10 @@ def render(run: Run) -> Run:
     ctx.exception_review = review_exceptions(ctx)  # what GitLab and git say, read before the pure checks
     cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
     if cache.enabled and run.loaded.digests:
-        ctx.results = ObjectResults(cache, _inputs_scope(options, config, kube_version), run.loaded.digests)
+        from wavegate.load import as_written
+
+        ctx.results = ObjectResults(cache, _inputs_scope(options, config, kube_version), run.loaded.digests,
+                                    as_written)
     run.ctx = ctx
     return run
 

@@ -94,14 +94,24 @@ def format_path(path: tuple) -> str:
     return text
 
 
+# The modules outside wavegate.validators that declare rules (every validators module is imported
+# too). Imported by name when the whole catalog is asked for: the catalog depends on no module, so
+# anything (the configuration, the CLI) can ask for it without importing the pipeline first.
+# tests/unit/test_import_graph.py checks that this list names every module that declares a rule.
+DECLARING_MODULES = (
+    "wavegate.argocd.appset",
+    "wavegate.dryrun.run",
+    "wavegate.load",
+    "wavegate.policy.rules",
+    "wavegate.render.rules",
+)
+
+
 def all_rules() -> list[Rule]:
     """Every declared rule, with every module that declares rules imported first."""
-    import wavegate.argocd.appset  # noqa: F401  (declares the ApplicationSet rules)
-    import wavegate.dryrun.run  # noqa: F401  (declares the dry-run rules)
-    import wavegate.load  # noqa: F401  (declares the YAML rules)
-    import wavegate.render.rules  # noqa: F401  (declares the render rules)
-    import wavegate.validators
-
-    for module in pkgutil.iter_modules(wavegate.validators.__path__):
+    for name in DECLARING_MODULES:
+        importlib.import_module(name)
+    validators = importlib.import_module("wavegate.validators")
+    for module in pkgutil.iter_modules(validators.__path__):
         importlib.import_module(f"wavegate.validators.{module.name}")
     return sorted(REGISTRY.values(), key=lambda r: (r.family, r.id))

@@ -1,8 +1,8 @@
 """`wavegate status`: what Argo CD and kro say about each environment, and what to do when stuck.
 
-Read through the Kubernetes API with the official client, from the cluster interface
-(`wavegate.cluster`): each environment's Argo CD Application (sync status, revision, health,
-last operation) and each kro instance its folder declares (`status.state` and conditions).
+Read through the cluster door's read-only client (`wavegate.cluster.read`): each environment's
+Argo CD Application (sync status, revision, health, last operation) and each kro instance its
+folder declares (`status.state` and conditions).
 The promotion health gate (`wavegate.promote.gates`) reads the Application through
 `read_application` here: one implementation.
 
@@ -18,9 +18,14 @@ import sys
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-ARGOCD_GROUP, ARGOCD_VERSION, APPLICATIONS = "argoproj.io", "v1alpha1", "applications"
-KRO_GROUP = "kro.run"
+from wavegate.kube import ARGOCD_GROUP, KRO_GROUP
+
+if TYPE_CHECKING:
+    from wavegate.cluster.read import ClusterReader
+
+ARGOCD_VERSION, APPLICATIONS = "v1alpha1", "applications"
 DEFAULT_APP_NAMESPACE = "argocd"
 STUCK_AFTER = timedelta(minutes=10)
 
@@ -91,23 +96,16 @@ def _ago(moment: datetime | None, now: datetime) -> str:
 # -- Argo CD Applications ----------------------------------------------------------------------
 
 
-def read_application(api_client, name: str, namespace: str = DEFAULT_APP_NAMESPACE,
+def read_application(read: ClusterReader, name: str, namespace: str = DEFAULT_APP_NAMESPACE,
                      now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> AppStatus:
     """The Application's status from the API server; `found` False when it does not exist."""
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
     result = AppStatus(name, namespace)
-    try:
-        obj = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-            ARGOCD_GROUP, ARGOCD_VERSION, namespace, APPLICATIONS, name)
-    except ApiException as error:
-        if error.status == 404:
-            result.advice.append(f"Application {namespace}/{name} does not exist (or the Application CRD is not "
-                                 f"installed): create it from the repository's argocd/ folder, or set "
-                                 f"`application:` of the environment in .wavegate.yaml")
-            return result
-        raise
+    obj = read.get(ARGOCD_GROUP, ARGOCD_VERSION, APPLICATIONS, name, namespace=namespace)
+    if obj is None:
+        result.advice.append(f"Application {namespace}/{name} does not exist (or the Application CRD is not "
+                             f"installed): create it from the repository's argocd/ folder, or set "
+                             f"`application:` of the environment in .wavegate.yaml")
+        return result
     return application_status(obj, now=now, stuck_after=stuck_after)
 
 
@@ -243,44 +241,22 @@ def instance_status(obj: dict, now: datetime | None = None, stuck_after: timedel
     return result
 
 
-def _plurals(api_client) -> dict[tuple[str, str], tuple[str, str]]:
-    """(group, kind) -> (plural, served version) of every CRD on the server."""
-    from kubernetes import client
-
-    found = {}
-    for crd in client.ApiextensionsV1Api(api_client).list_custom_resource_definition().items:
-        served = [v.name for v in crd.spec.versions if v.served]
-        storage = next((v.name for v in crd.spec.versions if v.storage), served[0] if served else "")
-        found[(crd.spec.group, crd.spec.names.kind)] = (crd.spec.names.plural, storage)
-    return found
-
-
-def read_instance(api_client, api_version: str, kind: str, namespace: str | None, name: str,
+def read_instance(read: ClusterReader, api_version: str, kind: str, namespace: str | None, name: str,
                   plurals: dict | None = None, now: datetime | None = None,
                   stuck_after: timedelta = STUCK_AFTER) -> InstanceStatus:
-    from kubernetes import client
-    from kubernetes.client.rest import ApiException
-
     group, _, version = api_version.rpartition("/")
-    plurals = plurals if plurals is not None else _plurals(api_client)
+    plurals = plurals if plurals is not None else read.custom_kinds()
     missing = InstanceStatus(api_version, kind, namespace, name, health="Missing")
     if (group, kind) not in plurals:
         missing.advice.append(f"the API server does not know {kind}.{group}: the ResourceGraphDefinition that "
                               f"defines it is not installed or not Active")
         return missing
     plural, _ = plurals[(group, kind)]
-    api = client.CustomObjectsApi(api_client)
-    try:
-        if namespace:
-            obj = api.get_namespaced_custom_object(group, version, namespace, plural, name)
-        else:
-            obj = api.get_cluster_custom_object(group, version, plural, name)
-    except ApiException as error:
-        if error.status == 404:
-            missing.advice.append(f"{kind} {name} does not exist yet: the Application has not synced it "
-                                  f"(see the Application's status)")
-            return missing
-        raise
+    obj = read.get(group, version, plural, name, namespace=namespace)
+    if obj is None:
+        missing.advice.append(f"{kind} {name} does not exist yet: the Application has not synced it "
+                              f"(see the Application's status)")
+        return missing
     return instance_status(obj, now=now, stuck_after=stuck_after)
 
 
@@ -341,7 +317,8 @@ def kro_kinds(repo) -> set[tuple[str, str]]:
     return kinds
 
 
-def env_status(api_client, env, repo, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> EnvStatus:
+def env_status(read: ClusterReader, env, repo, now: datetime | None = None,
+               stuck_after: timedelta = STUCK_AFTER) -> EnvStatus:
     now = now or datetime.now(timezone.utc)
     app_ref = application_of(env, repo)
     if app_ref is None:
@@ -349,7 +326,7 @@ def env_status(api_client, env, repo, now: datetime | None = None, stuck_after: 
         app.advice.append(f"no Application in the repository has source.path {env.path}: set `application:` of "
                           f"environment {env.name} in .wavegate.yaml")
     else:
-        app = read_application(api_client, *app_ref, now=now, stuck_after=stuck_after)
+        app = read_application(read, *app_ref, now=now, stuck_after=stuck_after)
     extra = kro_kinds(repo)
     prefix = env.path.strip("/") + "/"
     instances = []
@@ -362,9 +339,9 @@ def env_status(api_client, env, repo, now: datetime | None = None, stuck_after: 
         if manifest.kind == "ResourceGraphDefinition":
             continue
         if plurals is None:
-            plurals = _plurals(api_client)
+            plurals = read.custom_kinds()
         namespace = manifest.namespace or _destination_namespace(repo, app_ref)
-        instances.append(read_instance(api_client, manifest.api_version, manifest.kind, namespace, manifest.name or "",
+        instances.append(read_instance(read, manifest.api_version, manifest.kind, namespace, manifest.name or "",
                                        plurals=plurals, now=now, stuck_after=stuck_after))
     return EnvStatus(env.name, env.path, app, instances)
 
@@ -373,6 +350,8 @@ def env_status(api_client, env, repo, now: datetime | None = None, stuck_after: 
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from wavegate.cluster import READ_PROVIDERS
+
     sub = subparsers.add_parser(
         "status", help="each environment's Argo CD Application and kro instances, and what to do when stuck",
         description="Read from the cluster each environment's Argo CD Application (sync status, revision, health, "
@@ -384,7 +363,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     sub.add_argument("--config", type=Path, metavar="FILE", help="configuration file (default: PATH/.wavegate.yaml)")
     sub.add_argument("--env", metavar="NAME", help="only this environment (default: every environment)")
     sub.add_argument("--format", choices=("text", "json"), default="text")
-    sub.add_argument("--cluster", choices=("kubeconfig", "local"), default="kubeconfig",
+    sub.add_argument("--cluster", choices=READ_PROVIDERS, default="kubeconfig",
                      help="where to read status (default: kubeconfig, the current context)")
     sub.add_argument("--context", metavar="NAME", help="kubeconfig context")
     sub.add_argument("--stuck-after", type=int, default=int(STUCK_AFTER.total_seconds() // 60), metavar="MINUTES",
@@ -414,8 +393,8 @@ def cmd_status(args, cluster=None) -> int:
         owned = cluster is None
         cluster = cluster or open_cluster(args.cluster, **options).start()
         try:
-            api = cluster.api_client()
-            results = [env_status(api, env, repo, stuck_after=stuck) for env in envs]
+            with cluster.reader() as read:
+                results = [env_status(read, env, repo, stuck_after=stuck) for env in envs]
         finally:
             if owned:
                 cluster.stop()

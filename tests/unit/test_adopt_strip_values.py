@@ -10,13 +10,13 @@ import yaml
 from wavegate.scaffold.adopt import (
     LAST_APPLIED,
     AdoptError,
-    _dump,
     check_takeover,
     derive_values,
     read_extra_values,
     strip,
     write_repository,
 )
+from wavegate.scaffold.adopt.write import _dump
 
 
 def live(**overrides):

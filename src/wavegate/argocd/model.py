@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from wavegate.kube import ARGOCD_GROUP as ARGOCD_GROUP  # Argo CD's vocabulary names it from here
+from wavegate.kube import is_crd
 from wavegate.load import Manifest
 
 PREFIX = "argocd.argoproj.io/"
@@ -25,8 +27,6 @@ INSTANCE_LABEL_DEFAULT = "app.kubernetes.io/instance"
 FINALIZER_ANNOTATION_MISTAKE = PREFIX + "finalizer"
 HELM_HOOK = "helm.sh/hook"
 HELM_HOOK_WEIGHT = "helm.sh/hook-weight"
-
-ARGOCD_GROUP = "argoproj.io"
 
 # Hook types by the first Argo CD major version that knows them (PreDelete arrived in 3.3).
 HOOK_TYPES = ("PreSync", "Sync", "Skip", "PostSync", "SyncFail", "PostDelete", "PreDelete")
@@ -181,10 +181,6 @@ def option_set(values: Iterable[str]) -> dict[str, str]:
         name, _, value = option.partition("=")
         result[name.strip()] = value.strip()
     return result
-
-
-def is_crd(manifest: Manifest) -> bool:
-    return manifest.kind == "CustomResourceDefinition" and manifest.group == "apiextensions.k8s.io"
 
 
 def crd_group_kind(manifest: Manifest) -> tuple[str, str] | None:

@@ -6,6 +6,8 @@
         api = cluster.api_client()                 # kubernetes.client.ApiClient
         if cluster.dry_run_only: ...               # then send dryRun=All on every write
 
+    with cluster.reader() as read: ...             # read-only, plain dicts (wavegate.cluster.read)
+
 Providers:
 
 ``local``
@@ -23,19 +25,43 @@ Providers:
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from .base import Cluster, ClusterError
-from .kind import KindCluster
-from .kubeconfig import KubeconfigCluster
-from .local import LocalCluster
+from .read import ClusterReader, ReadError
 from .tools import ToolNotFoundError, find_tool
 
-PROVIDERS: dict[str, type[Cluster]] = {
-    "local": LocalCluster,
-    "kubeconfig": KubeconfigCluster,
-    "kind": KindCluster,
+if TYPE_CHECKING:
+    from .kind import KindCluster
+    from .kubeconfig import KubeconfigCluster
+    from .local import LocalCluster
+
+# Provider name -> (module, class). The one list of providers: the CLI's --cluster choices are
+# its names. A provider's module is imported when a cluster of its kind is opened, so that naming
+# them costs nothing (local's and kind's imports take about 0.1 s).
+_PROVIDERS: dict[str, tuple[str, str]] = {
+    "local": ("local", "LocalCluster"),
+    "kubeconfig": ("kubeconfig", "KubeconfigCluster"),
+    "kind": ("kind", "KindCluster"),
 }
+PROVIDERS: tuple[str, ...] = tuple(_PROVIDERS)
+# The providers a command that reads a cluster's state may name (status, promote's health gate):
+# a kind cluster would be created empty just to be read.
+READ_PROVIDERS: tuple[str, ...] = ("kubeconfig", "local")
+
+
+def provider(kind: str) -> type[Cluster]:
+    """The class of provider ``kind``; KeyError for an unknown one."""
+    module, name = _PROVIDERS[kind]
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __getattr__(name: str) -> Any:  # LocalCluster, KubeconfigCluster, KindCluster, on first use
+    for kind, (_, cls) in _PROVIDERS.items():
+        if cls == name:
+            return provider(kind)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_cluster(kind: str, **opts: Any) -> Cluster:
@@ -45,7 +71,7 @@ def open_cluster(kind: str, **opts: Any) -> Cluster:
     Raises ``ValueError`` for an unknown provider or option.
     """
     try:
-        cls = PROVIDERS[kind]
+        cls = provider(kind)
     except KeyError:
         raise ValueError(
             f"unknown cluster kind {kind!r}: choose one of {', '.join(PROVIDERS)}"
@@ -59,10 +85,13 @@ def open_cluster(kind: str, **opts: Any) -> Cluster:
 __all__ = [
     "Cluster",
     "ClusterError",
+    "ClusterReader",
     "KindCluster",
     "KubeconfigCluster",
     "LocalCluster",
     "PROVIDERS",
+    "READ_PROVIDERS",
+    "ReadError",
     "ToolNotFoundError",
     "find_tool",
     "open_cluster",

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the kubernetes package is imported lazily: it is slow to import
     from kubernetes.client import ApiClient
 
+    from wavegate.cluster.read import ClusterReader
+
 
 class ClusterError(RuntimeError):
     """A cluster could not be started, reached or stopped.  The message says why."""
@@ -72,6 +74,12 @@ class Cluster(abc.ABC):
         except Exception as error:  # the client raises ConfigException, TypeError, ... on a broken file
             raise ClusterError(f"kubeconfig {self.kubeconfig}: {error}") from None
         return _reporting_client()(configuration=configuration)
+
+    def reader(self) -> ClusterReader:
+        """Read-only access to this cluster (wavegate.cluster.read); close it when done."""
+        from wavegate.cluster.read import ClusterReader
+
+        return ClusterReader(self.api_client())
 
     def __enter__(self) -> Cluster:
         return self.start()

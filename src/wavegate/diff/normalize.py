@@ -9,6 +9,7 @@ import copy
 
 from wavegate.argocd.application import Application
 from wavegate.argocd.jq import JqUnavailable, delete_paths
+from wavegate.kube import is_crd
 from wavegate.load import Manifest, Repo
 from wavegate.validators.argocd_ignore_differences import _status_setting, entry_matches, pointer_problem
 
@@ -16,7 +17,6 @@ SECRET_FIELDS = ("data", "stringData")
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 HIDDEN = "<hidden>"
 CHANGED = "<hidden: changed>"
-CRD_GROUP = "apiextensions.k8s.io"
 
 
 def status_setting(repo: Repo, argocd_version: int) -> str:
@@ -35,8 +35,7 @@ def compared(manifest: Manifest, app: Application | None, repo: Repo, status: st
     """The object as Argo CD's diff sees it (a copy; `manifest.data` is left alone). What could not
     be honoured is added to `notes`, once per distinct message."""
     data = copy.deepcopy(manifest.data)
-    if status == "all" or (status == "crd" and manifest.kind == "CustomResourceDefinition"
-                           and manifest.group == CRD_GROUP):
+    if status == "all" or (status == "crd" and is_crd(manifest)):
         data.pop("status", None)
     if app is None:
         return data

@@ -156,7 +156,7 @@ def _html(text: str) -> str:
 
 
 def _cell(text: str) -> str:
-    from wavegate.report.gitlab_note import escape
+    from wavegate.report.markdown import escape
 
     return escape(text)
 

@@ -13,8 +13,6 @@ from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.load import Manifest
 
-KRO_GROUP = "kro.run"
-
 
 @dataclass
 class Step:
@@ -92,7 +90,3 @@ def _plan(name: str, manifests: list[Manifest], namespace: str | None, create_na
     for phase, wave, tasks in model.waves(model.sync_tasks(manifests)):
         plan.steps.append(Step(phase, wave, tasks))
     return plan
-
-
-def is_rgd(manifest: Manifest) -> bool:
-    return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.argocd import model
-from wavegate.dryrun.plan import SyncPlan, argocd_plan, build_plans, is_rgd
+from wavegate.dryrun.plan import SyncPlan, argocd_plan, build_plans
 from wavegate.dryrun.server import Outcome, Server
 from wavegate.findings import Finding
+from wavegate.kube import is_crd, is_rgd
 from wavegate.load import Manifest, load
 from wavegate.progress import Progress, quiet
 from wavegate.rules import declare
@@ -79,7 +80,7 @@ def prerequisites(schema_paths: tuple[str, ...], policy_dir: str | None, root: P
     for raw in schema_paths:
         path = Path(raw)
         repo = load(path) if path.is_dir() else load(path.parent, only=[path.name])
-        found.extend(_named(m, repo.root, root) for m in repo.manifests if model.is_crd(m) or is_rgd(m))
+        found.extend(_named(m, repo.root, root) for m in repo.manifests if is_crd(m) or is_rgd(m))
     if policy_dir:
         repo = load(policy_dir, exclude=("fixtures",))
         found.extend(_named(m, repo.root, root) for m in repo.manifests
@@ -135,7 +136,7 @@ def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRun
     # Namespaces of namespaced prerequisites (policy parameters) first, then CRDs, then the rest.
     for namespace in sorted({m.namespace for m in extra if m.namespace}):
         server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, None)
-    ordered = sorted(extra, key=lambda m: (0 if model.is_crd(m) or is_rgd(m) else 1, m.path))
+    ordered = sorted(extra, key=lambda m: (0 if is_crd(m) or is_rgd(m) else 1, m.path))
     for manifest in ordered:
         body = generated_crd(manifest) if is_rgd(manifest) else manifest.data
         if body is None:
@@ -202,7 +203,7 @@ def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progre
             report.findings.extend(findings_for(manifest, outcome, plan.name))
             if outcome.applied and manifest.kind == "Namespace" and manifest.name:
                 created_namespaces.add(manifest.name)
-            if outcome.applied and model.is_crd(manifest) and manifest.name:
+            if outcome.applied and is_crd(manifest) and manifest.name:
                 crds.append(manifest.name)
         for rgd, crd in generated:
             outcome = server.apply(crd, None)

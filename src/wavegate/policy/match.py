@@ -60,7 +60,7 @@ def crd_plurals(manifests) -> dict[tuple[str, str], str]:
     """(group, kind) -> plural from every CustomResourceDefinition among `manifests`."""
     found = {}
     for manifest in manifests:
-        if manifest.kind == "CustomResourceDefinition" and manifest.group == kube.CRD_GROUP:
+        if kube.is_crd(manifest):
             group, kind = manifest.get("spec", "group"), manifest.get("spec", "names", "kind")
             plural = manifest.get("spec", "names", "plural")
             if isinstance(group, str) and isinstance(kind, str) and isinstance(plural, str):

@@ -189,6 +189,17 @@ def load_policies(path: str | Path | None = None) -> PolicySet:
     return cached
 
 
+def policies_for(ctx) -> PolicySet:
+    """The policy set a checking context uses: the one the CLI put on it (`ctx.policies`: a set,
+    or a directory), else the directory its configuration names, else the built-in defaults."""
+    chosen = getattr(ctx, "policies", None)
+    if isinstance(chosen, PolicySet):
+        return chosen
+    if chosen is None:
+        chosen = getattr(ctx.config, "policies", None)
+    return load_policies(chosen)
+
+
 def _load(directory: Path, display: str) -> PolicySet:
     repo = load(directory, exclude=("fixtures", "**/fixtures"))
     found = PolicySet(source=display)

@@ -33,7 +33,7 @@ def review_exceptions(ctx, environ: Mapping[str, str] | None = None) -> Review |
     """The review for a checking context (its configuration, its policy set, its repository)."""
     if not (ctx.config.raw.get("exceptions") or []):
         return None
-    from wavegate.validators.policy import policies_for
+    from wavegate.policy.model import policies_for
 
     try:
         policies = policies_for(ctx)

@@ -15,6 +15,8 @@ from wavegate.promote import mr as texts
 
 
 def add_parser(subparsers) -> None:
+    from wavegate.cluster import READ_PROVIDERS
+
     promote = subparsers.add_parser(
         "promote", help="carry one environment's manifests into the next through a merge request",
         description="Build the plan (every manifest of --from's folder carried to --to's, except the `keep` fields, "
@@ -37,7 +39,7 @@ def add_parser(subparsers) -> None:
     promote.add_argument("--source-ref", default="HEAD", metavar="REV", help="the commit promoted (default: HEAD)")
     promote.add_argument("--skip-gates", action="store_true",
                          help="do not check the gates (recorded in the commit trailers and the merge request)")
-    promote.add_argument("--cluster", choices=("kubeconfig", "local"), default="kubeconfig",
+    promote.add_argument("--cluster", choices=READ_PROVIDERS, default="kubeconfig",
                          help="where the health gate reads --from's Application (default: kubeconfig)")
     promote.add_argument("--context", metavar="NAME", help="kubeconfig context")
     promote.set_defaults(handler=cmd_promote)

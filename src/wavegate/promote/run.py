@@ -256,7 +256,8 @@ def _cluster_gates(opts, config, source, target, source_repo, git, source_repo_p
                          "make the cluster reachable (KUBECONFIG and --context), or pass --skip-gates, "
                          "which the merge request records")]
     try:
-        app = status.read_application(cluster.api_client(), *app_ref, now=_now(opts))
+        with cluster.reader() as read:
+            app = status.read_application(read, *app_ref, now=_now(opts))
     finally:
         if owned:
             cluster.stop()

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from wavegate.findings import Result
 from wavegate.report import codequality, json_report, junit, sarif, text
 
-FORMATS: tuple[str, ...] = ("text", "json", "junit", "codequality", "sarif")
-
 _RENDERERS: dict[str, Callable[..., str]] = {
     "text": text.render,
     "json": json_report.render,
@@ -21,6 +19,7 @@ _RENDERERS: dict[str, Callable[..., str]] = {
     "codequality": codequality.render,
     "sarif": sarif.render,
 }
+FORMATS: tuple[str, ...] = tuple(_RENDERERS)
 
 
 def render(fmt: str, result: Result, *, color: bool = False, quiet: bool = False, statistics: bool = False) -> str:

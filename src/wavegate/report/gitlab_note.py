@@ -25,7 +25,9 @@ import sys
 from pathlib import Path
 from urllib.parse import quote
 
+from wavegate.errors import FAIL_ON, exit_code
 from wavegate.findings import Finding, ResourceRef, Result, Severity
+from wavegate.report.markdown import escape
 
 MARKER = "<!-- wavegate:summary -->"
 MAX_ROWS = 200
@@ -34,20 +36,10 @@ MAX_ROWS = 200
 NOTE_LIMIT = 1_000_000
 DIFF_ARTIFACT = "wavegate-diff.md"
 _ICON = {Severity.ERROR: "🔴", Severity.WARNING: "🟠", Severity.INFO: "🔵"}
-_FAIL_ON = ("error", "warning", "info", "never")
 
 
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def escape(text: str) -> str:
-    """Text safe inside a markdown table cell: no HTML, no table breaks, no @mentions or
-    #references that would notify people or link issues."""
-    text = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace("|", "&#124;").replace("@", "&#64;").replace("#", "&#35;")
-            .replace("`", "&#96;").replace("\\", "&#92;"))
-    return "<br>".join(line.strip() for line in text.splitlines()) or ""
 
 
 def line_url(project_url: str, commit_sha: str, path: str, line: int) -> str:
@@ -189,7 +181,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     report.add_argument("--diff-artifact", default=DIFF_ARTIFACT, metavar="PATH",
                         help=f"the job artifact holding the full diff as markdown, linked when the note is cut "
                              f"(default: {DIFF_ARTIFACT})")
-    report.add_argument("--fail-on", choices=_FAIL_ON, default="error",
+    report.add_argument("--fail-on", choices=FAIL_ON, default="error",
                         help="lowest severity that fails the run (default: error)")
     report.add_argument("--path-prefix", default="", metavar="DIR",
                         help="the directory validate checked, relative to the repository root (for line links)")
@@ -205,7 +197,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def cmd_report(args) -> int:
-    from wavegate.cli import exit_code
     from wavegate.errors import UsageError
     from wavegate.gitlab import GitLab, GitLabError, scrub_env
 

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from wavegate.kube import KRO_GROUP
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -37,7 +39,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                        help="YAML file of the values the cluster cannot tell (argocd_hostname, created_by, ...)")
     adopt.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     adopt.add_argument("--context", help="kubeconfig context (default: its current context)")
-    adopt.add_argument("--group", default="kro.run", help="API group of the kind to adopt (default: kro.run)")
+    adopt.add_argument("--group", default=KRO_GROUP, help=f"API group of the kind to adopt (default: {KRO_GROUP})")
     adopt.add_argument("--kind", default="CICDPipeline", help="kind to adopt (default: CICDPipeline)")
     adopt.add_argument("--exact-metadata", action="store_true",
                        help="write the live labels and annotations only: no golden-path sync-wave, labels or "
@@ -75,13 +77,10 @@ def cmd_adopt(args) -> int:
         return _fail(error.problems, EXIT_USAGE)
     try:
         with open_cluster("kubeconfig", kubeconfig=args.kubeconfig, context=args.context) as cluster:
-            api = cluster.api_client()
-            try:
-                results = adopt(api, args.out, name=args.name, namespace=args.namespace, all_=args.all_,
+            with cluster.reader() as read:
+                results = adopt(read, args.out, name=args.name, namespace=args.namespace, all_=args.all_,
                                 extra=extra, group=args.group, kind=args.kind,
                                 exact_metadata=args.exact_metadata, force=args.force)
-            finally:
-                api.close()
     except ClusterError as error:
         return _fail([str(error)], EXIT_FAILED)
     except AdoptError as error:

@@ -27,8 +27,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavegate.schemas import bundle
+
+if TYPE_CHECKING:
+    from wavegate.cluster.read import ClusterReader
 
 SKIP_KINDS = frozenset({"WatchEvent", "DeleteOptions"})  # meta types every group-version lists
 
@@ -37,9 +41,9 @@ class ExportError(RuntimeError):
     """The cluster's OpenAPI could not be read."""
 
 
-def fetch(api_client) -> dict[str, dict]:
+def fetch(read: ClusterReader) -> dict[str, dict]:
     """Every group-version document of `/openapi/v3`, by its discovery path (`apis/apps/v1`)."""
-    index = _get(api_client, "/openapi/v3")
+    index = _get(read, "/openapi/v3")
     paths = index.get("paths") if isinstance(index, dict) else None
     if not isinstance(paths, dict):
         raise ExportError("the server's /openapi/v3 has no `paths`: it does not serve OpenAPI v3 (Kubernetes < 1.24?)")
@@ -48,34 +52,24 @@ def fetch(api_client) -> dict[str, dict]:
         if not (path == "api/v1" or (path.startswith("apis/") and path.count("/") == 2)):
             continue  # version and well-known endpoints, group discovery without a version
         url = ref.get("serverRelativeURL") if isinstance(ref, dict) else None
-        documents[path] = _get(api_client, url or "/openapi/v3/" + path)
+        documents[path] = _get(read, url or "/openapi/v3/" + path)
     return documents
 
 
-def _get(api_client, path: str) -> dict:
-    from kubernetes.client.exceptions import ApiException
-
+def _get(read: ClusterReader, path: str) -> dict:
     from wavegate.cluster.base import ClusterError
+    from wavegate.cluster.read import ReadError
 
-    from urllib.parse import parse_qsl
-
-    resource, _, query = path.partition("?")
     try:
-        method, url, headers, body, _ = api_client.param_serialize(
-            method="GET", resource_path=resource, query_params=parse_qsl(query) or None,
-            header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
-        response = api_client.call_api(method, url, header_params=headers, body=body)
-        response.read()
-        status = response.status
-    except ApiException as error:
-        raise ExportError(f"GET {path}: {error.status} {error.reason}") from None
+        status, data = read.get_raw(path)
+    except ReadError as error:
+        raise ExportError(f"GET {path}: {error}") from None
     except ClusterError:  # the server cannot be reached: said once, by the cluster door
         raise
     except Exception as error:  # noqa: BLE001 - anything else on the way
         raise ExportError(f"GET {path}: {type(error).__name__}: {error}") from None
     if status != 200:
         raise ExportError(f"GET {path}: HTTP {status}")
-    data = response.data
     try:
         return json.loads(data)
     except ValueError:
@@ -183,11 +177,8 @@ def write(schemas: dict[tuple, dict], directory: Path, layout: str = bundle.KIND
 
 def export(cluster, directory: Path, layout: str = bundle.KIND_SUFFIX) -> list[Path]:
     """Export the schemas of a started `wavegate.cluster.Cluster` into `directory`."""
-    api = cluster.api_client()
-    try:
-        documents = fetch(api)
-    finally:
-        api.close()
+    with cluster.reader() as read:
+        documents = fetch(read)
     return write(schemas_of(documents, source=f"cluster {cluster.name}"), directory, layout)
 
 

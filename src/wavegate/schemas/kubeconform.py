@@ -1,6 +1,6 @@
 """The second schema engine: kubeconform, run on the store written as a bundle (`--engine kubeconform`).
 
-    findings = check(repo, ctx)       # instead of the built-in engine's instance check
+    findings = check(repo, store, mapping)  # instead of the built-in engine's instance check
 
 1. The kinds the repository's manifests use are written from the one store as a kubeconform
    schema directory (`bundle.write_bundle`), in a cache directory named by a hash of everything
@@ -35,7 +35,7 @@ import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from wavegate.config import ConfigError
 from wavegate.findings import Finding
@@ -43,6 +43,9 @@ from wavegate.load import Manifest, Repo
 from wavegate.schemas import bundle
 from wavegate.schemas.engine import DUPLICATE, REQUIRED, TYPE, UNKNOWN_FIELD, VALUE, Problem
 from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, SchemaStore, split_api_version
+
+if TYPE_CHECKING:
+    from wavegate.rules import Rule
 
 FILES_PER_RUN = 2000  # keeps the command line far below ARG_MAX
 TIMEOUT_SECONDS = 600
@@ -331,11 +334,21 @@ def _first_non_finite(data, path: tuple = ()) -> tuple:
 # -- the engine --------------------------------------------------------------------------------------
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
-    """What the schema check finds with kubeconform as the engine (see the module docstring)."""
-    from wavegate.validators import schema as rules
+@dataclass(frozen=True)
+class Mapping:
+    """How kubeconform's results become findings: the schema check's rules and verdicts, handed
+    in by validators.schema (the engine does not import the check that runs it)."""
 
-    store = rules.store_for(ctx)
+    check_manifest: Callable[[SchemaStore, Manifest], list[Finding]]  # the store's verdict alone
+    finding: Callable[[Entry, Manifest, Problem], Finding]  # one schema problem of one manifest
+    store_findings: Callable[[SchemaStore], Iterable[Finding]]  # about the schema sources themselves
+    undecodable: Rule
+    not_checked: Rule
+    invalid_value: Rule
+
+
+def check(repo: Repo, store: SchemaStore, rules: Mapping) -> Iterable[Finding]:
+    """What the schema check finds with kubeconform as the engine (see the module docstring)."""
     judged: list[tuple[Manifest, Entry]] = []
     for manifest in repo.manifests:
         group, version = split_api_version(manifest.api_version)
@@ -363,30 +376,30 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
             if result.status == "statusError" and result.msg.startswith(UNDECODABLE_PREFIXES):
                 if manifest.path in with_problems:
                     continue  # the loader already reported why
-                yield rules.UNDECODABLE.at(manifest, _first_non_finite(manifest.data), _undecodable(manifest, result.msg),
+                yield rules.undecodable.at(manifest, _first_non_finite(manifest.data), _undecodable(manifest, result.msg),
                                            hint="Quote the value (a string), or write a finite number; the API "
                                                 "server reads YAML the same way and refuses the object too.")
             elif result.status == "statusInvalid":
                 if entry.key not in schemas:
                     schemas[entry.key] = _read_schema(directory, location, entry)
                 for problem in problems_of(manifest, result, schemas[entry.key]):
-                    yield rules._finding(entry, manifest, problem)
+                    yield rules.finding(entry, manifest, problem)
             elif result.status == "statusError":
                 if manifest.path in with_problems:
                     continue  # kubeconform's strict YAML refuses what the loader already reported
                 if result.msg.startswith("could not find schema"):
                     continue  # the store has no JSON schema for it (a CRD version without one)
-                yield rules.NOT_CHECKED.at(manifest, ("kind",),
+                yield rules.not_checked.at(manifest, ("kind",),
                                            f"kubeconform could not check {manifest.kind} {manifest.name or ''}: "
                                            f"{result.msg}".replace("  ", " "))
         for result in unmatched:  # never dropped: at the file, when no document can be named
             if result.status not in ("statusError", "statusInvalid") or result.filename in with_problems | with_untyped:
                 continue
-            rule = rules.UNDECODABLE if result.status == "statusError" else rules.INVALID_VALUE
+            rule = rules.undecodable if result.status == "statusError" else rules.invalid_value
             what = " ".join(x for x in (result.kind, result.name) if x)
             yield rule.at_file(result.filename, message=f"kubeconform{' on ' + what if what else ''}: {result.msg}",
                                hint="Fix the document kubeconform names; the API server reads YAML the same way.")
-    yield from rules.schema_findings(store)
+    yield from rules.store_findings(store)
 
 
 UNDECODABLE_PREFIXES = ("error unmarshalling resource", "error converting YAML", "missing 'kind' key",
@@ -406,5 +419,5 @@ def _read_schema(directory: Path, location: str, entry: Entry) -> dict | None:
         return None
 
 
-__all__ = ["KubeconformError", "Result", "check", "prepare_bundle", "problems_of", "resolve_pointer",
+__all__ = ["KubeconformError", "Mapping", "Result", "check", "prepare_bundle", "problems_of", "resolve_pointer",
            "run_kubeconform"]

@@ -32,8 +32,6 @@ from wavegate.schemas.engine import BUILTIN, CRD, JSON, Compiler, Node, Problem,
 GVK = tuple[str, str, str]
 FAST_AFTER = 16  # objects of one built-in kind before its compiled fast path is worth compiling
 
-CRD_GROUP = "apiextensions.k8s.io"
-KRO_GROUP = "kro.run"
 SHIPPED = "wavegate built-in"
 DATA = Path(__file__).resolve().parent.parent / "data" / "schemas"
 # Group -> shipped file. Files load on first use of one of their groups.
@@ -181,7 +179,7 @@ class SchemaStore:
             manifests += _definitions_elsewhere(repo, config)
         # 1. CRDs in the repository.
         for manifest in manifests:
-            if _is_crd(manifest):
+            if kube.is_crd(manifest):
                 store.add_crd(manifest, origin="crd")
         # 2. Extra paths: the command line first, then the configuration (whose paths the
         #    configuration loader already made absolute, relative to the file).
@@ -196,7 +194,7 @@ class SchemaStore:
             store.add_path(path, display=_display(shown, path, root), limits=config.limits)
         # 3. RGDs in the repository.
         for manifest in manifests:
-            if _is_rgd(manifest):
+            if kube.is_rgd(manifest):
                 store.add_rgd(manifest, origin="rgd")
         # Compile the repository's own CRDs now, so their problems are reported even without instances.
         for entry in list(store.entries.values()):
@@ -228,9 +226,9 @@ class SchemaStore:
                 self._add_document(manifest)
 
     def _add_document(self, manifest: Manifest) -> None:
-        if _is_crd(manifest):
+        if kube.is_crd(manifest):
             self.add_crd(manifest, origin="schemas")
-        elif _is_rgd(manifest):
+        elif kube.is_rgd(manifest):
             self.add_rgd(manifest, origin="schemas")
 
     def _put(self, entry: Entry) -> bool:
@@ -283,7 +281,7 @@ class SchemaStore:
         if not isinstance(spec, dict):
             return None
         kind, version = spec.get("kind"), spec.get("apiVersion")
-        group = spec.get("group") or KRO_GROUP
+        group = spec.get("group") or kube.KRO_GROUP
         if not all(isinstance(x, str) and x for x in (kind, version, group)):
             return None
         line, _ = manifest.position(())
@@ -365,7 +363,7 @@ class SchemaStore:
         for entry in load_shipped(name, self._meta):
             if entry.key not in self.entries:
                 self.entries[entry.key] = entry
-        if group == KRO_GROUP:
+        if group == kube.KRO_GROUP:
             # The platform's own kinds, from the ResourceGraphDefinitions of wavegate's golden path
             # (templates/kro): a generated repository validates with no configuration. RGDs from
             # the repository, --schemas or the configuration were added first and win.
@@ -473,6 +471,15 @@ class SchemaStore:
 # ---------------------------------------------------------------------------------------------
 
 
+def store_for(ctx) -> SchemaStore:
+    """A checking context's store; built (and kept on the context) when the CLI did not build one."""
+    store = getattr(ctx, "schemas", None)
+    if store is None:
+        store = SchemaStore.build(ctx.repo, ctx.config)
+        ctx.schemas = store
+    return store
+
+
 def _definitions_elsewhere(repo: Repo, config: Config) -> list[Manifest]:
     """CRDs and RGDs in the repository's files that `repo` did not load (a partial load)."""
     from wavegate.load import discover, load_file
@@ -489,16 +496,8 @@ def _definitions_elsewhere(repo: Repo, config: Config) -> list[Manifest]:
         if b"CustomResourceDefinition" not in raw and b"ResourceGraphDefinition" not in raw:
             continue
         manifests, _ = load_file(repo.root, rel, config.limits)  # its problems belong to its own run
-        found += [m for m in manifests if _is_crd(m) or _is_rgd(m)]
+        found += [m for m in manifests if kube.is_crd(m) or kube.is_rgd(m)]
     return found
-
-
-def _is_crd(manifest: Manifest) -> bool:
-    return manifest.kind == "CustomResourceDefinition" and manifest.group == CRD_GROUP
-
-
-def _is_rgd(manifest: Manifest) -> bool:
-    return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP
 
 
 def _display(raw, path: Path, root: Path | None) -> str:
@@ -598,7 +597,7 @@ def platform_rgds() -> list[Manifest]:
     repo = load(directory)
     for manifest in repo.manifests:
         manifest.path = f"wavegate built-in templates/kro/{manifest.path}"
-    return [m for m in repo.manifests if _is_rgd(m)]
+    return [m for m in repo.manifests if kube.is_rgd(m)]
 
 
 def load_shipped(name: str, object_meta: Callable[[], Node | None] | None = None) -> list[Entry]:
@@ -685,4 +684,5 @@ def resolved_schema(entry: Entry) -> dict | None:
     return inline(entry.schema, ())
 
 
-__all__ = ["Entry", "SchemaStore", "SchemaSourceError", "load_shipped", "resolved_schema", "split_api_version"]
+__all__ = ["Entry", "SchemaStore", "SchemaSourceError", "load_shipped", "resolved_schema", "split_api_version",
+           "store_for"]

@@ -19,6 +19,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _K = "kubernetes"
 TABLE = Path(__file__).resolve().parent.parent / "data" / "api-lifecycle.json"
@@ -138,7 +139,7 @@ def _current_replacement(found: Lifecycle, at: tuple[int, int]) -> tuple[str, st
     return current
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     from wavegate.validators.apiserver_metadata import kubernetes_version
 
     version = kubernetes_version(ctx)

@@ -15,6 +15,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _K = "kubernetes"
 MAX_SIZE = 1024 * 1024  # core.MaxSecretSize, also a ConfigMap's limit
@@ -52,7 +53,7 @@ _REQUIRED_BY_TYPE = {
 _JSON_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if manifest.group != "" or manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
             continue

@@ -12,10 +12,10 @@ from typing import Iterable
 
 from wavegate import apimachinery as am
 from wavegate.findings import Finding
+from wavegate.kube import CRD_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-
-CRD_GROUP = "apiextensions.k8s.io"
+from wavegate.validators import Context
 
 CRD_INVALID = declare(
     id="crd-invalid", family="schema", severity="error",
@@ -27,7 +27,7 @@ CRD_INVALID = declare(
     then fails to sync as well.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if manifest.kind == "CustomResourceDefinition" and manifest.api_version == f"{CRD_GROUP}/v1":
             yield from crd_findings(manifest)

@@ -14,6 +14,7 @@ from wavegate import apimachinery as am
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.validators import Context
 from wavegate.validators.apiserver_metadata import templated
 from wavegate.validators.apiserver_workloads import (FIELD_INVALID, PORT_INVALID, PROTOCOLS, VALUE_UNSUPPORTED,
                                                      quantity_findings)
@@ -24,7 +25,7 @@ POLICY_TYPES = ("Ingress", "Egress")
 ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if not kube.is_kubernetes_object(manifest):
             continue

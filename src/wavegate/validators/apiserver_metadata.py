@@ -18,6 +18,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _K = "kubernetes"
 
@@ -125,7 +126,7 @@ def kubernetes_version(ctx) -> str:
 
 def is_custom(manifest: Manifest, ctx) -> bool | None:
     """True for a custom resource, False for a built-in kind, None when no schema says which."""
-    from wavegate.validators.schema import store_for
+    from wavegate.schemas.store import store_for
 
     store = store_for(ctx)
     entry = store.lookup(manifest.api_version, manifest.kind)
@@ -146,7 +147,7 @@ def _builtin_kinds(version: str) -> frozenset[tuple[str, str]]:
         return frozenset()
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     version = kubernetes_version(ctx)
     for manifest in repo.manifests:
         if not kube.is_kubernetes_object(manifest) or not isinstance(manifest.data.get("metadata"), dict):
@@ -166,7 +167,7 @@ def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: b
 def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Finding]:
     metadata = manifest.metadata
     form = am.PATH_SEGMENT if custom is None else name_form(manifest.group, manifest.kind, custom, version)
-    if manifest.kind == "CustomResourceDefinition" and manifest.group == kube.CRD_GROUP:
+    if kube.is_crd(manifest):
         return  # apiserver_crds checks it with the plural.group rule
     generated = metadata.get("generateName")
     name = metadata.get("name")

@@ -17,6 +17,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 from wavegate.validators.apiserver_metadata import WORKLOADS, label_findings
 
 _K = "kubernetes"
@@ -100,7 +101,7 @@ def pod_spec_path(manifest: Manifest) -> tuple | None:
         else None
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         if manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
             continue  # only the served versions of these kinds are v1

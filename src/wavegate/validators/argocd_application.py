@@ -34,6 +34,7 @@ from wavegate.render.sourcetype import SourceTypeError, source_type
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
 
@@ -91,7 +92,7 @@ ARGOCD_KINDS = frozenset({"Application", "ApplicationSet", "AppProject"})
 _SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools"})
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     files = _Files(repo.root)
     for app in ctx.applications:
         for source in app.sources:

@@ -11,6 +11,7 @@ from wavegate.argocd.application import is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 from wavegate.validators.argocd_hooks import closest
 
 _F = "argocd"
@@ -57,7 +58,7 @@ MISSING_RESOURCES_FINALIZER = declare(
     Turned on by argocd.requireResourcesFinalizer: true in .wavegate.yaml.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         yield from _annotation_mistake(manifest, ("metadata",), application=is_application(manifest))
         yield from _finalizers(manifest, ("metadata",), _allowed(manifest), application=is_application(manifest))

@@ -8,12 +8,12 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
-from wavegate.kube import is_kubernetes_object
+from wavegate.kube import KRO_GROUP, is_kubernetes_object
 from wavegate.load import Manifest, Repo, parse_documents, read_yaml
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
-KRO_GROUP = "kro.run"
 HEALTH_KEY = "resource.customizations.health."
 LEGACY_KEY = "resource.customizations"
 SHIPPED = "templates/argocd/argocd-cm-kro-health.yaml"
@@ -29,7 +29,7 @@ KRO_HEALTH_MISSING = declare(
     argocd-cm named by `argocd.configMap` in .wavegate.yaml to find out.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     kro_kinds = _kro_group_kinds(repo)
     covered = problem = None
     for sync_set in ctx.sync_sets:  # a later wave waits only for the instances of its own sync

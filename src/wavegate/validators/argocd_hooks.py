@@ -8,9 +8,11 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
+from wavegate.kube import KRO_GROUP
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-from wavegate.validators.argocd_waves import KRO_GROUP, rgd_kinds
+from wavegate.validators import Context
+from wavegate.validators.argocd_waves import rgd_kinds
 
 _F = "argocd"
 _HOOK = ("metadata", "annotations", model.HOOK)
@@ -57,7 +59,7 @@ KRO_INSTANCE_AS_HOOK = declare(
     rebuilds its whole pipeline at every sync. Order instances with sync waves instead.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     instance_kinds = set(rgd_kinds(repo.manifests))  # a kind is defined wherever its RGD is
     for manifest in repo.manifests:
         annotations = manifest.annotations

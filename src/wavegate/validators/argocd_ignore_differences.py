@@ -23,6 +23,7 @@ from wavegate.argocd.application import Application, is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
 
@@ -158,7 +159,7 @@ class _Entry:
         return where
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     status_setting = _status_setting(repo, ctx.argocd_version)
     expressions: list[tuple[_Entry, int, str, list[Manifest]]] = []
     # An ApplicationSet whose Applications were generated is checked through them (each finding

@@ -11,6 +11,7 @@ from wavegate.argocd.application import is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 from wavegate.validators.argocd_hooks import closest
 
 _F = "argocd"
@@ -89,7 +90,7 @@ class _Item:
     where: str  # how a person finds it: "item 2" or "the annotation"
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         annotation = manifest.annotations.get(model.SYNC_OPTIONS)
         if model.SYNC_OPTIONS in manifest.annotations:

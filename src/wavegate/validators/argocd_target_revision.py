@@ -18,6 +18,7 @@ from wavegate.argocd.application import Application, floating_revision, normaliz
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 FLOATING = declare(
     id="target-revision-floating", family="argocd", severity="error",
@@ -30,7 +31,7 @@ FLOATING = declare(
     environments are not checked (a development environment that follows main is normal).""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     protected = [env for env in ctx.config.environments if env.protected]
     if not protected:
         return

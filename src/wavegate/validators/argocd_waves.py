@@ -6,8 +6,10 @@ from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
+from wavegate.kube import KRO_GROUP, is_crd, is_rgd
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "argocd"
 _ANNOTATION = ("metadata", "annotations", model.SYNC_WAVE)
@@ -38,10 +40,8 @@ KRO_INSTANCE_BEFORE_RGD = declare(
     earlier wave is applied before its kind exists, and Argo CD's dry-run fails the whole sync
     unless the instance carries SkipDryRunOnMissingResource=true.""")
 
-KRO_GROUP = "kro.run"
 
-
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     yield from _unparsable_waves(repo)
     # Waves order one sync: objects of two Applications (or of a root no Application syncs) are
     # never compared.
@@ -101,7 +101,7 @@ def _namespaces_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
 def _crds_after_resources(objects: list[Manifest]) -> Iterable[Finding]:
     crds = {}
     for manifest in objects:
-        if model.is_crd(manifest):
+        if is_crd(manifest):
             group_kind = model.crd_group_kind(manifest)
             if group_kind:
                 crds[group_kind] = manifest
@@ -122,7 +122,7 @@ def rgd_kinds(objects: list[Manifest]) -> dict[tuple[str, str], Manifest]:
     """(group, kind) of every custom resource kind a ResourceGraphDefinition among `objects` defines."""
     found = {}
     for manifest in objects:
-        if manifest.kind != "ResourceGraphDefinition" or manifest.group != KRO_GROUP:
+        if not is_rgd(manifest):
             continue
         kind = manifest.get("spec", "schema", "kind")
         group = manifest.get("spec", "schema", "group") or KRO_GROUP

@@ -26,6 +26,7 @@ from wavegate.argocd.application import is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _F = "backstage"
 
@@ -77,7 +78,7 @@ ENTITY_SYNCED = declare(
     root or in a folder no Application reads.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     entities = [m for m in repo.manifests if kube.is_backstage_entity(m)]
     if not entities:
         return

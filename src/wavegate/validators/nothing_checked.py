@@ -8,6 +8,7 @@ from typing import Iterable
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 NOTHING_CHECKED = declare(
     id="nothing-checked", family="wavegate", severity="warning",
@@ -17,7 +18,7 @@ NOTHING_CHECKED = declare(
     which looks exactly like a clean repository. The warning tells the two apart.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     if repo.manifests or repo.untyped:
         return
     read = len(repo.files)

@@ -13,6 +13,7 @@ from wavegate.argocd.application import Application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 _K = "kubernetes"
 _A = "argocd"
@@ -55,7 +56,7 @@ TRACKING_LABEL = declare(
 IN_CLUSTER = "https://kubernetes.default.svc"
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     objects = [m for m in repo.manifests if kube.is_kubernetes_object(m)]
     yield from _duplicates(objects, repo, ctx)
     for manifest in objects:

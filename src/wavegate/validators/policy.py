@@ -18,10 +18,11 @@ from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
 from wavegate.policy.evaluate import Environment, Violation, evaluate
-from wavegate.policy.model import PolicySet, load_policies
+from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
-from wavegate.validators.schema import store_for
+from wavegate.schemas.store import store_for
+from wavegate.validators import Context
 
 # Shares no state with the other checks (it reads the schema store, for the defaults admission
 # sees, but in a forked worker a store is a private copy), so on a large repository it runs in a
@@ -29,16 +30,7 @@ from wavegate.validators.schema import store_for
 INDEPENDENT = True
 
 
-def policies_for(ctx) -> PolicySet:
-    chosen = getattr(ctx, "policies", None)
-    if isinstance(chosen, PolicySet):
-        return chosen
-    if chosen is None:
-        chosen = getattr(ctx.config, "policies", None)
-    return load_policies(chosen)
-
-
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     try:
         policies = policies_for(ctx)
     except (FileNotFoundError, NotADirectoryError) as error:

@@ -15,7 +15,8 @@ from wavegate.rules import declare, format_path
 from wavegate.schemas import SchemaStore
 from wavegate.schemas.engine import (CEL_RULE, CEL_SKIPPED, CRD, DUPLICATE, JSON, REQUIRED, TYPE, UNKNOWN_FIELD,
                                      VALUE, Problem, json_type)
-from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version
+from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version, store_for
+from wavegate.validators import Context
 
 _F = "schema"
 _PROVIDE = ("Give wavegate the schema: pass the CRD or ResourceGraphDefinition with --schemas PATH, "
@@ -90,20 +91,13 @@ _RULES = {UNKNOWN_FIELD: UNKNOWN_FIELD_RULE, TYPE: INVALID_TYPE, VALUE: INVALID_
           DUPLICATE: DUPLICATE_RULE, CEL_RULE: CEL_RULE_RULE, CEL_SKIPPED: NOT_CHECKED}
 
 
-def store_for(ctx) -> SchemaStore:
-    """The context's store; built (and kept on the context) when the CLI did not build one."""
-    store = getattr(ctx, "schemas", None)
-    if store is None:
-        store = SchemaStore.build(ctx.repo, ctx.config)
-        ctx.schemas = store
-    return store
-
-
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     if getattr(ctx, "engine", "builtin") == "kubeconform":
         from wavegate.schemas import kubeconform
 
-        yield from kubeconform.check(repo, ctx)
+        yield from kubeconform.check(repo, store_for(ctx), kubeconform.Mapping(
+            check_manifest=check_manifest, finding=_finding, store_findings=schema_findings,
+            undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
     results = ctx.results.for_check("schema", store.fingerprint()) if getattr(ctx, "results", None) else None

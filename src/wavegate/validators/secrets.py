@@ -13,6 +13,7 @@ from typing import Iterable
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
 
@@ -27,7 +28,7 @@ PLAINTEXT = declare(
     token.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     every = not ctx.applications
     for manifest in repo.manifests:
         if manifest.kind != "Secret" or manifest.group != "" or not (every or ctx.apps_of(manifest)):

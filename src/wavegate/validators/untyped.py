@@ -8,6 +8,7 @@ from typing import Iterable
 from wavegate.findings import Finding, Severity
 from wavegate.load import Repo
 from wavegate.rules import declare
+from wavegate.validators import Context
 
 NOT_A_RESOURCE = declare(
     id="yaml-not-a-resource", family="yaml", severity="error",
@@ -19,7 +20,7 @@ NOT_A_RESOURCE = declare(
     folders, or exclude it in .wavegate.yaml.""")
 
 
-def check(repo: Repo, ctx) -> Iterable[Finding]:
+def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for document in repo.untyped:
         sync_set = ctx.sync_set_of(document)
         synced = sync_set is None or sync_set.synced
