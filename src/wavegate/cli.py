@@ -325,6 +325,7 @@ def cmd_dry_run(args) -> int:
 
 
 def cmd_rules(args) -> int:
+    from wavegate import rule_examples
     from wavegate.rules import all_rules
 
     rules = all_rules()
@@ -333,7 +334,7 @@ def cmd_rules(args) -> int:
 
         print(json.dumps([{"id": r.id, "family": r.family, "severity": str(r.severity), "title": r.title,
                            "rationale": r.rationale, "configurable": r.configurable,
-                           **(r.examples.as_json() if r.examples else {})}
+                           **(examples.as_json() if (examples := rule_examples.examples(r.id)) else {})}
                           for r in rules], indent=2))
         return EXIT_OK
     if args.format == "markdown":
@@ -352,6 +353,7 @@ def cmd_rules(args) -> int:
 
 def rules_markdown(rules) -> str:
     """The rule reference page (docs/rules.md), generated from the declarations and their examples."""
+    from wavegate import rule_examples
     from wavegate.rule_examples import as_markdown
 
     lines = ["# wavegate rules", "",
@@ -363,8 +365,8 @@ def rules_markdown(rules) -> str:
         fixed = "" if r.configurable else " A repository cannot change it in .wavegate.yaml."
         lines += ["", f"## {r.id}", "", f"*{r.family}, {r.severity} by default.*{fixed} {r.title}.", "",
                   " ".join(r.rationale.split())]
-        if r.examples:
-            lines += ["", *as_markdown(r.examples)]
+        if examples := rule_examples.examples(r.id):
+            lines += ["", *as_markdown(examples)]
     return "\n".join(lines) + "\n"
 
 
@@ -372,7 +374,7 @@ def cmd_explain(args) -> int:
     import difflib
     import textwrap
 
-    from wavegate.rule_examples import as_text
+    from wavegate.rule_examples import as_text, examples
     from wavegate.rules import REGISTRY, all_rules
 
     all_rules()
@@ -384,8 +386,8 @@ def cmd_explain(args) -> int:
     print(f"{rule.id} ({rule.severity} by default, {rule.family})\n")
     print(f"{rule.title}.\n")
     print(textwrap.fill(" ".join(rule.rationale.split()), width=88) + "\n")
-    if rule.examples:
-        print(as_text(rule.examples))
+    if found := examples(rule.id):
+        print(as_text(found))
     if rule.configurable:
         print(f"Change its severity or turn it off in .wavegate.yaml:\n    rules:\n      {rule.id}: warning   # or off")
     else:

@@ -17,7 +17,6 @@ from wavegate.findings import Finding, ResourceRef, Severity
 
 if TYPE_CHECKING:
     from wavegate.load import Manifest
-    from wavegate.rule_examples import RuleExamples
 
 REGISTRY: dict[str, "Rule"] = {}
 
@@ -32,13 +31,6 @@ class Rule:
     # False for rules a repository must not switch off or soften in its own .wavegate.yaml
     # (the security policies it is held to).
     configurable: bool = True
-
-    @property
-    def examples(self) -> "RuleExamples | None":
-        """Its bad and good example (wavegate/data/rule-examples/<id>/)."""
-        from wavegate.rule_examples import examples
-
-        return examples(self.id)
 
     def at(self, manifest: "Manifest", path: tuple = (), message: str = "", hint: str = "",
            *, key: bool = True) -> Finding:

@@ -16,7 +16,7 @@ import jsonschema
 import pytest
 
 import wavegate
-from wavegate import report
+from wavegate import report, rule_examples
 from wavegate.findings import Finding, ResourceRef, Result, Severity
 from wavegate.report import codequality, json_report, junit, sarif, text
 from wavegate.rules import REGISTRY, Rule
@@ -417,11 +417,12 @@ def test_sarif_rule_help_from_the_registry(monkeypatch):
     from wavegate.rules import all_rules
 
     all_rules()
-    examples = REGISTRY["sync-wave-not-integer"].examples  # files in wavegate/data/rule-examples/
+    examples = rule_examples.examples("sync-wave-not-integer")  # files in wavegate/data/rule-examples/
     rule = Rule(id="argocd-sync-wave", severity=Severity.ERROR, title="Sync waves follow dependencies",
                 rationale="Argo CD applies lower waves first.", family="argocd")
     monkeypatch.setitem(REGISTRY, rule.id, rule)
-    monkeypatch.setattr(Rule, "examples", property(lambda self: examples))
+    real = sarif.examples_of
+    monkeypatch.setattr(sarif, "examples_of", lambda rule_id: examples if rule_id == rule.id else real(rule_id))
     doc = assert_valid_sarif(sarif.render(sample()))
     descriptor = next(r for r in doc["runs"][0]["tool"]["driver"]["rules"] if r["id"] == rule.id)
     assert descriptor["shortDescription"] == {"text": rule.title}

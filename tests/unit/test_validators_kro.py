@@ -10,6 +10,7 @@ import yaml
 from tests.helpers import REPO_ROOT, check_repo, shared, with_rule, write_repo
 from wavegate.findings import Severity
 from wavegate.rules import REGISTRY, all_rules
+from wavegate.rule_examples import examples
 
 BASE = {
     "apiVersion": "kro.run/v1alpha1",
@@ -85,7 +86,7 @@ def test_rules_are_declared_with_the_kro_prefix_and_examples():
     mine = [r for r in REGISTRY.values() if r.family == "kro"]
     assert len(mine) >= 20
     for rule in mine:
-        assert rule.id.startswith("kro-") and rule.examples is not None and rule.rationale
+        assert rule.id.startswith("kro-") and examples(rule.id) is not None and rule.rationale
     assert REGISTRY["kro-check-skipped"].severity == Severity.INFO
 
 

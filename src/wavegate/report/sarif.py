@@ -17,6 +17,7 @@ import wavegate
 from wavegate.findings import Finding, ResourceRef, Result, Severity
 from wavegate.report.codequality import description, unique_fingerprints
 from wavegate.rules import REGISTRY
+from wavegate.rule_examples import examples as examples_of
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"
@@ -45,7 +46,7 @@ def _help(rule) -> dict:
     from wavegate.rule_examples import as_markdown, as_text
 
     rationale = _prose(rule.rationale)
-    examples = rule.examples
+    examples = examples_of(rule.id)
     if examples is None:
         return {"text": rationale, "markdown": rationale}
     return {"text": f"{rationale}\n\n{as_text(examples)}",
@@ -68,7 +69,7 @@ def _descriptor(rule_id: str, first: Finding) -> dict:
         "defaultConfiguration": {"level": LEVEL[rule.severity]},
         "properties": {"tags": [rule.family]} if rule.family else {},
     }
-    if rule.rationale or rule.examples:
+    if rule.rationale or examples_of(rule.id):
         descriptor["help"] = _help(rule)
     if not descriptor["properties"]:
         del descriptor["properties"]
