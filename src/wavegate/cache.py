@@ -45,7 +45,7 @@ class Cache:
         self.directory = directory
 
     @classmethod
-    def for_repository(cls, root: Path, option: str | Path | None = None, enabled: bool = True) -> "Cache":
+    def for_repository(cls, root: Path, option: str | Path | None = None, enabled: bool = True) -> Cache:
         if not enabled:
             return cls(None)
         chosen = option or os.environ.get(ENV) or root / DEFAULT_DIR
@@ -99,7 +99,7 @@ class Cache:
         if self.directory is not None:
             self._write_marshal(self.directory / namespace / key[:2] / f"{key}.marshal", value)
 
-    def files(self, name: str, root: Path, *scope) -> "FileStore | None":
+    def files(self, name: str, root: Path, *scope) -> FileStore | None:
         """The per-file results `name` of the repository at `root`, under `scope` (what else
         decides them; wavegate's code always does); None when the cache is off."""
         if self.directory is None:
@@ -107,7 +107,7 @@ class Cache:
         folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
         return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest(), root)
 
-    def results(self, name: str, *scope) -> "ResultStore | None":
+    def results(self, name: str, *scope) -> ResultStore | None:
         """Values of `name` by key, under `scope`; None when the cache is off."""
         if self.directory is None:
             return None
@@ -365,7 +365,7 @@ class ObjectResults:
     def __init__(self, cache: Cache, scope: str, digests: dict[str, str]):
         self.cache, self.scope, self.digests = cache, scope, digests
 
-    def for_check(self, name: str, *context) -> "CheckResults | None":
+    def for_check(self, name: str, *context) -> CheckResults | None:
         store = self.cache.results(f"checks-{name}", self.scope, *context)
         return CheckResults(store, self.digests) if store is not None else None
 
@@ -374,7 +374,7 @@ class CheckResults:
     """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
     `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
 
-    def __init__(self, store: "ResultStore", digests: dict[str, str]):
+    def __init__(self, store: ResultStore, digests: dict[str, str]):
         from wavegate.load import as_written
 
         self.store, self.digests, self.as_written = store, digests, as_written
@@ -597,14 +597,14 @@ class Key:
         self._hash = hashlib.sha256()
         self.add("wavegate", code_identity(), *parts)
 
-    def add(self, *parts) -> "Key":
+    def add(self, *parts) -> Key:
         for part in parts:
             data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode()
             self._hash.update(len(data).to_bytes(8, "big"))
             self._hash.update(data)
         return self
 
-    def add_file(self, root: Path, rel: str) -> "Key":
+    def add_file(self, root: Path, rel: str) -> Key:
         try:
             content = (root / rel).read_bytes()
         except OSError:

@@ -101,7 +101,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("wavegate: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as error:  # the last line of defence against tracebacks
         if args.debug:
             raise
         if isinstance(error, OSError) and error.filename:

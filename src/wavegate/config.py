@@ -39,10 +39,10 @@ class Config:
     kubernetes_version: str | None = None
     schemas: tuple[str, ...] = ()
     policies: str | None = None
-    environments: tuple["Environment", ...] = ()
+    environments: tuple[Environment, ...] = ()
     clusters: tuple[dict, ...] = ()  # Argo CD's clusters, for the ApplicationSet clusters generator
 
-    def environment(self, name: str) -> "Environment":
+    def environment(self, name: str) -> Environment:
         """The environment called `name`; ConfigError naming the known ones otherwise."""
         for env in self.environments:
             if env.name == name:

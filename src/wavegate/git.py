@@ -21,10 +21,10 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 
@@ -297,7 +297,7 @@ def subcommand(args: tuple[str, ...] | list[str]) -> str:
 
 
 def _fatal(stderr: str) -> str:
-    lines = [l.strip() for l in stderr.splitlines() if l.strip()]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
         if line.startswith(("fatal:", "error:")):
             return line

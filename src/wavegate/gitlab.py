@@ -73,7 +73,7 @@ class MergeRequest:
     changed: bool = False
 
     @classmethod
-    def of(cls, obj: Any, created: bool = False, changed: bool = False) -> "MergeRequest":
+    def of(cls, obj: Any, created: bool = False, changed: bool = False) -> MergeRequest:
         return cls(iid=obj.iid, title=obj.title, description=obj.description or "",
                    labels=tuple(getattr(obj, "labels", None) or ()), source_branch=obj.source_branch,
                    target_branch=obj.target_branch, state=obj.state, web_url=getattr(obj, "web_url", ""),
@@ -105,7 +105,7 @@ class Project:
     created: bool = False
 
     @classmethod
-    def of(cls, obj: Any, created: bool = False) -> "Project":
+    def of(cls, obj: Any, created: bool = False) -> Project:
         return cls(id=obj.id, path_with_namespace=obj.path_with_namespace, http_url_to_repo=obj.http_url_to_repo,
                    web_url=getattr(obj, "web_url", ""), created=created)
 
@@ -139,7 +139,7 @@ class GitLab:
 
     @classmethod
     def from_env(cls, url: str | None = None, token: str | None = None, *,
-                 environ: Mapping[str, str] | None = None, **options) -> "GitLab":
+                 environ: Mapping[str, str] | None = None, **options) -> GitLab:
         """A connection configured from GitLab CI's variables (see the module docstring)."""
         env = os.environ if environ is None else environ
         url = url or env.get("CI_SERVER_URL", "")

@@ -55,8 +55,8 @@ _WORDS[""] = (NULL, None)
 
 # go-yaml's resolveTable: the first character decides which forms a plain scalar can take.
 _SIGN, _DIGIT, _WORD, _DOT = "S", "D", "M", "."
-_HINTS = {"+": _SIGN, "-": _SIGN, ".": _DOT, **{c: _DIGIT for c in "0123456789"},
-          **{c: _WORD for c in "yYnNtTfFoO~"}}
+_HINTS = {"+": _SIGN, "-": _SIGN, ".": _DOT, **dict.fromkeys("0123456789", _DIGIT),
+          **dict.fromkeys("yYnNtTfFoO~", _WORD)}
 # Every plain scalar starting with any other character is a string.
 RESOLVED_FIRST = frozenset(_HINTS)
 

@@ -17,6 +17,7 @@ building the objects is new. WAVEGATE_NATIVE_LOADER=0 turns it off (to compare t
 from __future__ import annotations
 
 import os
+
 from wavegate import kube_yaml
 
 try:

@@ -17,7 +17,7 @@ from wavegate.findings import Finding, ResourceRef, Severity
 if TYPE_CHECKING:
     from wavegate.load import Manifest
 
-REGISTRY: dict[str, "Rule"] = {}
+REGISTRY: dict[str, Rule] = {}
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class Rule:
     # (the security policies it is held to).
     configurable: bool = True
 
-    def at(self, manifest: "Manifest", path: tuple = (), message: str = "", hint: str = "",
+    def at(self, manifest: Manifest, path: tuple = (), message: str = "", hint: str = "",
            *, key: bool = True) -> Finding:
         """A finding about `manifest`, at the line of `path` (a tuple of keys and list indexes).
 
@@ -87,10 +87,10 @@ def format_path(path: tuple) -> str:
 
 def all_rules() -> list[Rule]:
     """Every declared rule, with every module that declares rules imported first."""
-    import wavegate.argocd.appset  # noqa: F401  (declares the ApplicationSet rules)
-    import wavegate.dryrun.run  # noqa: F401  (declares the dry-run rules)
-    import wavegate.load  # noqa: F401  (declares the YAML rules)
-    import wavegate.render.rules  # noqa: F401  (declares the render rules)
+    import wavegate.argocd.appset  # declares the ApplicationSet rules
+    import wavegate.dryrun.run  # declares the dry-run rules
+    import wavegate.load  # declares the YAML rules
+    import wavegate.render.rules  # declares the render rules
     import wavegate.validators
 
     for module in pkgutil.iter_modules(wavegate.validators.__path__):

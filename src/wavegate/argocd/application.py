@@ -68,7 +68,7 @@ class Application:
     manifest: Manifest
 
     @classmethod
-    def all_in(cls, repo: Repo) -> list["Application"]:
+    def all_in(cls, repo: Repo) -> list[Application]:
         return [cls(m) for m in repo.manifests if is_application(m)]
 
     @property

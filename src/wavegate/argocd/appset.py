@@ -173,7 +173,7 @@ class Expander:
         self._lock = threading.Lock()
         self._files: dict[str, dict[int, dict]] = {}  # file -> its documents' data, by index
 
-    def __enter__(self) -> "Expander":
+    def __enter__(self) -> Expander:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -17,8 +17,19 @@ import yaml
 
 from wavegate import kube
 from wavegate.argocd import model as argocd
-from wavegate.diff.model import (ADDED, CHANGED, MISSING, PRUNE, REMOVED, UNCHANGED, AppDiff, FieldChange, ObjectChange,
-                                 ObjectKey, Step)
+from wavegate.diff.model import (
+    ADDED,
+    CHANGED,
+    MISSING,
+    PRUNE,
+    REMOVED,
+    UNCHANGED,
+    AppDiff,
+    FieldChange,
+    ObjectChange,
+    ObjectKey,
+    Step,
+)
 from wavegate.diff.normalize import compared, is_secret, masked_pair, secret_pointer
 from wavegate.load import Manifest, Repo
 

@@ -11,10 +11,10 @@ whose inputs did not change is not rendered twice).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from wavegate.config import CONFIG_NAME
 from wavegate.diff.compare import Side, compare

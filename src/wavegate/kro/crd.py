@@ -431,7 +431,7 @@ def _cel_scalar_type_cached(expression: str, names: tuple[str, ...]) -> tuple | 
         return None
     try:
         result = env.return_type(expression)
-    except Exception:  # unknown functions (kro and Kubernetes libraries), optional syntax, ...
+    except Exception:  # noqa: BLE001 - unknown functions (kro and Kubernetes libraries), optional syntax, ...
         return None
     if result == "BYTES":
         return (("type", "string"), ("format", "byte"))

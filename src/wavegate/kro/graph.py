@@ -17,9 +17,10 @@ without the target kinds' schemas:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 # kro pkg/graph/validation.go
 LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
@@ -219,7 +220,7 @@ def cel_syntax_error(expression: str) -> str | None:
         return None
     try:
         parser.parse(expression)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - CompileError, or whatever else the runtime raises on this text
         text = str(getattr(error, "raw", error)).split("\n")[0].strip()
         text = re.sub(r"^INVALID_ARGUMENT:\s*", "", text)
         return re.sub(r"\s*\[INVALID_ARGUMENT\]$", "", text)

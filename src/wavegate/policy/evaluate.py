@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
-from wavegate import kube
+from wavegate import cel, kube
 from wavegate.findings import Severity
 from wavegate.load import Manifest
-from wavegate import cel
 from wavegate.policy.cel import narrowed
-from wavegate.policy.match import (Request, SelectorError, guess_plural, resources_match, rule_matches,
-                                   selector_matches)
+from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import Binding, Policy, PolicySet
 
 MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
@@ -60,7 +58,8 @@ class Violation:
             return (f"ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}' "
                     f"denied request: {self.message}")
         if "Warn" in self.actions:
-            return f"Validation failed for ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}': {self.message}"
+            return (f"Validation failed for ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}': "
+                    f"{self.message}")
         return ""
 
 
@@ -100,7 +99,7 @@ class Environment:
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
            default_namespace: Callable[[Manifest], str | None] | None = None,
-           admitted: Callable[[Manifest], dict] | None = None) -> "Environment":
+           admitted: Callable[[Manifest], dict] | None = None) -> Environment:
         from wavegate.policy.match import crd_plurals
 
         manifests = list(manifests)
@@ -367,7 +366,7 @@ def _match_conditions(policy: Policy, environment: cel.Environment, bindings: di
     return error or True
 
 
-def _message(policy: Policy, index: int, validation: dict, scope: "_Scope") -> str:
+def _message(policy: Policy, index: int, validation: dict, scope: _Scope) -> str:
     message = ""
     message_expression = validation.get("messageExpression")
     if isinstance(message_expression, str) and ("spec", "validations", index, "messageExpression") not in policy.broken:
@@ -407,7 +406,8 @@ def find_params(policies: PolicySet, param_kind: dict, param_ref: dict, namespac
     return []
 
 
-_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)(\s*\()?")
+_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)"
+                          r"(\s*\()?")
 _STEP = re.compile(r"\.\s*\??([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 

@@ -16,9 +16,9 @@ loaded is a warning.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.argocd.application import canonical_repo_url
 from wavegate.findings import Finding
@@ -26,8 +26,16 @@ from wavegate.load import Manifest, read_yaml
 from wavegate.policy.evaluate import Violation
 from wavegate.policy.model import PolicySet
 from wavegate.policy.review import Review
-from wavegate.policy.rules import (EXCEPTION_APPLIED, EXCEPTION_EXPIRED, EXCEPTION_REFUSED, EXCEPTION_TOO_LONG,
-                                   EXCEPTION_UNAPPROVED, EXCEPTION_UNKNOWN, EXCEPTION_UNVERIFIED, VIOLATION)
+from wavegate.policy.rules import (
+    EXCEPTION_APPLIED,
+    EXCEPTION_EXPIRED,
+    EXCEPTION_REFUSED,
+    EXCEPTION_TOO_LONG,
+    EXCEPTION_UNAPPROVED,
+    EXCEPTION_UNKNOWN,
+    EXCEPTION_UNVERIFIED,
+    VIOLATION,
+)
 from wavegate.policy.settings import real_date
 
 

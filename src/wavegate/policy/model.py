@@ -10,16 +10,15 @@ a finding about the policy (never a silent pass).
 from __future__ import annotations
 
 import os
-
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from wavegate import cel
 from wavegate.findings import Finding, Severity
 from wavegate.load import Manifest, load
-from wavegate import cel
 from wavegate.policy.cel import all_hold, top_level_reads
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED

@@ -43,7 +43,7 @@ EXCEPTION_APPLIED = declare(
     "policy-exception-applied", "info", "A policy violation is excepted in .wavegate.yaml",
     """An approved, unexpired exception in .wavegate.yaml covers this violation. It is reported so
     that exceptions stay visible in every merge request until they expire or are removed.""",
-    "exceptions: []   # and a violation", 
+    "exceptions: []   # and a violation",
     "exceptions:\n  - policy: app-project-not-default\n    resource: {kind: Application, name: web}\n"
     "    reason: migration\n    approvedBy: security@example.com\n    expires: 2026-12-31", _F, configurable=False)
 EXCEPTION_EXPIRED = declare(

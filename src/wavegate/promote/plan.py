@@ -294,8 +294,9 @@ def build_plan(source: str, target: str, source_files: dict[str, bytes], target_
                             span = (a_span[0], a_span[1], b_text[b_span[0]:b_span[1]])
                     if span is None:
                         in_place = False
-                        why = why or (f"{written} of {describe(a)} is "
-                                      f"{'missing in ' + (source if a_value is _MISSING else target) if _MISSING in (a_value, b_value) else 'not a single-line value'}")
+                        missing_in = source if a_value is _MISSING else target
+                        state = f"missing in {missing_in}" if _MISSING in (a_value, b_value) else "not a single-line value"
+                        why = why or f"{written} of {describe(a)} is {state}"
                     else:
                         edits.append(span)
         new_text = text
@@ -363,7 +364,7 @@ def value_span(text: str, manifest: Manifest, path: tuple, value: Any) -> tuple[
     lines = text.split("\n")
     if line > len(lines):
         return None
-    start = sum(len(l) + 1 for l in lines[:line - 1]) + column - 1
+    start = sum(len(previous) + 1 for previous in lines[:line - 1]) + column - 1
     if start >= len(text):
         return None
     first = text[start]

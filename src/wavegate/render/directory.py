@@ -18,7 +18,6 @@ containing the marker `+argocd:skip-file-rendering`.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache

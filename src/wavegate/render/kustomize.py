@@ -75,7 +75,7 @@ def edit_commands(options: dict, env: dict[str, str]) -> list[list[str]]:
 
 def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: str, options: dict,
           build_options: str, env: dict[str, str], kube_version: str, api_versions: list[str],
-          batch: "BatchBuilder | None" = None) -> Built:
+          batch: BatchBuilder | None = None) -> Built:
     """Build the kustomization in `rel_dir` of the workspace mirror with the Application's
     `options`, the way Argo CD does, and read back each object's origin. With `batch`, the build
     itself runs in the kustomize-batch process (kustomize's own build command, without a process

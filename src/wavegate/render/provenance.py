@@ -22,8 +22,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from wavegate.load import Manifest, parse_documents
 
@@ -137,7 +137,8 @@ def _patch_applies(patch: PatchText, data: dict, base_data: dict | None) -> bool
         return True
     if patch.json6902:
         return False
-    base_name = (base_data.get("metadata") or {}).get("name") if isinstance(base_data, dict) and isinstance(base_data.get("metadata"), dict) else None
+    base_metadata = base_data.get("metadata") if isinstance(base_data, dict) else None
+    base_name = base_metadata.get("name") if isinstance(base_metadata, dict) else None
     for document in patch.documents:
         if document.kind == kind and document.name in (base_name, name):
             return True
@@ -275,7 +276,7 @@ def helm_positions(rendered_text: str, template_file: str, template_text: str | 
     rendered_lines = rendered_text.splitlines()
     mapping = _align(rendered_lines, template_lines)
     positions: dict[tuple, Position] = {}
-    for path, (line, column, value_line, value_column, *_rest) in rendered.positions.items():
+    for path, (line, *_rest) in rendered.positions.items():
         target = mapping.get(line)
         if target is None:
             continue

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from wavegate.argocd.application import Application, Source, is_application, same_repository
 from wavegate.argocd.appset import is_applicationset
@@ -20,14 +20,42 @@ from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
 from wavegate.render import kustomize as kustomize_source
-from wavegate.render.model import (BACKSTAGE_SKELETON, DIRECTORY, HELM, HELM_CHART_FILE, HELM_TEMPLATE, HELM_VALUES, KUSTOMIZATION,
-                                   KUSTOMIZE, KUSTOMIZE_INPUT, PLUGIN, SOURCE_OVERRIDE, Rendering, RenderedSource,
-                                   SyncSet)
-from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
-                                        kustomize_positions, patch_text, rendered_manifest)
+from wavegate.render.model import (
+    BACKSTAGE_SKELETON,
+    DIRECTORY,
+    HELM,
+    HELM_CHART_FILE,
+    HELM_TEMPLATE,
+    HELM_VALUES,
+    KUSTOMIZATION,
+    KUSTOMIZE,
+    KUSTOMIZE_INPUT,
+    PLUGIN,
+    SOURCE_OVERRIDE,
+    RenderedSource,
+    Rendering,
+    SyncSet,
+)
+from wavegate.render.provenance import (
+    PatchText,
+    Transformers,
+    ValuesSource,
+    chart_file,
+    helm_positions,
+    kustomize_positions,
+    patch_text,
+    rendered_manifest,
+)
 from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
-from wavegate.render.sourcetype import (APP_SOURCE_FILE, KUSTOMIZATION_NAMES, REPO_SOURCE_FILE, SourceTypeError,
-                                        build_env, source_type, with_overrides)
+from wavegate.render.sourcetype import (
+    APP_SOURCE_FILE,
+    KUSTOMIZATION_NAMES,
+    REPO_SOURCE_FILE,
+    SourceTypeError,
+    build_env,
+    source_type,
+    with_overrides,
+)
 from wavegate.render.workspace import Workspace, unreachable
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
@@ -206,7 +234,7 @@ class _Stage:
         # under one lock) render here, the others side by side; the order stays the Applications'.
         tools = [i for i, app in enumerate(apps) if self._uses_a_tool(app)]
         sets: list = [None] * len(apps)
-        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools])):
+        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools]), strict=True):
             sets[i] = sync_set
         for i, app in enumerate(apps):
             if sets[i] is None:
@@ -300,7 +328,6 @@ class _Stage:
         return source.path is not None and os.path.isdir(self.root / source.path)
 
     def _source(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
-        where = (*source.yaml_path, "path") if source.path is not None else source.yaml_path
         if source.ref and source.path is None and source.chart is None:
             return  # a source that only provides value files to the others
         if source.chart is not None:
@@ -631,7 +658,7 @@ class _Stage:
                          hint=f"Run `{rendered.command}` on the pulled chart to see the whole error.")
             return
         where = app.manifest.positions.get(chart_field) or app.manifest.positions.get(source.yaml_path, (1, 1, 1, 1))
-        for i, (_, text) in enumerate(rendered.documents):
+        for _, text in rendered.documents:
             from wavegate.load import parse_documents
 
             documents, _ = parse_documents(source.chart, text, require_object=False)

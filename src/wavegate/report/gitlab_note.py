@@ -98,7 +98,7 @@ def render_note(result: Result, *, project_url: str | None = None, commit_sha: s
     return "\n".join(lines)
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001
+def render(result: Result, *, color: bool = False) -> str:
     """The note without links (reporter signature of `wavegate.report`)."""
     return render_note(result)
 

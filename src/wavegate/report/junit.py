@@ -62,7 +62,7 @@ def _seconds(value: float) -> str:
     return f"{max(value, 0.0):.3f}"
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no colour in XML)
+def render(result: Result, *, color: bool = False) -> str:  # no colour in XML
     suite_name = f"wavegate {result.tool}"
     findings = result.sorted_findings()
 

@@ -77,7 +77,7 @@ def lint_template(template: Path) -> list[Problem]:
         properties = page.get("properties") if isinstance(page, dict) and isinstance(page.get("properties"), dict) else {}
         for name in properties:
             if name not in referenced:
-                prefix = ("spec", "parameters", page_index) if isinstance(spec.get("parameters"), list) else ("spec", "parameters")
+                prefix = ("spec", "parameters") + ((page_index,) if isinstance(spec.get("parameters"), list) else ())
                 line = doc.position(prefix + ("properties", name))[0]
                 found.append(Problem("parameter-not-used", str(template), line,
                                      f"parameter {name!r} is asked for but no step or output uses it"))

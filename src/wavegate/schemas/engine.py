@@ -21,12 +21,16 @@ Instances are never mutated: a subtree that gains defaults or loses pruned field
 
 from __future__ import annotations
 
+import base64
 import copy
 import difflib
+import ipaddress
 import json
 import math
+import uuid as _uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import re2
 
@@ -410,10 +414,10 @@ class Compiler:
             probe = Validation(dialect=node.dialect, cel=False)
             probe.walk(node, copy.deepcopy(node.default), [], _MISSING, defaulted=False)
             for problem in probe.problems:
-                where = ("." + ".".join(str(p) for p in problem.path)) if problem.path else ""
+                where = f" (at {'.'.join(str(p) for p in problem.path)})" if problem.path else ""
                 self.problems.append(SchemaProblem(
                     node.spath + ("default",),
-                    f"default {_show(node.default)} is not valid for its own schema: {problem.detail()}{'' if not where else ' (at ' + where[1:] + ')'}",
+                    f"default {_show(node.default)} is not valid for its own schema: {problem.detail()}{where}",
                     "The API server rejects a CRD whose defaults do not validate; fix the default or the constraint."))
 
     def embed_meta(self, node: Node) -> None:
@@ -844,10 +848,6 @@ def _closest(key: str, props: dict | None) -> list[str]:
 # Formats the API server checks on custom resources (k8s.io/kube-openapi strfmt, the subset
 # apiextensions validates). Built-in kinds' formats (int32, byte, date-time) are Go types there,
 # checked by decoding; only the integer ranges are checked for them.
-
-import base64
-import ipaddress
-import uuid as _uuid
 
 _DATE_TIME = compile_regex(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE = compile_regex(r"^\d{4}-\d{2}-\d{2}$")

@@ -33,9 +33,9 @@ import shutil
 import subprocess
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.config import ConfigError
 from wavegate.findings import Finding

@@ -10,10 +10,10 @@ shared nodes) the first time a manifest of that kind is checked.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import lru_cache
-import importlib.util
 from pathlib import Path
 
 from wavegate.schemas.engine import BUILTIN, Compiler, Node

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
 
 from wavegate.argocd.application import Application
 from wavegate.config import Config
@@ -116,7 +116,7 @@ def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]
     found: list[Finding] = []
     try:
         found.extend(check(repo, ctx))
-    except Exception as error:  # a bug must not hide the other checks' findings
+    except Exception as error:  # noqa: BLE001 - a bug must not hide the other checks' findings
         detail = traceback.format_exc() if ctx.debug else f"{type(error).__name__}: {error}"
         found.append(INTERNAL_ERROR.at_file(".", message=f"check {name!r} failed: {detail}",
                                             hint="Run with --debug and report this as a wavegate bug."))
@@ -145,8 +145,8 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     if not parallel:
         return [_run_one(name, check, repo, ctx) for name, check in found]
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
-        ctx.applications
-        ctx._sync_set_index
+        _ = ctx.applications
+        _ = ctx._sync_set_index
     except Exception:  # noqa: BLE001
         pass
     rank = {name: i for i, name in enumerate(_LIKELY_COST)}

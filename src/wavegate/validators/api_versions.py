@@ -10,10 +10,10 @@ newest one wavegate has schemas for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding

@@ -8,7 +8,7 @@ check's (schema-crd-invalid).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate.findings import Finding

@@ -8,15 +8,20 @@ github.com/robfig/cron's standard parser, which CronJob validation calls); messa
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.validators.apiserver_metadata import templated
-from wavegate.validators.apiserver_workloads import (FIELD_INVALID, PORT_INVALID, PROTOCOLS, VALUE_UNSUPPORTED,
-                                                     quantity_findings)
+from wavegate.validators.apiserver_workloads import (
+    FIELD_INVALID,
+    PORT_INVALID,
+    PROTOCOLS,
+    VALUE_UNSUPPORTED,
+    quantity_findings,
+)
 
 RBAC = "rbac.authorization.k8s.io"
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
@@ -370,7 +375,7 @@ def cron_error(spec: str) -> str | None:
     fields = spec.split()
     if len(fields) != 5:
         return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    for text, (low, high, names) in zip(fields, _CRON_FIELDS):
+    for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         for expr in [e for e in text.split(",") if e]:
             error = _cron_range(expr, low, high, names)
             if error:

@@ -10,7 +10,7 @@ ClusterIP) are judged after defaulting, as the server judges them.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate import kube

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
@@ -99,7 +99,8 @@ def _covered_patterns(repo: Repo, ctx) -> tuple[list[str], str | None]:
     """`group/kind` patterns argocd-cm has a health check for, or the reason it could not be read."""
     setting = ctx.config.argocd_config_map
     if not setting:
-        return [], "no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in health check for kro.run kinds"
+        return [], ("no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in "
+                    "health check for kro.run kinds")
     base = ctx.config.path.parent if ctx.config.path else repo.root
     path = Path(setting) if Path(setting).is_absolute() else base / setting
     if not path.is_file():

@@ -17,8 +17,8 @@ Values still holding template placeholders (`${{ values.x }}`) are skipped: that
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model
@@ -195,7 +195,8 @@ def _app_name(entity: Manifest, name: str, view: _RepoView) -> Iterable[Finding]
         return  # generated Application names are not known here
     names = sorted(a.name for a in view.applications if a.name)
     if not names:
-        detail, hint = "this repository defines no Application", f"Add the Application manifest for {name} to this repository, or fix {APP_NAME}."
+        detail = "this repository defines no Application"
+        hint = f"Add the Application manifest for {name} to this repository, or fix {APP_NAME}."
     else:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
         detail = f"its Applications are {', '.join(names)}"

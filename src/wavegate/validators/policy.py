@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.findings import Finding
 from wavegate.load import Repo
