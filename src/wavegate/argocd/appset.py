@@ -285,13 +285,13 @@ def known_clusters(repo: Repo, configured: list[dict] | tuple = ()) -> list[dict
 
 def _secret_values(data: dict) -> dict[str, str]:
     values: dict[str, str] = {}
-    encoded = data.get("data") if isinstance(data.get("data"), dict) else {}
+    encoded = encoded if isinstance(encoded := data.get("data"), dict) else {}
     for key, value in encoded.items():
         try:
             values[key] = base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             continue
-    plain = data.get("stringData") if isinstance(data.get("stringData"), dict) else {}
+    plain = plain if isinstance(plain := data.get("stringData"), dict) else {}
     values.update({key: str(value) for key, value in plain.items()})
     return values
 

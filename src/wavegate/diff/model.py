@@ -187,7 +187,7 @@ class Diff:
     def from_json(cls, data: dict) -> Diff:
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("applications"), list):
             raise ValueError(f"not a wavegate diff report (version {VERSION} with applications)")
-        summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
+        summary = summary if isinstance(summary := data.get("summary"), dict) else {}
         try:
             return cls(data["base"]["revision"], data["head"]["revision"], data["base"].get("commit", ""),
                        data["head"].get("commit", ""), [AppDiff.from_json(a) for a in data["applications"]],

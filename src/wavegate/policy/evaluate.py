@@ -274,7 +274,7 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             path = (listed_field(expression, scope.values, target.manifest)
                     or field_path(expression, target.manifest, var_exprs))
             message = _message(policy, i, validation, scope)
-            reason = validation.get("reason") if isinstance(validation.get("reason"), str) else "Invalid"
+            reason = reason if isinstance(reason := validation.get("reason"), str) else "Invalid"
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
                                         reason=reason, expression=expression, non_exceptable=policy.non_exceptable))
     return violations

@@ -78,7 +78,7 @@ def violation_namespace(violation: Violation) -> str | None:
 
 
 def _exception(index: int, item: dict, central: bool = False) -> PolicyException:
-    resource = item.get("resource") if isinstance(item.get("resource"), dict) else {}
+    resource = resource if isinstance(resource := item.get("resource"), dict) else {}
     return PolicyException(
         index=index, policy=str(item.get("policy", "")), kind=str(resource.get("kind", "")),
         name=str(resource.get("name", "")), namespace=resource.get("namespace"), reason=str(item.get("reason", "")),

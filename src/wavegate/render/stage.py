@@ -363,8 +363,8 @@ class _Stage:
         elif kind == HELM:
             self._helm(app, source, raw, env, refs, sync_set)
         else:
-            plugin = raw.get("plugin") if isinstance(raw.get("plugin"), dict) else {}
-            name = plugin.get("name") if isinstance(plugin.get("name"), str) else "a discovered plugin"
+            plugin = plugin if isinstance(plugin := raw.get("plugin"), dict) else {}
+            name = name if isinstance(name := plugin.get("name"), str) else "a discovered plugin"
             self._not_rendered(app, (*source.yaml_path, "plugin"), sync_set, PLUGIN, source.path,
                                f"source {source.path or '/'} is rendered by the config management plugin {name}, "
                                "which runs only inside Argo CD")
@@ -373,10 +373,10 @@ class _Stage:
 
     def _directory(self, app: Application | None, source: Source | None, raw: dict, env: dict,
                    sync_set: SyncSet, base: str | None = None, only_manifests: bool = False) -> None:
-        options = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
+        options = options if isinstance(options := raw.get("directory"), dict) else {}
         base = source.path if source is not None else base or ""
-        include = options.get("include") if isinstance(options.get("include"), str) and options["include"] else None
-        exclude = options.get("exclude") if isinstance(options.get("exclude"), str) and options["exclude"] else None
+        include = include if isinstance(include := options.get("include"), str) and include else None
+        exclude = exclude if isinstance(exclude := options.get("exclude"), str) and exclude else None
         files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
                                             self.options.exclude, self.listing)
         sync_set.sources.append(RenderedSource(DIRECTORY, base))
@@ -421,7 +421,7 @@ class _Stage:
             sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
 
     def _jsonnet(self, app, source, rel, base, options, env, sync_set) -> None:
-        jsonnet = options.get("jsonnet") if isinstance(options.get("jsonnet"), dict) else {}
+        jsonnet = jsonnet if isinstance(jsonnet := options.get("jsonnet"), dict) else {}
         objects, error = directory_source.evaluate_jsonnet(self.root, rel, base, jsonnet, env)
         self.read.add(rel)
         if error:
@@ -449,7 +449,7 @@ class _Stage:
             return
         closure = kustomizations.closure(self.root, file, self.kustomization_cache)
         self._mark_kustomize_inputs(closure)
-        options = raw.get("kustomize") if isinstance(raw.get("kustomize"), dict) else {}
+        options = options if isinstance(options := raw.get("kustomize"), dict) else {}
         kube_version = options.get("kubeVersion") if isinstance(options.get("kubeVersion"), str) and \
             options["kubeVersion"] else self.options.kube_version
         api_versions = options.get("apiVersions") if isinstance(options.get("apiVersions"), list) and \

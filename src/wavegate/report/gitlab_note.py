@@ -127,7 +127,7 @@ def read_report(text: str, source: str) -> Result:
                 hint=str(item.get("hint") or "")))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ValueError(f"{source}: finding {index + 1} does not follow the JSON report contract") from None
-    summary = document.get("summary") if isinstance(document.get("summary"), dict) else {}
+    summary = summary if isinstance(summary := document.get("summary"), dict) else {}
     files = summary.get("files", 0)
     return Result(findings=findings, files=[""] * files if isinstance(files, int) else [],
                   resources=summary.get("resources", 0) if isinstance(summary.get("resources"), int) else 0,

@@ -39,15 +39,15 @@ def lint_template(template: Path) -> list[Problem]:
     if len(documents) != 1:
         return [Problem("template-invalid", str(template), 1, "a template file holds exactly one Template")]
     doc = documents[0]
-    spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+    spec = spec if isinstance(spec := doc.data.get("spec"), dict) else {}
     found: list[Problem] = []
-    steps = spec.get("steps") if isinstance(spec.get("steps"), list) else []
+    steps = steps if isinstance(steps := spec.get("steps"), list) else []
     for index, step in enumerate(steps):
         if not isinstance(step, dict) or step.get("action") != "fetch:template":
             continue
-        inputs = step.get("input") if isinstance(step.get("input"), dict) else {}
+        inputs = inputs if isinstance(inputs := step.get("input"), dict) else {}
         url = inputs.get("url")
-        passed = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
+        passed = passed if isinstance(passed := inputs.get("values"), dict) else {}
         step_line = doc.position(("spec", "steps", index))[0]
         if not isinstance(url, str) or "://" in url:
             continue  # remote skeletons cannot be checked locally

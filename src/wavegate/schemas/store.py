@@ -541,7 +541,7 @@ def _bundle_keys(schema: dict, path: Path) -> list[tuple[bool, tuple]]:
     if isinstance(gvks, list) and gvks:
         return [(True, (g.get("group", ""), g.get("version", ""), g.get("kind", "")))
                 for g in gvks if isinstance(g, dict) and g.get("kind")]
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = props if isinstance(props := schema.get("properties"), dict) else {}
     kinds = (props.get("kind") or {}).get("enum") if isinstance(props.get("kind"), dict) else None
     versions = (props.get("apiVersion") or {}).get("enum") if isinstance(props.get("apiVersion"), dict) else None
     if isinstance(kinds, list) and isinstance(versions, list) and kinds and versions:

@@ -43,7 +43,7 @@ def crd_findings(manifest: Manifest) -> Iterable[Finding]:
     spec = manifest.get("spec")
     if not isinstance(spec, dict):
         return
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names = names if isinstance(names := spec.get("names"), dict) else {}
     group = spec.get("group")
     yield from _name(manifest, names, group)
     yield from _group(manifest, group)

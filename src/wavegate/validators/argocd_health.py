@@ -85,7 +85,7 @@ def _kro_group_kinds(repo: Repo) -> set[tuple[str, str]]:
     for rgd in repo.by_kind("ResourceGraphDefinition", KRO_GROUP):
         schema = rgd.get("spec", "schema", default={})
         if isinstance(schema, dict) and isinstance(schema.get("kind"), str):
-            group = schema.get("group") if isinstance(schema.get("group"), str) else KRO_GROUP
+            group = group if isinstance(group := schema.get("group"), str) else KRO_GROUP
             kinds.add((group, schema["kind"]))
     return kinds
 
