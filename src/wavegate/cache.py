@@ -340,7 +340,7 @@ class FileStore(_Shards):
 
     def put(self, rel: str, stat: os.stat_result | tuple, digest: str, value) -> None:
         """`stat`: os.stat's result, or (size, mtime in ns, inode)."""
-        size, mtime, inode = stat[:3] if type(stat) is tuple else (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        size, mtime, inode = (stat.st_size, stat.st_mtime_ns, stat.st_ino) if isinstance(stat, os.stat_result) else stat[:3]
         self._put(rel, (size, mtime, inode, time.time_ns(), digest, value))
 
 
@@ -528,9 +528,11 @@ class RunStore:
     running. One record per repository root; a run of other inputs replaces it."""
 
     def __init__(self, cache: Cache, root: Path):
+        if cache.directory is None:
+            raise ValueError("RunStore needs an enabled cache")
         self.cache = cache
         self.path = cache.directory / "runs" / f"{hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()}.marshal"
-        self._record = None
+        self._record: dict | None = None
 
     @property
     def record(self) -> dict:
@@ -593,11 +595,11 @@ def installed_packages() -> str:
 class Key:
     """Builds a cache key from everything that decides an entry."""
 
-    def __init__(self, *parts: str):
+    def __init__(self, *parts: object):
         self._hash = hashlib.sha256()
         self.add("wavegate", code_identity(), *parts)
 
-    def add(self, *parts) -> Key:
+    def add(self, *parts: object) -> Key:
         for part in parts:
             data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode()
             self._hash.update(len(data).to_bytes(8, "big"))
