@@ -305,7 +305,7 @@ class Repo:
     skip_marked: set[str] | None = None
     # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
     digests: dict[str, str] = field(default_factory=dict)
-    listing: "Listing | None" = field(default=None, repr=False, compare=False)  # its directories, as read
+    listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
@@ -346,7 +346,7 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     finally:
         if enabled:
             gc.enable()
-    for rel, (manifests, problems, marked) in zip(paths, loaded):
+    for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
         repo.files.append(rel)
         for manifest in manifests:
             (repo.untyped if manifest.missing else repo.manifests).append(manifest)
@@ -413,7 +413,7 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict
         parsed = [_parse_raw(paths[i], raws[i], limits) for i in missing]
     else:
         parsed = _load_files(root, [paths[i] for i in missing], limits)
-    for i, result in zip(missing, parsed):
+    for i, result in zip(missing, parsed, strict=True):
         results[i] = result
         if i in raws:
             store.put(paths[i], stats[i], digests[paths[i]], _to_store(result))
@@ -644,7 +644,8 @@ def _read_file(root: Path, rel: str, limits: Limits, require_object: bool,
                                                     "it was skipped",
                                        hint="Remove it; git cannot store it, so Argo CD never sees it.")], False
     except _TooLargeFile as large:
-        return [], [TOO_LARGE.at_file(rel, message=f"{_shown(rel)} is {large.size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
+        return [], [TOO_LARGE.at_file(rel, message=f"{_shown(rel)} is {large.size:,} bytes, over the "
+                                                   f"{limits.max_file_bytes:,}-byte limit",
                                       hint="Remove the file, exclude it in .wavegate.yaml, or raise maxFileBytes there.")], False
     except OSError as error:
         what = "directory" if os.path.isdir(full) else "file"
@@ -930,7 +931,8 @@ def _yaml_directives(rel: str, text: str) -> dict[int, Finding]:
                     version = ".".join(map(str, event.version))
                     found[index] = SYNTAX.at_file(
                         rel, event.start_mark.line + 1, 1,
-                        message=f"%YAML {version}: Kubernetes' YAML parser reads only YAML 1.1 (found incompatible YAML document)",
+                        message=f"%YAML {version}: Kubernetes' YAML parser reads only YAML 1.1 "
+                                "(found incompatible YAML document)",
                         hint="Remove the %YAML directive.")
             elif isinstance(event, yaml.DocumentEndEvent):
                 index += 1
@@ -1196,11 +1198,13 @@ class _Builder:
                                                hint="Flatten the structure; no Kubernetes object needs this depth.")]
             except _TooAliased:
                 return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
-                                                 message=f"document {self.index + 1} is mostly aliases expanded: Kubernetes' YAML reader refuses it (document contains excessive aliasing)",
+                                                 message=f"document {self.index + 1} is mostly aliases expanded: Kubernetes' "
+                                                         "YAML reader refuses it (document contains excessive aliasing)",
                                                  hint="Remove the nested anchors and aliases; write the values out.")]
             if size > self.limits.max_expanded_nodes:
                 return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
-                                                 message=f"document {self.index + 1} expands to more than {self.limits.max_expanded_nodes:,} nodes through aliases",
+                                                 message=f"document {self.index + 1} expands to more than "
+                                                         f"{self.limits.max_expanded_nodes:,} nodes through aliases",
                                                  hint="Remove the nested anchors and aliases; write the values out.")]
         if not isinstance(node, yaml.MappingNode):
             what = "a list" if isinstance(node, yaml.SequenceNode) else "a scalar"

@@ -38,7 +38,8 @@ INVALID = declare(
     matchConstraints.resourceRules, a binding without validationActions or naming a policy that
     does not exist, a policy nothing binds, a syntax error in an expression) protects nothing.""",
     "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: no-such-policy",
-    "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: app-project-not-default\n  validationActions: [Deny]", _F, configurable=False)
+    "kind: ValidatingAdmissionPolicyBinding\nspec:\n  policyName: app-project-not-default\n"
+    "  validationActions: [Deny]", _F, configurable=False)
 EXCEPTION_APPLIED = declare(
     "policy-exception-applied", "info", "A policy violation is excepted in .wavegate.yaml",
     """An approved, unexpired exception in .wavegate.yaml covers this violation. It is reported so

@@ -67,9 +67,10 @@ import copy
 import difflib
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from wavegate.git import Git, GitError
 from wavegate.load import read_yaml

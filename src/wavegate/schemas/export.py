@@ -53,11 +53,11 @@ def fetch(api_client) -> dict[str, dict]:
 
 
 def _get(api_client, path: str) -> dict:
+    from urllib.parse import parse_qsl
+
     from kubernetes.client.exceptions import ApiException
 
     from wavegate.cluster.base import ClusterError
-
-    from urllib.parse import parse_qsl
 
     resource, _, query = path.partition("?")
     try:

@@ -47,7 +47,8 @@ UNKNOWN_DELETE_POLICY = declare(
     any other value without a word. A hook left with no known policy gets BeforeHookCreation:
     it is not deleted after it succeeds, as the misspelt value meant, but kept until the next sync.""",
     'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceed',
-    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded', _F)
+    'metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostSync\n'
+    '    argocd.argoproj.io/hook-delete-policy: HookSucceeded', _F)
 DELETE_POLICY_WITHOUT_HOOK = declare(
     "hook-delete-policy-without-hook", "warning", "A hook-delete-policy is set on a resource that is not a hook",
     """Argo CD reads argocd.argoproj.io/hook-delete-policy only on hooks. On an ordinary resource (or

@@ -67,7 +67,8 @@ REPLACE_OVERRIDES_SSA = declare(
     'syncPolicy:\n  syncOptions:\n    - Replace=true\n    - ServerSideApply=true',
     'syncPolicy:\n  syncOptions:\n    - ServerSideApply=true', _F)
 APP_ONLY_IN_ANNOTATION = declare(
-    "sync-option-app-only-in-annotation", "warning", "An Application-level sync option is set on a resource, where it does nothing",
+    "sync-option-app-only-in-annotation", "warning",
+    "An Application-level sync option is set on a resource, where it does nothing",
     """CreateNamespace, ApplyOutOfSyncOnly, PrunePropagationPolicy, FailOnSharedResource and
     ClientSideApplyMigration are read from the Application's spec.syncPolicy.syncOptions only. In a
     resource's argocd.argoproj.io/sync-options annotation Argo CD ignores them.""",

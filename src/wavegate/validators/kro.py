@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from wavegate.findings import Finding
 from wavegate.kro import crd as kcrd
@@ -125,7 +126,8 @@ UNKNOWN_REF = declare(
     forEach iterators. Anything else (a typo'd id, a resource of another RGD, `runtime` outside
     status.conditions) makes kro reject the RGD with "references unknown identifiers".""",
     _RGD_HEAD + "  resources:\n    - id: service\n      template:\n        spec:\n          selector: ${deploymnt.spec.selector}",
-    _RGD_HEAD + "  resources:\n    - id: service\n      template:\n        spec:\n          selector: ${deployment.spec.selector}", _F)
+    _RGD_HEAD + "  resources:\n    - id: service\n      template:\n        spec:\n"
+    "          selector: ${deployment.spec.selector}", _F)
 UNKNOWN_FIELD = declare(
     "kro-reference-unknown-field", "error", "An expression reads a schema field that does not exist",
     """`${schema.spec.x}` must name a field declared in spec.schema.spec (kro type-checks it against
@@ -222,13 +224,15 @@ def _identity(m: Manifest, schema: dict) -> Iterable[Finding]:
     kind = schema.get("kind")
     kind_ok = False
     if not isinstance(kind, str) or not kind:
-        yield KIND.at(m, _SCHEMA + ("kind",), "spec.schema.kind is missing", hint="Set an UpperCamelCase kind such as CICDPipeline.")
+        yield KIND.at(m, _SCHEMA + ("kind",), "spec.schema.kind is missing",
+                      hint="Set an UpperCamelCase kind such as CICDPipeline.")
     elif not kcrd.KIND_RE.match(kind):
         suggestion = _upper_camel(kind)
         yield KIND.at(m, _SCHEMA + ("kind",),
                       f"kind '{kind}' is not a valid KRO kind name: must be UpperCamelCase "
                       "(^[A-Z][a-zA-Z0-9]*$, at most 63 characters)",
-                      hint=f"Rename it, e.g. to {suggestion}." if suggestion else "Use letters and digits, starting with a capital.",
+                      hint=(f"Rename it, e.g. to {suggestion}." if suggestion
+                            else "Use letters and digits, starting with a capital."),
                       key=False)
     else:
         kind_ok = True

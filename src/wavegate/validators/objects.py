@@ -26,7 +26,8 @@ DUPLICATE = declare(
     same Application (or two Applications with the same destination) would apply; objects that no
     Application in the repository syncs are compared within what one root renders (a kustomization,
     a chart, a directory).""",
-    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml\nkind: Namespace\nmetadata: {name: team-web}",
+    "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n"
+    "# rbac.yaml\nkind: Namespace\nmetadata: {name: team-web}",
     "# namespace.yaml\nkind: Namespace\nmetadata: {name: team-web}\n---\n# rbac.yaml: only the Role and RoleBinding", _K)
 NAMESPACE_ON_CLUSTER_SCOPED = declare(
     "object-namespace-on-cluster-scoped", "error", "A cluster-scoped object has metadata.namespace",
