@@ -1,7 +1,7 @@
 """The reporters: each format checked against what its reader (a person, a script, GitLab) needs.
 
-Code Quality and SARIF are validated against the reference schemas in `../shared/reference/`;
-those must exist (a missing schema is a failure, not a skip).
+Code Quality and SARIF are validated against the reference schemas in `../shared/reference/`
+(tests.helpers.shared: skipped with the reason without them, a failure in CI).
 """
 
 from __future__ import annotations
@@ -16,15 +16,14 @@ import jsonschema
 import pytest
 
 import wavegate
+from tests.helpers import shared
 from wavegate import report
 from wavegate.findings import Finding, ResourceRef, Result, Severity
 from wavegate.report import codequality, json_report, junit, sarif, text
 from wavegate.rules import REGISTRY, Rule
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
-SCHEMAS = SHARED / "reference" / "schemas"
-CODECLIMATE_SCHEMA = SCHEMAS / "gitlab" / "codeclimate.json"
-SARIF_SCHEMA = SCHEMAS / "sarif" / "sarif-schema-2.1.0.json"
+CODECLIMATE_SCHEMA = ("reference", "schemas", "gitlab", "codeclimate.json")
+SARIF_SCHEMA = ("reference", "schemas", "sarif", "sarif-schema-2.1.0.json")
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -305,7 +304,7 @@ REQUIRED_CODEQUALITY = ("description", "check_name", "fingerprint", "severity")
 
 
 def assert_valid_codequality(out: str) -> list[dict]:
-    schema = load_schema(CODECLIMATE_SCHEMA)
+    schema = load_schema(shared(*CODECLIMATE_SCHEMA))
     entries = json.loads(out)
     assert isinstance(entries, list)
     validator = jsonschema.Draft7Validator(schema)
@@ -368,7 +367,7 @@ def test_codequality_empty_is_an_empty_array():
 
 
 def assert_valid_sarif(out: str) -> dict:
-    schema = load_schema(SARIF_SCHEMA)
+    schema = load_schema(shared(*SARIF_SCHEMA))
     doc = json.loads(out)
     errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(doc), key=str)
     assert not errors, [f"{list(e.absolute_path)}: {e.message}" for e in errors[:5]]
