@@ -184,7 +184,7 @@ class Diff:
                 "applications": [a.to_json() for a in self.applications]}
 
     @classmethod
-    def from_json(cls, data: dict) -> Diff:
+    def from_json(cls, data: object) -> Diff:
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("applications"), list):
             raise ValueError(f"not a wavegate diff report (version {VERSION} with applications)")
         summary = summary if isinstance(summary := data.get("summary"), dict) else {}

@@ -82,7 +82,7 @@ def _case(policies: PolicySet, name: str, expected: str, file: Path, rel: str, s
         return Case(name, expected, rel, True, "no violation", violations)
     if not violations:
         return Case(name, expected, rel, False, "expected a violation, got none", violations)
-    wanted = [m.annotations.get(EXPECT_MESSAGE) for m in manifests if isinstance(m.annotations.get(EXPECT_MESSAGE), str)]
+    wanted = [text for m in manifests if isinstance(text := m.annotations.get(EXPECT_MESSAGE), str)]
     for text in wanted:
         if not any(text in v.message for v in violations):
             return Case(name, expected, rel, False,

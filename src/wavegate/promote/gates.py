@@ -98,7 +98,7 @@ def health_gates(app, source: str, commit: str | None, soak: str | None, healthy
                 problems.append(f"sync is {app.sync}")
             if app.health != "Healthy":
                 problems.append(f"health is {app.health}" + (f" ({app.health_message})" if app.health_message else ""))
-            if not at_commit:
+            if not at_commit and commit is not None:  # not at_commit says there is a commit
                 problems.append(f"it runs revision {revision[:12]}, not {commit[:12]}")
             wait = (f"wait until Argo CD has synced {source} at {commit[:12] if commit else 'the promoted commit'} and "
                     f"it is Healthy (`wavegate status --env {source}`)")

@@ -71,10 +71,10 @@ def lint_template(template: Path) -> list[Problem]:
                                      f"step {step.get('id', index)!r} passes values.{name}, which {url} never uses"))
     text = template.read_text(encoding="utf-8")
     referenced = {a or b for expression in placeholders(text) for a, b in _PARAMETER.findall(expression)}
-    pages = spec.get("parameters")
-    pages = pages if isinstance(pages, list) else [pages] if isinstance(pages, dict) else []
+    parameters = spec.get("parameters")
+    pages = parameters if isinstance(parameters, list) else [parameters] if isinstance(parameters, dict) else []
     for page_index, page in enumerate(pages):
-        properties = page.get("properties") if isinstance(page, dict) and isinstance(page.get("properties"), dict) else {}
+        properties = props if isinstance(page, dict) and isinstance(props := page.get("properties"), dict) else {}
         for name in properties:
             if name not in referenced:
                 prefix = ("spec", "parameters") + ((page_index,) if isinstance(spec.get("parameters"), list) else ())

@@ -348,7 +348,7 @@ def _cronjob(manifest: Manifest) -> Iterable[Finding]:
                        "or @hourly, @daily, @weekly, @monthly, @every 1h.")
 
 
-_CRON_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
+_CRON_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
                 (1, 12, {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
                                                          "oct", "nov", "dec"))}),
                 (0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))

@@ -181,7 +181,7 @@ def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Fin
         if (not errors and not prefix and (manifest.group, manifest.kind) == ("batch", "CronJob")
                 and len(value) > CRONJOB_NAME_MAX):
             errors = [f"must be no more than {CRONJOB_NAME_MAX} characters"]
-        if field == "generateName" and not prefix:
+        if field == "generateName" and not prefix and isinstance(generated, str):
             errors = [f"{e} (with the {GENERATED_SUFFIX} characters the server appends)" for e in errors
                       if not am.name_errors(form, generated, prefix=True)]
         for message in errors:

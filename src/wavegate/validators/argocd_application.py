@@ -110,7 +110,7 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
 
 
 def templated(text: str | None) -> bool:
-    return bool(text) and ("{{" in text or "${" in text)
+    return text is not None and ("{{" in text or "${" in text)
 
 
 class _Files:
