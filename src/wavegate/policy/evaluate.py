@@ -457,7 +457,7 @@ def listed_field(expression: str, variables: dict, manifest: Manifest) -> tuple:
 
 def field_at(manifest: Manifest, path: str) -> tuple:
     """The deepest existing part of `path` (the notation above) in the manifest, as keys and indexes."""
-    node = manifest.data
+    node: object = manifest.data
     found: tuple = ()
     position = 0
     while position < len(path):
@@ -492,7 +492,7 @@ def _text(value) -> str | None:
 
 
 def _existing(manifest: Manifest, path: tuple) -> tuple:
-    node = manifest.data
+    node: object = manifest.data
     found: tuple = ()
     for step in path:
         if isinstance(node, dict) and step in node:

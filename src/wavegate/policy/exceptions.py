@@ -16,7 +16,7 @@ loaded is a warning.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -128,7 +128,7 @@ def violation_finding(violation: Violation, rule=VIOLATION, message: str | None 
 
 def apply(violations: list[Violation], exceptions: list[PolicyException], policies: PolicySet,
           document: Manifest | None, today: datetime.date | None = None, review: Review | None = None,
-          central: list[PolicyException] = ()) -> list[Finding]:
+          central: Sequence[PolicyException] = ()) -> list[Finding]:
     """Findings for `violations` after the repository's `exceptions` and the policy owners'
     `central` ones, plus findings about the exceptions themselves. `review`: what the merge
     request says about the repository's exceptions (None: not a merge-request pipeline)."""
@@ -160,7 +160,7 @@ def apply(violations: list[Violation], exceptions: list[PolicyException], polici
             counts[exception] = False
             problem(exception, EXCEPTION_EXPIRED, ("expires",),
                     f"{exception.where} for {exception.target} ({exception.reason!r}, approved by "
-                    f"{exception.approved_by}) expired on {exception.expires.isoformat()}; it no longer applies",
+                    f"{exception.approved_by}) expired on {exception.expires}; it no longer applies",
                     "Fix the object and remove the exception, or have it approved again with a new date.")
             continue
         if exception.central:

@@ -368,13 +368,15 @@ def promote(opts: Options, prepared: Prepared | None = None) -> tuple[Prepared, 
             return prepared, Outcome("nothing-to-promote", branch, message=(
                 f"{plan.target} already matches {plan.source} at {(prepared.source_commit or '')[:12]}: nothing to promote"))
         skipped = opts.skip_gates
+        source_commit, gates, base = prepared.source_commit, prepared.gates, prepared.base
+        assert base is not None, "prepare() finds the target branch's commit whenever there is git"
 
         def message_for(tree: str) -> str:
             # called within this iteration, by _commit_and_push below
-            return texts.commit_message(plan, prepared.source_commit, prepared.gates, skipped, tree)  # noqa: B023
+            return texts.commit_message(plan, source_commit, gates, skipped, tree)  # noqa: B023
 
         try:
-            action, commit = _commit_and_push(git, opts, branch, prepared.base, prepared.target_repo_path, message_for,
+            action, commit = _commit_and_push(git, opts, branch, base, prepared.target_repo_path, message_for,
                                               write=plan.writes, remove=plan.removals)
         except GitError as error:
             raise PromotionError(str(error)) from None

@@ -109,7 +109,7 @@ def read_report(text: str, source: str) -> Result:
     """A `Result` from the `--format json` contract (version 1). Raises ValueError naming `source`."""
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ValueError(f"{source}: not JSON ({error.msg} at line {error.lineno}); give the file "
                          f"`wavegate validate --report json=FILE` wrote") from None
     if not isinstance(document, dict) or document.get("version") != 1 or not isinstance(document.get("findings"), list):
