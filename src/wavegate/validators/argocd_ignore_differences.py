@@ -460,7 +460,7 @@ def _matches_nothing(entry: _Entry, repo: Repo, resources: list[Manifest]) -> It
             "against every resource, so the entry applies to none",
             hint='Add kind: (for example kind: Deployment, or kind: "*" for every kind).')
         return
-    if not resources:
+    if not resources or app is None:  # (only an Application's entries have resources)
         return  # a Helm, Kustomize or foreign source: what it renders is not here to compare with
     if any(entry_matches(entry.data, m, app, repo) for m in resources):
         return
