@@ -89,6 +89,6 @@ def _side(root: Path, request: Request, cache_dir: Path | None, repo_url: str | 
         run = pipeline.render(pipeline.prepare(options))
     except GitError as error:
         raise UsageError(str(error)) from None
-    assert run.repo is not None and run.ctx is not None, "render() fills the repository and context"
+    assert run.rendering is not None and run.repo is not None and run.ctx is not None, "render() fills them"
     side = Side(run.rendering, run.repo, status_setting(run.repo, run.config.argocd_version))
     return side, run.ctx.repo_url

@@ -137,7 +137,8 @@ def format_pointer(path: tuple) -> str:
 
 def resolve(data: Any, tokens: tuple) -> tuple[tuple, Any]:
     """(the loader path with list indexes as ints, the value) or (path, _MISSING)."""
-    node, path = data, ()
+    node = data
+    path: tuple[str | int, ...] = ()
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node, path = node[token], path + (token,)
@@ -265,7 +266,7 @@ def build_plan(source: str, target: str, source_files: dict[str, bytes], target_
             for rule, paths in rules:
                 if not _matches(rule, a):
                     continue
-                counterpart = None
+                counterpart, b_rel = None, rel
                 for b in target_docs.get(rel, []):
                     if b.doc_index == a.doc_index and (b.group, b.kind) == (a.group, a.kind):
                         counterpart, b_rel = b, rel

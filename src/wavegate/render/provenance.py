@@ -149,7 +149,7 @@ def _patched(path: tuple, patches: list[PatchText], data: dict) -> Position | No
     for patch in reversed(patches):  # the last patch that sets a field wins
         if patch.json6902:
             for document in patch.documents:
-                operations = document.data.get("__list__") if isinstance(document.data, dict) else None
+                operations = document.data.get("__list__")
                 for i, operation in enumerate(operations or []):
                     if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
                         continue
@@ -241,9 +241,9 @@ def _indent(text: str) -> str:
 
 def _unwrap(manifest: Manifest) -> Manifest:
     """Positions of the '__list__:' wrapper shifted back to the patch's own lines and columns."""
-    shifted = {}
-    for path, (line, column, value_line, value_column, *rest) in manifest.positions.items():
-        shifted[path] = (line - 1, max(1, column - 2), value_line - 1, max(1, value_column - 2), *rest)
+    shifted: dict[tuple, tuple[int, int, int, int]] = {}
+    for path, (line, column, value_line, value_column) in manifest.positions.items():
+        shifted[path] = (line - 1, max(1, column - 2), value_line - 1, max(1, value_column - 2))
     manifest.positions = shifted
     return manifest
 

@@ -138,7 +138,8 @@ class _RepoView:
     def applications_named(self) -> dict[str, list[Manifest]]:
         found: dict[str, list[Manifest]] = {}
         for application in self.applications:
-            found.setdefault(application.name, []).append(application)
+            if application.name is not None:
+                found.setdefault(application.name, []).append(application)
         return found
 
 
@@ -213,7 +214,7 @@ def _app_selector(entity: Manifest, selector, view: _RepoView) -> Iterable[Findi
         yield _at(SELECTOR_INVALID, entity, APP_SELECTOR, f"{APP_SELECTOR} {selector!r} is not a label selector: {error}",
                   "Write key=value pairs separated by commas, for example app.kubernetes.io/name=web.")
         return
-    candidates = [(a, a.labels) for a in view.applications]
+    candidates: list[tuple[Manifest, object]] = [(a, a.labels) for a in view.applications]
     candidates += [(s, s.get("spec", "template", "metadata", "labels", default={}) or {}) for s in view.appsets]
     if any(isinstance(labels, dict) and kube.selector_matches(requirements, labels) for _, labels in candidates):
         return

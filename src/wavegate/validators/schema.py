@@ -123,7 +123,10 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
     store = store_for(ctx)
     results = ctx.results.for_check("schema", store.fingerprint()) if getattr(ctx, "results", None) else None
     for manifest in repo.manifests:
-        key = results.key(manifest) if results is not None else None
+        if results is None:
+            yield from check_manifest(store, manifest)
+            continue
+        key = results.key(manifest)
         found = results.get(key) if key is not None else None
         if found is None:
             found = check_manifest(store, manifest)
@@ -244,8 +247,8 @@ def _unknown(store: SchemaStore, manifest: Manifest, group: str, version: str, k
 
         close = difflib.get_close_matches(kind, list(in_group), n=1, cutoff=0.75)
         if close:
-            versions = ", ".join((group + "/" if group else "") + v for v in in_group[close[0]])
-            hint = (f"Did you mean kind: {close[0]} ({versions})? "
+            served = ", ".join((group + "/" if group else "") + v for v in in_group[close[0]])
+            hint = (f"Did you mean kind: {close[0]} ({served})? "
                     "Otherwise: " + _PROVIDE)
         else:
             kinds = ", ".join(list(in_group)[:8]) + (", ..." if len(in_group) > 8 else "")
