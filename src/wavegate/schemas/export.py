@@ -37,7 +37,7 @@ class ExportError(RuntimeError):
     """The cluster's OpenAPI could not be read."""
 
 
-def fetch(api_client) -> dict[str, dict]:
+def fetch(api_client) -> dict[str, object]:
     """Every group-version document of `/openapi/v3`, by its discovery path (`apis/apps/v1`)."""
     index = _get(api_client, "/openapi/v3")
     paths = index.get("paths") if isinstance(index, dict) else None
@@ -52,7 +52,7 @@ def fetch(api_client) -> dict[str, dict]:
     return documents
 
 
-def _get(api_client, path: str) -> dict:
+def _get(api_client, path: str) -> object:  # any JSON value
     from urllib.parse import parse_qsl
 
     from kubernetes.client.exceptions import ApiException
@@ -88,7 +88,7 @@ def group_version(path: str) -> tuple[str, str]:
     return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
 
 
-def schemas_of(documents: dict[str, dict], source: str = "cluster") -> dict[tuple, dict]:
+def schemas_of(documents: dict[str, object], source: str = "cluster") -> dict[tuple, dict]:
     """(group, version, kind) -> self-contained strict JSON schema, for every kind served."""
     out: dict[tuple, dict] = {}
     for path, document in documents.items():
