@@ -108,6 +108,7 @@ def read_application(api_client, name: str, namespace: str = DEFAULT_APP_NAMESPA
                                  f"`application:` of the environment in .wavegate.yaml")
             return result
         raise
+    assert isinstance(obj, dict), "the client decodes a custom object's JSON into a dict"
     return application_status(obj, now=now, stuck_after=stuck_after)
 
 
@@ -217,7 +218,7 @@ def kro_health(obj: dict) -> tuple[str, str]:
 def instance_status(obj: dict, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> InstanceStatus:
     now = now or datetime.now(UTC)
     meta = obj.get("metadata") or {}
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    status = given if isinstance(given := obj.get("status"), dict) else {}
     health, message = kro_health(obj)
     result = InstanceStatus(obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("namespace"), meta.get("name", ""),
                             found=True, state=status.get("state"), health=health, message=message,
@@ -281,6 +282,7 @@ def read_instance(api_client, api_version: str, kind: str, namespace: str | None
                                   f"(see the Application's status)")
             return missing
         raise
+    assert isinstance(obj, dict), "the client decodes a custom object's JSON into a dict"
     return instance_status(obj, now=now, stuck_after=stuck_after)
 
 
