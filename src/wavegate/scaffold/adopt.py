@@ -343,14 +343,14 @@ def derive_values(obj: dict, extra: dict[str, str] | None = None) -> tuple[dict[
                 continue
             origin[spec.name] = "default"
             continue
-        path = FROM_INSTANCE.get(spec.name)
-        told = f"the instance has no {'.'.join(path)}" if path else "the cluster cannot tell it"
+        instance_path = FROM_INSTANCE.get(spec.name)
+        told = f"the instance has no {'.'.join(instance_path)}" if instance_path else "the cluster cannot tell it"
         problems.append(f"{what}: {spec.name} is missing ({told}); add `{spec.name}: ...` to the --values file")
     for spec in VALUES:
-        value = values.get(spec.name)
-        if value is None or not spec.check:
+        given = values.get(spec.name)
+        if given is None:
             continue
-        problem = spec.check(value)
+        problem = spec.check(given)
         if not problem:
             continue
         if spec.name in SPEC_ONLY and origin.get(spec.name, "").startswith("spec."):
@@ -535,9 +535,9 @@ def write_repository(instance: dict, values: dict[str, str], target: Path, *, li
         except AdoptError as error:  # e.g. already tracked by another Application: say so, declare it anyway
             result.notes += [f"{problem}; the repository declares it too, so Argo CD reports a shared resource"
                              for problem in error.problems]
-    ns_document = {"apiVersion": "v1", "kind": "Namespace",
-                   "metadata": _merge_metadata(ns_rendered["metadata"], ns_meta, exact_metadata, "Namespace",
-                                               result.added)}
+    ns_document: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": _merge_metadata(ns_rendered["metadata"], ns_meta, exact_metadata, "Namespace",
+                                                               result.added)}
     if not exact_metadata:
         annotations = ns_document["metadata"].setdefault("annotations", {})
         options = [o.strip() for o in str(annotations.get(SYNC_OPTIONS, "")).split(",") if o.strip()]
