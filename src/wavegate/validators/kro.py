@@ -198,8 +198,8 @@ def check(repo: Repo, ctx) -> Iterable[Finding]:
 def check_rgd(manifest: Manifest) -> Iterable[Finding]:
     """Every finding about one ResourceGraphDefinition."""
     data = manifest.data
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-    schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
+    spec = given if isinstance(given := data.get("spec"), dict) else {}
+    schema = given if isinstance(given := spec.get("schema"), dict) else None
     if schema is None:
         yield KIND.at(manifest, ("spec",), "spec.schema is missing, so this RGD defines no kind",
                       hint="Add spec.schema with apiVersion, kind and spec.")
@@ -207,7 +207,7 @@ def check_rgd(manifest: Manifest) -> Iterable[Finding]:
     else:
         yield from _identity(manifest, schema)
     spec_schema, incomplete = yield from _simpleschema(manifest, schema)
-    scope = schema.get("scope") if schema.get("scope") in kcrd.SCOPES else kcrd.NAMESPACED
+    scope = given if (given := schema.get("scope")) in kcrd.SCOPES else kcrd.NAMESPACED
     graph = kgraph.build(data)
     yield from _resources(manifest, graph)
     yield from _expressions(manifest, graph, spec_schema, incomplete, scope, schema.get("spec"))
@@ -222,7 +222,7 @@ def check_rgd(manifest: Manifest) -> Iterable[Finding]:
 
 def _identity(m: Manifest, schema: dict) -> Iterable[Finding]:
     kind = schema.get("kind")
-    kind_ok = False
+    valid_kind: str | None = None  # the kind, once it passed
     if not isinstance(kind, str) or not kind:
         yield KIND.at(m, _SCHEMA + ("kind",), "spec.schema.kind is missing",
                       hint="Set an UpperCamelCase kind such as CICDPipeline.")
@@ -235,7 +235,7 @@ def _identity(m: Manifest, schema: dict) -> Iterable[Finding]:
                             else "Use letters and digits, starting with a capital."),
                       key=False)
     else:
-        kind_ok = True
+        valid_kind = kind
     version = schema.get("apiVersion")
     if not isinstance(version, str) or not version:
         yield API_VERSION.at(m, _SCHEMA + ("apiVersion",), "spec.schema.apiVersion is missing",
@@ -262,12 +262,12 @@ def _identity(m: Manifest, schema: dict) -> Iterable[Finding]:
         close = [s for s in kcrd.SCOPES if isinstance(scope, str) and s.lower() == scope.lower()]
         yield SCOPE.at(m, _SCHEMA + ("scope",), f"scope {scope!r} is neither Namespaced nor Cluster",
                        hint=f"Write {close[0]}." if close else "Use Namespaced (the default) or Cluster.", key=False)
-    if kind_ok:
-        problem = plural_problem(kind)
+    if valid_kind is not None:
+        problem = plural_problem(valid_kind)
         if problem:
-            yield PLURAL.at(m, _SCHEMA + ("kind",), f"kind {kind}: {problem}",
+            yield PLURAL.at(m, _SCHEMA + ("kind",), f"kind {valid_kind}: {problem}",
                             hint="Choose a kind that is not one of flect's acronyms ending in S, e.g. "
-                                 f"{kind[:1]}{kind[1:].lower()}Record.", key=False)
+                                 f"{valid_kind[:1]}{valid_kind[1:].lower()}Record.", key=False)
 
 
 def _upper_camel(text: str) -> str:
@@ -348,7 +348,7 @@ def _resources(m: Manifest, graph: kgraph.Graph) -> Iterable[Finding]:
     for resource in graph.resources:
         rid = resource.id
         base = resource.path
-        if not isinstance(resource.data, dict) or not resource.data:
+        if not resource.data:  # (the graph keeps anything but a mapping as {})
             yield SHAPE.at(m, base, f"resource #{resource.index + 1} is not a mapping with id and template")
             continue
         if not isinstance(rid, str) or not rid:
@@ -444,7 +444,7 @@ def _template(m: Manifest, path: tuple, template: Any, name: str) -> Iterable[Fi
         if version == "" or len(parts) > 2 or any(p == "" for p in parts):
             yield TEMPLATE.at(m, path + ("apiVersion",), f'invalid apiVersion format "{version}": expected '
                               "version or group/version", key=False)
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    metadata = given if isinstance(given := template.get("metadata"), dict) else {}
     for field in ("labels", "annotations"):
         values = metadata.get(field)
         if not isinstance(values, dict):
@@ -753,7 +753,7 @@ def _skipped(m: Manifest, graph: kgraph.Graph, schema: dict, spec_schema: dict) 
     status_expressions = [e for e in graph.expressions if e.where == kgraph.STATUS]
     unknown_status: list[str] = []
     if isinstance(schema.get("status"), dict):
-        scope = schema.get("scope") if schema.get("scope") in kcrd.SCOPES else kcrd.NAMESPACED
+        scope = given if (given := schema.get("scope")) in kcrd.SCOPES else kcrd.NAMESPACED
         unknown_status = kcrd.infer_status(schema["status"], spec_schema, tuple(graph.ids), scope).unknown_status
     skipped = []
     if kinds:
