@@ -24,13 +24,15 @@ This is the only module that imports cel_expr_python.
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import re
 import threading
 import urllib.parse
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any, Iterable
+from typing import Any
 
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings
@@ -71,7 +73,7 @@ class Program:
 
 def _list_sorted(items):
     items = list(items)
-    return all(a <= b for a, b in zip(items, items[1:]))
+    return all(a <= b for a, b in itertools.pairwise(items))
 
 
 def _list_sum(items):
@@ -154,7 +156,7 @@ def _url_part(name):
         if name == "path":
             return parsed.path
         if name == "query":
-            return {k: v for k, v in urllib.parse.parse_qs(parsed.query, keep_blank_values=True).items()}
+            return dict(urllib.parse.parse_qs(parsed.query, keep_blank_values=True))
         raise ValueError(name)
     return get
 
@@ -217,7 +219,7 @@ def _contains(value, other):
     return address.version == net.version and address in net
 
 
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+_SUFFIXES: dict[str, int | Decimal] = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
              "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": 1,
              "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 _QUANTITY_RE = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$")
@@ -362,7 +364,7 @@ class Environment:
 
     def __init__(self, variables: Iterable[str], *, libraries: bool = True):
         self.variables = tuple(variables)
-        dyn = {name: cel.Type.DYN for name in self.variables}
+        dyn = dict.fromkeys(self.variables, cel.Type.DYN)
         if libraries:
             self._env = cel.NewEnv(
                 variables=dyn,
@@ -450,7 +452,7 @@ def _clean_status(text: str) -> str:
 
 
 def _compile_error(text: str) -> CompileError:
-    lines = [line for line in text.strip().splitlines()]
+    lines = text.strip().splitlines()
     first = lines[0] if lines else text
     first = re.sub(r"^INVALID_ARGUMENT: ", "", first)
     first = re.sub(r"^ERROR: <input>:", "", first)

@@ -100,7 +100,7 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         print("wavegate: interrupted", file=sys.stderr)
         return 130
-    except Exception as error:  # noqa: BLE001 - the last line of defence against tracebacks
+    except Exception as error:  # the last line of defence against tracebacks
         if args.debug:
             raise
         if isinstance(error, OSError) and error.filename:
@@ -305,7 +305,8 @@ def cmd_dry_run(args) -> int:
     started = time.perf_counter()
     progress = terminal_progress()
     run = pipeline.render(pipeline.prepare(pipeline_options(args, progress)))
-    ctx = run.ctx
+    ctx, repo = run.ctx, run.repo
+    assert ctx is not None and repo is not None, "render() fills the context and repository"
     schema_paths = tuple(str(Path(p).resolve()) for p in args.schemas) + ctx.config.schemas
     extra = prerequisites(schema_paths, str(args.policies or ctx.config.policies or builtin_policy_dir()),
                           ctx.repo.root)
@@ -317,7 +318,7 @@ def cmd_dry_run(args) -> int:
             report = dry_run(ctx, cluster, extra, progress)
     except (ClusterError, ToolNotFoundError) as error:
         raise UsageError(str(error)) from None
-    findings = pipeline.finish(run, list(run.repo.problems) + report.findings)
+    findings = pipeline.finish(run, list(repo.problems) + report.findings)
     result = Result(findings=findings, files=run.loaded.files, resources=len(report.applied),
                     seconds=time.perf_counter() - started, tool="dry-run")
     emit(result, reports, args)

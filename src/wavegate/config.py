@@ -39,10 +39,10 @@ class Config:
     kubernetes_version: str | None = None
     schemas: tuple[str, ...] = ()
     policies: str | None = None
-    environments: tuple["Environment", ...] = ()
+    environments: tuple[Environment, ...] = ()
     clusters: tuple[dict, ...] = ()  # Argo CD's clusters, for the ApplicationSet clusters generator
 
-    def environment(self, name: str) -> "Environment":
+    def environment(self, name: str) -> Environment:
         """The environment called `name`; ConfigError naming the known ones otherwise."""
         for env in self.environments:
             if env.name == name:
@@ -107,7 +107,7 @@ def load_config(root: Path, explicit: Path | None = None) -> Config:
         error = errors[0]
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            extra = sorted(set(error.instance) - set(_declared_properties(error)))
             where += tuple(extra[:1])  # point at the unknown key itself
         line, column = document.position(where)
         raise ConfigError(f"{path}:{line}:{column}: {_describe(error)}")
@@ -280,15 +280,21 @@ def from_data(data: dict, path: Path | None = None) -> Config:
 def _describe(error: jsonschema.ValidationError) -> str:
     where = ".".join(str(p) for p in error.absolute_path) or "top level"
     if error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
+        allowed = sorted(_declared_properties(error))
         extra = sorted(set(error.instance) - set(allowed)) if isinstance(error.instance, dict) else []
         close = difflib.get_close_matches(extra[0], allowed, n=1) if extra else []
         guess = f"; did you mean {close[0]!r}?" if close else ""
         known = f" (known keys: {', '.join(allowed)})" if allowed else ""
         return f"unknown key {', '.join(map(repr, extra))} at {where}{guess}{known}"
     if error.validator == "enum":
-        return f"{where}: {error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+        choices = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"{where}: {error.instance!r} is not one of {', '.join(map(repr, choices))}"
     return f"{where}: {error.message}"
+
+
+def _declared_properties(error: jsonschema.ValidationError) -> dict:
+    """The properties the failing (sub)schema declares; {} when it is a boolean schema."""
+    return error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}
 
 
 def repository_url(config: Config, root: Path, repo=None) -> str | None:

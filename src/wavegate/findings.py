@@ -15,7 +15,7 @@ class Severity(enum.IntEnum):
     ERROR = 3
 
     @classmethod
-    def parse(cls, text: str) -> "Severity":
+    def parse(cls, text: str) -> Severity:
         try:
             return cls[text.strip().upper()]
         except KeyError:
@@ -81,7 +81,7 @@ class Finding:
         parts = [self.rule, self.path, self.resource.identity() if self.resource else "", self.field, self.message]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
-    def with_severity(self, severity: Severity) -> "Finding":
+    def with_severity(self, severity: Severity) -> Finding:
         return Finding(**{**self.__dict__, "severity": severity})
 
     def sort_key(self) -> tuple:

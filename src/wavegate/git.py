@@ -21,10 +21,11 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Literal, overload
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 
@@ -92,6 +93,14 @@ class Git:
         except OSError as error:
             raise GitError(subcommand(args), self.scrub(str(error)),
                            message=self.scrub(f"cannot run git: {error}")) from None
+
+    @overload
+    def run(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True,
+            text: Literal[True] = True) -> str: ...
+
+    @overload
+    def run(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True,
+            text: Literal[False]) -> bytes: ...
 
     def run(self, *args: str, input: bytes | None = None, env: dict | None = None, check: bool = True,
             text: bool = True) -> str | bytes:
@@ -162,10 +171,10 @@ class Git:
         for item in listing.split(b"\0"):
             if not item:
                 continue
-            meta, path = item.split(b"\t", 1)
+            meta, raw_path = item.split(b"\t", 1)
             mode, kind, sha = meta.decode().split()
             if kind == "blob":
-                entries.append((path.decode(), sha))
+                entries.append((raw_path.decode(), sha))
         if not entries:
             return {}
         batch = self.run("cat-file", "--batch", input="".join(f"{sha}\n" for _, sha in entries).encode(), text=False)
@@ -225,7 +234,7 @@ class Git:
     # -- writing -------------------------------------------------------------------------------
 
     def commit_folder(self, base: str, folder: str, *, write: dict[str, bytes] | None = None,
-                      remove: list[str] = (), restore_from: str | None = None) -> str:
+                      remove: Sequence[str] = (), restore_from: str | None = None) -> str:
         """The tree of `base` with `folder` changed: files written (paths relative to `folder`),
         files removed, or, with `restore_from`, the folder replaced by its state at that commit.
         Returns the new tree's sha (nothing is committed yet)."""
@@ -297,7 +306,7 @@ def subcommand(args: tuple[str, ...] | list[str]) -> str:
 
 
 def _fatal(stderr: str) -> str:
-    lines = [l.strip() for l in stderr.splitlines() if l.strip()]
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
     for line in lines:
         if line.startswith(("fatal:", "error:")):
             return line

@@ -73,7 +73,7 @@ class MergeRequest:
     changed: bool = False
 
     @classmethod
-    def of(cls, obj: Any, created: bool = False, changed: bool = False) -> "MergeRequest":
+    def of(cls, obj: Any, created: bool = False, changed: bool = False) -> MergeRequest:
         return cls(iid=obj.iid, title=obj.title, description=obj.description or "",
                    labels=tuple(getattr(obj, "labels", None) or ()), source_branch=obj.source_branch,
                    target_branch=obj.target_branch, state=obj.state, web_url=getattr(obj, "web_url", ""),
@@ -105,7 +105,7 @@ class Project:
     created: bool = False
 
     @classmethod
-    def of(cls, obj: Any, created: bool = False) -> "Project":
+    def of(cls, obj: Any, created: bool = False) -> Project:
         return cls(id=obj.id, path_with_namespace=obj.path_with_namespace, http_url_to_repo=obj.http_url_to_repo,
                    web_url=getattr(obj, "web_url", ""), created=created)
 
@@ -130,16 +130,16 @@ class GitLab:
         self._last: tuple[str, str] | None = None
         session = requests.Session()
         session.hooks["response"].append(self._remember)
-        auth = {"job_token": token} if self.is_job_token else {"private_token": token}
-        self._gl = _pygitlab.Gitlab(self.url, **auth, session=session, timeout=timeout,
-                                    retry_transient_errors=False, keep_base_url=True)
+        self._gl = _pygitlab.Gitlab(self.url, private_token=None if self.is_job_token else token,
+                                    job_token=token if self.is_job_token else None, session=session,
+                                    timeout=timeout, retry_transient_errors=False, keep_base_url=True)
 
     def __repr__(self) -> str:  # never the token
         return f"GitLab(url={self.url!r}, token from {self.token_variable})"
 
     @classmethod
     def from_env(cls, url: str | None = None, token: str | None = None, *,
-                 environ: Mapping[str, str] | None = None, **options) -> "GitLab":
+                 environ: Mapping[str, str] | None = None, **options) -> GitLab:
         """A connection configured from GitLab CI's variables (see the module docstring)."""
         env = os.environ if environ is None else environ
         url = url or env.get("CI_SERVER_URL", "")
@@ -179,6 +179,8 @@ class GitLab:
         """GET /user: whom the token authenticates as (a token check). Job tokens cannot call it."""
         with self._calling("GET", "/user"):
             self._gl.auth()
+            if self._gl.user is None:  # auth() sets it or raises
+                raise GitLabError(f"GET /user on {self.url} answered no user; check the token")
             return dict(self._gl.user.attributes)
 
     def project_info(self, project: str | int) -> dict:
@@ -353,6 +355,11 @@ class GitLab:
         api = urlsplit(self.url).path.rstrip("/") + "/api/v4"
         self._last = (request.method or "", path[len(api):] if path.startswith(api) else path)
 
+    def _last_request(self) -> tuple[str, str] | None:
+        # Read through a method: the response hook sets _last while _calling yields, which
+        # narrowing inside _calling (after its `self._last = None`) cannot see.
+        return self._last
+
     @contextmanager
     def _calling(self, method: str, path: str) -> Iterator[None]:
         """Turn whatever python-gitlab or requests raise inside into one GitLabError line."""
@@ -362,7 +369,7 @@ class GitLab:
         except (_NotFound, _Conflict):
             raise
         except _pygitlab.exceptions.GitlabError as error:
-            method, path = self._last or (method, path)
+            method, path = self._last_request() or (method, path)
             code = error.response_code
             if code == 404 and method == "GET" and "/repository/branches/" in path:
                 raise _NotFound() from None

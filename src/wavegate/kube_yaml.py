@@ -55,8 +55,8 @@ _WORDS[""] = (NULL, None)
 
 # go-yaml's resolveTable: the first character decides which forms a plain scalar can take.
 _SIGN, _DIGIT, _WORD, _DOT = "S", "D", "M", "."
-_HINTS = {"+": _SIGN, "-": _SIGN, ".": _DOT, **{c: _DIGIT for c in "0123456789"},
-          **{c: _WORD for c in "yYnNtTfFoO~"}}
+_HINTS = {"+": _SIGN, "-": _SIGN, ".": _DOT, **dict.fromkeys("0123456789", _DIGIT),
+          **dict.fromkeys("yYnNtTfFoO~", _WORD)}
 # Every plain scalar starting with any other character is a string.
 RESOLVED_FIRST = frozenset(_HINTS)
 
@@ -94,7 +94,7 @@ class _Refused(tuple):
 
 
 _values: dict[tuple[str, str], object] = {}
-_keys: dict[tuple[str, str], object] = {}
+_keys: dict[tuple[str, str], str | _Refused] = {}
 _CACHE_LIMIT = 100_000
 
 
@@ -123,7 +123,7 @@ def key(tag: str, text: str) -> str:
             cached = _Refused((str(refusal), refusal.hint, refusal.decoding))
         if len(_keys) < _CACHE_LIMIT:
             _keys[(tag, text)] = cached
-    if type(cached) is _Refused:
+    if isinstance(cached, _Refused):
         raise NotJSON(*cached)
     return cached
 
@@ -140,7 +140,7 @@ def _go_scalar(tag: str, text: str) -> tuple[str, object]:
     rtag, out = _resolve_plain(text, with_timestamp=tag == TIMESTAMP)
     if rtag == tag:
         return (STR, text) if tag == TIMESTAMP else (rtag, out)
-    if tag == FLOAT and rtag == INT and out <= _MAX_INT64:  # (a uint64 is not converted)
+    if tag == FLOAT and rtag == INT and isinstance(out, int) and out <= _MAX_INT64:  # (a uint64 is not converted)
         return FLOAT, float(out)
     raise NotJSON(f"cannot decode {_SHORT.get(rtag, rtag)} `{text}` as a {_SHORT[tag]}",
                   f"Remove the {_SHORT[tag]} tag, or write a value of that type.", decoding=True)
@@ -164,20 +164,20 @@ def _resolve_plain(text: str, with_timestamp: bool = True) -> tuple[str, object]
     if with_timestamp and _is_timestamp(text):
         return TIMESTAMP, text
     plain = text.replace("_", "")
-    number = _parse_int(plain)
-    if number is not None:
-        return INT, number
-    number = _parse_uint(plain)
-    if number is not None:
-        return INT, number
+    integer = _parse_int(plain)
+    if integer is not None:
+        return INT, integer
+    integer = _parse_uint(plain)
+    if integer is not None:
+        return INT, integer
     if _YAML_FLOAT.fullmatch(plain):
         number = float(plain)
         if not math.isinf(number):  # out of range is an error to strconv.ParseFloat
             return FLOAT, number
     if plain.startswith("0b"):  # strconv.ParseInt(plain[2:], 2, 64): a sign may follow the 0b
-        number = _parse_int(plain[2:], base=2)
-        if number is not None:
-            return INT, number
+        integer = _parse_int(plain[2:], base=2)
+        if integer is not None:
+            return INT, integer
     return STR, text  # (go-yaml's -0b attempt never accepts what ParseInt refused)
 
 

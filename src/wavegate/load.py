@@ -18,6 +18,7 @@ import re
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -27,13 +28,13 @@ from wavegate.findings import Finding, ResourceRef
 from wavegate.rules import declare, format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _SafeLoader
 except ImportError:  # pragma: no cover - only on builds of PyYAML without libyaml
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
 
 
 def _go_resolving(base):
-    """`base` with go-yaml v2's resolution of plain scalars (kube_yaml.plain_tag), as
+    """A `resolve` for `base` with go-yaml v2's resolution of plain scalars (kube_yaml.plain_tag), as
     sigs.k8s.io/yaml reads YAML for kubectl, Argo CD and the API server, instead of PyYAML's.
 
     libyaml calls `resolve` for every scalar. A quoted scalar (implicit[0] false) and a plain
@@ -57,10 +58,13 @@ def _go_resolving(base):
             return tag
         return sequence_tag if kind is sequence else mapping_tag
 
-    return type("GoResolving" + base.__name__, (base,), {"resolve": resolve})
+    return resolve
 
 
-_Loader = _go_resolving(_Loader)
+class _Loader(_SafeLoader):
+    """PyYAML's safe loader (libyaml's when built) resolving scalars as go-yaml v2 does."""
+
+    resolve = _go_resolving(_SafeLoader)
 
 
 class _TagKeepingLoader(yaml.composer.Composer, _Loader):
@@ -74,22 +78,27 @@ class _TagKeepingLoader(yaml.composer.Composer, _Loader):
         yaml.composer.Composer.__init__(self)
 
     def compose_node(self, parent, index):
-        if self.check_event(yaml.AliasEvent):
-            event = self.get_event()
+        event = self.peek_event()  # (a node's: compose_node is called only there)
+        if isinstance(event, yaml.AliasEvent):
+            self.get_event()
             if event.anchor not in self.anchors:
-                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}", event.start_mark)
+                # (types-PyYAML names only yaml.error.Mark; libyaml's events carry yaml._yaml.Mark, which serves too)
+                raise yaml.composer.ComposerError(None, None, f"found undefined alias {event.anchor!r}",
+                                                  event.start_mark)  # type: ignore[arg-type]  # libyaml's Mark
             return self.anchors[event.anchor]
-        anchor = self.peek_event().anchor
-        if self.check_event(yaml.ScalarEvent):
-            event = self.get_event()
+        anchor = event.anchor if isinstance(event, yaml.NodeEvent) else None
+        if isinstance(event, yaml.ScalarEvent):
+            self.get_event()
             tag = event.tag if event.tag is not None else self.resolve(yaml.ScalarNode, event.value, event.implicit)
-            node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, style=event.style)
+            start, end = event.start_mark, event.end_mark
+            node = yaml.ScalarNode(tag, event.value, start, end, style=event.style)  # type: ignore[arg-type]  # libyaml's Mark
             if anchor is not None:
                 self.anchors[anchor] = node
             return node
-        if self.check_event(yaml.SequenceStartEvent):
-            return self.compose_sequence_node(anchor)
-        return self.compose_mapping_node(anchor)
+        # (types-PyYAML types these methods' `anchor` as a dict; PyYAML passes the anchor's name, as here)
+        if isinstance(event, yaml.SequenceStartEvent):
+            return self.compose_sequence_node(anchor)  # type: ignore[arg-type]  # the stub's anchor type is wrong
+        return self.compose_mapping_node(anchor)  # type: ignore[arg-type]  # the stub's anchor type is wrong
 
 
 # A tag at a node's start (after its anchor) as go-yaml scans it: `!` and every URI character,
@@ -185,6 +194,12 @@ NOT_A_FILE = declare(
     sees it; reading one could block forever. It is skipped, and said so.""")
 
 
+class PositionSource(Protocol):
+    """What computes a document's positions later (the file's text, the native loader's table, a render)."""
+
+    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]: ...
+
+
 @dataclass
 class Manifest:
     """One YAML document that is a Kubernetes object, with the position of every key."""
@@ -198,6 +213,11 @@ class Manifest:
     missing: tuple[str, ...] = ()
     # The Application whose rendered sync this copy belongs to (wavegate.render), if any.
     app: object = field(default=None, repr=False, compare=False)
+    # Set after construction by whoever knows them; never by __init__ (the class's None until then,
+    # so a manifest without them carries nothing extra). Where `positions` come from when first
+    # asked for (see __getattr__); and, for an Application an ApplicationSet generated, which one.
+    _source: PositionSource | None = field(default=None, init=False, repr=False, compare=False)
+    generated_by: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def api_version(self) -> str:
@@ -248,7 +268,7 @@ class Manifest:
 
     def get(self, *path, default=None):
         """The value at `path` (keys and list indexes), or `default` when any step is missing."""
-        node = self.data
+        node: object = self.data
         for part in path:
             if isinstance(part, int):
                 if not isinstance(node, list) or part >= len(node):
@@ -283,7 +303,7 @@ class Manifest:
         positions = self.positions
         while path not in positions and path:
             path = path[:-1]
-        found = positions.get(path, (1, 1, 1, 1))
+        found: tuple = positions.get(path, (1, 1, 1, 1))  # (a rendered field's may carry its file fifth)
         file = found[4] if len(found) > 4 else self.path
         return (file, found[0], found[1]) if key else (file, found[2], found[3])
 
@@ -301,7 +321,7 @@ class Repo:
     skip_marked: set[str] | None = None
     # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
     digests: dict[str, str] = field(default_factory=dict)
-    listing: "Listing | None" = field(default=None, repr=False, compare=False)  # its directories, as read
+    listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
@@ -326,7 +346,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     wavegate.cache.Cache, files whose content was parsed before are not parsed again. `tree`: a
     wavegate.cache.TreeState of `root` taken just before (its folders and content hashes are used)."""
     root = Path(root).resolve()
-    repo = Repo(root=root, skip_marked=set(), listing=Listing(root, tree.directories if tree is not None else None))
+    skip_marked: set[str] = set()
+    repo = Repo(root=root, skip_marked=skip_marked, listing=Listing(root, tree.directories if tree is not None else None))
     paths = only if only is not None else discover(root, exclude, repo.listing)
     store = cache.files("parse", root, limits.max_file_bytes, limits.max_expanded_nodes) if cache is not None else None
     # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
@@ -342,13 +363,13 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     finally:
         if enabled:
             gc.enable()
-    for rel, (manifests, problems, marked) in zip(paths, loaded):
+    for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
         repo.files.append(rel)
         for manifest in manifests:
             (repo.untyped if manifest.missing else repo.manifests).append(manifest)
         repo.problems.extend(problems)
         if marked:
-            repo.skip_marked.add(rel)
+            skip_marked.add(rel)
     return repo
 
 
@@ -409,7 +430,7 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict
         parsed = [_parse_raw(paths[i], raws[i], limits) for i in missing]
     else:
         parsed = _load_files(root, [paths[i] for i in missing], limits)
-    for i, result in zip(missing, parsed):
+    for i, result in zip(missing, parsed, strict=True):
         results[i] = result
         if i in raws:
             store.put(paths[i], stats[i], digests[paths[i]], _to_store(result))
@@ -640,7 +661,8 @@ def _read_file(root: Path, rel: str, limits: Limits, require_object: bool,
                                                     "it was skipped",
                                        hint="Remove it; git cannot store it, so Argo CD never sees it.")], False
     except _TooLargeFile as large:
-        return [], [TOO_LARGE.at_file(rel, message=f"{_shown(rel)} is {large.size:,} bytes, over the {limits.max_file_bytes:,}-byte limit",
+        return [], [TOO_LARGE.at_file(rel, message=f"{_shown(rel)} is {large.size:,} bytes, over the "
+                                                   f"{limits.max_file_bytes:,}-byte limit",
                                       hint="Remove the file, exclude it in .wavegate.yaml, or raise maxFileBytes there.")], False
     except OSError as error:
         what = "directory" if os.path.isdir(full) else "file"
@@ -694,7 +716,7 @@ def _read_bytes(path: str, limit: int, follow: bool = False) -> bytes:
         size = status.st_size
         if size > limit:
             raise _TooLargeFile(size)
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, max(size + 1, 65536))
             if not chunk:
@@ -925,8 +947,9 @@ def _yaml_directives(rel: str, text: str) -> dict[int, Finding]:
                 if event.version not in (None, (1, 1)):
                     version = ".".join(map(str, event.version))
                     found[index] = SYNTAX.at_file(
-                        rel, event.start_mark.line + 1, 1,
-                        message=f"%YAML {version}: Kubernetes' YAML parser reads only YAML 1.1 (found incompatible YAML document)",
+                        rel, event.start_mark.line + 1 if event.start_mark is not None else 1, 1,
+                        message=f"%YAML {version}: Kubernetes' YAML parser reads only YAML 1.1 "
+                                "(found incompatible YAML document)",
                         hint="Remove the %YAML directive.")
             elif isinstance(event, yaml.DocumentEndEvent):
                 index += 1
@@ -987,7 +1010,8 @@ def _first_too_deep(text: str) -> tuple[int, int] | None:
             if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
                 depth += 1
                 if depth > MAX_DEPTH:
-                    return event.start_mark.line + 1, event.start_mark.column + 1
+                    mark = event.start_mark
+                    return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
             elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
                 depth -= 1
     except yaml.MarkedYAMLError as error:
@@ -1039,8 +1063,8 @@ class _Source:
         if self._positions is None:
             if self.text is None:
                 try:
-                    self.text = self.file.read_bytes().decode("utf-8-sig")
-                except (OSError, UnicodeDecodeError, AttributeError):
+                    self.text = self.file.read_bytes().decode("utf-8-sig") if self.file is not None else ""
+                except (OSError, UnicodeDecodeError):
                     self.text = ""
             manifests, _ = parse_documents(self.rel, self.text, self.limits, self.require_object, lists=False)
             self._positions = {m.doc_index: m.positions for m in manifests}
@@ -1192,11 +1216,13 @@ class _Builder:
                                                hint="Flatten the structure; no Kubernetes object needs this depth.")]
             except _TooAliased:
                 return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
-                                                 message=f"document {self.index + 1} is mostly aliases expanded: Kubernetes' YAML reader refuses it (document contains excessive aliasing)",
+                                                 message=f"document {self.index + 1} is mostly aliases expanded: Kubernetes' "
+                                                         "YAML reader refuses it (document contains excessive aliasing)",
                                                  hint="Remove the nested anchors and aliases; write the values out.")]
             if size > self.limits.max_expanded_nodes:
                 return None, [ALIAS_BOMB.at_file(self.rel, start.line + 1, start.column + 1,
-                                                 message=f"document {self.index + 1} expands to more than {self.limits.max_expanded_nodes:,} nodes through aliases",
+                                                 message=f"document {self.index + 1} expands to more than "
+                                                         f"{self.limits.max_expanded_nodes:,} nodes through aliases",
                                                  hint="Remove the nested anchors and aliases; write the values out.")]
         if not isinstance(node, yaml.MappingNode):
             what = "a list" if isinstance(node, yaml.SequenceNode) else "a scalar"
@@ -1406,6 +1432,7 @@ class _Builder:
                     self.positions[child_path] = mark + mark
                 items.append(self._build(child, child_path, record))
             return items
+        assert isinstance(node, yaml.MappingNode), "a node is a scalar, a sequence or a mapping"
         return self._mapping(node, path, record)
 
     def _mapping(self, node: yaml.MappingNode, path: tuple, record: bool) -> dict:
@@ -1507,7 +1534,7 @@ class _Builder:
         in a flow collection (go-yaml reads them as part of the tag). Only for files whose text
         has these characters."""
         seen: set[int] = set()
-        stack = [(root, None)]
+        stack: list[tuple[yaml.Node, yaml.CollectionNode | None]] = [(root, None)]
         while stack:
             node, parent = stack.pop()
             if parent is not None and node.start_mark.index < parent.start_mark.index:
@@ -1526,7 +1553,7 @@ class _Builder:
                     if any(m.group(1) == "/" for m in re.finditer(r"\\(.)", raw, re.S)):
                         self._refuse(node, "`\\/` is not an escape for Kubernetes' YAML parser (go-yaml: found unknown "
                                            "escape character)", "Write `/` without the backslash.", rule=SYNTAX)
-            else:
+            elif isinstance(node, yaml.CollectionNode):  # (every node that is not a scalar)
                 children = node.value if type(node) is _SequenceNode else [n for pair in node.value for n in pair]
                 stack.extend((child, node) for child in reversed(children))
             if in_flow and text[node.start_mark.index:node.start_mark.index + 1] in ("&", "!"):

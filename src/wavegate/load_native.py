@@ -17,8 +17,13 @@ building the objects is new. WAVEGATE_NATIVE_LOADER=0 turns it off (to compare t
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from types import ModuleType
+from typing import Any
+
 from wavegate import kube_yaml
 
+_native_loader: ModuleType | None
 try:
     from wavegate import _native_loader
 except ImportError:  # not built: no compiler or libyaml headers when wavegate was installed
@@ -52,6 +57,8 @@ def readable(text: str) -> bool:
 def parse(text: str, max_depth: int, max_nodes: int) -> list[tuple[int, dict, bytes]] | None:
     """[(document index, data, position table)] of the mapping documents of `text` (null documents
     are skipped, as the Python path skips them), or None when the Python path must read it."""
+    if _native_loader is None:
+        return None
     return _native_loader.parse(text, _value, _key, _values, _keys, _FIRST, max_depth, max_nodes)
 
 
@@ -71,12 +78,15 @@ class PositionTable:
         return PositionTable, (self.table, self.data)
 
     def positions_of(self, _doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
-        numbers = _decoded(self.table)
-        positions = {(): tuple(numbers[0:4])}
-        at = 4
+        nodes = _decoded(self.table)
+        if not nodes:
+            return {}
+        positions = {(): nodes[0]}
+        at = 1
 
         def walk(path: tuple, node) -> None:
             nonlocal at
+            pairs: Iterable[tuple[Any, Any]]
             if type(node) is dict:
                 pairs = node.items()
             elif type(node) is list:
@@ -85,18 +95,19 @@ class PositionTable:
                 return
             for key, value in pairs:
                 child = path + (key,)
-                positions[child] = tuple(numbers[at:at + 4])
-                at += 4
+                if at < len(nodes):
+                    positions[child] = nodes[at]
+                at += 1
                 walk(child, value)
 
         walk((), self.data)
-        if at != len(numbers):  # the data no longer has the shape it was read with
+        if at != len(nodes):  # the data no longer has the shape it was read with
             return {(): positions[()]}
         return positions
 
 
-def _decoded(table: bytes) -> list[int]:
-    """The table's numbers: (key line, key column, value line, value column) per node."""
+def _decoded(table: bytes) -> list[tuple[int, int, int, int]]:
+    """The table's nodes: (key line, key column, value line, value column) each."""
     raw: list[int] = []
     value = shift = 0
     for byte in table:
@@ -106,11 +117,11 @@ def _decoded(table: bytes) -> list[int]:
             continue
         raw.append(value)
         value = shift = 0
-    numbers: list[int] = []
+    nodes: list[tuple[int, int, int, int]] = []
     line = 0
     for i in range(0, len(raw) - 3, 4):
         key_delta, key_column, value_delta, column = raw[i:i + 4]
         key_line = line + ((key_delta >> 1) ^ -(key_delta & 1))
         line = key_line + ((value_delta >> 1) ^ -(value_delta & 1))
-        numbers += (key_line, key_column, line, column)
-    return numbers
+        nodes.append((key_line, key_column, line, column))
+    return nodes

@@ -26,14 +26,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, shared
 from wavegate.cluster import LocalCluster, find_tool
 from wavegate.kro import synthesize
 from wavegate.load import read_yaml
 
 pytestmark = pytest.mark.integration
 
-REFERENCE = REPO_ROOT.parent / "shared" / "reference"
+REFERENCE = shared("reference")  # the RGDs compared are read at collection
 EXAMPLES = REFERENCE / "kro-examples"
 APPMOD_RGD = (REFERENCE / "appmod-blueprints" / "at-fcc75366" / "gitops" / "addons" / "charts" / "kro"
               / "resource-groups" / "manifests" / "cicd-pipeline" / "cicd-pipeline.yaml")

@@ -1,6 +1,6 @@
 """The schemas wavegate ships (Argo CD, Backstage, kro's RGD) accept and reject what the real ones
-do. The real CRDs and JSON schemas are in ../shared/reference/schemas/ (tests only; a missing file
-fails the test)."""
+do. The real CRDs and JSON schemas are in ../shared/reference/schemas/ (tests.helpers.shared: a test
+without them is skipped with the reason, and fails in CI)."""
 
 from __future__ import annotations
 
@@ -13,20 +13,18 @@ import pytest
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from tests.helpers import check_repo, write_repo
+from tests.helpers import SHARED, check_repo, shared, write_repo
 from wavegate.config import Config
 from wavegate.load import Manifest, load, parse_documents
 from wavegate.schemas import SchemaStore
 from wavegate.schemas.store import load_shipped
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 REFERENCE = SHARED / "reference" / "schemas"
 APPMOD = SHARED / "reference" / "appmod-blueprints"
 
 
 def _require(path: Path) -> Path:
-    assert path.exists(), f"{path} is missing: these tests need ../shared beside the checkout"
-    return path
+    return shared(*path.relative_to(SHARED).parts)
 
 
 def _docs(text: str) -> list[Manifest]:

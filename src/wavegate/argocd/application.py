@@ -68,7 +68,7 @@ class Application:
     manifest: Manifest
 
     @classmethod
-    def all_in(cls, repo: Repo) -> list["Application"]:
+    def all_in(cls, repo: Repo) -> list[Application]:
         return [cls(m) for m in repo.manifests if is_application(m)]
 
     @property
@@ -132,9 +132,10 @@ def is_application(manifest: Manifest) -> bool:
 
 def _source(index: int | None, raw: dict) -> Source:
     path = raw.get("path")
+    repo_url = raw.get("repoURL")
     return Source(
         index=index,
-        repo_url=raw.get("repoURL") if isinstance(raw.get("repoURL"), str) else "",
+        repo_url=repo_url if isinstance(repo_url, str) else "",
         path=normalize_dir(path) if isinstance(path, str) else None,
         target_revision=raw.get("targetRevision") if isinstance(raw.get("targetRevision"), str) else None,
         raw=raw,

@@ -24,11 +24,15 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
 from wavegate.rules import declare
+
+if TYPE_CHECKING:
+    import subprocess  # imported where the helper starts, to keep startup light
 
 TOOL = "appset-batch"
 CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
@@ -158,11 +162,11 @@ class Expander:
         self.repo_url = repo_url or ""
         self.clusters = clusters
         self.binary = binary
-        self._process = None
+        self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._files: dict[str, dict[int, dict]] = {}  # file -> its documents' data, by index
 
-    def __enter__(self) -> "Expander":
+    def __enter__(self) -> Expander:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -203,10 +207,12 @@ class Expander:
                 binary = self.binary or find_tool(TOOL)
                 self._process = subprocess.Popen([str(binary)], text=True, encoding="utf-8", stdin=subprocess.PIPE,
                                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1)
+            stdin, stdout = self._process.stdin, self._process.stdout
+            assert stdin is not None and stdout is not None, "started with both pipes"
             try:
-                self._process.stdin.write(line)
-                self._process.stdin.flush()
-                reply = self._process.stdout.readline()
+                stdin.write(line)
+                stdin.flush()
+                reply = stdout.readline()
             except OSError as error:
                 self._stop()
                 raise ExpanderError(f"{TOOL}: {error}") from error
@@ -226,7 +232,8 @@ class Expander:
         process, self._process = self._process, None
         if process is not None:
             try:
-                process.stdin.close()
+                if process.stdin is not None:
+                    process.stdin.close()
                 process.wait(timeout=10)
             except Exception:  # noqa: BLE001 - it is going away either way
                 process.kill()
@@ -274,13 +281,13 @@ def known_clusters(repo: Repo, configured: list[dict] | tuple = ()) -> list[dict
 
 def _secret_values(data: dict) -> dict[str, str]:
     values: dict[str, str] = {}
-    encoded = data.get("data") if isinstance(data.get("data"), dict) else {}
+    encoded = encoded if isinstance(encoded := data.get("data"), dict) else {}
     for key, value in encoded.items():
         try:
             values[key] = base64.b64decode(str(value), validate=True).decode("utf-8", "replace")
         except (binascii.Error, ValueError):
             continue
-    plain = data.get("stringData") if isinstance(data.get("stringData"), dict) else {}
+    plain = plain if isinstance(plain := data.get("stringData"), dict) else {}
     values.update({key: str(value) for key, value in plain.items()})
     return values
 

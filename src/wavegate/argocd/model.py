@@ -8,8 +8,8 @@ dry-run and the docs all read it; nothing else in wavegate restates these facts.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from wavegate.kube import ARGOCD_GROUP as ARGOCD_GROUP  # Argo CD's vocabulary names it from here
 from wavegate.kube import is_crd

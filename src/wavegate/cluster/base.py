@@ -71,7 +71,7 @@ class Cluster(abc.ABC):
         try:
             config.load_kube_config(config_file=str(self.kubeconfig), context=self.context,
                                     client_configuration=configuration, persist_config=False)
-        except Exception as error:  # the client raises ConfigException, TypeError, ... on a broken file
+        except Exception as error:  # noqa: BLE001 - the client raises ConfigException, TypeError, ... on a broken file
             raise ClusterError(f"kubeconfig {self.kubeconfig}: {error}") from None
         return _reporting_client()(configuration=configuration)
 

@@ -53,7 +53,7 @@ class KubeconfigCluster(Cluster):
         self._check_is_kubeconfig()
         try:
             contexts, current = config.list_kube_config_contexts(str(self._kubeconfig))
-        except Exception as e:  # the client raises ConfigException and friends
+        except Exception as e:  # noqa: BLE001 - the client raises ConfigException and friends
             raise ClusterError(f"kubeconfig {self._kubeconfig}: {e}") from None
         names = [c["name"] for c in contexts or []]
         if self.context is None:

@@ -12,29 +12,44 @@ from __future__ import annotations
 import difflib
 import json
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import yaml
 
 from wavegate import kube
 from wavegate.argocd import model as argocd
-from wavegate.diff.model import (ADDED, CHANGED, MISSING, PRUNE, REMOVED, UNCHANGED, AppDiff, FieldChange, ObjectChange,
-                                 ObjectKey, Step)
+from wavegate.diff.model import (
+    ADDED,
+    CHANGED,
+    MISSING,
+    PRUNE,
+    REMOVED,
+    UNCHANGED,
+    AppDiff,
+    FieldChange,
+    ObjectChange,
+    ObjectKey,
+    Step,
+)
 from wavegate.diff.normalize import compared, is_secret, masked_pair, secret_pointer
 from wavegate.load import Manifest, Repo
+
+if TYPE_CHECKING:
+    from wavegate.render.model import Rendering, SyncSet
 
 
 @dataclass
 class Side:
     """One revision as the pipeline rendered it."""
 
-    rendering: object  # wavegate.render.model.Rendering
+    rendering: Rendering
     repo: Repo  # the checked repository (for the scope of custom kinds)
     status: str = "all"  # ignoreResourceStatusField
 
-    def syncs(self) -> dict[str, object]:
+    def syncs(self) -> dict[str, SyncSet]:
         """The sync sets Argo CD applies, by name (the first of two Applications of one name wins,
         as the render stage keeps one per name)."""
-        found: dict[str, object] = {}
+        found: dict[str, SyncSet] = {}
         for sync_set in self.rendering.sync_sets:
             if sync_set.synced:
                 found.setdefault(sync_set.name, sync_set)
@@ -116,7 +131,7 @@ def _change(obj: _Object, status: str, before: _Object | None, after: _Object | 
                           line=obj.manifest.location(())[1])
     old_data = before.data if before is not None else None
     new_data = after.data if after is not None else None
-    if status == CHANGED:
+    if status == CHANGED and before is not None and after is not None:  # (a changed object has both)
         change.fields = [_located(f, before.manifest, after.manifest, secret)
                          for f in field_changes(old_data, new_data)]
     if secret:

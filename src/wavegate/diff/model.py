@@ -31,7 +31,7 @@ class ObjectKey:
         return {"group": self.group, "kind": self.kind, "namespace": self.namespace, "name": self.name}
 
     @classmethod
-    def from_json(cls, data: dict) -> "ObjectKey":
+    def from_json(cls, data: dict) -> ObjectKey:
         return cls(data.get("group", ""), data["kind"], data.get("namespace", ""), data["name"])
 
 
@@ -62,7 +62,7 @@ class FieldChange:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "FieldChange":
+    def from_json(cls, data: dict) -> FieldChange:
         return cls(data["pointer"], data["op"], data.get("old", MISSING), data.get("new", MISSING),
                    bool(data.get("hidden")), data.get("path", ""), int(data.get("line") or 0))
 
@@ -100,7 +100,7 @@ class ObjectChange:
         return data
 
     @classmethod
-    def from_json(cls, data: dict) -> "ObjectChange":
+    def from_json(cls, data: dict) -> ObjectChange:
         return cls(ObjectKey.from_json(data), data["status"], data.get("apiVersion", ""), data.get("phase", "Sync"),
                    int(data.get("wave") or 0), bool(data.get("hook")), bool(data.get("secret")), data.get("path", ""),
                    int(data.get("line") or 0), [FieldChange.from_json(f) for f in data.get("fields", [])],
@@ -125,7 +125,7 @@ class Step:
                 "objects": [{**k.to_json(), "status": s, "hook": h} for k, s, h in self.members]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Step":
+    def from_json(cls, data: dict) -> Step:
         return cls(data["phase"], int(data.get("wave") or 0),
                    [(ObjectKey.from_json(o), o["status"], bool(o.get("hook"))) for o in data.get("objects", [])])
 
@@ -150,7 +150,7 @@ class AppDiff:
                 "notes": list(self.notes)}
 
     @classmethod
-    def from_json(cls, data: dict) -> "AppDiff":
+    def from_json(cls, data: dict) -> AppDiff:
         return cls(data["name"], data["status"], data.get("path", ""),
                    [ObjectChange.from_json(o) for o in data.get("objects", [])],
                    [Step.from_json(s) for s in data.get("steps", [])], list(data.get("notes", [])))
@@ -184,10 +184,10 @@ class Diff:
                 "applications": [a.to_json() for a in self.applications]}
 
     @classmethod
-    def from_json(cls, data: dict) -> "Diff":
+    def from_json(cls, data: object) -> Diff:
         if not isinstance(data, dict) or data.get("version") != VERSION or not isinstance(data.get("applications"), list):
             raise ValueError(f"not a wavegate diff report (version {VERSION} with applications)")
-        summary = data.get("summary") if isinstance(data.get("summary"), dict) else {}
+        summary = summary if isinstance(summary := data.get("summary"), dict) else {}
         try:
             return cls(data["base"]["revision"], data["head"]["revision"], data["base"].get("commit", ""),
                        data["head"].get("commit", ""), [AppDiff.from_json(a) for a in data["applications"]],

@@ -100,7 +100,7 @@ def masked_pair(old: dict | None, new: dict | None) -> tuple[dict | None, dict |
     for field in SECRET_FIELDS:
         before = old.get(field) if isinstance(old, dict) else None
         if isinstance(old_masked, dict) and field in old_masked:
-            old_masked[field] = {k: HIDDEN for k in before} if isinstance(before, dict) else HIDDEN
+            old_masked[field] = dict.fromkeys(before, HIDDEN) if isinstance(before, dict) else HIDDEN
         if isinstance(new_masked, dict) and field in new_masked:
             after = new_masked[field]
             if not isinstance(after, dict):

@@ -194,7 +194,8 @@ def _by_step(objects: list[ObjectChange]) -> list[tuple[str, list[ObjectChange]]
 def _field_text(change: FieldChange) -> str:
     where = f"  ({change.path}:{change.line})" if change.path else ""
     if change.hidden:
-        return f"{change.pointer}: {'added' if change.op == 'add' else 'removed' if change.op == 'remove' else 'changed'} (value hidden){where}"
+        verb = {"add": "added", "remove": "removed"}.get(change.op, "changed")
+        return f"{change.pointer}: {verb} (value hidden){where}"
     if change.op == "add":
         return f"{change.pointer}: added {_short(change.new)}{where}"
     if change.op == "remove":

@@ -11,10 +11,10 @@ whose inputs did not change is not rendered twice).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 from wavegate.config import CONFIG_NAME
 from wavegate.diff.compare import Side, compare
@@ -89,5 +89,6 @@ def _side(root: Path, request: Request, cache_dir: Path | None, repo_url: str | 
         run = pipeline.render(pipeline.prepare(options))
     except GitError as error:
         raise UsageError(str(error)) from None
+    assert run.rendering is not None and run.repo is not None and run.ctx is not None, "render() fills them"
     side = Side(run.rendering, run.repo, status_setting(run.repo, run.config.argocd_version))
     return side, run.ctx.repo_url

@@ -208,7 +208,7 @@ def synthesize(rgd: dict, *, server_defaults: bool = False) -> Synthesis:
         "additionalPrinterColumns": _printer_columns(schema.get("additionalPrinterColumns")),
     }
     metadata: dict = {"name": f"{plural}.{group}"}
-    extra = schema.get("metadata") if isinstance(schema.get("metadata"), dict) else {}
+    extra = extra if isinstance(extra := schema.get("metadata"), dict) else {}
     for key in ("labels", "annotations"):
         values = extra.get(key)
         if isinstance(values, dict) and values:
@@ -267,8 +267,8 @@ def _printer_columns(value: Any) -> list[dict]:
 
 
 def _resource_ids(rgd: dict) -> tuple[str, ...]:
-    spec = rgd.get("spec") if isinstance(rgd.get("spec"), dict) else {}
-    resources = spec.get("resources") if isinstance(spec.get("resources"), list) else []
+    spec = spec if isinstance(spec := rgd.get("spec"), dict) else {}
+    resources = resources if isinstance(resources := spec.get("resources"), list) else []
     return tuple(r["id"] for r in resources if isinstance(r, dict) and isinstance(r.get("id"), str))
 
 
@@ -431,7 +431,7 @@ def _cel_scalar_type_cached(expression: str, names: tuple[str, ...]) -> tuple | 
         return None
     try:
         result = env.return_type(expression)
-    except Exception:  # unknown functions (kro and Kubernetes libraries), optional syntax, ...
+    except Exception:  # noqa: BLE001 - unknown functions (kro and Kubernetes libraries), optional syntax, ...
         return None
     if result == "BYTES":
         return (("type", "string"), ("format", "byte"))

@@ -17,9 +17,10 @@ without the target kinds' schemas:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 # kro pkg/graph/validation.go
 LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
@@ -219,7 +220,7 @@ def cel_syntax_error(expression: str) -> str | None:
         return None
     try:
         parser.parse(expression)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - CompileError, or whatever else the runtime raises on this text
         text = str(getattr(error, "raw", error)).split("\n")[0].strip()
         text = re.sub(r"^INVALID_ARGUMENT:\s*", "", text)
         return re.sub(r"\s*\[INVALID_ARGUMENT\]$", "", text)
@@ -309,12 +310,12 @@ def iter_strings(value: Any, path: tuple) -> Iterator[tuple[tuple, str]]:
 def build(rgd: dict) -> Graph:
     """The resources, expressions and dependency edges of an RGD document (its `data`)."""
     graph = Graph()
-    spec = rgd.get("spec") if isinstance(rgd.get("spec"), dict) else {}
-    raw_resources = spec.get("resources") if isinstance(spec.get("resources"), list) else []
+    spec = spec if isinstance(spec := rgd.get("spec"), dict) else {}
+    raw_resources = raw_resources if isinstance(raw_resources := spec.get("resources"), list) else []
     for index, item in enumerate(raw_resources):
         data = item if isinstance(item, dict) else {}
         iterators: list[str] = []
-        for_each = data.get("forEach") if isinstance(data.get("forEach"), list) else []
+        for_each = for_each if isinstance(for_each := data.get("forEach"), list) else []
         for dimension in for_each:
             if isinstance(dimension, dict):
                 iterators.extend(str(k) for k in dimension)
@@ -341,7 +342,7 @@ def build(rgd: dict) -> Graph:
                         deps.update(expression.roots & ids)
         if rid is not None:
             graph.dependencies.setdefault(rid, set()).update(deps)
-    schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else {}
+    schema = schema if isinstance(schema := spec.get("schema"), dict) else {}
     status = schema.get("status")
     if status is not None:
         for string_path, text in iter_strings(status, ("spec", "schema", "status")):

@@ -27,8 +27,9 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 SPEC_PATH = ("spec", "schema", "spec")
 TYPES_PATH = ("spec", "schema", "types")
@@ -301,12 +302,12 @@ class Object:
 
 @dataclass(frozen=True)
 class Slice:
-    elem: "Type"
+    elem: Type
 
 
 @dataclass(frozen=True)
 class Map:
-    value: "Type"
+    value: Type
 
 
 @dataclass(frozen=True)
@@ -316,7 +317,7 @@ class Custom:
 
 @dataclass(frozen=True)
 class Struct:
-    fields: tuple[tuple[str, "Type"], ...]
+    fields: tuple[tuple[str, Type], ...]
 
 
 Type = Atomic | Object | Slice | Map | Custom | Struct
@@ -829,7 +830,7 @@ def regex_problem(pattern: str) -> str | None:
     options.log_errors = False  # RE2 would print every bad pattern on stderr
     try:
         re2.compile(pattern, options)
-    except Exception as error:  # re2.error
+    except re2.error as error:
         detail = error.args[0] if error.args else str(error)
         if isinstance(detail, bytes):
             detail = detail.decode("utf-8", "replace")

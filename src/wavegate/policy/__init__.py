@@ -8,8 +8,8 @@ Public API:
   cel.compile_expression / cel.evaluate         the CEL wrapper, reusable by the schema engine
 """
 
-from wavegate.policy.model import Binding, Policy, PolicySet, builtin_policy_dir, load_policies
 from wavegate.policy.evaluate import Environment, Violation, evaluate
+from wavegate.policy.model import Binding, Policy, PolicySet, builtin_policy_dir, load_policies
 
 __all__ = ["Binding", "Environment", "Policy", "PolicySet", "Violation", "builtin_policy_dir", "evaluate",
            "load_policies"]

@@ -34,6 +34,7 @@ def _tokens(expression: str) -> list[tuple[str, str]] | None:
         if match is None:
             return None  # a backquoted field, an unterminated string, ...: not understood
         kind = match.lastgroup
+        assert kind is not None, "every alternative of _TOKEN is a named group"
         if kind == "string" and previous[0] == "ident" and previous[1] in _RAW_PREFIXES:
             return None  # a raw string (r'...') has other escaping rules: not worth getting right
         previous = (kind, match.group())
@@ -100,6 +101,7 @@ def inline_variables(expression: str, where: dict[str, str]) -> str | None:
         if match is None:
             return None
         kind = match.lastgroup
+        assert kind is not None, "every alternative of _TOKEN is a named group"
         if kind == "string" and previous[0] == "ident" and previous[1] in _RAW_PREFIXES:
             return None
         previous = (kind, match.group())

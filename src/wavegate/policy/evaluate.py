@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
 
-from wavegate import kube
+from wavegate import cel, kube
 from wavegate.findings import Severity
 from wavegate.load import Manifest
-from wavegate import cel
 from wavegate.policy.cel import narrowed
-from wavegate.policy.match import (Request, SelectorError, guess_plural, resources_match, rule_matches,
-                                   selector_matches)
+from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import Binding, Policy, PolicySet
 
 MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
@@ -60,7 +58,8 @@ class Violation:
             return (f"ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}' "
                     f"denied request: {self.message}")
         if "Warn" in self.actions:
-            return f"Validation failed for ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}': {self.message}"
+            return (f"Validation failed for ValidatingAdmissionPolicy '{self.policy}' with binding '{self.binding}': "
+                    f"{self.message}")
         return ""
 
 
@@ -100,7 +99,7 @@ class Environment:
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
            default_namespace: Callable[[Manifest], str | None] | None = None,
-           admitted: Callable[[Manifest], dict] | None = None) -> "Environment":
+           admitted: Callable[[Manifest], dict] | None = None) -> Environment:
         from wavegate.policy.match import crd_plurals
 
         manifests = list(manifests)
@@ -275,7 +274,7 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             path = (listed_field(expression, scope.values, target.manifest)
                     or field_path(expression, target.manifest, var_exprs))
             message = _message(policy, i, validation, scope)
-            reason = validation.get("reason") if isinstance(validation.get("reason"), str) else "Invalid"
+            reason = reason if isinstance(reason := validation.get("reason"), str) else "Invalid"
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
                                         reason=reason, expression=expression, non_exceptable=policy.non_exceptable))
     return violations
@@ -367,7 +366,7 @@ def _match_conditions(policy: Policy, environment: cel.Environment, bindings: di
     return error or True
 
 
-def _message(policy: Policy, index: int, validation: dict, scope: "_Scope") -> str:
+def _message(policy: Policy, index: int, validation: dict, scope: _Scope) -> str:
     message = ""
     message_expression = validation.get("messageExpression")
     if isinstance(message_expression, str) and ("spec", "validations", index, "messageExpression") not in policy.broken:
@@ -407,7 +406,8 @@ def find_params(policies: PolicySet, param_kind: dict, param_ref: dict, namespac
     return []
 
 
-_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)(\s*\()?")
+_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)"
+                          r"(\s*\()?")
 _STEP = re.compile(r"\.\s*\??([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
 _VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
@@ -457,7 +457,7 @@ def listed_field(expression: str, variables: dict, manifest: Manifest) -> tuple:
 
 def field_at(manifest: Manifest, path: str) -> tuple:
     """The deepest existing part of `path` (the notation above) in the manifest, as keys and indexes."""
-    node = manifest.data
+    node: object = manifest.data
     found: tuple = ()
     position = 0
     while position < len(path):
@@ -492,7 +492,7 @@ def _text(value) -> str | None:
 
 
 def _existing(manifest: Manifest, path: tuple) -> tuple:
-    node = manifest.data
+    node: object = manifest.data
     found: tuple = ()
     for step in path:
         if isinstance(node, dict) and step in node:

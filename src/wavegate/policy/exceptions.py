@@ -16,9 +16,9 @@ loaded is a warning.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.argocd.application import canonical_repo_url
 from wavegate.findings import Finding
@@ -26,8 +26,16 @@ from wavegate.load import Manifest, read_yaml
 from wavegate.policy.evaluate import Violation
 from wavegate.policy.model import PolicySet
 from wavegate.policy.review import Review
-from wavegate.policy.rules import (EXCEPTION_APPLIED, EXCEPTION_EXPIRED, EXCEPTION_REFUSED, EXCEPTION_TOO_LONG,
-                                   EXCEPTION_UNAPPROVED, EXCEPTION_UNKNOWN, EXCEPTION_UNVERIFIED, VIOLATION)
+from wavegate.policy.rules import (
+    EXCEPTION_APPLIED,
+    EXCEPTION_EXPIRED,
+    EXCEPTION_REFUSED,
+    EXCEPTION_TOO_LONG,
+    EXCEPTION_UNAPPROVED,
+    EXCEPTION_UNKNOWN,
+    EXCEPTION_UNVERIFIED,
+    VIOLATION,
+)
 from wavegate.policy.settings import real_date
 
 
@@ -70,7 +78,7 @@ def violation_namespace(violation: Violation) -> str | None:
 
 
 def _exception(index: int, item: dict, central: bool = False) -> PolicyException:
-    resource = item.get("resource") if isinstance(item.get("resource"), dict) else {}
+    resource = resource if isinstance(resource := item.get("resource"), dict) else {}
     return PolicyException(
         index=index, policy=str(item.get("policy", "")), kind=str(resource.get("kind", "")),
         name=str(resource.get("name", "")), namespace=resource.get("namespace"), reason=str(item.get("reason", "")),
@@ -120,7 +128,7 @@ def violation_finding(violation: Violation, rule=VIOLATION, message: str | None 
 
 def apply(violations: list[Violation], exceptions: list[PolicyException], policies: PolicySet,
           document: Manifest | None, today: datetime.date | None = None, review: Review | None = None,
-          central: list[PolicyException] = ()) -> list[Finding]:
+          central: Sequence[PolicyException] = ()) -> list[Finding]:
     """Findings for `violations` after the repository's `exceptions` and the policy owners'
     `central` ones, plus findings about the exceptions themselves. `review`: what the merge
     request says about the repository's exceptions (None: not a merge-request pipeline)."""
@@ -152,7 +160,7 @@ def apply(violations: list[Violation], exceptions: list[PolicyException], polici
             counts[exception] = False
             problem(exception, EXCEPTION_EXPIRED, ("expires",),
                     f"{exception.where} for {exception.target} ({exception.reason!r}, approved by "
-                    f"{exception.approved_by}) expired on {exception.expires.isoformat()}; it no longer applies",
+                    f"{exception.approved_by}) expired on {exception.expires}; it no longer applies",
                     "Fix the object and remove the exception, or have it approved again with a new date.")
             continue
         if exception.central:

@@ -10,16 +10,15 @@ a finding about the policy (never a silent pass).
 from __future__ import annotations
 
 import os
-
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
+from wavegate import cel
 from wavegate.findings import Finding, Severity
 from wavegate.load import Manifest, load
-from wavegate import cel
 from wavegate.policy.cel import all_hold, top_level_reads
 from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
@@ -75,14 +74,7 @@ class Policy:
         found: dict[str, frozenset[str] | None] = {}
         all_expressions = [expression for _, expression in expressions(self)]
         for name in ("object", "oldObject", "request", "params", "namespaceObject"):
-            fields: set[str] | None = set()
-            for expression in all_expressions:
-                read = top_level_reads(expression, name)
-                if read is None:
-                    fields = None
-                    break
-                fields |= read
-            found[name] = None if fields is None else frozenset(fields)
+            found[name] = _fields_read(all_expressions, name)
         return found
 
 
@@ -97,8 +89,8 @@ class Policy:
                     ("spec", "variables", i, "expression") in self.broken:
                 return None
             variables.append((name, expression))
-        validations = [v.get("expression") for i, v in enumerate(self.list_of("validations"))
-                       if isinstance(v.get("expression"), str)
+        validations = [text for i, v in enumerate(self.list_of("validations"))
+                       if isinstance(text := v.get("expression"), str)
                        and ("spec", "validations", i, "expression") not in self.broken]
         return all_hold(variables, validations)
 
@@ -238,6 +230,17 @@ def expressions(policy: Policy):
             expression = item.get(field_name)
             if isinstance(expression, str):
                 yield ("spec", key, i, field_name), expression
+
+
+def _fields_read(all_expressions: list[str], name: str) -> frozenset[str] | None:
+    """The top-level fields of `name` the expressions read, or None when one may read any."""
+    fields: set[str] = set()
+    for expression in all_expressions:
+        read = top_level_reads(expression, name)
+        if read is None:
+            return None
+        fields |= read
+    return frozenset(fields)
 
 
 def _check_policy(policy: Policy, found: PolicySet) -> list[Finding]:

@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 

@@ -43,7 +43,7 @@ def run(directory: str | Path, policies: PolicySet | None = None) -> tuple[Polic
     policies = policies or load_policies(directory)
     cases: list[Case] = []
     store = _store()
-    for name, policy in policies.policies.items():
+    for name in policies.policies:
         for expected in (PASS, FAIL):
             folder = directory / "fixtures" / name / expected
             files = sorted(p for p in folder.glob("*.y*ml") if p.suffix in (".yaml", ".yml")) if folder.is_dir() else []
@@ -75,14 +75,14 @@ def _case(policies: PolicySet, name: str, expected: str, file: Path, rel: str, s
         return Case(name, expected, rel, False, f"fixture does not load: {problems[0].message} (line {problems[0].line})")
     env = Environment.of(manifests, plurals=policies.plurals,
                          admitted=(lambda m: admitted(store, m)) if store is not None else None)
-    violations = [v for v in evaluate(_only(policies, name), manifests, env)]
+    violations = list(evaluate(_only(policies, name), manifests, env))
     if expected == PASS:
         if violations:
             return Case(name, expected, rel, False, f"expected no violation, got: {violations[0].message}", violations)
         return Case(name, expected, rel, True, "no violation", violations)
     if not violations:
         return Case(name, expected, rel, False, "expected a violation, got none", violations)
-    wanted = [m.annotations.get(EXPECT_MESSAGE) for m in manifests if isinstance(m.annotations.get(EXPECT_MESSAGE), str)]
+    wanted = [text for m in manifests if isinstance(text := m.annotations.get(EXPECT_MESSAGE), str)]
     for text in wanted:
         if not any(text in v.message for v in violations):
             return Case(name, expected, rel, False,
@@ -110,7 +110,7 @@ def table(cases: list[Case]) -> str:
 
 
 def junit(cases: list[Case], problems=()) -> str:
-    from xml.sax.saxutils import quoteattr, escape
+    from xml.sax.saxutils import escape, quoteattr
 
     failed = sum(not c.ok for c in cases)
     total_time = sum(c.seconds for c in cases)

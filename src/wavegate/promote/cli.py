@@ -158,7 +158,7 @@ def cmd_history(args) -> int:
         if not found:
             print(f"no promotions of {env.name} on {branch} (commits with a `Promoted-To: {env.name}` trailer)")
         for e in found:
-            what = (f"rollback to {e.rolled_back_to[:12]}" if e.kind == "rollback"
+            what = (f"rollback to {(e.rolled_back_to or '?')[:12]}" if e.kind == "rollback"
                     else f"from {e.source} at {(e.source_commit or '?')[:12]}")
             print(f"{e.when}  {e.commit[:12]}  {what}  by {e.author}")
             for gate, value in e.gates.items():

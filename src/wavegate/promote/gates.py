@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -56,7 +56,7 @@ def format_duration(delta: timedelta) -> str:
 
 
 def _utc(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def validation_gate(source: str, source_path: str, commit: str | None, findings: list) -> Gate:
@@ -98,7 +98,7 @@ def health_gates(app, source: str, commit: str | None, soak: str | None, healthy
                 problems.append(f"sync is {app.sync}")
             if app.health != "Healthy":
                 problems.append(f"health is {app.health}" + (f" ({app.health_message})" if app.health_message else ""))
-            if not at_commit:
+            if not at_commit and commit is not None:  # not at_commit says there is a commit
                 problems.append(f"it runs revision {revision[:12]}, not {commit[:12]}")
             wait = (f"wait until Argo CD has synced {source} at {commit[:12] if commit else 'the promoted commit'} and "
                     f"it is Healthy (`wavegate status --env {source}`)")
@@ -153,4 +153,4 @@ def _moment(text: str, end: bool) -> datetime:
     moment = datetime.fromisoformat(text)
     if len(text) == 10 and end:  # a date alone as the end: the whole day is frozen
         moment += timedelta(days=1)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

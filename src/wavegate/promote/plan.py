@@ -137,7 +137,8 @@ def format_pointer(path: tuple) -> str:
 
 def resolve(data: Any, tokens: tuple) -> tuple[tuple, Any]:
     """(the loader path with list indexes as ints, the value) or (path, _MISSING)."""
-    node, path = data, ()
+    node = data
+    path: tuple[str | int, ...] = ()
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node, path = node[token], path + (token,)
@@ -265,7 +266,7 @@ def build_plan(source: str, target: str, source_files: dict[str, bytes], target_
             for rule, paths in rules:
                 if not _matches(rule, a):
                     continue
-                counterpart = None
+                counterpart, b_rel = None, rel
                 for b in target_docs.get(rel, []):
                     if b.doc_index == a.doc_index and (b.group, b.kind) == (a.group, a.kind):
                         counterpart, b_rel = b, rel
@@ -294,8 +295,9 @@ def build_plan(source: str, target: str, source_files: dict[str, bytes], target_
                             span = (a_span[0], a_span[1], b_text[b_span[0]:b_span[1]])
                     if span is None:
                         in_place = False
-                        why = why or (f"{written} of {describe(a)} is "
-                                      f"{'missing in ' + (source if a_value is _MISSING else target) if _MISSING in (a_value, b_value) else 'not a single-line value'}")
+                        missing_in = source if a_value is _MISSING else target
+                        state = f"missing in {missing_in}" if _MISSING in (a_value, b_value) else "not a single-line value"
+                        why = why or f"{written} of {describe(a)} is {state}"
                     else:
                         edits.append(span)
         new_text = text
@@ -363,7 +365,7 @@ def value_span(text: str, manifest: Manifest, path: tuple, value: Any) -> tuple[
     lines = text.split("\n")
     if line > len(lines):
         return None
-    start = sum(len(l) + 1 for l in lines[:line - 1]) + column - 1
+    start = sum(len(previous) + 1 for previous in lines[:line - 1]) + column - 1
     if start >= len(text):
         return None
     first = text[start]

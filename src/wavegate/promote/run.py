@@ -17,10 +17,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from wavegate.config import Config, ConfigError, Environment, load_config
+from wavegate.config import Config, Environment, load_config
 from wavegate.findings import Finding, Severity
 from wavegate.git import Commit, Git, GitError
 from wavegate.promote import mr as texts
@@ -97,7 +97,7 @@ class Outcome:
 
 
 def _now(opts: Options) -> datetime:
-    return opts.now or datetime.now(timezone.utc)
+    return opts.now or datetime.now(UTC)
 
 
 def _setup(opts: Options):
@@ -357,7 +357,7 @@ def _merge_request(opts, branch, target_branch, title, description, labels, comm
 
 
 def promote(opts: Options, prepared: Prepared | None = None) -> tuple[Prepared, Outcome]:
-    for attempt in range(PUSH_ATTEMPTS):
+    for _attempt in range(PUSH_ATTEMPTS):
         prepared = prepared or prepare(opts)
         if prepared.blocked:
             return prepared, Outcome("blocked", message="; ".join(prepared.blocked))
@@ -369,12 +369,15 @@ def promote(opts: Options, prepared: Prepared | None = None) -> tuple[Prepared, 
             return prepared, Outcome("nothing-to-promote", branch, message=(
                 f"{plan.target} already matches {plan.source} at {(prepared.source_commit or '')[:12]}: nothing to promote"))
         skipped = opts.skip_gates
+        source_commit, gates, base = prepared.source_commit, prepared.gates, prepared.base
+        assert base is not None, "prepare() finds the target branch's commit whenever there is git"
 
         def message_for(tree: str) -> str:
-            return texts.commit_message(plan, prepared.source_commit, prepared.gates, skipped, tree)
+            # called within this iteration, by _commit_and_push below
+            return texts.commit_message(plan, source_commit, gates, skipped, tree)  # noqa: B023
 
         try:
-            action, commit = _commit_and_push(git, opts, branch, prepared.base, prepared.target_repo_path, message_for,
+            action, commit = _commit_and_push(git, opts, branch, base, prepared.target_repo_path, message_for,
                                               write=plan.writes, remove=plan.removals)
         except GitError as error:
             raise PromotionError(str(error)) from None
@@ -418,7 +421,7 @@ def entries(git: Git, rev: str, env: str) -> list[Entry]:
     for c in git.commits(rev):
         if c.trailers.get("Promoted-To") != env:
             continue
-        found.append(Entry(c.sha, datetime.fromtimestamp(c.time, timezone.utc).isoformat().replace("+00:00", "Z"),
+        found.append(Entry(c.sha, datetime.fromtimestamp(c.time, UTC).isoformat().replace("+00:00", "Z"),
                            "rollback" if "Rolled-Back-To" in c.trailers else "promotion", c.trailers.get("Promoted-From"),
                            c.trailers.get("Promoted-Commit"), c.trailers.get("Rolled-Back-To"),
                            {k[len("Gate-"):].lower(): v for k, v in c.trailers.items() if k.startswith("Gate-")},
@@ -442,7 +445,7 @@ def rollback(opts: Options, env_name: str, to: str | None = None) -> Outcome:
     if git is None:
         raise PromotionError(f"{opts.root} is not a git repository: rollback needs git")
     target_branch = _target_branch(git, opts)
-    for attempt in range(PUSH_ATTEMPTS):
+    for _attempt in range(PUSH_ATTEMPTS):
         base = _base(git, opts, target_branch)
         found = entries(git, base, env.name)
         if to:
@@ -463,8 +466,9 @@ def rollback(opts: Options, env_name: str, to: str | None = None) -> Outcome:
                                                if entry and entry.source else "")
 
         def message_for(tree: str) -> str:
-            return (f"Roll back {env.name} to {what}\n\nRestores {folder} exactly as it was at {restore}.\n\n"
-                    f"Promoted-To: {env.name}\nRolled-Back-To: {restore}\nWavegate-Tree: {tree}\n")
+            # called within this iteration, by _commit_and_push below
+            return (f"Roll back {env.name} to {what}\n\nRestores {folder} exactly as it was at {restore}.\n\n"  # noqa: B023
+                    f"Promoted-To: {env.name}\nRolled-Back-To: {restore}\nWavegate-Tree: {tree}\n")  # noqa: B023
 
         try:
             action, commit = _commit_and_push(git, opts, branch, base, folder, message_for, restore_from=restore)

@@ -18,7 +18,6 @@ containing the marker `+argocd:skip-file-rendering`.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -230,7 +229,10 @@ def evaluate_jsonnet(root: Path, rel: str, app_dir: str, jsonnet: dict, env: dic
         import _gojsonnet
     except ImportError:  # pragma: no cover - a dependency of wavegate
         return [], "the gojsonnet package is not installed (pip install gojsonnet)"
-    ext_vars, ext_codes, tla_vars, tla_codes = {}, {}, {}, {}
+    ext_vars: dict[str, str] = {}
+    ext_codes: dict[str, str] = {}
+    tla_vars: dict[str, str] = {}
+    tla_codes: dict[str, str] = {}
     for entry in jsonnet.get("extVars") or []:
         if isinstance(entry, dict) and isinstance(entry.get("name"), str):
             target = ext_codes if entry.get("code") is True else ext_vars

@@ -74,13 +74,13 @@ def template_for(source_raw: dict, source_yaml_path: tuple, chart_dir: str, root
                  refs: dict[str, str | None]) -> Template:
     """The `helm template` of a source (`refs`: ref name -> repository-relative root of that ref
     source when it is this repository, None when it is another)."""
-    helm = source_raw.get("helm") if isinstance(source_raw.get("helm"), dict) else {}
-    release = helm.get("releaseName") if isinstance(helm.get("releaseName"), str) and helm["releaseName"] else app_name
-    namespace = (helm.get("namespace") if isinstance(helm.get("namespace"), str) and helm["namespace"]
+    helm = helm if isinstance(helm := source_raw.get("helm"), dict) else {}
+    release = release if isinstance(release := helm.get("releaseName"), str) and release else app_name
+    namespace = (namespace if isinstance(namespace := helm.get("namespace"), str) and namespace
                  else destination_namespace)
-    version = (helm.get("kubeVersion") if isinstance(helm.get("kubeVersion"), str) and helm["kubeVersion"]
+    version = (version if isinstance(version := helm.get("kubeVersion"), str) and version
                else kube_version)
-    apis = helm.get("apiVersions") if isinstance(helm.get("apiVersions"), list) and helm["apiVersions"] else api_versions
+    apis = apis if isinstance(apis := helm.get("apiVersions"), list) and apis else api_versions
     template = Template(chart_dir=chart_dir, release=release, namespace=namespace or "",
                         kube_version=_kube_version(version), api_versions=[str(a) for a in apis],
                         include_crds=helm.get("skipCrds") is not True,

@@ -92,9 +92,9 @@ def read(root: Path, rel_file: str) -> Kustomization:
     for value in _list(data.get("crds")):
         refer(value, RESOURCE)
     for i, value in enumerate(_list(data.get("patchesStrategicMerge"))):
-        if isinstance(value, str) and "\n" not in value and join(value) and (root / join(value)).is_file():
+        if isinstance(value, str) and "\n" not in value and (joined := join(value)) and (root / joined).is_file():
             refer(value, PATCH)
-            kustomization.patches.append(Patch(rel_file, ("patchesStrategicMerge", i), join(value), {}, False))
+            kustomization.patches.append(Patch(rel_file, ("patchesStrategicMerge", i), joined, {}, False))
         else:  # an inline patch
             kustomization.patches.append(Patch(rel_file, ("patchesStrategicMerge", i), None, {}, False))
     for i, entry in enumerate(_list(data.get("patchesJson6902"))):

@@ -16,10 +16,14 @@ import re
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavegate.load import read_yaml
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import ToolResult, Workspace
+
+if TYPE_CHECKING:
+    import subprocess  # imported where the helper starts, to keep startup light
 
 ORIGIN = "config.kubernetes.io/origin"
 _BUILD_METADATA = re.compile(r"^buildMetadata\s*:", re.MULTILINE)
@@ -75,7 +79,7 @@ def edit_commands(options: dict, env: dict[str, str]) -> list[list[str]]:
 
 def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: str, options: dict,
           build_options: str, env: dict[str, str], kube_version: str, api_versions: list[str],
-          batch: "BatchBuilder | None" = None) -> Built:
+          batch: BatchBuilder | None = None) -> Built:
     """Build the kustomization in `rel_dir` of the workspace mirror with the Application's
     `options`, the way Argo CD does, and read back each object's origin. With `batch`, the build
     itself runs in the kustomize-batch process (kustomize's own build command, without a process
@@ -120,7 +124,7 @@ class BatchBuilder:
     def __init__(self, binary: Path, workspace: Workspace):
         self.binary = binary
         self.workspace = workspace
-        self._process = None
+        self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
 
     def build(self, args: list[str]) -> ToolResult:
@@ -133,9 +137,11 @@ class BatchBuilder:
                     self._process = subprocess.Popen([str(self.binary)], cwd=self.workspace.path, text=True,
                                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                                      stderr=subprocess.DEVNULL, bufsize=1)
-                self._process.stdin.write(json.dumps({"args": args}) + "\n")
-                self._process.stdin.flush()
-                line = self._process.stdout.readline()
+                stdin, stdout = self._process.stdin, self._process.stdout
+                assert stdin is not None and stdout is not None, "started with both pipes"
+                stdin.write(json.dumps({"args": args}) + "\n")
+                stdin.flush()
+                line = stdout.readline()
             except OSError as error:
                 self.close()
                 return ToolResult(-1, "", f"kustomize-batch: {error}", shown)
@@ -151,7 +157,8 @@ class BatchBuilder:
         process, self._process = self._process, None
         if process is not None:
             try:
-                process.stdin.close()
+                if process.stdin is not None:
+                    process.stdin.close()
                 process.wait(timeout=10)
             except Exception:  # noqa: BLE001 - it is going away either way
                 process.kill()

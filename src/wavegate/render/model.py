@@ -38,14 +38,14 @@ class SyncSet:
     ordered or compared against anything."""
 
     name: str
-    app: "Application | None"
-    objects: list["Manifest"] = field(default_factory=list)
-    untyped: list["Manifest"] = field(default_factory=list)  # documents Argo CD would fail to decode
+    app: Application | None
+    objects: list[Manifest] = field(default_factory=list)
+    untyped: list[Manifest] = field(default_factory=list)  # documents Argo CD would fail to decode
     sources: list[RenderedSource] = field(default_factory=list)
     synced: bool = True
     problems: list[Finding] = field(default_factory=list)  # what rendering it found wrong
-    parent: "SyncSet | None" = None  # the sync (app-of-apps) that creates this Application
-    appset: "Manifest | None" = None  # for the Applications an ApplicationSet generates: that ApplicationSet
+    parent: SyncSet | None = None  # the sync (app-of-apps) that creates this Application
+    appset: Manifest | None = None  # for the Applications an ApplicationSet generates: that ApplicationSet
 
     @property
     def destination_namespace(self) -> str | None:
@@ -68,12 +68,12 @@ class Rendering:
     def synced(self) -> list[SyncSet]:
         return [s for s in self.sync_sets if s.synced]
 
-    def objects(self) -> list["Manifest"]:
+    def objects(self) -> list[Manifest]:
         """Every rendered object, each sync set's in its order; an object two sync sets share
         (the same directory synced twice) once per sync set, since each is applied by its own."""
         return [m for s in self.sync_sets for m in s.objects]
 
-    def untyped(self) -> list["Manifest"]:
+    def untyped(self) -> list[Manifest]:
         return [m for s in self.sync_sets for m in s.untyped]
 
     def by_app(self) -> dict[int, SyncSet]:

@@ -22,8 +22,8 @@ from __future__ import annotations
 import difflib
 import posixpath
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from wavegate.load import Manifest, parse_documents
 
@@ -137,7 +137,8 @@ def _patch_applies(patch: PatchText, data: dict, base_data: dict | None) -> bool
         return True
     if patch.json6902:
         return False
-    base_name = (base_data.get("metadata") or {}).get("name") if isinstance(base_data, dict) and isinstance(base_data.get("metadata"), dict) else None
+    base_metadata = base_data.get("metadata") if isinstance(base_data, dict) else None
+    base_name = base_metadata.get("name") if isinstance(base_metadata, dict) else None
     for document in patch.documents:
         if document.kind == kind and document.name in (base_name, name):
             return True
@@ -148,7 +149,7 @@ def _patched(path: tuple, patches: list[PatchText], data: dict) -> Position | No
     for patch in reversed(patches):  # the last patch that sets a field wins
         if patch.json6902:
             for document in patch.documents:
-                operations = document.data.get("__list__") if isinstance(document.data, dict) else None
+                operations = document.data.get("__list__")
                 for i, operation in enumerate(operations or []):
                     if not isinstance(operation, dict) or not isinstance(operation.get("path"), str):
                         continue
@@ -240,9 +241,9 @@ def _indent(text: str) -> str:
 
 def _unwrap(manifest: Manifest) -> Manifest:
     """Positions of the '__list__:' wrapper shifted back to the patch's own lines and columns."""
-    shifted = {}
-    for path, (line, column, value_line, value_column, *rest) in manifest.positions.items():
-        shifted[path] = (line - 1, max(1, column - 2), value_line - 1, max(1, value_column - 2), *rest)
+    shifted: dict[tuple, tuple[int, int, int, int]] = {}
+    for path, (line, column, value_line, value_column) in manifest.positions.items():
+        shifted[path] = (line - 1, max(1, column - 2), value_line - 1, max(1, value_column - 2))
     manifest.positions = shifted
     return manifest
 
@@ -275,7 +276,7 @@ def helm_positions(rendered_text: str, template_file: str, template_text: str | 
     rendered_lines = rendered_text.splitlines()
     mapping = _align(rendered_lines, template_lines)
     positions: dict[tuple, Position] = {}
-    for path, (line, column, value_line, value_column, *_rest) in rendered.positions.items():
+    for path, (line, *_rest) in rendered.positions.items():
         target = mapping.get(line)
         if target is None:
             continue

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Literal
 
 from wavegate.argocd.application import Application, Source, is_application, same_repository
-from wavegate.argocd.appset import is_applicationset
+from wavegate.argocd.appset import Expander, is_applicationset
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
@@ -20,14 +21,42 @@ from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
 from wavegate.render import kustomize as kustomize_source
-from wavegate.render.model import (BACKSTAGE_SKELETON, DIRECTORY, HELM, HELM_CHART_FILE, HELM_TEMPLATE, HELM_VALUES, KUSTOMIZATION,
-                                   KUSTOMIZE, KUSTOMIZE_INPUT, PLUGIN, SOURCE_OVERRIDE, Rendering, RenderedSource,
-                                   SyncSet)
-from wavegate.render.provenance import (PatchText, Transformers, ValuesSource, chart_file, helm_positions,
-                                        kustomize_positions, patch_text, rendered_manifest)
+from wavegate.render.model import (
+    BACKSTAGE_SKELETON,
+    DIRECTORY,
+    HELM,
+    HELM_CHART_FILE,
+    HELM_TEMPLATE,
+    HELM_VALUES,
+    KUSTOMIZATION,
+    KUSTOMIZE,
+    KUSTOMIZE_INPUT,
+    PLUGIN,
+    SOURCE_OVERRIDE,
+    RenderedSource,
+    Rendering,
+    SyncSet,
+)
+from wavegate.render.provenance import (
+    PatchText,
+    Transformers,
+    ValuesSource,
+    chart_file,
+    helm_positions,
+    kustomize_positions,
+    patch_text,
+    rendered_manifest,
+)
 from wavegate.render.rules import FAILED, NOT_RENDERED, SKIPPED
-from wavegate.render.sourcetype import (APP_SOURCE_FILE, KUSTOMIZATION_NAMES, REPO_SOURCE_FILE, SourceTypeError,
-                                        build_env, source_type, with_overrides)
+from wavegate.render.sourcetype import (
+    APP_SOURCE_FILE,
+    KUSTOMIZATION_NAMES,
+    REPO_SOURCE_FILE,
+    SourceTypeError,
+    build_env,
+    source_type,
+    with_overrides,
+)
 from wavegate.render.workspace import Workspace, unreachable
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
@@ -82,8 +111,8 @@ class _Stage:
         self.skipped_reported: set[str] = set()
         self.filtered_out: set[str] = set()  # files a directory source's include/exclude leaves out
         self.lock = threading.Lock()
-        self.batch: kustomize_source.BatchBuilder | None | bool = None
-        self.expander = None  # the appset-batch process, started at the first ApplicationSet
+        self.batch: kustomize_source.BatchBuilder | Literal[False] | None = None  # False: no kustomize-batch
+        self.expander: Expander | None = None  # the appset-batch process, started at the first ApplicationSet
         self.later_appset_sets: list[SyncSet] = []
         self.kustomization_cache: dict[str, kustomizations.Kustomization] = {}
         self.documents: dict[str, list[Manifest]] = {}
@@ -182,9 +211,7 @@ class _Stage:
             sets.append(sync_set)
         return apps, sets
 
-    def _expander(self):
-        from wavegate.argocd.appset import Expander
-
+    def _expander(self) -> Expander:
         with self.lock:
             if self.expander is None:
                 self.expander = Expander(self.root, self.options.repo_url, self.options.clusters)
@@ -207,7 +234,7 @@ class _Stage:
         # under one lock) render here, the others side by side; the order stays the Applications'.
         tools = [i for i, app in enumerate(apps) if self._uses_a_tool(app)]
         sets: list = [None] * len(apps)
-        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools])):
+        for i, sync_set in zip(tools, self._in_parallel([lambda app=apps[i]: render(app) for i in tools]), strict=True):
             sets[i] = sync_set
         for i, app in enumerate(apps):
             if sets[i] is None:
@@ -271,8 +298,7 @@ class _Stage:
         included, evaluated in this process) need none."""
         kustomization_dirs, chart_dirs, _ = self._tool_directories()
         for source in app.sources:
-            raw = source.raw if isinstance(source.raw, dict) else {}
-            if source.chart is not None or any(k in raw for k in ("helm", "kustomize", "plugin")):
+            if source.chart is not None or any(k in source.raw for k in ("helm", "kustomize", "plugin")):
                 return True
             path = (source.path or "").strip("/")
             if path in kustomization_dirs or path in chart_dirs:
@@ -305,7 +331,6 @@ class _Stage:
         return source.path is not None and os.path.isdir(self.root / source.path)
 
     def _source(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
-        where = (*source.yaml_path, "path") if source.path is not None else source.yaml_path
         if source.ref and source.path is None and source.chart is None:
             return  # a source that only provides value files to the others
         if source.chart is not None:
@@ -341,20 +366,20 @@ class _Stage:
         elif kind == HELM:
             self._helm(app, source, raw, env, refs, sync_set)
         else:
-            plugin = raw.get("plugin") if isinstance(raw.get("plugin"), dict) else {}
-            name = plugin.get("name") if isinstance(plugin.get("name"), str) else "a discovered plugin"
+            plugin = plugin if isinstance(plugin := raw.get("plugin"), dict) else {}
+            plugin_name = given if isinstance(given := plugin.get("name"), str) else "a discovered plugin"
             self._not_rendered(app, (*source.yaml_path, "plugin"), sync_set, PLUGIN, source.path,
-                               f"source {source.path or '/'} is rendered by the config management plugin {name}, "
+                               f"source {source.path or '/'} is rendered by the config management plugin {plugin_name}, "
                                "which runs only inside Argo CD")
 
     # -- directory sources ----------------------------------------------------------------------
 
     def _directory(self, app: Application | None, source: Source | None, raw: dict, env: dict,
                    sync_set: SyncSet, base: str | None = None, only_manifests: bool = False) -> None:
-        options = raw.get("directory") if isinstance(raw.get("directory"), dict) else {}
-        base = source.path if source is not None else base or ""
-        include = options.get("include") if isinstance(options.get("include"), str) and options["include"] else None
-        exclude = options.get("exclude") if isinstance(options.get("exclude"), str) and options["exclude"] else None
+        options = options if isinstance(options := raw.get("directory"), dict) else {}
+        base = (source.path if source is not None else base) or ""
+        include = include if isinstance(include := options.get("include"), str) and include else None
+        exclude = exclude if isinstance(exclude := options.get("exclude"), str) and exclude else None
         files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
                                             self.options.exclude, self.listing)
         sync_set.sources.append(RenderedSource(DIRECTORY, base))
@@ -399,7 +424,7 @@ class _Stage:
             sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
 
     def _jsonnet(self, app, source, rel, base, options, env, sync_set) -> None:
-        jsonnet = options.get("jsonnet") if isinstance(options.get("jsonnet"), dict) else {}
+        jsonnet = jsonnet if isinstance(jsonnet := options.get("jsonnet"), dict) else {}
         objects, error = directory_source.evaluate_jsonnet(self.root, rel, base, jsonnet, env)
         self.read.add(rel)
         if error:
@@ -427,11 +452,11 @@ class _Stage:
             return
         closure = kustomizations.closure(self.root, file, self.kustomization_cache)
         self._mark_kustomize_inputs(closure)
-        options = raw.get("kustomize") if isinstance(raw.get("kustomize"), dict) else {}
-        kube_version = options.get("kubeVersion") if isinstance(options.get("kubeVersion"), str) and \
-            options["kubeVersion"] else self.options.kube_version
-        api_versions = options.get("apiVersions") if isinstance(options.get("apiVersions"), list) and \
-            options["apiVersions"] else self.options.api_versions
+        options = options if isinstance(options := raw.get("kustomize"), dict) else {}
+        kube_version = given if isinstance(given := options.get("kubeVersion"), str) and given \
+            else self.options.kube_version
+        api_versions = apis if isinstance(apis := options.get("apiVersions"), list) and apis \
+            else self.options.api_versions
         binary = find_tool("kustomize")
         arguments = (options, self.options.kustomize_build_options, env, helm_source._kube_version(kube_version),
                      [str(a) for a in api_versions])
@@ -590,9 +615,9 @@ class _Stage:
         sync_set.sources.append(RenderedSource(HELM, path, rendered.command, rendered=not rendered.error))
         if rendered.error:
             if rendered.timed_out or unreachable(rendered.error):
-                remote = _remote_dependencies(self.root, path) or [_first_lines(rendered.error, 1)]
+                needed = _remote_dependencies(self.root, path) or [_first_lines(rendered.error, 1)]
                 self._not_rendered(app, yaml_path, sync_set, HELM, path,
-                                   f"chart {path or '.'} needs {', '.join(remote)}, which this run does not reach",
+                                   f"chart {path or '.'} needs {', '.join(needed)}, which this run does not reach",
                                    add_source=False)
                 return
             file_hint, line = _helm_error_location(rendered.error, path)
@@ -610,9 +635,11 @@ class _Stage:
         reaches it; otherwise one info finding says it was not rendered."""
         from wavegate.tools import find_tool
 
+        chart = source.chart
+        assert chart is not None, "called for chart sources only"
         helm = find_tool("helm")
         chart_field = (*source.yaml_path, "chart")
-        pulled = helm_source.pull(helm, self.workspace, source.chart, source.repo_url, source.target_revision or "")
+        pulled = helm_source.pull(helm, self.workspace, chart, source.repo_url, source.target_revision or "")
         if pulled.error:
             self._not_rendered(app, chart_field, sync_set, HELM, "",
                                f"Helm chart {source.chart} {source.target_revision or ''} from {source.repo_url} "
@@ -636,20 +663,20 @@ class _Stage:
                          hint=f"Run `{rendered.command}` on the pulled chart to see the whole error.")
             return
         where = app.manifest.positions.get(chart_field) or app.manifest.positions.get(source.yaml_path, (1, 1, 1, 1))
-        for i, (_, text) in enumerate(rendered.documents):
+        for _, text in rendered.documents:
             from wavegate.load import parse_documents
 
-            documents, _ = parse_documents(source.chart, text, require_object=False)
-            if documents and isinstance(documents[0].data, dict) and documents[0].data:
+            documents, _ = parse_documents(chart, text, require_object=False)
+            if documents and documents[0].data:
                 manifest = rendered_manifest(app.manifest.path, app.manifest.doc_index, documents[0].data,
-                                             lambda where=where: {(): where}, app)
+                                             lambda: {(): where}, app)
                 (sync_set.untyped if manifest.missing else sync_set.objects).append(manifest)
 
     def _helm_document(self, index, helm_file, text, chart_dir, values, app, sync_set) -> None:
         from wavegate.load import parse_documents
 
         documents, _ = parse_documents(helm_file or "<helm template>", text, require_object=False)
-        if not documents or not isinstance(documents[0].data, dict) or not documents[0].data:
+        if not documents or not documents[0].data:
             return
         data = documents[0].data
         file = chart_file(chart_dir, helm_file) if helm_file else posixpath.join(chart_dir, "Chart.yaml")
@@ -917,7 +944,7 @@ def _files_in(root: Path, rel_dir: str) -> list[str]:
 
 
 def _files_below(root: Path, rel_dir: str, exclude: tuple[str, ...]) -> list[str]:
-    found = []
+    found: list[str] = []
     base = root / rel_dir if rel_dir else root
     for directory, dirnames, filenames in os.walk(base):
         dirnames[:] = [d for d in dirnames if not is_excluded(_rel(root, Path(directory) / d), exclude, is_dir=True)]
@@ -926,7 +953,7 @@ def _files_below(root: Path, rel_dir: str, exclude: tuple[str, ...]) -> list[str
 
 
 def _templated(text: str | None) -> bool:
-    return bool(text) and ("{{" in text or "${" in text)
+    return text is not None and ("{{" in text or "${" in text)
 
 
 def _project(app: Application) -> str:
@@ -975,7 +1002,7 @@ def _local_dependencies(root: Path, chart_dir: str, by_name: bool = False):
             continue
         documents, _ = read_yaml(path, rel=name)
         data = documents[0].data if documents else {}
-        for dependency in data.get("dependencies") or [] if isinstance(data, dict) else []:
+        for dependency in data.get("dependencies") or []:
             repository = dependency.get("repository") if isinstance(dependency, dict) else None
             if isinstance(repository, str) and repository.startswith("file://"):
                 directory = posixpath.normpath(posixpath.join(chart_dir, repository[len("file://"):]))
@@ -994,7 +1021,7 @@ def _remote_dependencies(root: Path, chart_dir: str) -> list[str]:
     documents, _ = read_yaml(path, rel="Chart.yaml") if path.is_file() else ([], [])
     data = documents[0].data if documents else {}
     found = []
-    for dependency in data.get("dependencies") or [] if isinstance(data, dict) else []:
+    for dependency in data.get("dependencies") or []:
         repository = dependency.get("repository") if isinstance(dependency, dict) else None
         if isinstance(repository, str) and repository and not repository.startswith("file://"):
             found.append(f"{dependency.get('name')} {dependency.get('version') or ''} from {repository}".replace("  ", " "))

@@ -2,8 +2,9 @@
 
 GitLab reads a subset of the Code Climate issue format. Each entry carries all six fields the
 current GitLab docs require: `description`, `check_name`, `fingerprint`, `severity`,
-`location.path` and `location.lines.begin`. Findings that name no file are left out. GitLab collapses entries that share a fingerprint,
-so fingerprints are made unique within the report (see `unique_fingerprints`).
+`location.path` and `location.lines.begin`. Findings that name no file are left out. GitLab
+collapses entries that share a fingerprint, so fingerprints are made unique within the report (see
+`unique_fingerprints`).
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ def issues(result: Result) -> list[dict]:
     # carry it, and it still sets the exit code.
     findings = [f for f in result.sorted_findings() if f.path not in ("", ".")]
     entries = []
-    for finding, fingerprint in zip(findings, unique_fingerprints(findings)):
+    for finding, fingerprint in zip(findings, unique_fingerprints(findings), strict=True):
         entries.append({
             "type": "issue",
             "engine_name": "wavegate",
@@ -69,5 +70,5 @@ def issues(result: Result) -> list[dict]:
     return entries
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no colour in JSON)
+def render(result: Result, *, color: bool = False) -> str:  # no colour in JSON
     return json.dumps(issues(result), indent=2, ensure_ascii=False) + "\n"

@@ -90,7 +90,7 @@ def render_note(result: Result, *, project_url: str | None = None, commit_sha: s
     return "\n".join(lines)
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001
+def render(result: Result, *, color: bool = False) -> str:
     """The note without links (reporter signature of `wavegate.report`)."""
     return render_note(result)
 
@@ -101,7 +101,7 @@ def read_report(text: str, source: str) -> Result:
     """A `Result` from the `--format json` contract (version 1). Raises ValueError naming `source`."""
     try:
         document = json.loads(text)
-    except ValueError as error:
+    except json.JSONDecodeError as error:
         raise ValueError(f"{source}: not JSON ({error.msg} at line {error.lineno}); give the file "
                          f"`wavegate validate --report json=FILE` wrote") from None
     if not isinstance(document, dict) or document.get("version") != 1 or not isinstance(document.get("findings"), list):
@@ -119,7 +119,7 @@ def read_report(text: str, source: str) -> Result:
                 hint=str(item.get("hint") or "")))
         except (KeyError, TypeError, ValueError, AttributeError):
             raise ValueError(f"{source}: finding {index + 1} does not follow the JSON report contract") from None
-    summary = document.get("summary") if isinstance(document.get("summary"), dict) else {}
+    summary = summary if isinstance(summary := document.get("summary"), dict) else {}
     files = summary.get("files", 0)
     return Result(findings=findings, files=[""] * files if isinstance(files, int) else [],
                   resources=summary.get("resources", 0) if isinstance(summary.get("resources"), int) else 0,

@@ -32,5 +32,5 @@ def document(result: Result) -> dict:
     }
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no colour in JSON)
+def render(result: Result, *, color: bool = False) -> str:  # no colour in JSON
     return json.dumps(document(result), indent=2, ensure_ascii=False) + "\n"

@@ -62,7 +62,7 @@ def _seconds(value: float) -> str:
     return f"{max(value, 0.0):.3f}"
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no colour in XML)
+def render(result: Result, *, color: bool = False) -> str:  # no colour in XML
     suite_name = f"wavegate {result.tool}"
     findings = result.sorted_findings()
 
@@ -92,22 +92,22 @@ def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no 
 
     root = ET.Element("testsuites", {"name": "wavegate", **counts})
     suite = ET.SubElement(root, "testsuite", {"name": suite_name, **counts})
-    for classname, name, finding in cases:
+    for classname, name, case_finding in cases:
         case = ET.SubElement(suite, "testcase", {
             "classname": _clean(classname),
             "name": _clean(name),
             "time": _seconds(share),
         })
-        if finding is None:
+        if case_finding is None:
             continue
-        if finding.severity in FAILING:
+        if case_finding.severity in FAILING:
             failure = ET.SubElement(case, "failure", {
-                "message": _clean(f"{finding.severity}: {finding.message}"),
-                "type": _clean(finding.rule),
+                "message": _clean(f"{case_finding.severity}: {case_finding.message}"),
+                "type": _clean(case_finding.rule),
             })
-            failure.text = _details(finding)
+            failure.text = _details(case_finding)
         else:
-            ET.SubElement(case, "system-out").text = _details(finding)
+            ET.SubElement(case, "system-out").text = _details(case_finding)
 
     ET.indent(root, space="  ")
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

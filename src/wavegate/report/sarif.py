@@ -113,7 +113,7 @@ def log(result: Result) -> dict:
     rule_ids = sorted(first)
     rule_index = {rule_id: index for index, rule_id in enumerate(rule_ids)}
     rules = [_descriptor(rule_id, first[rule_id]) for rule_id in rule_ids]
-    results = [_result(f, rule_index[f.rule], fp) for f, fp in zip(findings, unique_fingerprints(findings))]
+    results = [_result(f, rule_index[f.rule], fp) for f, fp in zip(findings, unique_fingerprints(findings), strict=True)]
     return {
         "$schema": SCHEMA_URI,
         "version": "2.1.0",
@@ -128,5 +128,5 @@ def log(result: Result) -> dict:
     }
 
 
-def render(result: Result, *, color: bool = False) -> str:  # noqa: ARG001  (no colour in JSON)
+def render(result: Result, *, color: bool = False) -> str:  # no colour in JSON
     return json.dumps(log(result), indent=2, ensure_ascii=False) + "\n"

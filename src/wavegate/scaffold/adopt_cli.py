@@ -85,7 +85,7 @@ def cmd_adopt(args) -> int:
         return _fail([str(error)], EXIT_FAILED)
     except AdoptError as error:
         return _fail(error.problems, EXIT_USAGE)
-    except Exception as error:  # noqa: BLE001 - the API server or the network; one line unless --debug
+    except Exception as error:  # the API server or the network; one line unless --debug
         if getattr(args, "debug", False):
             raise
         return _fail([f"talking to the cluster failed: {type(error).__name__}: {' '.join(str(error).split())[:300]}"],

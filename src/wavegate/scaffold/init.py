@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -43,12 +44,12 @@ APPNAME_MAX = 63 - len("-cicd-pipeline")
 @dataclass(frozen=True)
 class Value:
     name: str
-    check: object  # callable(str) -> str | None (the problem), or None
+    check: Callable[[str], str | None]  # the problem with a value, or None
     default: str | None = None
     help: str = ""
 
 
-def _pattern(regex: re.Pattern, what: str, max_length: int | None = None):
+def _pattern(regex: re.Pattern, what: str, max_length: int | None = None) -> Callable[[str], str | None]:
     def check(text: str) -> str | None:
         if max_length is not None and len(text) > max_length:
             return f"{text!r} is {len(text)} characters long; at most {max_length} are allowed ({what})"
@@ -136,6 +137,7 @@ def read_values(path: Path) -> dict[str, str]:
     document = documents[0]
     data = document.data
     # A values file copied from the Backstage step may keep its `values:` wrapper.
+    prefix: tuple[str, ...]
     if set(data) == {"values"} and isinstance(data["values"], dict):
         data, prefix = data["values"], ("values",)
     else:
@@ -171,7 +173,7 @@ def read_values(path: Path) -> dict[str, str]:
                               "write the 12 digits as a quoted string, e.g. \"012345678901\"")
                 continue
             raw = text
-        problem = spec.check(raw) if spec.check else None
+        problem = spec.check(raw)
         if problem:
             errors.append(f"{where(spec.name)}: {spec.name}: {problem}")
         else:

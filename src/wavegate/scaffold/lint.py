@@ -39,15 +39,15 @@ def lint_template(template: Path) -> list[Problem]:
     if len(documents) != 1:
         return [Problem("template-invalid", str(template), 1, "a template file holds exactly one Template")]
     doc = documents[0]
-    spec = doc.data.get("spec") if isinstance(doc.data.get("spec"), dict) else {}
+    spec = spec if isinstance(spec := doc.data.get("spec"), dict) else {}
     found: list[Problem] = []
-    steps = spec.get("steps") if isinstance(spec.get("steps"), list) else []
+    steps = steps if isinstance(steps := spec.get("steps"), list) else []
     for index, step in enumerate(steps):
         if not isinstance(step, dict) or step.get("action") != "fetch:template":
             continue
-        inputs = step.get("input") if isinstance(step.get("input"), dict) else {}
+        inputs = inputs if isinstance(inputs := step.get("input"), dict) else {}
         url = inputs.get("url")
-        passed = inputs.get("values") if isinstance(inputs.get("values"), dict) else {}
+        passed = passed if isinstance(passed := inputs.get("values"), dict) else {}
         step_line = doc.position(("spec", "steps", index))[0]
         if not isinstance(url, str) or "://" in url:
             continue  # remote skeletons cannot be checked locally
@@ -71,13 +71,13 @@ def lint_template(template: Path) -> list[Problem]:
                                      f"step {step.get('id', index)!r} passes values.{name}, which {url} never uses"))
     text = template.read_text(encoding="utf-8")
     referenced = {a or b for expression in placeholders(text) for a, b in _PARAMETER.findall(expression)}
-    pages = spec.get("parameters")
-    pages = pages if isinstance(pages, list) else [pages] if isinstance(pages, dict) else []
+    parameters = spec.get("parameters")
+    pages = parameters if isinstance(parameters, list) else [parameters] if isinstance(parameters, dict) else []
     for page_index, page in enumerate(pages):
-        properties = page.get("properties") if isinstance(page, dict) and isinstance(page.get("properties"), dict) else {}
+        properties = props if isinstance(page, dict) and isinstance(props := page.get("properties"), dict) else {}
         for name in properties:
             if name not in referenced:
-                prefix = ("spec", "parameters", page_index) if isinstance(spec.get("parameters"), list) else ("spec", "parameters")
+                prefix = ("spec", "parameters") + ((page_index,) if isinstance(spec.get("parameters"), list) else ())
                 line = doc.position(prefix + ("properties", name))[0]
                 found.append(Problem("parameter-not-used", str(template), line,
                                      f"parameter {name!r} is asked for but no step or output uses it"))

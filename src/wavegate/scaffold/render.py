@@ -59,7 +59,9 @@ def render_text(text: str, context: dict, where: str = "<text>", missing: list[s
             return ""
         except RenderError as error:
             raise RenderError(f"{where}:{line}: {error}") from None
-        return value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
+        if isinstance(value, str):
+            return value
+        return json.dumps(value) if isinstance(value, (dict, list, bool)) or value is None else str(value)
 
     return PLACEHOLDER.sub(replace, text)
 

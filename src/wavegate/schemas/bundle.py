@@ -126,7 +126,7 @@ def _convert(schema, dialect: str, root: bool = False, meta: dict | None = None)
             out["exclusive" + bound] = out.pop(bound.lower())
         elif out.get("exclusive" + bound) is False:
             out.pop("exclusive" + bound)
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    properties = properties if isinstance(properties := schema.get("properties"), dict) else {}
     if "required" in out and properties:
         out["required"] = [r for r in out["required"]
                            if not (isinstance(properties.get(r), dict) and "default" in properties[r])]

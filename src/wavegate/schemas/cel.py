@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from types import ModuleType
 
 from wavegate.schemas.engine import CEL_RULE, Problem, SchemaProblem
 
+_cel: ModuleType | None
 try:  # the CEL runtime (cel-expr-python), wrapped by wavegate.cel
     from wavegate import cel as _cel
 except ImportError:  # pragma: no cover - a declared dependency; without it rules are reported unchecked
@@ -56,11 +58,10 @@ def environment():
 @lru_cache(maxsize=4096)
 def _compile(expression: str):
     """(program, None) or (None, error text); cached across schemas, since CRDs repeat rules."""
-    env = environment()
-    if env is None:
+    if _cel is None:
         return None, "the CEL runtime (cel-expr-python) is not installed"
     try:
-        return env.compile(expression), None
+        return environment().compile(expression), None
     except _cel.CompileError as error:
         return None, error.raw
 
@@ -84,7 +85,8 @@ class Rule:
         message = spec.get("message")
         self.message = message if isinstance(message, str) and message.strip() else ""
         self.message_program = message_program
-        self.reason = _REASONS.get(spec.get("reason"), "Invalid value")
+        reason = spec.get("reason")
+        self.reason = _REASONS.get(reason, "Invalid value") if isinstance(reason, str) else "Invalid value"
         field_path = spec.get("fieldPath")
         self.field_path = _parse_field_path(field_path) if isinstance(field_path, str) else ()
         self.transition = bool(_OLD_SELF.search(_STRING_LITERALS.sub("''", self.rule)))
@@ -95,6 +97,7 @@ class Rule:
         """None when the rule holds or does not apply; else the problem, as the API server words it."""
         from wavegate.schemas.engine import _MISSING
 
+        assert _cel is not None, "a Rule has a compiled program, so the runtime is there"
         data = {"self": value}
         if self.transition:
             if old is _MISSING:
@@ -129,6 +132,7 @@ class Rule:
 
     def _message(self, data: dict) -> str:
         if self.message_program is not None:
+            assert _cel is not None, "a compiled message program means the runtime is there"
             try:
                 kind, result = environment().evaluate_typed(self.message_program, data)
             except _cel.EvalError:

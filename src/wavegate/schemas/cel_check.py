@@ -47,7 +47,7 @@ class ParseError(ValueError):
 class Node:
     kind: str  # ident, literal, select, call, index, list, map, unary, binary, ternary
     pos: int
-    value: object = None  # ident name, literal type, field name, function name, operator
+    value: str | None = None  # ident name, literal type, field name, function name, operator
     children: list = field(default_factory=list)  # operand/target first
     target: bool = False  # a call on a receiver (x.f(...))
 
@@ -59,6 +59,7 @@ def _tokens(text: str) -> list[tuple[str, str, int]]:
         if match is None:
             raise ParseError(f"unexpected character at {pos}")
         kind = match.lastgroup
+        assert kind is not None, "every alternative of _TOKEN is a named group"
         if kind != "space":
             out.append((kind, match.group(), pos))
         pos = match.end()
@@ -201,11 +202,12 @@ def parse(expression: str) -> Node | None:
 def _type(schema) -> str | None:
     if not isinstance(schema, dict):
         return None
+    typ = schema.get("type")
     if schema.get("x-kubernetes-int-or-string") or schema.get("x-kubernetes-preserve-unknown-fields") \
-            or not isinstance(schema.get("type"), str):
+            or not isinstance(typ, str):
         return None
     return {"integer": "int", "number": "double", "string": "string", "boolean": "bool",
-            "array": "list", "object": "map" if _is_map(schema) else "object"}.get(schema.get("type"))
+            "array": "list", "object": "map" if _is_map(schema) else "object"}.get(typ)
 
 
 def _is_map(schema: dict) -> bool:
@@ -272,7 +274,7 @@ class _Checker:
         column = pos - (self.expression.rfind("\n", 0, pos) + 1) + 1
         return f"ERROR: <input>:{line}:{column}:"
 
-    def lookup(self, name: str):
+    def lookup(self, name: str | None):
         for scope in reversed(self.scopes):
             if name in scope:
                 return scope[name], True

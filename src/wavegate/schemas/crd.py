@@ -10,6 +10,8 @@ itself, and strict field validation reports them), `metadata` reduced to `type: 
 
 from __future__ import annotations
 
+from typing import Any
+
 from wavegate.kro.plural import kind_plural
 from wavegate.schemas.store import Entry, SchemaStore, resolved_schema
 
@@ -55,7 +57,7 @@ def structural(schema, root: bool = False):
     """`schema` (one schema node) made structural, recursively through its subschemas."""
     if not isinstance(schema, dict):
         return schema
-    node = {}
+    node: dict[str, Any] = {}
     for key, value in schema.items():
         if key in ("$ref", "$schema", "$id", "definitions"):
             continue

@@ -257,7 +257,7 @@ def job_spec(obj: dict, spec: dict) -> None:
     _template(spec)
     labels = (spec.get("template") or {}).get("metadata", {}).get("labels") \
         if isinstance(spec.get("template"), dict) and isinstance(spec["template"].get("metadata"), dict) else None
-    if obj is not None and labels and not _dict(obj, "metadata").get("labels"):
+    if labels and not _dict(obj, "metadata").get("labels"):
         obj["metadata"]["labels"] = copy.deepcopy(labels)
 
 

@@ -21,12 +21,16 @@ Instances are never mutated: a subtree that gains defaults or loses pruned field
 
 from __future__ import annotations
 
+import base64
 import copy
 import difflib
+import ipaddress
 import json
 import math
+import uuid as _uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import re2
 
@@ -109,38 +113,44 @@ class Node:
     )
 
     def __init__(self, spath: tuple = (), dialect: str = CRD):
-        self.types = None
+        self.types: frozenset[str] | None = None
         self.nullable = False
-        self.props = None
-        self.required = ()
-        self.additional = None
+        self.props: dict[str, Node] | None = None
+        self.required: tuple[str, ...] = ()
+        self.additional: Node | bool | None = None
         self.unknown = False
-        self.items = None
-        self.enum = None
+        self.items: Node | None = None
+        self.enum: tuple | None = None
         self.enum_text = ""
-        self.pattern = None
-        self.pattern_src = None
-        self.lo = self.hi = None
+        self.pattern: Any = None  # an RE2 pattern (compile_regex)
+        self.pattern_src: str | None = None
+        self.lo: int | float | None = None
+        self.hi: int | float | None = None
         self.lo_excl = self.hi_excl = False
-        self.multiple_of = None
-        self.min_len = self.max_len = None
-        self.min_items = self.max_items = None
-        self.min_props = self.max_props = None
+        self.multiple_of: int | float | None = None
+        self.min_len: int | float | None = None
+        self.max_len: int | float | None = None
+        self.min_items: int | float | None = None
+        self.max_items: int | float | None = None
+        self.min_props: int | float | None = None
+        self.max_props: int | float | None = None
         self.unique_items = False
-        self.list_type = None
-        self.map_keys = ()
+        self.list_type: str | None = None
+        self.map_keys: tuple[str, ...] = ()
         self.int_or_string = False
         self.preserve = False
         self.embedded = False
-        self.rules = None
+        self.rules: list | None = None
         self.has_default = False
-        self.default = None
-        self.defaults = ()
-        self.any_of = self.one_of = self.all_of = ()
-        self.not_ = None
-        self.const = None
+        self.default: Any = None
+        self.defaults: tuple[tuple[str, Node], ...] = ()
+        self.any_of: tuple[Node, ...] = ()
+        self.one_of: tuple[Node, ...] = ()
+        self.all_of: tuple[Node, ...] = ()
+        self.not_: Node | None = None
+        self.const: Any = None
         self.has_const = False
-        self.format = None
+        self.format: str | None = None
         self.spath = spath
         self.meta = False  # an ObjectMeta node (metadata of a resource root or embedded resource)
         self.plain = False  # only a type check applies: no children, no constraints
@@ -195,10 +205,10 @@ class Compiler:
                 self.problems.append(SchemaProblem(spath + ("$ref",), f"$ref {ref!r} cannot be resolved"))
                 return Node(spath, self.dialect)
             key, target = resolved
-            node = self.memo.get(key)
-            if node is None:
-                node = Node(spath, self.dialect)
-                self.memo[key] = node
+            if key in self.memo:
+                node = self.memo[key]
+            else:
+                node = self.memo[key] = Node(spath, self.dialect)
                 self._fill(node, target, spath)
             siblings = {k: v for k, v in schema.items() if k in _VALIDATING_KEYS}
             if siblings:
@@ -305,7 +315,7 @@ class Compiler:
         if isinstance(keys, list):
             node.map_keys = tuple(k for k in keys if isinstance(k, str))
         if node.list_type == "map" and node.map_keys and node.items is not None:
-            self._check_map_keys(node, spath)
+            self._check_map_keys(node.map_keys, node.items, spath)
         elif node.list_type == "map" and not node.map_keys:
             self.problems.append(SchemaProblem(spath + ("x-kubernetes-list-map-keys",),
                                                "x-kubernetes-list-map-keys: Required value: must not be empty if "
@@ -345,9 +355,8 @@ class Compiler:
                       and node.max_items is None and not node.unique_items and node.list_type is None
                       and not node.unknown and node.format is None)
 
-    def _check_map_keys(self, node: Node, spath: tuple) -> None:
-        item = node.items
-        for key in node.map_keys:
+    def _check_map_keys(self, keys: tuple[str, ...], item: Node, spath: tuple) -> None:
+        for key in keys:
             sub = (item.props or {}).get(key)
             if sub is None:
                 self.problems.append(SchemaProblem(spath + ("x-kubernetes-list-map-keys",),
@@ -410,10 +419,10 @@ class Compiler:
             probe = Validation(dialect=node.dialect, cel=False)
             probe.walk(node, copy.deepcopy(node.default), [], _MISSING, defaulted=False)
             for problem in probe.problems:
-                where = ("." + ".".join(str(p) for p in problem.path)) if problem.path else ""
+                where = f" (at {'.'.join(str(p) for p in problem.path)})" if problem.path else ""
                 self.problems.append(SchemaProblem(
                     node.spath + ("default",),
-                    f"default {_show(node.default)} is not valid for its own schema: {problem.detail()}{'' if not where else ' (at ' + where[1:] + ')'}",
+                    f"default {_show(node.default)} is not valid for its own schema: {problem.detail()}{where}",
                     "The API server rejects a CRD whose defaults do not validate; fix the default or the constraint."))
 
     def embed_meta(self, node: Node) -> None:
@@ -844,10 +853,6 @@ def _closest(key: str, props: dict | None) -> list[str]:
 # Formats the API server checks on custom resources (k8s.io/kube-openapi strfmt, the subset
 # apiextensions validates). Built-in kinds' formats (int32, byte, date-time) are Go types there,
 # checked by decoding; only the integer ranges are checked for them.
-
-import base64
-import ipaddress
-import uuid as _uuid
 
 _DATE_TIME = compile_regex(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _DATE = compile_regex(r"^\d{4}-\d{2}-\d{2}$")

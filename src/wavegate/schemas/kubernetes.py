@@ -10,14 +10,16 @@ shared nodes) the first time a manifest of that kind is checked.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from functools import lru_cache
-import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from wavegate.schemas.engine import BUILTIN, Compiler, Node
 
+_jsonschema_rs: ModuleType | None
 try:
     import jsonschema_rs as _jsonschema_rs
 except ImportError:  # pragma: no cover - a declared dependency; without it every object takes the engine
@@ -27,6 +29,7 @@ _PACKAGE = "kubernetes_validate"
 _DIR = "kubernetes-json-schema"
 _VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_NOT_INSTALLED = "no Kubernetes schemas are installed (the kubernetes-validate package is missing)"
 
 
 class VersionError(ValueError):
@@ -60,7 +63,7 @@ def resolve_version(requested: str | None) -> str:
     """"1.33", "v1.33.2" or None (the newest shipped) -> "1.33"; VersionError if not shipped."""
     versions = available_versions()
     if not versions:
-        raise VersionError("no Kubernetes schemas are installed (the kubernetes-validate package is missing)")
+        raise VersionError(_NOT_INSTALLED)
     if requested is None or str(requested).strip() == "":
         return versions[-1]
     match = _VERSION.match(str(requested).strip())
@@ -78,7 +81,10 @@ class KubernetesSchemas:
     def __init__(self, version: str):
         self.version = version
         self.source = f"kubernetes {version}"
-        path = _root() / f"v{version}.0-local-strict" / "_definitions.json"
+        root = _root()
+        if root is None:  # pragma: no cover - a declared dependency
+            raise VersionError(_NOT_INSTALLED)
+        path = root / f"v{version}.0-local-strict" / "_definitions.json"
         with open(path, "rb") as handle:  # JSON, not YAML: the one loader is for YAML
             self.defs: dict = json.load(handle)["$defs"]
         self.kinds: dict[tuple[str, str, str], str] = {}

@@ -10,9 +10,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import traceback
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
 
 from wavegate.argocd.application import Application
 from wavegate.config import Config
@@ -77,13 +77,14 @@ class Context:
 
     def objects_of(self, app: Application) -> list[Manifest]:
         """What `app` applies: its sync set's rendered objects."""
-        sets = [s for s in (self.rendering.sync_sets if self.rendering is not None else ()) if s.app is not None]
-        for sync_set in sets:  # the same document (a generated Application shares its ApplicationSet's place)
-            if sync_set.app.manifest is app.manifest:
+        sets = [(s, s.app) for s in (self.rendering.sync_sets if self.rendering is not None else ())
+                if s.app is not None]
+        for sync_set, owner in sets:  # the same document (a generated Application shares its ApplicationSet's place)
+            if owner.manifest is app.manifest:
                 return sync_set.objects
         where = (app.manifest.path, app.manifest.doc_index)
-        for sync_set in sets:  # a copy of it (an Application a directory source also reads)
-            if (sync_set.app.manifest.path, sync_set.app.manifest.doc_index) == where:
+        for sync_set, owner in sets:  # a copy of it (an Application a directory source also reads)
+            if (owner.manifest.path, owner.manifest.doc_index) == where:
                 return sync_set.objects
         return []
 
@@ -116,7 +117,7 @@ def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]
     found: list[Finding] = []
     try:
         found.extend(check(repo, ctx))
-    except Exception as error:  # a bug must not hide the other checks' findings
+    except Exception as error:  # noqa: BLE001 - a bug must not hide the other checks' findings
         detail = traceback.format_exc() if ctx.debug else f"{type(error).__name__}: {error}"
         found.append(INTERNAL_ERROR.at_file(".", message=f"check {name!r} failed: {detail}",
                                             hint="Run with --debug and report this as a wavegate bug."))
@@ -145,8 +146,8 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     if not parallel:
         return [_run_one(name, check, repo, ctx) for name, check in found]
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
-        ctx.applications
-        ctx._sync_set_index
+        _ = ctx.applications
+        _ = ctx._sync_set_index
     except Exception:  # noqa: BLE001
         pass
     rank = {name: i for i, name in enumerate(_LIKELY_COST)}
@@ -177,22 +178,23 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
                     results[i] = forked
             except Exception:  # noqa: BLE001 - the worker died: run what it took here
                 pass
-        for i, result in enumerate(results):  # (what a dead worker had taken)
-            if result is None:
-                results[i] = _run_one(*found[i], repo, ctx)
+        # (what a dead worker had taken)
+        complete = [result if result is not None else _run_one(*found[i], repo, ctx)
+                    for i, result in enumerate(results)]
     finally:
         _FORKED = None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-    return results  # type: ignore[return-value]
+    return complete
 
 
-def _take_and_run(found, repo, ctx, order: list[int], taken) -> list[tuple[int, list[Finding]]]:
+def _take_and_run(found: list[tuple[str, Check]], repo: Repo, ctx: Context, order: list[int],
+                  taken) -> list[tuple[int, list[Finding]]]:
     """Run the next check no process has taken yet, until none is left."""
-    done = []
+    done: list[tuple[int, list[Finding]]] = []
     while True:
         with taken.get_lock():
-            position = taken.value
+            position: int = taken.value
             taken.value += 1
         if position >= len(order):
             return done

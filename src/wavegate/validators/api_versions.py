@@ -10,10 +10,10 @@ newest one wavegate has schemas for.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding
@@ -158,7 +158,7 @@ def _judge(manifest: Manifest, found: Lifecycle, at: tuple[int, int], version: s
     use = f"{replacement[0] + '/' if replacement[0] else ''}{replacement[1]}" if replacement else ""
     what = f"{found.api_version} {found.kind}"
     if found.removed is not None and at >= found.removed:
-        instead = f"; use {use}" + (f" {replacement[2]}" if replacement and replacement[2] != found.kind else "") \
+        instead = f"; use {use}" + (f" {replacement[2]}" if replacement[2] != found.kind else "") \
             if replacement else ""
         yield REMOVED.at(manifest, ("apiVersion",),
                          f"{what} was removed in Kubernetes {_text(found.removed)} (the target is {version}){instead}",

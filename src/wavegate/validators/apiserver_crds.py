@@ -8,7 +8,7 @@ check's (schema-crd-invalid).
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate.findings import Finding
@@ -42,7 +42,7 @@ def crd_findings(manifest: Manifest) -> Iterable[Finding]:
     spec = manifest.get("spec")
     if not isinstance(spec, dict):
         return
-    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    names = names if isinstance(names := spec.get("names"), dict) else {}
     group = spec.get("group")
     yield from _name(manifest, names, group)
     yield from _group(manifest, group)
@@ -89,7 +89,7 @@ def _group(manifest: Manifest, group) -> Iterable[Finding]:
 def _names(manifest: Manifest, names: dict) -> Iterable[Finding]:
     for field in ("plural", "singular", "kind", "listKind"):
         value = names.get(field)
-        where = ("spec", "names", field)
+        where: tuple[str | int, ...] = ("spec", "names", field)
         if (value is None or value == "") and field in ("singular", "listKind"):
             continue  # defaulted from kind (SetDefaults_CustomResourceDefinitionSpec)
         if value is None or value == "":
@@ -136,7 +136,7 @@ def _versions(manifest: Manifest, spec: dict) -> Iterable[Finding]:
         if isinstance(name, str):
             errors = am.is_dns1035_label(name)
             if errors:
-                where = ("spec", "versions", i, "name")
+                where: tuple[str | int, ...] = ("spec", "versions", i, "name")
                 yield _refused(manifest, where, am.field_error(where, "Invalid", name, ",".join(errors)),
                                "Name versions like v1, v1beta1, v2alpha1.")
             duplicate |= name in seen

@@ -8,7 +8,7 @@ github.com/robfig/cron's standard parser, which CronJob validation calls); messa
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate import kube
@@ -16,8 +16,13 @@ from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.validators import Context
 from wavegate.validators.apiserver_metadata import templated
-from wavegate.validators.apiserver_workloads import (FIELD_INVALID, PORT_INVALID, PROTOCOLS, VALUE_UNSUPPORTED,
-                                                     quantity_findings)
+from wavegate.validators.apiserver_workloads import (
+    FIELD_INVALID,
+    PORT_INVALID,
+    PROTOCOLS,
+    VALUE_UNSUPPORTED,
+    quantity_findings,
+)
 
 RBAC = "rbac.authorization.k8s.io"
 PATH_TYPES = ("Exact", "ImplementationSpecific", "Prefix")
@@ -344,7 +349,7 @@ def _cronjob(manifest: Manifest) -> Iterable[Finding]:
                        "or @hourly, @daily, @weekly, @monthly, @every 1h.")
 
 
-_CRON_FIELDS = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
+_CRON_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23, {}), (1, 31, {}),
                 (1, 12, {m: i + 1 for i, m in enumerate(("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep",
                                                          "oct", "nov", "dec"))}),
                 (0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))
@@ -371,7 +376,7 @@ def cron_error(spec: str) -> str | None:
     fields = spec.split()
     if len(fields) != 5:
         return f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]"
-    for text, (low, high, names) in zip(fields, _CRON_FIELDS):
+    for text, (low, high, names) in zip(fields, _CRON_FIELDS, strict=True):
         for expr in [e for e in text.split(",") if e]:
             error = _cron_range(expr, low, high, names)
             if error:

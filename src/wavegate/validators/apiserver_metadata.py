@@ -10,8 +10,8 @@ the selectors the server validates (workload selectors, a Service's selector).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from functools import lru_cache
-from typing import Iterable
 
 from wavegate import apimachinery as am
 from wavegate import kube
@@ -77,8 +77,8 @@ NAME_FORMS: dict[tuple[str, str], str] = {
     **{("rbac.authorization.k8s.io", kind): am.PATH_SEGMENT
        for kind in ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")},
 }
-CRONJOB_NAME_MAX = 52
-GENERATED_SUFFIX = 5  # the random characters generateName gets (apiserver's names.SimpleNameGenerator)  # the Jobs it creates append 11 characters, and must stay DNS labels
+CRONJOB_NAME_MAX = 52  # the Jobs it creates append 11 characters, and must stay DNS labels
+GENERATED_SUFFIX = 5  # the random characters generateName gets (apiserver's names.SimpleNameGenerator)
 
 
 def name_form(group: str, kind: str, custom: bool, kubernetes_version: str) -> str:
@@ -182,7 +182,7 @@ def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Fin
         if (not errors and not prefix and (manifest.group, manifest.kind) == ("batch", "CronJob")
                 and len(value) > CRONJOB_NAME_MAX):
             errors = [f"must be no more than {CRONJOB_NAME_MAX} characters"]
-        if field == "generateName" and not prefix:
+        if field == "generateName" and not prefix and isinstance(generated, str):
             errors = [f"{e} (with the {GENERATED_SUFFIX} characters the server appends)" for e in errors
                       if not am.name_errors(form, generated, prefix=True)]
         for message in errors:

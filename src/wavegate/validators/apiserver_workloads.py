@@ -10,7 +10,7 @@ ClusterIP) are judged after defaulting, as the server judges them.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import apimachinery as am
 from wavegate import kube
@@ -456,7 +456,7 @@ def _matches(selector: dict, labels: dict) -> bool | None:
     expressions = selector.get("matchExpressions") or []
     if not isinstance(match_labels, dict) or not isinstance(expressions, list):
         return None
-    values = {str(k): v for k, v in labels.items()}
+    values: dict[object, object] = {str(k): v for k, v in labels.items()}  # looked up by any YAML key
     for key, value in match_labels.items():
         if values.get(str(key)) != value:
             return False

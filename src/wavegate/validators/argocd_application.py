@@ -21,18 +21,18 @@ from __future__ import annotations
 
 import difflib
 import os
+from collections.abc import Iterable
 from functools import cached_property
 from pathlib import Path
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model
 from wavegate.argocd.application import Application, Source, same_repository
+from wavegate.findings import Finding
+from wavegate.load import Manifest, Repo
 from wavegate.render.directory import files_read
 from wavegate.render.model import DIRECTORY
 from wavegate.render.sourcetype import SourceTypeError, source_type
-from wavegate.findings import Finding
-from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
 from wavegate.validators import Context
 
@@ -101,7 +101,7 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
 
 
 def templated(text: str | None) -> bool:
-    return bool(text) and ("{{" in text or "${" in text)
+    return text is not None and ("{{" in text or "${" in text)
 
 
 class _Files:

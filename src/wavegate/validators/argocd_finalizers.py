@@ -4,7 +4,7 @@ without the resources finalizer where the configuration requires one."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.argocd import model
 from wavegate.argocd.application import is_application
@@ -159,7 +159,8 @@ def _annotation_mistake(manifest: Manifest, base: tuple, application: bool) -> I
         who = "generated Applications" if base == _TEMPLATE else "Application"
         effect = (f"the {who} get no cascading delete from it" if base == _TEMPLATE
                   else "this Application gets no cascading delete from it: deleting it leaves its resources running")
-        finalizer = value if isinstance(value, str) and value.strip() in model.PROPAGATION_FINALIZERS else model.RESOURCES_FINALIZER
+        propagating = isinstance(value, str) and value.strip() in model.PROPAGATION_FINALIZERS
+        finalizer = value if propagating else model.RESOURCES_FINALIZER
         hint = f"Delete the annotation and add under {under}:\n  finalizers:\n    - {finalizer.strip()}"
     else:
         effect = "the annotation does nothing"

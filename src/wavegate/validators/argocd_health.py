@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
@@ -80,7 +80,7 @@ def _kro_group_kinds(repo: Repo) -> set[tuple[str, str]]:
     for rgd in repo.by_kind("ResourceGraphDefinition", KRO_GROUP):
         schema = rgd.get("spec", "schema", default={})
         if isinstance(schema, dict) and isinstance(schema.get("kind"), str):
-            group = schema.get("group") if isinstance(schema.get("group"), str) else KRO_GROUP
+            group = group if isinstance(group := schema.get("group"), str) else KRO_GROUP
             kinds.add((group, schema["kind"]))
     return kinds
 
@@ -94,7 +94,8 @@ def _covered_patterns(repo: Repo, ctx) -> tuple[list[str], str | None]:
     """`group/kind` patterns argocd-cm has a health check for, or the reason it could not be read."""
     setting = ctx.config.argocd_config_map
     if not setting:
-        return [], "no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in health check for kro.run kinds"
+        return [], ("no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in "
+                    "health check for kro.run kinds")
     base = ctx.config.path.parent if ctx.config.path else repo.root
     path = Path(setting) if Path(setting).is_absolute() else base / setting
     if not path.is_file():

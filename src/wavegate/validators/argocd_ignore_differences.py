@@ -14,8 +14,8 @@ from __future__ import annotations
 import difflib
 import functools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model
@@ -213,7 +213,7 @@ def _jq_findings(expressions: list[tuple[_Entry, int, str, list[Manifest]]]) -> 
                                 hint="Install the helper: scripts/install-tools --only wavegate-jq (it needs Go), or "
                                      "run wavegate from its CI image.")
         return
-    for (entry, j, expression, objects), verdict in zip(expressions, verdicts):
+    for (entry, j, expression, objects), verdict in zip(expressions, verdicts, strict=True):
         where = (*entry.path, "jqPathExpressions", j)
         name = f"jqPathExpressions[{j}] {expression!r} of ignoreDifferences[{entry.index}] ({entry.describe()})"
         if verdict.stage in ("parse", "compile"):
@@ -446,7 +446,7 @@ def _matches_nothing(entry: _Entry, repo: Repo, resources: list[Manifest]) -> It
             "against every resource, so the entry applies to none",
             hint='Add kind: (for example kind: Deployment, or kind: "*" for every kind).')
         return
-    if not resources:
+    if not resources or app is None:  # (only an Application's entries have resources)
         return  # a Helm, Kustomize or foreign source: what it renders is not here to compare with
     if any(entry_matches(entry.data, m, app, repo) for m in resources):
         return

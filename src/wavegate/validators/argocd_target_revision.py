@@ -11,8 +11,8 @@ source path is the environment's folder, and every Application whose file is in 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from wavegate.argocd.application import Application, floating_revision, normalize_dir
 from wavegate.findings import Finding

@@ -17,8 +17,8 @@ Values still holding template placeholders (`${{ values.x }}`) are skipped: that
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable
 from functools import cached_property
-from typing import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model
@@ -130,7 +130,8 @@ class _RepoView:
     def applications_named(self) -> dict[str, list[Manifest]]:
         found: dict[str, list[Manifest]] = {}
         for application in self.applications:
-            found.setdefault(application.name, []).append(application)
+            if application.name is not None:
+                found.setdefault(application.name, []).append(application)
         return found
 
 
@@ -187,7 +188,8 @@ def _app_name(entity: Manifest, name: str, view: _RepoView) -> Iterable[Finding]
         return  # generated Application names are not known here
     names = sorted(a.name for a in view.applications if a.name)
     if not names:
-        detail, hint = "this repository defines no Application", f"Add the Application manifest for {name} to this repository, or fix {APP_NAME}."
+        detail = "this repository defines no Application"
+        hint = f"Add the Application manifest for {name} to this repository, or fix {APP_NAME}."
     else:
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.4)
         detail = f"its Applications are {', '.join(names)}"
@@ -204,7 +206,7 @@ def _app_selector(entity: Manifest, selector, view: _RepoView) -> Iterable[Findi
         yield _at(SELECTOR_INVALID, entity, APP_SELECTOR, f"{APP_SELECTOR} {selector!r} is not a label selector: {error}",
                   "Write key=value pairs separated by commas, for example app.kubernetes.io/name=web.")
         return
-    candidates = [(a, a.labels) for a in view.applications]
+    candidates: list[tuple[Manifest, object]] = [(a, a.labels) for a in view.applications]
     candidates += [(s, s.get("spec", "template", "metadata", "labels", default={}) or {}) for s in view.appsets]
     if any(isinstance(labels, dict) and kube.selector_matches(requirements, labels) for _, labels in candidates):
         return

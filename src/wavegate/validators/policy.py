@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.findings import Finding
 from wavegate.load import Repo
@@ -92,11 +92,11 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
         by_manifest.setdefault(id(violation.manifest), []).append(violation)
     names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     for i in todo:
-        found[i] = by_manifest.get(id(manifests[i]), [])
+        found[i] = violations = by_manifest.get(id(manifests[i]), [])
         if i in keys:
-            cached.put_value(keys[i], [tuple((name, getattr(v, name)) for name in names) for v in found[i]])
+            cached.put_value(keys[i], [tuple((name, getattr(v, name)) for name in names) for v in violations])
     cached.save()
-    return [violation for group in found for violation in group]
+    return [violation for group in found if group is not None for violation in group]  # (all filled by now)
 
 
 def _digest(*values) -> str:

@@ -8,7 +8,7 @@ Applications, every Secret (the repository is what some Application elsewhere sy
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.findings import Finding, Severity
 from wavegate.load import Repo
