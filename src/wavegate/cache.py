@@ -25,11 +25,12 @@ import os
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_IFMT, S_ISREG
-from typing import Any, Callable
+from typing import Any
 
 from wavegate import __version__
 from wavegate.findings import Finding, ResourceRef, Severity
@@ -46,7 +47,7 @@ class Cache:
         self.directory = directory
 
     @classmethod
-    def for_repository(cls, root: Path, option: str | Path | None = None, enabled: bool = True) -> "Cache":
+    def for_repository(cls, root: Path, option: str | Path | None = None, enabled: bool = True) -> Cache:
         if not enabled:
             return cls(None)
         chosen = option or os.environ.get(ENV) or root / DEFAULT_DIR
@@ -100,7 +101,7 @@ class Cache:
         if self.directory is not None:
             self._write_marshal(self.directory / namespace / key[:2] / f"{key}.marshal", value)
 
-    def files(self, name: str, root: Path, *scope) -> "FileStore | None":
+    def files(self, name: str, root: Path, *scope) -> FileStore | None:
         """The per-file results `name` of the repository at `root`, under `scope` (what else
         decides them; wavegate's code always does); None when the cache is off."""
         if self.directory is None:
@@ -108,7 +109,7 @@ class Cache:
         folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
         return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest(), root)
 
-    def results(self, name: str, *scope) -> "ResultStore | None":
+    def results(self, name: str, *scope) -> ResultStore | None:
         """Values of `name` by key, under `scope`; None when the cache is off."""
         if self.directory is None:
             return None
@@ -368,7 +369,7 @@ class ObjectResults:
     def __init__(self, cache: Cache, scope: str, digests: dict[str, str], as_written: Callable[[Any], bool]):
         self.cache, self.scope, self.digests, self.as_written = cache, scope, digests, as_written
 
-    def for_check(self, name: str, *context) -> "CheckResults | None":
+    def for_check(self, name: str, *context) -> CheckResults | None:
         store = self.cache.results(f"checks-{name}", self.scope, *context)
         return CheckResults(store, self.digests, self.as_written) if store is not None else None
 
@@ -377,7 +378,7 @@ class CheckResults:
     """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
     `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
 
-    def __init__(self, store: "ResultStore", digests: dict[str, str], as_written: Callable[[Any], bool]):
+    def __init__(self, store: ResultStore, digests: dict[str, str], as_written: Callable[[Any], bool]):
         self.store, self.digests, self.as_written = store, digests, as_written
 
     def key(self, manifest, *extra) -> str | None:
@@ -601,14 +602,14 @@ class Key:
         self._hash = hashlib.sha256()
         self.add("wavegate", code_identity(), *parts)
 
-    def add(self, *parts) -> "Key":
+    def add(self, *parts) -> Key:
         for part in parts:
             data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode()
             self._hash.update(len(data).to_bytes(8, "big"))
             self._hash.update(data)
         return self
 
-    def add_file(self, root: Path, rel: str) -> "Key":
+    def add_file(self, root: Path, rel: str) -> Key:
         content = read_regular(os.path.join(root, rel))
         return self.add(rel, b"\x00missing" if content is None else content)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import weakref
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from wavegate.load import Manifest, Repo
@@ -136,22 +136,22 @@ BACKSTAGE_GROUP = "backstage.io"
 GroupKind = tuple[str, str]
 
 
-def group_kind(manifest_or_group_kind: Union["Manifest", GroupKind]) -> GroupKind:
+def group_kind(manifest_or_group_kind: Manifest | GroupKind) -> GroupKind:
     if isinstance(manifest_or_group_kind, tuple):
         return manifest_or_group_kind
     return manifest_or_group_kind.group, manifest_or_group_kind.kind
 
 
-def is_crd(manifest: "Manifest") -> bool:
+def is_crd(manifest: Manifest) -> bool:
     return manifest.kind == "CustomResourceDefinition" and manifest.group == CRD_GROUP
 
 
-def is_rgd(manifest: "Manifest") -> bool:
+def is_rgd(manifest: Manifest) -> bool:
     """A kro ResourceGraphDefinition (which defines a kind, as a CRD does)."""
     return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP
 
 
-def is_backstage_entity(manifest: "Manifest") -> bool:
+def is_backstage_entity(manifest: Manifest) -> bool:
     """Whether the document is a Backstage catalog entity (or scaffolder template), never a
     Kubernetes object: `backstage.io/v1alpha1`, `backstage.io/v1beta1`, or any `*.backstage.io` group
     such as `scaffolder.backstage.io/v1beta3`."""
@@ -162,7 +162,7 @@ def is_backstage_entity(manifest: "Manifest") -> bool:
     return group == BACKSTAGE_GROUP or group.endswith("." + BACKSTAGE_GROUP)
 
 
-def is_kubernetes_object(manifest: "Manifest") -> bool:
+def is_kubernetes_object(manifest: Manifest) -> bool:
     """A document that some API server is meant to receive (today: everything but Backstage entities)."""
     return not is_backstage_entity(manifest)
 
@@ -171,7 +171,7 @@ def is_kubernetes_object(manifest: "Manifest") -> bool:
 _REPO_SCOPES: dict[int, tuple[weakref.ref, int, dict[GroupKind, str]]] = {}
 
 
-def repo_scopes(repo: "Repo | None") -> dict[GroupKind, str]:
+def repo_scopes(repo: Repo | None) -> dict[GroupKind, str]:
     """(group, kind) -> CLUSTER or NAMESPACED for every kind a CRD or RGD in `repo` defines."""
     if repo is None:
         return {}
@@ -195,7 +195,7 @@ def repo_scopes(repo: "Repo | None") -> dict[GroupKind, str]:
     return scopes
 
 
-def scope(manifest_or_group_kind: Union["Manifest", GroupKind], repo: "Repo | None" = None) -> str | None:
+def scope(manifest_or_group_kind: Manifest | GroupKind, repo: Repo | None = None) -> str | None:
     """CLUSTER, NAMESPACED, or None when neither Kubernetes nor the repository says."""
     key = group_kind(manifest_or_group_kind)
     if key in BUILTIN_CLUSTER_SCOPED:
@@ -205,12 +205,12 @@ def scope(manifest_or_group_kind: Union["Manifest", GroupKind], repo: "Repo | No
     return repo_scopes(repo).get(key)
 
 
-def cluster_scoped(manifest_or_group_kind: Union["Manifest", GroupKind], repo: "Repo | None" = None) -> bool:
+def cluster_scoped(manifest_or_group_kind: Manifest | GroupKind, repo: Repo | None = None) -> bool:
     """True only when the kind is known to be cluster-scoped (built in, or by a CRD/RGD in `repo`)."""
     return scope(manifest_or_group_kind, repo) == CLUSTER
 
 
-def namespaced(manifest_or_group_kind: Union["Manifest", GroupKind], repo: "Repo | None" = None) -> bool:
+def namespaced(manifest_or_group_kind: Manifest | GroupKind, repo: Repo | None = None) -> bool:
     """True only when the kind is known to be namespaced; unknown custom kinds are neither."""
     return scope(manifest_or_group_kind, repo) == NAMESPACED
 

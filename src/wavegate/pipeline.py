@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import gc
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
-
 from typing import TYPE_CHECKING
 
 from wavegate.cache import Cache, ObjectResults, RunStore, plain_finding, tree_state

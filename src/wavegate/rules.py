@@ -18,7 +18,7 @@ from wavegate.findings import Finding, ResourceRef, Severity
 if TYPE_CHECKING:
     from wavegate.load import Manifest
 
-REGISTRY: dict[str, "Rule"] = {}
+REGISTRY: dict[str, Rule] = {}
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class Rule:
     # (the security policies it is held to).
     configurable: bool = True
 
-    def at(self, manifest: "Manifest", path: tuple = (), message: str = "", hint: str = "",
+    def at(self, manifest: Manifest, path: tuple = (), message: str = "", hint: str = "",
            *, key: bool = True) -> Finding:
         """A finding about `manifest`, at the line of `path` (a tuple of keys and list indexes).
 

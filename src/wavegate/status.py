@@ -16,7 +16,7 @@ import argparse
 import json
 import sys
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,7 +79,7 @@ def parse_time(value) -> datetime | None:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _span(delta) -> str:
@@ -110,7 +110,7 @@ def read_application(read: ClusterReader, name: str, namespace: str = DEFAULT_AP
 
 
 def application_status(obj: dict, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> AppStatus:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     meta = obj.get("metadata") or {}
     status = obj.get("status") or {}
     sync = status.get("sync") or {}
@@ -213,7 +213,7 @@ def kro_health(obj: dict) -> tuple[str, str]:
 
 
 def instance_status(obj: dict, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> InstanceStatus:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     meta = obj.get("metadata") or {}
     status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
     health, message = kro_health(obj)
@@ -319,7 +319,7 @@ def kro_kinds(repo) -> set[tuple[str, str]]:
 
 def env_status(read: ClusterReader, env, repo, now: datetime | None = None,
                stuck_after: timedelta = STUCK_AFTER) -> EnvStatus:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     app_ref = application_of(env, repo)
     if app_ref is None:
         app = AppStatus(f"<no Application syncs {env.path}>", DEFAULT_APP_NAMESPACE)

@@ -37,13 +37,12 @@ from functools import lru_cache
 from typing import Any
 
 from wavegate.kro import graph as kgraph
+from wavegate.kro.plural import kind_plural, plural_problem
+from wavegate.kro.simpleschema import STRUCTURE, SimpleSchemaError, canonical, go_type_name, to_openapi
 from wavegate.kube import CLUSTER as CLUSTER
 from wavegate.kube import KRO_GROUP as KRO_GROUP
 from wavegate.kube import NAMESPACED as NAMESPACED
 from wavegate.kube import SCOPES as SCOPES
-from wavegate.kro.plural import kind_plural, plural_problem
-from wavegate.kro.simpleschema import STRUCTURE, SimpleSchemaError, canonical, go_type_name, to_openapi
-
 
 # RGD CRD (helm/crds/kro.run_resourcegraphdefinitions.yaml) and kro pkg/graph/validation.go
 API_VERSION_RE = re.compile(r"^v[0-9]+(alpha[0-9]+|beta[0-9]+)?$")

@@ -16,8 +16,8 @@ from urllib.parse import quote
 import wavegate
 from wavegate.findings import Finding, ResourceRef, Result, Severity
 from wavegate.report.codequality import description, unique_fingerprints
-from wavegate.rules import REGISTRY
 from wavegate.rule_examples import examples as examples_of
+from wavegate.rules import REGISTRY
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 SRCROOT = "%SRCROOT%"

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 from wavegate import kube
 from wavegate.config import Config, ConfigError
@@ -69,7 +69,7 @@ class Entry:
     manifest: Manifest | None = None  # the CRD or RGD that defines it, for positions
     schema_path: tuple = ()  # where `schema` sits inside `manifest`
     unavailable: str = ""  # why the kind is known but its schema is not (an RGD kro cannot build)
-    _compile: Callable[["Entry"], Node | None] | None = field(default=None, repr=False)
+    _compile: Callable[[Entry], Node | None] | None = field(default=None, repr=False)
     _node: Node | None = field(default=None, repr=False)
     _compiled: bool = field(default=False, repr=False)
     problems: list[SchemaProblem] = field(default_factory=list, repr=False)
@@ -159,7 +159,7 @@ class SchemaStore:
 
     @classmethod
     def build(cls, repo: Repo | Path | str | None, config: Config | None = None, extra_paths: Iterable = (),
-              kubernetes_version: str | None = None, complete: bool = False) -> "SchemaStore":
+              kubernetes_version: str | None = None, complete: bool = False) -> SchemaStore:
         """The store for a repository: its CRDs and RGDs, `extra_paths` (CLI --schemas) and the
         configuration's `schemas`, the shipped schemas and Kubernetes' kinds. Raises
         SchemaSourceError (a ConfigError) for a path that does not exist or a version not shipped.
@@ -187,7 +187,7 @@ class SchemaStore:
         root = repo.root if repo is not None else None
         written = list(config.raw.get("schemas") or ())  # as the configuration file says them
         given = written if len(written) == len(config.schemas) else list(config.schemas)
-        for raw, shown in [(p, p) for p in extra_paths] + list(zip(config.schemas, given)):
+        for raw, shown in [(p, p) for p in extra_paths] + list(zip(config.schemas, given, strict=True)):
             path = Path(raw)
             if not path.is_absolute() and raw not in extra_paths:
                 path = base / path

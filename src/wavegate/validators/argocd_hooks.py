@@ -4,7 +4,7 @@ and Kro instances that a hook's delete policy would delete (and with them everyt
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate.argocd import model
 from wavegate.findings import Finding
@@ -116,7 +116,8 @@ def _hook_types(manifest: Manifest, value, major: int) -> Iterable[Finding]:
 
 def _delete_policies(manifest: Manifest, value) -> Iterable[Finding]:
     if not isinstance(value, str):
-        yield UNKNOWN_DELETE_POLICY.at(manifest, _POLICY, f"the hook-delete-policy is a YAML {type(value).__name__}, not a string",
+        yield UNKNOWN_DELETE_POLICY.at(manifest, _POLICY,
+                                       f"the hook-delete-policy is a YAML {type(value).__name__}, not a string",
                                        hint=f'Quote it, for example {model.HOOK_DELETE_POLICY}: "HookSucceeded".', key=False)
         return
     for item in model.split_options(value):
@@ -126,7 +127,8 @@ def _delete_policies(manifest: Manifest, value) -> Iterable[Finding]:
             yield NEEDS_NEWER_ARGOCD.at(
                 manifest, _POLICY,
                 f"hook-delete-policy {item} is known only to Argo CD builds with {model.HOOK_DELETE_POLICY_SINCE[item]}; "
-                f"any other Argo CD drops it and uses {model.DEFAULT_HOOK_DELETE_POLICY}, deleting and recreating the hook at every sync",
+                f"any other Argo CD drops it and uses {model.DEFAULT_HOOK_DELETE_POLICY}, deleting and recreating the "
+                "hook at every sync",
                 hint=f"Keep {item} only if the Argo CD that syncs this repository supports it; otherwise make the "
                      "resource an ordinary one (no hook annotation) ordered by sync-wave.", key=False)
             continue
@@ -140,8 +142,10 @@ def _delete_policies(manifest: Manifest, value) -> Iterable[Finding]:
                else "it has no argocd.argoproj.io/hook annotation")
         yield DELETE_POLICY_WITHOUT_HOOK.at(
             manifest, _POLICY,
-            f"{manifest.kind} {manifest.name} has hook-delete-policy {value.strip()!r} but is not a hook ({why}); the policy does nothing",
-            hint=f"Add {model.HOOK}: <PreSync|Sync|PostSync|SyncFail> if it should be a hook, or remove {model.HOOK_DELETE_POLICY}.",
+            f"{manifest.kind} {manifest.name} has hook-delete-policy {value.strip()!r} but is not a hook ({why}); "
+            "the policy does nothing",
+            hint=f"Add {model.HOOK}: <PreSync|Sync|PostSync|SyncFail> if it should be a hook, "
+                 f"or remove {model.HOOK_DELETE_POLICY}.",
             key=True)
 
 

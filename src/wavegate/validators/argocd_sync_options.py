@@ -3,8 +3,8 @@ options that do nothing where they are written (Application list or resource ann
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from wavegate.argocd import model
 from wavegate.argocd.application import is_application
@@ -146,7 +146,8 @@ def _check_item(manifest: Manifest, item: _Item) -> Finding | None:
     text = item.text
     name, equals, value = text.partition("=")
     if not equals:
-        option = model.SYNC_OPTION_CATALOG.get(text) or model.SYNC_OPTION_CATALOG.get(closest(text, model.SYNC_OPTION_CATALOG) or "")
+        catalog = model.SYNC_OPTION_CATALOG
+        option = catalog.get(text) or catalog.get(closest(text, catalog) or "")
         fix = f"Write {option.name}={option.values[0]} (or another value: {', '.join(option.values)})." if option \
             else f"Write Name=value with a known name: {', '.join(model.SYNC_OPTION_CATALOG)}."
         return MALFORMED.at(manifest, item.path, f"sync option {text!r} in {item.where} has no \"=value\"; Argo CD "

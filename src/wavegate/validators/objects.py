@@ -5,7 +5,7 @@ and are left alone (kube.is_backstage_entity)."""
 from __future__ import annotations
 
 import posixpath
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import kube
 from wavegate.argocd import model

@@ -6,15 +6,26 @@ entities all go through `wavegate.schemas`. A kind no source knows is reported, 
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare, format_path
 from wavegate.schemas import SchemaStore
-from wavegate.schemas.engine import (CEL_RULE, CEL_SKIPPED, CRD, DUPLICATE, JSON, REQUIRED, TYPE, UNKNOWN_FIELD,
-                                     VALUE, Problem, json_type)
+from wavegate.schemas.engine import (
+    CEL_RULE,
+    CEL_SKIPPED,
+    CRD,
+    DUPLICATE,
+    JSON,
+    REQUIRED,
+    TYPE,
+    UNKNOWN_FIELD,
+    VALUE,
+    Problem,
+    json_type,
+)
 from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version, store_for
 from wavegate.validators import Context
 
@@ -223,7 +234,8 @@ def _unknown(store: SchemaStore, manifest: Manifest, group: str, version: str, k
 
         close = difflib.get_close_matches(kind, list(in_group), n=1, cutoff=0.75)
         if close:
-            hint = (f"Did you mean kind: {close[0]} ({', '.join((group + '/' if group else '') + v for v in in_group[close[0]])})? "
+            served = ", ".join((group + "/" if group else "") + v for v in in_group[close[0]])
+            hint = (f"Did you mean kind: {close[0]} ({served})? "
                     "Otherwise: " + _PROVIDE)
         else:
             kinds = ", ".join(list(in_group)[:8]) + (", ..." if len(in_group) > 8 else "")
