@@ -343,7 +343,7 @@ class FileStore(_Shards):
 
     def put(self, rel: str, stat: os.stat_result | tuple, digest: str, value) -> None:
         """`stat`: os.stat's result, or (size, mtime in ns, inode)."""
-        size, mtime, inode = stat[:3] if type(stat) is tuple else (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        size, mtime, inode = (stat.st_size, stat.st_mtime_ns, stat.st_ino) if isinstance(stat, os.stat_result) else stat[:3]
         self._put(rel, (size, mtime, inode, time.time_ns(), digest, value))
 
 
@@ -485,9 +485,9 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
                                 return None
                             stats[prefix + name] = ("link", os.readlink(entry.path))
                         else:  # (never a blocking read: a link to a named pipe or a device is not read)
-                            content = read_regular(entry.path)
+                            linked = read_regular(entry.path)
                             stats[prefix + name] = ("link", os.readlink(entry.path),
-                                                    content_digest(content) if content is not None else "unreadable")
+                                                    content_digest(linked) if linked is not None else "unreadable")
                         continue
                     if entry.is_dir(follow_symlinks=False):
                         listed.append((name, True, True, False, False))
@@ -512,8 +512,8 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
         listed.sort()
         directories[prefix[:-1]] = listed
     for rel, path, now in changed:
-        content = read_regular(path)
-        stats[rel] = (*now, content_digest(content)) if content is not None else ("unreadable",)
+        raw = read_regular(path)
+        stats[rel] = (*now, content_digest(raw)) if raw is not None else ("unreadable",)
     content = known.get("\0content")
     if changed or content is None or len(stats) != len(known) - 2 or any(rel not in known for rel in stats):
         hashed = hashlib.blake2b(digest_size=16)
@@ -533,9 +533,11 @@ class RunStore:
     running. One record per repository root; a run of other inputs replaces it."""
 
     def __init__(self, cache: Cache, root: Path):
+        if cache.directory is None:
+            raise ValueError("RunStore needs an enabled cache")
         self.cache = cache
         self.path = cache.directory / "runs" / f"{hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()}.marshal"
-        self._record = None
+        self._record: dict | None = None
 
     @property
     def record(self) -> dict:

@@ -168,7 +168,7 @@ def is_kubernetes_object(manifest: Manifest) -> bool:
 
 
 # Per-repository scopes of custom kinds, computed once per loaded repository.
-_REPO_SCOPES: dict[int, tuple[weakref.ref, int, dict[GroupKind, str]]] = {}
+_REPO_SCOPES: dict[int, tuple[weakref.ref[Repo], int, dict[GroupKind, str]]] = {}
 
 
 def repo_scopes(repo: Repo | None) -> dict[GroupKind, str]:
@@ -176,7 +176,7 @@ def repo_scopes(repo: Repo | None) -> dict[GroupKind, str]:
     if repo is None:
         return {}
     cached = _REPO_SCOPES.get(id(repo))
-    if cached is not None and cached[0]() is repo and cached[1] == len(repo.manifests):
+    if cached is not None and cached[1] == len(repo.manifests) and cached[0]() is repo:
         return cached[2]
     scopes: dict[GroupKind, str] = {}
     for manifest in repo.manifests:

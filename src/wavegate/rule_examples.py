@@ -102,7 +102,7 @@ class RuleExamples:
         return ", ".join(f"{path}:{line}" for path, line in self.at)
 
     def as_json(self) -> dict:
-        found = {"bad": {"findingAt": [{"path": p, "line": n} for p, n in self.at],
+        found: dict[str, object] = {"bad": {"findingAt": [{"path": p, "line": n} for p, n in self.at],
                          "files": [f.as_json() for f in self.bad.files]},
                  "good": {"files": [f.as_json() for f in self.good.files]}}
         if self.note:

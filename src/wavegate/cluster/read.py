@@ -56,12 +56,15 @@ class ClusterReader:
         api = client.CustomObjectsApi(self.api_client)
         try:
             if namespace:
-                return api.get_namespaced_custom_object(group, version, namespace, plural, name)
-            return api.get_cluster_custom_object(group, version, plural, name)
+                obj = api.get_namespaced_custom_object(group, version, namespace, plural, name)
+            else:
+                obj = api.get_cluster_custom_object(group, version, plural, name)
         except ApiException as error:
             if error.status == 404:
                 return None
             raise _read_error(error) from None
+        assert isinstance(obj, dict), "the client decodes a custom object's JSON into a dict"
+        return obj
 
     def custom_kinds(self) -> dict[tuple[str, str], tuple[str, str]]:
         """(group, kind) -> (plural, storage version) of every CRD on the server."""
@@ -148,10 +151,10 @@ class ClusterReader:
                 method="GET", resource_path=resource, query_params=parse_qsl(query) or None,
                 header_params={"Accept": "application/json"}, auth_settings=["BearerToken"])
             response = self.api_client.call_api(method, url, header_params=headers, body=body)
-            response.read()
+            data = response.read()
         except ApiException as error:
             raise _read_error(error) from None
-        return response.status, response.data
+        return response.status, data
 
 
 __all__ = ["ClusterReader", "ReadError"]

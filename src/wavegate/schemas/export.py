@@ -41,7 +41,7 @@ class ExportError(RuntimeError):
     """The cluster's OpenAPI could not be read."""
 
 
-def fetch(read: ClusterReader) -> dict[str, dict]:
+def fetch(read: ClusterReader) -> dict[str, object]:
     """Every group-version document of `/openapi/v3`, by its discovery path (`apis/apps/v1`)."""
     index = _get(read, "/openapi/v3")
     paths = index.get("paths") if isinstance(index, dict) else None
@@ -56,7 +56,7 @@ def fetch(read: ClusterReader) -> dict[str, dict]:
     return documents
 
 
-def _get(read: ClusterReader, path: str) -> dict:
+def _get(read: ClusterReader, path: str) -> object:  # any JSON value
     from wavegate.cluster.base import ClusterError
     from wavegate.cluster.read import ReadError
 
@@ -82,7 +82,7 @@ def group_version(path: str) -> tuple[str, str]:
     return ("", parts[1]) if parts[0] == "api" else (parts[1], parts[2])
 
 
-def schemas_of(documents: dict[str, dict], source: str = "cluster") -> dict[tuple, dict]:
+def schemas_of(documents: dict[str, object], source: str = "cluster") -> dict[tuple, dict]:
     """(group, version, kind) -> self-contained strict JSON schema, for every kind served."""
     out: dict[tuple, dict] = {}
     for path, document in documents.items():
