@@ -172,14 +172,14 @@ def derive_values(obj: dict, extra: dict[str, str] | None = None) -> tuple[dict[
                 continue
             origin[spec.name] = "default"
             continue
-        path = FROM_INSTANCE.get(spec.name)
-        told = f"the instance has no {'.'.join(path)}" if path else "the cluster cannot tell it"
+        instance_path = FROM_INSTANCE.get(spec.name)
+        told = f"the instance has no {'.'.join(instance_path)}" if instance_path else "the cluster cannot tell it"
         problems.append(f"{what}: {spec.name} is missing ({told}); add `{spec.name}: ...` to the --values file")
     for spec in VALUES:
-        value = values.get(spec.name)
-        if value is None or not spec.check:
+        given = values.get(spec.name)
+        if given is None:
             continue
-        problem = spec.check(value)
+        problem = spec.check(given)
         if not problem:
             continue
         if spec.name in SPEC_ONLY and origin.get(spec.name, "").startswith("spec."):

@@ -192,9 +192,9 @@ def write_repository(instance: dict, values: dict[str, str], target: Path, *, li
         except AdoptError as error:  # e.g. already tracked by another Application: say so, declare it anyway
             result.notes += [f"{problem}; the repository declares it too, so Argo CD reports a shared resource"
                              for problem in error.problems]
-    ns_document = {"apiVersion": "v1", "kind": "Namespace",
-                   "metadata": _merge_metadata(ns_rendered["metadata"], ns_meta, exact_metadata, "Namespace",
-                                               result.added)}
+    ns_document: dict[str, Any] = {"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": _merge_metadata(ns_rendered["metadata"], ns_meta, exact_metadata,
+                                                               "Namespace", result.added)}
     if not exact_metadata:
         annotations = ns_document["metadata"].setdefault("annotations", {})
         options = [o.strip() for o in str(annotations.get(SYNC_OPTIONS, "")).split(",") if o.strip()]

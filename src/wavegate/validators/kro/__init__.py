@@ -38,8 +38,8 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
 def check_rgd(manifest: Manifest) -> Iterable[Finding]:
     """Every finding about one ResourceGraphDefinition."""
     data = manifest.data
-    spec = data.get("spec") if isinstance(data.get("spec"), dict) else {}
-    schema = spec.get("schema") if isinstance(spec.get("schema"), dict) else None
+    spec = given if isinstance(given := data.get("spec"), dict) else {}
+    schema = given if isinstance(given := spec.get("schema"), dict) else None
     if schema is None:
         yield KIND.at(manifest, ("spec",), "spec.schema is missing, so this RGD defines no kind",
                       hint="Add spec.schema with apiVersion, kind and spec.")
@@ -47,7 +47,7 @@ def check_rgd(manifest: Manifest) -> Iterable[Finding]:
     else:
         yield from check_identity(manifest, schema)
     spec_schema, incomplete = yield from check_simpleschema(manifest, schema)
-    scope = schema.get("scope") if schema.get("scope") in kube.SCOPES else kube.NAMESPACED
+    scope = given if (given := schema.get("scope")) in kube.SCOPES else kube.NAMESPACED
     graph = kgraph.build(data)
     yield from check_resources(manifest, graph)
     yield from check_expressions(manifest, graph, spec_schema, incomplete, scope, schema.get("spec"))

@@ -15,7 +15,7 @@ from wavegate.validators.kro.rules import API_VERSION, GROUP, KIND, PLURAL, SCHE
 
 def check_identity(m: Manifest, schema: dict) -> Iterable[Finding]:
     kind = schema.get("kind")
-    kind_ok = False
+    valid_kind: str | None = None  # the kind, once it passed
     if not isinstance(kind, str) or not kind:
         yield KIND.at(m, SCHEMA_PATH + ("kind",), "spec.schema.kind is missing",
                       hint="Set an UpperCamelCase kind such as CICDPipeline.")
@@ -28,7 +28,7 @@ def check_identity(m: Manifest, schema: dict) -> Iterable[Finding]:
                       else "Use letters and digits, starting with a capital.",
                       key=False)
     else:
-        kind_ok = True
+        valid_kind = kind
     version = schema.get("apiVersion")
     if not isinstance(version, str) or not version:
         yield API_VERSION.at(m, SCHEMA_PATH + ("apiVersion",), "spec.schema.apiVersion is missing",
@@ -55,12 +55,12 @@ def check_identity(m: Manifest, schema: dict) -> Iterable[Finding]:
         close = [s for s in kube.SCOPES if isinstance(scope, str) and s.lower() == scope.lower()]
         yield SCOPE.at(m, SCHEMA_PATH + ("scope",), f"scope {scope!r} is neither Namespaced nor Cluster",
                        hint=f"Write {close[0]}." if close else "Use Namespaced (the default) or Cluster.", key=False)
-    if kind_ok:
-        problem = plural_problem(kind)
+    if valid_kind is not None:
+        problem = plural_problem(valid_kind)
         if problem:
-            yield PLURAL.at(m, SCHEMA_PATH + ("kind",), f"kind {kind}: {problem}",
+            yield PLURAL.at(m, SCHEMA_PATH + ("kind",), f"kind {valid_kind}: {problem}",
                             hint="Choose a kind that is not one of flect's acronyms ending in S, e.g. "
-                                 f"{kind[:1]}{kind[1:].lower()}Record.", key=False)
+                                 f"{valid_kind[:1]}{valid_kind[1:].lower()}Record.", key=False)
 
 
 def _upper_camel(text: str) -> str:

@@ -25,7 +25,7 @@ def check_resources(m: Manifest, graph: kgraph.Graph) -> Iterable[Finding]:
     for resource in graph.resources:
         rid = resource.id
         base = resource.path
-        if not isinstance(resource.data, dict) or not resource.data:
+        if not resource.data:  # (the graph keeps anything but a mapping as {})
             yield SHAPE.at(m, base, f"resource #{resource.index + 1} is not a mapping with id and template")
             continue
         if not isinstance(rid, str) or not rid:
@@ -121,7 +121,7 @@ def _template(m: Manifest, path: tuple, template: Any, name: str) -> Iterable[Fi
         if version == "" or len(parts) > 2 or any(p == "" for p in parts):
             yield TEMPLATE.at(m, path + ("apiVersion",), f'invalid apiVersion format "{version}": expected '
                               "version or group/version", key=False)
-    metadata = template.get("metadata") if isinstance(template.get("metadata"), dict) else {}
+    metadata = given if isinstance(given := template.get("metadata"), dict) else {}
     for field in ("labels", "annotations"):
         values = metadata.get(field)
         if not isinstance(values, dict):

@@ -28,7 +28,7 @@ def check_skipped(m: Manifest, graph: kgraph.Graph, schema: dict, spec_schema: d
     status_expressions = [e for e in graph.expressions if e.where == kgraph.STATUS]
     unknown_status: list[str] = []
     if isinstance(schema.get("status"), dict):
-        scope = schema.get("scope") if schema.get("scope") in kube.SCOPES else kube.NAMESPACED
+        scope = given if (given := schema.get("scope")) in kube.SCOPES else kube.NAMESPACED
         unknown_status = kcrd.infer_status(schema["status"], spec_schema, tuple(graph.ids), scope).unknown_status
     skipped = []
     if kinds:
