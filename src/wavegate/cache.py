@@ -600,11 +600,11 @@ def installed_packages() -> str:
 class Key:
     """Builds a cache key from everything that decides an entry."""
 
-    def __init__(self, *parts: str):
+    def __init__(self, *parts: object):
         self._hash = hashlib.sha256()
         self.add("wavegate", code_identity(), *parts)
 
-    def add(self, *parts) -> Key:
+    def add(self, *parts: object) -> Key:
         for part in parts:
             data = part if isinstance(part, bytes) else json.dumps(part, sort_keys=True, default=str).encode()
             self._hash.update(len(data).to_bytes(8, "big"))

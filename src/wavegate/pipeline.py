@@ -25,6 +25,9 @@ from wavegate.findings import Finding
 if TYPE_CHECKING:  # imported where used: a run answered from the cache needs neither the loader nor YAML
     from wavegate.config import Config
     from wavegate.load import Manifest, Repo
+    from wavegate.render.model import Rendering
+    from wavegate.select import Selection
+    from wavegate.validators import Context
 
 
 @dataclass
@@ -53,10 +56,10 @@ class Run:
     options: Options
     config: Config  # (None for a run answered from the cache)
     loaded: Repo  # every YAML file as the loader read it (a KeptRepository for a run answered from the cache)
-    selection: object | None = None  # wavegate.select.Selection, with --changed-since / --shard
-    rendering: object | None = None  # wavegate.render.Rendering
+    selection: Selection | None = None  # with --changed-since / --shard
+    rendering: Rendering | None = None
     repo: Repo | None = None  # what the checks look at: the rendered objects of every sync set
-    ctx: object | None = None  # wavegate.validators.Context
+    ctx: Context | None = None
     findings: list[Finding] = field(default_factory=list)
     cached_resources: int | None = None  # a run answered from the cache: how many objects it checked
 
@@ -212,6 +215,7 @@ def checked_repo(loaded: Repo, rendering) -> Repo:
 def check(run: Run) -> list[Finding]:
     from wavegate.validators import run_checks
 
+    assert run.repo is not None and run.ctx is not None, "check() runs after render()"
     return run_checks(run.repo, run.ctx) + skeleton_findings(run)
 
 
@@ -300,9 +304,9 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
                 return _kept_run(options, kept)
     run = render(prepare(options, state))
     finish(run, check(run), files)
-    if key is not None and _repeatable(run):
+    if runs is not None and state is not None and key is not None and _repeatable(run):
         runs.put(key, state.stats, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
-                                    "resources": len(run.repo.manifests)},
+                                    "resources": run.resources},
                  externals=_external_inputs(run), tools=_tools_used(run))
     return run
 
@@ -342,7 +346,10 @@ class KeptRepository:
 def _kept_run(options: Options, kept: dict) -> Run:
     from wavegate.cache import finding_from_plain
 
-    run = Run(options=options, config=None, loaded=KeptRepository(options.root.resolve(), list(kept["files"])))
+    # A run answered from the cache has no configuration and knows only the files it read; nothing
+    # after finish() asks it for more.
+    run = Run(options=options, config=None,  # type: ignore[arg-type]
+              loaded=KeptRepository(options.root.resolve(), list(kept["files"])))  # type: ignore[arg-type]
     run.findings = [finding_from_plain(f) for f in kept["findings"]]
     run.resources = kept["resources"]
     return run
@@ -365,6 +372,8 @@ def _external_inputs(run: Run) -> list[str]:
 def _tools_used(run: Run) -> list[str]:
     from wavegate.render.model import HELM, KUSTOMIZE
 
+    if run.rendering is None:
+        return []
     used = {source.type for sync_set in run.rendering.sync_sets for source in sync_set.sources}
     return [*(["kustomize", "kustomize-batch"] if KUSTOMIZE in used else []), *(["helm"] if HELM in used else [])]
 
