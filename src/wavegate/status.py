@@ -215,7 +215,7 @@ def kro_health(obj: dict) -> tuple[str, str]:
 def instance_status(obj: dict, now: datetime | None = None, stuck_after: timedelta = STUCK_AFTER) -> InstanceStatus:
     now = now or datetime.now(UTC)
     meta = obj.get("metadata") or {}
-    status = obj.get("status") if isinstance(obj.get("status"), dict) else {}
+    status = given if isinstance(given := obj.get("status"), dict) else {}
     health, message = kro_health(obj)
     result = InstanceStatus(obj.get("apiVersion", ""), obj.get("kind", ""), meta.get("namespace"), meta.get("name", ""),
                             found=True, state=status.get("state"), health=health, message=message,

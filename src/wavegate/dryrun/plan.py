@@ -8,10 +8,14 @@ Application's rendered objects, not every YAML file. The order is the one Argo C
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.load import Manifest
+
+if TYPE_CHECKING:
+    from wavegate.render.model import SyncSet
 
 
 @dataclass
@@ -32,7 +36,7 @@ class SyncPlan:
     create_namespace: bool
     steps: list[Step] = field(default_factory=list)
     app: Application | None = None
-    sync_set: object | None = None  # the wavegate.render.SyncSet it applies
+    sync_set: SyncSet | None = None  # the sync set it applies
 
     @property
     def size(self) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.argocd import model
+from wavegate.argocd.application import Application
 from wavegate.dryrun.plan import SyncPlan, argocd_plan, build_plans
 from wavegate.dryrun.server import Outcome, Server
 from wavegate.findings import Finding
@@ -111,8 +112,8 @@ def dry_run(ctx, cluster, extra: list[Manifest], progress: Progress = quiet) -> 
             _sync(server, argocd, report, progress)
         for plan in build_plans(ctx):
             if plan.app is not None and plan.size == 0:
-                if all(source.rendered for source in plan.sync_set.sources):
-                    report.findings.append(_nothing_rendered(plan, ctx))
+                if plan.sync_set is None or all(source.rendered for source in plan.sync_set.sources):
+                    report.findings.append(_nothing_rendered(plan.app, ctx))
                 continue  # a source that failed to render is already a render-failed finding
             _sync(server, plan, report, progress)
     finally:
@@ -217,8 +218,7 @@ def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progre
                  f"in {time.monotonic() - began:.1f}s")
 
 
-def _nothing_rendered(plan: SyncPlan, ctx) -> Finding:
-    app = plan.app
+def _nothing_rendered(app: Application, ctx) -> Finding:
     sources = [s for s in app.sources if s.path is not None and s.chart is None]
     path = sources[0].yaml_path + ("path",) if sources else ("spec",)
     where = ", ".join(repr(s.path) for s in sources) or "no directory source"

@@ -253,8 +253,8 @@ def problems_of(manifest: Manifest, result: Result, schema: dict | None = None) 
         elif message.startswith("missing propert"):
             for name in _unquote(message):
                 problems.append(Problem(REQUIRED, path + (name,), "Required value"))
-        elif _TYPE.match(message):
-            want = _TYPE.match(message)[2]
+        elif type_match := _TYPE.match(message):
+            want = type_match[2]
             problems.append(Problem(TYPE, path, "Invalid value", value=value, text=f"must be of type {want}"))
         elif message.startswith("items at ") and message.endswith(" are equal"):
             numbers = re.findall(r"\d+", message)

@@ -20,6 +20,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, Protocol
 
 from wavegate import kube
 from wavegate.config import Config, ConfigError
@@ -54,6 +55,12 @@ def split_api_version(api_version: str) -> tuple[str, str]:
     return group, version
 
 
+class FastValidator(Protocol):
+    """What Entry needs of a compiled validator (jsonschema-rs's)."""
+
+    def is_valid(self, instance: object) -> bool: ...
+
+
 @dataclass
 class Entry:
     """One (group, version, kind) and its schema."""
@@ -75,8 +82,8 @@ class Entry:
     problems: list[SchemaProblem] = field(default_factory=list, repr=False)
     # A compiled validator at least as strict as the engine (built-in kinds), made once a kind has
     # been seen often enough to pay for compiling it: valid objects skip the Python traversal.
-    _make_fast: Callable[[], object] | None = field(default=None, repr=False)
-    _fast: object = field(default=None, repr=False)
+    _make_fast: Callable[[], FastValidator | None] | None = field(default=None, repr=False)
+    _fast: FastValidator | Literal[False] | None = field(default=None, repr=False)  # False: none to be had
     _seen: int = field(default=0, repr=False)
     # The last results by object (the schema check and the policies' defaults both need them):
     # id(data) -> (data, problems, result); the data is kept, so an id is never reused meanwhile.
@@ -252,7 +259,7 @@ class SchemaStore:
                     continue
                 if version.get("served") is False:
                     continue
-                schema_path = ("spec", "versions", i, "schema", "openAPIV3Schema")
+                schema_path: tuple[str | int, ...] = ("spec", "versions", i, "schema", "openAPIV3Schema")
                 schema = manifest.get(*schema_path)
                 if schema is None:  # v1beta1 CRDs: one schema for every version
                     schema_path = ("spec", "validation", "openAPIV3Schema")
@@ -282,7 +289,7 @@ class SchemaStore:
             return None
         kind, version = spec.get("kind"), spec.get("apiVersion")
         group = spec.get("group") or kube.KRO_GROUP
-        if not all(isinstance(x, str) and x for x in (kind, version, group)):
+        if not (isinstance(kind, str) and kind and isinstance(version, str) and version and isinstance(group, str)):
             return None
         line, _ = manifest.position(())
         entry = Entry(group=group, version=version, kind=kind, source=f"{manifest.path}:{line}", origin="rgd",
@@ -314,7 +321,7 @@ class SchemaStore:
             return []
         if not isinstance(schema, dict):
             return []
-        dialect = schema.get("x-wavegate-dialect") if schema.get("x-wavegate-dialect") in (CRD, BUILTIN, JSON) else BUILTIN
+        dialect = given if (given := schema.get("x-wavegate-dialect")) in (CRD, BUILTIN, JSON) else BUILTIN
         keys = _bundle_keys(schema, path)
         added = []
         resolver = _bundle_resolver(path, schema)
@@ -347,6 +354,8 @@ class SchemaStore:
 
     def _compile_bundle(self, resolver):
         def compile_entry(entry: Entry) -> Node | None:
+            if entry.schema is None:  # (a bundle entry always has one)
+                return None
             compiler = Compiler(entry.dialect, resolve=resolver, cel=RuleCompiler(), object_meta=self._meta)
             node = compiler.compile_root(entry.schema, ()) if entry.dialect == CRD else compiler.compile(entry.schema)
             entry.problems.extend(compiler.problems)
@@ -416,8 +425,8 @@ class SchemaStore:
         if k8s is not None and k8s.definition(key) is not None:
             entry = Entry(group=group, version=version, kind=kind, source=k8s.source, origin="kubernetes",
                           dialect=BUILTIN, scope=kube.scope((group, kind)), schema=k8s.schema(key),
-                          _compile=lambda e, k8s=k8s, key=key: k8s.node(key),
-                          _make_fast=lambda k8s=k8s, key=key: k8s.fast_validator(key))
+                          _compile=lambda _entry: k8s.node(key),
+                          _make_fast=lambda: k8s.fast_validator(key))
             self.entries[key] = entry
             return entry
         return None
@@ -540,7 +549,7 @@ def _bundle_keys(schema: dict, path: Path) -> list[tuple[bool, tuple]]:
     if isinstance(gvks, list) and gvks:
         return [(True, (g.get("group", ""), g.get("version", ""), g.get("kind", "")))
                 for g in gvks if isinstance(g, dict) and g.get("kind")]
-    props = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    props = props if isinstance(props := schema.get("properties"), dict) else {}
     kinds = (props.get("kind") or {}).get("enum") if isinstance(props.get("kind"), dict) else None
     versions = (props.get("apiVersion") or {}).get("enum") if isinstance(props.get("apiVersion"), dict) else None
     if isinstance(kinds, list) and isinstance(versions, list) and kinds and versions:
@@ -621,7 +630,9 @@ def load_shipped(name: str, object_meta: Callable[[], Node | None] | None = None
 
     compiler_box: dict = {}
 
-    def make(entry: Entry) -> Node:
+    def make(entry: Entry) -> Node | None:
+        if entry.schema is None:  # (a shipped kind always has one)
+            return None
         compiler = compiler_box.get("compiler")
         if compiler is None:
             compiler = Compiler(dialect, resolve=resolve, cel=RuleCompiler(), object_meta=object_meta)
@@ -656,7 +667,7 @@ def resolved_schema(entry: Entry) -> dict | None:
         def resolve(ref):
             name = ref.rpartition("/")[2]
             return defs.get(name)
-    elif entry.origin == "shipped":
+    elif entry.origin == "shipped" and entry.manifest is not None:
         definitions = entry.manifest.data.get("definitions") or {}
 
         def resolve(ref):

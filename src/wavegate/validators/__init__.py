@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from wavegate.argocd.application import Application
 from wavegate.config import Config
@@ -20,6 +21,9 @@ from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.render.model import Rendering, SyncSet
 from wavegate.rules import declare
+
+if TYPE_CHECKING:
+    from wavegate.cache import ObjectResults
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -48,7 +52,7 @@ class Context:
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
-    results: object | None = None  # wavegate.cache.ObjectResults: per-object results kept between runs
+    results: ObjectResults | None = None  # per-object results kept between runs
 
     @property
     def argocd_version(self) -> int:

@@ -111,9 +111,13 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
-    results = ctx.results.for_check("schema", store.fingerprint()) if getattr(ctx, "results", None) else None
+    kept = getattr(ctx, "results", None)
+    results = kept.for_check("schema", store.fingerprint()) if kept else None
     for manifest in repo.manifests:
-        key = results.key(manifest) if results is not None else None
+        if results is None:
+            yield from check_manifest(store, manifest)
+            continue
+        key = results.key(manifest)
         found = results.get(key) if key is not None else None
         if found is None:
             found = check_manifest(store, manifest)
