@@ -12,7 +12,7 @@ The kubernetes package stays behind this module: callers never import it.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:  # the kubernetes package is imported lazily: it is slow to import
     from kubernetes.client import ApiClient
@@ -35,7 +35,7 @@ class ClusterReader:
 
     def __init__(self, api_client: ApiClient):
         self.api_client = api_client
-        self._dynamic = None
+        self._dynamic: Any = None
 
     def close(self) -> None:
         self.api_client.close()
@@ -56,8 +56,8 @@ class ClusterReader:
         api = client.CustomObjectsApi(self.api_client)
         try:
             if namespace:
-                return api.get_namespaced_custom_object(group, version, namespace, plural, name)
-            return api.get_cluster_custom_object(group, version, plural, name)
+                return cast(dict, api.get_namespaced_custom_object(group, version, namespace, plural, name))
+            return cast(dict, api.get_cluster_custom_object(group, version, plural, name))
         except ApiException as error:
             if error.status == 404:
                 return None
@@ -151,7 +151,7 @@ class ClusterReader:
             response.read()
         except ApiException as error:
             raise _read_error(error) from None
-        return response.status, response.data
+        return response.status, cast(bytes, response.data)
 
 
 __all__ = ["ClusterReader", "ReadError"]

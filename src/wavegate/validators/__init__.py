@@ -12,7 +12,7 @@ import pkgutil
 import traceback
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from wavegate.argocd.application import Application
 from wavegate.config import Config
@@ -20,6 +20,9 @@ from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.render.model import Rendering, SyncSet
 from wavegate.rules import declare
+
+if TYPE_CHECKING:
+    from wavegate.cache import ObjectResults
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -48,7 +51,7 @@ class Context:
     engine: str = "builtin"  # the schema engine: "builtin" or "kubeconform" (wavegate.schemas.kubeconform)
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
-    results: object | None = None  # wavegate.cache.ObjectResults: per-object results kept between runs
+    results: ObjectResults | None = None  # per-object results kept between runs
 
     @property
     def argocd_version(self) -> int:

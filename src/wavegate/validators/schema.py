@@ -104,7 +104,7 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
-    results = ctx.results.for_check("schema", store.fingerprint()) if getattr(ctx, "results", None) else None
+    results = ctx.results.for_check("schema", store.fingerprint()) if ctx.results is not None else None
     for manifest in repo.manifests:
         key = results.key(manifest) if results is not None else None
         found = results.get(key) if key is not None else None
