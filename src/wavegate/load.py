@@ -1,5 +1,8 @@
 """The one loader: finds a repository's manifests and parses them safely, keeping every position.
 
+What it finds is wavegate.discovery's, what it makes is wavegate.manifest's (Manifest, Repo,
+Limits); both are re-exported here, so callers import everything from wavegate.load.
+
 Only this module opens and parses YAML (DESIGN.md invariant 1). libyaml composes the node graph;
 we build the Python objects from it ourselves, because that is where duplicate keys become
 visible, where alias expansion can be bounded, and where each key's line and column can be kept.
@@ -11,20 +14,24 @@ an exception.
 from __future__ import annotations
 
 import errno
-import fnmatch
 import gc
 import os
 import re
 import stat
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
 
 import yaml
 
 from wavegate import kube_yaml, load_native
 from wavegate.cache import finding_from_plain, plain_finding
-from wavegate.findings import Finding, ResourceRef
+from wavegate.discovery import ALWAYS_EXCLUDED as ALWAYS_EXCLUDED
+from wavegate.discovery import YAML_SUFFIXES as YAML_SUFFIXES
+from wavegate.discovery import Listing, discover
+from wavegate.discovery import is_excluded as is_excluded
+from wavegate.findings import Finding
+from wavegate.manifest import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
+from wavegate.manifest import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
+from wavegate.manifest import Limits, Manifest, Repo
 from wavegate.rules import declare, format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -111,19 +118,9 @@ _NON_SPECIFIC_TAG = re.compile(r"(?:^|[\s\[\]{},?:-])!(?:<!>)?(?=[\s\[\]{},]|$)"
 # Argo CD's repo-server reads no object from a file whose text has this (wavegate.render.directory);
 # the loader, which reads every file anyway, notes which do (Repo.skip_marked).
 SKIP_RENDERING_MARKER = b"+argocd:skip-file-rendering"
-DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
-# A real manifest expands to a few hundred nodes; a billion-laughs file to billions. The bound is
-# generous for anything real and is reached in milliseconds by a bomb, since sizes are counted
-# per node (memoised), never by expanding.
-MAX_EXPANDED_NODES = 1_000_000
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
 MAX_KEY_TEXT = 1024
-ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
-                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local",
-                   ".wavegate_cache")
-_ALWAYS_EXCLUDED = frozenset(ALWAYS_EXCLUDED)
-YAML_SUFFIXES = (".yaml", ".yml")
 
 _F = "yaml"
 SYNTAX = declare(
@@ -192,145 +189,6 @@ NOT_A_FILE = declare(
     title="A path with a YAML name is not a regular file",
     rationale="""A named pipe, socket or device called `*.yaml` is not something git can store, so Argo CD never
     sees it; reading one could block forever. It is skipped, and said so.""")
-
-
-class PositionSource(Protocol):
-    """What computes a document's positions later (the file's text, the native loader's table, a render)."""
-
-    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]: ...
-
-
-@dataclass
-class Manifest:
-    """One YAML document that is a Kubernetes object, with the position of every key."""
-
-    path: str
-    doc_index: int
-    data: dict
-    positions: dict[tuple, tuple[int, int, int, int]] = field(repr=False, default_factory=dict)
-    # What Kubernetes type metadata the document lacks (apiVersion, kind, metadata.name); a
-    # document lacking any is kept apart (Repo.untyped) and judged by the validators.
-    missing: tuple[str, ...] = ()
-    # The Application whose rendered sync this copy belongs to (wavegate.render), if any.
-    app: object = field(default=None, repr=False, compare=False)
-    # Set after construction by whoever knows them; never by __init__ (the class's None until then,
-    # so a manifest without them carries nothing extra). Where `positions` come from when first
-    # asked for (see __getattr__); and, for an Application an ApplicationSet generated, which one.
-    _source: PositionSource | None = field(default=None, init=False, repr=False, compare=False)
-    generated_by: str | None = field(default=None, init=False, repr=False, compare=False)
-
-    @property
-    def api_version(self) -> str:
-        value = self.data.get("apiVersion")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def kind(self) -> str:
-        value = self.data.get("kind")
-        return value if isinstance(value, str) else ""
-
-    @property
-    def group(self) -> str:
-        return self.api_version.rpartition("/")[0]
-
-    @property
-    def version(self) -> str:
-        return self.api_version.rpartition("/")[2]
-
-    @property
-    def metadata(self) -> dict:
-        value = self.data.get("metadata")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def name(self) -> str | None:
-        value = self.metadata.get("name")
-        return value if isinstance(value, str) else None
-
-    @property
-    def namespace(self) -> str | None:
-        value = self.metadata.get("namespace")
-        return value if isinstance(value, str) else None
-
-    @property
-    def annotations(self) -> dict:
-        value = self.metadata.get("annotations")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def labels(self) -> dict:
-        value = self.metadata.get("labels")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def ref(self) -> ResourceRef:
-        return ResourceRef(self.api_version, self.kind, self.namespace, self.name)
-
-    def get(self, *path, default=None):
-        """The value at `path` (keys and list indexes), or `default` when any step is missing."""
-        node: object = self.data
-        for part in path:
-            if isinstance(part, int):
-                if not isinstance(node, list) or part >= len(node):
-                    return default
-            elif not isinstance(node, dict) or part not in node:
-                return default
-            node = node[part]
-        return node
-
-    def __getattr__(self, name: str):
-        # `positions` of a manifest from `load` are computed when first asked for (from the file's
-        # text, by the same builder), since most manifests never need them; see _Source.
-        if name == "positions":
-            source = self.__dict__.get("_source")
-            if source is not None:
-                self.positions = source.positions_of(self.doc_index)
-                return self.positions
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-
-    def position(self, path: tuple = (), key: bool = True) -> tuple[int, int]:
-        """1-based (line, column) of `path`'s key (or of its value with key=False).
-
-        Falls back to the nearest ancestor that exists: a missing field is added under its parent.
-        """
-        return self.location(path, key)[1:]
-
-    def location(self, path: tuple = (), key: bool = True) -> tuple[str, int, int]:
-        """(file, line, column) of `path`, like position(). The file is this document's, except for
-        a rendered field that another file sets (a kustomize patch, a Helm values file): then its
-        position carries that file as a fifth element."""
-        path = tuple(path)
-        positions = self.positions
-        while path not in positions and path:
-            path = path[:-1]
-        found: tuple = positions.get(path, (1, 1, 1, 1))  # (a rendered field's may carry its file fifth)
-        file = found[4] if len(found) > 4 else self.path
-        return (file, found[0], found[1]) if key else (file, found[2], found[3])
-
-
-@dataclass
-class Repo:
-    """A loaded repository: its manifests, the YAML files looked at, and what could not be loaded."""
-
-    root: Path
-    manifests: list[Manifest] = field(default_factory=list)
-    files: list[str] = field(default_factory=list)
-    problems: list[Finding] = field(default_factory=list)
-    untyped: list[Manifest] = field(default_factory=list)
-    # Which of `files` hold SKIP_RENDERING_MARKER (None: not known, as in a Repo made by hand).
-    skip_marked: set[str] | None = None
-    # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
-    digests: dict[str, str] = field(default_factory=dict)
-    listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
-
-    def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
-        return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
-    max_expanded_nodes: int = MAX_EXPANDED_NODES
 
 
 # Above this many files, the Python path's parsing is split across worker processes (one per CPU,
@@ -514,104 +372,6 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
         for chunk in pool.map(_load_chunk, [root] * len(chunks), chunks, [limits] * len(chunks)):
             results.extend(chunk)
     return results
-
-
-class Listing:
-    """The entries of a repository's directories, each directory read once (os.scandir) and kept
-    for the run: the loader's discovery and the render stage's (Argo CD's discovery of sources)
-    read the same listing instead of walking the tree again and again."""
-
-    __slots__ = ("root", "_entries", "unreadable")
-
-    def __init__(self, root: Path | str, known: dict[str, list] | None = None):
-        """`known`: entries of folders already read (as wavegate.cache.tree_state reads them)."""
-        self.root = str(root)
-        self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = dict(known or {})
-        self.unreadable: set[str] = set()  # folders that could not be listed
-
-    def entries(self, rel_dir: str) -> list[tuple[str, bool, bool, bool, bool]]:
-        """(name, is a directory, is one without following a link, is a link, is a file), sorted by
-        name, of what `rel_dir` ('' for the root, `/`-separated) holds; nothing when it cannot be
-        read (as os.walk)."""
-        found = self._entries.get(rel_dir)
-        if found is None:
-            found = []
-            try:
-                with os.scandir(os.path.join(self.root, rel_dir) if rel_dir else self.root) as scan:
-                    for entry in scan:
-                        if entry.is_symlink():
-                            found.append((entry.name, _safely(entry.is_dir), False, True, _safely(entry.is_file)))
-                        else:  # (the type the directory listing gives: no further system call)
-                            is_dir = _safely(entry.is_dir)
-                            found.append((entry.name, is_dir, is_dir, False, not is_dir and _safely(entry.is_file)))
-            except OSError as error:
-                found = []
-                if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
-                    self.unreadable.add(rel_dir)
-            found.sort()
-            self._entries[rel_dir] = found
-        return found
-
-    def walk(self, exclude: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
-        """(rel_dir, directory names, other names) top-down as os.walk(root) gives them (links to
-        directories are listed, not entered), leaving out what `exclude` excludes and names in
-        `skip`; directory names sorted."""
-        stack = [""]
-        while stack:
-            rel_dir = stack.pop()
-            prefix = rel_dir + "/" if rel_dir else ""
-            entries = self.entries(rel_dir)
-            dirnames = [name for name, is_dir, _, _, _ in entries
-                        if is_dir and name not in skip and not is_excluded(prefix + name, exclude, is_dir=True)]
-            yield rel_dir, dirnames, [name for name, is_dir, _, _, _ in entries if not is_dir]
-            links = {name for name, _, _, is_link, _ in entries if is_link}
-            stack.extend(prefix + d for d in reversed(dirnames) if d not in links)
-
-    def is_link(self, rel_dir: str, name: str) -> bool:
-        return any(entry[0] == name and entry[3] for entry in self.entries(rel_dir))
-
-
-def _safely(method, **options) -> bool:
-    try:
-        return method(**options)
-    except OSError:
-        return False
-
-
-def discover(root: Path, exclude: tuple[str, ...] = (), listing: Listing | None = None) -> list[str]:
-    """Repository-relative, `/`-separated paths of every YAML file wavegate should read, sorted.
-
-    Directories that cannot be listed are in the list too, so that loading them reports why."""
-    listing = listing or Listing(root)
-    found: list[str] = []
-    for rel_dir, dirnames, filenames in listing.walk(exclude):
-        prefix = rel_dir + "/" if rel_dir else ""
-        if rel_dir in listing.unreadable:
-            found.append(rel_dir or ".")
-        for name in filenames:
-            rel = prefix + name
-            if name.endswith(YAML_SUFFIXES) and not is_excluded(rel, exclude):
-                found.append(rel)
-        # Symlinked directories are not walked (as os.walk); a link that leaves the repository is
-        # still reported, since someone meant it to be read.
-        links = {name for name, _, _, is_link, _ in listing.entries(rel_dir) if is_link}
-        found.extend(prefix + d for d in dirnames if d in links)
-    return sorted(found)
-
-
-def is_excluded(rel: str, patterns: tuple[str, ...], is_dir: bool = False) -> bool:
-    parts = rel.split("/")
-    if not _ALWAYS_EXCLUDED.isdisjoint(parts):
-        return True
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if fnmatch.fnmatchcase(rel, pattern):
-            return True
-        # A pattern naming a directory excludes everything below it.
-        for i in range(1, len(parts)):
-            if fnmatch.fnmatchcase("/".join(parts[:i]), pattern):
-                return True
-    return False
 
 
 def read_yaml(path: Path | str, rel: str | None = None,

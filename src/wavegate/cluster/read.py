@@ -35,7 +35,7 @@ class ClusterReader:
 
     def __init__(self, api_client: ApiClient):
         self.api_client = api_client
-        self._dynamic = None
+        self._dynamic: Any = None
 
     def close(self) -> None:
         self.api_client.close()

@@ -11,7 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+from wavegate.errors import EXIT_FINDINGS as EXIT_FAILED  # a policy test failed
+from wavegate.errors import EXIT_OK, EXIT_USAGE
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -10,9 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from wavegate.errors import EXIT_FINDINGS as EXIT_FAILED  # the cluster or GitLab could not be read or written
+from wavegate.errors import EXIT_OK, EXIT_USAGE
 from wavegate.kube import KRO_GROUP
-
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+from wavegate.errors import EXIT_FINDINGS, EXIT_OK, EXIT_USAGE
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

@@ -12,9 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from wavegate.errors import EXIT_OK, EXIT_USAGE
 from wavegate.schemas import bundle
-
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:

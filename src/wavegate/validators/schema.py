@@ -111,8 +111,7 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
-    kept = getattr(ctx, "results", None)
-    results = kept.for_check("schema", store.fingerprint()) if kept else None
+    results = ctx.results.for_check("schema", store.fingerprint()) if ctx.results is not None else None
     for manifest in repo.manifests:
         if results is None:
             yield from check_manifest(store, manifest)

@@ -1,0 +1,113 @@
+"""Which files the loader reads: a repository's directories listed once (Listing), the YAML files
+among them (discover) and what is never read (is_excluded). Re-exported by wavegate.load."""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+from pathlib import Path
+
+ALWAYS_EXCLUDED = (".git", ".gitlab-ci.yml", ".wavegate.yaml", ".pre-commit-config.yaml",
+                   ".pre-commit-hooks.yaml", "node_modules", ".tox", ".venv", ".tools", ".gitlab-ci-local",
+                   ".wavegate_cache")
+_ALWAYS_EXCLUDED = frozenset(ALWAYS_EXCLUDED)
+YAML_SUFFIXES = (".yaml", ".yml")
+
+
+class Listing:
+    """The entries of a repository's directories, each directory read once (os.scandir) and kept
+    for the run: the loader's discovery and the render stage's (Argo CD's discovery of sources)
+    read the same listing instead of walking the tree again and again."""
+
+    __slots__ = ("root", "_entries", "unreadable")
+
+    def __init__(self, root: Path | str, known: dict[str, list] | None = None):
+        """`known`: entries of folders already read (as wavegate.cache.tree_state reads them)."""
+        self.root = str(root)
+        self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = dict(known or {})
+        self.unreadable: set[str] = set()  # folders that could not be listed
+
+    def entries(self, rel_dir: str) -> list[tuple[str, bool, bool, bool, bool]]:
+        """(name, is a directory, is one without following a link, is a link, is a file), sorted by
+        name, of what `rel_dir` ('' for the root, `/`-separated) holds; nothing when it cannot be
+        read (as os.walk)."""
+        found = self._entries.get(rel_dir)
+        if found is None:
+            found = []
+            try:
+                with os.scandir(os.path.join(self.root, rel_dir) if rel_dir else self.root) as scan:
+                    for entry in scan:
+                        if entry.is_symlink():
+                            found.append((entry.name, _safely(entry.is_dir), False, True, _safely(entry.is_file)))
+                        else:  # (the type the directory listing gives: no further system call)
+                            is_dir = _safely(entry.is_dir)
+                            found.append((entry.name, is_dir, is_dir, False, not is_dir and _safely(entry.is_file)))
+            except OSError as error:
+                found = []
+                if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
+                    self.unreadable.add(rel_dir)
+            found.sort()
+            self._entries[rel_dir] = found
+        return found
+
+    def walk(self, exclude: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
+        """(rel_dir, directory names, other names) top-down as os.walk(root) gives them (links to
+        directories are listed, not entered), leaving out what `exclude` excludes and names in
+        `skip`; directory names sorted."""
+        stack = [""]
+        while stack:
+            rel_dir = stack.pop()
+            prefix = rel_dir + "/" if rel_dir else ""
+            entries = self.entries(rel_dir)
+            dirnames = [name for name, is_dir, _, _, _ in entries
+                        if is_dir and name not in skip and not is_excluded(prefix + name, exclude, is_dir=True)]
+            yield rel_dir, dirnames, [name for name, is_dir, _, _, _ in entries if not is_dir]
+            links = {name for name, _, _, is_link, _ in entries if is_link}
+            stack.extend(prefix + d for d in reversed(dirnames) if d not in links)
+
+    def is_link(self, rel_dir: str, name: str) -> bool:
+        return any(entry[0] == name and entry[3] for entry in self.entries(rel_dir))
+
+
+def _safely(method, **options) -> bool:
+    try:
+        return method(**options)
+    except OSError:
+        return False
+
+
+def discover(root: Path, exclude: tuple[str, ...] = (), listing: Listing | None = None) -> list[str]:
+    """Repository-relative, `/`-separated paths of every YAML file wavegate should read, sorted.
+
+    Directories that cannot be listed are in the list too, so that loading them reports why."""
+    listing = listing or Listing(root)
+    found: list[str] = []
+    for rel_dir, dirnames, filenames in listing.walk(exclude):
+        prefix = rel_dir + "/" if rel_dir else ""
+        if rel_dir in listing.unreadable:
+            found.append(rel_dir or ".")
+        for name in filenames:
+            rel = prefix + name
+            if name.endswith(YAML_SUFFIXES) and not is_excluded(rel, exclude):
+                found.append(rel)
+        # Symlinked directories are not walked (as os.walk); a link that leaves the repository is
+        # still reported, since someone meant it to be read.
+        links = {name for name, _, _, is_link, _ in listing.entries(rel_dir) if is_link}
+        found.extend(prefix + d for d in dirnames if d in links)
+    return sorted(found)
+
+
+def is_excluded(rel: str, patterns: tuple[str, ...], is_dir: bool = False) -> bool:
+    parts = rel.split("/")
+    if not _ALWAYS_EXCLUDED.isdisjoint(parts):
+        return True
+    for pattern in patterns:
+        pattern = pattern.rstrip("/")
+        if fnmatch.fnmatchcase(rel, pattern):
+            return True
+        # A pattern naming a directory excludes everything below it.
+        for i in range(1, len(parts)):
+            if fnmatch.fnmatchcase("/".join(parts[:i]), pattern):
+                return True
+    return False

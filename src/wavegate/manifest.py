@@ -1,0 +1,159 @@
+"""What loading produces: Manifest (one Kubernetes object with the position of every key), Repo
+(a loaded repository) and the Limits reading stays within. wavegate.load makes them, and re-exports
+them (callers import them from there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from wavegate.findings import Finding, ResourceRef
+
+if TYPE_CHECKING:
+    from wavegate.discovery import Listing
+
+DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
+# A real manifest expands to a few hundred nodes; a billion-laughs file to billions. The bound is
+# generous for anything real and is reached in milliseconds by a bomb, since sizes are counted
+# per node (memoised), never by expanding.
+MAX_EXPANDED_NODES = 1_000_000
+
+
+class PositionSource(Protocol):
+    """What computes a document's positions later (the file's text, the native loader's table, a render)."""
+
+    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]: ...
+
+
+@dataclass
+class Manifest:
+    """One YAML document that is a Kubernetes object, with the position of every key."""
+
+    path: str
+    doc_index: int
+    data: dict
+    positions: dict[tuple, tuple[int, int, int, int]] = field(repr=False, default_factory=dict)
+    # What Kubernetes type metadata the document lacks (apiVersion, kind, metadata.name); a
+    # document lacking any is kept apart (Repo.untyped) and judged by the validators.
+    missing: tuple[str, ...] = ()
+    # The Application whose rendered sync this copy belongs to (wavegate.render), if any.
+    app: object = field(default=None, repr=False, compare=False)
+    # Set after construction by whoever knows them; never by __init__ (the class's None until then,
+    # so a manifest without them carries nothing extra). Where `positions` come from when first
+    # asked for (see __getattr__); and, for an Application an ApplicationSet generated, which one.
+    _source: PositionSource | None = field(default=None, init=False, repr=False, compare=False)
+    generated_by: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def api_version(self) -> str:
+        value = self.data.get("apiVersion")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def kind(self) -> str:
+        value = self.data.get("kind")
+        return value if isinstance(value, str) else ""
+
+    @property
+    def group(self) -> str:
+        return self.api_version.rpartition("/")[0]
+
+    @property
+    def version(self) -> str:
+        return self.api_version.rpartition("/")[2]
+
+    @property
+    def metadata(self) -> dict:
+        value = self.data.get("metadata")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def name(self) -> str | None:
+        value = self.metadata.get("name")
+        return value if isinstance(value, str) else None
+
+    @property
+    def namespace(self) -> str | None:
+        value = self.metadata.get("namespace")
+        return value if isinstance(value, str) else None
+
+    @property
+    def annotations(self) -> dict:
+        value = self.metadata.get("annotations")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def labels(self) -> dict:
+        value = self.metadata.get("labels")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def ref(self) -> ResourceRef:
+        return ResourceRef(self.api_version, self.kind, self.namespace, self.name)
+
+    def get(self, *path, default=None):
+        """The value at `path` (keys and list indexes), or `default` when any step is missing."""
+        node: object = self.data
+        for part in path:
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    return default
+            elif not isinstance(node, dict) or part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def __getattr__(self, name: str):
+        # `positions` of a manifest from `load` are computed when first asked for (from the file's
+        # text, by the same builder), since most manifests never need them; see wavegate.load._Source.
+        if name == "positions":
+            source = self.__dict__.get("_source")
+            if source is not None:
+                self.positions = source.positions_of(self.doc_index)
+                return self.positions
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def position(self, path: tuple = (), key: bool = True) -> tuple[int, int]:
+        """1-based (line, column) of `path`'s key (or of its value with key=False).
+
+        Falls back to the nearest ancestor that exists: a missing field is added under its parent.
+        """
+        return self.location(path, key)[1:]
+
+    def location(self, path: tuple = (), key: bool = True) -> tuple[str, int, int]:
+        """(file, line, column) of `path`, like position(). The file is this document's, except for
+        a rendered field that another file sets (a kustomize patch, a Helm values file): then its
+        position carries that file as a fifth element."""
+        path = tuple(path)
+        positions = self.positions
+        while path not in positions and path:
+            path = path[:-1]
+        found: tuple = positions.get(path, (1, 1, 1, 1))  # (a rendered field's may carry its file fifth)
+        file = found[4] if len(found) > 4 else self.path
+        return (file, found[0], found[1]) if key else (file, found[2], found[3])
+
+
+@dataclass
+class Repo:
+    """A loaded repository: its manifests, the YAML files looked at, and what could not be loaded."""
+
+    root: Path
+    manifests: list[Manifest] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)
+    untyped: list[Manifest] = field(default_factory=list)
+    # Which of `files` hold SKIP_RENDERING_MARKER (None: not known, as in a Repo made by hand).
+    skip_marked: set[str] | None = None
+    # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
+    digests: dict[str, str] = field(default_factory=dict)
+    listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
+
+    def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
+        return [m for m in self.manifests if m.kind == kind and (group is None or m.group == group)]
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
+    max_expanded_nodes: int = MAX_EXPANDED_NODES
