@@ -10,7 +10,9 @@ than the RE2 wrapper on 100,000 labels) matches exactly what RE2 matches, in lin
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal
 
 DNS1123_LABEL_MAX = 63
@@ -48,6 +50,21 @@ _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanu
 _CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
 
 
+def _memoised(check: Callable[..., list[str]]) -> Callable[..., list[str]]:
+    """`check` answered once per distinct argument: a repository repeats the same label keys,
+    values and names thousands of times. Each call still gets a list of its own."""
+    cached = functools.lru_cache(maxsize=1 << 16)(lambda *args, **options: tuple(check(*args, **options)))
+
+    @functools.wraps(check)
+    def answer(*args, **options) -> list[str]:
+        try:
+            return list(cached(*args, **options))
+        except TypeError:  # an unhashable argument (never from a parsed document's strings)
+            return check(*args, **options)
+
+    return answer
+
+
 def _size(value: str) -> int:
     return len(value.encode("utf-8", "surrogatepass"))
 
@@ -70,6 +87,7 @@ def inclusive_range_error(lo: int, hi: int) -> str:
 # -- DNS names (util/validation: lengths in "characters") -----------------------------------------
 
 
+@_memoised
 def is_dns1123_label(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1123_LABEL_MAX:
@@ -82,6 +100,7 @@ def is_dns1123_label(value: str) -> list[str]:
     return errors
 
 
+@_memoised
 def is_dns1123_subdomain(value: str, unit: str = "characters") -> list[str]:
     errors = []
     if _size(value) > DNS1123_SUBDOMAIN_MAX:
@@ -91,6 +110,7 @@ def is_dns1123_subdomain(value: str, unit: str = "characters") -> list[str]:
     return errors
 
 
+@_memoised
 def is_dns1035_label(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1035_LABEL_MAX:
@@ -125,6 +145,7 @@ def _mask_trailing_dash(name: str) -> str:
     return name
 
 
+@_memoised
 def name_errors(form: str, name: str, prefix: bool = False) -> list[str]:
     """The server's messages for `name` (a generateName when `prefix`) under `form`."""
     if form == PATH_SEGMENT:
@@ -141,6 +162,7 @@ def name_errors(form: str, name: str, prefix: bool = False) -> list[str]:
 # -- labels, annotations (api/validate/content: lengths in "bytes") ------------------------------
 
 
+@_memoised
 def is_qualified_name(value: str) -> list[str]:
     """A label key, annotation key or finalizer: an optional DNS subdomain prefix and '/', then a name."""
     errors: list[str] = []
@@ -165,6 +187,7 @@ def is_qualified_name(value: str) -> list[str]:
     return errors
 
 
+@_memoised
 def is_label_value(value: str) -> list[str]:
     errors = []
     if _size(value) > LABEL_VALUE_MAX:
@@ -181,6 +204,7 @@ def annotations_size(annotations: dict) -> int:
 # -- ConfigMap and Secret keys, ports -----------------------------------------------------------
 
 
+@_memoised
 def is_config_map_key(value: str) -> list[str]:
     errors = []
     if _size(value) > DNS1123_SUBDOMAIN_MAX:

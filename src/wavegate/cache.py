@@ -146,23 +146,38 @@ def _read_marshal(path: Path):
         return None
 
 
+# Package folders no finding depends on: the rules' example repositories (documentation).
+_NOT_CODE = ("__pycache__", "rule-examples")
+
+
 @lru_cache(maxsize=1)
 def code_identity() -> str:
     """wavegate's version and the size and modification time of every file of the package (code,
     shipped policies and schemas): a cache entry made by other code, or with other shipped data,
     is never used, even between two builds of one version."""
-    package = Path(__file__).resolve().parent
+    package = str(Path(__file__).resolve().parent)
     parts = [__version__]
-    for directory, dirnames, filenames in os.walk(package):
-        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-        for name in sorted(filenames):
-            if name.endswith((".pyc", ".pyo")):
-                continue
+    pending = [""]
+    while pending:  # (os.scandir: one system call a file less than os.walk and os.stat)
+        rel = pending.pop()
+        try:
+            with os.scandir(os.path.join(package, rel) if rel else package) as scan:
+                entries = sorted(scan, key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            path = f"{rel}/{entry.name}" if rel else entry.name
             try:
-                stat = os.stat(os.path.join(directory, name))
+                if entry.is_dir():
+                    if entry.name not in _NOT_CODE:
+                        pending.append(path)
+                    continue
+                if entry.name.endswith((".pyc", ".pyo")):
+                    continue
+                stat = entry.stat()
             except OSError:
                 continue
-            parts.append(f"{os.path.relpath(os.path.join(directory, name), package)}:{stat.st_size}:{stat.st_mtime_ns}")
+            parts.append(f"{path}:{stat.st_size}:{stat.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
