@@ -52,7 +52,7 @@ PREREQUISITE = declare(
     sync would not mean what they say.""")
 
 _FIELD = re.compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryData|rules|roleRef|subjects|webhooks|"
-                    r"parameters|provisioner|template)(?:\.[\w-]+|\[\d+\])*)(?!\w)")
+                    r"parameters|provisioner|template)(?:\.[\w-]+|\[[^\]\s]+\])*)(?!\w)")
 
 
 @dataclass
@@ -272,6 +272,7 @@ def field_path(outcome: Outcome) -> tuple:
 
 def parse_field(text: str) -> tuple:
     parts: list = []
-    for name, index in re.findall(r"([\w-]+)|\[(\d+)\]", text):
-        parts.append(int(index) if index else name)
+    # `containers[0]` is a list index; `nodeSelector[beta.kubernetes.io/os]` a map key.
+    for name, index, key in re.findall(r"([\w-]+)|\[(\d+)\]|\[([^\]\s]+)\]", text):
+        parts.append(int(index) if index else key or name)
     return tuple(parts)
