@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import require_native_loader
 from tests.yaml_oracle import generate
 from wavegate import load_native
 from wavegate.load import Limits, load, parse_documents
@@ -21,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def built():
-    assert load_native.BUILT, "the native loader is not built: install gcc, python3-dev and libyaml-dev, then pip install -e ."
+    require_native_loader()
 
 
 def _same(a, b) -> bool:
