@@ -1,6 +1,6 @@
 """Where a dry-run finding points: the field the API server names in its answer."""
 
-from wavegate.dryrun.run import field_path
+from wavegate.dryrun.run import field_in, field_path
 from wavegate.dryrun.server import Outcome
 
 
@@ -16,3 +16,9 @@ def test_a_list_index_and_a_map_key_in_the_servers_field_are_followed_to_the_lin
 
 def test_a_message_naming_no_field_points_at_the_object():
     assert field_path(Outcome(applied=False, message="the server could not find the requested resource")) == ()
+
+
+def test_a_server_warning_names_its_field_too():
+    assert field_in('metadata.finalizers: "example.com": prefer a domain-qualified finalizer name') == \
+        ("metadata", "finalizers")
+    assert field_in("unknown field ignored") == ()

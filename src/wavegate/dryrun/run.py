@@ -250,7 +250,7 @@ def findings_for(manifest: Manifest, outcome: Outcome, plan: str) -> list[Findin
     for warning in outcome.warnings:
         if _argocd_finalizer_advice(manifest, warning):
             continue
-        found.append(SERVER_WARNING.at(manifest, (), f"{manifest.kind} {manifest.name}: {warning}"))
+        found.append(SERVER_WARNING.at(manifest, field_in(warning), f"{manifest.kind} {manifest.name}: {warning}"))
     return found
 
 
@@ -264,10 +264,16 @@ def _argocd_finalizer_advice(manifest: Manifest, warning: str) -> bool:
 def field_path(outcome: Outcome) -> tuple:
     """The document path the server's error names (from its causes, else from its message)."""
     for text in outcome.fields + [outcome.message]:
-        match = _FIELD.search(text or "")
-        if match:
-            return parse_field(match.group(1))
+        path = field_in(text)
+        if path:
+            return path
     return ()
+
+
+def field_in(text: str) -> tuple:
+    """The document path a server message names first (`spec.containers[0].image`), or ()."""
+    match = _FIELD.search(text or "")
+    return parse_field(match.group(1)) if match else ()
 
 
 def parse_field(text: str) -> tuple:
