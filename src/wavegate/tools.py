@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 INSTALL_HINT = "run scripts/install-tools (or scripts/install-tools --only {name}) in the wavegate checkout"
@@ -69,3 +70,16 @@ def find_tool(name: str) -> Path:
     raise ToolNotFoundError(
         f"{name} not found in {where} or on PATH: " + INSTALL_HINT.format(name=name)
     )
+
+
+def stop_helper(process: subprocess.Popen | None) -> None:
+    """End a helper that reads one request a line from its stdin (kustomize-batch, appset-batch):
+    closing stdin lets it finish; one that does not within 10 s is killed."""
+    if process is None:
+        return
+    try:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=10)
+    except Exception:  # noqa: BLE001 - it is going away either way
+        process.kill()

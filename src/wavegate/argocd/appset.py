@@ -229,14 +229,10 @@ class Expander:
             self._stop()
 
     def _stop(self) -> None:
+        from wavegate.tools import stop_helper
+
         process, self._process = self._process, None
-        if process is not None:
-            try:
-                if process.stdin is not None:
-                    process.stdin.close()
-                process.wait(timeout=10)
-            except Exception:  # noqa: BLE001 - it is going away either way
-                process.kill()
+        stop_helper(process)
 
 
 class ExpanderError(RuntimeError):

@@ -154,14 +154,10 @@ class BatchBuilder:
         return ToolResult(0, answer.get("yaml", ""), "", shown)
 
     def close(self) -> None:
+        from wavegate.tools import stop_helper
+
         process, self._process = self._process, None
-        if process is not None:
-            try:
-                if process.stdin is not None:
-                    process.stdin.close()
-                process.wait(timeout=10)
-            except Exception:  # noqa: BLE001 - it is going away either way
-                process.kill()
+        stop_helper(process)
 
 
 def _failed(done: ToolResult) -> Built:
