@@ -1,4 +1,5 @@
-"""The native YAML loader (src/wavegate/_native_loader.c, on libyaml) is built when it can be.
+"""The native YAML loader (src/wavegate/_native_loader.c, on libyaml) and the native repository walk
+(src/wavegate/_native_tree.c) are built when they can be.
 
 Everything else is in pyproject.toml. Building the extension needs a C compiler and the headers of
 Python and libyaml (Debian: gcc python3-dev libyaml-dev; macOS: Xcode's tools and `brew install
@@ -39,6 +40,8 @@ class OptionalBuildExt(build_ext):
 
 setup(
     ext_modules=[Extension("wavegate._native_loader", ["src/wavegate/_native_loader.c"], libraries=["yaml"],
-                           optional=True)],
+                           optional=True),
+                 # The repository walk of a run answered from the cache (wavegate.cache.tree_state).
+                 Extension("wavegate._native_tree", ["src/wavegate/_native_tree.c"], optional=True)],
     cmdclass={"build_ext": OptionalBuildExt},
 )

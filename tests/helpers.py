@@ -31,6 +31,23 @@ def require_native_loader() -> None:
     pytest.skip(reason)
 
 
+def require_native_tree() -> None:
+    """Skip (with the reason) a test of the native repository walk where it could not be built (no
+    C compiler when wavegate was installed). In CI (`CI` set) it is there, so it fails."""
+    from wavegate import cache
+
+    if cache._native_tree is not None:
+        return
+    import os
+
+    import pytest
+
+    reason = "the native repository walk is not built: install gcc and python3-dev, then install wavegate again"
+    if os.environ.get("CI"):
+        pytest.fail(reason, pytrace=False)
+    pytest.skip(reason)
+
+
 def shared(*parts: str) -> Path:
     """A path under ../shared (reference data beside the checkout).
 

@@ -26,10 +26,10 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from stat import S_IFMT, S_ISREG
+from types import ModuleType
 from typing import Any
 
 from wavegate import __version__
@@ -106,7 +106,7 @@ class Cache:
         decides them; wavegate's code always does); None when the cache is off."""
         if self.directory is None:
             return None
-        folder = hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()
+        folder = hashlib.blake2b(str(root).encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
         return FileStore(self, self.directory / name / folder, Key(*scope).hexdigest(), root)
 
     def results(self, name: str, *scope) -> ResultStore | None:
@@ -192,7 +192,7 @@ def paths_digest(paths) -> str:
         for file in _files_under(str(raw)):
             content = read_regular(file)
             content = b"\0missing" if content is None else content
-            digest.update(f"{file}\0{len(content)}\0".encode())
+            digest.update(f"{file}\0{len(content)}\0".encode("utf-8", "surrogateescape"))
             digest.update(content)
     return digest.hexdigest()
 
@@ -283,7 +283,7 @@ class _Shards:
         key = self._prefix + key
         self._entries()[key] = (self.run, self.scope, value)
         self._used.add(key)
-        self._dirty.add(zlib.crc32(key.encode()) % _SHARDS)
+        self._dirty.add(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
 
     @property
     def run(self) -> int:
@@ -298,7 +298,7 @@ class _Shards:
         run = self.run
         shards: dict[int, dict] = {shard: {} for shard in self._dirty}
         for key, entry in self._entries().items():
-            kept = shards.get(zlib.crc32(key.encode()) % _SHARDS)
+            kept = shards.get(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
             if kept is None or type(entry) is not tuple or len(entry) != 3:
                 continue
             if key in self._used:
@@ -447,85 +447,115 @@ _NOT_INPUTS = frozenset({".git", "node_modules", ".tox", ".venv", ".tools", ".gi
                          "__pycache__"})
 
 
-@dataclass
+_native_tree: ModuleType | None
+try:  # the walk in C, when it was built (setup.py; it needs only a C compiler)
+    from wavegate import _native_tree
+except ImportError:
+    _native_tree = None
+
+# What each walk yields, per folder: (prefix, [(name, kind, (size, mtime_ns, inode), mode)]) with
+# kind "d" (a folder), "l" (a symbolic link, not followed), "e" (lstat failed) or "f" (anything else).
+_Walked = list[tuple[str, list[tuple[str, str, tuple[int, int, int], int]]]]
+
+
 class TreeState:
     """What tree_state found: `content`, a hash of every file's path and content; `stats`, each
     file's (size, mtime, inode, content hash) for the next time; `directories`, what each folder
-    holds, as wavegate.load.Listing keeps it (the loader reads them instead of listing again)."""
+    holds, as wavegate.load.Listing keeps it (the loader reads them instead of listing again; made
+    when first asked for, since a run answered from the cache never asks)."""
 
-    content: str
-    stats: dict
-    directories: dict[str, list[tuple[str, bool, bool, bool, bool]]]
+    def __init__(self, content: str, stats: dict | Callable[[], dict | None] | None, walked: _Walked, links: dict,
+                 signature: str | None):
+        self.content, self.signature = content, signature
+        self._stats, self._walked, self._links = stats, walked, links
+        self._directories: dict[str, list[tuple[str, bool, bool, bool, bool]]] | None = None
+        # Whether nothing was looked at but the stats: they are those of the state before, as kept.
+        self.unchanged = callable(stats)
+
+    @property
+    def stats(self) -> dict:
+        if callable(self._stats):
+            self._stats = self._stats()
+        return self._stats or {}
+
+    @property
+    def directories(self) -> dict[str, list[tuple[str, bool, bool, bool, bool]]]:
+        if self._directories is None:
+            self._directories = {}
+            for prefix, entries in self._walked:
+                listed = []
+                for name, kind, _, mode in entries:
+                    if kind == "d":
+                        listed.append((name, True, True, False, False))
+                    elif kind == "l":
+                        if prefix + name in self._links:
+                            listed.append((name, *self._links[prefix + name]))
+                    elif kind == "f":
+                        listed.append((name, False, False, False, S_ISREG(mode)))
+                listed.sort()
+                self._directories[prefix[:-1]] = listed
+        return self._directories
 
 
-def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) -> TreeState | None:
+def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None, skip: Path | None = None,
+               last: tuple[str, str, int] | None = None) -> TreeState | None:
     """The state of every file under `root` (.git, this cache (`skip`) and the folders in
     _NOT_INPUTS left out). A file whose stat is in `known` and was not modified just before it
     was recorded is not read again. None when the root cannot be listed or the tree has a link to a directory outside it
-    (what it holds is not looked at here)."""
-    known = known or {}
-    limit = known.get("\0recorded", 0) - _RACY_NS
-    stats: dict = {}
-    directories: dict = {}
-    changed: list = []
+    (what it holds is not looked at here).
+
+    `last`: (signature, content, recorded) of the tree state `known` holds. When every folder and
+    file's stat is as then (the same signature), the content is too, and `known` (a dict, or what
+    gives it when called) is not even read: what a run answered from the cache does on a large
+    repository."""
     top = os.fspath(root)
-    resolved_top = os.path.realpath(top)
     skipped = None  # the cache's folder, as a prefix, when it is inside the tree
     if skip is not None:
-        relative = os.path.relpath(os.path.realpath(skip), resolved_top)
+        relative = os.path.relpath(os.path.realpath(skip), os.path.realpath(top))
         skipped = None if relative.startswith("..") else relative.replace(os.sep, "/") + "/"
-    pending = [(top, "")]
-    while pending:
-        path, prefix = pending.pop()
-        if prefix and prefix == skipped:
-            continue
-        try:
-            scan = os.scandir(path)
-        except OSError:
-            if not prefix:
-                return None  # the root cannot be listed: nothing to compare (the run reports why)
-            directories[prefix[:-1]] = []
-            continue
-        listed = []
-        with scan:
-            for entry in scan:
-                name = entry.name
-                try:
-                    if entry.is_symlink():
-                        target = os.path.realpath(entry.path)
-                        is_dir = os.path.isdir(target)
-                        listed.append((name, is_dir, False, True, not is_dir and os.path.isfile(target)))
-                        if is_dir:
-                            if target != resolved_top and not target.startswith(resolved_top + os.sep):
-                                return None
-                            stats[prefix + name] = ("link", os.readlink(entry.path))
-                        else:  # (never a blocking read: a link to a named pipe or a device is not read)
-                            linked = read_regular(entry.path)
-                            stats[prefix + name] = ("link", os.readlink(entry.path),
-                                                    content_digest(linked) if linked is not None else "unreadable")
-                        continue
-                    if entry.is_dir(follow_symlinks=False):
-                        listed.append((name, True, True, False, False))
-                        if name not in _NOT_INPUTS:
-                            pending.append((entry.path, prefix + name + "/"))
-                        continue
-                    stat = entry.stat(follow_symlinks=False)
-                except OSError:
-                    stats[prefix + name] = ("unreadable",)
-                    continue
+    walked = _walk_native(top, skipped) if _native_tree is not None else _walk(top, skipped)
+    if walked is None:
+        return None  # the root cannot be listed: nothing to compare (the run reports why)
+    signature = _signature(walked)
+    if last is not None and signature is not None and signature == last[0]:
+        return TreeState(last[1], known, walked, {}, signature)
+    known = (known() if callable(known) else known) or {}
+    limit = known.get("\0recorded", 0) - _RACY_NS
+    stats: dict = {}
+    changed: list = []
+    links: dict = {}  # a link's entry in its folder's listing (name left out)
+    resolved_top = os.path.realpath(top)
+    get = known.get
+    for prefix, entries in walked:
+        for name, kind, now, mode in entries:
+            if kind == "f" and S_ISREG(mode):  # (most entries: kept short)
                 rel = prefix + name
-                listed.append((name, False, False, False, S_ISREG(stat.st_mode)))
-                if not S_ISREG(stat.st_mode):  # a named pipe, a socket, a device: its type is its state
-                    stats[rel] = ("special", S_IFMT(stat.st_mode))
-                    continue
-                now = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-                previous = known.get(rel)
+                previous = get(rel)
                 if previous is not None and previous[:3] == now and now[1] < limit:
                     stats[rel] = previous
                 else:
-                    changed.append((rel, entry.path, now))
-        listed.sort()
-        directories[prefix[:-1]] = listed
+                    changed.append((rel, os.path.join(top, rel), now))
+            elif kind == "f":  # a named pipe, a socket, a device: its type is its state
+                stats[prefix + name] = ("special", S_IFMT(mode))
+            elif kind == "e":
+                stats[prefix + name] = ("unreadable",)
+            elif kind == "l":
+                rel = prefix + name
+                path = os.path.join(top, rel)
+                try:
+                    target = os.path.realpath(path)
+                    is_dir = os.path.isdir(target)
+                    links[rel] = (is_dir, False, True, not is_dir and os.path.isfile(target))
+                    if is_dir:
+                        if target != resolved_top and not target.startswith(resolved_top + os.sep):
+                            return None
+                        stats[rel] = ("link", os.readlink(path))
+                    else:  # (never a blocking read: a link to a named pipe or a device is not read)
+                        linked = read_regular(path)
+                        stats[rel] = ("link", os.readlink(path),
+                                      content_digest(linked) if linked is not None else "unreadable")
+                except OSError:
+                    stats[rel] = ("unreadable",)
     for rel, path, now in changed:
         raw = read_regular(path)
         stats[rel] = (*now, content_digest(raw)) if raw is not None else ("unreadable",)
@@ -534,11 +564,72 @@ def tree_state(root: Path, known: dict | None = None, skip: Path | None = None) 
         hashed = hashlib.blake2b(digest_size=16)
         for rel in sorted(stats):
             value = stats[rel]
-            hashed.update(f"{rel}\0{value[3] if len(value) == 4 else value}\n".encode())
+            hashed.update(f"{rel}\0{value[3] if len(value) == 4 else value}\n".encode("utf-8", "surrogateescape"))
         content = hashed.hexdigest()
-    stats["\0recorded"] = time.time_ns() if changed or len(stats) != len(known) - 2 else known["\0recorded"]
+    recorded = stats["\0recorded"] = time.time_ns() if changed or len(stats) != len(known) - 2 else known["\0recorded"]
     stats["\0content"] = content
-    return TreeState(content, stats, directories)
+    # The signature stands for these contents only if no file was modified just before its content
+    # was hashed (a change in the same clock tick leaves its stat as it was).
+    if signature is not None and any(now[1] >= recorded - _RACY_NS
+                                     for _, entries in walked for _, kind, now, _ in entries if kind == "f"):
+        signature = None
+    return TreeState(content, stats, walked, links, signature)
+
+
+def _signature(walked: _Walked) -> str | None:
+    """A hash of every folder's entries and every file's stat, or None when the tree holds
+    something whose stat does not tell its content (a link, a file that cannot be lstat-ed, a
+    named pipe)."""
+    for _, entries in walked:
+        for _, kind, _, mode in entries:
+            if kind != "d" and (kind != "f" or not S_ISREG(mode)):
+                return None
+    walked.sort()
+    for _, entries in walked:
+        entries.sort()
+    return hashlib.blake2b(marshal.dumps(walked), digest_size=16).hexdigest()
+
+
+def _walk_native(top: str, skipped: str | None) -> _Walked | None:
+    assert _native_tree is not None
+    folders = _native_tree.scan(top, skipped, sorted(_NOT_INPUTS))
+    if folders is None:
+        return None
+    return [(prefix, entries if listed else []) for prefix, listed, entries in folders]
+
+
+def _walk(top: str, skipped: str | None) -> _Walked | None:
+    walked: _Walked = []
+    pending = [(top, "")]
+    while pending:
+        path, prefix = pending.pop()
+        entries: list = []
+        walked.append((prefix, entries))
+        try:
+            scan = os.scandir(path)
+        except OSError:
+            if not prefix:
+                return None
+            continue
+        with scan:
+            for entry in scan:
+                name = entry.name
+                try:
+                    if entry.is_symlink():
+                        entries.append((name, "l", (), 0))
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        entries.append((name, "d", (), 0))
+                        inner = prefix + name + "/"
+                        if name not in _NOT_INPUTS and inner != skipped:
+                            pending.append((entry.path, inner))
+                        continue
+                    stat = entry.stat(follow_symlinks=False)
+                except OSError:
+                    entries.append((name, "e", (), 0))
+                    continue
+                entries.append((name, "f", (stat.st_size, stat.st_mtime_ns, stat.st_ino), stat.st_mode))
+    return walked
 
 
 class RunStore:
@@ -551,7 +642,7 @@ class RunStore:
         if cache.directory is None:
             raise ValueError("RunStore needs an enabled cache")
         self.cache = cache
-        self.path = cache.directory / "runs" / f"{hashlib.blake2b(str(root).encode(), digest_size=16).hexdigest()}.marshal"
+        self.path = cache.directory / "runs" / f"{hashlib.blake2b(os.fsencode(root), digest_size=16).hexdigest()}.marshal"
         self._record: dict | None = None
 
     @property
@@ -573,16 +664,35 @@ class RunStore:
                 return None
         return record.get("value")
 
-    def put(self, key: str, stats: dict, value, externals: list[str], tools: list[str]) -> None:
-        record = {"key": key, "stats": stats, "value": value,
+    @property
+    def last_tree(self) -> tuple[str, str, int] | None:
+        """(signature, content, recorded) of the tree state the record's stats hold."""
+        tree = self.record.get("tree")
+        return tuple(tree) if type(tree) is list and len(tree) == 3 else None
+
+    def stats(self) -> dict | None:
+        """Each file's stat and content hash when the record was made (a file of its own: a run
+        answered from the cache does not read it when nothing was touched)."""
+        loaded = _read_marshal(self._stats_path)
+        return loaded if type(loaded) is dict else None
+
+    @property
+    def _stats_path(self) -> Path:
+        return self.path.with_suffix(".stats")
+
+    def put(self, key: str, tree: TreeState, value, externals: list[str], tools: list[str]) -> None:
+        record = {"key": key, "value": value, "tree": [tree.signature, tree.content, tree.stats.get("\0recorded", 0)],
                   "externals": [(str(path), paths_digest([path])) for path in externals],
                   "tools": [(name, tool_identity(name)) for name in tools]}
+        self.cache._write_marshal(self._stats_path, tree.stats)
         self.cache._write_marshal(self.path, record)
 
-    def update_stats(self, stats: dict) -> None:
+    def update_stats(self, tree: TreeState) -> None:
         """Keep newer stats of the same contents (touched files), so they are not read again."""
-        if self.record and self.record.get("stats") != stats:
-            self.cache._write_marshal(self.path, {**self.record, "stats": stats})
+        if self.record and not tree.unchanged:
+            self.cache._write_marshal(self._stats_path, tree.stats)
+            self.cache._write_marshal(self.path, {**self.record, "tree": [tree.signature, tree.content,
+                                                                           tree.stats.get("\0recorded", 0)]})
 
 
 def tool_identity(name: str) -> str:

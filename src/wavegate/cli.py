@@ -147,6 +147,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
                           help="check shard I of N (1-based) of the applications, for GitLab's parallel: N; "
                                "auto reads CI_NODE_INDEX/CI_NODE_TOTAL")
     validate.set_defaults(handler=cmd_validate)
+    if command == "validate":
+        return parser
 
     from wavegate.cluster import PROVIDERS
 
@@ -173,8 +175,6 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     explain = commands.add_parser("explain", help="why a rule exists, with a bad and a good example")
     explain.add_argument("rule", metavar="RULE", help="a rule id, as printed in findings")
     explain.set_defaults(handler=cmd_explain)
-    if command == "validate":
-        return parser
 
     from wavegate.policy.cli import add_parser as add_policy_parser
     from wavegate.report import gitlab_note

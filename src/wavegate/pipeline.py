@@ -295,17 +295,17 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
     runs = _run_store(options)
     state = key = None
     if runs is not None:
-        state = tree_state(options.root.resolve(), runs.record.get("stats"), skip=runs.cache.directory)
+        state = tree_state(options.root.resolve(), runs.stats, skip=runs.cache.directory, last=runs.last_tree)
         if state is not None:
             key = _run_key(options, files, state.content)
             kept = runs.get(key)
             if kept is not None:
-                runs.update_stats(state.stats)
+                runs.update_stats(state)
                 return _kept_run(options, kept)
     run = render(prepare(options, state))
     finish(run, check(run), files)
     if runs is not None and state is not None and key is not None and _repeatable(run):
-        runs.put(key, state.stats, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
+        runs.put(key, state, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,
                                     "resources": run.resources},
                  externals=_external_inputs(run), tools=_tools_used(run))
     return run

@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import widget_crd, write_repo
+from tests.helpers import require_native_tree, widget_crd, write_repo
 from wavegate import load as loader
 from wavegate import pipeline
+from wavegate import cache as cache_module
 from wavegate.cache import Cache, tree_state
 from wavegate.load import load
 from wavegate.validators import policy as policy_check
@@ -215,6 +216,79 @@ def test_the_tree_state_reads_only_files_whose_stat_changed(tmp_path):
     from wavegate.load import Listing
 
     assert first.directories[""] == Listing(root).entries("") and first.directories["b"] == Listing(root).entries("b")
+
+
+def test_an_untouched_tree_is_known_by_its_signature_without_reading_the_stats(tmp_path):
+    root = write_repo(tmp_path / "repo", {"a.yaml": "a: 1\n", "b/c.yaml": "c: 2\n"})
+    _aged(root, int(time.time()) - 3600)
+    first = tree_state(root)
+    last = (first.signature, first.content, first.stats["\0recorded"])
+    assert first.signature is not None
+
+    def unread():
+        raise AssertionError("the stats were read")
+
+    again = tree_state(root, unread, last=last)
+    assert again.content == first.content and again.unchanged
+    # A file written again (same size): its time differs, so the stats are read and the file too.
+    (root / "a.yaml").write_text("a: 2\n")
+    asked = []
+    edited = tree_state(root, lambda: asked.append(1) or first.stats, last=last)
+    assert asked and edited.content != first.content and not edited.unchanged
+    # A new file, a file just modified (racily clean), a link: never answered by the signature.
+    (root / "a.yaml").write_text("a: 1\n")
+    _aged(root, int(time.time()) - 3600)
+    settled = tree_state(root, first.stats)
+    fresh = (settled.signature, settled.content, settled.stats["\0recorded"])
+    assert tree_state(root, unread, last=fresh).content == first.content
+    (root / "d.yaml").write_text("d: 4\n")
+    assert tree_state(root, lambda: settled.stats, last=fresh).content != first.content
+    (root / "d.yaml").unlink()
+    _aged(root, int(time.time()) - 3600)
+    assert tree_state(root).signature is not None
+    (root / "e.yaml").symlink_to(root / "a.yaml")
+    assert tree_state(root).signature is None
+
+
+def test_the_native_and_the_python_walk_see_the_same_tree(tmp_path, monkeypatch):
+    require_native_tree()
+    root = write_repo(tmp_path / "repo", {"a.yaml": "a: 1\n", "b/c.yaml": "c: 2\n", "b/d/e.yaml": "e: 5\n",
+                                          ".git/HEAD": "x\n", "node_modules/x.yaml": "x: 1\n",
+                                          ".wavegate_cache/run": "r\n", "f g/ü.yaml": "u: 1\n"})
+    (root / "b" / bytes.decode(b"bad\xffname.yaml", "utf-8", "surrogateescape")).write_text("z: 1\n")
+    _aged(root, int(time.time()) - 3600)
+    (root / "link.yaml").symlink_to(root / "a.yaml")
+    (root / "inside").symlink_to(root / "b")
+    (root / "dangling.yaml").symlink_to(root / "nowhere.yaml")
+    os.mkfifo(root / "pipe.yaml")
+    native = tree_state(root, skip=root / ".wavegate_cache")
+    monkeypatch.setattr(cache_module, "_native_tree", None)
+    python = tree_state(root, skip=root / ".wavegate_cache")
+    assert native.content == python.content and native.signature == python.signature
+    assert {k: v for k, v in native.stats.items() if k != "\0recorded"} == \
+        {k: v for k, v in python.stats.items() if k != "\0recorded"}
+    assert native.directories == python.directories
+    assert "node_modules/x.yaml" not in native.stats and ".wavegate_cache/run" not in native.stats
+    assert native.stats["pipe.yaml"][0] == "special" and native.stats["link.yaml"][0] == "link"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (root / "out").symlink_to(outside)
+    assert tree_state(root) is None
+    monkeypatch.undo()
+    assert tree_state(root) is None
+    assert tree_state(tmp_path / "missing") is None
+
+
+def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(tmp_path):
+    # (it crashed the cache's tree state and its parse results before: a path was encoded strictly)
+    root = tmp_path / "repo"
+    corpus.generate(root, 3)
+    name = os.fsdecode(b"bad\xffname.yaml")
+    (root / name).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: team\ndata:\n  a: 1\n")
+    cache_dir = tmp_path / "cache"
+    first, again, fresh = _validate(root, cache_dir), _validate(root, cache_dir), _validate(root, None)
+    assert _findings(first) == _findings(again) == _findings(fresh)
+    assert any(f.path == name and f.rule == "schema-invalid-type" for f in first.findings)
 
 
 def test_loading_from_the_cache_gives_the_same_repository(tmp_path):

@@ -1,0 +1,366 @@
+/* The native half of wavegate.cache.tree_state: one walk of a repository's folders, every file's
+ * lstat, with the interpreter's lock released.
+ *
+ * A run answered from the cache does nothing but this walk, and on 10,000 files the Python walk
+ * (os.scandir, DirEntry.stat) cost 0.15 s of which the system calls were 0.08 s. Here the walk is
+ * split between two threads (the folders found are shared through one stack), and the Python
+ * objects are built once at the end.
+ *
+ * scan(top, skipped, not_inputs) -> [(prefix, listed, entries)] or None when `top` cannot be listed.
+ * `prefix` is the folder's path relative to `top` with a trailing "/" ("" for `top`); `listed` is
+ * False when the folder could not be listed; each entry is (name, kind, (size, mtime_ns, inode), mode)
+ * with kind "d" (a folder, walked unless its name is in `not_inputs`), "l" (a symbolic link: not
+ * followed; the caller looks at it), "f" (anything else, lstat-ed) or "e" (lstat failed). The folder
+ * whose prefix is `skipped` (the cache's own) is not listed at all. Names are decoded as os.fsdecode
+ * decodes them.
+ */
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+typedef struct {
+    char *name;
+    char kind;
+    long long size, mtime_ns;
+    unsigned long long inode;
+    unsigned int mode;
+} Entry;
+
+typedef struct {
+    char *prefix; /* relative, with a trailing '/' ("" for the top) */
+    int listed;
+    Entry *entries;
+    size_t count, capacity;
+} Folder;
+
+typedef struct {
+    const char *top;
+    const char *skipped;
+    char **not_inputs;
+    size_t not_inputs_count;
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+    Folder **pending; /* folders found and not yet listed */
+    size_t pending_count, pending_capacity;
+    Folder **done;
+    size_t done_count, done_capacity;
+    int busy; /* threads listing a folder now */
+    int failed; /* out of memory */
+} Walk;
+
+static int
+push(Folder ***items, size_t *count, size_t *capacity, Folder *folder)
+{
+    if (*count == *capacity) {
+        size_t grown = *capacity ? *capacity * 2 : 64;
+        Folder **bigger = realloc(*items, grown * sizeof(Folder *));
+        if (bigger == NULL)
+            return -1;
+        *items = bigger;
+        *capacity = grown;
+    }
+    (*items)[(*count)++] = folder;
+    return 0;
+}
+
+static Folder *
+new_folder(const char *prefix)
+{
+    Folder *folder = calloc(1, sizeof(Folder));
+    if (folder == NULL)
+        return NULL;
+    folder->prefix = strdup(prefix);
+    if (folder->prefix == NULL) {
+        free(folder);
+        return NULL;
+    }
+    return folder;
+}
+
+static void
+free_folder(Folder *folder)
+{
+    for (size_t i = 0; i < folder->count; i++)
+        free(folder->entries[i].name);
+    free(folder->entries);
+    free(folder->prefix);
+    free(folder);
+}
+
+static int
+not_an_input(Walk *walk, const char *name)
+{
+    for (size_t i = 0; i < walk->not_inputs_count; i++)
+        if (strcmp(walk->not_inputs[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* List one folder; the folders in it go on the walk's stack. Returns -1 when out of memory. */
+static int
+list_folder(Walk *walk, Folder *folder)
+{
+    size_t top_length = strlen(walk->top), prefix_length = strlen(folder->prefix);
+    char *path = malloc(top_length + prefix_length + 2);
+    if (path == NULL)
+        return -1;
+    memcpy(path, walk->top, top_length);
+    path[top_length] = '/';
+    memcpy(path + top_length + 1, folder->prefix, prefix_length + 1);
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (prefix_length ? O_NOFOLLOW : 0));
+    free(path);
+    DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+    if (dir == NULL) {
+        if (fd >= 0)
+            close(fd);
+        return 0;
+    }
+    folder->listed = 1;
+    struct dirent *found;
+    while ((found = readdir(dir)) != NULL) {
+        const char *name = found->d_name;
+        if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0')))
+            continue;
+        if (folder->count == folder->capacity) {
+            size_t grown = folder->capacity ? folder->capacity * 2 : 16;
+            Entry *bigger = realloc(folder->entries, grown * sizeof(Entry));
+            if (bigger == NULL)
+                goto out_of_memory;
+            folder->entries = bigger;
+            folder->capacity = grown;
+        }
+        Entry *entry = &folder->entries[folder->count];
+        memset(entry, 0, sizeof(Entry));
+        entry->name = strdup(name);
+        if (entry->name == NULL)
+            goto out_of_memory;
+        folder->count++;
+        unsigned char type = found->d_type;
+        struct stat status;
+        if (type == DT_UNKNOWN || (type != DT_DIR && type != DT_LNK)) {
+            if (fstatat(dirfd(dir), name, &status, AT_SYMLINK_NOFOLLOW) != 0) {
+                entry->kind = 'e';
+                continue;
+            }
+            type = S_ISDIR(status.st_mode) ? DT_DIR : S_ISLNK(status.st_mode) ? DT_LNK : DT_REG;
+            if (type == DT_REG) {
+                entry->kind = 'f';
+                entry->size = (long long)status.st_size;
+                entry->mtime_ns = (long long)status.st_mtim.tv_sec * 1000000000LL + status.st_mtim.tv_nsec;
+                entry->inode = (unsigned long long)status.st_ino;
+                entry->mode = (unsigned int)status.st_mode;
+                continue;
+            }
+        }
+        if (type == DT_LNK) {
+            entry->kind = 'l';
+            continue;
+        }
+        entry->kind = 'd';
+        if (not_an_input(walk, name))
+            continue;
+        size_t name_length = strlen(name);
+        char *inner = malloc(prefix_length + name_length + 2);
+        if (inner == NULL)
+            goto out_of_memory;
+        memcpy(inner, folder->prefix, prefix_length);
+        memcpy(inner + prefix_length, name, name_length);
+        inner[prefix_length + name_length] = '/';
+        inner[prefix_length + name_length + 1] = '\0';
+        if (walk->skipped != NULL && strcmp(inner, walk->skipped) == 0) {
+            free(inner);
+            continue;
+        }
+        Folder *next = new_folder(inner);
+        free(inner);
+        if (next == NULL)
+            goto out_of_memory;
+        pthread_mutex_lock(&walk->lock);
+        int pushed = push(&walk->pending, &walk->pending_count, &walk->pending_capacity, next);
+        pthread_cond_signal(&walk->wake);
+        pthread_mutex_unlock(&walk->lock);
+        if (pushed != 0) {
+            free_folder(next);
+            goto out_of_memory;
+        }
+    }
+    closedir(dir);
+    return 0;
+out_of_memory:
+    closedir(dir);
+    return -1;
+}
+
+static void *
+worker(void *argument)
+{
+    Walk *walk = argument;
+    pthread_mutex_lock(&walk->lock);
+    for (;;) {
+        while (walk->pending_count == 0 && walk->busy > 0 && !walk->failed)
+            pthread_cond_wait(&walk->wake, &walk->lock);
+        if (walk->pending_count == 0 || walk->failed)
+            break;
+        Folder *folder = walk->pending[--walk->pending_count];
+        walk->busy++;
+        pthread_mutex_unlock(&walk->lock);
+        int listed = list_folder(walk, folder);
+        pthread_mutex_lock(&walk->lock);
+        walk->busy--;
+        if (listed != 0 || push(&walk->done, &walk->done_count, &walk->done_capacity, folder) != 0) {
+            walk->failed = 1;
+            free_folder(folder);
+        }
+        pthread_cond_broadcast(&walk->wake);
+    }
+    pthread_cond_broadcast(&walk->wake);
+    pthread_mutex_unlock(&walk->lock);
+    return NULL;
+}
+
+static PyObject *
+folder_object(Folder *folder)
+{
+    PyObject *entries = PyList_New((Py_ssize_t)folder->count);
+    if (entries == NULL)
+        return NULL;
+    for (size_t i = 0; i < folder->count; i++) {
+        Entry *entry = &folder->entries[i];
+        PyObject *name = PyUnicode_DecodeFSDefault(entry->name);
+        if (name == NULL) {
+            Py_DECREF(entries);
+            return NULL;
+        }
+        PyObject *item = Py_BuildValue("(NC(LLK)I)", name, entry->kind, entry->size, entry->mtime_ns, entry->inode,
+                                       entry->mode);
+        if (item == NULL) {
+            Py_DECREF(entries);
+            return NULL;
+        }
+        PyList_SET_ITEM(entries, (Py_ssize_t)i, item);
+    }
+    PyObject *prefix = PyUnicode_DecodeFSDefault(folder->prefix);
+    if (prefix == NULL) {
+        Py_DECREF(entries);
+        return NULL;
+    }
+    return Py_BuildValue("(NON)", prefix, folder->listed ? Py_True : Py_False, entries);
+}
+
+#define THREADS 2
+
+static PyObject *
+scan(PyObject *module, PyObject *args)
+{
+    PyObject *top_object, *skipped_object, *not_inputs_object;
+    if (!PyArg_ParseTuple(args, "O&OO", PyUnicode_FSConverter, &top_object, &skipped_object, &not_inputs_object))
+        return NULL;
+    PyObject *result = NULL, *not_inputs = NULL, *skipped_bytes = NULL;
+    Walk walk;
+    memset(&walk, 0, sizeof(walk));
+    walk.top = PyBytes_AS_STRING(top_object);
+    if (skipped_object != Py_None) {
+        if (!PyUnicode_FSConverter(skipped_object, &skipped_bytes))
+            goto done;
+        walk.skipped = PyBytes_AS_STRING(skipped_bytes);
+    }
+    not_inputs = PySequence_Fast(not_inputs_object, "not_inputs must be a sequence of folder names");
+    if (not_inputs == NULL)
+        goto done;
+    walk.not_inputs_count = (size_t)PySequence_Fast_GET_SIZE(not_inputs);
+    walk.not_inputs = calloc(walk.not_inputs_count + 1, sizeof(char *));
+    if (walk.not_inputs == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (size_t i = 0; i < walk.not_inputs_count; i++) {
+        const char *name = PyUnicode_AsUTF8(PySequence_Fast_GET_ITEM(not_inputs, (Py_ssize_t)i));
+        if (name == NULL)
+            goto done;
+        walk.not_inputs[i] = (char *)name; /* owned by the sequence, which outlives the walk */
+    }
+    Folder *root = new_folder("");
+    if (root == NULL || push(&walk.pending, &walk.pending_count, &walk.pending_capacity, root) != 0) {
+        if (root != NULL)
+            free_folder(root);
+        PyErr_NoMemory();
+        goto done;
+    }
+    pthread_mutex_init(&walk.lock, NULL);
+    pthread_cond_init(&walk.wake, NULL);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_t threads[THREADS - 1];
+    int started = 0;
+    for (int i = 0; i < THREADS - 1; i++)
+        if (pthread_create(&threads[i], NULL, worker, &walk) == 0)
+            started++;
+    worker(&walk);
+    for (int i = 0; i < started; i++)
+        pthread_join(threads[i], NULL);
+    Py_END_ALLOW_THREADS
+    pthread_mutex_destroy(&walk.lock);
+    pthread_cond_destroy(&walk.wake);
+    if (walk.failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    int top_listed = 0;
+    for (size_t i = 0; i < walk.done_count; i++)
+        if (walk.done[i]->prefix[0] == '\0')
+            top_listed = walk.done[i]->listed;
+    if (!top_listed) {
+        result = Py_None;
+        Py_INCREF(result);
+        goto done;
+    }
+    result = PyList_New((Py_ssize_t)walk.done_count);
+    if (result == NULL)
+        goto done;
+    for (size_t i = 0; i < walk.done_count; i++) {
+        PyObject *item = folder_object(walk.done[i]);
+        if (item == NULL) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, (Py_ssize_t)i, item);
+    }
+done:
+    for (size_t i = 0; i < walk.done_count; i++)
+        free_folder(walk.done[i]);
+    for (size_t i = 0; i < walk.pending_count; i++)
+        free_folder(walk.pending[i]);
+    free(walk.done);
+    free(walk.pending);
+    free(walk.not_inputs);
+    Py_XDECREF(not_inputs);
+    Py_XDECREF(skipped_bytes);
+    Py_DECREF(top_object);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS,
+     "scan(top, skipped, not_inputs) -> [(prefix, listed, [(name, kind, (size, mtime_ns, inode), mode)])], or\n"
+     "None when top cannot be listed."
+     " kind: 'd' folder, 'l' symbolic link, 'f' anything else, 'e' lstat failed."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "wavegate._native_tree", "wavegate.cache's native half (the repository walk).", -1,
+    methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native_tree(void)
+{
+    return PyModule_Create(&module);
+}
