@@ -373,7 +373,7 @@ class ResultStore(_Shards):
 
 
 class ObjectResults:
-    """Per-object results of the checks that judge one object alone (schema, policy), kept
+    """Per-object results of the checks that judge one object alone (validators.per_object), kept
     between runs. An object has a key when it is a document of a file as written (not rendered by
     a tool: wavegate.load.as_written) whose content hash the loader took: the file, that hash, the
     document's index, the Application that syncs it and what the check adds (`extra`). `scope`
@@ -383,26 +383,37 @@ class ObjectResults:
 
     def __init__(self, cache: Cache, scope: str, digests: dict[str, str], as_written: Callable[[Any], bool]):
         self.cache, self.scope, self.digests, self.as_written = cache, scope, digests, as_written
+        self._keys: dict[int, tuple[Any, str | None]] = {}  # id(manifest) -> (manifest, its key), for every check
 
     def for_check(self, name: str, *context) -> CheckResults | None:
         store = self.cache.results(f"checks-{name}", self.scope, *context)
-        return CheckResults(store, self.digests, self.as_written) if store is not None else None
+        return CheckResults(store, self) if store is not None else None
+
+    def key(self, manifest) -> str | None:
+        """The object's key (None for an object that is not cached), the same for every check."""
+        known = self._keys.get(id(manifest))
+        if known is not None and known[0] is manifest:
+            return known[1]
+        digest = self.digests.get(manifest.path)
+        if digest is None or not self.as_written(manifest):
+            key = None
+        else:
+            app = manifest.app
+            key = "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else ""))
+        self._keys[id(manifest)] = (manifest, key)  # (the manifest kept: its id is not reused meanwhile)
+        return key
 
 
 class CheckResults:
     """One check's ObjectResults: `key(manifest)` (None for an object that is not cached), then
     `get`/`put` of its findings (or of any plain value), `save` when the check is done."""
 
-    def __init__(self, store: ResultStore, digests: dict[str, str], as_written: Callable[[Any], bool]):
-        self.store, self.digests, self.as_written = store, digests, as_written
+    def __init__(self, store: ResultStore, objects: ObjectResults):
+        self.store, self.objects = store, objects
 
     def key(self, manifest, *extra) -> str | None:
-        digest = self.digests.get(manifest.path)
-        if digest is None or not self.as_written(manifest):
-            return None
-        app = manifest.app
-        return "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else "",
-                          *map(str, extra)))
+        key = self.objects.key(manifest)
+        return key if key is None or not extra else "\0".join((key, *map(str, extra)))
 
     def get(self, key: str) -> list[Finding] | None:
         plain = self.store.get(key)

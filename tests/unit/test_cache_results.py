@@ -15,11 +15,12 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import require_native_tree, widget_crd, write_repo
+from wavegate import cache as cache_module
 from wavegate import load as loader
 from wavegate import pipeline
-from wavegate import cache as cache_module
 from wavegate.cache import Cache, tree_state
 from wavegate.load import load
+from wavegate.validators import apiserver_workloads as workloads_check
 from wavegate.validators import policy as policy_check
 from wavegate.validators import schema as schema_check
 
@@ -153,6 +154,9 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
     monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
     monkeypatch.setattr(policy_check, "evaluate", lambda p, ms, env: evaluated.extend(m.path for m in ms) or real_evaluate(p, ms, env))
     monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-file results only
+    judged = []
+    real_judge = workloads_check._judge
+    monkeypatch.setattr(workloads_check, "_judge", lambda m: judged.append(m.path) or real_judge(m))
 
     changed = root / "apps/app00001/manifests/deployment-0.yaml"
     changed.write_text(changed.read_text().replace("replicas: ", "replicas: 1"))
@@ -160,7 +164,7 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
     assert _findings(second) == _findings(first)
     # (the configuration and the Argo CD settings it names are read by themselves, every time)
     assert [rel for rel in parsed if rel.startswith("apps/")] == ["apps/app00001/manifests/deployment-0.yaml"]
-    assert checked == evaluated == ["apps/app00001/manifests/deployment-0.yaml"]
+    assert checked == evaluated == judged == ["apps/app00001/manifests/deployment-0.yaml"]
 
 
 def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch):

@@ -98,6 +98,30 @@ class Context:
         return [app] if app is not None else []
 
 
+def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
+               judge: Callable[[Manifest], Iterable[Finding]], *context) -> Iterable[Finding]:
+    """The findings of `judge` for each manifest, for a check that judges each object alone. With
+    the cache on (`ctx.results`), an object's findings are kept between runs under the check's
+    `name` and `context` (what else decides them: the schema store's fingerprint, the Kubernetes
+    version, ...; the configuration and wavegate's code always do), so an unchanged object is not
+    judged again."""
+    kept = getattr(ctx, "results", None)
+    results = kept.for_check(name, *context) if kept is not None else None
+    if results is None:
+        for manifest in manifests:
+            yield from judge(manifest)
+        return
+    for manifest in manifests:
+        key = results.key(manifest)
+        found = results.get(key) if key is not None else None
+        if found is None:
+            found = list(judge(manifest))
+            if key is not None:
+                results.put(key, found)
+        yield from found
+    results.save()
+
+
 def checks() -> list[tuple[str, Check]]:
     found = []
     for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):

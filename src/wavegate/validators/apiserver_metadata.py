@@ -18,7 +18,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-from wavegate.validators import Context
+from wavegate.validators import Context, per_object
 
 _K = "kubernetes"
 
@@ -148,15 +148,21 @@ def _builtin_kinds(version: str) -> frozenset[tuple[str, str]]:
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
+    from wavegate.schemas.store import store_for
+
     version = kubernetes_version(ctx)
-    for manifest in repo.manifests:
+
+    def judge(manifest: Manifest) -> Iterable[Finding]:
         if not kube.is_kubernetes_object(manifest) or not isinstance(manifest.data.get("metadata"), dict):
-            continue
+            return
         custom = is_custom(manifest, ctx)
         yield from _name(manifest, custom, version)
         yield from metadata_findings(manifest, ("metadata",))
         for path in template_metadata_paths(manifest):
             yield from metadata_findings(manifest, path)
+
+    # (whether an object is a custom resource is the schema store's answer)
+    yield from per_object(ctx, "apiserver_metadata", repo.manifests, judge, version, store_for(ctx).fingerprint())
 
 
 def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: bool = False) -> Finding:

@@ -17,7 +17,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-from wavegate.validators import Context
+from wavegate.validators import Context, per_object
 from wavegate.validators.apiserver_metadata import WORKLOADS, label_findings
 
 _K = "kubernetes"
@@ -102,21 +102,24 @@ def pod_spec_path(manifest: Manifest) -> tuple | None:
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
-        if manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
-            continue  # only the served versions of these kinds are v1
-        path = pod_spec_path(manifest)
-        if path is not None:
-            yield from _pod_spec(manifest, path)
-        key = (manifest.group, manifest.kind)
-        if key in WORKLOADS:
-            yield from _selector(manifest)
-            yield from _strategy(manifest)
-            yield from _non_negative(manifest, ("spec", "replicas"))
-        elif key == ("batch", "CronJob") and isinstance(manifest.get("spec", "jobTemplate", "spec"), dict):
-            yield from _job_selector(manifest, ("spec", "jobTemplate", "spec"))
-        elif key == ("", "Service"):
-            yield from _service(manifest)
+    yield from per_object(ctx, "apiserver_workloads", repo.manifests, _judge)
+
+
+def _judge(manifest: Manifest) -> Iterable[Finding]:
+    if manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
+        return  # only the served versions of these kinds are v1
+    path = pod_spec_path(manifest)
+    if path is not None:
+        yield from _pod_spec(manifest, path)
+    key = (manifest.group, manifest.kind)
+    if key in WORKLOADS:
+        yield from _selector(manifest)
+        yield from _strategy(manifest)
+        yield from _non_negative(manifest, ("spec", "replicas"))
+    elif key == ("batch", "CronJob") and isinstance(manifest.get("spec", "jobTemplate", "spec"), dict):
+        yield from _job_selector(manifest, ("spec", "jobTemplate", "spec"))
+    elif key == ("", "Service"):
+        yield from _service(manifest)
 
 
 def _refused(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: bool = False) -> Finding:

@@ -27,7 +27,7 @@ from wavegate.schemas.engine import (
     json_type,
 )
 from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, split_api_version, store_for
-from wavegate.validators import Context
+from wavegate.validators import Context, per_object
 
 _F = "schema"
 _PROVIDE = ("Give wavegate the schema: pass the CRD or ResourceGraphDefinition with --schemas PATH, "
@@ -111,20 +111,8 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
-    results = ctx.results.for_check("schema", store.fingerprint()) if ctx.results is not None else None
-    for manifest in repo.manifests:
-        if results is None:
-            yield from check_manifest(store, manifest)
-            continue
-        key = results.key(manifest)
-        found = results.get(key) if key is not None else None
-        if found is None:
-            found = check_manifest(store, manifest)
-            if key is not None:
-                results.put(key, found)
-        yield from found
-    if results is not None:
-        results.save()
+    yield from per_object(ctx, "schema", repo.manifests, lambda manifest: check_manifest(store, manifest),
+                          store.fingerprint())
     yield from schema_findings(store)
 
 
