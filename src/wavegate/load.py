@@ -994,7 +994,7 @@ class _Builder:
         self.positions[()] = mark + mark
         if data is None:
             data = self._build(node, (), True)
-        self.manifest.data = data
+        self.manifest.set_data(data)
         for line, column, key, first, child_path in self.duplicates:
             self.problems.append(DUPLICATE_KEY.at_file(
                 self.rel, line, column, resource=self.manifest.ref, field=format_path(child_path),
