@@ -147,4 +147,16 @@ def test_independent_checks_in_a_worker_give_the_same_findings(tmp_path, monkeyp
     monkeypatch.setattr(kro_check, "INDEPENDENT", False, raising=False)  # shares state: stays here
     assert check_repo(root) == one
     assert 0 < len(here) < len(validators.checks()) and "kro" in here
+    # the policy check runs where the schema check ran, right after it (it reuses its results)
+    assert ("schema" in here) == ("policy" in here)
+    if "schema" in here:
+        assert here.index("policy") == here.index("schema") + 1
     assert any(f.rule.startswith("policy-") for f in one)
+
+
+def test_checks_run_together_are_taken_as_one_group():
+    from wavegate import validators
+
+    found = [(name, None) for name in ("policy", "schema", "catalog", "objects")]
+    assert validators._groups(found, [0, 1, 2, 3]) == [[1, 0], [2], [3]]
+    assert validators._groups(found, [2, 0, 3]) == [[2], [0], [3]]  # schema stays here: policy goes alone

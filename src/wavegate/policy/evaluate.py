@@ -241,7 +241,9 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             "namespaceObject": narrowed(target.namespace_object, reads["namespaceObject"])}
     environment = policies.environment
     violations: list[Violation] = []
-    var_exprs = {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
+
+    def var_exprs() -> dict:  # (the variables' expressions, wanted only to place a finding)
+        return {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
     for params in params_list:
         bindings = {**base, "params": narrowed(params, reads["params"])}
         verdict = _match_conditions(policy, environment, {**bindings, "variables": {}})
@@ -261,18 +263,18 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             variable_error = scope.error_of(expression)
             if variable_error is not None:
                 violations.extend(failed(f"expression '{expression}' resulted in error: {variable_error}",
-                                         expression, field_path(expression, target.manifest, var_exprs)))
+                                         expression, field_path(expression, target.manifest, var_exprs())))
                 continue
             try:
                 result = scope.evaluate(expression)
             except cel.CelError as error:
                 violations.extend(failed(f"expression '{expression}' resulted in error: {error.message}", expression,
-                                         field_path(expression, target.manifest, var_exprs)))
+                                         field_path(expression, target.manifest, var_exprs())))
                 continue
             if result is True:
                 continue
             path = (listed_field(expression, scope.values, target.manifest)
-                    or field_path(expression, target.manifest, var_exprs))
+                    or field_path(expression, target.manifest, var_exprs()))
             message = _message(policy, i, validation, scope)
             reason = reason if isinstance(reason := validation.get("reason"), str) else "Invalid"
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,

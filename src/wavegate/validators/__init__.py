@@ -160,7 +160,26 @@ def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]
 PARALLEL_MIN_MANIFESTS = 1000
 # Most costly first (measured on 10,000 manifests); the others follow in their order.
 _LIKELY_COST = ("policy", "schema", "catalog", "objects", "argocd_application", "argocd_waves")
-_FORKED: tuple | None = None  # what the forked worker inherits: (checks, repo, ctx, order, next index)
+# Checks one process runs one after the other: the policy check's defaulted custom resources are
+# the schema check's results (Entry.validate keeps them), so it does not walk their schemas again.
+_TOGETHER = (("schema", "policy"),)
+_FORKED: tuple | None = None  # what the forked worker inherits: (checks, repo, ctx, groups, next index)
+
+
+def _groups(found: list[tuple[str, Check]], indexes: list[int]) -> list[list[int]]:
+    """`indexes` (in order) as the groups a process takes whole: each _TOGETHER group, placed where
+    its costliest member is, and every other check alone."""
+    names = {found[i][0]: i for i in indexes}
+    groups: list[list[int]] = []
+    placed: set[int] = set()
+    for i in indexes:
+        if i in placed:
+            continue
+        together = next((g for g in _TOGETHER if found[i][0] in g and all(n in names for n in g)), None)
+        group = [names[n] for n in together] if together else [i]
+        placed.update(group)
+        groups.append(group)
+    return groups
 
 
 def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> list[list[Finding]]:
@@ -183,10 +202,11 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     shared = [i for i in order
               if getattr(sys.modules.get(getattr(found[i][1], "__module__", "")), "INDEPENDENT", True) is not False]
     here = [i for i in order if i not in shared]
+    groups = _groups(found, shared)
     global _FORKED
     results: list[list[Finding] | None] = [None] * len(found)
     taken = multiprocessing.get_context("fork").Value("i", 0)
-    _FORKED = (found, repo, ctx, shared, taken)
+    _FORKED = (found, repo, ctx, groups, taken)
     pool = future = None
     try:
         from concurrent.futures import ProcessPoolExecutor
@@ -198,7 +218,7 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     try:
         for i in here:
             results[i] = _run_one(*found[i], repo, ctx)
-        for i, findings in _take_and_run(found, repo, ctx, shared, taken):
+        for i, findings in _take_and_run(found, repo, ctx, groups, taken):
             results[i] = findings
         if future is not None:
             try:
@@ -216,18 +236,18 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     return complete
 
 
-def _take_and_run(found: list[tuple[str, Check]], repo: Repo, ctx: Context, order: list[int],
+def _take_and_run(found: list[tuple[str, Check]], repo: Repo, ctx: Context, groups: list[list[int]],
                   taken) -> list[tuple[int, list[Finding]]]:
-    """Run the next check no process has taken yet, until none is left."""
+    """Run the next group of checks no process has taken yet, until none is left."""
     done: list[tuple[int, list[Finding]]] = []
     while True:
         with taken.get_lock():
             position: int = taken.value
             taken.value += 1
-        if position >= len(order):
+        if position >= len(groups):
             return done
-        i = order[position]
-        done.append((i, _run_one(*found[i], repo, ctx)))
+        for i in groups[position]:
+            done.append((i, _run_one(*found[i], repo, ctx)))
 
 
 def _run_forked() -> list[tuple[int, list[Finding]]]:
