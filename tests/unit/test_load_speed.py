@@ -48,12 +48,13 @@ FILES = {
     "manifests/untyped.yaml": "metadata: {name: x}\n",
     "deep/nested/dir/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\n",
     "root.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
+    "skipped.yaml": "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n",
 }
 
 
 def _snapshot(repo):
     return ([(m.path, m.doc_index, m.data, dict(m.positions), m.missing) for m in repo.manifests + repo.untyped],
-            repo.files, repo.problems)
+            repo.files, repo.problems, repo.skip_marked)
 
 
 @pytest.fixture
