@@ -509,6 +509,11 @@ SYNTAX_TEMPLATES = [
     "v: !!binary QR==\n", "v: !!binary QQ\n", "v: !!binary QQ==QQ==\n", "v: !!binary =QUJD\n", "v: !!binary |\n  QUJD\n  QQ==\n",
     "a: &m <<\nb:\n  *m : {a}\n", "a: &m <<\nb: {{*m : {a}}}\n", "a: &m !!merge <<\nb: {{*m : {{x: {a}}}}}\n",
     "v: !!binary \"QUJD\\rQQ==\"\n", "v: !!binary \"QUJD\\tQQ==\"\n", "v: !!binary /w==\n", "v: !!binary wyg=\n",
+    # a `?` outside every flow collection, with one beside it (CEL in policies and RGDs), and inside
+    "v: \"{a} ? {b}\"\nw: [{a}]\n", "v: >-\n  x.?{a}\nw: {{k: {b}}}\n", "v: x ? {a}\nw: [{b}]\n",
+    "v: |\n  [{a}?]\nw: [{b}]\n", "v: '[?{a}]'\nw: {{k: [{b}]}}\n", "v: [{a}] # what?\nw: {b}\n",
+    "? {a}\n: [{b}]\n", "v: [{a}, \"{b}?\"]\n", "v: [{a}, # what?\n  {b}]\n", "v: {{k: '{a}?'}}\n",
+    "v: [[{a}], [{b}?]]\nw: x\n", "v: ?{a}\nw: [{b}]\n", "v: [{a}]\n? {b}\n: c\n",
 ]
 
 

@@ -307,6 +307,39 @@ on_event(document_t *doc, const yaml_event_t *event, const options_t *options)
     }
 }
 
+/* A `?` inside a flow collection ([a?b], [? a], {a ?b}) is read differently by libyaml and by
+ * go-yaml v2: such a file goes to the Python path, which reports what Kubernetes says. A `?`
+ * elsewhere (a CEL expression's `.?field` or `a ? b : c` in a block scalar or a quoted string) does
+ * not. Marks count characters, as Python's str does. */
+static int
+flow_event(const yaml_event_t *event, PyObject *text, int *depth, Py_ssize_t *start)
+{
+    int opens = event->type == YAML_SEQUENCE_START_EVENT || event->type == YAML_MAPPING_START_EVENT;
+    int closes = event->type == YAML_SEQUENCE_END_EVENT || event->type == YAML_MAPPING_END_EVENT;
+    if (opens) {
+        int flow = event->type == YAML_SEQUENCE_START_EVENT
+                       ? event->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE
+                       : event->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+        if (*depth > 0 || flow) {  /* (inside a flow collection every collection is one) */
+            if ((*depth)++ == 0)
+                *start = (Py_ssize_t)event->start_mark.index;
+        }
+        return OK;
+    }
+    if (closes && *depth > 0 && --(*depth) == 0) {
+        Py_ssize_t end = (Py_ssize_t)event->end_mark.index, length = PyUnicode_GET_LENGTH(text);
+        if (end > length || *start > end)
+            return FALLBACK;
+        Py_ssize_t found = PyUnicode_FindChar(text, '?', *start, end, 1);
+        if (found == -2) {
+            PyErr_Clear();
+            return FALLBACK;
+        }
+        return found >= 0 ? FALLBACK : OK;
+    }
+    return OK;
+}
+
 static PyObject *
 parse(PyObject *module, PyObject *args)
 {
@@ -349,6 +382,8 @@ parse(PyObject *module, PyObject *args)
 
     int status = OK, done = 0;
     long index = 0;
+    int flow_depth = 0;        /* open flow collections ([...], {...}) */
+    Py_ssize_t flow_start = 0; /* where the outermost one opened, in characters */
     while (!done && status == OK) {
         if (!yaml_parser_parse(&parser, &event)) {
             status = FALLBACK;  /* a syntax error: the Python path reports it */
@@ -378,6 +413,8 @@ parse(PyObject *module, PyObject *args)
             break;
         default:
             status = on_event(doc, &event, &options);
+            if (status == OK)
+                status = flow_event(&event, text, &flow_depth, &flow_start);
         }
         yaml_event_delete(&event);
     }
