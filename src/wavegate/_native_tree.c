@@ -6,13 +6,14 @@
  * split between two threads (the folders found are shared through one stack), and the Python
  * objects are built once at the end.
  *
- * scan(top, skipped, not_inputs) -> [(prefix, listed, entries)] or None when `top` cannot be listed.
- * `prefix` is the folder's path relative to `top` with a trailing "/" ("" for `top`); `listed` is
- * False when the folder could not be listed; each entry is (name, kind, (size, mtime_ns, inode), mode)
- * with kind "d" (a folder, walked unless its name is in `not_inputs`), "l" (a symbolic link: not
- * followed; the caller looks at it), "f" (anything else, lstat-ed) or "e" (lstat failed). The folder
- * whose prefix is `skipped` (the cache's own) is not listed at all. Names are decoded as os.fsdecode
- * decodes them.
+ * scan(top, skipped, not_inputs) -> [(prefix, listed, entries, simple)] or None when `top` cannot
+ * be listed. `prefix` is the folder's path relative to `top` with a trailing "/" ("" for `top`),
+ * decoded as os.fsdecode decodes; `listed` is False when the folder could not be listed; `entries`
+ * packs its entries in one bytes object (folder_object), each with a kind: "d" (a folder, walked
+ * unless its name is in `not_inputs`), "l" (a symbolic link: not followed; the caller looks at
+ * it), "f" (anything else, lstat-ed) or "e" (lstat failed). The folder whose prefix is `skipped`
+ * (the cache's own) is not listed at all. Packed, the entries cost one object per folder: a run
+ * answered from the cache hashes them and decodes none.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -226,33 +227,58 @@ worker(void *argument)
     return NULL;
 }
 
+static int
+by_name(const void *a, const void *b)
+{
+    return strcmp(((const Entry *)a)->name, ((const Entry *)b)->name);
+}
+
+static void
+put_u64(unsigned char *out, unsigned long long value)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (unsigned char)(value >> (8 * i));
+}
+
+/* (prefix, listed, entries, simple): the entries packed in one bytes object, by name (bytewise),
+ * each as NAME \0 KIND SIZE MTIME_NS INODE MODE (little-endian, 8+8+8+4 bytes). `simple` is
+ * True when every entry is a folder or a regular file (their stats tell their contents). */
 static PyObject *
 folder_object(Folder *folder)
 {
-    PyObject *entries = PyList_New((Py_ssize_t)folder->count);
-    if (entries == NULL)
-        return NULL;
+    qsort(folder->entries, folder->count, sizeof(Entry), by_name);
+    size_t length = 0;
+    int simple = 1;
     for (size_t i = 0; i < folder->count; i++) {
         Entry *entry = &folder->entries[i];
-        PyObject *name = PyUnicode_DecodeFSDefault(entry->name);
-        if (name == NULL) {
-            Py_DECREF(entries);
-            return NULL;
-        }
-        PyObject *item = Py_BuildValue("(NC(LLK)I)", name, entry->kind, entry->size, entry->mtime_ns, entry->inode,
-                                       entry->mode);
-        if (item == NULL) {
-            Py_DECREF(entries);
-            return NULL;
-        }
-        PyList_SET_ITEM(entries, (Py_ssize_t)i, item);
+        length += strlen(entry->name) + 1 + 1 + 8 + 8 + 8 + 4;
+        if (!(entry->kind == 'd' || (entry->kind == 'f' && S_ISREG(entry->mode))))
+            simple = 0;
+    }
+    PyObject *blob = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)length);
+    if (blob == NULL)
+        return NULL;
+    unsigned char *out = (unsigned char *)PyBytes_AS_STRING(blob);
+    for (size_t i = 0; i < folder->count; i++) {
+        Entry *entry = &folder->entries[i];
+        size_t name_length = strlen(entry->name);
+        memcpy(out, entry->name, name_length + 1);
+        out += name_length + 1;
+        *out++ = (unsigned char)entry->kind;
+        put_u64(out, (unsigned long long)entry->size);
+        put_u64(out + 8, (unsigned long long)entry->mtime_ns);
+        put_u64(out + 16, entry->inode);
+        for (int b = 0; b < 4; b++)
+            out[24 + b] = (unsigned char)(entry->mode >> (8 * b));
+        out += 28;
     }
     PyObject *prefix = PyUnicode_DecodeFSDefault(folder->prefix);
     if (prefix == NULL) {
-        Py_DECREF(entries);
+        Py_DECREF(blob);
         return NULL;
     }
-    return Py_BuildValue("(NON)", prefix, folder->listed ? Py_True : Py_False, entries);
+    return Py_BuildValue("(NONO)", prefix, folder->listed ? Py_True : Py_False, blob,
+                         simple ? Py_True : Py_False);
 }
 
 #define THREADS 2
@@ -348,9 +374,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
-     "scan(top, skipped, not_inputs) -> [(prefix, listed, [(name, kind, (size, mtime_ns, inode), mode)])], or\n"
-     "None when top cannot be listed."
-     " kind: 'd' folder, 'l' symbolic link, 'f' anything else, 'e' lstat failed."},
+     "scan(top, skipped, not_inputs) -> [(prefix, listed, packed entries, simple)], or None when top cannot be\n"
+     "listed (see _native_tree.c)."},
     {NULL, NULL, 0, NULL},
 };
 

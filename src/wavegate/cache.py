@@ -22,6 +22,7 @@ import hashlib
 import json
 import marshal
 import os
+import struct
 import tempfile
 import time
 import zlib
@@ -464,9 +465,29 @@ try:  # the walk in C, when it was built (setup.py; it needs only a C compiler)
 except ImportError:
     _native_tree = None
 
-# What each walk yields, per folder: (prefix, [(name, kind, (size, mtime_ns, inode), mode)]) with
-# kind "d" (a folder), "l" (a symbolic link, not followed), "e" (lstat failed) or "f" (anything else).
-_Walked = list[tuple[str, list[tuple[str, str, tuple[int, int, int], int]]]]
+# What each walk yields, per folder: (prefix, its entries packed (_packed), whether every entry is a
+# folder or a regular file). An entry has a kind: "d" (a folder), "l" (a symbolic link, not
+# followed), "e" (lstat failed) or "f" (anything else, with its lstat).
+_Walked = list[tuple[str, bytes, bool]]
+_ENTRY = struct.Struct("<cqqQI")  # after the name and its NUL: kind, size, mtime_ns, inode, mode
+
+
+def _packed(entries: list[tuple[bytes, bytes, int, int, int, int]]) -> bytes:
+    """Entries (name, kind, size, mtime_ns, inode, mode) as _native_tree.c packs them: by name."""
+    return b"".join(name + b"\0" + _ENTRY.pack(kind, size, mtime, inode, mode)
+                    for name, kind, size, mtime, inode, mode in sorted(entries))
+
+
+def _unpacked(blob: bytes) -> list[tuple[str, str, tuple[int, int, int], int]]:
+    """(name, kind, (size, mtime_ns, inode), mode) of each packed entry."""
+    found = []
+    position = 0
+    while position < len(blob):
+        end = blob.index(b"\0", position)
+        kind, size, mtime, inode, mode = _ENTRY.unpack_from(blob, end + 1)
+        found.append((os.fsdecode(blob[position:end]), kind.decode(), (size, mtime, inode), mode))
+        position = end + 1 + _ENTRY.size
+    return found
 
 
 class TreeState:
@@ -493,9 +514,9 @@ class TreeState:
     def directories(self) -> dict[str, list[tuple[str, bool, bool, bool, bool]]]:
         if self._directories is None:
             self._directories = {}
-            for prefix, entries in self._walked:
+            for prefix, blob, _ in self._walked:
                 listed = []
-                for name, kind, _, mode in entries:
+                for name, kind, _, mode in _unpacked(blob):
                     if kind == "d":
                         listed.append((name, True, True, False, False))
                     elif kind == "l":
@@ -537,8 +558,8 @@ def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None
     links: dict = {}  # a link's entry in its folder's listing (name left out)
     resolved_top = os.path.realpath(top)
     get = known.get
-    for prefix, entries in walked:
-        for name, kind, now, mode in entries:
+    for prefix, blob, _ in walked:
+        for name, kind, now, mode in _unpacked(blob):
             if kind == "f" and S_ISREG(mode):  # (most entries: kept short)
                 rel = prefix + name
                 previous = get(rel)
@@ -581,8 +602,8 @@ def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None
     stats["\0content"] = content
     # The signature stands for these contents only if no file was modified just before its content
     # was hashed (a change in the same clock tick leaves its stat as it was).
-    if signature is not None and any(now[1] >= recorded - _RACY_NS
-                                     for _, entries in walked for _, kind, now, _ in entries if kind == "f"):
+    if signature is not None and any(type(v) is tuple and len(v) == 4 and v[1] >= recorded - _RACY_NS
+                                     for v in stats.values()):
         signature = None
     return TreeState(content, stats, walked, links, signature)
 
@@ -591,14 +612,13 @@ def _signature(walked: _Walked) -> str | None:
     """A hash of every folder's entries and every file's stat, or None when the tree holds
     something whose stat does not tell its content (a link, a file that cannot be lstat-ed, a
     named pipe)."""
-    for _, entries in walked:
-        for _, kind, _, mode in entries:
-            if kind != "d" and (kind != "f" or not S_ISREG(mode)):
-                return None
-    walked.sort()
-    for _, entries in walked:
-        entries.sort()
-    return hashlib.blake2b(marshal.dumps(walked), digest_size=16).hexdigest()
+    if not all(simple for _, _, simple in walked):
+        return None
+    # (hashed byte by byte: marshal's output depends on how often each object is referenced)
+    hashed = hashlib.blake2b(digest_size=16)
+    for prefix, blob, _ in sorted(walked):
+        hashed.update(b"%s\0%d\0%s" % (prefix.encode("utf-8", "surrogateescape"), len(blob), blob))
+    return hashed.hexdigest()
 
 
 def _walk_native(top: str, skipped: str | None) -> _Walked | None:
@@ -606,7 +626,8 @@ def _walk_native(top: str, skipped: str | None) -> _Walked | None:
     folders = _native_tree.scan(top, skipped, sorted(_NOT_INPUTS))
     if folders is None:
         return None
-    return [(prefix, entries if listed else []) for prefix, listed, entries in folders]
+    # (a folder that cannot be listed may hold anything: no signature stands for it)
+    return [(prefix, blob if listed else b"", simple and listed) for prefix, listed, blob, simple in folders]
 
 
 def _walk(top: str, skipped: str | None) -> _Walked | None:
@@ -615,33 +636,34 @@ def _walk(top: str, skipped: str | None) -> _Walked | None:
     while pending:
         path, prefix = pending.pop()
         entries: list = []
-        walked.append((prefix, entries))
         try:
             scan = os.scandir(path)
         except OSError:
             if not prefix:
                 return None
+            walked.append((prefix, b"", False))
             continue
         with scan:
             for entry in scan:
-                name = entry.name
+                name = os.fsencode(entry.name)
                 try:
                     if entry.is_symlink():
-                        entries.append((name, "l", (), 0))
+                        entries.append((name, b"l", 0, 0, 0, 0))
                         continue
                     if entry.is_dir(follow_symlinks=False):
-                        entries.append((name, "d", (), 0))
-                        inner = prefix + name + "/"
-                        if name not in _NOT_INPUTS and inner != skipped:
+                        entries.append((name, b"d", 0, 0, 0, 0))
+                        inner = prefix + entry.name + "/"
+                        if entry.name not in _NOT_INPUTS and inner != skipped:
                             pending.append((entry.path, inner))
                         continue
                     stat = entry.stat(follow_symlinks=False)
                 except OSError:
-                    entries.append((name, "e", (), 0))
+                    entries.append((name, b"e", 0, 0, 0, 0))
                     continue
-                entries.append((name, "f", (stat.st_size, stat.st_mtime_ns, stat.st_ino), stat.st_mode))
+                entries.append((name, b"f", stat.st_size, stat.st_mtime_ns, stat.st_ino, stat.st_mode))
+        walked.append((prefix, _packed(entries),
+                       all(kind == b"d" or (kind == b"f" and S_ISREG(mode)) for _, kind, _, _, _, mode in entries)))
     return walked
-
 
 class RunStore:
     """The last `wavegate validate` of one repository, kept with what decided it: asked again with
