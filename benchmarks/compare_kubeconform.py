@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """wavegate (all static checks) side by side with kubeconform (schema check only), in one run.
 
-    python benchmarks/compare_kubeconform.py [--n 1000 --n 10000] [--runs 5] [--workdir DIR]
+    python benchmarks/compare_kubeconform.py [--n 1000 --n 10000] [--runs 5] [--workdir DIR] [--busy]
 
 For each N: generate the corpus (benchmarks/corpus.py), build wavegate's schema store for it
 (built-in Kubernetes kinds, the shipped Argo CD and Backstage schemas, the platform RGD given with
@@ -26,7 +26,8 @@ other file's parse and per-object results are reused).
 Every wavegate side must give the same findings (checked), and both verdicts are printed, so a
 fast run that judged nothing would show. Peak memory is each process's maximum resident set
 (wavegate's worker processes, when it starts any, are not included: see --one-process), and the
-load average is printed with every figure (the machine is shared).
+load average is printed with every figure (the machine is shared). With --busy a spinning
+process keeps one CPU busy throughout: worker processes have to pay on a loaded machine too.
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ def main() -> int:
     parser.add_argument("--one-process", action="store_true",
                         help="also time wavegate cold without worker processes (WAVEGATE_LOAD_WORKERS=1, "
                              "WAVEGATE_CHECK_WORKERS=1)")
+    parser.add_argument("--busy", action="store_true",
+                        help="keep one CPU busy with a spinning process during the whole measurement: a machine "
+                             "under load (worker processes must not make wavegate slower there)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON as well")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also time (cold) the wavegate whose sources are in DIR/src, e.g. an older commit "
@@ -197,20 +201,16 @@ def main() -> int:
         directory.mkdir(parents=True, exist_ok=True)
         results = []
         print(f"machine: {os.cpu_count()} CPUs; {args.runs} timed runs per side, median; whole processes; "
-              "corpus generation and bundle writing excluded")
-        for n in sizes:
-            r = compare(directory, n, args.runs, args.kubeconform, args.one_process, args.baseline)
-            results.append(r)
-            ks, ws = r["kubeconform_summary"], r["wavegate_summary"]
-            print(f"N={n:>6} ({r['files']} files; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
-                  f"load average per round (1/5/15 min): {', '.join(r['load_averages'])}")
-            print(f"  kubeconform  {r['medians']['kubeconform']:7.3f} s  peak {r['peak_rss_mb']['kubeconform']:6.1f} MB  "
-                  f"(schema only; valid {ks.get('valid')}, invalid {ks.get('invalid')}, errors {ks.get('errors')})")
-            for name, ratio in r["ratios"].items():
-                print(f"  wavegate {name:<16} {r['medians'][name]:7.3f} s  peak {r['peak_rss_mb'][name]:6.1f} MB  "
-                      f"ratio kubeconform/wavegate = {ratio:5.2f}")
-            print(f"  wavegate: {ws.get('errors')} errors, {ws.get('warnings')} warnings, {ws.get('resources')} resources; "
-                  f"every side the same findings: {'yes' if r['same_findings'] else 'NO'}", flush=True)
+              "corpus generation and bundle writing excluded" + ("; one CPU kept busy (--busy)" if args.busy else ""))
+        spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if args.busy else None
+        try:
+            for n in sizes:
+                results.append(_report(compare(directory, n, args.runs, args.kubeconform, args.one_process,
+                                               args.baseline)))
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
         if args.json:
             print(json.dumps(results, indent=2))
     failed = [r for r in results if not r["same_findings"]
@@ -218,6 +218,21 @@ def main() -> int:
                                         or r["ratios"]["one changed"] < 2))
               or (r["n"] >= 1_000 and r["ratios"]["cold"] < 0.8)]
     return 1 if failed else 0
+
+
+def _report(r: dict) -> dict:
+    """Print one corpus size's figures; returns them."""
+    ks, ws = r["kubeconform_summary"], r["wavegate_summary"]
+    print(f"N={r['n']:>6} ({r['files']} files; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
+          f"load average per round (1/5/15 min): {', '.join(r['load_averages'])}")
+    print(f"  kubeconform  {r['medians']['kubeconform']:7.3f} s  peak {r['peak_rss_mb']['kubeconform']:6.1f} MB  "
+          f"(schema only; valid {ks.get('valid')}, invalid {ks.get('invalid')}, errors {ks.get('errors')})")
+    for name, ratio in r["ratios"].items():
+        print(f"  wavegate {name:<16} {r['medians'][name]:7.3f} s  peak {r['peak_rss_mb'][name]:6.1f} MB  "
+              f"ratio kubeconform/wavegate = {ratio:5.2f}")
+    print(f"  wavegate: {ws.get('errors')} errors, {ws.get('warnings')} warnings, {ws.get('resources')} resources; "
+          f"every side the same findings: {'yes' if r['same_findings'] else 'NO'}", flush=True)
+    return r
 
 
 if __name__ == "__main__":
