@@ -12,9 +12,16 @@ import sys
 from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
-NOT_BUILT = ("wavegate: the native YAML loader was not built ({reason}); wavegate will read YAML with its Python "
-             "loader (same results, slower). To build it, install a C compiler and the headers of Python and "
-             "libyaml (Debian: apt-get install gcc python3-dev libyaml-dev) and install wavegate again.")
+NOT_BUILT = {
+    "wavegate._native_loader": "the native YAML loader was not built ({reason}); wavegate will read YAML with its "
+                               "Python loader (same results, slower). To build it, install a C compiler and the "
+                               "headers of Python and libyaml (Debian: apt-get install gcc python3-dev libyaml-dev) "
+                               "and install wavegate again.",
+    "wavegate._native_tree": "the native repository walk was not built ({reason}); wavegate's cache will look at "
+                             "the repository's files in Python (same results, slower). To build it, install a C "
+                             "compiler and Python's headers (Debian: apt-get install gcc python3-dev) and install "
+                             "wavegate again.",
+}
 
 
 class OptionalBuildExt(build_ext):
@@ -24,18 +31,19 @@ class OptionalBuildExt(build_ext):
         try:
             super().run()
         except Exception as error:  # noqa: BLE001 - no compiler at all (PlatformError) or anything else
-            self._not_built(error)
+            for name in NOT_BUILT:
+                self._not_built(name, error)
 
     def build_extension(self, ext):
         try:
             super().build_extension(ext)
         except Exception as error:  # noqa: BLE001 - missing headers or library: compile or link errors
-            self._not_built(error)
+            self._not_built(ext.name, error)
 
     @staticmethod
-    def _not_built(error: Exception) -> None:
+    def _not_built(name: str, error: Exception) -> None:
         reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        print(NOT_BUILT.format(reason=reason), file=sys.stderr)
+        print("wavegate: " + NOT_BUILT[name].format(reason=reason), file=sys.stderr)
 
 
 setup(

@@ -27,6 +27,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#ifdef __APPLE__
+#define MTIME_NS(status) ((long long)(status).st_mtimespec.tv_sec * 1000000000LL + (status).st_mtimespec.tv_nsec)
+#else
+#define MTIME_NS(status) ((long long)(status).st_mtim.tv_sec * 1000000000LL + (status).st_mtim.tv_nsec)
+#endif
+
 typedef struct {
     char *name;
     char kind;
@@ -155,7 +161,7 @@ list_folder(Walk *walk, Folder *folder)
             if (type == DT_REG) {
                 entry->kind = 'f';
                 entry->size = (long long)status.st_size;
-                entry->mtime_ns = (long long)status.st_mtim.tv_sec * 1000000000LL + status.st_mtim.tv_nsec;
+                entry->mtime_ns = MTIME_NS(status);
                 entry->inode = (unsigned long long)status.st_ino;
                 entry->mode = (unsigned int)status.st_mode;
                 continue;
