@@ -378,10 +378,60 @@ done:
     return result;
 }
 
+static unsigned long long
+get_u64(const unsigned char *in)
+{
+    unsigned long long value = 0;
+    for (int i = 7; i >= 0; i--)
+        value = (value << 8) | in[i];
+    return value;
+}
+
+/* unpack(entries) -> [(name, kind, (size, mtime_ns, inode), mode)]: what folder_object packed. */
+static PyObject *
+unpack(PyObject *module, PyObject *blob)
+{
+    if (!PyBytes_Check(blob)) {
+        PyErr_SetString(PyExc_TypeError, "unpack() takes the bytes scan() gave");
+        return NULL;
+    }
+    const unsigned char *at = (const unsigned char *)PyBytes_AS_STRING(blob);
+    const unsigned char *end = at + PyBytes_GET_SIZE(blob);
+    PyObject *found = PyList_New(0);
+    if (found == NULL)
+        return NULL;
+    while (at < end) {
+        const unsigned char *nul = memchr(at, 0, (size_t)(end - at));
+        if (nul == NULL || end - (nul + 1) < 29) {
+            Py_DECREF(found);
+            PyErr_SetString(PyExc_ValueError, "not what scan() packs");
+            return NULL;
+        }
+        const unsigned char *fields = nul + 1;
+        unsigned int mode = 0;
+        for (int b = 3; b >= 0; b--)
+            mode = (mode << 8) | fields[25 + b];
+        PyObject *name = PyUnicode_DecodeFSDefaultAndSize((const char *)at, (Py_ssize_t)(nul - at));
+        PyObject *item = name == NULL ? NULL : Py_BuildValue(
+            "(NC(LLK)I)", name, (int)fields[0], (long long)get_u64(fields + 1), (long long)get_u64(fields + 9),
+            get_u64(fields + 17), mode);
+        if (item == NULL || PyList_Append(found, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(found);
+            return NULL;
+        }
+        Py_DECREF(item);
+        at = fields + 29;
+    }
+    return found;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(top, skipped, not_inputs) -> [(prefix, listed, packed entries, simple)], or None when top cannot be\n"
      "listed (see _native_tree.c)."},
+    {"unpack", unpack, METH_O,
+     "unpack(entries) -> [(name, kind, (size, mtime_ns, inode), mode)] of what scan() packed for a folder."},
     {NULL, NULL, 0, NULL},
 };
 

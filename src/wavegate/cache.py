@@ -480,6 +480,8 @@ def _packed(entries: list[tuple[bytes, bytes, int, int, int, int]]) -> bytes:
 
 def _unpacked(blob: bytes) -> list[tuple[str, str, tuple[int, int, int], int]]:
     """(name, kind, (size, mtime_ns, inode), mode) of each packed entry."""
+    if _native_tree is not None:
+        return _native_tree.unpack(blob)
     found = []
     position = 0
     while position < len(blob):
