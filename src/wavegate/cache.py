@@ -499,12 +499,12 @@ class TreeState:
     when first asked for, since a run answered from the cache never asks)."""
 
     def __init__(self, content: str, stats: dict | Callable[[], dict | None] | None, walked: _Walked, links: dict,
-                 signature: str | None):
+                 signature: str | None, unchanged: bool = False):
         self.content, self.signature = content, signature
         self._stats, self._walked, self._links = stats, walked, links
         self._directories: dict[str, list[tuple[str, bool, bool, bool, bool]]] | None = None
-        # Whether nothing was looked at but the stats: they are those of the state before, as kept.
-        self.unchanged = callable(stats)
+        # Known by its signature alone: the stats are those of the state before, as they were kept.
+        self.unchanged = unchanged
 
     @property
     def stats(self) -> dict:
@@ -552,7 +552,7 @@ def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None
         return None  # the root cannot be listed: nothing to compare (the run reports why)
     signature = _signature(walked)
     if last is not None and signature is not None and signature == last[0]:
-        return TreeState(last[1], known, walked, {}, signature)
+        return TreeState(last[1], known, walked, {}, signature, unchanged=True)
     known = (known() if callable(known) else known) or {}
     limit = known.get("\0recorded", 0) - _RACY_NS
     stats: dict = {}

@@ -265,6 +265,7 @@ def test_the_signature_of_an_untouched_tree_is_the_same_every_time(tmp_path):
     assert len(signatures) == 1 and None not in signatures
     last = (first.signature, first.content, first.stats["\0recorded"])
     assert tree_state(root, lambda: pytest.fail("the stats were read"), last=last).unchanged
+    assert tree_state(root, first.stats, last=last).unchanged  # (the stats given as they are, too)
 
 
 def test_a_folder_that_cannot_be_listed_leaves_the_tree_without_signature(tmp_path, monkeypatch):
