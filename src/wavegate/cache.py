@@ -667,6 +667,7 @@ def _walk(top: str, skipped: str | None) -> _Walked | None:
                        all(kind == b"d" or (kind == b"f" and S_ISREG(mode)) for _, kind, _, _, _, mode in entries)))
     return walked
 
+
 class RunStore:
     """The last `wavegate validate` of one repository, kept with what decided it: asked again with
     the same inputs (every file under the root by content, the options, wavegate's code, the

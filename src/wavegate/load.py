@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import gc
+import marshal
 import os
 import re
 import stat
@@ -363,13 +364,10 @@ def _load_share(root: Path, paths: list[str], limits: Limits) -> bytes:
     """A worker's share: its files' results as plain data, marshalled (the cache's form,
     _to_store). Sending objects back pickled cost more than parsing them (measured: 1.5-2.1 s with
     two workers against 1.1-1.3 s in one process on 10,000 files); marshal does it in C."""
-    import marshal
-
     return marshal.dumps([_to_store(result) for result in _load_chunk(root, paths, limits)])
 
 
 def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
-    import marshal
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
