@@ -83,7 +83,11 @@ class Server:
         return Outcome(applied=True, status=response.status, warnings=_warnings(response.headers))
 
     def wait_established(self, crd_names: list[str], timeout: float = 30.0) -> list[str]:
-        """Wait until every named CRD is Established; the names still waiting when time runs out."""
+        """Wait until every named CRD is Established and discovery serves its kind; the names
+        still waiting when time runs out.
+
+        Established alone is not enough: the API server publishes a new kind in discovery a moment
+        later, and an apply in that moment finds no such kind."""
         if self.dry_run or not crd_names:
             return []
         resource = self.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
@@ -95,15 +99,28 @@ class Server:
                     crd = self.dynamic.get(resource, name=name).to_dict()
                 except Exception:  # noqa: BLE001 - not there yet
                     continue
-                conditions = (crd.get("status") or {}).get("conditions") or []
-                if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                if _established(crd) and self._served(crd):
                     waiting.discard(name)
             if waiting:
                 time.sleep(0.05)
-        if not waiting:
-            self.refresh_discovery()
         return sorted(waiting)
 
+    def _served(self, crd: dict) -> bool:
+        spec = crd.get("spec") or {}
+        kind = (spec.get("names") or {}).get("kind", "")
+        versions = [v["name"] for v in spec.get("versions") or [] if v.get("served") and v.get("name")]
+        if not versions:
+            return True  # nothing to serve; applying its kinds fails however long we wait
+        api_version = f"{spec.get('group', '')}/{versions[0]}"
+        if self.resource(api_version, kind) is not None:
+            return True
+        self.refresh_discovery()
+        return self.resource(api_version, kind) is not None
+
+
+def _established(crd: dict) -> bool:
+    conditions = (crd.get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 def _warnings(headers) -> list[str]:
     if not headers:
