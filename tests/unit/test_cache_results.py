@@ -390,3 +390,38 @@ def test_the_parse_results_of_a_repository_that_is_gone_are_removed(tmp_path):
          cache=cache)
     assert [f.name for f in (tmp_path / "cache" / "parse").iterdir()] != [folders[0].name]
     assert len(list((tmp_path / "cache" / "parse").iterdir())) == 1
+
+
+def test_a_save_rewrites_only_the_shards_that_changed_and_forgets_what_went_unused(tmp_path):
+    def store():
+        return Cache(tmp_path / "cache").results("things", "scope")
+
+    first = store()
+    for i in range(200):
+        first.put(f"key{i}", i)
+    first.save()
+    shards = sorted((tmp_path / "cache" / "things").glob("[0-9][0-9].marshal"))
+    assert len(shards) == cache_module._SHARDS
+    before = {shard.name: shard.read_bytes() for shard in shards}
+
+    second = store()
+    assert [second.get(f"key{i}") for i in range(200)] == list(range(200))
+    second.put("new", "value")
+    second.save()
+    after = {shard.name: shard.read_bytes() for shard in shards}
+    changed = [name for name in after if after[name] != before[name]]
+    assert len(changed) == 1  # the shard that holds "new"; the others are not written again
+
+    # An entry no run uses is dropped once its shard has been rewritten in _KEEP_RUNS runs; one
+    # that is used stays.
+    for run in range(cache_module._KEEP_RUNS + 1):
+        later = store()
+        assert later.get("new") == "value"
+        later.put(f"run{run}", run)
+        later.put("new", "value")
+        later.save()
+    last = store()
+    assert last.get("new") == "value"
+    kept = [i for i in range(200) if last.get(f"key{i}") is not None]
+    assert 0 < len(kept) < 200  # those in the shard that kept being rewritten are gone, the rest stay
+    assert all(last.get(f"key{i}") == i for i in kept)
