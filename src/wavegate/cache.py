@@ -259,8 +259,6 @@ class _Shards:
         self.cache, self.folder, self.scope = cache, folder, scope
         self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
         self._all: dict | None = None
-        self._loaded: list[dict] = []  # each shard as read: a save rewrites only its dirty shards' entries
-        self._added: dict[int, set[str]] = {}  # shard -> keys put that it did not hold when read
         self._used: set[str] = set()
         self._dirty: set[int] = set()
         self._run: int | None = None
@@ -270,9 +268,8 @@ class _Shards:
             self._all = {}
             for shard in range(_SHARDS):
                 loaded = _read_marshal(self.folder / f"{shard:02d}.marshal")
-                loaded = loaded if type(loaded) is dict else {}
-                self._loaded.append(loaded)
-                self._all.update(loaded)
+                if type(loaded) is dict:
+                    self._all.update(loaded)
         return self._all
 
     def _get(self, key: str):
@@ -287,10 +284,7 @@ class _Shards:
         key = self._prefix + key
         self._entries()[key] = (self.run, self.scope, value)
         self._used.add(key)
-        shard = zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS
-        self._dirty.add(shard)
-        if key not in self._loaded[shard]:
-            self._added.setdefault(shard, set()).add(key)
+        self._dirty.add(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
 
     @property
     def run(self) -> int:
@@ -303,22 +297,19 @@ class _Shards:
         if not self._dirty:
             return
         run = self.run
-        entries = self._entries()
-        for shard in sorted(self._dirty):
-            kept: dict = {}
-            for key in [*self._loaded[shard], *sorted(self._added.get(shard, ()))]:
-                entry = entries.get(key)
-                if type(entry) is not tuple or len(entry) != 3:
-                    continue
-                if key in self._used:
-                    kept[key] = (run, entry[1], entry[2])
-                elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
-                    kept[key] = entry
+        shards: dict[int, dict] = {shard: {} for shard in self._dirty}
+        for key, entry in self._entries().items():
+            kept = shards.get(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
+            if kept is None or type(entry) is not tuple or len(entry) != 3:
+                continue
+            if key in self._used:
+                kept[key] = (run, entry[1], entry[2])
+            elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
+                kept[key] = entry
+        for shard, kept in shards.items():
             self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
-            self._loaded[shard] = kept
         self.cache._write_marshal(self.folder / "run.marshal", run)
         self._dirty.clear()
-        self._added.clear()
 
 
 class FileStore(_Shards):

@@ -4,10 +4,10 @@ them (callers import them from there)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, overload
+from typing import TYPE_CHECKING, Protocol
 
 from wavegate.findings import Finding, ResourceRef
 
@@ -19,35 +19,6 @@ DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 # generous for anything real and is reached in milliseconds by a bomb, since sizes are counted
 # per node (memoised), never by expanding.
 MAX_EXPANDED_NODES = 1_000_000
-
-
-_T = TypeVar("_T")
-
-
-class _once(Generic[_T]):  # (lower case: a decorator, like property)
-    """functools.cached_property without its lock (Python 3.11 takes one on every first read,
-    and the checks make a hundred thousand first reads on 10,000 manifests): the value is
-    computed on the first read and then held in the instance's __dict__, where later reads
-    find it without calling this descriptor."""
-
-    def __init__(self, compute: Callable[[Any], _T]):
-        self.compute = compute
-        self.name: str = compute.__name__
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, instance: None, owner: type | None = None) -> _once[_T]: ...
-
-    @overload
-    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
-
-    def __get__(self, instance, owner=None):
-        if instance is None:
-            return self
-        value = instance.__dict__[self.name] = self.compute(instance)
-        return value
 
 
 class PositionSource(Protocol):
@@ -77,26 +48,26 @@ class Manifest:
 
     # The type metadata are read tens of times per object by the checks (a million times on 10,000
     # manifests): each is computed once and then held as a plain attribute. `data` is never changed
-    # in place at its top level or in its metadata; set_data replaces it and forgets them.
-    @_once
+    # in place at its top level; set_data replaces it and forgets them.
+    @cached_property
     def api_version(self) -> str:
         value = self.data.get("apiVersion")
         return value if isinstance(value, str) else ""
 
-    @_once
+    @cached_property
     def kind(self) -> str:
         value = self.data.get("kind")
         return value if isinstance(value, str) else ""
 
-    @_once
+    @cached_property
     def group(self) -> str:
         return self.api_version.rpartition("/")[0]
 
-    @_once
+    @cached_property
     def version(self) -> str:
         return self.api_version.rpartition("/")[2]
 
-    @_once
+    @cached_property
     def metadata(self) -> dict:
         value = self.data.get("metadata")
         return value if isinstance(value, dict) else {}
@@ -107,22 +78,22 @@ class Manifest:
         for name in _FROM_DATA:
             self.__dict__.pop(name, None)
 
-    @_once
+    @property
     def name(self) -> str | None:
         value = self.metadata.get("name")
         return value if isinstance(value, str) else None
 
-    @_once
+    @property
     def namespace(self) -> str | None:
         value = self.metadata.get("namespace")
         return value if isinstance(value, str) else None
 
-    @_once
+    @property
     def annotations(self) -> dict:
         value = self.metadata.get("annotations")
         return value if isinstance(value, dict) else {}
 
-    @_once
+    @property
     def labels(self) -> dict:
         value = self.metadata.get("labels")
         return value if isinstance(value, dict) else {}
@@ -173,7 +144,7 @@ class Manifest:
         return (file, found[0], found[1]) if key else (file, found[2], found[3])
 
 
-_FROM_DATA = ("api_version", "kind", "group", "version", "metadata", "name", "namespace", "annotations", "labels")
+_FROM_DATA = ("api_version", "kind", "group", "version", "metadata")
 
 
 @dataclass
