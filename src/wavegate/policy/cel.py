@@ -75,6 +75,8 @@ def narrowed(value, fields: frozenset[str] | None):
     """`value` with only `fields` at its top level (a mapping; anything else is returned as is)."""
     if fields is None or not isinstance(value, dict):
         return value
+    if not fields:
+        return {}
     return {key: item for key, item in value.items() if key in fields}
 
 

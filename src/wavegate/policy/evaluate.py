@@ -93,8 +93,8 @@ class Environment:
     # The object as the API server holds it when admission runs (after decoding and defaulting:
     # wavegate.schemas.defaults.admitted); by default the manifest's data as written.
     admitted: Callable[[Manifest], dict] | None = None
-    # namespace_object by name, shared by every target in the namespace (nothing changes it).
-    _namespace_objects: dict[str, dict] = field(default_factory=dict, repr=False, compare=False)
+    # (namespace_object, its labels) by name, shared by every target in the namespace (nothing changes them).
+    _namespace_objects: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
@@ -129,13 +129,14 @@ class Environment:
         namespace_object = None
         namespace_labels = None
         if namespace is not None:
-            namespace_object = self._namespace_objects.get(namespace)
-            if namespace_object is None:
-                namespace_object = self._namespace_objects[namespace] = self.namespace_object(namespace)
-            namespace_labels = dict(namespace_object["metadata"].get("labels") or {})
-        labels = dict(manifest.labels)
+            known = self._namespace_objects.get(namespace)
+            if known is None:
+                made = self.namespace_object(namespace)
+                known = self._namespace_objects[namespace] = (made, dict(made["metadata"].get("labels") or {}))
+            namespace_object, namespace_labels = known
+        labels = manifest.labels  # (read, never changed: a Request's labels are only matched against)
         if manifest.kind == "Namespace" and manifest.group == "" and manifest.name:
-            labels.setdefault(NAMESPACE_NAME_LABEL, manifest.name)
+            labels = {**labels, NAMESPACE_NAME_LABEL: labels.get(NAMESPACE_NAME_LABEL, manifest.name)}
         request = Request(group=manifest.group, version=manifest.version, kind=manifest.kind,
                           resource=self.plural(manifest), namespace=namespace, name=manifest.name,
                           scope=scope or (kube.CLUSTER if cluster_scoped else kube.NAMESPACED),
@@ -163,7 +164,7 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
     pairs = [(policy, binding) for policy in policies.policies.values() for binding in policies.bindings_of(policy)]
     # The pairs whose policy's resourceRules can match, by what those rules look at: most
     # policies are about one or two kinds, and most manifests never get past the rules.
-    candidates: dict[tuple, list[tuple[Policy, Binding]]] = {}
+    candidates: dict[tuple, list[tuple[Policy, Binding, bool]]] = {}
     for manifest in manifests:
         if not kube.is_kubernetes_object(manifest):
             continue
@@ -172,11 +173,47 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
         key = (request.group, request.version, request.resource, request.scope, request.namespace is None)
         applicable = candidates.get(key)
         if applicable is None:
-            applicable = candidates[key] = [(policy, binding) for policy, binding in pairs
-                                            if not _rules_exclude(policy, request)]
-        for policy, binding in applicable:
-            violations.extend(evaluate_one(policies, policy, binding, target))
+            applicable = candidates[key] = _applicable(pairs, request)
+        for policy, binding, matched in applicable:
+            violations.extend(evaluate_one(policies, policy, binding, target, matched))
     return violations
+
+
+def _applicable(pairs: list[tuple[Policy, Binding]], request: Request) -> list[tuple[Policy, Binding, bool]]:
+    """The pairs that can match requests with `request`'s candidate key (group, version, resource,
+    scope, namespaced or not), each with True when it matches every such request: neither the
+    policy nor the binding selects by labels or by name, so the key alone decides (and the pairs
+    it rules out are left out)."""
+    found = []
+    for policy, binding in pairs:
+        if _rules_exclude(policy, request):
+            continue
+        constraints, resources = policy.spec.get("matchConstraints"), binding.match_resources
+        if _decided_by_key(constraints) and _decided_by_key(resources):
+            if resources_match(constraints, request, require_rules=True) and \
+                    resources_match(resources, request, require_rules=False):
+                found.append((policy, binding, True))
+            continue
+        found.append((policy, binding, False))
+    return found
+
+
+def _decided_by_key(match) -> bool:
+    """Whether MatchResources `match` decides alike for every request with the same group, version,
+    resource and scope: no label selector (absent or empty), no rule naming resources."""
+    if match is None:
+        return True
+    if not isinstance(match, dict):
+        return False
+    if any(match.get(selector) not in (None, {}) for selector in ("objectSelector", "namespaceSelector")):
+        return False
+    for rules in (match.get("resourceRules"), match.get("excludeResourceRules")):
+        if rules is None:
+            continue
+        if not isinstance(rules, list) or not all(isinstance(rule, dict) and not rule.get("resourceNames")
+                                                  for rule in rules):
+            return False
+    return True
 
 
 def _rules_exclude(policy: Policy, request: Request) -> bool:
@@ -193,15 +230,17 @@ def _rules_exclude(policy: Policy, request: Request) -> bool:
     return not any(rule_matches(rule, request) for rule in rules)
 
 
-def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target) -> list[Violation]:
+def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target,
+                 matched: bool = False) -> list[Violation]:
+    """The violations of `policy` through `binding` by one target; `matched`: the policy's and the
+    binding's match rules are known to select it (evaluate's candidates)."""
     actions = tuple(binding.actions)
     if not actions:
         return []
     request = target.request
     try:
-        if not resources_match(policy.spec.get("matchConstraints"), request, require_rules=True):
-            return []
-        if not resources_match(binding.match_resources, request, require_rules=False):
+        if not matched and not (resources_match(policy.spec.get("matchConstraints"), request, require_rules=True)
+                                and resources_match(binding.match_resources, request, require_rules=False)):
             return []
     except SelectorError:
         return []  # reported as a malformed policy or binding when loaded
@@ -219,7 +258,12 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
         if not param_ref:
             return failed(f"failed to configure binding: policy {policy.name!r} expects parameters but binding "
                           f"{binding.name!r} has no paramRef")
-        params_list = find_params(policies, policy.param_kind, param_ref, target.namespace)
+        found_for = (id(policy), id(binding), target.namespace)  # (alike for every object of a namespace)
+        found = policies.params_found.get(found_for)
+        if found is None:
+            found = policies.params_found[found_for] = find_params(policies, policy.param_kind, param_ref,
+                                                                   target.namespace)
+        params_list = found
         if not params_list:
             if param_ref.get("parameterNotFoundAction") == "Allow":
                 return []
@@ -237,7 +281,8 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     if target.namespace is not None and isinstance(obj.get("metadata"), dict):
         obj["metadata"] = dict(obj["metadata"])
         obj["metadata"].setdefault("namespace", target.namespace)
-    base = {"object": obj, "oldObject": None, "request": narrowed(request.as_cel(), reads["request"]),
+    read = reads["request"]  # (a policy that never reads the request is not given one to convert)
+    base = {"object": obj, "oldObject": None, "request": narrowed(request.as_cel(), read) if read is None or read else {},
             "namespaceObject": narrowed(target.namespace_object, reads["namespaceObject"])}
     environment = policies.environment
     violations: list[Violation] = []

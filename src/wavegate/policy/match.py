@@ -68,9 +68,9 @@ def crd_plurals(manifests) -> dict[tuple[str, str], str]:
     return found
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Request:
-    """The admission attributes of one manifest, as a CREATE."""
+    """The admission attributes of one manifest, as a CREATE (made once per manifest, never changed)."""
 
     group: str
     version: str

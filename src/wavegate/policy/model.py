@@ -140,6 +140,9 @@ class PolicySet:
     problems: list[Finding] = field(default_factory=list)
     plurals: dict[tuple[str, str], str] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)  # the directory's PolicySet (policy.settings)
+    # The parameter objects each (policy, binding, namespace) selects, found once (policy.evaluate;
+    # keyed by the ids of this set's own Policy and Binding objects).
+    params_found: dict[tuple, list[dict]] = field(default_factory=dict, repr=False, compare=False)
 
     def bindings_of(self, policy: Policy) -> list[Binding]:
         return [b for b in self.bindings if b.policy_name == policy.name]
