@@ -195,6 +195,10 @@ def main() -> int:
     if not args.kubeconform.exists():
         print(f"{args.kubeconform} not found; run scripts/install-tools", file=sys.stderr)
         return 2
+    if args.baseline is not None and not (args.baseline / "src" / "wavegate" / "__init__.py").is_file():
+        # (else PYTHONPATH would name nothing and the installed wavegate would be timed as the "before")
+        print(f"--baseline {args.baseline}: no src/wavegate in it; give the folder that holds src/", file=sys.stderr)
+        return 2
     sizes = args.n or [1000, 10000]
     with tempfile.TemporaryDirectory(prefix="wavegate-bench-") as tmp:
         directory = args.workdir or Path(tmp)
