@@ -91,6 +91,38 @@ def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_do
     assert [a.manifest.kind for a in report.applied if a.plan == "Argo CD objects"] == ["Application"]
 
 
+
+def test_a_crd_is_established_before_the_next_object_of_its_wave_is_applied(tmp_path, cluster, monkeypatch):
+    # Argo CD waits for each CRD it applies (gitops-engine's ensureCRDReady) before the next
+    # object; waiting only at the end of the wave lost a race with the CRD's own resources.
+    from wavegate.dryrun.server import Server
+
+    calls: list[tuple[str, str]] = []
+    apply, wait = Server.apply, Server.wait_established
+
+    def recorded_apply(self, body, namespace):
+        calls.append(("apply", body.get("kind", "")))
+        return apply(self, body, namespace)
+
+    def recorded_wait(self, names, *args, **kwargs):
+        calls.extend(("wait", name) for name in names)
+        return wait(self, names, *args, **kwargs)
+
+    monkeypatch.setattr(Server, "apply", recorded_apply)
+    monkeypatch.setattr(Server, "wait_established", recorded_wait)
+    write_repo(tmp_path, {
+        "argocd/app.yaml": APP.format(name="widgets-c", path="manifests", namespace="team-c"),
+        "manifests/crd.yaml": crd(wave="1").replace("widgets.example.com", "gizmos.example.com")
+            .replace("Widget", "Gizmo").replace("widget", "gizmo"),
+        "manifests/gizmo.yaml": WIDGET.format(name="g", namespace="team-c", extra="").replace("Widget", "Gizmo"),
+    })
+    report = run(tmp_path, cluster)
+    assert report.findings == []
+    gizmo = calls.index(("apply", "Gizmo"))
+    assert calls[gizmo - 2:gizmo + 1] == [("apply", "CustomResourceDefinition"), ("wait", "gizmos.example.com"),
+                                          ("apply", "Gizmo")], calls
+
+
 RGD = """
 apiVersion: kro.run/v1alpha1
 kind: ResourceGraphDefinition

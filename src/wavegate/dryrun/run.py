@@ -139,6 +139,8 @@ def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRun
         server.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}}, None)
     ordered = sorted(extra, key=lambda m: (0 if is_crd(m) or is_rgd(m) else 1, m.path))
     for manifest in ordered:
+        if crds and not (is_crd(manifest) or is_rgd(manifest)):  # the first object that may be of their kinds
+            _wait_for(server, crds, report)
         body = generated_crd(manifest) if is_rgd(manifest) else manifest.data
         if body is None:
             continue
@@ -150,10 +152,16 @@ def _install_prerequisites(server: Server, extra: list[Manifest], report: DryRun
                 message=f"{manifest.kind} {manifest.name} could not be installed: {outcome.message}"))
         elif body.get("kind") == "CustomResourceDefinition":
             crds.append(body["metadata"]["name"])
-    for name in server.wait_established(crds):
-        report.findings.append(PREREQUISITE.at_file("(prerequisites)", message=f"CRD {name} never became Established"))
+    _wait_for(server, crds, report)
     if any(m.kind.startswith("ValidatingAdmissionPolicy") for m in extra):
         _settle_policies(server)
+
+
+def _wait_for(server: Server, crds: list[str], report: DryRunReport) -> None:
+    """Wait for the prerequisite CRDs applied so far (and forget them)."""
+    for name in server.wait_established(crds):
+        report.findings.append(PREREQUISITE.at_file("(prerequisites)", message=f"CRD {name} never became Established"))
+    crds.clear()
 
 
 def _settle_policies(server: Server) -> None:
@@ -205,7 +213,9 @@ def _sync(server: Server, plan: SyncPlan, report: DryRunReport, progress: Progre
             if outcome.applied and manifest.kind == "Namespace" and manifest.name:
                 created_namespaces.add(manifest.name)
             if outcome.applied and is_crd(manifest) and manifest.name:
-                crds.append(manifest.name)
+                # As Argo CD's sync does (gitops-engine's ensureCRDReady, right after applying a CRD):
+                # the objects after it in the same wave may be of its kind.
+                server.wait_established([manifest.name])
         for rgd, crd in generated:
             outcome = server.apply(crd, None)
             if outcome.applied:
