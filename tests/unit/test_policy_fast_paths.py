@@ -1,6 +1,7 @@
 """The fast paths of policy evaluation give exactly the slow paths' answers: CEL is given only the
-top-level fields a policy's expressions can read (policy.cel.top_level_reads, Policy.reads), and pairs
-whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude)."""
+top-level fields a policy's expressions can read (policy.cel.top_level_reads, Policy.reads), pairs
+whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude), and
+pairs that select by neither labels nor names are matched once per kind (evaluate._decided_by_key)."""
 
 from __future__ import annotations
 
@@ -116,6 +117,7 @@ def _slow(monkeypatch):
     monkeypatch.setattr(Policy, "reads", property(lambda self: dict.fromkeys(
         ("object", "oldObject", "request", "params", "namespaceObject"))))
     monkeypatch.setattr(evaluation, "_rules_exclude", lambda policy, request: False)
+    monkeypatch.setattr(evaluation, "_decided_by_key", lambda match: False)
     monkeypatch.setattr(Policy, "all_hold", property(lambda self: None))
 
 
@@ -198,6 +200,48 @@ spec: {policyName: named, validationActions: [Deny]}
     manifests = load(objects).manifests
     fast = _violations(policies, manifests)
     assert {v[0] for v in fast} == {"whole", "named"}
+    _slow(monkeypatch)
+    assert _violations(policies, manifests) == fast
+
+
+def test_bindings_that_select_by_labels_or_names_are_matched_object_by_object(tmp_path, monkeypatch):
+    def policy(name, constraints, binding=""):
+        return (f"apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\n"
+                f"metadata: {{name: {name}}}\nspec:\n  matchConstraints: {constraints}\n"
+                f"  validations: [{{expression: 'false', message: '{name}'}}]\n---\n"
+                f"apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n"
+                f"metadata: {{name: {name}}}\nspec: {{policyName: {name}, validationActions: [Deny]{binding}}}\n---\n")
+
+    rules = '[{apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["configmaps"]}]'
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    (directory / "p.yaml").write_text("".join([
+        policy("plain", f"{{resourceRules: {rules}}}"),
+        policy("empty-selectors", f"{{resourceRules: {rules}, objectSelector: {{}}, namespaceSelector: {{}}}}"),
+        policy("object-label", f"{{resourceRules: {rules}, objectSelector: {{matchLabels: {{tier: web}}}}}}"),
+        policy("namespace-label", f"{{resourceRules: {rules}}}",
+               ", matchResources: {namespaceSelector: {matchExpressions: [{key: env, operator: In, values: [prod]}]}}"),
+        policy("by-name", "{resourceRules: [{apiGroups: [''], apiVersions: [v1], operations: [CREATE], "
+                          "resources: [configmaps], resourceNames: [b]}]}"),
+        policy("excluded-name", f"{{resourceRules: {rules}, excludeResourceRules: [{{apiGroups: [''], "
+                                "apiVersions: [v1], operations: [CREATE], resources: [configmaps], resourceNames: [a]}]}"),
+        policy("bad-selector", f"{{resourceRules: {rules}, objectSelector: {{matchExpressions: [{{key: x, operator: Near}}]}}}}"),
+    ]))
+    objects = tmp_path / "repo"
+    objects.mkdir()
+    (objects / "o.yaml").write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: prod, labels: {env: prod}}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: prod, labels: {tier: web}}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: dev}\n---\n"
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: prod, labels: {tier: db}}\n")
+    policies = load_policies(directory)
+    manifests = load(objects).manifests
+    fast = _violations(policies, manifests)
+    found = {(v[0], v[3], v[4]) for v in fast}
+    assert {(name, doc) for name, _, doc in found} == {
+        ("plain", 1), ("plain", 2), ("plain", 3), ("empty-selectors", 1), ("empty-selectors", 2),
+        ("empty-selectors", 3), ("object-label", 1), ("namespace-label", 1), ("namespace-label", 3),
+        ("by-name", 2), ("excluded-name", 2), ("excluded-name", 3)}
     _slow(monkeypatch)
     assert _violations(policies, manifests) == fast
 
