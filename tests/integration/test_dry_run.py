@@ -123,6 +123,38 @@ def test_a_crd_is_established_before_the_next_object_of_its_wave_is_applied(tmp_
                                           ("apply", "Gizmo")], calls
 
 
+
+def test_a_crd_whose_names_are_taken_is_not_waited_for(cluster):
+    # Another CRD already serves the plural: the API server never establishes this one
+    # (NamesAccepted=False), so waiting the full timeout for it would only delay the dry-run.
+    import time
+
+    from wavegate.dryrun.server import Server
+
+    def crd_named(name):
+        return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+                "metadata": {"name": name},
+                "spec": {"group": "taken.example.com", "scope": "Namespaced",
+                         "names": {"plural": "things", "singular": "thing", "kind": "Thing",
+                                   "listKind": "ThingList", "shortNames": ["th"]},
+                         "versions": [{"name": "v1", "served": True, "storage": True,
+                                       "schema": {"openAPIV3Schema": {"type": "object"}}}]}}
+
+    server = Server(cluster)
+    try:
+        first = crd_named("things.taken.example.com")
+        assert server.apply(first, None).applied
+        assert server.wait_established([first["metadata"]["name"]]) == []
+        second = crd_named("stuff.taken.example.com")  # another plural, the same kind and short name
+        second["spec"]["names"].update(plural="stuff", singular="stuff")
+        assert server.apply(second, None).applied  # (accepted: the conflict shows only in its status)
+        began = time.monotonic()
+        assert server.wait_established([second["metadata"]["name"]]) == [second["metadata"]["name"]]
+        assert time.monotonic() - began < 10
+    finally:
+        server.close()
+
+
 RGD = """
 apiVersion: kro.run/v1alpha1
 kind: ResourceGraphDefinition

@@ -92,6 +92,7 @@ class Server:
             return []
         resource = self.resource("apiextensions.k8s.io/v1", "CustomResourceDefinition")
         waiting = set(crd_names)
+        refused: set[str] = set()
         deadline = time.monotonic() + timeout
         while waiting and time.monotonic() < deadline:
             for name in sorted(waiting):
@@ -99,11 +100,14 @@ class Server:
                     crd = self.dynamic.get(resource, name=name).to_dict()
                 except Exception:  # noqa: BLE001 - not there yet
                     continue
-                if _established(crd) and self._served(crd):
+                if _condition(crd, "NamesAccepted") == "False":  # (a name taken by another CRD: never served)
+                    refused.add(name)
+                    waiting.discard(name)
+                elif _condition(crd, "Established") == "True" and self._served(crd):
                     waiting.discard(name)
             if waiting:
                 time.sleep(0.05)
-        return sorted(waiting)
+        return sorted(waiting | refused)
 
     def _served(self, crd: dict) -> bool:
         spec = crd.get("spec") or {}
@@ -118,9 +122,10 @@ class Server:
         return self.resource(api_version, kind) is not None
 
 
-def _established(crd: dict) -> bool:
+def _condition(crd: dict, kind: str) -> str | None:
+    """The status ("True", "False", "Unknown") of the CRD's condition `kind`, None when it has none."""
     conditions = (crd.get("status") or {}).get("conditions") or []
-    return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
+    return next((c.get("status") for c in conditions if isinstance(c, dict) and c.get("type") == kind), None)
 
 def _warnings(headers) -> list[str]:
     if not headers:
