@@ -127,6 +127,7 @@ def _condition(crd: dict, kind: str) -> str | None:
     conditions = (crd.get("status") or {}).get("conditions") or []
     return next((c.get("status") for c in conditions if isinstance(c, dict) and c.get("type") == kind), None)
 
+
 def _warnings(headers) -> list[str]:
     if not headers:
         return []
