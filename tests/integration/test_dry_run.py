@@ -78,18 +78,23 @@ def test_custom_resource_with_a_field_its_crd_lacks_is_refused_at_that_line(tmp_
     assert "colour" in finding.message
 
 
-def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_does(tmp_path, cluster):
-    write_repo(tmp_path, {
-        "argocd/app.yaml": APP.format(name="widgets-b", path="manifests", namespace="team-b"),
-        "manifests/crd.yaml": crd(wave="3").replace("widgets.example.com", "gadgets.example.com")
-            .replace("Widget", "Gadget").replace("widget", "gadget"),
-        "manifests/gadget.yaml": WIDGET.format(name="g", namespace="team-b", extra="").replace("Widget", "Gadget"),
+def write_kind_and_resource(root, app: str, namespace: str, kind: str, crd_wave: str) -> None:
+    """An Application syncing a CRD of its own kind `kind` (in wave `crd_wave`) and one resource of
+    that kind (in wave 1); each test names its own kind, since they share one API server."""
+    write_repo(root, {
+        "argocd/app.yaml": APP.format(name=app, path="manifests", namespace=namespace),
+        "manifests/crd.yaml": crd(wave=crd_wave).replace("widgets.example.com", f"{kind.lower()}s.example.com")
+            .replace("Widget", kind).replace("widget", kind.lower()),
+        "manifests/resource.yaml": WIDGET.format(name="g", namespace=namespace, extra="").replace("Widget", kind),
     })
+
+
+def test_crd_written_in_a_later_wave_is_moved_before_its_resources_as_argo_cd_does(tmp_path, cluster):
+    write_kind_and_resource(tmp_path, "widgets-b", "team-b", "Gadget", crd_wave="3")
     report = run(tmp_path, cluster)
     assert report.findings == []
     assert [a.outcome.applied for a in report.applied if a.plan != "Argo CD objects"] == [True, True]
     assert [a.manifest.kind for a in report.applied if a.plan == "Argo CD objects"] == ["Application"]
-
 
 
 def test_a_crd_is_established_before_the_next_object_of_its_wave_is_applied(tmp_path, cluster, monkeypatch):
@@ -110,12 +115,7 @@ def test_a_crd_is_established_before_the_next_object_of_its_wave_is_applied(tmp_
 
     monkeypatch.setattr(Server, "apply", recorded_apply)
     monkeypatch.setattr(Server, "wait_established", recorded_wait)
-    write_repo(tmp_path, {
-        "argocd/app.yaml": APP.format(name="widgets-c", path="manifests", namespace="team-c"),
-        "manifests/crd.yaml": crd(wave="1").replace("widgets.example.com", "gizmos.example.com")
-            .replace("Widget", "Gizmo").replace("widget", "gizmo"),
-        "manifests/gizmo.yaml": WIDGET.format(name="g", namespace="team-c", extra="").replace("Widget", "Gizmo"),
-    })
+    write_kind_and_resource(tmp_path, "widgets-c", "team-c", "Gizmo", crd_wave="1")
     report = run(tmp_path, cluster)
     assert report.findings == []
     gizmo = calls.index(("apply", "Gizmo"))
