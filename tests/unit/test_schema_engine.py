@@ -417,3 +417,16 @@ def test_rules_on_list_items_and_map_values_see_each_item(tmp_path):
     findings = _check(tmp_path, {**GOOD, "ports": [{"name": "a", "port": 22}, {"name": "b"}]}, crd=crd)
     assert [(f.rule, f.field, f.message) for f in findings] == [
         ("schema-cel-rule", "spec.ports[0]", 'spec.ports[0]: Invalid value: "object": port 22 is not allowed')]
+
+
+@pytest.mark.parametrize("fmt, value, verdict", [
+    ("uuid", "123e4567-e89b-12d3-a456-426614174000", ""),
+    ("uuid", "not-a-uuid", "must be a valid uuid"),
+    ("ipv4", "10.0.0.300", "must be a valid ipv4"),
+    ("duration", "90x", "must be a duration such as 30s, 5m or 1h30m"),
+])
+def test_string_formats_of_custom_resources(fmt, value, verdict):
+    from wavegate.schemas.engine import CRD as CRD_DIALECT
+    from wavegate.schemas.engine import check_format
+
+    assert check_format(fmt, value, CRD_DIALECT) == verdict

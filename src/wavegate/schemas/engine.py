@@ -27,7 +27,6 @@ import difflib
 import ipaddress
 import json
 import math
-import uuid as _uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -885,7 +884,9 @@ def check_format(fmt: str, value: str, dialect: str) -> str:
             ipaddress.ip_network(value, strict=False)
             return ""
         if fmt in ("uuid", "uuid3", "uuid4", "uuid5"):
-            _uuid.UUID(value)
+            import uuid  # (here: importing it at start-up costs more than most runs ever check)
+
+            uuid.UUID(value)
             return ""
         if fmt == "hostname":
             return "" if len(value) <= 253 and _HOSTNAME.search(value) else "must be a valid hostname"

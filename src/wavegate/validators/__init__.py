@@ -183,14 +183,16 @@ def _groups(found: list[tuple[str, Check]], indexes: list[int]) -> list[list[int
 
 
 def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> list[list[Finding]]:
-    import multiprocessing
     import os
     import sys
 
     parallel = (len(found) > 1 and len(repo.manifests) >= PARALLEL_MIN_MANIFESTS
-                and os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() != "1"
-                and "fork" in multiprocessing.get_all_start_methods())
+                and os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() != "1")
     if not parallel:
+        return [_run_one(name, check, repo, ctx) for name, check in found]
+    import multiprocessing  # (only now: a small repository never starts a worker)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
         return [_run_one(name, check, repo, ctx) for name, check in found]
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
         _ = ctx.applications
