@@ -29,6 +29,22 @@ VALUES = {
     "cidr": ["10.0.0.0/8", "10.0.0.1/8", "2001:db8::/32", "10.0.0.0", "10.0.0.0/33", "10.0.0.0/08",
              "010.0.0.0/8", "::/0", "::/129", "10.0.0.0/"],
     "date": ["2026-12-05", "2026-13-05", "2026-12-5", "20261205", "2024-02-29", "2026-02-29", "2026-04-31"],
+    "date-time": ["2026-12-05T10:00:00Z", "2026-12-05T10:00:00.123+02:00", "2026-12-05 10:00:00Z",
+                  "2026-12-05t10:00:00z", "2026-13-05T10:00:00Z", "2026-12-05T25:00:00Z", "2026-12-05T10:00:00",
+                  "2026-12-05", "2026-02-29T10:00:00Z", "2026-12-05T10:00:60Z", "2026-12-05T10:00Z",
+                  "2026-12-05T10:00:00Z\n", "2026-12-05T10:00:00.Z"],
+    "duration": ["30s", "1h30m", "1.5h", "90x", "1d", "2w", "-5s", "5", "", "1 h", "300ms", "5us", "5\u00b5s",
+                 "5\u03bcs", "3 hours", "1y", "0", "+0", ".5s", "5.s", ".s", "1h 30m", "5 SECS", "2 weeks", "5 mo",
+                 "1x 2s", "1h30", "PT5M", "5 nanos", "4 millis", "2 wk", "7 hr"],
+    "hostname": ["example.com", "Example.COM", "a" * 64 + ".com", "-a.com", "a_b.com", "example.com.", "localhost",
+                 "1.2.3.4", "ex ample", "b\u00fccher.example"],
+    "email": ["a@b.c", "a@b", "a b@c.d", "@b.c", "a@", "A.B+tag@example.com", "a@@b.c", '"a b"@example.com'],
+    "byte": ["aGVsbG8=", "aGVsbG8", "not base64!", "", "aGVs bG8="],
+}
+# Where wavegate knowingly judges otherwise, and why; each must still disagree (the list stays true).
+KNOWN = {
+    ("email", '"a b"@example.com'): "the server parses addresses with Go's net/mail (quoted local parts, display "
+                                    "names); wavegate checks a simple local@domain pattern",
 }
 
 
@@ -61,6 +77,9 @@ def verdicts():
 @pytest.mark.parametrize("fmt, value", [(fmt, value) for fmt, values in VALUES.items() for value in values])
 def test_wavegate_judges_a_format_as_the_api_server_does(verdicts, fmt, value):
     accepted = check_format(fmt, value, CRD_DIALECT) == ""
+    if (fmt, value) in KNOWN:
+        assert accepted != verdicts[(fmt, value)], f"{fmt} {value!r} now agrees: take it out of KNOWN"
+        return
     assert accepted == verdicts[(fmt, value)], (
         f"{fmt} {value!r}: the API server {'accepts' if verdicts[(fmt, value)] else 'refuses'} it, "
         f"wavegate says {check_format(fmt, value, CRD_DIALECT)!r}")

@@ -27,6 +27,7 @@ import difflib
 import ipaddress
 import json
 import math
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -853,10 +854,29 @@ def _closest(key: str, props: dict | None) -> list[str]:
 # apiextensions validates). Built-in kinds' formats (int32, byte, date-time) are Go types there,
 # checked by decoding; only the integer ranges are checked for them.
 
-_DATE_TIME = compile_regex(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
+_DATE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 _DATE = compile_regex(r"^\d{4}-\d{2}-\d{2}$")
-_DURATION = compile_regex(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h|d|w))+$")
-_HOSTNAME = compile_regex(r"^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$")
+# strfmt.ParseDuration: Go's time.ParseDuration first; failing that, every "<digits> <unit>" found
+# anywhere in the text, where a unit is one of these names (any case) or starts with the last one.
+_GO_DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)\Z", re.ASCII)
+_DURATION_PART = re.compile(r"([0-9]+)\s*([A-Za-z\u00b5]+)")
+_DURATION_UNITS = (("ns", "nano"), ("us", "\u00b5s", "micro"), ("ms", "milli"), ("s", "sec"), ("m", "min"),
+                   ("h", "hr", "hour"), ("d", "day"), ("w", "wk", "week"))
+
+
+def _is_duration(value: str) -> bool:
+    if _GO_DURATION.match(value):
+        return True
+    for _, unit in _DURATION_PART.findall(value):
+        unit = unit.lower()
+        if any(unit == name or (name == names[-1] and unit.startswith(name))
+               for names in _DURATION_UNITS for name in names):
+            return True
+    return False
+# strfmt's hostname: one label, or labels ending in a top-level name of 2 to 63 letters (no digits,
+# no trailing dot); letters and symbols of any script count as characters.
+_HOSTNAME = compile_regex(r"^([a-zA-Z0-9\p{S}\p{L}]((-?[a-zA-Z0-9\p{S}\p{L}]{0,62})?)|([a-zA-Z0-9\p{S}\p{L}]"
+                          r"(([a-zA-Z0-9-\p{S}\p{L}]{0,61}[a-zA-Z0-9\p{S}\p{L}])?)(\.)){1,}([a-zA-Z\p{L}]){2,63})$")
 _EMAIL = compile_regex(r"^[^@\s]+@[^@\s]+$")
 # strfmt's UUID patterns (k8s.io/kube-openapi): 32 hex digits in groups of 8-4-4-4-12, each dash
 # optional, any case; the numbered ones also fix the version digit (and, for 4 and 5, the variant).
@@ -885,7 +905,14 @@ def check_format(fmt: str, value: str, dialect: str) -> str:
     """Why `value` is not a valid `fmt`, or "" when it is (or the format is not checked)."""
     try:
         if fmt == "date-time" or fmt == "datetime":
-            return "" if _DATE_TIME.search(value) else "must be an RFC 3339 date-time (2006-01-02T15:04:05Z)"
+            found = _DATE_TIME.match(value)
+            if not found:
+                return "must be an RFC 3339 date-time (2006-01-02T15:04:05Z)"
+            import datetime  # (only a date field needs it)
+
+            year, month, day, hour, minute, second = (int(part) for part in found.groups()[:6])
+            datetime.datetime(year, month, day, hour, minute, second)  # (a moment that exists)
+            return ""
         if fmt == "date":
             import datetime  # (only a date field needs it)
 
@@ -896,10 +923,10 @@ def check_format(fmt: str, value: str, dialect: str) -> str:
         if dialect == BUILTIN:
             return ""
         if fmt == "duration":
-            return "" if _DURATION.search(value) else "must be a duration such as 30s, 5m or 1h30m"
+            return "" if _is_duration(value) else "must be a duration such as 30s, 5m or 1h30m"
         if fmt == "byte":
             base64.b64decode(value, validate=True)
-            return ""
+            return "" if value else "must be base64-encoded data (it is empty)"
         if fmt == "ipv4":
             return "" if "." in value and _ip(value) else f"must be a valid {fmt}"
         if fmt == "ipv6":
