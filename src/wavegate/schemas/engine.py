@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import difflib
 import ipaddress
 import json
@@ -908,14 +909,10 @@ def check_format(fmt: str, value: str, dialect: str) -> str:
             found = _DATE_TIME.match(value)
             if not found:
                 return "must be an RFC 3339 date-time (2006-01-02T15:04:05Z)"
-            import datetime  # (only a date field needs it)
-
             year, month, day, hour, minute, second = (int(part) for part in found.groups()[:6])
             datetime.datetime(year, month, day, hour, minute, second)  # (a moment that exists)
             return ""
         if fmt == "date":
-            import datetime  # (only a date field needs it)
-
             if not _DATE.search(value):
                 return "must be a full date (2006-01-02)"
             datetime.date.fromisoformat(value)  # (a month and day that exist)
