@@ -13,6 +13,11 @@ from wavegate.schemas.engine import check_format
 
 pytestmark = pytest.mark.integration
 
+def _long_hostname(length: int) -> str:
+    """A hostname of `length` characters: four labels of 61, then one that fills it up, then .com."""
+    return ".".join(["a" * 61] * 4) + "." + "b" * (length - 252) + ".com"
+
+
 V1 = "123e4567-e89b-12d3-a456-426614174000"
 V3 = "a3bb189e-8bf9-3888-9912-ace4e6543002"
 V4 = "9f5b2a1c-3d4e-4f60-8a7b-1c2d3e4f5a6b"
@@ -37,7 +42,7 @@ VALUES = {
                  "5\u03bcs", "3 hours", "1y", "0", "+0", ".5s", "5.s", ".s", "1h 30m", "5 SECS", "2 weeks", "5 mo",
                  "1x 2s", "1h30", "PT5M", "5 nanos", "4 millis", "2 wk", "7 hr"],
     "hostname": ["example.com", "Example.COM", "a" * 64 + ".com", "-a.com", "a_b.com", "example.com.", "localhost",
-                 "1.2.3.4", "ex ample", "b\u00fccher.example"],
+                 "1.2.3.4", "ex ample", "b\u00fccher.example", *(_long_hostname(n) for n in (253, 254, 255, 256))],
     "email": ["a@b.c", "a@b", "a b@c.d", "@b.c", "a@", "A.B+tag@example.com", "a@@b.c", '"a b"@example.com'],
     "byte": ["aGVsbG8=", "aGVsbG8", "not base64!", "", "aGVs bG8="],
 }

@@ -938,7 +938,7 @@ def check_format(fmt: str, value: str, dialect: str) -> str:
         if fmt in _UUIDS:
             return "" if _UUIDS[fmt].search(value) else f"must be a valid {fmt}"
         if fmt == "hostname":
-            return "" if len(value) <= 253 and _HOSTNAME.search(value) else "must be a valid hostname"
+            return "" if len(value) <= 255 and _HOSTNAME.search(value) else "must be a valid hostname"
         if fmt == "email":
             return "" if _EMAIL.search(value) else "must be an email address"
     except (ValueError, TypeError):
