@@ -864,16 +864,6 @@ _DURATION_PART = re.compile(r"([0-9]+)\s*([A-Za-z\u00b5]+)")
 _DURATION_UNITS = (("ns", "nano"), ("us", "\u00b5s", "micro"), ("ms", "milli"), ("s", "sec"), ("m", "min"),
                    ("h", "hr", "hour"), ("d", "day"), ("w", "wk", "week"))
 
-
-def _is_duration(value: str) -> bool:
-    if _GO_DURATION.match(value):
-        return True
-    for _, unit in _DURATION_PART.findall(value):
-        unit = unit.lower()
-        if any(unit == name or (name == names[-1] and unit.startswith(name))
-               for names in _DURATION_UNITS for name in names):
-            return True
-    return False
 # strfmt's hostname: one label, or labels ending in a top-level name of 2 to 63 letters (no digits,
 # no trailing dot); letters and symbols of any script count as characters.
 _HOSTNAME = compile_regex(r"^([a-zA-Z0-9\p{S}\p{L}]((-?[a-zA-Z0-9\p{S}\p{L}]{0,62})?)|([a-zA-Z0-9\p{S}\p{L}]"
@@ -887,6 +877,18 @@ _UUIDS = {
     "uuid4": compile_regex(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?4[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"),
     "uuid5": compile_regex(r"(?i)^[0-9a-f]{8}-?[0-9a-f]{4}-?5[0-9a-f]{3}-?[89ab][0-9a-f]{3}-?[0-9a-f]{12}$"),
 }
+
+
+def _is_duration(value: str) -> bool:
+    """Whether strfmt.ParseDuration reads `value` (see _GO_DURATION)."""
+    if _GO_DURATION.match(value):
+        return True
+    for _, unit in _DURATION_PART.findall(value):
+        unit = unit.lower()
+        if any(unit == name or (name == names[-1] and unit.startswith(name))
+               for names in _DURATION_UNITS for name in names):
+            return True
+    return False
 
 
 def _ip(value: str):
