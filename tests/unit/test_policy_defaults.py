@@ -1,6 +1,7 @@
 """The default policies shipped inside wavegate: their fixtures, the examples, the real AppProject."""
 
 import re
+import shutil
 import textwrap
 
 from tests.helpers import EXAMPLES, check_repo, shared, with_rule, write_repo
@@ -8,6 +9,7 @@ from wavegate.load import parse_documents
 from wavegate.policy import builtin_policy_dir, evaluate, load_policies
 from wavegate.policy import test_runner
 from wavegate.policy.evaluate import Environment
+from wavegate.policy.model import expressions
 
 TEMPLATE = ("reference", "appmod-blueprints", "at-7e8ddfab", "platform", "backstage", "templates", "cicd-pipeline",
             "template-cicd-pipeline-gitops.yaml")
@@ -21,6 +23,28 @@ def test_default_policies_load_cleanly():
         "appproject-restricted-destinations", "appproject-source-repos-not-wildcard", "cicdpipeline-allowed-region",
         "no-cluster-admin-binding", "pod-security-baseline", "pod-security-restricted"}
     assert policies.policies["no-cluster-admin-binding"].non_exceptable
+
+
+def test_every_expression_of_the_default_policies_compiles(tmp_path):
+    """load_policies(None) leaves compiling the defaults to their first evaluation, so a repository
+    without Pods never compiles the Pod Security expressions. This is the compile it leaves out: the
+    same files, loaded as any other policy directory, where every expression is compiled at once."""
+    copy = tmp_path / "policies"
+    shutil.copytree(builtin_policy_dir(), copy)
+    checked = load_policies(copy)
+    assert checked.problems == []
+    assert set(checked.policies) == set(load_policies(None).policies)
+    assert sum(len(list(expressions(policy))) for policy in checked.policies.values()) >= 100
+
+
+def test_a_policy_directory_given_is_compiled_when_loaded(tmp_path):
+    copy = tmp_path / "policies"
+    shutil.copytree(builtin_policy_dir(), copy, ignore=shutil.ignore_patterns("fixtures"))
+    policy = copy / "pod-security-baseline.yaml"
+    policy.write_text(policy.read_text().replace("expression: >-\n", "expression: >-\n        ) ||\n", 1))
+    problems = load_policies(copy).problems
+    assert [(p.rule, p.path) for p in problems] == [("policy-invalid", f"{copy}/pod-security-baseline.yaml")]
+    assert "does not compile" in problems[0].message
 
 
 def test_every_default_policy_passes_its_own_fixtures():
