@@ -373,6 +373,28 @@ class ResultStore(_Shards):
         self._put(key, value)
 
 
+class ProgramStore:
+    """Compiled CEL programs (their serialized form, wavegate.cel.keep_programs) by environment and
+    expression, one file each; a program compiled by another runtime or other wavegate code is
+    never read back (the key holds both)."""
+
+    def __init__(self, cache: Cache):
+        self.cache = cache
+        self._scope: str | None = None
+
+    def _key(self, environment: str, expression: str) -> str:
+        if self._scope is None:
+            self._scope = Key("cel-program", runtime_identity()).hexdigest()
+        return Key(self._scope, environment, expression).hexdigest()
+
+    def get(self, environment: str, expression: str) -> bytes | None:
+        value = self.cache.get_value("cel-programs", self._key(environment, expression))
+        return value if isinstance(value, bytes) else None
+
+    def put(self, environment: str, expression: str, serialized: bytes) -> None:
+        self.cache.put_value("cel-programs", self._key(environment, expression), serialized)
+
+
 class ObjectResults:
     """Per-object results of the checks that judge one object alone (validators.per_object), kept
     between runs. An object has a key when it is a document of a file as written (not rendered by

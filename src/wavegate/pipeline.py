@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavegate.cache import Cache, ObjectResults, RunStore, plain_finding, tree_state
+from wavegate.cache import Cache, ObjectResults, ProgramStore, RunStore, plain_finding, tree_state
 from wavegate.errors import ConfigError, UsageError
 from wavegate.findings import Finding
 
@@ -143,7 +143,11 @@ def render(run: Run) -> Run:
     from wavegate.validators import Context
 
     options, config = run.options, run.config
+    from wavegate import cel
     from wavegate.config import repository_url
+
+    cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
+    cel.keep_programs(ProgramStore(cache) if cache.enabled else None)  # (long CEL programs: not compiled again)
 
     repo_url = options.repo_url or repository_url(config, options.root, run.loaded)
     try:
@@ -156,8 +160,7 @@ def render(run: Run) -> Run:
         rendering = render_repository(run.loaded, RenderOptions(
             repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
             kustomize_build_options=_kustomize_build_options(config, options.root),
-            revision=_revision(options.root), progress=options.progress,
-            cache=Cache.for_repository(options.root, options.cache_dir, enabled=options.cache),
+            revision=_revision(options.root), progress=options.progress, cache=cache,
             clusters=_known_clusters(run.loaded, config)))
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
@@ -181,7 +184,6 @@ def render(run: Run) -> Run:
     from wavegate.policy.review import review_exceptions
 
     ctx.exception_review = review_exceptions(ctx)  # what GitLab and git say, read before the pure checks
-    cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
     if cache.enabled and run.loaded.digests:
         from wavegate.load import as_written
 

@@ -6,8 +6,7 @@ import textwrap
 
 from tests.helpers import EXAMPLES, check_repo, shared, with_rule, write_repo
 from wavegate.load import parse_documents
-from wavegate.policy import builtin_policy_dir, evaluate, load_policies
-from wavegate.policy import test_runner
+from wavegate.policy import builtin_policy_dir, evaluate, load_policies, test_runner
 from wavegate.policy.evaluate import Environment
 from wavegate.policy.model import expressions
 
