@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from wavegate import load as loader
+from wavegate import load_python
 from wavegate.load import Limits, parse_documents
 
 # Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
@@ -70,14 +71,14 @@ def test_the_size_limit_is_the_same_at_its_boundary():
 def test_plain_documents_take_the_one_pass_and_unusual_ones_do_not(monkeypatch):
     monkeypatch.setattr(loader.load_native, "AVAILABLE", False)  # the Python path's builder
     used = []
-    plain = loader._Builder._plain_document
+    plain = load_python._Builder._plain_document
 
     def spy(self, node):
         data = plain(self, node)
         used.append(data is not None)
         return data
 
-    monkeypatch.setattr(loader._Builder, "_plain_document", spy)
+    monkeypatch.setattr(load_python._Builder, "_plain_document", spy)
     parse_documents("f.yaml", DOCUMENTS[0], lazy_positions=True)
     for unusual in DOCUMENTS[1:5]:
         parse_documents("f.yaml", unusual, lazy_positions=True)

@@ -12,7 +12,7 @@ import random
 import pytest
 import yaml
 
-from wavegate import kube_yaml
+from wavegate import kube_yaml, load_python
 from wavegate import load as loader
 
 # Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
@@ -102,7 +102,7 @@ def _scalars(count: int = 20_000) -> list[str]:
 
 
 def test_the_short_circuit_gives_the_full_resolution():
-    resolving = loader._Loader("")
+    resolving = load_python._Loader("")
     try:
         for value in _scalars():
             for implicit in itertools.product((True, False), repeat=2):

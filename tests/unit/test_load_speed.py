@@ -11,6 +11,7 @@ import pytest
 
 from tests.helpers import check_repo, write_repo
 from wavegate import load as loader
+from wavegate import load_python
 from wavegate.load import Limits, load, load_file
 
 # Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
@@ -96,21 +97,21 @@ def test_lazy_manifests_pickle_and_compute_positions_after(many):
 
 def test_alias_free_count_agrees_with_the_general_one():
     text = "a: [1, 2, {b: c}]\nd: {e: [f, g]}\n"
-    builder = loader._Builder("x.yaml", 0, Limits(), may_alias=False)
+    builder = load_python._Builder("x.yaml", 0, Limits(), may_alias=False)
     node = yaml_node(text)
-    assert builder._tree_size(node) == loader._Builder("x.yaml", 0, Limits())._expanded_size(node, set(), 0)
+    assert builder._tree_size(node) == load_python._Builder("x.yaml", 0, Limits())._expanded_size(node, set(), 0)
     deep = "".join(" " * i + f"k{i}:\n" for i in range(210)) + " " * 210 + "v\n"  # block nesting, no brackets
     (found,) = loader.parse_documents("deep.yaml", deep)[1]
     assert found.rule == "yaml-too-deep"
-    small = loader._Builder("x.yaml", 0, Limits(max_expanded_nodes=5), may_alias=False)
-    with pytest.raises(loader._TooLarge):
+    small = load_python._Builder("x.yaml", 0, Limits(max_expanded_nodes=5), may_alias=False)
+    with pytest.raises(load_python._TooLarge):
         small._tree_size(yaml_node(text))
 
 
 def yaml_node(text):
     import yaml
 
-    return yaml.compose(text, Loader=loader._Loader)
+    return yaml.compose(text, Loader=load_python._Loader)
 
 
 def test_checks_see_the_same_findings_with_workers(many, monkeypatch):
