@@ -15,7 +15,7 @@ import yaml
 
 from wavegate import kube_yaml
 from wavegate.findings import Finding
-from wavegate.load import (
+from wavegate.load_rules import (
     ALIAS_BOMB,
     DUPLICATE_KEY,
     MAX_DEPTH,
@@ -25,11 +25,8 @@ from wavegate.load import (
     SYNTAX,
     TAB_INDENT,
     TOO_DEEP,
-    _kept,
-    _missing_type,
-    _Source,
 )
-from wavegate.manifest import Limits, Manifest
+from wavegate.manifest import Limits, Manifest, PositionSource, kept_document, missing_type
 from wavegate.rules import format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -114,10 +111,11 @@ _FLOW_TAG = re.compile(r"![0-9A-Za-z_;/?:@&=+$.!~*'()%-]*[,\[\]]")
 _NON_SPECIFIC_TAG = re.compile(r"(?:^|[\s\[\]{},?:-])!(?:<!>)?(?=[\s\[\]{},]|$)", re.M)
 
 
-def parse_documents(rel: str, text: str, limits: Limits, require_object: bool, lazy_positions: bool,
+def parse_documents(rel: str, text: str, limits: Limits, require_object: bool, source: PositionSource | None,
                     lists: bool) -> tuple[list[Manifest], list[Finding]]:
-    """wavegate.load.parse_documents for what the native loader does not read."""
-    source = _Source(rel, text, limits, require_object) if lazy_positions else None
+    """wavegate.load.parse_documents for what the native loader does not read. `source`: what gives
+    the manifests their positions when first asked for (wavegate.load._Source), or None to build
+    them now."""
     if text.count("[") + text.count("{") > MAX_DEPTH:  # cheap test first; the real one streams events
         too_deep = _first_too_deep(text)
         if too_deep is not None:
@@ -203,7 +201,7 @@ def _put_back(root: yaml.Node, stand_ins: dict[str, str]) -> None:
             stack.extend(node.value if type(node) is _SequenceNode else [n for pair in node.value for n in pair])
 
 
-def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: _Source | None,
+def _parse(rel: str, text: str, limits: Limits, require_object: bool, source: PositionSource | None,
            loader_class: type, stand_ins: dict[str, str], reread: bool = True,
            lists: bool = True) -> tuple[list[Manifest], list[Finding]]:
     manifests: list[Manifest] = []
@@ -278,7 +276,7 @@ def _is_list(manifest: Manifest) -> bool:
     return manifest.kind.endswith("List") and isinstance(manifest.data.get("items"), list)
 
 
-def _list_items(wrapper: Manifest, source: _Source | None) -> tuple[list[Manifest], list[Finding]]:
+def _list_items(wrapper: Manifest, source: PositionSource | None) -> tuple[list[Manifest], list[Finding]]:
     """The items of a list document, each a document of its own that keeps its own positions."""
     items: list[Manifest] = []
     problems: list[Finding] = []
@@ -301,7 +299,7 @@ def _list_items(wrapper: Manifest, source: _Source | None) -> tuple[list[Manifes
         else:
             del item.positions
             item._source = _ItemSource(source, i)
-        item.missing = _missing_type(item)
+        item.missing = missing_type(item)
         items.append(item)
     return items, problems
 
@@ -354,11 +352,11 @@ _MERGE_KEY_TAGS = (kube_yaml.MERGE, kube_yaml.NON_SPECIFIC)
 
 
 class _ItemSource:
-    """The positions of item `index` of a list document, from its file's _Source."""
+    """The positions of item `index` of a list document, from its file's wavegate.load._Source."""
 
     __slots__ = ("source", "index")
 
-    def __init__(self, source: _Source, index: int):
+    def __init__(self, source: PositionSource, index: int):
         self.source, self.index = source, index
 
     def __reduce__(self):
@@ -515,7 +513,7 @@ class _Builder:
             self._still_there(data)
         if self.refused:
             return None, self.problems
-        return (self.manifest if _kept(self.manifest, self.require_object) else None), self.problems
+        return (self.manifest if kept_document(self.manifest, self.require_object) else None), self.problems
 
     def _plain_document(self, root: yaml.Node) -> dict | None:
         """The data of a plain document in one pass, or None when the general path must build it.

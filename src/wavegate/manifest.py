@@ -147,6 +147,26 @@ class Manifest:
 _FROM_DATA = ("api_version", "kind", "group", "version", "metadata")
 
 
+def kept_document(manifest: Manifest, require_object: bool) -> bool:
+    """Whether the loader keeps a parsed mapping document (and, if so, sets its `missing`): with
+    require_object, not an empty mapping `{}`, which is as harmless as an empty document."""
+    if not require_object:
+        return True
+    if not manifest.data:
+        return False
+    manifest.missing = missing_type(manifest)
+    return True
+
+
+def missing_type(manifest: Manifest) -> tuple[str, ...]:
+    """The Kubernetes type metadata a document lacks (see Manifest.missing)."""
+    data = manifest.data
+    missing = [k for k in ("apiVersion", "kind") if not isinstance(data.get(k), str) or not data.get(k)]
+    if not manifest.name and "generateName" not in manifest.metadata:
+        missing.append("metadata.name")
+    return tuple(missing)
+
+
 @dataclass
 class Repo:
     """A loaded repository: its manifests, the YAML files looked at, and what could not be loaded."""

@@ -93,7 +93,7 @@ def format_path(path: tuple) -> str:
 DECLARING_MODULES = (
     "wavegate.argocd.appset",
     "wavegate.dryrun.run",
-    "wavegate.load",
+    "wavegate.load_rules",
     "wavegate.policy.rules",
     "wavegate.render.rules",
 )
