@@ -66,17 +66,20 @@ def source_type(raw: dict, directory: Path, files: list[str] | None = None) -> s
     return explicit_type(raw) or discovered_type(directory, files)
 
 
-def with_overrides(raw: dict, directory: Path, app_name: str, read_yaml) -> tuple[dict, list[str]]:
+def with_overrides(raw: dict, directory: Path, app_name: str, read_yaml,
+                   files: list[str] | None = None) -> tuple[dict, list[str]]:
     """The source after Argo CD merges the override files of its directory into it, and the
     repository-relative names of the files that were merged. `read_yaml(path)` returns the
-    file's one document as data (wavegate.load does the reading)."""
+    file's one document as data (wavegate.load does the reading). `files`: the names of the files
+    directly in `directory`, when already known."""
+    names = [name for name in (REPO_SOURCE_FILE, APP_SOURCE_FILE.format(app_name))
+             if (name in files if files is not None else (directory / name).is_file())]
+    if not names:  # (most sources: nothing to copy)
+        return raw, []
     merged = copy.deepcopy(raw)
     used = []
-    for name in (REPO_SOURCE_FILE, APP_SOURCE_FILE.format(app_name)):
-        candidate = directory / name
-        if not candidate.is_file():
-            continue
-        patch = read_yaml(candidate)
+    for name in names:
+        patch = read_yaml(directory / name)
         if patch is None:
             continue
         merged = merge_patch(merged, patch)

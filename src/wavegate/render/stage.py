@@ -347,12 +347,12 @@ class _Stage:
         directory = self.root / source.path if source.path else self.root
         if ".." in source.path.split("/") or not os.path.isdir(directory):
             return  # the Application rules report it
-        raw, overrides = with_overrides(source.raw, directory, app.name, self._read_data)
+        files = [name for name, _, _, _, is_file in self.listing.entries(source.path) if is_file]
+        raw, overrides = with_overrides(source.raw, directory, app.name, self._read_data, files)
         for name in overrides:
             self.rendering.inputs[posixpath.join(source.path, name)] = SOURCE_OVERRIDE
         try:
-            kind = source_type(raw, directory, [name for name, _, _, _, is_file in self.listing.entries(source.path)
-                                                if is_file])
+            kind = source_type(raw, directory, files)
         except SourceTypeError as error:
             self._failed(app, source.yaml_path, sync_set, DIRECTORY, source.path, str(error),
                          hint="Keep one of helm, kustomize, directory and plugin in this source.")
