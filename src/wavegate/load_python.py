@@ -19,7 +19,6 @@ from wavegate.load_rules import (
     ALIAS_BOMB,
     DUPLICATE_KEY,
     MAX_DEPTH,
-    MAX_KEY_TEXT,
     NOT_A_MAPPING,
     NOT_JSON,
     SYNTAX,
@@ -751,14 +750,6 @@ class _Builder:
         what = "a list" if isinstance(node, yaml.SequenceNode) else "a mapping"
         return self._refuse(node, f"a mapping key is {what}; JSON keys, and so Kubernetes' keys, are text",
                             "Use a plain text key.")
-        if isinstance(node, yaml.ScalarNode):
-            value = self._scalar(node)
-            if isinstance(value, bool):  # JSON has only string keys; Kubernetes writes these as text
-                return "true" if value else "false"
-            return value if isinstance(value, str) else str(value) if value is not None else "null"
-        # A mapping or list as a key (which Kubernetes' YAML cannot read) becomes its text, bounded:
-        # nested ones re-escape the text of the keys inside, doubling it at every level.
-        return str(self._build(node, (), False))[:MAX_KEY_TEXT]
 
     def _scalar(self, node: yaml.ScalarNode):
         if node.tag == _STR_TAG:

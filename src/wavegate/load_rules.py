@@ -7,7 +7,6 @@ from wavegate.rules import declare
 
 # Real manifests nest a few dozen levels at most; the bound keeps every recursive reader safe.
 MAX_DEPTH = 200
-MAX_KEY_TEXT = 1024
 
 _F = "yaml"
 SYNTAX = declare(
