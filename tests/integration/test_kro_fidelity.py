@@ -275,7 +275,7 @@ def kro_crds() -> list[Path]:
     """kro's own CRDs, from the Go module `scripts/install-tools` built the controller from (the
     RGD CRD and, since v0.9.4, internal.kro.run GraphRevisions), else the reference copy."""
     version = ""
-    versions = REPO_ROOT / ".tools" / "VERSIONS"
+    versions = find_tool("kro").parent.parent / "VERSIONS"  # (beside the controller this test runs)
     if versions.exists():
         for line in versions.read_text().splitlines():
             if line.startswith("kro "):
