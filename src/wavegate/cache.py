@@ -23,7 +23,6 @@ import json
 import marshal
 import os
 import struct
-import tempfile
 import time
 import zlib
 from collections.abc import Callable
@@ -73,7 +72,7 @@ class Cache:
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            handle, temporary = _temporary_beside(target)
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump(value, out)
             os.replace(temporary, target)
@@ -124,7 +123,7 @@ class Cache:
         try:
             self._prepare()
             target.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+            handle, temporary = _temporary_beside(target)
             with os.fdopen(handle, "wb") as out:
                 out.write(data)
             os.replace(temporary, target)
@@ -138,6 +137,13 @@ class Cache:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / ".gitignore").write_text("# wavegate's cache, never committed\n*\n", encoding="utf-8")
         (self.directory / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
+
+
+def _temporary_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file in `target`'s folder (written, then renamed over `target`)."""
+    import tempfile  # (only when writing: a run answered from the cache writes nothing)
+
+    return tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
 
 
 def _read_marshal(path: Path):
