@@ -55,7 +55,8 @@ def generate(root: Path, apps: int) -> None:
         files[f"argocd/kust-{i}.yaml"] = application(f"kust-{i}", f"kustomize/kust-{i}/overlays/prod")
         files[f"kustomize/kust-{i}/base/kustomization.yaml"] = "resources: [deployment.yaml]\n"
         files[f"kustomize/kust-{i}/base/deployment.yaml"] = deployment(f"kust-{i}")
-        files[f"kustomize/kust-{i}/overlays/prod/kustomization.yaml"] = "resources: [../../base]\npatches:\n  - path: patch.yaml\n"
+        files[f"kustomize/kust-{i}/overlays/prod/kustomization.yaml"] = ("resources: [../../base]\n"
+                                                                          "patches:\n  - path: patch.yaml\n")
         files[f"kustomize/kust-{i}/overlays/prod/patch.yaml"] = (
             f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: kust-{i}\nspec:\n  replicas: 3\n")
         files[f"argocd/helm-{i}.yaml"] = application(f"helm-{i}", f"charts/helm-{i}")

@@ -60,8 +60,8 @@ import itertools
 import json
 import re
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
@@ -102,7 +102,7 @@ class Request:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class GitLabServer:
@@ -134,7 +134,7 @@ class GitLabServer:
 
     # -- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> "GitLabServer":
+    def start(self) -> GitLabServer:
         handler = type("Handler", (_Handler,), {"server_state": self})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True
@@ -148,7 +148,7 @@ class GitLabServer:
             self._httpd.server_close()
             self._httpd = None
 
-    def __enter__(self) -> "GitLabServer":
+    def __enter__(self) -> GitLabServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -651,7 +651,7 @@ class _Handler(BaseHTTPRequestHandler):
     server_state: GitLabServer
     protocol_version = "HTTP/1.1"
 
-    def log_message(self, format, *args):  # noqa: A002 - keep test output quiet
+    def log_message(self, format, *args):
         pass
 
     def _serve(self, method: str) -> None:
@@ -688,14 +688,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self):  # noqa: N802
+    def do_GET(self):
         self._serve("GET")
 
-    def do_POST(self):  # noqa: N802
+    def do_POST(self):
         self._serve("POST")
 
-    def do_PUT(self):  # noqa: N802
+    def do_PUT(self):
         self._serve("PUT")
 
-    def do_DELETE(self):  # noqa: N802
+    def do_DELETE(self):
         self._serve("DELETE")

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import yaml
 
-from wavegate.scaffold.render import render_text, render_tree
 from tests.helpers import shared
+from wavegate.scaffold.render import render_text, render_tree
 
 TEMPLATES = ("reference", "appmod-blueprints", "at-7e8ddfab", "platform", "backstage", "templates", "cicd-pipeline")
 SAMPLE_VALUES = {

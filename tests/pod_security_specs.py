@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import copy
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 IMAGE = "registry.example.com/app:1.0"
 SEED = 14
@@ -323,7 +323,7 @@ def specs(combinations: int = COMBINATIONS, seed: int = SEED) -> list[Spec]:
     random combinations of two to four variants with distinct slots."""
     found: list[Spec] = []
     all_bases = bases()
-    linux = [x for x in VARIANTS]
+    linux = list(VARIANTS)
     for base_name, base in all_bases.items():
         found.append(_make(base_name, base, [], len(found)))
         pool = WINDOWS_VARIANTS + [x for x in linux if _applicable(x, "windows")] if base_name == "windows" else \

@@ -18,8 +18,8 @@ import re
 import subprocess
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from wavegate.cluster import find_tool
 
@@ -171,7 +171,7 @@ def differences(load: Loader, cases: list[Case] | None = None) -> list[Differenc
 
 def judge(cases: list[Case], answers: list[dict], outcomes: list[Outcome]) -> Report:
     report = Report(cases=len(cases))
-    for case, answer, outcome in zip(cases, answers, outcomes):
+    for case, answer, outcome in zip(cases, answers, outcomes, strict=True):
         if "error" in answer:
             report.refusals[re.sub(r"^yaml: (line \d+: )?", "", answer["error"])[:30]] += 1
         if _agrees(answer, outcome):
@@ -203,7 +203,7 @@ def same(a, b) -> bool:
     if type(a) is dict:
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if type(a) is list:
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     return a == b
 
 

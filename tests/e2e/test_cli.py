@@ -1,8 +1,8 @@
 """The command line as a user runs it: a real process, real files, exit codes and outputs."""
 
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wavegate import cli
 from tests.helpers import EXAMPLES, REPO_ROOT, write_repo
+from wavegate import cli
 
 NAMESPACE = "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: web\n"
 

@@ -4,9 +4,9 @@ would render it, together with the Application and AppProject its GitOps templat
 Every finding wavegate reports on it is listed here with why it is a true defect, so a rule that
 starts or stops firing on real input shows up as a failing test."""
 
-from wavegate.findings import Finding
 from tests.helpers import check_repo
 from tests.origin import REPO_URL, render_origin
+from wavegate.findings import Finding
 
 TRIAGE = {
     ("argocd-finalizer-as-annotation", "argocd/application.yaml", 14):
@@ -55,7 +55,7 @@ def key(finding: Finding) -> tuple:
 
 
 def test_every_finding_on_the_origin_is_a_triaged_true_defect(tmp_path):
-    missing = render_origin(tmp_path)
+    render_origin(tmp_path)
     findings = check_repo(tmp_path, repo_url=REPO_URL)
     assert sorted(map(key, findings)) == sorted(TRIAGE), "a finding appeared or disappeared; triage it"
     assert all(justification for justification in TRIAGE.values())

@@ -13,7 +13,6 @@ pytestmark = pytest.mark.integration
 def test_served_by_default_is_what_the_local_api_server_serves():
     version = "1.37"  # the kube-apiserver scripts/install-tools builds (KUBERNETES_VERSION)
     assert resolve_version(version) == version
-    at = (1, 37)
     with LocalCluster() as cluster:
         from kubernetes.dynamic import DynamicClient
 

@@ -542,7 +542,7 @@ def test_an_entry_with_no_generator_argo_cd_knows_is_a_warning(tmp_path):
 
 
 def test_one_process_expands_many_applicationsets(tmp_path):
-    texts = [appset("generators:\n  - list:\n      elements: [{env: e%d}]\n" % i, name=f"s{i}")
+    texts = [appset("generators:\n  - list:\n      elements: [{env: e" + str(i) + "}]\n", name=f"s{i}")
              for i in range(60)]
     write_repo(tmp_path, {"appsets.yaml": "---\n".join(texts)})
     repo = load(tmp_path)

@@ -10,8 +10,8 @@ import xml.etree.ElementTree as ET
 import jsonschema
 import pytest
 
-from wavegate.cluster.tools import find_tool
 from tests.helpers import EXAMPLES, REPO_ROOT, shared
+from wavegate.cluster.tools import find_tool
 
 pytestmark = pytest.mark.integration
 

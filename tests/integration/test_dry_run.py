@@ -7,12 +7,10 @@ import sys
 
 import pytest
 
-from wavegate.cluster import LocalCluster
-from wavegate.config import load_config
-from wavegate.dryrun.run import dry_run, prerequisites
-from wavegate.load import load
-from wavegate import pipeline
 from tests.helpers import EXAMPLES, REPO_ROOT, widget_crd, write_repo
+from wavegate import pipeline
+from wavegate.cluster import LocalCluster
+from wavegate.dryrun.run import dry_run, prerequisites
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +49,7 @@ spec:
   destination: {{server: "https://kubernetes.default.svc", namespace: {namespace}}}
   syncPolicy:
     syncOptions: [CreateNamespace=true]
-""" % REPO_URL
+""" % REPO_URL  # noqa: UP031 - the YAML's braces are not placeholders
 
 
 @pytest.fixture(scope="module")

@@ -20,11 +20,11 @@ import pytest
 from tests.helpers import EXAMPLES, write_repo
 from tests.integration.test_server_differential import SERVER_RULES
 from tests.unit.test_apiserver_checks import CASES
+from wavegate import pipeline
 from wavegate.cluster import LocalCluster
 from wavegate.config import load_config
 from wavegate.dryrun.run import dry_run, prerequisites
 from wavegate.policy import builtin_policy_dir
-from wavegate import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ spec:
   destination: {server: "https://kubernetes.default.svc", namespace: checks}
   syncPolicy:
     syncOptions: [CreateNamespace=true]
-""" % REPO_URL
+""" % REPO_URL  # noqa: UP031 - the YAML's braces are not placeholders
 
 
 def _cases_repository(root):

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import subprocess
 import time
 from pathlib import Path
@@ -312,7 +311,7 @@ def differences(real, ours, path="", skip=frozenset()) -> list[str]:
         if len(real) != len(ours):
             return [f"{path}: kro has {json.dumps(real)[:300]}, wavegate {json.dumps(ours)[:300]}"]
         out = []
-        for i, (a, b) in enumerate(zip(real, ours)):
+        for i, (a, b) in enumerate(zip(real, ours, strict=False)):
             out += differences(a, b, f"{path}[{i}]", skip)
         return out
     same = (real == ours and type(real) is not bool and type(ours) is not bool) or (real is ours) or \

@@ -21,11 +21,11 @@ from collections import Counter
 
 import pytest
 
+from tests.pod_security_specs import specs
 from wavegate.cluster import LocalCluster
 from wavegate.dryrun.server import Server
 from wavegate.load import Manifest
 from wavegate.policy import Environment, PolicySet, evaluate, load_policies
-from tests.pod_security_specs import specs
 
 pytestmark = pytest.mark.integration
 

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from tests.helpers import REPO_ROOT, shared
 from wavegate.cluster import LocalCluster
 from wavegate.dryrun.server import Outcome, Server
 from wavegate.kro import crd_for_rgd
@@ -41,7 +42,6 @@ from wavegate.load import Manifest, read_yaml
 from wavegate.policy import Environment, Violation, builtin_policy_dir, evaluate, load_policies
 from wavegate.schemas import SchemaStore
 from wavegate.schemas.defaults import admitted
-from tests.helpers import REPO_ROOT, shared
 
 pytestmark = pytest.mark.integration
 

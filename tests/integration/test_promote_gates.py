@@ -3,7 +3,7 @@ local control plane, with real git for the promoted commit."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 
 def synced(revision: str, ago: timedelta, sync="Synced", health="Healthy") -> dict:
-    finished = (datetime.now(timezone.utc) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+    finished = (datetime.now(UTC) - ago).strftime("%Y-%m-%dT%H:%M:%SZ")
     return {"sync": {"status": sync, "revision": revision}, "health": {"status": health},
             "operationState": {"phase": "Succeeded", "finishedAt": finished}}
 
@@ -89,14 +89,14 @@ def test_missing_application_blocks(world, cluster):  # noqa: F811
 
 
 def test_freeze_windows_and_durations():
-    monday = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    monday = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
     saturday = monday + timedelta(days=5)
     weekend = [{"days": ["sat", "sun"], "reason": "no weekend deploys"}]
     assert freeze_gate("prod", weekend, monday).passed
     gate = freeze_gate("prod", weekend, saturday)
     assert not gate.passed and "no weekend deploys" in gate.evidence and gate.wait == "wait until 2026-11-30 00:00 UTC"
     window = [{"start": "2026-12-20", "end": "2027-01-02", "reason": "holidays"}]
-    gate = freeze_gate("prod", window, datetime(2026, 12, 24, tzinfo=timezone.utc))
+    gate = freeze_gate("prod", window, datetime(2026, 12, 24, tzinfo=UTC))
     assert not gate.passed and gate.wait == "wait until 2027-01-03 00:00 UTC"
     assert freeze_gate("prod", window, monday).passed and freeze_gate("prod", [], monday) is None
     assert parse_duration("1h30m") == timedelta(hours=1, minutes=30) and parse_duration("2d") == timedelta(days=2)

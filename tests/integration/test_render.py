@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.helpers import REPO_ROOT, check_repo, with_rule
 from wavegate import pipeline
 from wavegate.findings import Severity
 from wavegate.tools import find_tool
-from tests.helpers import REPO_ROOT, check_repo, with_rule
 
 FIXTURES = REPO_ROOT / "tests" / "fixtures" / "render"
 CLEAN = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())

@@ -35,10 +35,10 @@ import pytest
 
 from tests import server_fuzz
 from tests.helpers import REPO_ROOT, shared
+from wavegate import pipeline
 from wavegate.cluster import LocalCluster
 from wavegate.kro import crd_for_rgd
 from wavegate.load import read_yaml
-from wavegate import pipeline
 
 pytestmark = pytest.mark.integration
 
@@ -216,7 +216,7 @@ def server_verdicts(cases) -> dict[str, Verdict]:
                 verdicts = list(pool.map(lambda case: _judge_on_server(server, case), cases))
         finally:
             server.api.close()
-    return {case.name: verdict for case, verdict in zip(cases, verdicts)}
+    return {case.name: verdict for case, verdict in zip(cases, verdicts, strict=True)}
 
 
 def _wait_served(server: Server, crds: list[dict], timeout: float = 30.0) -> None:

@@ -10,7 +10,7 @@ import argparse
 import json
 import re
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -115,7 +115,7 @@ def put_instance(api, name: str, namespace: str, status: dict | None) -> dict:
 def iso(delta: timedelta) -> str:
     # The moment `delta` before the test runs (not before the module was imported: a long session
     # would otherwise shift every age the assertions read).
-    return (datetime.now(timezone.utc) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return (datetime.now(UTC) - delta).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def ready(status: str, reason: str = "", message: str = "", since: timedelta = timedelta(minutes=1)) -> dict:

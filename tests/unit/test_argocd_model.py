@@ -1,7 +1,7 @@
 from wavegate.argocd import model
 from wavegate.argocd.application import canonical_repo_url
-from wavegate.render.directory import files_read, glob_match
 from wavegate.load import Manifest
+from wavegate.render.directory import files_read, glob_match
 
 
 def manifest(kind, name, namespace=None, wave=None, api="v1", hook=None, **spec):

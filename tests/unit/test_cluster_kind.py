@@ -129,7 +129,7 @@ def test_kind_cluster_commands_and_properties(monkeypatch: pytest.MonkeyPatch) -
     ]
     assert delete == ["kind", "delete", "cluster", "--name", "wavegate-99", "--kubeconfig", str(Path("<tmp>") / "kubeconfig")]
     with pytest.raises(ClusterError, match="not started"):
-        cluster.kubeconfig
+        _ = cluster.kubeconfig
 
     dind = KindCluster("ci", api_server_host="docker")
     create, _ = dind.commands("/usr/local/bin/kind")

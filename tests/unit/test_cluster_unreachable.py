@@ -5,9 +5,9 @@ import socket
 
 import pytest
 
+from tests.helpers import EXAMPLES, write_repo
 from wavegate import cli
 from wavegate.cluster import ClusterError, KubeconfigCluster
-from tests.helpers import EXAMPLES, write_repo
 
 
 def closed_port() -> int:

@@ -1,8 +1,8 @@
 import pytest
 
+from tests.helpers import check_repo, with_rule, write_repo
 from wavegate.config import ConfigError, load_config, repository_url
 from wavegate.findings import Severity
-from tests.helpers import check_repo, with_rule, write_repo
 
 
 def test_missing_config_gives_defaults(tmp_path):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from wavegate.config import ConfigError, load_config
 from tests.helpers import write_repo
+from wavegate.config import ConfigError, load_config
 
 
 def refused(tmp_path, text: str) -> str:

@@ -4,7 +4,8 @@ text, and the JSON report's round trip."""
 from wavegate.diff.compare import field_changes, pointer_path
 from wavegate.diff.mermaid import MAX_UNCHANGED, diagram, label
 from wavegate.diff.model import ADDED, CHANGED, UNCHANGED, AppDiff, Diff, FieldChange, ObjectChange, ObjectKey, Step
-from wavegate.diff.normalize import CHANGED as HIDDEN_CHANGED, HIDDEN, masked_pair, remove_pointer
+from wavegate.diff.normalize import CHANGED as HIDDEN_CHANGED
+from wavegate.diff.normalize import HIDDEN, masked_pair, remove_pointer
 
 
 def pointers(old, new):

@@ -45,9 +45,9 @@ def test_project_and_merge_request_come_from_ci_and_name_their_variable_when_mis
     assert gl.project == str(server.project_["id"]) and gl.mr_iid == 1
     bare = GitLab.from_env(environ={"CI_SERVER_URL": server.url, "GITLAB_TOKEN": TOKEN})
     with pytest.raises(GitLabError, match="CI_PROJECT_ID"):
-        bare.project
+        _ = bare.project
     with pytest.raises(GitLabError, match="CI_MERGE_REQUEST_IID"):
-        bare.mr_iid
+        _ = bare.mr_iid
     by_path = GitLab.from_env(environ={"CI_SERVER_URL": server.url, "GITLAB_TOKEN": TOKEN, "CI_PROJECT_PATH": "platform/web"})
     assert by_path.project_info(by_path.project)["id"] == server.project_["id"]
 

@@ -1,9 +1,9 @@
 """--engine kubeconform without a kubeconform binary is a setup error (exit 2, one line naming
 scripts/install-tools), never an internal-error finding or a traceback."""
 
-from wavegate.cli import main
-from wavegate import tools
 from tests.helpers import write_repo
+from wavegate import tools
+from wavegate.cli import main
 
 
 def _missing(name):

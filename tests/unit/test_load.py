@@ -2,8 +2,8 @@ import os
 
 import pytest
 
-from wavegate.load import Limits, load, read_yaml
 from tests.helpers import write_repo
+from wavegate.load import Limits, load, read_yaml
 
 # Every test here runs with the native loader and with the Python path (tests/unit/conftest.py).
 pytestmark = pytest.mark.usefixtures("both_loaders")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from wavegate.load import load
 from tests.helpers import write_repo
+from wavegate.load import load
 
 OBJECT = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: web\n"
 

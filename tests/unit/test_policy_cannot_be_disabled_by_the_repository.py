@@ -1,9 +1,9 @@
 import pytest
 
+from tests.helpers import check_repo, with_rule, write_repo
+from wavegate import pipeline
 from wavegate.config import ConfigError, from_data, load_config
 from wavegate.findings import Severity
-from wavegate import pipeline
-from tests.helpers import check_repo, with_rule, write_repo
 
 REPO_URL = "https://gitlab.example.com/team/app.git"
 

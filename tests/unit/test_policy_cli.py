@@ -4,8 +4,7 @@ import argparse
 import xml.etree.ElementTree as ET
 
 from tests.helpers import write_repo
-from wavegate.policy import builtin_policy_dir
-from wavegate.policy import cli
+from wavegate.policy import builtin_policy_dir, cli
 
 POLICY = """\
 apiVersion: admissionregistration.k8s.io/v1

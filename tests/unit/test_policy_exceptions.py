@@ -7,10 +7,9 @@ import textwrap
 import pytest
 
 from tests.helpers import check_repo, with_rule, write_repo
+from wavegate import pipeline
 from wavegate.config import ConfigError, load_config
 from wavegate.findings import Severity
-from wavegate.load import load
-from wavegate import pipeline
 
 APP = """\
 apiVersion: argoproj.io/v1alpha1

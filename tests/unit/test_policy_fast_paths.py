@@ -14,8 +14,8 @@ import pytest
 
 from wavegate import cel
 from wavegate.load import Manifest, load
-from wavegate.policy import load_policies
 from wavegate.policy import cel as policy_cel
+from wavegate.policy import load_policies
 from wavegate.policy.evaluate import Environment, evaluate
 from wavegate.policy.model import Policy, builtin_policy_dir
 

@@ -1,8 +1,8 @@
 """Backstage Templates kept beside manifests: skeletons rendered with the template's defaults and
 validated as the repository they become, findings at the skeleton's lines."""
 
-from wavegate.findings import Severity
 from tests.helpers import check_repo, with_rule, write_repo
+from wavegate.findings import Severity
 
 TEMPLATE = """
 apiVersion: scaffolder.backstage.io/v1beta3

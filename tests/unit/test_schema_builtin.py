@@ -7,8 +7,7 @@ import pytest
 
 from tests.helpers import check_repo, with_rule, write_repo
 from wavegate.config import Config, ConfigError
-from wavegate.schemas import SchemaStore
-from wavegate.schemas import kubernetes
+from wavegate.schemas import SchemaStore, kubernetes
 
 DEPLOYMENT = """
 apiVersion: apps/v1

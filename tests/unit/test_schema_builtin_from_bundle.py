@@ -1,6 +1,6 @@
+from tests.helpers import check_repo, with_rule, write_repo
 from wavegate.schemas import SchemaStore
 from wavegate.schemas.bundle import write_bundle
-from tests.helpers import check_repo, with_rule, write_repo
 
 DEPLOYMENT = """
 apiVersion: apps/v1

@@ -8,10 +8,10 @@ import textwrap
 import pytest
 
 from tests.helpers import check_repo, widget_crd, write_repo
+from wavegate import pipeline
 from wavegate.config import Config, ConfigError, load_config
 from wavegate.load import load
 from wavegate.schemas import SchemaStore
-from wavegate import pipeline
 from wavegate.validators import Context
 from wavegate.validators import schema as schema_check
 

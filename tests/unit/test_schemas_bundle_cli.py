@@ -19,7 +19,6 @@ from wavegate.schemas.export import convert, group_version, schemas_of
 from wavegate.schemas.kubeconform import Result, problems_of, resolve_pointer
 
 
-
 def crd(group: str, maximum: int) -> str:
     return widget_crd(f"type: object\nproperties: {{size: {{type: integer, maximum: {maximum}}}}}\n", group=group)
 

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import write_repo
-from wavegate.config import load_config
-from wavegate.findings import Finding, Severity
-from wavegate.load import load
-from wavegate.select import (SelectError, changed_applications, filter_repo_files, layout, parse_shard, plan,
-                             shard)
 from wavegate import pipeline
+from wavegate.findings import Finding, Severity
+from wavegate.select import SelectError, changed_applications, filter_repo_files, layout, parse_shard, plan, shard
 
 REPO_URL = "https://gitlab.example.com/platform/mono.git"
 APPS = 30

@@ -1,7 +1,7 @@
 """Documents Argo CD cannot apply, judged as Argo CD's directory rendering judges them."""
 
-from wavegate.findings import Severity
 from tests.helpers import check_repo, with_rule, write_repo
+from wavegate.findings import Severity
 
 APP = """
 apiVersion: argoproj.io/v1alpha1

@@ -9,8 +9,8 @@ import yaml
 
 from tests.helpers import REPO_ROOT, check_repo, shared, with_rule, write_repo
 from wavegate.findings import Severity
-from wavegate.rules import REGISTRY, all_rules
 from wavegate.rule_examples import examples
+from wavegate.rules import REGISTRY, all_rules
 
 BASE = {
     "apiVersion": "kro.run/v1alpha1",
@@ -165,7 +165,7 @@ def test_kind_passes(tmp_path):
 def test_api_version_invalid(tmp_path):
     [finding] = with_rule(run(tmp_path, rgd(lambda d: schema(d).update(apiVersion="kro.run/v1alpha1"))),
                           "kro-api-version-invalid")
-    lines = [i for i, l in enumerate((tmp_path / "rgd.yaml").read_text().splitlines(), 1) if "kro.run/v1alpha1" in l]
+    lines = [i for i, text in enumerate((tmp_path / "rgd.yaml").read_text().splitlines(), 1) if "kro.run/v1alpha1" in text]
     assert (finding.line, finding.column) == (lines[1], 17)  # the value under spec.schema, not the RGD's own
     assert "apiVersion: v1alpha1" in finding.hint
 
@@ -235,8 +235,8 @@ def test_resource_id_reserved_passes(tmp_path):
 def test_resource_id_duplicate(tmp_path):
     [finding] = with_rule(run(tmp_path, rgd(lambda d: add(d, configmap("config")))), "kro-resource-id-duplicate")
     assert "also used by resource #1" in finding.message
-    assert finding.line == [i for i, l in enumerate((tmp_path / "rgd.yaml").read_text().splitlines(), 1)
-                            if "id: config" in l][1]
+    assert finding.line == [i for i, text in enumerate((tmp_path / "rgd.yaml").read_text().splitlines(), 1)
+                            if "id: config" in text][1]
 
 
 def test_resource_id_duplicate_passes(tmp_path):
