@@ -151,15 +151,17 @@ def is_rgd(manifest: Manifest) -> bool:
     return manifest.kind == "ResourceGraphDefinition" and manifest.group == KRO_GROUP
 
 
+_BACKSTAGE_MARK, _BACKSTAGE_SUFFIX = BACKSTAGE_GROUP + "/", "." + BACKSTAGE_GROUP
+
+
 def is_backstage_entity(manifest: Manifest) -> bool:
     """Whether the document is a Backstage catalog entity (or scaffolder template), never a
     Kubernetes object: `backstage.io/v1alpha1`, `backstage.io/v1beta1`, or any `*.backstage.io` group
     such as `scaffolder.backstage.io/v1beta3`."""
-    api_version = manifest.data.get("apiVersion")
-    if not isinstance(api_version, str) or BACKSTAGE_GROUP + "/" not in api_version:
+    if _BACKSTAGE_MARK not in manifest.api_version:  # (held by the manifest: "" when not text)
         return False  # the fast answer for every Kubernetes object
-    group = api_version.rpartition("/")[0]
-    return group == BACKSTAGE_GROUP or group.endswith("." + BACKSTAGE_GROUP)
+    group = manifest.group
+    return group == BACKSTAGE_GROUP or group.endswith(_BACKSTAGE_SUFFIX)
 
 
 def is_kubernetes_object(manifest: Manifest) -> bool:
