@@ -215,10 +215,14 @@ def checked_repo(loaded: Repo, rendering) -> Repo:
 
 
 def check(run: Run) -> list[Finding]:
+    from wavegate import cel
     from wavegate.validators import run_checks
 
     assert run.repo is not None and run.ctx is not None, "check() runs after render()"
-    return run_checks(run.repo, run.ctx) + skeleton_findings(run)
+    try:
+        return run_checks(run.repo, run.ctx) + skeleton_findings(run)
+    finally:
+        cel.keep_programs(None)  # (render set this run's cache; nothing after the checks writes to it)
 
 
 def skeleton_findings(run: Run) -> list[Finding]:

@@ -84,7 +84,7 @@ def test_short_programs_and_other_environments_are_not_shared(kept, tmp_path):
     assert kept.get(environment.identity, expression) is not None
 
 
-def test_the_pipeline_keeps_programs_only_with_the_cache_on(tmp_path):
+def test_the_pipeline_keeps_programs_only_with_the_cache_on_and_during_its_run(tmp_path):
     from tests.helpers import write_repo
     from wavegate import pipeline
 
@@ -93,10 +93,9 @@ def test_the_pipeline_keeps_programs_only_with_the_cache_on(tmp_path):
         "spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n"
         "    spec:\n      containers: [{name: web, image: nginx}]\n")})
     cel.environment.cache_clear()  # (what tests before compiled in this process is not compiled again)
-    try:
-        pipeline.validate(pipeline.Options(root=root, cache_dir=tmp_path / "cache"))
-        assert list((tmp_path / "cache" / "cel-programs").rglob("*.marshal"))
-        pipeline.validate(pipeline.Options(root=root, cache=False))
-        assert cel._kept_programs is None
-    finally:
-        cel.keep_programs(None)
+    pipeline.validate(pipeline.Options(root=root, cache_dir=tmp_path / "cache"))
+    assert list((tmp_path / "cache" / "cel-programs").rglob("*.marshal"))
+    assert cel._kept_programs is None  # (a run's cache is not written after its checks)
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=root, cache=False)))
+    assert cel._kept_programs is None
+    pipeline.check(run)
