@@ -13,7 +13,8 @@ What is kept:
   while the file's content hash is the same; the hash is taken again only for files whose size,
   modification time or inode changed, as git's index does.
 - `results(...)`: a ResultStore, values by key in shards (per-object check results).
-- `get_value`/`put_value`: one value per key in marshal's format (whole runs).
+- `get_value`/`put_value`: one value per key in marshal's format (whole runs; and, through a
+  ProgramStore, long CEL programs as cel-expr-python serializes them).
 """
 
 from __future__ import annotations
