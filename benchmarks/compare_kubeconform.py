@@ -13,6 +13,7 @@ time is printed for information). Then, alternating, as whole processes:
         -schema-location 'BUNDLE/{{ .ResourceKind }}{{ .KindSuffix }}.json' FILE...
     wavegate validate CORPUS --schemas templates/kro/cicd-pipeline-rgd.yaml --format json --no-cache   # cold
     wavegate validate ... --cache-dir DIR        # warm: the cache of an identical run before (a full hit)
+    wavegate validate ... --cache-dir DIR3       # warm, one file touched: rewritten with the same content
     wavegate validate ... --cache-dir DIR2       # one file of N changed since the run before
 
 kubeconform gets exactly the files wavegate reads (`wavegate.load.discover` with the corpus
@@ -21,7 +22,11 @@ concurrency (-n 4). One warm-up run each, then --runs timed runs each; the media
 The ratios printed are kubeconform_time / wavegate_time (>= 1.0: wavegate at least as fast).
 For "one changed", a Deployment's replicas are toggled before each run, so each run has one file
 whose content the cache has not seen in the run before (the whole-run record misses; every
-other file's parse and per-object results are reused).
+other file's parse and per-object results are reused). "Touched" rewrites one file with its own
+content: still a full hit, but the tree's stats differ, so wavegate compares every file's stat
+and records them again (what `git checkout` of the same content, or an editor saving an
+unchanged file, does). Each side puts the file back as it was, modification time included, so
+the others see the corpus untouched.
 
 Every wavegate side must give the same findings (checked), and both verdicts are printed, so a
 fast run that judged nothing would show. Peak memory is each process's maximum resident set
@@ -106,11 +111,20 @@ def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def _changed(path: Path, round_: int) -> str:
-    """Change `path` (a Deployment's replicas, a value no run has seen) and return its text before."""
-    text = path.read_text(encoding="utf-8")
-    path.write_text(text.replace("replicas: ", f"replicas: {round_ + 10}", 1), encoding="utf-8")
-    return text
+def _changed(path: Path, round_: int, touch_only: bool = False) -> tuple[str, int]:
+    """Change `path` (a Deployment's replicas, a value no run has seen; with touch_only, rewrite
+    the same text) and return its text and modification time before."""
+    text, mtime = path.read_text(encoding="utf-8"), path.stat().st_mtime_ns
+    path.write_text(text if touch_only else text.replace("replicas: ", f"replicas: {round_ + 10}", 1),
+                    encoding="utf-8")
+    return text, mtime
+
+
+def _put_back(path: Path, before: tuple[str, int]) -> None:
+    """The file as it was, modification time included (the same inode: written in place)."""
+    text, mtime = before
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(mtime, mtime))
 
 
 def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: bool = False,
@@ -121,6 +135,7 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
     sides = {
         "cold": base + ["--no-cache"],
         "warm": base + ["--cache-dir", str(directory / f"cache-warm-{n}")],
+        "warm, one file touched": base + ["--cache-dir", str(directory / f"cache-touched-{n}")],
         "one changed": base + ["--cache-dir", str(directory / f"cache-one-{n}")],
     }
     kc = [str(kubeconform), "-strict", "-summary", "-output", "json",
@@ -151,10 +166,11 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
         times["kubeconform"].append(t)
         memory["kubeconform"].append(rss)
         for name, command in sides.items():
-            before = _changed(changed, round_) if name == "one changed" else None
+            before = (_changed(changed, round_, touch_only=name == "warm, one file touched")
+                      if name in ("one changed", "warm, one file touched") else None)
             t, w, rss = timed(command, single if name == "cold, no workers" else old if name == "before (cold)" else env)
             if before is not None:
-                changed.write_text(before, encoding="utf-8")  # the other sides see the corpus as it was
+                _put_back(changed, before)  # the other sides see the corpus as it was
             times[name].append(t)
             memory[name].append(rss)
             verdicts.setdefault(name + " (timed)", json.loads(w.stdout))
