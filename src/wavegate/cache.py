@@ -141,10 +141,14 @@ class Cache:
 
 
 def _temporary_beside(target: Path) -> tuple[int, str]:
-    """A new temporary file in `target`'s folder (written, then renamed over `target`)."""
-    import tempfile  # (only when writing: a run answered from the cache writes nothing)
-
-    return tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+    """A new file in `target`'s folder, open for writing, and its path (written, then renamed over
+    `target`): what tempfile.mkstemp does, without importing tempfile (3 ms of a run that writes)."""
+    while True:
+        path = os.path.join(target.parent, f".tmp-{os.urandom(8).hex()}")
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), path
+        except FileExistsError:  # (another writer's name: draw again)
+            continue
 
 
 def _read_marshal(path: Path):
