@@ -426,12 +426,120 @@ unpack(PyObject *module, PyObject *blob)
     return found;
 }
 
+/* Whether `previous` (a known file's (size, mtime_ns, inode, ...)) holds these three values. */
+static int
+same_stat(PyObject *previous, long long size, long long mtime_ns, unsigned long long inode)
+{
+    if (previous == NULL || !PyTuple_Check(previous) || PyTuple_GET_SIZE(previous) < 3)
+        return 0;
+    PyObject *items[3] = {PyTuple_GET_ITEM(previous, 0), PyTuple_GET_ITEM(previous, 1), PyTuple_GET_ITEM(previous, 2)};
+    for (int i = 0; i < 3; i++)
+        if (!PyLong_CheckExact(items[i]))
+            return 0;
+    int overflow = 0;
+    long long known_size = PyLong_AsLongLongAndOverflow(items[0], &overflow);
+    if (overflow || known_size != size)
+        return 0;
+    long long known_mtime = PyLong_AsLongLongAndOverflow(items[1], &overflow);
+    if (overflow || known_mtime != mtime_ns)
+        return 0;
+    unsigned long long known_inode = PyLong_AsUnsignedLongLong(items[2]);
+    if (known_inode == (unsigned long long)-1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    return known_inode == inode;
+}
+
+/* compare(walked, known, limit) -> (stats, changed, others): tree_state's look at every entry, for
+ * the regular files. A regular file whose (size, mtime_ns, inode) is the one `known` holds and
+ * whose mtime_ns is below `limit` keeps its known entry in `stats`; another regular file is in
+ * `changed` as (rel, (size, mtime_ns, inode)); every other entry but a folder (a link, a named
+ * pipe, one that could not be lstat-ed) is in `others` as unpack() gives it, with its rel path
+ * first. */
+static PyObject *
+compare(PyObject *module, PyObject *args)
+{
+    PyObject *walked, *known;
+    long long limit;
+    if (!PyArg_ParseTuple(args, "O!O!L", &PyList_Type, &walked, &PyDict_Type, &known, &limit))
+        return NULL;
+    PyObject *stats = PyDict_New(), *changed = PyList_New(0), *others = PyList_New(0);
+    if (stats == NULL || changed == NULL || others == NULL)
+        goto fail;
+    for (Py_ssize_t f = 0; f < PyList_GET_SIZE(walked); f++) {
+        PyObject *folder = PyList_GET_ITEM(walked, f);
+        if (!PyTuple_Check(folder) || PyTuple_GET_SIZE(folder) < 2 || !PyUnicode_Check(PyTuple_GET_ITEM(folder, 0))
+                || !PyBytes_Check(PyTuple_GET_ITEM(folder, 1))) {
+            PyErr_SetString(PyExc_TypeError, "compare() takes the folders scan() gave, as (prefix, entries, ...)");
+            goto fail;
+        }
+        PyObject *prefix = PyTuple_GET_ITEM(folder, 0), *blob = PyTuple_GET_ITEM(folder, 1);
+        const unsigned char *at = (const unsigned char *)PyBytes_AS_STRING(blob);
+        const unsigned char *end = at + PyBytes_GET_SIZE(blob);
+        while (at < end) {
+            const unsigned char *nul = memchr(at, 0, (size_t)(end - at));
+            if (nul == NULL || end - (nul + 1) < 29) {
+                PyErr_SetString(PyExc_ValueError, "not what scan() packs");
+                goto fail;
+            }
+            const unsigned char *fields = nul + 1;
+            if (fields[0] == 'd') { /* (the walk has been into it already) */
+                at = fields + 29;
+                continue;
+            }
+            unsigned int mode = 0;
+            for (int b = 3; b >= 0; b--)
+                mode = (mode << 8) | fields[25 + b];
+            long long size = (long long)get_u64(fields + 1), mtime_ns = (long long)get_u64(fields + 9);
+            unsigned long long inode = get_u64(fields + 17);
+            PyObject *name = PyUnicode_DecodeFSDefaultAndSize((const char *)at, (Py_ssize_t)(nul - at));
+            PyObject *rel = name == NULL ? NULL : PyUnicode_Concat(prefix, name);
+            Py_XDECREF(name);
+            if (rel == NULL)
+                goto fail;
+            int added;
+            if (fields[0] == 'f' && S_ISREG(mode)) {
+                PyObject *previous = PyDict_GetItemWithError(known, rel); /* borrowed */
+                if (previous == NULL && PyErr_Occurred()) {
+                    Py_DECREF(rel);
+                    goto fail;
+                }
+                if (mtime_ns < limit && same_stat(previous, size, mtime_ns, inode)) {
+                    added = PyDict_SetItem(stats, rel, previous);
+                } else {
+                    PyObject *item = Py_BuildValue("(O(LLK))", rel, size, mtime_ns, inode);
+                    added = item == NULL ? -1 : PyList_Append(changed, item);
+                    Py_XDECREF(item);
+                }
+            } else {
+                PyObject *item = Py_BuildValue("(OC(LLK)I)", rel, (int)fields[0], size, mtime_ns, inode, mode);
+                added = item == NULL ? -1 : PyList_Append(others, item);
+                Py_XDECREF(item);
+            }
+            Py_DECREF(rel);
+            if (added < 0)
+                goto fail;
+            at = fields + 29;
+        }
+    }
+    return Py_BuildValue("(NNN)", stats, changed, others);
+fail:
+    Py_XDECREF(stats);
+    Py_XDECREF(changed);
+    Py_XDECREF(others);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS,
      "scan(top, skipped, not_inputs) -> [(prefix, listed, packed entries, simple)], or None when top cannot be\n"
      "listed (see _native_tree.c)."},
     {"unpack", unpack, METH_O,
      "unpack(entries) -> [(name, kind, (size, mtime_ns, inode), mode)] of what scan() packed for a folder."},
+    {"compare", compare, METH_VARARGS,
+     "compare(walked, known, limit) -> (stats, changed, others): the regular files whose stat is known and\n"
+     "older than limit, the other regular files, and every other entry (see _native_tree.c)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -588,43 +588,33 @@ def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None
         return TreeState(last[1], known, walked, {}, signature, unchanged=True)
     known = (known() if callable(known) else known) or {}
     limit = known.get("\0recorded", 0) - _RACY_NS
-    stats: dict = {}
-    changed: list = []
+    compared = _native_tree.compare if _native_tree is not None else _compare
+    stats, changed, others = compared(walked, known, limit)
     links: dict = {}  # a link's entry in its folder's listing (name left out)
     resolved_top = os.path.realpath(top)
-    get = known.get
-    for prefix, blob, _ in walked:
-        for name, kind, now, mode in _unpacked(blob):
-            if kind == "f" and S_ISREG(mode):  # (most entries: kept short)
-                rel = prefix + name
-                previous = get(rel)
-                if previous is not None and previous[:3] == now and now[1] < limit:
-                    stats[rel] = previous
-                else:
-                    changed.append((rel, os.path.join(top, rel), now))
-            elif kind == "f":  # a named pipe, a socket, a device: its type is its state
-                stats[prefix + name] = ("special", S_IFMT(mode))
-            elif kind == "e":
-                stats[prefix + name] = ("unreadable",)
-            elif kind == "l":
-                rel = prefix + name
-                path = os.path.join(top, rel)
-                try:
-                    target = os.path.realpath(path)
-                    is_dir = os.path.isdir(target)
-                    links[rel] = (is_dir, False, True, not is_dir and os.path.isfile(target))
-                    if is_dir:
-                        if target != resolved_top and not target.startswith(resolved_top + os.sep):
-                            return None
-                        stats[rel] = ("link", os.readlink(path))
-                    else:  # (never a blocking read: a link to a named pipe or a device is not read)
-                        linked = read_regular(path)
-                        stats[rel] = ("link", os.readlink(path),
-                                      content_digest(linked) if linked is not None else "unreadable")
-                except OSError:
-                    stats[rel] = ("unreadable",)
-    for rel, path, now in changed:
-        raw = read_regular(path)
+    for rel, kind, _, mode in others:
+        if kind == "f":  # a named pipe, a socket, a device: its type is its state
+            stats[rel] = ("special", S_IFMT(mode))
+        elif kind == "e":
+            stats[rel] = ("unreadable",)
+        elif kind == "l":
+            path = os.path.join(top, rel)
+            try:
+                target = os.path.realpath(path)
+                is_dir = os.path.isdir(target)
+                links[rel] = (is_dir, False, True, not is_dir and os.path.isfile(target))
+                if is_dir:
+                    if target != resolved_top and not target.startswith(resolved_top + os.sep):
+                        return None
+                    stats[rel] = ("link", os.readlink(path))
+                else:  # (never a blocking read: a link to a named pipe or a device is not read)
+                    linked = read_regular(path)
+                    stats[rel] = ("link", os.readlink(path),
+                                  content_digest(linked) if linked is not None else "unreadable")
+            except OSError:
+                stats[rel] = ("unreadable",)
+    for rel, now in changed:
+        raw = read_regular(os.path.join(top, rel))
         stats[rel] = (*now, content_digest(raw)) if raw is not None else ("unreadable",)
     content = known.get("\0content")
     if changed or content is None or len(stats) != len(known) - 2 or any(rel not in known for rel in stats):
@@ -641,6 +631,29 @@ def tree_state(root: Path, known: dict | Callable[[], dict | None] | None = None
                                      for v in stats.values()):
         signature = None
     return TreeState(content, stats, walked, links, signature)
+
+
+def _compare(walked: _Walked, known: dict, limit: int) -> tuple[dict, list, list]:
+    """(stats, changed, others) of the walk against `known` (_native_tree.compare, in Python): each
+    regular file whose (size, mtime_ns, inode) is known and older than `limit` keeps its known
+    entry; the other regular files are `changed` as (rel, stat); every other entry but a folder is
+    in `others` as (rel, kind, stat, mode)."""
+    stats: dict = {}
+    changed: list = []
+    others: list = []
+    get = known.get
+    for prefix, blob, _ in walked:
+        for name, kind, now, mode in _unpacked(blob):
+            rel = prefix + name
+            if kind == "f" and S_ISREG(mode):  # (most entries: kept short)
+                previous = get(rel)
+                if previous is not None and previous[:3] == now and now[1] < limit:
+                    stats[rel] = previous
+                else:
+                    changed.append((rel, now))
+            elif kind != "d":  # (a folder: the walk has been into it already)
+                others.append((rel, kind, now, mode))
+    return stats, changed, others
 
 
 def _signature(walked: _Walked) -> str | None:

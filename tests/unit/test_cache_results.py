@@ -311,6 +311,35 @@ def test_the_native_and_the_python_walk_see_the_same_tree(tmp_path, monkeypatch)
     assert tree_state(tmp_path / "missing") is None
 
 
+def test_the_native_and_the_python_comparison_with_the_known_stats_agree(tmp_path):
+    """tree_state's look at every entry (_native_tree.compare, or cache._compare where it was not
+    built): which files keep their known entry, which are read again, what else is looked at."""
+    require_native_tree()
+    root = write_repo(tmp_path / "repo", {f"d{i}/f{j}.yaml": f"v: {i}{j}\n" for i in range(3) for j in range(4)})
+    (root / "link.yaml").symlink_to(root / "d0" / "f0.yaml")
+    os.mkfifo(root / "pipe.yaml")
+    walked = cache_module._walk_native(str(root), None)
+    now = {prefix + name: stat for prefix, blob, _ in walked
+           for name, kind, stat, _ in cache_module._unpacked(blob) if kind == "f"}
+    recorded = max(stat[1] for stat in now.values()) + 10
+    known = {rel: (*stat, "digest") for rel, stat in now.items()}  # every file as it is...
+    known["d0/f1.yaml"] = (now["d0/f1.yaml"][0] + 1, *now["d0/f1.yaml"][1:], "digest")  # ...but one size,
+    del known["d1/f2.yaml"]  # one file not known,
+    known["d2/f0.yaml"] = "not a stat"  # and entries no run writes
+    known["d2/f1.yaml"] = (now["d2/f1.yaml"][0],)
+    known["d2/f2.yaml"] = ("0", *now["d2/f2.yaml"][1:], "digest")
+    for limit in (recorded, now["d0/f3.yaml"][1], -1):  # nothing racy; d0/f3.yaml on the edge; everything racy
+        native = cache_module._native_tree.compare(walked, known, limit)
+        python = cache_module._compare(walked, known, limit)
+        assert native == python
+    stats, changed, others = cache_module._native_tree.compare(walked, known, recorded)
+    assert sorted(rel for rel, _ in changed) == ["d0/f1.yaml", "d1/f2.yaml", "d2/f0.yaml", "d2/f1.yaml",
+                                                   "d2/f2.yaml"]
+    assert stats["d0/f0.yaml"] is known["d0/f0.yaml"] and len(stats) == 12 - 5
+    assert sorted((rel, kind) for rel, kind, _, _ in others) == [("link.yaml", "l"), ("pipe.yaml", "f")]
+    assert cache_module._native_tree.compare(walked, known, -1)[0] == {}
+
+
 def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(tmp_path):
     # (it crashed the cache's tree state and its parse results before: a path was encoded strictly)
     root = tmp_path / "repo"
