@@ -387,6 +387,37 @@ get_u64(const unsigned char *in)
     return value;
 }
 
+/* One packed entry (folder_object's layout: the name, NUL, then kind, size, mtime_ns, inode and mode)
+ * at *at, which moves past it; 0 when what is there is not one. */
+typedef struct {
+    const char *name;
+    Py_ssize_t name_length;
+    char kind;
+    long long size, mtime_ns;
+    unsigned long long inode;
+    unsigned int mode;
+} Packed;
+
+static int
+next_packed(const unsigned char **at, const unsigned char *end, Packed *out)
+{
+    const unsigned char *nul = memchr(*at, 0, (size_t)(end - *at));
+    if (nul == NULL || end - (nul + 1) < 29)
+        return 0;
+    const unsigned char *fields = nul + 1;
+    out->name = (const char *)*at;
+    out->name_length = (Py_ssize_t)(nul - *at);
+    out->kind = (char)fields[0];
+    out->size = (long long)get_u64(fields + 1);
+    out->mtime_ns = (long long)get_u64(fields + 9);
+    out->inode = get_u64(fields + 17);
+    out->mode = 0;
+    for (int b = 3; b >= 0; b--)
+        out->mode = (out->mode << 8) | fields[25 + b];
+    *at = fields + 29;
+    return 1;
+}
+
 /* unpack(entries) -> [(name, kind, (size, mtime_ns, inode), mode)]: what folder_object packed. */
 static PyObject *
 unpack(PyObject *module, PyObject *blob)
@@ -400,28 +431,22 @@ unpack(PyObject *module, PyObject *blob)
     PyObject *found = PyList_New(0);
     if (found == NULL)
         return NULL;
+    Packed entry;
     while (at < end) {
-        const unsigned char *nul = memchr(at, 0, (size_t)(end - at));
-        if (nul == NULL || end - (nul + 1) < 29) {
+        if (!next_packed(&at, end, &entry)) {
             Py_DECREF(found);
             PyErr_SetString(PyExc_ValueError, "not what scan() packs");
             return NULL;
         }
-        const unsigned char *fields = nul + 1;
-        unsigned int mode = 0;
-        for (int b = 3; b >= 0; b--)
-            mode = (mode << 8) | fields[25 + b];
-        PyObject *name = PyUnicode_DecodeFSDefaultAndSize((const char *)at, (Py_ssize_t)(nul - at));
+        PyObject *name = PyUnicode_DecodeFSDefaultAndSize(entry.name, entry.name_length);
         PyObject *item = name == NULL ? NULL : Py_BuildValue(
-            "(NC(LLK)I)", name, (int)fields[0], (long long)get_u64(fields + 1), (long long)get_u64(fields + 9),
-            get_u64(fields + 17), mode);
+            "(NC(LLK)I)", name, (int)entry.kind, entry.size, entry.mtime_ns, entry.inode, entry.mode);
         if (item == NULL || PyList_Append(found, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(found);
             return NULL;
         }
         Py_DECREF(item);
-        at = fields + 29;
     }
     return found;
 }
@@ -477,50 +502,42 @@ compare(PyObject *module, PyObject *args)
         PyObject *prefix = PyTuple_GET_ITEM(folder, 0), *blob = PyTuple_GET_ITEM(folder, 1);
         const unsigned char *at = (const unsigned char *)PyBytes_AS_STRING(blob);
         const unsigned char *end = at + PyBytes_GET_SIZE(blob);
+        Packed entry;
         while (at < end) {
-            const unsigned char *nul = memchr(at, 0, (size_t)(end - at));
-            if (nul == NULL || end - (nul + 1) < 29) {
+            if (!next_packed(&at, end, &entry)) {
                 PyErr_SetString(PyExc_ValueError, "not what scan() packs");
                 goto fail;
             }
-            const unsigned char *fields = nul + 1;
-            if (fields[0] == 'd') { /* (the walk has been into it already) */
-                at = fields + 29;
+            if (entry.kind == 'd') /* (the walk has been into it already) */
                 continue;
-            }
-            unsigned int mode = 0;
-            for (int b = 3; b >= 0; b--)
-                mode = (mode << 8) | fields[25 + b];
-            long long size = (long long)get_u64(fields + 1), mtime_ns = (long long)get_u64(fields + 9);
-            unsigned long long inode = get_u64(fields + 17);
-            PyObject *name = PyUnicode_DecodeFSDefaultAndSize((const char *)at, (Py_ssize_t)(nul - at));
+            PyObject *name = PyUnicode_DecodeFSDefaultAndSize(entry.name, entry.name_length);
             PyObject *rel = name == NULL ? NULL : PyUnicode_Concat(prefix, name);
             Py_XDECREF(name);
             if (rel == NULL)
                 goto fail;
             int added;
-            if (fields[0] == 'f' && S_ISREG(mode)) {
+            if (entry.kind == 'f' && S_ISREG(entry.mode)) {
                 PyObject *previous = PyDict_GetItemWithError(known, rel); /* borrowed */
                 if (previous == NULL && PyErr_Occurred()) {
                     Py_DECREF(rel);
                     goto fail;
                 }
-                if (mtime_ns < limit && same_stat(previous, size, mtime_ns, inode)) {
+                if (entry.mtime_ns < limit && same_stat(previous, entry.size, entry.mtime_ns, entry.inode)) {
                     added = PyDict_SetItem(stats, rel, previous);
                 } else {
-                    PyObject *item = Py_BuildValue("(O(LLK))", rel, size, mtime_ns, inode);
+                    PyObject *item = Py_BuildValue("(O(LLK))", rel, entry.size, entry.mtime_ns, entry.inode);
                     added = item == NULL ? -1 : PyList_Append(changed, item);
                     Py_XDECREF(item);
                 }
             } else {
-                PyObject *item = Py_BuildValue("(OC(LLK)I)", rel, (int)fields[0], size, mtime_ns, inode, mode);
+                PyObject *item = Py_BuildValue("(OC(LLK)I)", rel, (int)entry.kind, entry.size, entry.mtime_ns,
+                                               entry.inode, entry.mode);
                 added = item == NULL ? -1 : PyList_Append(others, item);
                 Py_XDECREF(item);
             }
             Py_DECREF(rel);
             if (added < 0)
                 goto fail;
-            at = fields + 29;
         }
     }
     return Py_BuildValue("(NNN)", stats, changed, others);
