@@ -297,6 +297,8 @@ def parse_quantity(value) -> Decimal | None:
     API server cannot decode it (as resource.ParseQuantity after the JSON decoder's TrimSpace)."""
     from decimal import InvalidOperation
 
+    if type(value) is str:
+        return _parse_quantity_text(value)
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
@@ -306,6 +308,11 @@ def parse_quantity(value) -> Decimal | None:
             return None
     if not isinstance(value, str):
         return None
+    return _parse_quantity_text(str(value))
+
+
+@functools.lru_cache(maxsize=4096)  # (a repository repeats the same few quantities thousands of times)
+def _parse_quantity_text(value: str) -> Decimal | None:
     text = value.strip()
     if not text:
         return None

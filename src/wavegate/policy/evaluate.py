@@ -230,11 +230,42 @@ def _rules_exclude(policy: Policy, request: Request) -> bool:
     return not any(rule_matches(rule, request) for rule in rules)
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What evaluate_one reads of one (policy, binding) pair, worked out when the pair is first
+    evaluated: the same for every object, and evaluated for thousands of them."""
+
+    actions: tuple[str, ...]
+    fail: bool  # failurePolicy is not Ignore
+    conditions: tuple[tuple[str, object], ...]  # (expression, name) of each matchCondition that compiles
+    all_hold: cel.Program | None  # Policy.all_hold, compiled; None when it cannot be used
+
+
+def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
+    key = (id(policy), id(binding))
+    plan = policies.plans.get(key)
+    if plan is None:
+        conditions = tuple((expression, condition.get("name"))
+                           for i, condition in enumerate(policy.list_of("matchConditions"))
+                           if isinstance(expression := condition.get("expression"), str)
+                           and ("spec", "matchConditions", i, "expression") not in policy.broken)
+        combined = None
+        if policy.all_hold is not None:
+            try:
+                combined = policies.environment.compile(policy.all_hold)
+            except cel.CelError:
+                combined = None
+        plan = policies.plans[key] = _Plan(tuple(binding.actions), policy.failure_policy != "Ignore", conditions,
+                                           combined)
+    return plan
+
+
 def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target,
                  matched: bool = False) -> list[Violation]:
     """The violations of `policy` through `binding` by one target; `matched`: the policy's and the
     binding's match rules are known to select it (evaluate's candidates)."""
-    actions = tuple(binding.actions)
+    plan = _plan(policies, policy, binding)
+    actions = plan.actions
     if not actions:
         return []
     request = target.request
@@ -244,7 +275,7 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             return []
     except SelectorError:
         return []  # reported as a malformed policy or binding when loaded
-    fail = policy.failure_policy != "Ignore"
+    fail = plan.fail
 
     def failed(message: str, expression: str = "", path: tuple = ()) -> list[Violation]:
         if not fail:
@@ -291,13 +322,13 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
         return {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
     for params in params_list:
         bindings = {**base, "params": narrowed(params, reads["params"])}
-        verdict = _match_conditions(policy, environment, {**bindings, "variables": {}})
+        verdict = _match_conditions(plan, environment, bindings) if plan.conditions else True
         if verdict is False:
             continue
         if isinstance(verdict, str):
             violations.extend(failed(verdict))
             continue
-        if _all_hold(policy, environment, bindings):
+        if plan.all_hold is not None and _all_hold(plan.all_hold, environment, bindings):
             continue
         scope = _Scope(policy, environment, bindings)
         for i, validation in enumerate(policy.list_of("validations")):
@@ -327,12 +358,9 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     return violations
 
 
-def _all_hold(policy: Policy, environment: cel.Environment, bindings: dict) -> bool:
+def _all_hold(combined: cel.Program, environment: cel.Environment, bindings: dict) -> bool:
     """True when one evaluation of all the policy's validations together says every one holds
     (Policy.all_hold); anything else is for the per-validation path to explain."""
-    combined = policy.all_hold
-    if combined is None:
-        return False
     try:
         return environment.evaluate(combined, {**bindings, "variables": {}}) is True
     except cel.CelError:
@@ -394,19 +422,16 @@ class _Scope:
             self.errors[name] = error.message
 
 
-def _match_conditions(policy: Policy, environment: cel.Environment, bindings: dict) -> bool | str:
+def _match_conditions(plan: _Plan, environment: cel.Environment, bindings: dict) -> bool | str:
     """True when every matchCondition holds, False when one is false, else the first error's text.
     As on the API server, matchConditions see no namespaceObject (its matcher passes none)."""
     error = None
-    bindings = {**bindings, "namespaceObject": None}
-    for i, condition in enumerate(policy.list_of("matchConditions")):
-        expression = condition.get("expression")
-        if not isinstance(expression, str) or ("spec", "matchConditions", i, "expression") in policy.broken:
-            continue
+    bindings = {**bindings, "namespaceObject": None, "variables": {}}
+    for expression, name in plan.conditions:
         try:
             value = environment.evaluate(expression, bindings)
         except cel.CelError as failure:
-            error = error or f"failed to evaluate matchCondition {condition.get('name')!r}: {failure.message}"
+            error = error or f"failed to evaluate matchCondition {name!r}: {failure.message}"
             continue
         if value is not True:
             return False

@@ -145,6 +145,8 @@ class PolicySet:
     # The parameter objects each (policy, binding, namespace) selects, found once (policy.evaluate;
     # keyed by the ids of this set's own Policy and Binding objects).
     params_found: dict[tuple, list[dict]] = field(default_factory=dict, repr=False, compare=False)
+    # What evaluation reads of each (policy, binding) pair, worked out once (policy.evaluate._plan).
+    plans: dict[tuple, object] = field(default_factory=dict, repr=False, compare=False)
 
     def bindings_of(self, policy: Policy) -> list[Binding]:
         return [b for b in self.bindings if b.policy_name == policy.name]

@@ -91,6 +91,27 @@ def compile_regex(pattern: str):
         raise ValueError(str(reason)) from None
 
 
+class _Pattern:
+    """A schema's `pattern`, answered once per distinct string: a repository repeats the same
+    names, labels and images thousands of times, and each RE2 search through its Python binding
+    costs more than looking the answer up."""
+
+    __slots__ = ("regex", "answers")
+    MAX_ANSWERS = 4096  # (then forgotten and learnt again: a bound on memory, never on correctness)
+
+    def __init__(self, regex):
+        self.regex = regex
+        self.answers: dict[str, bool] = {}
+
+    def matches(self, value: str) -> bool:
+        answer = self.answers.get(value)
+        if answer is None:
+            if len(self.answers) >= self.MAX_ANSWERS:
+                self.answers.clear()
+            answer = self.answers[value] = self.regex.search(value) is not None
+        return answer
+
+
 @dataclass
 class SchemaProblem:
     """Something wrong with a schema itself (a pattern RE2 rejects, a CEL rule that does not
@@ -124,7 +145,7 @@ class Node:
         self.items: Node | None = None
         self.enum: tuple | None = None
         self.enum_text = ""
-        self.pattern: Any = None  # an RE2 pattern (compile_regex)
+        self.pattern: _Pattern | None = None
         self.pattern_src: str | None = None
         self.lo: int | float | None = None
         self.hi: int | float | None = None
@@ -280,7 +301,7 @@ class Compiler:
         pattern = s.get("pattern")
         if isinstance(pattern, str):
             try:
-                node.pattern = compile_regex(pattern)
+                node.pattern = _Pattern(compile_regex(pattern))
                 node.pattern_src = pattern
             except ValueError as error:
                 self.problems.append(SchemaProblem(
@@ -745,10 +766,10 @@ class Validation:
                 self._problem(VALUE, path, "Invalid value", value, f"should be at least {node.min_len} chars long", defaulted)
             if node.max_len is not None and n > node.max_len:
                 self._problem(VALUE, path, "Too long", text=f"may not be longer than {node.max_len}", defaulted=defaulted)
-        if node.pattern is not None and node.pattern.search(value) is None:
+        if node.pattern is not None and not node.pattern.matches(value):
             self._problem(VALUE, path, "Invalid value", value, f"should match '{node.pattern_src}'", defaulted)
         if node.format is not None:
-            message = check_format(node.format, value, node.dialect)
+            message = _format_message(node.format, value, node.dialect)
             if message:
                 self._problem(VALUE, path, "Invalid value", value, message, defaulted)
 
@@ -911,6 +932,12 @@ def _ip(value: str):
             raise ValueError("not an IPv4 address")
         return ipaddress.IPv4Address(".".join(str(int(part)) for part in parts))
     return ipaddress.IPv6Address(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _format_message(fmt: str, value: str, dialect: str) -> str:
+    """check_format, once per distinct (format, value, dialect)."""
+    return check_format(fmt, value, dialect)
 
 
 def check_format(fmt: str, value: str, dialect: str) -> str:
