@@ -21,6 +21,11 @@ is NOT in the corpus: pass it with `--schemas` (what `rgd_path()` returns). Ever
 source is a plain directory in this repository, so the Argo CD checks (paths, namespaces, which
 Application syncs which manifest, waves, hooks) do real work on every manifest.
 
+With `--clusters K` (K >= 2), each application is deployed to K clusters, as platform add-ons are:
+`argocd/application.yaml` holds an ApplicationSet whose list generator makes one Application per
+cluster, all reading the same `manifests/` folder, so every manifest is applied K times (what
+wavegate checks is K times N objects, from N files).
+
 With `--defects F`, a fraction F of the applications get one realistic defect each (a typo in
 a field name, a wrong type, a namespace nothing creates), so reports are not empty; the default
 corpus is clean, which is what the side-by-side comparison with kubeconform uses.
@@ -51,14 +56,19 @@ def _labels(app: str, component: str, indent: int) -> str:
             f"{pad}app.kubernetes.io/managed-by: argocd\n")
 
 
-def catalog_info(app: str, ns: str) -> str:
+def _destinations(ns: str, clusters: int) -> str:
+    servers = ["https://kubernetes.default.svc"] if clusters < 2 else [cluster_url(c) for c in range(clusters)]
+    return "".join(f"    - server: {server}\n      namespace: {ns}\n" for server in servers)
+
+
+def catalog_info(app: str, ns: str, app_name: str = "") -> str:
     return f"""apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
   name: {app}-cicd-pipeline
   description: Kro CI/CD pipeline of {app}, managed by Argo CD
   annotations:
-    argocd/app-name: {app}-cicd
+    argocd/app-name: {app_name or app + "-cicd"}
     backstage.io/kubernetes-namespace: {ns}
     backstage.io/kubernetes-label-selector: app.kubernetes.io/name={app},app.kubernetes.io/component=cicd-pipeline
     backstage.io/source-location: url:https://gitlab.example.com/platform/corpus/-/tree/main/apps/{app}/
@@ -69,7 +79,7 @@ spec:
 """
 
 
-def project(app: str, ns: str) -> str:
+def project(app: str, ns: str, clusters: int = 1) -> str:
     return f"""apiVersion: argoproj.io/v1alpha1
 kind: AppProject
 metadata:
@@ -80,9 +90,7 @@ spec:
   sourceRepos:
     - {REPO_URL}
   destinations:
-    - server: https://kubernetes.default.svc
-      namespace: {ns}
-  clusterResourceWhitelist:
+{_destinations(ns, clusters)}  clusterResourceWhitelist:
     - group: ""
       kind: Namespace
   namespaceResourceWhitelist:
@@ -94,6 +102,47 @@ spec:
       kind: ConfigMap
     - group: ""
       kind: Service
+"""
+
+
+def cluster_url(c: int) -> str:
+    return f"https://cluster-{c}.clusters.example.com"
+
+
+def application_set(app: str, ns: str, clusters: int) -> str:
+    elements = "".join(f"          - cluster: c{c}\n            url: {cluster_url(c)}\n" for c in range(clusters))
+    return f"""apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: {app}-cicd
+  namespace: argocd
+spec:
+  generators:
+    - list:
+        elements:
+{elements}  template:
+    metadata:
+      name: '{app}-cicd-{{{{cluster}}}}'
+      labels:
+        app.kubernetes.io/name: {app}
+        app.kubernetes.io/component: cicd-pipeline
+      finalizers:
+        - resources-finalizer.argocd.argoproj.io
+    spec:
+      project: {app}-project
+      source:
+        repoURL: {REPO_URL}
+        targetRevision: main
+        path: apps/{app}/manifests
+      destination:
+        server: '{{{{url}}}}'
+        namespace: {ns}
+      syncPolicy:
+        automated:
+          prune: true
+          selfHeal: true
+        syncOptions:
+          - PruneLast=true
 """
 
 
@@ -305,9 +354,10 @@ DEFECTS = (
 )
 
 
-def generate(directory: Path, n: int, defects: float = 0.0, seed: int = 1) -> dict:
+def generate(directory: Path, n: int, defects: float = 0.0, seed: int = 1, clusters: int = 1) -> dict:
     """Write the corpus for `n` manifests (rounded down to whole apps of 10) into `directory`,
-    replacing what is there. Returns counts."""
+    replacing what is there; with `clusters` >= 2, each app's manifests are applied to that many
+    clusters (an ApplicationSet). Returns counts."""
     directory = Path(directory)
     if directory.exists():
         shutil.rmtree(directory)
@@ -325,9 +375,9 @@ def generate(directory: Path, n: int, defects: float = 0.0, seed: int = 1) -> di
         ns = f"team-{app}"
         base = directory / "apps" / app
         files = {
-            "catalog-info.yaml": catalog_info(app, ns),
-            "argocd/project.yaml": project(app, ns),
-            "argocd/application.yaml": application(app, ns),
+            "catalog-info.yaml": catalog_info(app, ns, f"{app}-cicd-c0" if clusters > 1 else ""),
+            "argocd/project.yaml": project(app, ns, clusters),
+            "argocd/application.yaml": application_set(app, ns, clusters) if clusters > 1 else application(app, ns),
             "manifests/namespace.yaml": namespace(app, ns),
             "manifests/kro-cicd-pipeline.yaml": pipeline(app, ns, rnd),
             "manifests/deployment-0.yaml": deployment(app, ns, 0, rnd),
@@ -344,7 +394,8 @@ def generate(directory: Path, n: int, defects: float = 0.0, seed: int = 1) -> di
             path = base / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
-    return {"apps": apps, "manifests": apps * PER_APP, "files": apps * PER_APP, "defects": broken}
+    applied = apps * (PER_APP - 3) * max(clusters, 1) + apps * 3
+    return {"apps": apps, "manifests": apps * PER_APP, "files": apps * PER_APP, "defects": broken, "applied": applied}
 
 
 def main() -> int:
@@ -353,8 +404,10 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=10_000, help="number of manifests (default 10000)")
     parser.add_argument("--defects", type=float, default=0.0, help="fraction of apps with one defect (default 0)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--clusters", type=int, default=1,
+                        help="clusters each application is deployed to, by an ApplicationSet (default 1: an Application)")
     args = parser.parse_args()
-    counts = generate(args.directory, args.n, args.defects, args.seed)
+    counts = generate(args.directory, args.n, args.defects, args.seed, args.clusters)
     print(f"{args.directory}: {counts['manifests']} manifests in {counts['files']} files, "
           f"{counts['apps']} applications, {counts['defects']} with a defect; "
           f"pass --schemas {rgd_path()}")

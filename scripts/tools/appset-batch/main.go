@@ -190,7 +190,7 @@ func expand(req request) response {
 		return response{ReadFrom: readFrom,
 			Errors: []problem{{Generator: -1, Message: "the ApplicationSet cannot be read: " + err.Error()}}}
 	}
-	k8s, err := newClient(req.Clusters)
+	k8s, err := clientFor(req.Clusters)
 	if err != nil {
 		return response{Error: err.Error()}
 	}
@@ -591,6 +591,33 @@ func canonicalRepoURL(raw string) string {
 	p = strings.TrimSuffix(p, ".git")
 	return strings.ToLower(host) + "/" + p
 }
+
+// clientFor is newClient for these clusters, built once: every request of a run sends the same
+// clusters, and building a client (its scheme, above all) cost more than expanding an
+// ApplicationSet. The generators only read through it.
+func clientFor(clusters []cluster) (client.Client, error) {
+	key, err := json.Marshal(clusters)
+	if err != nil {
+		return nil, err
+	}
+	if known, ok := clients[string(key)]; ok {
+		return known, nil
+	}
+	made, err := newClient(clusters)
+	if err != nil {
+		return nil, err
+	}
+	if len(clients) >= maxClients {
+		clients = map[string]client.Client{}
+	}
+	clients[string(key)] = made
+	return made, nil
+}
+
+// The clients built so far, by their clusters as JSON (requests are served one at a time).
+var clients = map[string]client.Client{}
+
+const maxClients = 8
 
 // newClient is the Kubernetes API the generators see: the known cluster Secrets in Argo CD's
 // namespace, and every AppProject (the git generator reads the template's project).

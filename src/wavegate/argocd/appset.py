@@ -23,6 +23,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,26 +88,40 @@ class Generated:
     appset: Manifest
     data: dict  # apiVersion, kind, metadata (name, namespace, labels, annotations, finalizers), spec
     element: dict  # the generator's parameters for it
-    origins: dict[tuple, tuple]  # field path here -> path in the ApplicationSet that wrote it
+    # Field path here -> path in the ApplicationSet that wrote it; worked out when first asked for
+    # (known_origins), since most generated Applications never need a position.
+    origins: dict[tuple, tuple] | None = None
     generator: int = 0  # index in spec.generators
     patch: str | None = None  # the templatePatch as rendered for this element
     _patch_lines: dict[tuple, tuple[int, int]] = field(default_factory=dict, repr=False)
+    _patch_block: _PatchBlock | None = field(default=None, repr=False)
+    _key_order: dict[str, int] | None = field(default=None, repr=False)  # (the ApplicationSet's, shared)
 
     @property
     def name(self) -> str:
         value = (self.data.get("metadata") or {}).get("name")
         return value if isinstance(value, str) else ""
 
-    @property
+    @cached_property
     def element_text(self) -> str:
-        return describe_element(self.element, order=key_order(self.appset.get("spec", "generators")))
+        order = self._key_order if self._key_order is not None else key_order(self.appset.get("spec", "generators"))
+        return describe_element(self.element, order=order)
+
+    def known_origins(self) -> dict[tuple, tuple]:
+        if self.origins is None:
+            self.origins = _origins(self.appset, self)
+            if self.patch is not None and self._patch_block is not None and \
+                    any(o == ("spec", "templatePatch") for o in self.origins.values()):
+                self._patch_lines = self._patch_block.lines(self.patch)
+        return self.origins
 
     def origin(self, path: tuple) -> tuple:
         """The ApplicationSet path that wrote `path` (or its nearest ancestor that has one)."""
+        origins = self.known_origins()
         path = tuple(path)
-        while path and path not in self.origins:
+        while path and path not in origins:
             path = path[:-1]
-        return self.origins.get(path, ("spec", "template"))
+        return origins.get(path, ("spec", "template"))
 
     def location(self, path: tuple = (), key: bool = True) -> tuple[str, int, int]:
         """(file, line, column) in the ApplicationSet's file of the template line that wrote `path`:
@@ -123,15 +138,20 @@ class Generated:
     def manifest(self) -> Manifest:
         """The generated Application as a Manifest of the ApplicationSet's file whose every field
         is positioned at the template line that wrote it: checks run on it unchanged and their
-        findings point into the ApplicationSet."""
+        findings point into the ApplicationSet. The positions are worked out when first asked for
+        (positions_of)."""
         manifest = Manifest(self.appset.path, self.appset.doc_index, self.data)
+        del manifest.positions
+        manifest._source = self
+        return manifest
+
+    def positions_of(self, _doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
         positions = {}
         for path, _ in _walk(self.data):
             _, line, column = self.location(path)
             _, value_line, value_column = self.location(path, key=False)
             positions[path] = (line, column, value_line, value_column)
-        manifest.positions = positions
-        return manifest
+        return positions
 
 
 @dataclass
@@ -172,10 +192,12 @@ class Expander:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def expand(self, appset: Manifest) -> Expansion:
+    def expand(self, appset: Manifest, loaded: bool = False) -> Expansion:
+        """`loaded`: the caller knows `appset` is a document of its file as the loader read it (so
+        written as is, without reading the file again here)."""
         request = {"applicationSet": appset.data, "root": str(self.root), "repoURL": self.repo_url,
                    "clusters": self.clusters}
-        if self._written_as_is(appset):
+        if loaded or self._written_as_is(appset):
             request["source"] = {"file": str(self.root / appset.path), "apiVersion": appset.api_version,
                                  "kind": appset.kind, "name": appset.name or "", "namespace": appset.namespace or ""}
         return _expansion(appset, self.ask(request), self.root)
@@ -295,13 +317,11 @@ def _expansion(appset: Manifest, answer: dict, root: Path) -> Expansion:
     result = Expansion()
     name = appset.name or "(unnamed)"
     patch_block = _PatchBlock(appset, root)
+    order = key_order(appset.get("spec", "generators"))
     for item in answer.get("applications") or []:
-        generated = Generated(appset=appset, data=item["application"], element=item.get("params") or {},
-                              origins={}, generator=item.get("generator", 0), patch=item.get("patch"))
-        generated.origins = _origins(appset, generated)
-        if generated.patch is not None and any(o == ("spec", "templatePatch") for o in generated.origins.values()):
-            generated._patch_lines = patch_block.lines(generated.patch)
-        result.generated.append(generated)
+        result.generated.append(Generated(appset=appset, data=item["application"], element=item.get("params") or {},
+                                          generator=item.get("generator", 0), patch=item.get("patch"),
+                                          _patch_block=patch_block, _key_order=order))
     for error in answer.get("errors") or []:
         result.complete = False
         result.problems.append(_generation_failed(appset, name, error))

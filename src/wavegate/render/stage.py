@@ -194,8 +194,9 @@ class _Stage:
         ordered. Each generated Application's fields point at the template line that wrote them."""
         apps: list[Application] = []
         sets: list[SyncSet] = []
+        loaded = {id(m) for m in self.repo.manifests}
         for appset in appsets:
-            expansion = self._expander().expand(appset)
+            expansion = self._expander().expand(appset, loaded=id(appset) in loaded)
             sync_set = SyncSet(name=f"ApplicationSet {appset.name}", app=None, synced=False,
                                problems=list(expansion.problems), appset=appset)
             for generated in expansion.generated:
