@@ -552,6 +552,25 @@ def test_one_process_expands_many_applicationsets(tmp_path):
     assert names == [f"web-e{i}" for i in range(60)]
 
 
+def test_one_process_sees_the_clusters_each_request_names(tmp_path):
+    """The helper builds its Kubernetes client once per set of clusters: a request naming other
+    clusters must not be answered with the clusters of the one before."""
+    text = appset("generators:\n  - clusters: {}\n", template=TEMPLATE.replace("{{.env}}", "{{.name}}").replace(
+        "server: https://kubernetes.default.svc", "server: '{{.server}}'"))
+    write_repo(tmp_path, {"appset.yaml": text})
+    (manifest,) = [m for m in load(tmp_path).manifests if is_applicationset(m)]
+    first = [{"name": "prod", "server": "https://prod.example.com"}]
+    second = [{"name": "dev", "server": "https://dev.example.com"}, {"name": "qa", "server": "https://qa.example.com"}]
+    with Expander(tmp_path, URL, first) as expander:
+        names = [sorted(g.name for g in expander.expand(manifest).generated)]
+        expander.clusters = second
+        names.append(sorted(g.name for g in expander.expand(manifest).generated))
+        expander.clusters = first
+        names.append(sorted(g.name for g in expander.expand(manifest).generated))
+    assert names == [["web-in-cluster", "web-prod"], ["web-dev", "web-in-cluster", "web-qa"],
+                     ["web-in-cluster", "web-prod"]]
+
+
 def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
     """Argo CD reads manifests with sigs.k8s.io/yaml (YAML 1.1 as go-yaml v2 resolves it): `y` is
     true, `1e3` is 1000 and `12:30:00` a string there (PyYAML would read `y` as a string and

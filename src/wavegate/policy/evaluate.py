@@ -14,6 +14,7 @@ answers a denied (or warned) request with.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -165,17 +166,26 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
     # The pairs whose policy's resourceRules can match, by what those rules look at: most
     # policies are about one or two kinds, and most manifests never get past the rules.
     candidates: dict[tuple, list[tuple[Policy, Binding, bool]]] = {}
+    # A document that several Applications apply into the same namespace is one copy per
+    # Application sharing its data: evaluated once, its violations given to each copy.
+    first: dict[tuple[int, str | None], tuple[Manifest, list[Violation]]] = {}
     for manifest in manifests:
         if not kube.is_kubernetes_object(manifest):
             continue
         target = env.target(manifest)
+        known = first.get((id(manifest.data), target.namespace))
+        if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
+            violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
+            continue
         request = target.request
         key = (request.group, request.version, request.resource, request.scope, request.namespace is None)
         applicable = candidates.get(key)
         if applicable is None:
             applicable = candidates[key] = _applicable(pairs, request)
-        for policy, binding, matched in applicable:
-            violations.extend(evaluate_one(policies, policy, binding, target, matched))
+        found = [v for policy, binding, matched in applicable
+                 for v in evaluate_one(policies, policy, binding, target, matched)]
+        first[(id(manifest.data), target.namespace)] = (manifest, found)
+        violations.extend(found)
     return violations
 
 
@@ -239,12 +249,14 @@ class _Plan:
     fail: bool  # failurePolicy is not Ignore
     conditions: tuple[tuple[str, object], ...]  # (expression, name) of each matchCondition that compiles
     all_hold: cel.Program | None  # Policy.all_hold, compiled; None when it cannot be used
+    environment: cel.Environment  # (what all_hold was compiled in)
 
 
 def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
     key = (id(policy), id(binding))
     plan = policies.plans.get(key)
-    if plan is None:
+    environment = policies.environment
+    if plan is None or plan.environment is not environment:
         conditions = tuple((expression, condition.get("name"))
                            for i, condition in enumerate(policy.list_of("matchConditions"))
                            if isinstance(expression := condition.get("expression"), str)
@@ -252,11 +264,11 @@ def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
         combined = None
         if policy.all_hold is not None:
             try:
-                combined = policies.environment.compile(policy.all_hold)
+                combined = environment.compile(policy.all_hold)
             except cel.CelError:
                 combined = None
         plan = policies.plans[key] = _Plan(tuple(binding.actions), policy.failure_policy != "Ignore", conditions,
-                                           combined)
+                                           combined, environment)
     return plan
 
 

@@ -104,22 +104,43 @@ def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
     the cache on (`ctx.results`), an object's findings are kept between runs under the check's
     `name` and `context` (what else decides them: the schema store's fingerprint, the Kubernetes
     version, ...; the configuration and wavegate's code always do), so an unchanged object is not
-    judged again."""
+    judged again.
+
+    A document that several Applications apply (one directory read by each Application an
+    ApplicationSet generates for a cluster) is one rendered copy per Application, all sharing its
+    data: it is judged once. So `judge` must not depend on which Application applies the object
+    (`manifest.app`)."""
     kept = getattr(ctx, "results", None)
     results = kept.for_check(name, *context) if kept is not None else None
+    judged = _judged_once(judge)
     if results is None:
         for manifest in manifests:
-            yield from judge(manifest)
+            yield from judged(manifest)
         return
     for manifest in manifests:
         key = results.key(manifest)
         found = results.get(key) if key is not None else None
         if found is None:
-            found = list(judge(manifest))
+            found = judged(manifest)
             if key is not None:
                 results.put(key, found)
         yield from found
     results.save()
+
+
+def _judged_once(judge: Callable[[Manifest], Iterable[Finding]]) -> Callable[[Manifest], list[Finding]]:
+    """`judge`, answered once for the copies of one document (the same data, file and index)."""
+    first: dict[int, tuple[Manifest, list[Finding]]] = {}  # id(data) -> the first copy judged, its findings
+
+    def judged(manifest: Manifest) -> list[Finding]:
+        known = first.get(id(manifest.data))
+        if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
+            return known[1]
+        found = list(judge(manifest))
+        first[id(manifest.data)] = (manifest, found)  # (the manifest held: the id of its data is not reused)
+        return found
+
+    return judged
 
 
 def checks() -> list[tuple[str, Check]]:
