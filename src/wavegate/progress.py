@@ -34,11 +34,24 @@ class Counter:
     """`done N/TOTAL what` through `progress`, at most once a second (and at the end), from any
     thread: for loops over many items of which each may be quick."""
 
-    def __init__(self, progress: Progress, total: int, what: str, every: float = 1.0):
+    def __init__(self, progress: Progress, total: int, what: str, every: float = 1.0, growing: bool = False):
+        """`growing`: the total is not known yet; grow() adds to it, and the last line waits for
+        finish()."""
         self.progress, self.total, self.what, self.every = progress, total, what, every
         self.done = 0
         self.last = time.monotonic()
         self.lock = threading.Lock()
+        self.growing = growing
+
+    def grow(self, more: int) -> None:
+        with self.lock:
+            self.total += more
+
+    def finish(self) -> None:
+        with self.lock:
+            self.growing = False
+            if self.progress is not quiet and self.done == self.total and self.total:
+                self.progress(f"{self.what}: {self.done}/{self.total}")
 
     def step(self) -> None:
         if self.progress is quiet:
@@ -46,6 +59,6 @@ class Counter:
         with self.lock:
             self.done += 1
             now = time.monotonic()
-            if self.done == self.total or now - self.last >= self.every:
+            if (self.done == self.total and not self.growing) or now - self.last >= self.every:
                 self.last = now
                 self.progress(f"{self.what}: {self.done}/{self.total}")

@@ -571,6 +571,34 @@ def test_one_process_sees_the_clusters_each_request_names(tmp_path):
                      ["web-in-cluster", "web-prod"]]
 
 
+def _many(tmp_path, count: int) -> list:
+    texts = [appset("generators:\n  - list:\n      elements: [{env: e" + str(i) + "}]\n", name=f"s{i}")
+             for i in range(count)]
+    write_repo(tmp_path, {"appsets.yaml": "---\n".join(texts)})
+    return [m for m in load(tmp_path).manifests if is_applicationset(m)]
+
+
+def test_all_requests_at_once_give_what_one_at_a_time_gives(tmp_path):
+    appsets = _many(tmp_path, 12)
+    with Expander(tmp_path, URL, []) as expander:
+        together = [[(g.name, g.data) for g in e.generated] for e in expander.expand_all(appsets)]
+        alone = [[(g.name, g.data) for g in expander.expand(m).generated] for m in appsets]
+    assert together == alone and [names[0][0] for names in together] == [f"web-e{i}" for i in range(12)]
+
+
+def test_an_expander_left_between_answers_is_usable_again(tmp_path):
+    """Answers not taken would answer the next request: the helper is started again instead."""
+    appsets = _many(tmp_path, 6)
+    with Expander(tmp_path, URL, []) as expander:
+        expansions = expander.expand_all(appsets)
+        first = next(expansions)
+        with pytest.raises(RuntimeError, match="every expansion of expand_all"):
+            expander.expand(appsets[3])  # (the same thread, between two answers: never a hang)
+        expansions.close()
+        assert [g.name for g in first.generated] == ["web-e0"]
+        assert [g.name for g in expander.expand(appsets[4]).generated] == ["web-e4"]
+
+
 def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
     """Argo CD reads manifests with sigs.k8s.io/yaml (YAML 1.1 as go-yaml v2 resolves it): `y` is
     true, `1e3` is 1000 and `12:30:00` a string there (PyYAML would read `y` as a string and

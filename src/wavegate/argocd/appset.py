@@ -22,6 +22,7 @@ import binascii
 import json
 import re
 import threading
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -184,6 +185,7 @@ class Expander:
         self.binary = binary
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
+        self._pipelining: int | None = None  # the thread that expand_all is answering, between two answers
         self._files: dict[str, dict[int, dict]] = {}  # file -> its documents' data, by index
 
     def __enter__(self) -> Expander:
@@ -195,12 +197,46 @@ class Expander:
     def expand(self, appset: Manifest, loaded: bool = False) -> Expansion:
         """`loaded`: the caller knows `appset` is a document of its file as the loader read it (so
         written as is, without reading the file again here)."""
+        return _expansion(appset, self.ask(self._request(appset, loaded)), self.root)
+
+    def expand_all(self, appsets: list[Manifest], loaded: Callable[[Manifest], bool] = lambda _: False
+                   ) -> Generator[Expansion, None, None]:
+        """The expansion of each of `appsets`, in order. Every request is sent at once, so the
+        helper works on the next ApplicationSets while the caller uses each answer. Until the
+        caller has taken the last one (or closed the iterator), this Expander takes no other request."""
+        if len(appsets) < 2:
+            for appset in appsets:
+                yield self.expand(appset, loaded(appset))
+            return
+        lines = [json.dumps(self._request(appset, loaded(appset)), default=str) + "\n" for appset in appsets]
+        with self._lock:
+            self._pipelining = threading.get_ident()
+            taken = 0
+            try:
+                process = self._started()
+                stdin, stdout = process.stdin, process.stdout
+                assert stdin is not None and stdout is not None, "started with both pipes"
+                writer = threading.Thread(target=_write_lines, args=(stdin, lines), daemon=True)
+                writer.start()  # (while this thread reads: neither pipe fills up and blocks the helper)
+                for appset in appsets:
+                    reply = stdout.readline()
+                    if not reply:
+                        raise ExpanderError(f"{TOOL} stopped unexpectedly; run scripts/install-tools --only {TOOL}")
+                    taken += 1
+                    yield _expansion(appset, _answer(reply), self.root)
+                writer.join()
+            finally:
+                self._pipelining = None
+                if taken < len(appsets):  # answers left in the pipe would answer the next request
+                    self._stop()
+
+    def _request(self, appset: Manifest, loaded: bool) -> dict:
         request = {"applicationSet": appset.data, "root": str(self.root), "repoURL": self.repo_url,
                    "clusters": self.clusters}
         if loaded or self._written_as_is(appset):
             request["source"] = {"file": str(self.root / appset.path), "apiVersion": appset.api_version,
                                  "kind": appset.kind, "name": appset.name or "", "namespace": appset.namespace or ""}
-        return _expansion(appset, self.ask(request), self.root)
+        return request
 
     def _written_as_is(self, appset: Manifest) -> bool:
         """Whether `appset` is a document of its file as written (not rendered from a template):
@@ -219,17 +255,12 @@ class Expander:
 
     def ask(self, request: dict) -> dict:
         """One request to the helper (see scripts/tools/appset-batch/main.go), its answer."""
-        import subprocess
-
+        if self._pipelining == threading.get_ident():  # (between two answers of expand_all: it would wait forever)
+            raise RuntimeError("an Expander takes no request until every expansion of expand_all is taken")
         line = json.dumps(request, default=str) + "\n"
         with self._lock:
-            if self._process is None:
-                from wavegate.tools import find_tool
-
-                binary = self.binary or find_tool(TOOL)
-                self._process = subprocess.Popen([str(binary)], text=True, encoding="utf-8", stdin=subprocess.PIPE,
-                                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1)
-            stdin, stdout = self._process.stdin, self._process.stdout
+            process = self._started()
+            stdin, stdout = process.stdin, process.stdout
             assert stdin is not None and stdout is not None, "started with both pipes"
             try:
                 stdin.write(line)
@@ -241,10 +272,19 @@ class Expander:
             if not reply:
                 self._stop()
                 raise ExpanderError(f"{TOOL} stopped unexpectedly; run scripts/install-tools --only {TOOL}")
-        answer = json.loads(reply)
-        if answer.get("error"):
-            raise ExpanderError(f"{TOOL}: {answer['error']}")
-        return answer
+        return _answer(reply)
+
+    def _started(self) -> subprocess.Popen[str]:
+        """The helper process, started when first needed (under the lock)."""
+        if self._process is None:
+            import subprocess
+
+            from wavegate.tools import find_tool
+
+            binary = self.binary or find_tool(TOOL)
+            self._process = subprocess.Popen([str(binary)], text=True, encoding="utf-8", stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=1)
+        return self._process
 
     def close(self) -> None:
         with self._lock:
@@ -259,6 +299,22 @@ class Expander:
 
 class ExpanderError(RuntimeError):
     """The helper failed (not the ApplicationSet): a setup problem."""
+
+
+def _answer(reply: str) -> dict:
+    answer = json.loads(reply)
+    if answer.get("error"):
+        raise ExpanderError(f"{TOOL}: {answer['error']}")
+    return answer
+
+
+def _write_lines(stream, lines: list[str]) -> None:
+    try:
+        for line in lines:
+            stream.write(line)
+        stream.flush()
+    except OSError:  # the helper died: the reader sees its output end and says so
+        pass
 
 
 def expand(appset: Manifest, root: Path | str, repo_url: str | None, clusters: list[dict]) -> Expansion:

@@ -18,6 +18,7 @@ import dataclasses
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import cast
 
 from wavegate import cel, kube
 from wavegate.findings import Severity
@@ -254,7 +255,7 @@ class _Plan:
 
 def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
     key = (id(policy), id(binding))
-    plan = policies.plans.get(key)
+    plan = cast("_Plan | None", policies.plans.get(key))
     environment = policies.environment
     if plan is None or plan.environment is not environment:
         conditions = tuple((expression, condition.get("name"))

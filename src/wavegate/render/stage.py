@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -133,8 +134,17 @@ class _Stage:
     def run(self) -> Rendering:
         self._mark_skeletons()
         apps, known = self._top_level_applications()
-        generated, appset_sets = self._generated(self._top_level(self._applicationsets()), known)
-        sets = self._applications(apps + generated)
+        appsets = self._top_level(self._applicationsets())
+        sets = self._applications(apps)
+        # Each ApplicationSet's Applications are rendered as soon as they are generated, while the
+        # helper generates the next ones.
+        counter = Counter(self.options.progress or quiet, 0, "rendered generated Applications", growing=True)
+        appset_sets = []
+        for generated, appset_set in self._generated(appsets, known):
+            counter.grow(len(generated))
+            sets += self._applications(generated, counter=counter)
+            appset_sets.append(appset_set)
+        counter.finish()
         sets += self._children(sets, known)
         self.rendering.sync_sets = list(sets)
         roots = self._roots(synced=not sets)
@@ -187,30 +197,31 @@ class _Stage:
     def _applicationsets(self, manifests: list[Manifest] | None = None) -> list[Manifest]:
         return [m for m in (self.repo.manifests if manifests is None else manifests) if is_applicationset(m)]
 
-    def _generated(self, appsets: list[Manifest], known: set) -> tuple[list[Application], list[SyncSet]]:
-        """The Applications each ApplicationSet generates (Argo CD's own generators and templates,
-        wavegate.argocd.appset), and per ApplicationSet a set of them that no sync applies: the
-        controller creates them, so they are checked object by object (schemas, policies), never
-        ordered. Each generated Application's fields point at the template line that wrote them."""
-        apps: list[Application] = []
-        sets: list[SyncSet] = []
+    def _generated(self, appsets: list[Manifest], known: set) -> Iterator[tuple[list[Application], SyncSet]]:
+        """For each ApplicationSet, in order: the Applications it generates (Argo CD's own
+        generators and templates, wavegate.argocd.appset) that are not known yet, and a set of all
+        it generates that no sync applies: the controller creates them, so they are checked object
+        by object (schemas, policies), never ordered. Each generated Application's fields point at
+        the template line that wrote them."""
+        if not appsets:
+            return
         loaded = {id(m) for m in self.repo.manifests}
-        for appset in appsets:
-            expansion = self._expander().expand(appset, loaded=id(appset) in loaded)
-            sync_set = SyncSet(name=f"ApplicationSet {appset.name}", app=None, synced=False,
-                               problems=list(expansion.problems), appset=appset)
-            for generated in expansion.generated:
-                manifest = generated.manifest()
-                manifest.generated_by = f"ApplicationSet {appset.name}, element {generated.element_text}" \
-                    if generated.element_text else f"ApplicationSet {appset.name}"
-                sync_set.objects.append(manifest)
-                app = Application(manifest)
-                if _identity(app) in known:
-                    continue
-                known.add(_identity(app))
-                apps.append(app)
-            sets.append(sync_set)
-        return apps, sets
+        with contextlib.closing(self._expander().expand_all(appsets, lambda m: id(m) in loaded)) as expansions:
+            for appset, expansion in zip(appsets, expansions, strict=True):
+                apps: list[Application] = []
+                sync_set = SyncSet(name=f"ApplicationSet {appset.name}", app=None, synced=False,
+                                   problems=list(expansion.problems), appset=appset)
+                for generated in expansion.generated:
+                    manifest = generated.manifest()
+                    manifest.generated_by = f"ApplicationSet {appset.name}, element {generated.element_text}" \
+                        if generated.element_text else f"ApplicationSet {appset.name}"
+                    sync_set.objects.append(manifest)
+                    app = Application(manifest)
+                    if _identity(app) in known:
+                        continue
+                    known.add(_identity(app))
+                    apps.append(app)
+                yield apps, sync_set
 
     def _expander(self) -> Expander:
         with self.lock:
@@ -223,8 +234,9 @@ class _Stage:
             self._tool_dirs = _tool_directories(self.root, self.options.exclude, self.listing)
         return self._tool_dirs
 
-    def _applications(self, apps: list[Application], parent: SyncSet | None = None) -> list[SyncSet]:
-        counter = Counter(self.options.progress or quiet, len(apps), "rendered Applications")
+    def _applications(self, apps: list[Application], parent: SyncSet | None = None,
+                      counter: Counter | None = None) -> list[SyncSet]:
+        counter = counter or Counter(self.options.progress or quiet, len(apps), "rendered Applications")
 
         def render(app: Application) -> SyncSet:
             sync_set = self._application(app)
@@ -267,10 +279,9 @@ class _Stage:
                 if written is None:
                     written = {(m.path, m.doc_index) for m in self._top_level(self._applicationsets())}
                 appsets = [m for m in appsets if (m.path, m.doc_index) not in written]
-            if appsets:
-                generated, appset_sets = self._generated(appsets, known)
+            for generated, appset_set in self._generated(appsets, known) if appsets else ():
                 children += generated
-                self.later_appset_sets.extend(appset_sets)
+                self.later_appset_sets.append(appset_set)
             if not children:
                 continue
             if depth > MAX_APP_DEPTH:
