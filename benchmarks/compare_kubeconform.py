@@ -2,6 +2,7 @@
 """wavegate (all static checks) side by side with kubeconform (schema check only), in one run.
 
     python benchmarks/compare_kubeconform.py [--n 1000 --n 10000] [--runs 5] [--workdir DIR] [--busy]
+    python benchmarks/compare_kubeconform.py --n 2000 --clusters 5     # an ApplicationSet per app, 5 clusters
 
 For each N: generate the corpus (benchmarks/corpus.py), build wavegate's schema store for it
 (built-in Kubernetes kinds, the shipped Argo CD and Backstage schemas, the platform RGD given with
@@ -33,6 +34,11 @@ fast run that judged nothing would show. Peak memory is each process's maximum r
 (wavegate's worker processes, when it starts any, are not included: see --one-process), and the
 load average is printed with every figure (the machine is shared). With --busy a spinning
 process keeps one CPU busy throughout: worker processes have to pay on a loaded machine too.
+
+With --clusters K, every app is deployed to K clusters by an ApplicationSet (corpus.py): wavegate
+expands the ApplicationSets with Argo CD's generators and checks each of the K copies of every
+manifest, where kubeconform reads each file once. The issue's targets are for the default corpus;
+for this one the figures show what ApplicationSets cost, and only "the same findings" is required.
 """
 
 from __future__ import annotations
@@ -64,29 +70,34 @@ def wavegate_env() -> dict:
     return env
 
 
-def prepare(directory: Path, n: int) -> tuple[Path, Path, list[str], float]:
+def prepare(directory: Path, n: int, clusters: int = 1) -> tuple[Path, Path, list[str], float]:
     """Generate the corpus and write the bundle; returns (corpus, bundle, files, bundle seconds).
     In a process of its own: this one stays small, since a process started from it reports at
     least its size as peak memory (Linux keeps the parent's high-water mark across fork and exec)."""
-    done = subprocess.run([sys.executable, __file__, "--prepare", str(directory), str(n)], capture_output=True,
+    done = subprocess.run([sys.executable, __file__, "--prepare", str(directory), str(n), str(clusters)],
+                          capture_output=True,
                           env=wavegate_env(), check=True)
     root, bundle, files, seconds = json.loads(done.stdout)
     return Path(root), Path(bundle), files, seconds
 
 
-def _prepare(directory: Path, n: int) -> tuple[Path, Path, list[str], float]:
+def _name(n: int, clusters: int) -> str:
+    return f"{n}" if clusters < 2 else f"{n}-x{clusters}"
+
+
+def _prepare(directory: Path, n: int, clusters: int = 1) -> tuple[Path, Path, list[str], float]:
     from wavegate.config import load_config
     from wavegate.load import discover, load
     from wavegate.schemas.bundle import write_bundle
     from wavegate.schemas.store import SchemaStore
 
-    root = directory / f"corpus-{n}"
-    corpus.generate(root, n)
+    root = directory / f"corpus-{_name(n, clusters)}"
+    corpus.generate(root, n, clusters=clusters)
     config = load_config(root, None)
     started = time.perf_counter()
     repo = load(root, exclude=config.exclude, limits=config.limits)
     store = SchemaStore.build(repo, config, extra_paths=[corpus.rgd_path()])
-    bundle = directory / f"bundle-{n}"
+    bundle = directory / f"bundle-{_name(n, clusters)}"
     write_bundle(store, bundle)
     seconds = time.perf_counter() - started
     files = [str(root / rel) for rel in discover(root, config.exclude)]
@@ -128,15 +139,16 @@ def _put_back(path: Path, before: tuple[str, int]) -> None:
 
 
 def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: bool = False,
-            baseline: Path | None = None) -> dict:
-    root, bundle, files, bundle_seconds = prepare(directory, n)
+            baseline: Path | None = None, clusters: int = 1) -> dict:
+    root, bundle, files, bundle_seconds = prepare(directory, n, clusters)
+    name = _name(n, clusters)
     base = [sys.executable, "-m", "wavegate", "validate", str(root), "--schemas", str(corpus.rgd_path()),
             "--format", "json"]
     sides = {
         "cold": base + ["--no-cache"],
-        "warm": base + ["--cache-dir", str(directory / f"cache-warm-{n}")],
-        "warm, one file touched": base + ["--cache-dir", str(directory / f"cache-touched-{n}")],
-        "one changed": base + ["--cache-dir", str(directory / f"cache-one-{n}")],
+        "warm": base + ["--cache-dir", str(directory / f"cache-warm-{name}")],
+        "warm, one file touched": base + ["--cache-dir", str(directory / f"cache-touched-{name}")],
+        "one changed": base + ["--cache-dir", str(directory / f"cache-one-{name}")],
     }
     kc = [str(kubeconform), "-strict", "-summary", "-output", "json",
           "-schema-location", str(bundle) + "/{{ .ResourceKind }}{{ .KindSuffix }}.json", *files]
@@ -180,7 +192,8 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
     same = all(f == reference for f in findings.values())
     medians = {name: statistics.median(values) for name, values in times.items()}
     k_summary = json.loads(k.stdout).get("summary", {})
-    return {"n": n, "files": len(files), "bundle_seconds": bundle_seconds, "medians": medians, "times": times,
+    return {"n": n, "clusters": clusters, "files": len(files), "bundle_seconds": bundle_seconds, "medians": medians,
+            "times": times,
             "ratios": {name: medians["kubeconform"] / medians[name] for name in sides},
             "peak_rss_mb": {name: max(values) / 1024 for name, values in memory.items()},
             "load_averages": loads, "same_findings": same,
@@ -189,7 +202,7 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
 
 def main() -> int:
     if sys.argv[1:2] == ["--prepare"]:
-        root, bundle, files, seconds = _prepare(Path(sys.argv[2]), int(sys.argv[3]))
+        root, bundle, files, seconds = _prepare(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         print(json.dumps([str(root), str(bundle), files, seconds]))
         return 0
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -203,6 +216,9 @@ def main() -> int:
     parser.add_argument("--busy", action="store_true",
                         help="keep one CPU busy with a spinning process during the whole measurement: a machine "
                              "under load (worker processes must not make wavegate slower there)")
+    parser.add_argument("--clusters", type=int, default=1,
+                        help="deploy each app of the corpus to this many clusters by an ApplicationSet (corpus.py "
+                             "--clusters): wavegate checks every copy, kubeconform each file once (default 1)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON as well")
     parser.add_argument("--baseline", type=Path, metavar="DIR",
                         help="also time (cold) the wavegate whose sources are in DIR/src, e.g. an older commit "
@@ -226,24 +242,27 @@ def main() -> int:
         try:
             for n in sizes:
                 results.append(_report(compare(directory, n, args.runs, args.kubeconform, args.one_process,
-                                               args.baseline)))
+                                               args.baseline, args.clusters)))
         finally:
             if spinner is not None:
                 spinner.kill()
                 spinner.wait()
         if args.json:
             print(json.dumps(results, indent=2))
-    failed = [r for r in results if not r["same_findings"]
-              or (r["n"] >= 10_000 and (r["ratios"]["cold"] < 1.0 or r["ratios"]["warm"] < 10
-                                        or r["ratios"]["one changed"] < 2))
-              or (r["n"] >= 1_000 and r["ratios"]["cold"] < 0.8)]
+    targets = [r for r in results if r["clusters"] < 2]  # (no target for ApplicationSet copies: kubeconform
+    # reads each file once)
+    failed = [r for r in results if not r["same_findings"]] + \
+        [r for r in targets if (r["n"] >= 10_000 and (r["ratios"]["cold"] < 1.0 or r["ratios"]["warm"] < 10
+                                                     or r["ratios"]["one changed"] < 2))
+         or (r["n"] >= 1_000 and r["ratios"]["cold"] < 0.8)]
     return 1 if failed else 0
 
 
 def _report(r: dict) -> dict:
     """Print one corpus size's figures; returns them."""
     ks, ws = r["kubeconform_summary"], r["wavegate_summary"]
-    print(f"N={r['n']:>6} ({r['files']} files; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
+    copies = f", each applied to {r['clusters']} clusters" if r["clusters"] > 1 else ""
+    print(f"N={r['n']:>6} ({r['files']} files{copies}; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
           f"load average per round (1/5/15 min): {', '.join(r['load_averages'])}")
     print(f"  kubeconform  {r['medians']['kubeconform']:7.3f} s  peak {r['peak_rss_mb']['kubeconform']:6.1f} MB  "
           f"(schema only; valid {ks.get('valid')}, invalid {ks.get('invalid')}, errors {ks.get('errors')})")

@@ -240,3 +240,15 @@ def test_messages_are_worded_as_the_go_functions_word_them():
     assert am.is_qualified_name("x" * 64)[0] == "name part must be no more than 63 bytes"
     assert am.name_errors(am.SUBDOMAIN, "web-", prefix=True) == []  # generateName may end with '-'
     assert am.name_errors(am.PATH_SEGMENT, "..") == ["may not be '..'"]
+
+
+def test_a_label_key_and_value_found_valid_once_do_not_vouch_for_other_pairs(tmp_path):
+    """Valid label keys and values are remembered (the same few on every object); a pair of a
+    remembered key with a bad value, a remembered value under a bad key, or a value of another
+    type is still judged."""
+    root = write_repo(tmp_path, {"ns.yaml": NS, "a.yaml": config_map(name="a", extra=", labels: {tier: web}"),
+                                 "b.yaml": config_map(name="b", extra=", labels: {tier: 'web!'}"),
+                                 "c.yaml": config_map(name="c", extra=", labels: {'bad key!': web}"),
+                                 "d.yaml": config_map(name="d", extra=", labels: {tier: [web]}")})
+    found = {f.path for f in check_repo(root) if f.rule in CASES or f.rule.startswith("schema")}
+    assert {"b.yaml", "c.yaml", "d.yaml"} <= found and "a.yaml" not in found
