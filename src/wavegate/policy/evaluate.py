@@ -123,11 +123,16 @@ class Environment:
         key = (manifest.group, manifest.kind)
         return kube.scope(key) or self.scopes.get(key)
 
-    def target(self, manifest: Manifest) -> Target:
+    def placed(self, manifest: Manifest) -> tuple[str | None, bool, str | None]:
+        """(its kind's scope, whether it is cluster-scoped, the namespace it lands in)."""
         scope = self.scope(manifest)
         cluster_scoped = scope == kube.CLUSTER or (scope is None and manifest.namespace is None
                                                    and self.default_namespace(manifest) is None)
         namespace = None if cluster_scoped else (manifest.namespace or self.default_namespace(manifest) or "default")
+        return scope, cluster_scoped, namespace
+
+    def target(self, manifest: Manifest, placed: tuple[str | None, bool, str | None] | None = None) -> Target:
+        scope, cluster_scoped, namespace = placed or self.placed(manifest)
         namespace_object = None
         namespace_labels = None
         if namespace is not None:
@@ -173,11 +178,12 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
     for manifest in manifests:
         if not kube.is_kubernetes_object(manifest):
             continue
-        target = env.target(manifest)
-        known = first.get((id(manifest.data), target.namespace))
+        placed = env.placed(manifest)
+        known = first.get((id(manifest.data), placed[2]))
         if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
             violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
             continue
+        target = env.target(manifest, placed)
         request = target.request
         key = (request.group, request.version, request.resource, request.scope, request.namespace is None)
         applicable = candidates.get(key)
@@ -185,7 +191,7 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
             applicable = candidates[key] = _applicable(pairs, request)
         found = [v for policy, binding, matched in applicable
                  for v in evaluate_one(policies, policy, binding, target, matched)]
-        first[(id(manifest.data), target.namespace)] = (manifest, found)
+        first[(id(manifest.data), placed[2])] = (manifest, found)
         violations.extend(found)
     return violations
 

@@ -128,6 +128,8 @@ class _Stage:
         self.listing = repo.listing or Listing(repo.root)
         self.extra_problems: dict[str, list[Finding]] = {}
         self._tool_dirs: tuple[set[str], set[str], set[str]] | None = None
+        self._files_read_found: dict[tuple, list[str]] = {}
+        self._verdicts: dict[str, directory_source.FileResult] = {}
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -392,12 +394,10 @@ class _Stage:
         base = (source.path if source is not None else base) or ""
         include = include if isinstance(include := options.get("include"), str) and include else None
         exclude = exclude if isinstance(exclude := options.get("exclude"), str) and exclude else None
-        files = directory_source.files_read(self.root, base, options.get("recurse") is True, include, exclude,
-                                            self.options.exclude, self.listing)
+        files = self._files_read(base, options.get("recurse") is True, include, exclude)
         sync_set.sources.append(RenderedSource(DIRECTORY, base))
         if include or exclude:  # left out on purpose: not a root of its own either
-            unfiltered = directory_source.files_read(self.root, base, options.get("recurse") is True, None, None,
-                                                     self.options.exclude, self.listing)
+            unfiltered = self._files_read(base, options.get("recurse") is True, None, None)
             self.filtered_out.update(set(unfiltered) - set(files))
         if only_manifests:  # a root no Application names: its manifests, not the data files beside them
             files = [rel for rel in files if rel.endswith(".jsonnet") or self._is_manifest_file(rel)]
@@ -405,16 +405,7 @@ class _Stage:
             if rel.endswith(".jsonnet"):
                 self._jsonnet(app, source, rel, base, options, env, sync_set)
                 continue
-            documents = self._documents(rel)
-            text = None
-            if rel in self.broken or any(not isinstance(d.data.get("kind"), str) for d in documents) or \
-                    rel.endswith(".json"):
-                text = self._text(rel)
-            elif documents:
-                text = None  # a clean file: the skip marker is looked for below, cheaply
-            if text is None and self._has_marker(rel):
-                text = self._text(rel)
-            verdict = directory_source.read_file(rel, text, documents, rel in self.broken)
+            verdict = self._verdict(rel)
             if verdict.ignored:
                 self.ignored.setdefault(rel, verdict.ignored)
                 if verdict.skipped_manifest and rel not in self.skipped_reported:
@@ -434,6 +425,33 @@ class _Stage:
                                   "out of the synced folder (or exclude it with directory.exclude).")
             sync_set.objects.extend(self._owned(m, app) for m in verdict.objects)
             sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
+
+    def _files_read(self, base: str, recurse: bool, include: str | None, exclude: str | None) -> list[str]:
+        """directory_source.files_read, once per folder and options: an ApplicationSet's
+        Applications (one per cluster) often read the same folder."""
+        key = (base, recurse, include, exclude)
+        files = self._files_read_found.get(key)
+        if files is None:
+            files = self._files_read_found[key] = directory_source.files_read(
+                self.root, base, recurse, include, exclude, self.options.exclude, self.listing)
+        return files
+
+    def _verdict(self, rel: str) -> directory_source.FileResult:
+        """What Argo CD makes of one file of a directory source (the same for every source that
+        reads it), worked out once."""
+        verdict = self._verdicts.get(rel)
+        if verdict is None:
+            documents = self._documents(rel)
+            text = None
+            if rel in self.broken or any(not isinstance(d.data.get("kind"), str) for d in documents) or \
+                    rel.endswith(".json"):
+                text = self._text(rel)
+            elif documents:
+                text = None  # a clean file: the skip marker is looked for below, cheaply
+            if text is None and self._has_marker(rel):
+                text = self._text(rel)
+            verdict = self._verdicts[rel] = directory_source.read_file(rel, text, documents, rel in self.broken)
+        return verdict
 
     def _jsonnet(self, app, source, rel, base, options, env, sync_set) -> None:
         jsonnet = jsonnet if isinstance(jsonnet := options.get("jsonnet"), dict) else {}
