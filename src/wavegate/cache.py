@@ -777,12 +777,13 @@ class RunStore:
                                                                            tree.stats.get("\0recorded", 0)]})
 
 
-def tool_identity(name: str) -> str:
-    """Where the tool `name` is found and its size and time (a rebuild changes them), or `none`."""
+def tool_identity(name: str, binary: Path | None = None) -> str:
+    """Where the tool `name` is found (or `binary`, when given) and its size and time (a rebuild
+    changes them), or `none`."""
     from wavegate.tools import ToolNotFoundError, find_tool
 
     try:
-        binary = find_tool(name)
+        binary = binary or find_tool(name)
         stat = binary.stat()
     except (ToolNotFoundError, OSError):
         return "none"

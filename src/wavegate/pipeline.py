@@ -376,12 +376,15 @@ def _external_inputs(run: Run) -> list[str]:
 
 
 def _tools_used(run: Run) -> list[str]:
+    from wavegate.argocd.appset import TOOL as APPSET_TOOL
     from wavegate.render.model import HELM, KUSTOMIZE
 
     if run.rendering is None:
         return []
     used = {source.type for sync_set in run.rendering.sync_sets for source in sync_set.sources}
-    return [*(["kustomize", "kustomize-batch"] if KUSTOMIZE in used else []), *(["helm"] if HELM in used else [])]
+    appsets = any(sync_set.appset is not None for sync_set in run.rendering.sync_sets)
+    return [*(["kustomize", "kustomize-batch"] if KUSTOMIZE in used else []), *(["helm"] if HELM in used else []),
+            *([APPSET_TOOL] if appsets else [])]
 
 
 def objects_of(run: Run) -> list[Manifest]:

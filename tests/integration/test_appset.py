@@ -599,6 +599,58 @@ def test_an_expander_left_between_answers_is_usable_again(tmp_path):
         assert [g.name for g in expander.expand(appsets[4]).generated] == ["web-e4"]
 
 
+def _expanded_with_cache(root: Path, cache) -> list[list[str]]:
+    appsets = [m for m in load(root).manifests if is_applicationset(m)]
+    with Expander(root, URL, [], cache=cache) as expander:
+        return [sorted(g.name for g in e.generated) for e in expander.expand_all(appsets)]
+
+
+def _no_helper(monkeypatch) -> None:
+    """From now on the helper cannot start: every answer must come from the cache."""
+    def refused(self):
+        raise OSError("the helper was asked")
+
+    monkeypatch.setattr(Expander, "_started", refused)
+
+
+def test_an_answer_is_kept_and_read_back_until_the_applicationset_changes(tmp_path, monkeypatch):
+    from wavegate.cache import Cache
+
+    repo, cache = tmp_path / "repo", Cache(tmp_path / "cache")
+    _many(repo, 3)
+    first = _expanded_with_cache(repo, cache)
+    assert first == [["web-e0"], ["web-e1"], ["web-e2"]]
+    appsets = repo / "appsets.yaml"
+    appsets.write_text(appsets.read_text().replace("e1}", "e9}"))
+    assert _expanded_with_cache(repo, cache) == [["web-e0"], ["web-e9"], ["web-e2"]]
+    _no_helper(monkeypatch)
+    assert _expanded_with_cache(repo, cache) == [["web-e0"], ["web-e9"], ["web-e2"]]
+    appsets.write_text(appsets.read_text().replace("e2}", "e8}"))
+    with pytest.raises(OSError, match="the helper was asked"):
+        _expanded_with_cache(repo, cache)
+
+
+def test_a_git_generator_is_never_answered_from_the_cache(tmp_path, monkeypatch):
+    """It reads the repository's files, which the request does not hold."""
+    from wavegate.cache import Cache
+
+    cache = Cache(tmp_path / "cache")
+    write_repo(tmp_path / "repo", {"envs/prod/app.yaml": "a: 1\n", "appset.yaml": appset("""
+        generators:
+          - matrix:
+              generators:
+                - git: {repoURL: "https://gitlab.example.com/platform/gitops.git", revision: HEAD,
+                        directories: [{path: envs/*}]}
+                - list: {elements: [{tier: web}]}
+        """, template=TEMPLATE.replace("{{.env}}", "{{.path.basename}}"))})
+    assert _expanded_with_cache(tmp_path / "repo", cache) == [["web-prod"]]
+    write_repo(tmp_path / "repo", {"envs/dev/app.yaml": "a: 1\n"})
+    assert _expanded_with_cache(tmp_path / "repo", cache) == [["web-dev", "web-prod"]]
+    _no_helper(monkeypatch)
+    with pytest.raises(OSError, match="the helper was asked"):
+        _expanded_with_cache(tmp_path / "repo", cache)
+
+
 def test_an_applicationset_file_is_read_as_argo_cd_reads_it(tmp_path):
     """Argo CD reads manifests with sigs.k8s.io/yaml (YAML 1.1 as go-yaml v2 resolves it): `y` is
     true, `1e3` is 1000 and `12:30:00` a string there (PyYAML would read `y` as a string and
@@ -681,3 +733,13 @@ def test_an_applicationset_argo_cd_cannot_decode_is_an_error_at_its_generators(t
     (finding,) = expansion.problems
     assert finding.rule == "applicationset-generation-failed" and "cannot be read" in finding.message
     assert finding.line == line_of(tmp_path / "appset.yaml", "generators:")
+
+
+def test_a_run_that_expanded_an_applicationset_is_kept_only_for_that_build_of_the_helper(tmp_path):
+    """A whole run kept in the cache is answered again only while the tools it ran are the same
+    builds (RunStore): the helper is one of them."""
+    from wavegate import pipeline
+
+    write_repo(tmp_path, {"appset.yaml": appset("generators:\n  - list:\n      elements: [{env: prod}]\n")})
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=tmp_path, repo_url=URL, cache=False)))
+    assert "appset-batch" in pipeline._tools_used(run)

@@ -36,6 +36,8 @@ from wavegate.rules import declare
 if TYPE_CHECKING:
     import subprocess  # imported where the helper starts, to keep startup light
 
+    from wavegate.cache import Cache
+
 TOOL = "appset-batch"
 CLUSTER_SECRET_LABEL = "argocd.argoproj.io/secret-type"
 
@@ -178,11 +180,15 @@ class Expander:
     `clusters`: the known clusters (known_clusters()), each {name, server, project?, labels?,
     annotations?}. Thread-safe; close() (or `with`) stops the process."""
 
-    def __init__(self, root: Path | str, repo_url: str | None, clusters: list[dict], binary: Path | None = None):
+    def __init__(self, root: Path | str, repo_url: str | None, clusters: list[dict], binary: Path | None = None,
+                 cache: Cache | None = None):
+        """`cache`: where the answers are kept between runs (those of ApplicationSets without a git
+        generator, by everything they depend on: the request, the ApplicationSet's file, the helper)."""
         self.root = Path(root).resolve()
         self.repo_url = repo_url or ""
         self.clusters = clusters
         self.binary = binary
+        self.cache = cache
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._pipelining: int | None = None  # the thread that expand_all is answering, between two answers
@@ -197,18 +203,29 @@ class Expander:
     def expand(self, appset: Manifest, loaded: bool = False) -> Expansion:
         """`loaded`: the caller knows `appset` is a document of its file as the loader read it (so
         written as is, without reading the file again here)."""
-        return _expansion(appset, self.ask(self._request(appset, loaded)), self.root)
+        request = self._request(appset, loaded)
+        key = self._key(appset, request)
+        answer = self._kept(key)
+        if answer is None:
+            answer = self._keep(key, self.ask(request))
+        return _expansion(appset, answer, self.root)
 
     def expand_all(self, appsets: list[Manifest], loaded: Callable[[Manifest], bool] = lambda _: False
                    ) -> Generator[Expansion, None, None]:
-        """The expansion of each of `appsets`, in order. Every request is sent at once, so the
-        helper works on the next ApplicationSets while the caller uses each answer. Until the
-        caller has taken the last one (or closed the iterator), this Expander takes no other request."""
-        if len(appsets) < 2:
-            for appset in appsets:
-                yield self.expand(appset, loaded(appset))
+        """The expansion of each of `appsets`, in order. Every request the cache cannot answer is
+        sent at once, so the helper works on the next ApplicationSets while the caller uses each
+        answer. Until the caller has taken the last one (or closed the iterator), this Expander
+        takes no other request."""
+        requests = [self._request(appset, loaded(appset)) for appset in appsets]
+        keys = [self._key(appset, request) for appset, request in zip(appsets, requests, strict=True)]
+        kept = [self._kept(key) for key in keys]
+        asked = [i for i, answer in enumerate(kept) if answer is None]
+        if len(asked) < 2:
+            for appset, request, key, answer in zip(appsets, requests, keys, kept, strict=True):
+                yield _expansion(appset, answer if answer is not None else self._keep(key, self.ask(request)),
+                                 self.root)
             return
-        lines = [json.dumps(self._request(appset, loaded(appset)), default=str) + "\n" for appset in appsets]
+        lines = [json.dumps(requests[i], default=str) + "\n" for i in asked]
         with self._lock:
             self._pipelining = threading.get_ident()
             taken = 0
@@ -218,17 +235,42 @@ class Expander:
                 assert stdin is not None and stdout is not None, "started with both pipes"
                 writer = threading.Thread(target=_write_lines, args=(stdin, lines), daemon=True)
                 writer.start()  # (while this thread reads: neither pipe fills up and blocks the helper)
-                for appset in appsets:
-                    reply = stdout.readline()
-                    if not reply:
-                        raise ExpanderError(f"{TOOL} stopped unexpectedly; run scripts/install-tools --only {TOOL}")
-                    taken += 1
-                    yield _expansion(appset, _answer(reply), self.root)
+                for appset, key, answer in zip(appsets, keys, kept, strict=True):
+                    if answer is None:
+                        reply = stdout.readline()
+                        if not reply:
+                            raise ExpanderError(f"{TOOL} stopped unexpectedly; run scripts/install-tools --only {TOOL}")
+                        taken += 1
+                        answer = self._keep(key, _answer(reply))
+                    yield _expansion(appset, answer, self.root)
                 writer.join()
             finally:
                 self._pipelining = None
-                if taken < len(appsets):  # answers left in the pipe would answer the next request
+                if taken < len(asked):  # answers left in the pipe would answer the next request
                     self._stop()
+
+    def _key(self, appset: Manifest, request: dict) -> str | None:
+        """The cache key of the helper's answer to `request`, or None when it is not kept: no cache,
+        or a git generator (which reads the repository's files)."""
+        if self.cache is None or not self.cache.enabled or _reads_files(appset.get("spec", "generators")):
+            return None
+        from wavegate.cache import Key, tool_identity
+
+        key = Key("appset", tool_identity(TOOL, self.binary), json.dumps(request, sort_keys=True, default=str))
+        if "source" in request:  # (the helper reads the ApplicationSet from its file)
+            key.add_file(self.root, appset.path)
+        return key.hexdigest()
+
+    def _kept(self, key: str | None) -> dict | None:
+        if key is None or self.cache is None:
+            return None
+        answer = self.cache.get_value("appset", key)
+        return answer if isinstance(answer, dict) else None
+
+    def _keep(self, key: str | None, answer: dict) -> dict:
+        if key is not None and self.cache is not None:
+            self.cache.put_value("appset", key, answer)
+        return answer
 
     def _request(self, appset: Manifest, loaded: bool) -> dict:
         request = {"applicationSet": appset.data, "root": str(self.root), "repoURL": self.repo_url,
@@ -299,6 +341,16 @@ class Expander:
 
 class ExpanderError(RuntimeError):
     """The helper failed (not the ApplicationSet): a setup problem."""
+
+
+def _reads_files(generators) -> bool:
+    """Whether a git generator is among `generators`, at any depth (matrix, merge): it reads files
+    of the repository, which a key of the request alone does not cover."""
+    if isinstance(generators, dict):
+        return "git" in generators or any(_reads_files(value) for value in generators.values())
+    if isinstance(generators, list):
+        return any(_reads_files(item) for item in generators)
+    return False
 
 
 def _answer(reply: str) -> dict:

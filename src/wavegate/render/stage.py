@@ -228,7 +228,8 @@ class _Stage:
     def _expander(self) -> Expander:
         with self.lock:
             if self.expander is None:
-                self.expander = Expander(self.root, self.options.repo_url, self.options.clusters)
+                self.expander = Expander(self.root, self.options.repo_url, self.options.clusters,
+                                         cache=self.options.cache)
             return self.expander
 
     def _tool_directories(self) -> tuple[set[str], set[str], set[str]]:
