@@ -89,3 +89,25 @@ def test_a_placeholder_wavegate_cannot_render_is_one_info_finding(tmp_path):
     broken = DEPLOYMENT.replace("${{ values.name }}:1.0.0", "${{ values.name | capitalize }}:1.0.0")
     [finding] = with_rule(check_repo(repo(tmp_path, broken)), "render-not-rendered")
     assert finding.path == "template/skeleton/deploy.yaml" and finding.line == 18
+
+
+def test_a_value_made_from_several_user_fields_is_unknown_and_its_lines_are_not_judged(tmp_path):
+    """The platform's own template names its creator from the first user field that is set: such
+    a value is known only when the template runs, so its lines are left alone, and nothing crashes."""
+    template = TEMPLATE.replace("owner: ${{ user.entity.metadata.name }}", (
+        'owner: ${{ (user.entity.spec.profile.displayName | default(user.entity.metadata.name) | '
+        'default("someone")) | replace(" ", "-") }}'))
+    root = write_repo(tmp_path, {"template/template.yaml": template, "template/skeleton/deploy.yaml": DEPLOYMENT,
+                                 "manifests/cm.yaml": CLEAN_MANIFEST})
+    findings = check_repo(root)
+    assert [f for f in findings if f.severity >= Severity.WARNING] == []
+    [owner] = [f for f in with_rule(findings, "backstage-value-unknown") if f.line == 7]
+    assert "values.owner is made from user.entity.spec.profile.displayName" in owner.message
+
+
+def test_a_template_value_wavegate_cannot_read_is_reported_not_a_crash(tmp_path):
+    template = TEMPLATE.replace("owner: ${{ user.entity.metadata.name }}", "owner: ${{ (user.ref | lower }}")
+    root = write_repo(tmp_path, {"template/template.yaml": template, "template/skeleton/deploy.yaml": DEPLOYMENT,
+                                 "manifests/cm.yaml": CLEAN_MANIFEST})
+    [owner] = [f for f in with_rule(check_repo(root), "backstage-value-unknown") if f.line == 7]
+    assert "not closed" in owner.message

@@ -47,3 +47,29 @@ def test_render_tree_renders_file_names_and_contents(tmp_path):
     written = render_tree(source, tmp_path / "out", CONTEXT)
     assert [p.relative_to(tmp_path / "out").as_posix() for p in written] == ["manifests/web.yaml"]
     assert written[0].read_text() == "name: web\n"
+
+
+def test_filter_arguments_may_be_paths_and_expressions_may_be_grouped():
+    """As the platform's own template writes the creator: the first of several user fields that is
+    set, with spaces replaced."""
+    expression = ('(user.entity.spec.profile.displayName | default(user.entity.metadata.name) | default(user.ref) '
+                  '| default("backstage-user")) | replace(" ", "-")')
+    assert evaluate(expression, CONTEXT) == "backstage-user"
+    named = {**CONTEXT, "user": {"ref": "user:default/jane doe", "entity": {"metadata": {"name": "jane"}}}}
+    assert evaluate(expression, named) == "jane"
+    assert evaluate(expression, {**named, "user": {"ref": "user:default/jane doe"}}) == "user:default/jane-doe"
+    assert referenced_paths("${{ " + expression + " }}") == \
+        ["user.entity.spec.profile.displayName", "user.entity.metadata.name", "user.ref"]
+    assert render_text("${{ values.missing | default(values.appname) | upper }}", CONTEXT) == "WEB"
+
+
+def test_an_argument_that_is_not_defined_is_said_by_its_path():
+    with pytest.raises(RenderError, match=r"t.yaml:1: values.nope is not defined"):
+        render_text("${{ values.appname | replace('w', values.nope) }}", CONTEXT, where="t.yaml")
+
+
+@pytest.mark.parametrize("expression", ["values.appname |", "(values.appname", "values.appname | replace('a',",
+                                        "values.appname | default(,)", "| dump", "values.appname ) x"])
+def test_an_expression_that_cannot_be_read_is_an_error_that_says_so(expression):
+    with pytest.raises(RenderError, match="cannot read|not closed|missing"):
+        evaluate(expression, CONTEXT)

@@ -98,8 +98,13 @@ def _values(step: dict, parameters: dict, skeleton: Skeleton) -> dict:
         if not isinstance(value, str):
             values[key] = value
             continue
-        unknown = [path for path in referenced_paths(value) if not _defined(path, context)]
-        for path in unknown:
+        try:
+            unknown = [path for path in referenced_paths(value) if not _defined(path, context)]
+        except RenderError as error:  # (an expression wavegate cannot read: reported, never a crash)
+            skeleton.unknown[f"values.{key}"] = str(error)
+            values[key] = PLACEHOLDER_VALUE
+            continue
+        for path in unknown[:1]:  # (the first value it is made from that is not known)
             why = skeleton.unknown.get(path) or _why(path)
             skeleton.unknown[f"values.{key}"] = f"made from {path}, {why}" if path != f"values.{key}" else why
         try:
@@ -118,7 +123,10 @@ PLACEHOLDER_VALUE = "placeholder"
 def render_known(text: str, context: dict, where: str = "<text>") -> str:
     """`text` rendered, with every placeholder that reads an unknown value as PLACEHOLDER_VALUE."""
     def known(match: re.Match) -> str:
-        paths = referenced_paths(match.group(0))
+        try:
+            paths = referenced_paths(match.group(0))
+        except RenderError:
+            return match.group(0)  # (render_text reports it, with its file and line)
         return match.group(0) if all(_defined(p, context) for p in paths) else PLACEHOLDER_VALUE
 
     return render_text(PLACEHOLDER.sub(known, text), context, where=where)
@@ -166,7 +174,11 @@ def render(root: Path, skeleton: Skeleton, target: Path) -> Rendered:
         except (UnicodeDecodeError, OSError):
             continue  # binary files are not manifests
         for number, line in enumerate(text.splitlines(), 1):
-            for used in referenced_paths(line):
+            try:
+                used_paths = referenced_paths(line)
+            except RenderError:
+                continue  # (rendering the file below reports it, at its line)
+            for used in used_paths:
                 if _is_unknown(used, skeleton, context):
                     result.unknown_lines[(where, number)] = used
                     result.first_use.setdefault(used, (where, number))

@@ -1,21 +1,24 @@
 """Backstage `fetch:template` rendering, for what skeletons use: `${{ expression | filter }}`.
 
 An expression is a path into the context (`values.appname`, `parameters.x`,
-`steps['fetchSystem'].output.entity.spec.gituser`); filters are the Nunjucks ones skeletons use
-(`dump`, `default("x")`, `lower`, `upper`, `trim`, `replace("a", "b")`). Anything else is a clear
-error, never a silently empty string: a skeleton that renders wrong is a repository that syncs wrong.
+`steps['fetchSystem'].output.entity.spec.gituser`), a string or number, or an expression in
+parentheses, followed by the Nunjucks filters skeletons and templates use (`dump`,
+`default("x")`, `default(user.ref)`, `lower`, `upper`, `trim`, `replace("a", "b")`), whose
+arguments are expressions too: `(user.entity.spec.profile.displayName | default(user.ref)) |
+replace(" ", "-")`. Anything else is a clear error, never a silently empty string: a skeleton that
+renders wrong is a repository that syncs wrong.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 PLACEHOLDER = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.S)
 _STEP = re.compile(r"""\s*(?:\.?([A-Za-z_][\w-]*)|\[\s*(['"])(.*?)\2\s*\]|\[\s*(\d+)\s*\])""")
-_FILTER = re.compile(r"^([A-Za-z_]\w*)\s*(?:\((.*)\))?$", re.S)
 _MISSING = object()
 
 
@@ -37,8 +40,14 @@ def placeholders(text: str) -> list[str]:
 
 
 def referenced_paths(text: str) -> list[str]:
-    """The context paths (`values.appname`) the placeholders of `text` read, filters removed."""
-    return [_split_filters(expression)[0].strip() for expression in placeholders(text)]
+    """The context paths (`values.appname`) the placeholders of `text` read, in order: each
+    expression's own and its filters' arguments'. RenderError when one cannot be read."""
+    found: list[str] = []
+    for expression in placeholders(text):
+        for path in _paths(_parse(expression)):
+            if path not in found:
+                found.append(path)
+    return found
 
 
 def render_text(text: str, context: dict, where: str = "<text>", missing: list[str] | None = None) -> str:
@@ -84,12 +93,10 @@ def render_tree(source: Path, target: Path, context: dict, missing: list[str] | 
 
 
 def evaluate(expression: str, context: dict) -> Any:
-    path, filters = _split_filters(expression)
-    value = lookup(path, context)
-    for name, args in filters:
-        value = _apply(name, args, value, path)
+    node = _parse(expression)
+    value = _value(node, context)
     if value is _MISSING:
-        raise Undefined(path.strip())
+        raise Undefined(_subject(node))
     return value
 
 
@@ -121,48 +128,139 @@ def lookup(path: str, context: dict) -> Any:
     return value
 
 
-def _split_filters(expression: str) -> tuple[str, list[tuple[str, list]]]:
-    parts = _split_outside_quotes(expression, "|")
-    filters = []
-    for part in parts[1:]:
-        match = _FILTER.match(part.strip())
-        if not match:
-            raise RenderError(f"cannot read the filter {part.strip()!r}")
-        filters.append((match.group(1), _arguments(match.group(2))))
-    return parts[0], filters
+# -- expressions -----------------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"""\s*(?:
+    (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+  | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
+  | (?P<path>\.?[A-Za-z_][\w-]*(?:\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*(?:"[^"]*"|'[^']*'|\d+)\s*\]))*)
+  | (?P<punct>[()|,])
+)""", re.X | re.S)
+_LITERALS = {"true": True, "false": False, "null": None, "none": None}
 
 
-def _arguments(text: str | None) -> list:
-    if text is None or not text.strip():
-        return []
-    try:
-        return json.loads("[" + text.replace("'", '"') + "]")
-    except json.JSONDecodeError:
-        raise RenderError(f"cannot read the filter arguments ({text})") from None
+class _Path(str):
+    """A path into the context, as written."""
 
 
-def _split_outside_quotes(text: str, separator: str) -> list[str]:
-    parts, current, quote = [], "", None
-    for char in text:
-        if quote:
-            current += char
-            if char == quote:
-                quote = None
-        elif char in "'\"":
-            quote = char
-            current += char
-        elif char == separator:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    parts.append(current)
-    return parts
+@dataclass(frozen=True)
+class _Filter:
+    subject: Any  # a _Path, a literal value, or another _Filter
+    name: str
+    args: tuple
+
+
+def _tokens(expression: str) -> list[tuple[str, str]]:
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(expression):
+        if not expression[position:].strip():
+            break
+        match = _TOKEN.match(expression, position)
+        if match is None or match.end() == position:
+            raise RenderError(f"cannot read the expression {expression.strip()!r} at {expression[position:].strip()!r}")
+        kind = match.lastgroup
+        assert kind is not None, "every alternative of _TOKEN is a named group"
+        tokens.append((kind, match.group(kind)))
+        position = match.end()
+    return tokens
+
+
+def _parse(expression: str):
+    """The expression as a tree: a _Path, a literal, or a _Filter applied to one of them."""
+    tokens = _tokens(expression)
+    if not tokens:
+        raise RenderError("empty expression")
+    node, position = _expression(tokens, 0, expression)
+    if position != len(tokens):
+        raise RenderError(f"cannot read the expression {expression.strip()!r} at {tokens[position][1]!r}")
+    return node
+
+
+def _expression(tokens: list[tuple[str, str]], position: int, text: str):
+    node, position = _primary(tokens, position, text)
+    while position < len(tokens) and tokens[position] == ("punct", "|"):
+        if position + 1 >= len(tokens) or tokens[position + 1][0] != "path" or \
+                not re.fullmatch(r"[A-Za-z_]\w*", tokens[position + 1][1]):
+            raise RenderError(f"cannot read the filter after '|' in {text.strip()!r}")
+        name = tokens[position + 1][1]
+        position += 2
+        args: list = []
+        if position < len(tokens) and tokens[position] == ("punct", "("):
+            position += 1
+            while position < len(tokens) and tokens[position] != ("punct", ")"):
+                arg, position = _expression(tokens, position, text)
+                args.append(arg)
+                if position < len(tokens) and tokens[position] == ("punct", ","):
+                    position += 1
+                elif position >= len(tokens) or tokens[position] != ("punct", ")"):
+                    raise RenderError(f"cannot read the filter arguments of {name!r} in {text.strip()!r}")
+            if position >= len(tokens):
+                raise RenderError(f"a '(' is not closed in {text.strip()!r}")
+            position += 1
+        node = _Filter(node, name, tuple(args))
+    return node, position
+
+
+def _primary(tokens: list[tuple[str, str]], position: int, text: str):
+    if position >= len(tokens):
+        raise RenderError(f"an expression is missing in {text.strip()!r}")
+    kind, token = tokens[position]
+    if (kind, token) == ("punct", "("):
+        node, position = _expression(tokens, position + 1, text)
+        if position >= len(tokens) or tokens[position] != ("punct", ")"):
+            raise RenderError(f"a '(' is not closed in {text.strip()!r}")
+        return node, position + 1
+    if kind == "string":
+        body = token[1:-1]
+        if token[0] == "'":
+            body = body.replace("\\'", "'").replace('"', '\\"')
+        try:
+            return json.loads(f'"{body}"'), position + 1
+        except json.JSONDecodeError:
+            raise RenderError(f"cannot read the string {token} in {text.strip()!r}") from None
+    if kind == "number":
+        return (float(token) if "." in token else int(token)), position + 1
+    if kind == "path":
+        if token in _LITERALS:
+            return _LITERALS[token], position + 1
+        return _Path(token.strip()), position + 1
+    raise RenderError(f"cannot read the expression {text.strip()!r} at {token!r}")
+
+
+def _paths(node) -> list[str]:
+    if isinstance(node, _Path):
+        return [str(node)]
+    if isinstance(node, _Filter):
+        return [*_paths(node.subject), *(path for arg in node.args for path in _paths(arg))]
+    return []
+
+
+def _subject(node) -> str:
+    """The path an expression is about (the first one it reads), for messages."""
+    paths = _paths(node)
+    return paths[0] if paths else "the expression"
+
+
+def _value(node, context: dict) -> Any:
+    if isinstance(node, _Path):
+        return lookup(node, context)
+    if isinstance(node, _Filter):
+        value = _value(node.subject, context)
+        args = [_value(arg, context) for arg in node.args]
+        if node.name != "default":
+            for arg, written in zip(args, node.args, strict=True):
+                if arg is _MISSING:
+                    raise Undefined(_subject(written))
+        return _apply(node.name, args, value, _subject(node.subject))
+    return node
 
 
 def _apply(name: str, args: list, value: Any, path: str) -> Any:
     if name == "default":
-        return args[0] if value is _MISSING or value is None or value == "" else value
+        if value is _MISSING or value is None or value == "":
+            return args[0] if args else ""
+        return value
     if value is _MISSING:
         raise Undefined(path.strip())
     if name == "dump":
