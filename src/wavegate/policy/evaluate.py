@@ -247,16 +247,20 @@ def _rules_exclude(policy: Policy, request: Request) -> bool:
     return not any(rule_matches(rule, request) for rule in rules)
 
 
-@dataclass(frozen=True)
 class _Plan:
     """What evaluate_one reads of one (policy, binding) pair, worked out when the pair is first
-    evaluated: the same for every object, and evaluated for thousands of them."""
+    evaluated: the same for every object, and evaluated for thousands of them. (A plain class: a
+    dataclass costs every run that imports it the compiling of its methods.)"""
 
-    actions: tuple[str, ...]
-    fail: bool  # failurePolicy is not Ignore
-    conditions: tuple[tuple[str, object], ...]  # (expression, name) of each matchCondition that compiles
-    all_hold: cel.Program | None  # Policy.all_hold, compiled; None when it cannot be used
-    environment: cel.Environment  # (what all_hold was compiled in)
+    __slots__ = ("actions", "fail", "conditions", "all_hold", "environment")
+
+    def __init__(self, actions: tuple[str, ...], fail: bool, conditions: tuple[tuple[str, object], ...],
+                 all_hold: cel.Program | None, environment: cel.Environment):
+        self.actions = actions
+        self.fail = fail  # failurePolicy is not Ignore
+        self.conditions = conditions  # (expression, name) of each matchCondition that compiles
+        self.all_hold = all_hold  # Policy.all_hold, compiled; None when it cannot be used
+        self.environment = environment  # (what all_hold was compiled in)
 
 
 def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:

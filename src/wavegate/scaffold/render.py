@@ -11,9 +11,9 @@ renders wrong is a repository that syncs wrong.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -130,12 +130,17 @@ def lookup(path: str, context: dict) -> Any:
 
 # -- expressions -----------------------------------------------------------------------------------
 
-_TOKEN = re.compile(r"""\s*(?:
+@functools.cache
+def _token() -> re.Pattern:
+    """The expression tokens (compiled when first needed: most runs render no template)."""
+    return re.compile(r"""\s*(?:
     (?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
   | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
   | (?P<path>\.?[A-Za-z_][\w-]*(?:\s*(?:\.\s*[A-Za-z_][\w-]*|\[\s*(?:"[^"]*"|'[^']*'|\d+)\s*\]))*)
   | (?P<punct>[()|,])
 )""", re.X | re.S)
+
+
 _LITERALS = {"true": True, "false": False, "null": None, "none": None}
 
 
@@ -143,11 +148,16 @@ class _Path(str):
     """A path into the context, as written."""
 
 
-@dataclass(frozen=True)
 class _Filter:
-    subject: Any  # a _Path, a literal value, or another _Filter
-    name: str
-    args: tuple
+    """A filter applied to an expression. (A plain class: a dataclass costs every run that imports
+    it the compiling of its methods.)"""
+
+    __slots__ = ("subject", "name", "args")
+
+    def __init__(self, subject: Any, name: str, args: tuple):
+        self.subject = subject  # a _Path, a literal value, or another _Filter
+        self.name = name
+        self.args = args
 
 
 def _tokens(expression: str) -> list[tuple[str, str]]:
@@ -156,11 +166,11 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
     while position < len(expression):
         if not expression[position:].strip():
             break
-        match = _TOKEN.match(expression, position)
+        match = _token().match(expression, position)
         if match is None or match.end() == position:
             raise RenderError(f"cannot read the expression {expression.strip()!r} at {expression[position:].strip()!r}")
         kind = match.lastgroup
-        assert kind is not None, "every alternative of _TOKEN is a named group"
+        assert kind is not None, "every alternative of _token() is a named group"
         tokens.append((kind, match.group(kind)))
         position = match.end()
     return tokens
