@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import random
 import shutil
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -110,7 +111,10 @@ def cluster_url(c: int) -> str:
 
 
 def application_set(app: str, ns: str, clusters: int) -> str:
+    """An ApplicationSet whose template is application()'s, one Application per cluster."""
     elements = "".join(f"          - cluster: c{c}\n            url: {cluster_url(c)}\n" for c in range(clusters))
+    written = application(app, ns, name=f"'{app}-cicd-{{{{cluster}}}}'", server="'{{url}}'")
+    template = "metadata:\n" + written.split("metadata:\n", 1)[1].replace("  namespace: argocd\n", "", 1)
     return f"""apiVersion: argoproj.io/v1alpha1
 kind: ApplicationSet
 metadata:
@@ -121,36 +125,14 @@ spec:
     - list:
         elements:
 {elements}  template:
-    metadata:
-      name: '{app}-cicd-{{{{cluster}}}}'
-      labels:
-        app.kubernetes.io/name: {app}
-        app.kubernetes.io/component: cicd-pipeline
-      finalizers:
-        - resources-finalizer.argocd.argoproj.io
-    spec:
-      project: {app}-project
-      source:
-        repoURL: {REPO_URL}
-        targetRevision: main
-        path: apps/{app}/manifests
-      destination:
-        server: '{{{{url}}}}'
-        namespace: {ns}
-      syncPolicy:
-        automated:
-          prune: true
-          selfHeal: true
-        syncOptions:
-          - PruneLast=true
-"""
+{textwrap.indent(template, "    ")}"""
 
 
-def application(app: str, ns: str) -> str:
+def application(app: str, ns: str, name: str = "", server: str = "https://kubernetes.default.svc") -> str:
     return f"""apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
-  name: {app}-cicd
+  name: {name or app + "-cicd"}
   namespace: argocd
   labels:
     app.kubernetes.io/name: {app}
@@ -164,7 +146,7 @@ spec:
     targetRevision: main
     path: apps/{app}/manifests
   destination:
-    server: https://kubernetes.default.svc
+    server: {server}
     namespace: {ns}
   syncPolicy:
     automated:
