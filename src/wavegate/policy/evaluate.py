@@ -163,15 +163,34 @@ class Environment:
         return data
 
 
+class Candidates:
+    """The (policy, binding) pairs that can match an object, by what their resourceRules look at
+    (group, version, resource, scope, namespaced or not): worked out from the first object with
+    that key. Most policies are about one or two kinds, and most objects match none, so an object
+    with no candidate needs neither its admission target nor a look in the cache."""
+
+    def __init__(self, policies: PolicySet, env: Environment):
+        self.pairs = [(policy, binding) for policy in policies.policies.values()
+                      for binding in policies.bindings_of(policy)]
+        self.env = env
+        self.by_key: dict[tuple, list[tuple[Policy, Binding, bool]]] = {}
+
+    def of(self, manifest: Manifest, placed: tuple[str | None, bool, str | None]) -> list[tuple[Policy, Binding, bool]]:
+        scope, cluster_scoped, namespace = placed  # (the key of the Request env.target would make)
+        key = (manifest.group, manifest.version, self.env.plural(manifest),
+               scope or (kube.CLUSTER if cluster_scoped else kube.NAMESPACED), namespace is None)
+        found = self.by_key.get(key)
+        if found is None:
+            found = self.by_key[key] = _applicable(self.pairs, self.env.target(manifest, placed).request)
+        return found
+
+
 def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environment | None = None) -> list[Violation]:
     """Every violation of every policy in `policies` by `manifests`."""
     manifests = list(manifests)
     env = env or Environment.of(manifests, plurals=policies.plurals)
     violations: list[Violation] = []
-    pairs = [(policy, binding) for policy in policies.policies.values() for binding in policies.bindings_of(policy)]
-    # The pairs whose policy's resourceRules can match, by what those rules look at: most
-    # policies are about one or two kinds, and most manifests never get past the rules.
-    candidates: dict[tuple, list[tuple[Policy, Binding, bool]]] = {}
+    candidates = Candidates(policies, env)
     # A document that several Applications apply into the same namespace is one copy per
     # Application sharing its data: evaluated once, its violations given to each copy.
     first: dict[tuple[int, str | None], tuple[Manifest, list[Violation]]] = {}
@@ -179,16 +198,14 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
         if not kube.is_kubernetes_object(manifest):
             continue
         placed = env.placed(manifest)
+        applicable = candidates.of(manifest, placed)
+        if not applicable:
+            continue
         known = first.get((id(manifest.data), placed[2]))
         if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
             violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
             continue
         target = env.target(manifest, placed)
-        request = target.request
-        key = (request.group, request.version, request.resource, request.scope, request.namespace is None)
-        applicable = candidates.get(key)
-        if applicable is None:
-            applicable = candidates[key] = _applicable(pairs, request)
         found = [v for policy, binding, matched in applicable
                  for v in evaluate_one(policies, policy, binding, target, matched)]
         first[(id(manifest.data), placed[2])] = (manifest, found)

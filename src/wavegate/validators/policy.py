@@ -14,10 +14,11 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
-from wavegate.policy.evaluate import Environment, Violation, evaluate
+from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
@@ -69,7 +70,11 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
     namespaces: dict[str | None, str] = {}
     found: list[list[Violation] | None] = [None] * len(manifests)
     keys: dict[int, str] = {}
+    candidates = Candidates(policies, env)
     for i, manifest in enumerate(manifests):
+        if not kube.is_kubernetes_object(manifest) or not candidates.of(manifest, env.placed(manifest)):
+            found[i] = []  # (no policy can apply: nothing to keep or look up)
+            continue
         default = env.default_namespace(manifest)
         namespace = manifest.namespace or default or "default"
         if namespace not in namespaces:
