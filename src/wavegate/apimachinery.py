@@ -14,6 +14,7 @@ import functools
 import re
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Protocol, cast
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -50,9 +51,18 @@ _LABEL_VALUE_MSG = ("a valid label must be an empty string or consist of alphanu
 _CONFIG_KEY_MSG = "a valid config key must consist of alphanumeric characters, '-', '_' or '.'"
 
 
-def _memoised(check: Callable[..., list[str]]) -> Callable[..., list[str]]:
+class Memoised(Protocol):
+    """A check of _memoised: the errors of an argument, and whether a string has none."""
+
+    def __call__(self, *args, **options) -> list[str]: ...
+
+    def holds(self, text: str) -> bool: ...
+
+
+def _memoised(check: Callable[..., list[str]]) -> Memoised:
     """`check` answered once per distinct argument: a repository repeats the same label keys,
-    values and names thousands of times. Each call still gets a list of its own."""
+    values and names thousands of times. Each call still gets a list of its own;
+    `check.holds(text)` answers "no error" for a string without making one (the usual answer)."""
     cached = functools.lru_cache(maxsize=1 << 16)(lambda *args, **options: tuple(check(*args, **options)))
 
     @functools.wraps(check)
@@ -62,7 +72,8 @@ def _memoised(check: Callable[..., list[str]]) -> Callable[..., list[str]]:
         except TypeError:  # an unhashable argument (never from a parsed document's strings)
             return check(*args, **options)
 
-    return answer
+    answer.holds = lambda text: not cached(text)  # type: ignore[attr-defined]
+    return cast(Memoised, answer)
 
 
 def _size(value: str) -> int:

@@ -260,12 +260,12 @@ def label_findings(manifest: Manifest, path: tuple, labels: dict) -> Iterable[Fi
     map, as the server does, and pointed at the offending entry)."""
     where = am.field_path(path)
     for key, value in labels.items():
-        if type(value) is str and key in _VALID_KEYS and value in _VALID_VALUES:
+        if type(key) is str and type(value) is str and am.is_qualified_name.holds(key) and \
+                am.is_label_value.holds(value):
             continue  # (the usual answer, for the same few labels on every object)
         key_text = str(key)
         if templated(key_text) or templated(value):
             continue
-        _learn(key, value)
         for message in am.is_qualified_name(key_text):
             yield _invalid(manifest, LABEL_INVALID, path + (key,), am.field_error(where, "Invalid", key_text, message),
                            "Use a key of letters, digits, '-', '_' and '.', at most 63, starting and ending with a "
@@ -280,23 +280,6 @@ def label_findings(manifest: Manifest, path: tuple, labels: dict) -> Iterable[Fi
                 hint += f" For example: {key_text}: {suggestion}"
             yield _invalid(manifest, LABEL_INVALID, path + (key,), am.field_error(where, "Invalid", value, message),
                            hint)
-
-
-# Label keys and values already found valid (strings only: the checks are functions of the text).
-_VALID_KEYS: set[str] = set()
-_VALID_VALUES: set[str] = set()
-_VALID_MAX = 1 << 16  # (then forgotten and learnt again: a bound on memory, never on correctness)
-
-
-def _learn(key, value) -> None:
-    """Remember `key` and `value` if each is a valid label key or value (type str only)."""
-    if len(_VALID_KEYS) > _VALID_MAX or len(_VALID_VALUES) > _VALID_MAX:
-        _VALID_KEYS.clear()
-        _VALID_VALUES.clear()
-    if type(key) is str and not am.is_qualified_name(key):
-        _VALID_KEYS.add(key)
-    if type(value) is str and not am.is_label_value(value):
-        _VALID_VALUES.add(value)
 
 
 def suggest_label_value(value: str) -> str:
