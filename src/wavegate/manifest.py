@@ -72,6 +72,11 @@ class Manifest:
         value = self.data.get("metadata")
         return value if isinstance(value, dict) else {}
 
+    def is_copy_of(self, other: Manifest) -> bool:
+        """Whether both are the same document of the same file, rendered once for each of two
+        Applications that read it (the render's copies share their data)."""
+        return self.data is other.data and self.path == other.path and self.doc_index == other.doc_index
+
     def set_data(self, data: dict) -> None:
         """Replace the object's data (the type metadata held are read again from it)."""
         self.data = data

@@ -202,7 +202,7 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
         if not applicable:
             continue
         known = first.get((id(manifest.data), placed[2]))
-        if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
+        if known is not None and manifest.is_copy_of(known[0]):
             violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
             continue
         target = env.target(manifest, placed)

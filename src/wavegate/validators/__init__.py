@@ -134,7 +134,7 @@ def _judged_once(judge: Callable[[Manifest], Iterable[Finding]]) -> Callable[[Ma
 
     def judged(manifest: Manifest) -> list[Finding]:
         known = first.get(id(manifest.data))
-        if known is not None and known[0].path == manifest.path and known[0].doc_index == manifest.doc_index:
+        if known is not None and manifest.is_copy_of(known[0]):
             return known[1]
         found = list(judge(manifest))
         first[id(manifest.data)] = (manifest, found)  # (the manifest held: the id of its data is not reused)
