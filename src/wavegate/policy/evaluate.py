@@ -131,8 +131,9 @@ class Environment:
         namespace = None if cluster_scoped else (manifest.namespace or self.default_namespace(manifest) or "default")
         return scope, cluster_scoped, namespace
 
-    def target(self, manifest: Manifest, placed: tuple[str | None, bool, str | None] | None = None) -> Target:
-        scope, cluster_scoped, namespace = placed or self.placed(manifest)
+    def target(self, manifest: Manifest, placed: tuple[str | None, bool, str | None]) -> Target:
+        """What admission knows of `manifest`, placed as self.placed(manifest) says."""
+        scope, cluster_scoped, namespace = placed
         namespace_object = None
         namespace_labels = None
         if namespace is not None:
