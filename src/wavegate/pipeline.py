@@ -161,7 +161,7 @@ def render(run: Run) -> Run:
             repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
             kustomize_build_options=_kustomize_build_options(config, options.root),
             revision=_revision(options.root), progress=options.progress, cache=cache,
-            clusters=_known_clusters(run.loaded, config)))
+            clusters=lambda: _known_clusters(run.loaded, config)))
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
     run.rendering = rendering

@@ -153,3 +153,17 @@ def test_absurd_nesting_is_rejected_before_it_can_overflow_a_stack(tmp_path):
     (tmp_path / "flow.yaml").write_text("a: " + "[" * 50000 + "]" * 50000 + "\n")
     (tmp_path / "block.yaml").write_text("".join(" " * i + f"k{i}:\n" for i in range(300)) + " " * 300 + "v: 1\n")
     assert sorted(rules(load(tmp_path))) == [("yaml-too-deep", "block.yaml", 1), ("yaml-too-deep", "flow.yaml", 1)]
+
+
+def test_the_listing_says_what_is_a_directory_as_the_system_does(tmp_path):
+    from wavegate.load import Listing
+
+    root = write_repo(tmp_path / "repo", {"apps/a/x.yaml": "a: 1\n", "apps/file.yaml": "b: 2\n"})
+    os.symlink("apps/a", root / "linked")
+    os.symlink("nowhere", root / "dangling")
+    os.symlink(tmp_path, root / "outside")
+    asked = ["", ".", "apps", "apps/", "./apps/a", "apps//a", "apps/a/.", "apps/file.yaml", "apps/missing",
+             "linked", "linked/", "dangling", "outside", "apps/../apps", "..", "/", str(root / "apps"),
+             "apps/a/x.yaml/", "x" * 300]
+    listing = Listing(root)
+    assert {rel: listing.is_dir(rel) for rel in asked} == {rel: os.path.isdir(root / rel) for rel in asked}

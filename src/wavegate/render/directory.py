@@ -133,13 +133,13 @@ def _translate(pattern: str) -> str:
 
 def read_file(rel: str, text: str | None, documents: list[Manifest], failed: bool) -> FileResult:
     """Argo CD's verdict on one YAML or JSON file, from what the loader made of it: `documents`
-    are its mappings (typed or not) in order, `failed` says a document could not be parsed or
-    was not a mapping (the loader reported it)."""
+    are its mappings (typed or not) as the loader made them (`missing` names what each lacks),
+    `failed` says a document could not be parsed or was not a mapping (the loader reported it)."""
     result = FileResult(rel)
     if text is not None and SKIP_MARKER in text:
         result.ignored = f"it contains {SKIP_MARKER}"
         return result
-    ordered = sorted(documents, key=lambda m: m.doc_index)
+    ordered = documents if len(documents) < 2 else sorted(documents, key=lambda m: m.doc_index)
     by_index: dict[int, list[Manifest]] = {}
     for document in ordered:  # the items of a `kind: List` share their list's index
         by_index.setdefault(document.doc_index, []).append(document)
@@ -150,7 +150,7 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
         if index not in by_index:  # a document between them was not a mapping
             broken = True
             break
-        bad = [d for d in by_index[index] if not isinstance(d.data.get("kind"), str) or not d.data.get("kind")]
+        bad = [d for d in by_index[index] if "kind" in d.missing]  # (the loader noted a kind that is no string, or empty)
         if bad:
             first_failure = bad[0]
             broken = True

@@ -84,7 +84,9 @@ class RenderOptions:
     limits: Limits = field(default_factory=Limits)
     jobs: int = 0  # parallel tool runs; 0: one per CPU
     cache: Cache = field(default_factory=lambda: Cache(None))  # tool outputs by a hash of their inputs
-    clusters: list = field(default_factory=list)  # Argo CD's clusters, for ApplicationSet cluster generators
+    # Argo CD's clusters, for ApplicationSet cluster generators; or what lists them, asked at the
+    # first ApplicationSet (finding them looks at every object: most repositories have none to expand)
+    clusters: list | Callable[[], list] = field(default_factory=list)
     progress: Callable[[str], None] | None = None  # `rendered N/M Applications` for a terminal
 
 
@@ -130,6 +132,7 @@ class _Stage:
         self._tool_dirs: tuple[set[str], set[str], set[str]] | None = None
         self._files_read_found: dict[tuple, list[str]] = {}
         self._verdicts: dict[str, directory_source.FileResult] = {}
+        self._manifest_files: dict[str, bool] = {}
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -228,7 +231,8 @@ class _Stage:
     def _expander(self) -> Expander:
         with self.lock:
             if self.expander is None:
-                self.expander = Expander(self.root, self.options.repo_url, self.options.clusters,
+                clusters = self.options.clusters
+                self.expander = Expander(self.root, self.options.repo_url, clusters() if callable(clusters) else clusters,
                                          cache=self.options.cache)
             return self.expander
 
@@ -343,7 +347,7 @@ class _Stage:
         """Whether a source is this repository: by URL when it is known, else by its path."""
         if self.options.repo_url:
             return bool(source.repo_url) and same_repository(source.repo_url, self.options.repo_url)
-        return source.path is not None and os.path.isdir(self.root / source.path)
+        return source.path is not None and self.listing.is_dir(source.path)
 
     def _source(self, app: Application, source: Source, refs: dict, sync_set: SyncSet) -> None:
         if source.ref and source.path is None and source.chart is None:
@@ -360,7 +364,7 @@ class _Stage:
                                    "repository", here=False)
             return  # a path that does not exist here: the Application rules report it
         directory = self.root / source.path if source.path else self.root
-        if ".." in source.path.split("/") or not os.path.isdir(directory):
+        if ".." in source.path.split("/") or not self.listing.is_dir(source.path):
             return  # the Application rules report it
         files = [name for name, _, _, _, is_file in self.listing.entries(source.path) if is_file]
         raw, overrides = with_overrides(source.raw, directory, app.name, self._read_data, files)
@@ -444,7 +448,8 @@ class _Stage:
         if verdict is None:
             documents = self._documents(rel)
             text = None
-            if rel in self.broken or any(not isinstance(d.data.get("kind"), str) for d in documents) or \
+            if rel in self.broken or any("kind" in d.missing and not isinstance(d.data.get("kind"), str)
+                                         for d in documents) or \
                     rel.endswith(".json"):
                 text = self._text(rel)
             elif documents:
@@ -833,7 +838,14 @@ class _Stage:
     def _is_manifest_file(self, rel: str) -> bool:
         """What makes a directory a root of manifests: a file with an object that has a kind, or a
         file that does not parse but reads like a manifest. A values file or other YAML data is not
-        a manifest, and a directory of only such files is no root."""
+        a manifest, and a directory of only such files is no root. (Worked out once per file: the
+        roots ask it of each leftover file, then of each file of a leftover folder.)"""
+        known = self._manifest_files.get(rel)
+        if known is None:
+            known = self._manifest_files[rel] = self._reads_like_manifest(rel)
+        return known
+
+    def _reads_like_manifest(self, rel: str) -> bool:
         documents = self._documents(rel)
         if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in documents):
             return True

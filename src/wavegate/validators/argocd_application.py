@@ -146,7 +146,8 @@ def _source_findings(app: Application, source: Source, repo: Repo, ctx, files: _
     written = manifest.get(*path_key)
     leaves = ".." in source.path.split("/")
     directory = repo.root / source.path
-    exists = not leaves and os.path.isdir(directory)  # os.path: False, not OSError, for a name too long
+    # (os.path: False, not OSError, for a name too long; the listing answers without a system call)
+    exists = not leaves and (repo.listing.is_dir(source.path) if repo.listing is not None else os.path.isdir(directory))
     this_repo = _is_this_repository(source, ctx, exists)
 
     if not exists and (this_repo or not ctx.repo_url):
