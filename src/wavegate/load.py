@@ -48,10 +48,13 @@ MAX_WORKERS = 8
 
 
 def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limits(),
-         only: list[str] | None = None, cache=None, tree=None) -> Repo:
+         only: list[str] | None = None, cache=None, tree=None, lives_long: bool = False) -> Repo:
     """Load every manifest under `root` (or just the repository-relative files in `only`). With a
     wavegate.cache.Cache, files whose content was parsed before are not parsed again. `tree`: a
-    wavegate.cache.TreeState of `root` taken just before (its folders and content hashes are used)."""
+    wavegate.cache.TreeState of `root` taken just before (its folders and content hashes are used).
+    `lives_long`: what was loaded lives as long as the process (a command's run), so every object
+    is frozen (gc.freeze) before the cyclic collector runs again: it never scans them, not even
+    once to learn that they are all alive (40 ms on 10,000 manifests)."""
     root = Path(root).resolve()
     skip_marked: set[str] = set()
     repo = Repo(root=root, skip_marked=skip_marked, listing=Listing(root, tree.directories if tree is not None else None))
@@ -67,16 +70,18 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
             loaded = _load_files(root, paths, limits)
         else:
             loaded, repo.digests = _load_cached(root, paths, limits, store, tree.stats if tree is not None else {})
+        for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
+            repo.files.append(rel)
+            for manifest in manifests:
+                (repo.untyped if manifest.missing else repo.manifests).append(manifest)
+            repo.problems.extend(problems)
+            if marked:
+                skip_marked.add(rel)
+        if lives_long:
+            gc.freeze()
     finally:
         if enabled:
             gc.enable()
-    for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
-        repo.files.append(rel)
-        for manifest in manifests:
-            (repo.untyped if manifest.missing else repo.manifests).append(manifest)
-        repo.problems.extend(problems)
-        if marked:
-            skip_marked.add(rel)
     return repo
 
 

@@ -111,11 +111,10 @@ def prepare(options: Options, tree=None) -> Run:
             raise UsageError(str(error)) from None
     cache = Cache.for_repository(root, options.cache_dir, enabled=options.cache)
     _say_once_without_native_loader(cache)
-    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
-                  cache=cache, tree=tree)
     # What was loaded lives as long as the command: the cyclic collector need not scan its millions
     # of objects again and again while rendering and checking (render freezes again what it adds).
-    gc.freeze()
+    loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
+                  cache=cache, tree=tree, lives_long=True)
     return Run(options=options, config=config, loaded=loaded, selection=selection)
 
 
