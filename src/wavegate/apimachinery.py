@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Protocol, cast
 
 DNS1123_LABEL_MAX = 63
@@ -306,8 +306,6 @@ _QUANTITY = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[-+]?[0-
 def parse_quantity(value) -> Decimal | None:
     """The value of a Kubernetes quantity (`500m`, `1Gi`, `1e3`, a JSON number), or None when the
     API server cannot decode it (as resource.ParseQuantity after the JSON decoder's TrimSpace)."""
-    from decimal import InvalidOperation
-
     if type(value) is str:
         return _parse_quantity_text(value)
     if isinstance(value, bool):

@@ -7,6 +7,7 @@ in one line and exit code 2; a traceback appears only with --debug.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import sys
@@ -60,9 +61,17 @@ def one_line(text: str) -> str:
 EXIT_PIPE_CLOSED = 141
 
 
+# A run allocates millions of objects that live until it ends; the cyclic collector's default
+# (a collection of the youngest every 700 allocations) scans the survivors again and again: 0.09 s
+# of a 2.4 s run on 10,000 manifests, against 0.03 s with these thresholds (as mypy does).
+COLLECTOR_THRESHOLDS = (100_000, 20, 20)
+
+
 def main(argv: list[str] | None = None) -> int:
     stdout = sys.stdout
     sys.stdout = _Stdout(stdout)
+    thresholds = gc.get_threshold()
+    gc.set_threshold(*COLLECTOR_THRESHOLDS)
     try:
         code = _main(argv)
         sys.stdout.flush()
@@ -79,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     finally:
         sys.stdout = stdout
+        gc.set_threshold(*thresholds)
 
 
 def _main(argv: list[str] | None) -> int:
