@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 from dataclasses import dataclass, field
 
 
@@ -78,6 +77,8 @@ class Finding:
 
     @property
     def fingerprint(self) -> str:
+        import hashlib  # (only reports that name findings import it: it loads OpenSSL)
+
         parts = [self.rule, self.path, self.resource.identity() if self.resource else "", self.field, self.message]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
 
