@@ -20,12 +20,13 @@ class Listing:
     for the run: the loader's discovery and the render stage's (Argo CD's discovery of sources)
     read the same listing instead of walking the tree again and again."""
 
-    __slots__ = ("root", "_entries", "unreadable")
+    __slots__ = ("root", "_entries", "_folders", "unreadable")
 
     def __init__(self, root: Path | str, known: dict[str, list] | None = None):
         """`known`: entries of folders already read (as wavegate.cache.tree_state reads them)."""
         self.root = str(root)
         self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = dict(known or {})
+        self._folders: dict[str, frozenset[str]] = {}  # per folder, the names of the folders in it (links followed)
         self.unreadable: set[str] = set()  # folders that could not be listed
 
     def entries(self, rel_dir: str) -> list[tuple[str, bool, bool, bool, bool]]:
@@ -78,7 +79,10 @@ class Listing:
             return os.path.isdir(os.path.join(self.root, rel))
         parent = ""
         for part in parts:
-            if not any(entry[0] == part and entry[1] for entry in self.entries(parent)):
+            folders = self._folders.get(parent)
+            if folders is None:
+                folders = self._folders[parent] = frozenset(entry[0] for entry in self.entries(parent) if entry[1])
+            if part not in folders:
                 return False
             parent = f"{parent}/{part}" if parent else part
         return True
