@@ -186,19 +186,19 @@ class Repo:
     # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
     digests: dict[str, str] = field(default_factory=dict)
     listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
-    # The manifests by kind, for by_kind, with the list and length they were sorted from.
-    _kinds: tuple[int, int, dict[str, list[Manifest]]] | None = field(default=None, init=False, repr=False,
-                                                                       compare=False)
+    # The manifests by kind, for by_kind, with the list (itself, not a copy) and length they were sorted from.
+    _kinds: tuple[list[Manifest], int, dict[str, list[Manifest]]] | None = field(default=None, init=False,
+                                                                                 repr=False, compare=False)
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         """The manifests of `kind` (and `group`), in order. Sorted by kind once for every caller:
         several checks ask, and a pass over every object costs on a large repository."""
         kinds = self._kinds
-        if kinds is None or kinds[0] != id(self.manifests) or kinds[1] != len(self.manifests):
+        if kinds is None or kinds[0] is not self.manifests or kinds[1] != len(self.manifests):
             index: dict[str, list[Manifest]] = {}
             for manifest in self.manifests:
                 index.setdefault(manifest.kind, []).append(manifest)
-            kinds = self._kinds = (id(self.manifests), len(self.manifests), index)
+            kinds = self._kinds = (self.manifests, len(self.manifests), index)
         found = kinds[2].get(kind, [])
         return [m for m in found if m.group == group] if group is not None else list(found)
 

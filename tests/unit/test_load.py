@@ -167,3 +167,15 @@ def test_the_listing_says_what_is_a_directory_as_the_system_does(tmp_path):
              "apps/a/x.yaml/", "x" * 300]
     listing = Listing(root)
     assert {rel: listing.is_dir(rel) for rel in asked} == {rel: os.path.isdir(root / rel) for rel in asked}
+
+
+def test_manifests_by_kind_follow_the_repository_as_it_changes(tmp_path):
+    root = write_repo(tmp_path / "repo", {"a.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+                                          "b.yaml": "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: b\n"})
+    repo = load(root)
+    assert [m.name for m in repo.by_kind("ConfigMap", "")] == ["a"]
+    assert repo.by_kind("ConfigMap", "apps") == [] and repo.by_kind("Secret") == []
+    repo.manifests.append(repo.manifests[0])  # the same list, grown
+    assert [m.name for m in repo.by_kind("ConfigMap")] == ["a", "a"]
+    repo.manifests = [m for m in repo.manifests if m.kind == "Namespace"] + [repo.manifests[1]]  # another list, as long
+    assert repo.by_kind("ConfigMap") == [] and [m.name for m in repo.by_kind("Namespace")] == ["b", "b"]
