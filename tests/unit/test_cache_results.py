@@ -454,3 +454,31 @@ def test_a_save_rewrites_only_the_shards_that_changed_and_forgets_what_went_unus
     kept = [i for i in range(200) if last.get(f"key{i}") is not None]
     assert 0 < len(kept) < 200  # those in the shard that kept being rewritten are gone, the rest stay
     assert all(last.get(f"key{i}") == i for i in kept)
+
+
+def test_the_problems_of_a_given_schema_are_reported_when_its_objects_come_from_the_cache(tmp_path):
+    # A schema given with --schemas is compiled when an object is judged by it, and its own
+    # problems are reported then: an object whose findings come from the cache must compile it too.
+    given = tmp_path / "widget-crd.yaml"
+    given.write_text(widget_crd("type: object\n"
+                                "properties:\n"
+                                "  size: {type: string, pattern: '([a-z'}\n"
+                                "x-kubernetes-validations:\n"
+                                "  - rule: 'self.size ==='\n"))
+    root = write_repo(tmp_path / "repo", {
+        "widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n"
+                       "spec: {size: small}\n",
+        "other.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: default}\ndata: {a: '1'}\n"})
+
+    def validate(cache_dir):
+        return pipeline.validate(pipeline.Options(root=root, schemas=(str(given),), cache_dir=cache_dir,
+                                                  cache=cache_dir is not None))
+
+    cache_dir = tmp_path / "cache"
+    _aged(root, int(time.time()) - 3600)
+    first = validate(cache_dir)
+    assert {f.rule for f in first.findings} == {"schema-crd-invalid"}  # (the pattern and the rule)
+    (root / "other.yaml").write_text((root / "other.yaml").read_text().replace("'1'", "'2'"))
+    _aged(root, int(time.time()) - 3500)
+    after_edit = validate(cache_dir)  # the Widget's findings come from the cache
+    assert _findings(after_edit) == _findings(validate(None)) == _findings(first)

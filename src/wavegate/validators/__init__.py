@@ -99,7 +99,8 @@ class Context:
 
 
 def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
-               judge: Callable[[Manifest], Iterable[Finding]], *context) -> Iterable[Finding]:
+               judge: Callable[[Manifest], Iterable[Finding]], *context,
+               kept: Callable[[Manifest], None] | None = None) -> Iterable[Finding]:
     """The findings of `judge` for each manifest, for a check that judges each object alone. With
     the cache on (`ctx.results`), an object's findings are kept between runs under the check's
     `name` and `context` (what else decides them: the schema store's fingerprint, the Kubernetes
@@ -109,9 +110,13 @@ def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
     A document that several Applications apply (one directory read by each Application an
     ApplicationSet generates for a cluster) is one rendered copy per Application, all sharing its
     data: it is judged once. So `judge` must not depend on which Application applies the object
-    (`manifest.app`)."""
-    kept = getattr(ctx, "results", None)
-    results = kept.for_check(name, *context) if kept is not None else None
+    (`manifest.app`).
+
+    `kept(manifest)`, when given, is called for each object whose findings come from the cache:
+    what judging it does besides finding (a schema compiled, whose own problems the check then
+    reports) must happen all the same, or a run with the cache would say less than one without."""
+    stored = getattr(ctx, "results", None)
+    results = stored.for_check(name, *context) if stored is not None else None
     judged = _judged_once(judge)
     if results is None:
         for manifest in manifests:
@@ -124,6 +129,8 @@ def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
             found = judged(manifest)
             if key is not None:
                 results.put(key, found)
+        elif kept is not None:
+            kept(manifest)
         yield from found
     results.save()
 

@@ -111,9 +111,31 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
+    used: set[tuple[str, str]] = set()
+
+    def kept(manifest: Manifest) -> None:  # (an object whose findings the cache kept: once per kind)
+        if (manifest.api_version, manifest.kind) not in used:
+            used.add((manifest.api_version, manifest.kind))
+            schema_used(store, manifest)
+
     yield from per_object(ctx, "schema", repo.manifests, lambda manifest: check_manifest(store, manifest),
-                          store.fingerprint())
+                          store.fingerprint(), kept=kept)
     yield from schema_findings(store)
+
+
+def schema_used(store: SchemaStore, manifest: Manifest) -> Entry | None:
+    """The entry check_manifest judges `manifest` by, compiled (once per entry), or None. The
+    schema's own problems are reported for every schema compiled (schema_findings), so an object
+    whose findings come from the cache still compiles its schema."""
+    api_version, kind = manifest.api_version, manifest.kind
+    group, _ = split_api_version(api_version)
+    if group in NOT_APPLIED_GROUPS or not kind:
+        return None
+    entry = store.lookup(api_version, kind)
+    if entry is None or entry.unavailable:
+        return entry
+    entry.node()
+    return entry
 
 
 def check_manifest(store: SchemaStore, manifest: Manifest, old: dict | None = None) -> list[Finding]:
