@@ -1,3 +1,3 @@
-from wavegate.cli import main
+from wavegate.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -145,3 +145,23 @@ def test_the_rules_page_is_generated_from_the_declarations():
     assert listing.returncode == 0
     assert (REPO_ROOT / "docs" / "rules.md").read_text() == listing.stdout, \
         "docs/rules.md is stale: run `wavegate rules --format markdown > docs/rules.md`"
+
+
+def test_validate_ends_the_process_without_freeing_what_it_built_and_says_everything_first(tmp_path):
+    # The process entry point ends a validate run with os._exit (cli.entry): every byte of a long
+    # report must still reach the pipe, with the exit code, and main() called in-process must be
+    # unaffected (the tests' own runs).
+    files = {f"cm-{i:04d}.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Name_{i}\n"
+                                 f"  namespace: default\ndata: {{k: v}}\n" for i in range(400)}
+    root = write_repo(tmp_path / "repo", files)
+    done = wavegate("validate", root, "--format", "json", "--no-cache")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)  # (the whole document: more than a pipe holds at once)
+    assert len(done.stdout) > 65536 and report["summary"]["resources"] == 400
+    assert {f["path"] for f in report["findings"] if f["severity"] == "error"} == set(files)
+    text = wavegate("validate", root, "--no-cache")
+    assert text.returncode == 1 and all(name in text.stdout for name in files)
+
+    from wavegate import cli
+
+    assert cli._KEPT_UNTIL_EXIT is None  # (no entry() in this process: nothing is kept past main())
