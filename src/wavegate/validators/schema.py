@@ -123,28 +123,31 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     yield from schema_findings(store)
 
 
-def schema_used(store: SchemaStore, manifest: Manifest) -> Entry | None:
-    """The entry check_manifest judges `manifest` by, compiled (once per entry), or None. The
-    schema's own problems are reported for every schema compiled (schema_findings), so an object
-    whose findings come from the cache still compiles its schema."""
-    api_version, kind = manifest.api_version, manifest.kind
-    group, _ = split_api_version(api_version)
-    if group in NOT_APPLIED_GROUPS or not kind:
+def schema_used(store: SchemaStore, manifest: Manifest) -> None:
+    """Compile the schema check_manifest judges `manifest` by (once per entry). The schema's own
+    problems are reported for every schema compiled (schema_findings), so an object whose
+    findings come from the cache still compiles its schema."""
+    judged = _judged_by(store, manifest)
+    if judged is not None and judged[2] is not None and not judged[2].unavailable:
+        judged[2].node()
+
+
+def _judged_by(store: SchemaStore, manifest: Manifest) -> tuple[str, str, Entry | None] | None:
+    """(group, version, the store's entry or None) of an object a schema judges; None for one
+    that is never applied (a kind of NOT_APPLIED_GROUPS, or no kind)."""
+    group, version = split_api_version(manifest.api_version)
+    if group in NOT_APPLIED_GROUPS or not manifest.kind:
         return None
-    entry = store.lookup(api_version, kind)
-    if entry is None or entry.unavailable:
-        return entry
-    entry.node()
-    return entry
+    return group, version, store.lookup(manifest.api_version, manifest.kind)
 
 
 def check_manifest(store: SchemaStore, manifest: Manifest, old: dict | None = None) -> list[Finding]:
     """Findings for one manifest against `store` (an `old` object enables transition rules)."""
-    api_version, kind = manifest.api_version, manifest.kind
-    group, version = split_api_version(api_version)
-    if group in NOT_APPLIED_GROUPS or not kind:
+    judged = _judged_by(store, manifest)
+    if judged is None:
         return []
-    entry = store.lookup(api_version, kind)
+    group, version, entry = judged
+    kind = manifest.kind
     if entry is None:
         from wavegate.validators.api_versions import not_served
 
