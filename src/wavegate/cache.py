@@ -274,7 +274,10 @@ class _Shards:
     def __init__(self, cache: Cache, folder: Path, scope: str):
         self.cache, self.folder, self.scope = cache, folder, scope
         self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
-        self._all: dict | None = None
+        self._all: dict | None = None  # every shard's entries, for lookups
+        # Each shard's entries as read (and put): a rewrite walks only its own shard, without
+        # hashing every key of the store again to find which entries belong to it.
+        self._shards: list[dict] = []
         self._used: set[str] = set()
         self._dirty: set[int] = set()
         self._run: int | None = None
@@ -284,8 +287,9 @@ class _Shards:
             self._all = {}
             for shard in range(_SHARDS):
                 loaded = _read_marshal(self.folder / f"{shard:02d}.marshal")
-                if type(loaded) is dict:
-                    self._all.update(loaded)
+                loaded = loaded if type(loaded) is dict else {}
+                self._shards.append(loaded)
+                self._all.update(loaded)
         return self._all
 
     def _get(self, key: str):
@@ -298,9 +302,12 @@ class _Shards:
 
     def _put(self, key: str, value) -> None:
         key = self._prefix + key
-        self._entries()[key] = (self.run, self.scope, value)
+        entry = (self.run, self.scope, value)
+        self._entries()[key] = entry
         self._used.add(key)
-        self._dirty.add(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
+        shard = zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS
+        self._shards[shard][key] = entry
+        self._dirty.add(shard)
 
     @property
     def run(self) -> int:
@@ -312,17 +319,16 @@ class _Shards:
     def save(self) -> None:
         if not self._dirty:
             return
-        run = self.run
-        shards: dict[int, dict] = {shard: {} for shard in self._dirty}
-        for key, entry in self._entries().items():
-            kept = shards.get(zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS)
-            if kept is None or type(entry) is not tuple or len(entry) != 3:
-                continue
-            if key in self._used:
-                kept[key] = (run, entry[1], entry[2])
-            elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
-                kept[key] = entry
-        for shard, kept in shards.items():
+        run, used = self.run, self._used
+        for shard in sorted(self._dirty):
+            kept = {}
+            for key, entry in self._shards[shard].items():
+                if type(entry) is not tuple or len(entry) != 3:
+                    continue
+                if key in used:
+                    kept[key] = (run, entry[1], entry[2])
+                elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
+                    kept[key] = entry
             self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
         self.cache._write_marshal(self.folder / "run.marshal", run)
         self._dirty.clear()
@@ -427,6 +433,12 @@ class ObjectResults:
     def for_check(self, name: str, *context) -> CheckResults | None:
         store = self.cache.results(f"checks-{name}", self.scope, *context)
         return CheckResults(store, self) if store is not None else None
+
+    def compute_keys(self, manifests) -> None:
+        """Work out every object's key now, once: before the checks' worker process forks, which
+        would otherwise work them out again for its own checks."""
+        for manifest in manifests:
+            self.key(manifest)
 
     def key(self, manifest) -> str | None:
         """The object's key (None for an object that is not cached), the same for every check."""
