@@ -270,10 +270,10 @@ def runtime_identity() -> str:
             stem, _, suffix = name.rpartition(".")
             if suffix not in ("dist-info", "egg-info"):
                 continue
-            project, _, version = stem.partition("-")
+            project, _, named = stem.partition("-")
             project = _project(project)
             if project in wanted and project not in found:
-                found[project] = version if suffix == "dist-info" and version else None
+                found[project] = named if suffix == "dist-info" and named else None
     versions = []
     for project, name in wanted.items():
         version = found.get(project)
