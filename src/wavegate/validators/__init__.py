@@ -225,8 +225,9 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
         _ = ctx.applications
         _ = ctx._sync_set_index
-        if getattr(ctx, "results", None) is not None:
-            ctx.results.compute_keys(repo.manifests)
+        results = getattr(ctx, "results", None)
+        if results is not None:
+            results.compute_keys(repo.manifests)
     except Exception:  # noqa: BLE001
         pass
     rank = {name: i for i, name in enumerate(_LIKELY_COST)}
