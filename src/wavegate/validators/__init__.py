@@ -225,9 +225,9 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
         _ = ctx.applications
         _ = ctx._sync_set_index
-        results = getattr(ctx, "results", None)
-        if results is not None:
-            results.compute_keys(repo.manifests)
+        kept = getattr(ctx, "results", None)
+        if kept is not None:
+            kept.compute_keys(repo.manifests)
     except Exception:  # noqa: BLE001
         pass
     rank = {name: i for i, name in enumerate(_LIKELY_COST)}
