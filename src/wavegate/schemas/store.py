@@ -392,9 +392,9 @@ class SchemaStore:
         Kubernetes version and every schema the repository, --schemas and the configuration added
         (per-object results are kept under it, wavegate.cache). Taken when the store is built."""
         if self._fingerprint is None:
-            import hashlib
+            from wavegate.cache import blake2b  # (CPython's own BLAKE2: hashlib would load OpenSSL into every run)
 
-            digest = hashlib.blake2b(self.kubernetes_version.encode(), digest_size=16)
+            digest = blake2b(self.kubernetes_version.encode(), digest_size=16)
             for entries in (self.entries, self.by_file_name):
                 for key in sorted(entries, key=repr):
                     entry = entries[key]

@@ -10,7 +10,6 @@ Whether the repository's exceptions were approved is read before the checks run
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from collections.abc import Iterable
 
@@ -105,4 +104,6 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
 
 
 def _digest(*values) -> str:
-    return hashlib.blake2b(json.dumps(values, sort_keys=True, default=repr).encode(), digest_size=16).hexdigest()
+    from wavegate.cache import blake2b  # (CPython's own BLAKE2: hashlib would load OpenSSL into every run)
+
+    return blake2b(json.dumps(values, sort_keys=True, default=repr).encode(), digest_size=16).hexdigest()
