@@ -69,7 +69,7 @@ class Application:
 
     @classmethod
     def all_in(cls, repo: Repo) -> list[Application]:
-        return [cls(m) for m in repo.manifests if is_application(m)]
+        return [cls(m) for m in repo.by_kind("Application", ARGOCD_GROUP)]
 
     @property
     def name(self) -> str:

@@ -39,15 +39,9 @@ class Skeleton:
         return f"{self.template.name or 'template'} ({self.directory})"
 
 
-def is_template(manifest: Manifest) -> bool:
-    return manifest.kind == "Template" and manifest.group == TEMPLATE_GROUP
-
-
 def skeletons(repo: Repo) -> list[Skeleton]:
     found = []
-    for manifest in repo.manifests:
-        if not is_template(manifest):
-            continue
+    for manifest in repo.by_kind("Template", TEMPLATE_GROUP):
         parameters, unknown = _parameters(manifest)
         steps = manifest.get("spec", "steps", default=[]) or []
         for i, step in enumerate(steps if isinstance(steps, list) else []):

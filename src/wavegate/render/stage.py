@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from wavegate.argocd.application import Application, Source, is_application, same_repository
+from wavegate.argocd.application import Application, Source, same_repository
 from wavegate.argocd.appset import Expander, is_applicationset
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.cache import Cache, Key
@@ -192,7 +192,7 @@ class _Stage:
         object per pair)."""
         apps: list[Application] = []
         known: set = set()
-        for manifest in self._top_level([m for m in self.repo.manifests if is_application(m)]):
+        for manifest in self._top_level(self.repo.by_kind("Application", ARGOCD_GROUP)):
             app = Application(manifest)
             if _identity(app) not in known:
                 known.add(_identity(app))
@@ -200,7 +200,9 @@ class _Stage:
         return sorted(apps, key=lambda a: (a.name, a.manifest.path)), known
 
     def _applicationsets(self, manifests: list[Manifest] | None = None) -> list[Manifest]:
-        return [m for m in (self.repo.manifests if manifests is None else manifests) if is_applicationset(m)]
+        if manifests is None:
+            return self.repo.by_kind("ApplicationSet", ARGOCD_GROUP)
+        return [m for m in manifests if is_applicationset(m)]
 
     def _generated(self, appsets: list[Manifest], known: set) -> Iterator[tuple[list[Application], SyncSet]]:
         """For each ApplicationSet, in order: the Applications it generates (Argo CD's own

@@ -181,13 +181,15 @@ class SchemaStore:
             raise SchemaSourceError(str(error)) from None
         if isinstance(repo, (str, Path)):
             repo = load(Path(repo), exclude=config.exclude, limits=config.limits)
-        manifests = list(repo.manifests) if repo is not None else []
+        crds = repo.by_kind("CustomResourceDefinition", kube.CRD_GROUP) if repo is not None else []
+        rgds = repo.by_kind("ResourceGraphDefinition", kube.KRO_GROUP) if repo is not None else []
         if complete and repo is not None:
-            manifests += _definitions_elsewhere(repo, config)
+            elsewhere = _definitions_elsewhere(repo, config)
+            crds += [m for m in elsewhere if kube.is_crd(m)]
+            rgds += [m for m in elsewhere if kube.is_rgd(m)]
         # 1. CRDs in the repository.
-        for manifest in manifests:
-            if kube.is_crd(manifest):
-                store.add_crd(manifest, origin="crd")
+        for manifest in crds:
+            store.add_crd(manifest, origin="crd")
         # 2. Extra paths: the command line first, then the configuration (whose paths the
         #    configuration loader already made absolute, relative to the file).
         base = config.path.parent if config.path else (repo.root if repo is not None else Path.cwd())
@@ -200,9 +202,8 @@ class SchemaStore:
                 path = base / path
             store.add_path(path, display=_display(shown, path, root), limits=config.limits)
         # 3. RGDs in the repository.
-        for manifest in manifests:
-            if kube.is_rgd(manifest):
-                store.add_rgd(manifest, origin="rgd")
+        for manifest in rgds:
+            store.add_rgd(manifest, origin="rgd")
         # Compile the repository's own CRDs now, so their problems are reported even without instances.
         for entry in list(store.entries.values()):
             if entry.origin in ("crd", "rgd"):

@@ -98,9 +98,8 @@ class _RepoView:
 
     def __init__(self, repo: Repo, ctx):
         self.repo, self.ctx = repo, ctx
-        self.applications = [m for m in repo.manifests if is_application(m)]
-        self.appsets = [m for m in repo.manifests
-                        if m.kind == "ApplicationSet" and m.group == model.ARGOCD_GROUP]
+        self.applications = repo.by_kind("Application", model.ARGOCD_GROUP)
+        self.appsets = repo.by_kind("ApplicationSet", model.ARGOCD_GROUP)
         self.objects = [m for m in repo.manifests if kube.is_kubernetes_object(m)]
         used = {m.namespace for m in self.objects if m.namespace}
         used |= {m.name for m in repo.by_kind("Namespace", "") if kube.is_kubernetes_object(m) and m.name}

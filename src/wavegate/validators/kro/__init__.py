@@ -30,9 +30,8 @@ from wavegate.validators.kro.status import check_status
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
-        if kube.is_rgd(manifest):
-            yield from check_rgd(manifest)
+    for manifest in repo.by_kind("ResourceGraphDefinition", kube.KRO_GROUP):
+        yield from check_rgd(manifest)
 
 
 def check_rgd(manifest: Manifest) -> Iterable[Finding]:
