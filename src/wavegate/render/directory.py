@@ -139,6 +139,11 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
     if text is not None and SKIP_MARKER in text:
         result.ignored = f"it contains {SKIP_MARKER}"
         return result
+    if len(documents) == 1 and not failed and not rel.endswith(".json"):
+        document = documents[0]
+        if document.doc_index == 0 and not document.missing and not document.kind.endswith("List"):
+            result.objects.append(document)  # the usual file, one whole object: what the rest concludes
+            return result
     ordered = documents if len(documents) < 2 else sorted(documents, key=lambda m: m.doc_index)
     by_index: dict[int, list[Manifest]] = {}
     for document in ordered:  # the items of a `kind: List` share their list's index
