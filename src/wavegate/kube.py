@@ -181,7 +181,9 @@ def repo_scopes(repo: Repo | None) -> dict[GroupKind, str]:
     if cached is not None and cached[1] == len(repo.manifests) and cached[0]() is repo:
         return cached[2]
     scopes: dict[GroupKind, str] = {}
-    for manifest in repo.manifests:
+    crds, rgds = repo.by_kind("CustomResourceDefinition", CRD_GROUP), repo.by_kind("ResourceGraphDefinition", KRO_GROUP)
+    # (When both define kinds, the later definition in the repository wins: walk them in its order.)
+    for manifest in crds + rgds if not (crds and rgds) else repo.manifests:
         if manifest.kind == "CustomResourceDefinition" and manifest.group == CRD_GROUP:
             group, kind = manifest.get("spec", "group"), manifest.get("spec", "names", "kind")
             scope = manifest.get("spec", "scope")

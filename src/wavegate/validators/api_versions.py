@@ -144,13 +144,21 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
 
     version = kubernetes_version(ctx)
     at = target(version)
+    # Whether there is anything to say depends on the apiVersion and kind alone (the object only
+    # places the finding), and a repository holds few of them: each is worked out once.
+    says: dict[tuple[str, str], Lifecycle | None] = {}
     for manifest in repo.manifests:
-        if not kube.is_kubernetes_object(manifest):
+        key = (manifest.api_version, manifest.kind)
+        if key in says:
+            found = says[key]
+            if found is not None:
+                yield from _judge(manifest, found, at, version)
             continue
-        found = lifecycle_of(manifest.group, manifest.version, manifest.kind)
-        if found is None:
-            continue
-        yield from _judge(manifest, found, at, version)
+        found = lifecycle_of(manifest.group, manifest.version, manifest.kind) \
+            if kube.is_kubernetes_object(manifest) else None
+        findings = list(_judge(manifest, found, at, version)) if found is not None else []
+        says[key] = found if findings else None
+        yield from findings
 
 
 def _judge(manifest: Manifest, found: Lifecycle, at: tuple[int, int], version: str) -> Iterable[Finding]:

@@ -60,8 +60,11 @@ MISSING_RESOURCES_FINALIZER = declare(
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
-        yield from _annotation_mistake(manifest, ("metadata",), application=is_application(manifest))
-        yield from _finalizers(manifest, ("metadata",), _allowed(manifest), application=is_application(manifest))
+        metadata = manifest.metadata  # (most objects have neither finalizers nor that annotation)
+        if "annotations" in metadata:
+            yield from _annotation_mistake(manifest, ("metadata",), application=is_application(manifest))
+        if "finalizers" in metadata:
+            yield from _finalizers(manifest, ("metadata",), _allowed(manifest), application=is_application(manifest))
         if _is_application_set(manifest):
             yield from _annotation_mistake(manifest, _TEMPLATE, application=True)
             yield from _finalizers(manifest, _TEMPLATE, model.APPLICATION_FINALIZERS, application=True)

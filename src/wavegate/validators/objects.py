@@ -60,8 +60,12 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     objects = [m for m in repo.manifests if kube.is_kubernetes_object(m)]
     yield from _duplicates(objects, repo, ctx)
     for manifest in objects:
-        yield from _namespace_on_cluster_scoped(manifest, repo)
-        yield from _tracking_metadata(manifest, ctx)
+        if manifest.namespace is not None:
+            yield from _namespace_on_cluster_scoped(manifest, repo)
+        labels = manifest.labels  # (most objects carry no tracking metadata: looked for first)
+        if model.TRACKING_ID in manifest.annotations or model.INSTANCE_LABEL_ARGO in labels \
+                or model.INSTANCE_LABEL_DEFAULT in labels:
+            yield from _tracking_metadata(manifest, ctx)
 
 
 def _applied(manifest: Manifest) -> bool:
@@ -89,7 +93,7 @@ def placements(manifest: Manifest, repo: Repo, ctx) -> list[tuple]:
         namespace = "" if cluster_scoped else (manifest.namespace or "")
         where = sync_set.name if sync_set is not None else posixpath.dirname(manifest.path)
         keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("directory", where)))
-    return list(dict.fromkeys(keys))
+    return keys if len(keys) == 1 else list(dict.fromkeys(keys))
 
 
 def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
