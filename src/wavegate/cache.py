@@ -256,16 +256,9 @@ def runtime_identity() -> str:
     other way (an egg, a path entry that is not a folder) is asked of importlib.metadata."""
     wanted = {_project(name): name for name in _LIBRARIES}
     found: dict[str, str | None] = {}
-    for entry in sys.path:
-        if len(found) == len(wanted):
-            break
-        try:
-            with os.scandir(entry or ".") as scan:
-                names = [item.name for item in scan]
-        except NotADirectoryError:
+    for names in _path_listings():
+        if names is None or len(found) == len(wanted):
             break  # (a zip: what it holds, and what follows it, is importlib.metadata's to say)
-        except OSError:
-            continue
         for name in names:
             stem, _, suffix = name.rpartition(".")
             if suffix not in ("dist-info", "egg-info"):
@@ -286,6 +279,23 @@ def runtime_identity() -> str:
                 version = "none"
         versions.append(f"{name}={version}")
     return ",".join(versions)
+
+
+@lru_cache(maxsize=1)
+def _path_listings() -> tuple[tuple[str, ...] | None, ...]:
+    """The names in each folder of sys.path, in its order, where distributions are installed
+    (runtime_identity, installed_packages); None for an entry that is not a folder (a zip). An
+    entry that is missing or cannot be listed is left out."""
+    listings: list[tuple[str, ...] | None] = []
+    for entry in sys.path:
+        try:
+            with os.scandir(entry or ".") as scan:
+                listings.append(tuple(item.name for item in scan))
+        except NotADirectoryError:
+            listings.append(None)
+        except OSError:
+            continue
+    return tuple(listings)
 
 
 def _project(name: str) -> str:
@@ -847,14 +857,8 @@ def tool_identity(name: str, binary: Path | None = None) -> str:
 def installed_packages() -> str:
     """The names (with versions) of the packages installed where Python finds modules: an upgrade
     of any library changes it."""
-    import sys
-
-    names = []
-    for entry in sys.path:
-        try:
-            names += [n for n in os.listdir(entry or ".") if n.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))]
-        except OSError:
-            continue
+    names = [name for listing in _path_listings() if listing is not None for name in listing
+             if name.endswith((".dist-info", ".egg-info", ".egg-link", ".pth"))]
     return blake2b("\n".join(sorted(names)).encode(), digest_size=16).hexdigest()
 
 

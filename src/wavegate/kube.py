@@ -183,7 +183,7 @@ def repo_scopes(repo: Repo | None) -> dict[GroupKind, str]:
     scopes: dict[GroupKind, str] = {}
     crds, rgds = repo.by_kind("CustomResourceDefinition", CRD_GROUP), repo.by_kind("ResourceGraphDefinition", KRO_GROUP)
     # (When both define kinds, the later definition in the repository wins: walk them in its order.)
-    for manifest in crds + rgds if not (crds and rgds) else repo.manifests:
+    for manifest in (repo.manifests if crds and rgds else crds + rgds):
         if manifest.kind == "CustomResourceDefinition" and manifest.group == CRD_GROUP:
             group, kind = manifest.get("spec", "group"), manifest.get("spec", "names", "kind")
             scope = manifest.get("spec", "scope")

@@ -12,10 +12,12 @@ from wavegate import cache
 
 def _identity() -> str:
     cache.runtime_identity.cache_clear()
+    cache._path_listings.cache_clear()  # (sys.path as the test made it)
     try:
         return cache.runtime_identity()
     finally:
         cache.runtime_identity.cache_clear()
+        cache._path_listings.cache_clear()
 
 
 def test_the_versions_are_those_importlib_metadata_gives():
