@@ -211,29 +211,57 @@ def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list
     return _load_chunk(root, paths, limits)
 
 
-def _load_share(root: Path, paths: list[str], limits: Limits) -> bytes:
-    """A worker's share: its files' results as plain data, marshalled (the cache's form,
-    _to_store). Sending objects back pickled cost more than parsing them (measured: 1.5-2.1 s with
-    two workers against 1.1-1.3 s in one process on 10,000 files); marshal does it in C."""
-    return marshal.dumps([_to_store(result) for result in _load_chunk(root, paths, limits)])
+# Files are dealt in chunks of this many, taken in turn by this process and the workers from one
+# counter: a worker that starts late or runs on a busy CPU takes fewer, and nobody waits long for
+# the last one.
+CHUNK_FILES = 64
+_SHARING: tuple | None = None  # what the forked workers inherit: (root, chunks, limits, next chunk)
+
+
+def _load_taken() -> list[tuple[int, bytes]]:
+    """A worker's part: each chunk it took, its files' results as plain data, marshalled (the
+    cache's form, _to_store). Sending objects back pickled cost more than parsing them (measured:
+    1.5-2.1 s with two workers against 1.1-1.3 s in one process on 10,000 files); marshal does it
+    in C, chunk by chunk while the next is read."""
+    root, chunks, limits, taken = _SHARING  # type: ignore[misc]
+    return [(i, marshal.dumps([_to_store(result) for result in _load_chunk(root, chunks[i], limits)]))
+            for i in _taken(taken, len(chunks))]
+
+
+def _taken(taken, count: int):
+    """The indexes of the chunks this process takes, until none is left."""
+    while True:
+        with taken.get_lock():
+            index: int = taken.value
+            taken.value += 1
+        if index >= count:
+            return
+        yield index
 
 
 def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    size = -(-len(paths) // workers)
-    shares = [paths[i:i + size] for i in range(0, len(paths), size)]
-    with ProcessPoolExecutor(max_workers=len(shares) - 1, mp_context=context) as pool:
-        sent = [pool.submit(_load_share, root, share, limits) for share in shares[1:]]
-        results = _load_chunk(root, shares[0], limits)  # this process's share, meanwhile
-        for future, share in zip(sent, shares[1:], strict=True):
-            for rel, value in zip(share, marshal.loads(future.result()), strict=True):
-                found = _from_store(root, rel, value, limits)
-                results.append(found if found is not None else _read_file(root, rel, limits, True, True))
-    return results
+    global _SHARING
+    context = multiprocessing.get_context("fork")  # (workers inherit _SHARING: no fork, no workers)
+    chunks = [paths[i:i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    results: list[list | None] = [None] * len(chunks)
+    taken = context.Value("i", 0)
+    _SHARING = (root, chunks, limits, taken)
+    try:
+        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
+            sent = [pool.submit(_load_taken) for _ in range(workers - 1)]
+            for i in _taken(taken, len(chunks)):  # this process's part, meanwhile
+                results[i] = _load_chunk(root, chunks[i], limits)
+            for future in sent:
+                for i, value in future.result():
+                    results[i] = [found if (found := _from_store(root, rel, plain, limits)) is not None
+                                  else _read_file(root, rel, limits, True, True)
+                                  for rel, plain in zip(chunks[i], marshal.loads(value), strict=True)]
+    finally:
+        _SHARING = None
+    return [result for chunk in results for result in chunk]  # type: ignore[union-attr]
 
 
 def read_yaml(path: Path | str, rel: str | None = None,
