@@ -68,3 +68,15 @@ def test_without_applications_each_folder_is_read_as_an_application_would_read_i
     assert [f.path for f in with_rule(findings, "yaml-not-a-resource")] == ["cm.yaml"]
     assert with_rule(findings, "yaml-not-a-resource")[0].severity == Severity.ERROR
     assert [f for f in findings if f.path == "values.yaml"] == []
+
+
+LOST_KIND = "apiVersion: v1\nmetadata: {name: settings}\ndata: {a: b}\n"
+
+
+def test_a_skipped_file_two_applications_read_is_reported_once_in_the_first(tmp_path):
+    other = APP.replace("name: web, namespace: argocd", "name: zz-web, namespace: argocd")
+    write_repo(tmp_path, {"argocd/app.yaml": APP, "argocd/other.yaml": other, "manifests/cm.yaml": LOST_KIND,
+                          "manifests/ok.yaml": CONFIG_MAP})
+    [finding] = with_rule(check_repo(tmp_path), "render-file-skipped")
+    assert finding.severity == Severity.WARNING and finding.path == "manifests/cm.yaml"
+

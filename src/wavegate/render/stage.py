@@ -111,7 +111,10 @@ class _Stage:
         self.rendering = Rendering()
         self.read: set[str] = set()  # files read as manifests by some sync set
         self.ignored: dict[str, str] = {}
-        self.skipped_reported: set[str] = set()
+        # Files Argo CD skips for want of a kind, by the sync set that read them (id; the set is
+        # held, so its id stays its own): reported once all are rendered, in the first that reads
+        # each (_report_skipped).
+        self.skipped_in: dict[int, tuple[SyncSet, list[tuple[str, Finding]]]] = {}
         self.filtered_out: set[str] = set()  # files a directory source's include/exclude leaves out
         self.lock = threading.Lock()
         self.batch: kustomize_source.BatchBuilder | Literal[False] | None = None  # False: no kustomize-batch
@@ -163,6 +166,7 @@ class _Stage:
                 roots = self._roots(synced=False)
         self.rendering.sync_sets.extend(roots)
         self.rendering.sync_sets.extend(appset_sets + self.later_appset_sets)
+        self._report_skipped()
         for sync_set in self.rendering.sync_sets:
             self.rendering.problems.extend(sync_set.problems)
         self.rendering.problems.extend(self._load_problems())
@@ -415,12 +419,12 @@ class _Stage:
             verdict = self._verdict(rel)
             if verdict.ignored:
                 self.ignored.setdefault(rel, verdict.ignored)
-                if verdict.skipped_manifest and rel not in self.skipped_reported:
-                    self.skipped_reported.add(rel)
+                if verdict.skipped_manifest:
                     finding = SKIPPED.at_file(rel, verdict.error_line, 1, message=verdict.skipped_manifest,
                                               hint="Add the missing kind (and apiVersion, metadata.name), or move "
                                                    "the file out of the synced folder.")
-                    sync_set.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
+                    with self.lock:  # (Applications that use a tool render on threads)
+                        self.skipped_in.setdefault(id(sync_set), (sync_set, []))[1].append((rel, finding))
                 continue
             self.read.add(rel)
             reported = verdict.error and rel in self.broken and any(
@@ -856,11 +860,20 @@ class _Stage:
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
         return False
 
-    @staticmethod
-    def _add_root(roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
+    def _add_root(self, roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
         if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
-                or any(not s.rendered for s in sync_set.sources)):
+                or id(sync_set) in self.skipped_in or any(not s.rendered for s in sync_set.sources)):
             roots.append(sync_set)
+
+    def _report_skipped(self) -> None:
+        """Each skipped file once, in the first sync set (in their final order) that reads it: which
+        of the Applications that render on threads reads it first is a matter of timing."""
+        reported: set[str] = set()
+        for sync_set in self.rendering.sync_sets:
+            for rel, finding in self.skipped_in.get(id(sync_set), (sync_set, []))[1]:
+                if rel not in reported:
+                    reported.add(rel)
+                    sync_set.problems.append(finding if sync_set.synced else finding.with_severity(Severity.INFO))
 
     # -- findings -------------------------------------------------------------------------------
 

@@ -240,11 +240,7 @@ def _check_combinations(manifest: Manifest, valid: list[tuple[str, str, _Item]],
 
 
 def _app_options(manifest: Manifest, ctx) -> dict[str, str]:
-    """The Application-level options every Application syncing `manifest` agrees on."""
+    """The Application-level options of the Application whose sync applies `manifest` (each
+    rendered copy of an object has one; an unsynced one none)."""
     apps = ctx.apps_of(manifest)
-    if not apps:
-        return {}
-    common = dict(apps[0].sync_options)
-    for app in apps[1:]:
-        common = {k: v for k, v in common.items() if app.sync_options.get(k) == v}
-    return common
+    return dict(apps[0].sync_options) if apps else {}
