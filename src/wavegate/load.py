@@ -69,8 +69,7 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
         if store is None:
             loaded = _load_files(root, paths, limits)
         else:
-            loaded, repo.digests, repo.from_cache = _load_cached(root, paths, limits, store,
-                                                                 tree.stats if tree is not None else {})
+            loaded, repo.digests = _load_cached(root, paths, limits, store, tree.stats if tree is not None else {})
         for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
             repo.files.append(rel)
             for manifest in manifests:
@@ -86,12 +85,10 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     return repo
 
 
-def _load_cached(root: Path, paths: list[str], limits: Limits, store,
-                 tree: dict) -> tuple[list, dict[str, str], int]:
+def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict) -> tuple[list, dict[str, str]]:
     """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
     by its content hash: a file whose size, time and inode did not change is not read, one whose
-    content did not change is not parsed. Also the content hash of each regular file, and how many
-    files the store answered. `tree`:
+    content did not change is not parsed. Also the content hash of each regular file. `tree`:
     (size, mtime, inode, content hash) of files, just taken (wavegate.cache.tree_state)."""
     from wavegate.cache import content_digest
 
@@ -150,7 +147,7 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store,
         if i in raws:
             store.put(paths[i], stats[i], digests[paths[i]], _to_store(result))
     store.save()
-    return results, digests, len(paths) - len(missing)
+    return results, digests
 
 
 def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:

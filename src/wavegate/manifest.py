@@ -185,7 +185,6 @@ class Repo:
     skip_marked: set[str] | None = None
     # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
     digests: dict[str, str] = field(default_factory=dict)
-    from_cache: int = 0  # how many files the parse cache answered (the rest were parsed)
     listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
     # The manifests by kind, for by_kind, with the list (itself, not a copy) and length they were sorted from.
     _kinds: tuple[list[Manifest], int, dict[str, list[Manifest]]] | None = field(default=None, init=False,

@@ -155,49 +155,31 @@ def render(run: Run) -> Run:
         raise ConfigError(str(error)) from None
     from wavegate.tools import ToolNotFoundError
 
-    policies = None
+    try:
+        rendering = render_repository(run.loaded, RenderOptions(
+            repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
+            kustomize_build_options=_kustomize_build_options(config, options.root),
+            revision=_revision(options.root), progress=options.progress, cache=cache,
+            clusters=lambda: _known_clusters(run.loaded, config)))
+    except ToolNotFoundError as error:
+        raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
+    run.rendering = rendering
+    run.repo = checked_repo(run.loaded, rendering)
+    # The repository lives as long as the command: the cyclic collector need not scan its objects
+    # on every later collection, and forked workers do not touch (copy) their pages.
+    gc.freeze()
+    ctx = Context(repo=run.repo, config=config, repo_url=repo_url, debug=options.debug, engine=options.engine,
+                  rendering=rendering)
+    ctx.schemas = SchemaStore.build(run.repo, config, extra_paths=[Path(p) for p in options.schemas],
+                                    kubernetes_version=options.kubernetes_version,
+                                    complete=run.selection is not None)
     if options.policies is not None:
         from wavegate.policy import load_policies
 
         try:
-            policies = load_policies(options.policies)
+            ctx.policies = load_policies(options.policies)
         except (FileNotFoundError, NotADirectoryError) as error:
             raise UsageError(str(error)) from None
-
-    def checks_context(repo: Repo) -> Context:
-        ctx = Context(repo=repo, config=config, repo_url=repo_url, debug=options.debug, engine=options.engine,
-                      policies=policies)
-        ctx.schemas = SchemaStore.build(repo, config, extra_paths=[Path(p) for p in options.schemas],
-                                        kubernetes_version=options.kubernetes_version,
-                                        complete=run.selection is not None)
-        return ctx
-
-    speculation = _speculation(run, checks_context)
-    try:
-        try:
-            rendering = render_repository(run.loaded, RenderOptions(
-                repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
-                kustomize_build_options=_kustomize_build_options(config, options.root),
-                revision=_revision(options.root), progress=options.progress, cache=cache,
-                clusters=lambda: _known_clusters(run.loaded, config)))
-        except ToolNotFoundError as error:
-            raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
-        run.rendering = rendering
-        run.repo = checked_repo(run.loaded, rendering)
-        # The repository lives as long as the command: the cyclic collector need not scan its objects
-        # on every later collection, and forked workers do not touch (copy) their pages.
-        gc.freeze()
-        ctx = checks_context(run.repo)
-        ctx.rendering = rendering
-    except BaseException:
-        if speculation is not None:
-            speculation.stop()
-        raise
-    if speculation is not None:
-        if isinstance(ctx.schemas, SchemaStore) and speculation.agrees(run.repo, ctx.schemas.fingerprint()):
-            ctx.speculation = speculation  # (the checks take what it found: validators._with_speculation)
-        else:
-            speculation.stop()
     from wavegate.policy.review import review_exceptions
 
     ctx.exception_review = review_exceptions(ctx)  # what GitLab and git say, read before the pure checks
@@ -208,18 +190,6 @@ def render(run: Run) -> Run:
                                     as_written)
     run.ctx = ctx
     return run
-
-
-def _speculation(run: Run, checks_context: Callable[[Repo], Context]):
-    """Per-object checks judged ahead by a forked process while this one renders
-    (wavegate.speculation): when the built-in schema engine runs on the whole repository and most
-    files were parsed in this run (else their results are in the cache already)."""
-    loaded = run.loaded
-    if run.options.engine != "builtin" or run.selection is not None or 2 * loaded.from_cache > len(loaded.files):
-        return None
-    from wavegate import speculation
-
-    return speculation.start(loaded, checks_context)
 
 
 def _inputs_scope(options: Options, config: Config, kube_version: str) -> str:

@@ -149,10 +149,10 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
     first = _validate(root, cache_dir)
 
     parsed, checked, evaluated = [], [], []
-    real_parse, real_check, real_evaluate = loader._parse_raw, schema_check.check_manifest, policy_check.evaluate_each
+    real_parse, real_check, real_evaluate = loader._parse_raw, schema_check.check_manifest, policy_check.evaluate
     monkeypatch.setattr(loader, "_parse_raw", lambda rel, *a, **k: parsed.append(rel) or real_parse(rel, *a, **k))
     monkeypatch.setattr(schema_check, "check_manifest", lambda store, m, *a: checked.append(m.path) or real_check(store, m, *a))
-    monkeypatch.setattr(policy_check, "evaluate_each", lambda p, ms, env: evaluated.extend(m.path for m in ms) or real_evaluate(p, ms, env))
+    monkeypatch.setattr(policy_check, "evaluate", lambda p, ms, env: evaluated.extend(m.path for m in ms) or real_evaluate(p, ms, env))
     monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-file results only
     judged = []
     real_judge = workloads_check._judge

@@ -188,38 +188,30 @@ class Candidates:
 
 def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environment | None = None) -> list[Violation]:
     """Every violation of every policy in `policies` by `manifests`."""
-    return [violation for found in evaluate_each(policies, manifests, env) for violation in found]
-
-
-def evaluate_each(policies: PolicySet, manifests: Iterable[Manifest],
-                  env: Environment | None = None) -> list[list[Violation]]:
-    """The violations of every policy in `policies` by each of `manifests`, in their order."""
     manifests = list(manifests)
     env = env or Environment.of(manifests, plurals=policies.plurals)
-    each: list[list[Violation]] = []
+    violations: list[Violation] = []
     candidates = Candidates(policies, env)
     # A document that several Applications apply into the same namespace is one copy per
     # Application sharing its data: evaluated once, its violations given to each copy.
     first: dict[tuple[int, str | None], tuple[Manifest, list[Violation]]] = {}
     for manifest in manifests:
         if not kube.is_kubernetes_object(manifest):
-            each.append([])
             continue
         placed = env.placed(manifest)
         applicable = candidates.of(manifest, placed)
         if not applicable:
-            each.append([])
             continue
         known = first.get((id(manifest.data), placed[2]))
         if known is not None and manifest.is_copy_of(known[0]):
-            each.append([dataclasses.replace(v, manifest=manifest) for v in known[1]])
+            violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
             continue
         target = env.target(manifest, placed)
         found = [v for policy, binding, matched in applicable
                  for v in evaluate_one(policies, policy, binding, target, matched)]
         first[(id(manifest.data), placed[2])] = (manifest, found)
-        each.append(found)
-    return each
+        violations.extend(found)
+    return violations
 
 
 def _applicable(pairs: list[tuple[Policy, Binding]], request: Request) -> list[tuple[Policy, Binding, bool]]:

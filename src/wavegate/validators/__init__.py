@@ -13,10 +13,9 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 from wavegate.argocd.application import Application
-from wavegate.cache import finding_from_plain
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
@@ -25,10 +24,8 @@ from wavegate.rules import declare
 
 if TYPE_CHECKING:
     from wavegate.cache import ObjectResults
-    from wavegate.speculation import Speculated, Speculation
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
-T = TypeVar("T")
 
 INTERNAL_ERROR = declare(
     id="internal-error", family="wavegate", severity="error",
@@ -56,15 +53,6 @@ class Context:
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
     results: ObjectResults | None = None  # per-object results kept between runs
-    speculation: Speculation | None = None  # the process judging per-object checks ahead, while it runs
-    speculated: Speculated | None = None  # what was judged ahead (wavegate.speculation)
-    _made: dict = field(default_factory=dict, init=False, repr=False, compare=False)
-
-    def once(self, key: str, make: Callable[[], T]) -> T:
-        """`make()`, worked out once per context and process."""
-        if key not in self._made:
-            self._made[key] = make()
-        return self._made[key]
 
     @property
     def argocd_version(self) -> int:
@@ -126,18 +114,10 @@ def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
 
     `kept(manifest)`, when given, is called for each object whose findings come from the cache:
     what judging it does besides finding (a schema compiled, whose own problems the check then
-    reports) must happen all the same, or a run with the cache would say less than one without. The
-    same holds for the results a forked process worked out while this one rendered
-    (`ctx.speculated`, wavegate.speculation), which are used before judging."""
+    reports) must happen all the same, or a run with the cache would say less than one without."""
     stored = getattr(ctx, "results", None)
     results = stored.for_check(name, *context) if stored is not None else None
     judged = _judged_once(judge)
-    speculated = getattr(ctx, "speculated", None)
-    ahead = speculated.lookup(name, context) if speculated is not None else None
-    if ahead is not None:
-        from wavegate.speculation import applied
-
-        judged = _first_of(ahead, judged, kept, applied)
     if results is None:
         for manifest in manifests:
             yield from judged(manifest)
@@ -153,26 +133,6 @@ def per_object(ctx: Context, name: str, manifests: Iterable[Manifest],
             kept(manifest)
         yield from found
     results.save()
-
-
-def _first_of(ahead: Callable[[Manifest], object], judged: Callable[[Manifest], list[Finding]],
-              kept: Callable[[Manifest], None] | None,
-              applied: Callable[[list[Finding], Manifest], list[Finding]]) -> Callable[[Manifest], list[Finding]]:
-    """The findings worked out ahead for an object (with `kept` called, as for the cache's), else
-    judged now."""
-    def found(manifest: Manifest) -> list[Finding]:
-        plain = ahead(manifest)
-        if type(plain) is list:
-            try:
-                known = applied([finding_from_plain(p) for p in plain], manifest)
-            except (TypeError, ValueError):
-                return judged(manifest)
-            if kept is not None:
-                kept(manifest)
-            return known
-        return judged(manifest)
-
-    return found
 
 
 def _judged_once(judge: Callable[[Manifest], Iterable[Finding]]) -> Callable[[Manifest], list[Finding]]:
@@ -254,9 +214,6 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     import os
     import sys
 
-    speculation = getattr(ctx, "speculation", None)
-    if speculation is not None:
-        return _with_speculation(found, repo, ctx, speculation)
     parallel = (len(found) > 1 and len(repo.manifests) >= PARALLEL_MIN_MANIFESTS
                 and os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() != "1")
     if not parallel:
@@ -310,25 +267,6 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
     return complete
-
-
-def _with_speculation(found: list[tuple[str, Check]], repo: Repo, ctx: Context, speculation) -> list[list[Finding]]:
-    """The checks, while a forked process judges the objects for the checks it speculates on
-    (wavegate.speculation): every other check first, here, then those, with what it sent."""
-    from wavegate.speculation import CHECKS
-
-    ctx.speculation = None
-    results: list[list[Finding] | None] = [None] * len(found)
-    try:
-        for i, (name, check) in enumerate(found):
-            if name not in CHECKS:
-                results[i] = _run_one(name, check, repo, ctx)
-        ctx.speculated = speculation.results(Context(
-            repo=speculation.loaded, config=ctx.config, repo_url=ctx.repo_url, engine=ctx.engine,
-            schemas=ctx.schemas, policies=ctx.policies))
-    finally:
-        speculation.stop()
-    return [result if result is not None else _run_one(*found[i], repo, ctx) for i, result in enumerate(results)]
 
 
 def _take_and_run(found: list[tuple[str, Check]], repo: Repo, ctx: Context, groups: list[list[int]],

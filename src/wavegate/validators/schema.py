@@ -123,17 +123,6 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     yield from schema_findings(store)
 
 
-def ahead(repo: Repo, ctx: Context, manifests: list[Manifest]) -> tuple[tuple, dict]:
-    """The findings of `manifests` (documents of `repo` as the loader read them), judged ahead
-    while the repository renders (wavegate.speculation): the context check() judges under, and
-    each document's findings, as the cache keeps them."""
-    from wavegate.cache import plain_finding
-
-    store = store_for(ctx)
-    return (store.fingerprint(),), {(m.path, m.doc_index): [plain_finding(f) for f in check_manifest(store, m)]
-                                    for m in manifests}
-
-
 def schema_used(store: SchemaStore, manifest: Manifest) -> None:
     """Compile the schema check_manifest judges `manifest` by (once per entry). The schema's own
     problems are reported for every schema compiled (schema_findings), so an object whose
