@@ -450,6 +450,16 @@ class Environment:
             raise EvalError(_clean_status(str(value.value())), raw=str(value.value()))
         return value.plain_value()
 
+    def holds(self, program: Program, data: dict[str, Any]) -> bool:
+        """Whether `program` is true with `data`, which binds every declared variable (evaluate
+        without its copy of the bindings, for the hot path of admission policies); an evaluation
+        error is not true."""
+        try:
+            value = program.compiled.eval(data=data)
+        except RuntimeError:  # pragma: no cover - the runtime reports errors as values
+            return False
+        return value.type() != cel.Type.ERROR and value.plain_value() is True
+
     def evaluate_typed(self, program: Program, data: dict[str, Any]) -> tuple[str, Any]:
         """(CEL type name, plain value) of `program` with exactly the variables in `data` bound
         (an unbound one is an evaluation error if read). EvalError when the result is an error;

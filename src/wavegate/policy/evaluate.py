@@ -75,6 +75,9 @@ class Target:
     request: Request
     admitted: Callable[[Manifest], dict] | None = None
     _object: dict | None = field(default=None, repr=False)
+    # What evaluate_one works out once per policy binding and namespace, shared by the targets of
+    # one Environment (the namespace's object and the parameters, as the policy reads them).
+    shared: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def object(self) -> dict:
@@ -97,6 +100,7 @@ class Environment:
     admitted: Callable[[Manifest], dict] | None = None
     # (namespace_object, its labels) by name, shared by every target in the namespace (nothing changes them).
     _namespace_objects: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False, compare=False)
+    _shared: dict = field(default_factory=dict, repr=False, compare=False)  # (Target.shared)
 
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
@@ -149,7 +153,7 @@ class Environment:
                           resource=self.plural(manifest), namespace=namespace, name=manifest.name,
                           scope=scope or (kube.CLUSTER if cluster_scoped else kube.NAMESPACED),
                           labels=labels, namespace_labels=namespace_labels)
-        return Target(manifest, namespace, namespace_object, request, admitted=self.admitted)
+        return Target(manifest, namespace, namespace_object, request, admitted=self.admitted, shared=self._shared)
 
     def namespace_object(self, name: str) -> dict:
         data = copy.deepcopy(self.namespaces.get(name)) or {"apiVersion": "v1", "kind": "Namespace",
@@ -270,15 +274,18 @@ class _Plan:
     evaluated: the same for every object, and evaluated for thousands of them. (A plain class: a
     dataclass costs every run that imports it the compiling of its methods.)"""
 
-    __slots__ = ("actions", "fail", "conditions", "all_hold", "environment")
+    __slots__ = ("actions", "fail", "conditions", "all_hold", "environment", "param_kind", "param_ref", "reads")
 
     def __init__(self, actions: tuple[str, ...], fail: bool, conditions: tuple[tuple[str, object], ...],
-                 all_hold: cel.Program | None, environment: cel.Environment):
+                 all_hold: cel.Program | None, environment: cel.Environment, policy: Policy, binding: Binding):
         self.actions = actions
         self.fail = fail  # failurePolicy is not Ignore
         self.conditions = conditions  # (expression, name) of each matchCondition that compiles
         self.all_hold = all_hold  # Policy.all_hold, compiled; None when it cannot be used
         self.environment = environment  # (what all_hold was compiled in)
+        self.param_kind = policy.param_kind
+        self.param_ref = binding.param_ref
+        self.reads = policy.reads
 
 
 def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
@@ -297,7 +304,7 @@ def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
             except cel.CelError:
                 combined = None
         plan = policies.plans[key] = _Plan(tuple(binding.actions), policy.failure_policy != "Ignore", conditions,
-                                           combined, environment)
+                                           combined, environment, policy, binding)
     return plan
 
 
@@ -324,52 +331,44 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
         return [Violation(policy.name, binding.name, actions, message, target.manifest, path or _name_path(),
                           expression=expression, error=True, non_exceptable=policy.non_exceptable)]
 
-    params_list: list = [None]
-    if policy.param_kind:
-        param_ref = binding.param_ref
-        if not param_ref:
-            return failed(f"failed to configure binding: policy {policy.name!r} expects parameters but binding "
-                          f"{binding.name!r} has no paramRef")
-        found_for = (id(policy), id(binding), target.namespace)  # (alike for every object of a namespace)
-        found = policies.params_found.get(found_for)
-        if found is None:
-            found = policies.params_found[found_for] = find_params(policies, policy.param_kind, param_ref,
-                                                                   target.namespace)
-        params_list = found
-        if not params_list:
-            if param_ref.get("parameterNotFoundAction") == "Allow":
-                return []
-            return failed("failed to configure binding: no params found for policy binding with `Deny` "
-                          "parameterNotFoundAction")
+    reads = plan.reads
+    # The namespace's object and the parameters, as the policy reads them: alike for every object
+    # of a namespace, so worked out once per namespace (a str when the binding cannot be used).
+    inputs = target.shared.get((plan, target.namespace))
+    if inputs is None:
+        inputs = target.shared[(plan, target.namespace)] = _namespace_inputs(policies, policy, binding, plan, target)
+    if isinstance(inputs, str):
+        return failed(inputs) if inputs else []
+    namespace_object, params_list = inputs
 
     # Expressions only read `object`; the one change made here is the defaulted namespace, so
     # copying the top level and metadata keeps the manifest itself untouched (a deep copy of
     # every object for every policy was the most expensive step of the policy check). Only the
     # top-level fields the policy's expressions can read are passed (Policy.reads): CEL
     # converts every value it is given on every evaluation.
-    reads = policy.reads
     data = target.object
     obj = dict(data) if reads["object"] is None else narrowed(data, reads["object"])
     if target.namespace is not None and isinstance(obj.get("metadata"), dict):
         obj["metadata"] = dict(obj["metadata"])
         obj["metadata"].setdefault("namespace", target.namespace)
     read = reads["request"]  # (a policy that never reads the request is not given one to convert)
-    base = {"object": obj, "oldObject": None, "request": narrowed(request.as_cel(), read) if read is None or read else {},
-            "namespaceObject": narrowed(target.namespace_object, reads["namespaceObject"])}
+    cel_request = narrowed(request.as_cel(), read) if read is None or read else {}
     environment = policies.environment
     violations: list[Violation] = []
 
     def var_exprs() -> dict:  # (the variables' expressions, wanted only to place a finding)
         return {v.get("name"): v.get("expression") for v in policy.list_of("variables")}
     for params in params_list:
-        bindings = {**base, "params": narrowed(params, reads["params"])}
+        # Every variable of the environment (policy.model.VARIABLES), bound.
+        bindings = {"object": obj, "oldObject": None, "request": cel_request, "params": params,
+                    "namespaceObject": namespace_object, "variables": {}}
         verdict = _match_conditions(plan, environment, bindings) if plan.conditions else True
         if verdict is False:
             continue
         if isinstance(verdict, str):
             violations.extend(failed(verdict))
             continue
-        if plan.all_hold is not None and _all_hold(plan.all_hold, environment, bindings):
+        if plan.all_hold is not None and environment.holds(plan.all_hold, bindings):
             continue
         scope = _Scope(policy, environment, bindings)
         for i, validation in enumerate(policy.list_of("validations")):
@@ -399,13 +398,28 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     return violations
 
 
-def _all_hold(combined: cel.Program, environment: cel.Environment, bindings: dict) -> bool:
-    """True when one evaluation of all the policy's validations together says every one holds
-    (Policy.all_hold); anything else is for the per-validation path to explain."""
-    try:
-        return environment.evaluate(combined, {**bindings, "variables": {}}) is True
-    except cel.CelError:
-        return False
+def _namespace_inputs(policies: PolicySet, policy: Policy, binding: Binding, plan: _Plan,
+                      target: Target) -> tuple[dict | None, list] | str:
+    """(the namespace's object, each parameter object) as the policy reads them, for the targets of
+    `target`'s namespace; or why the binding cannot be used there: the message of the violation
+    it is, or "" when it allows the object."""
+    namespace_object = narrowed(target.namespace_object, plan.reads["namespaceObject"])
+    if not plan.param_kind:
+        return namespace_object, [None]
+    param_ref = plan.param_ref
+    if not param_ref:
+        return (f"failed to configure binding: policy {policy.name!r} expects parameters but binding "
+                f"{binding.name!r} has no paramRef")
+    found_for = (id(policy), id(binding), target.namespace)  # (alike for every object of a namespace)
+    found = policies.params_found.get(found_for)
+    if found is None:
+        found = policies.params_found[found_for] = find_params(policies, plan.param_kind, param_ref,
+                                                               target.namespace)
+    if not found:
+        if param_ref.get("parameterNotFoundAction") == "Allow":
+            return ""
+        return "failed to configure binding: no params found for policy binding with `Deny` parameterNotFoundAction"
+    return namespace_object, [narrowed(params, plan.reads["params"]) for params in found]
 
 
 _VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
