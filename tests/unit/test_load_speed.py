@@ -4,6 +4,7 @@ behind Context.synced_by."""
 
 from __future__ import annotations
 
+import os
 import pickle
 import time
 
@@ -81,6 +82,27 @@ def test_workers_and_lazy_positions_give_the_same_repository(many, monkeypatch):
     parallel = loader._load_parallel(many, one.files, Limits(), 2)
     assert [p for _, problems, _ in parallel for p in problems] == two.problems
     assert any(p.rule == "yaml-syntax" for p in two.problems)
+
+
+def test_chunks_read_by_the_worker_come_back_in_their_place(many, monkeypatch):
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    one = load(many)
+    monkeypatch.setattr(loader, "CHUNK_FILES", 5)
+    here, real, parent = [], loader._load_chunk, os.getpid()
+
+    def slowly_here(root, paths, limits):  # (so that the worker takes its share of the chunks)
+        if os.getpid() == parent:
+            here.append(paths[0])
+            time.sleep(0.002)
+        return real(root, paths, limits)
+
+    monkeypatch.setattr(loader, "_load_chunk", slowly_here)
+    parallel = loader._load_parallel(many, one.files, Limits(), 2)
+    assert 0 < len(here) < len(one.files) / 5
+    flat = [m for manifests, _, _ in parallel for m in manifests]
+    assert [(m.path, m.doc_index, m.data) for m in flat] == \
+        [(m.path, m.doc_index, m.data) for m in sorted(one.manifests + one.untyped,
+                                                       key=lambda m: (one.files.index(m.path), m.doc_index))]
 
 
 def test_lazy_manifests_pickle_and_compute_positions_after(many):
