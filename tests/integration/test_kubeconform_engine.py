@@ -317,3 +317,18 @@ def test_a_document_only_kubeconform_can_see_is_reported_at_its_file(tmp_path, m
     at_file = [(f.rule, f.line, f.message) for f in _findings(root, "kubeconform") if f.resource is None]
     assert [(rule, line) for rule, line, _ in at_file] == [("schema-invalid-value", 1)]
     assert "ConfigMap flags" in at_file[0][2]
+
+
+def test_a_given_crd_whose_schema_is_invalid_is_reported_by_both_engines(tmp_path):
+    # The API server refuses a CRD whose pattern is not RE2 or whose CEL rule does not compile;
+    # the kubeconform engine judges its instances, and the store still says what is wrong with it.
+    given = tmp_path / "widget-crd.yaml"
+    given.write_text(widget_crd("type: object\nproperties:\n  size: {type: string, pattern: '([a-z'}\n"
+                                "x-kubernetes-validations:\n  - rule: 'self.size ==='\n"))
+    root = write_repo(tmp_path / "repo", {
+        ".wavegate.yaml": f"schemas: [{given}]\n",
+        "w.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w, namespace: default}\n"
+                  "spec: {size: small}\n"})
+    ours = [(f.rule, f.path, f.line, f.message) for f in _findings(root, "kubeconform")]
+    assert ours == [(f.rule, f.path, f.line, f.message) for f in _findings(root, "builtin")]
+    assert [rule for rule, *_ in ours] == ["schema-crd-invalid", "schema-crd-invalid"]

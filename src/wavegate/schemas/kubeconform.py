@@ -362,6 +362,13 @@ def check(repo: Repo, store: SchemaStore, rules: Mapping) -> Iterable[Finding]:
         judged.append((manifest, entry))
     if judged:
         entries = [e for _, e in judged]
+        for entry in {id(e): e for e in entries}.values():
+            # A schema someone wrote (a CRD, an RGD's, a bundle) compiled as the built-in engine
+            # compiles it for an object it judges: its own problems (a pattern that is not RE2, a CEL
+            # rule that does not compile, which make the API server refuse the CRD) are the store's
+            # findings whichever engine judges the objects.
+            if entry.origin not in ("kubernetes", "shipped"):
+                entry.node()
         directory, location = prepare_bundle(store, entries)
         files = sorted({m.path for m, _ in judged})
         # A missing binary raises KubeconformMissing (the CLI checks for it first: exit 2); a failed
