@@ -343,6 +343,7 @@ class Mapping:
     check_manifest: Callable[[SchemaStore, Manifest], list[Finding]]  # the store's verdict alone
     finding: Callable[[Entry, Manifest, Problem], Finding]  # one schema problem of one manifest
     store_findings: Callable[[SchemaStore], Iterable[Finding]]  # about the schema sources themselves
+    schema_used: Callable[[SchemaStore, Manifest], None]  # compile what judges it (its problems: store_findings)
     undecodable: Rule
     not_checked: Rule
     invalid_value: Rule
@@ -362,13 +363,11 @@ def check(repo: Repo, store: SchemaStore, rules: Mapping) -> Iterable[Finding]:
         judged.append((manifest, entry))
     if judged:
         entries = [e for _, e in judged]
-        for entry in {id(e): e for e in entries}.values():
-            # A schema someone wrote (a CRD, an RGD's, a bundle) compiled as the built-in engine
-            # compiles it for an object it judges: its own problems (a pattern that is not RE2, a CEL
-            # rule that does not compile, which make the API server refuse the CRD) are the store's
-            # findings whichever engine judges the objects.
-            if entry.origin not in ("kubernetes", "shipped"):
-                entry.node()
+        # Each schema compiled as the built-in engine compiles it for an object it judges: its own
+        # problems (a pattern that is not RE2, a CEL rule that does not compile, which make the API
+        # server refuse the CRD) are the store's findings whichever engine judges the objects.
+        for manifest, _ in {id(e): (m, e) for m, e in judged}.values():
+            rules.schema_used(store, manifest)
         directory, location = prepare_bundle(store, entries)
         files = sorted({m.path for m, _ in judged})
         # A missing binary raises KubeconformMissing (the CLI checks for it first: exit 2); a failed

@@ -107,7 +107,7 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
         from wavegate.schemas import kubeconform
 
         yield from kubeconform.check(repo, store_for(ctx), kubeconform.Mapping(
-            check_manifest=check_manifest, finding=_finding, store_findings=schema_findings,
+            check_manifest=check_manifest, finding=_finding, store_findings=schema_findings, schema_used=schema_used,
             undecodable=UNDECODABLE, not_checked=NOT_CHECKED, invalid_value=INVALID_VALUE))
         return
     store = store_for(ctx)
