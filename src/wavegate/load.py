@@ -33,7 +33,7 @@ from wavegate.load_rules import MAX_DEPTH as MAX_DEPTH  # (re-exported, with SYN
 from wavegate.load_rules import SYNTAX as SYNTAX
 from wavegate.manifest import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
 from wavegate.manifest import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
-from wavegate.manifest import Limits, Manifest, Repo, kept_document
+from wavegate.manifest import Limits, ListItemSource, Manifest, Repo, kept_document
 
 # Argo CD's repo-server reads no object from a file whose text has this (wavegate.render.directory);
 # the loader, which reads every file anyway, notes which do (Repo.skip_marked).
@@ -151,14 +151,20 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict
 
 
 def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:
-    """A file's result as plain data: per manifest its index, data, missing fields and position
-    table (None for the Python path's, whose positions come from the file's text when asked)."""
+    """A file's result as plain data: per manifest its index, data, missing fields and where its
+    positions come from: the native loader's table, or for the Python path's, whose positions come
+    from the file's text when asked, None or (for an item of a `kind: *List`) the item's index."""
     manifests, problems, marked = result
     documents = []
     for m in manifests:
         source = m.__dict__.get("_source")
-        table = source.table if type(source) is load_native.PositionTable else None
-        documents.append((m.doc_index, m.data, m.missing, table))
+        if type(source) is load_native.PositionTable:
+            where: bytes | int | None = source.table
+        elif type(source) is ListItemSource:
+            where = source.index
+        else:
+            where = None
+        documents.append((m.doc_index, m.data, m.missing, where))
     return (documents, [plain_finding(p) for p in problems], marked)
 
 
@@ -167,14 +173,14 @@ def _from_store(root: Path, rel: str, value, limits: Limits):
         documents, problems, marked = value
         manifests = []
         source = None
-        for doc_index, data, missing, table in documents:
+        for doc_index, data, missing, where in documents:
             manifest = Manifest(rel, doc_index, data, missing=tuple(missing))
             del manifest.positions
-            if table is not None:
-                manifest._source = load_native.PositionTable(table, data)
+            if type(where) is bytes:
+                manifest._source = load_native.PositionTable(where, data)
             else:
                 source = source or _Source(rel, None, limits, True, root / rel)
-                manifest._source = source
+                manifest._source = source if where is None else ListItemSource(source, int(where))
             manifests.append(manifest)
         return manifests, [finding_from_plain(p) for p in problems], bool(marked)
     except (TypeError, ValueError):  # not what _to_store makes: parse the file again

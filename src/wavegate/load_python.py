@@ -25,7 +25,7 @@ from wavegate.load_rules import (
     TAB_INDENT,
     TOO_DEEP,
 )
-from wavegate.manifest import Limits, Manifest, PositionSource, kept_document, missing_type
+from wavegate.manifest import Limits, ListItemSource, Manifest, PositionSource, kept_document, missing_type
 from wavegate.rules import format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -294,10 +294,10 @@ def _list_items(wrapper: Manifest, source: PositionSource | None) -> tuple[list[
             continue
         item = Manifest(wrapper.path, wrapper.doc_index, data)
         if source is None:
-            item.positions = _ItemSource.of(wrapper.positions, i)
+            item.positions = ListItemSource.of(wrapper.positions, i)
         else:
             del item.positions
-            item._source = _ItemSource(source, i)
+            item._source = ListItemSource(source, i)
         item.missing = missing_type(item)
         items.append(item)
     return items, problems
@@ -348,30 +348,6 @@ def _syntax_finding(rel: str, text: str, error: yaml.MarkedYAMLError) -> Finding
 
 _NULL_TAG, _STR_TAG = kube_yaml.NULL, kube_yaml.STR
 _MERGE_KEY_TAGS = (kube_yaml.MERGE, kube_yaml.NON_SPECIFIC)
-
-
-class _ItemSource:
-    """The positions of item `index` of a list document, from its file's wavegate.load._Source."""
-
-    __slots__ = ("source", "index")
-
-    def __init__(self, source: PositionSource, index: int):
-        self.source, self.index = source, index
-
-    def __reduce__(self):
-        return _ItemSource, (self.source, self.index)
-
-    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
-        return self.of(self.source.positions_of(doc_index), self.index)
-
-    @staticmethod
-    def of(positions: dict, index: int) -> dict[tuple, tuple[int, int, int, int]]:
-        prefix = ("items", index)
-        found = {path[2:]: where for path, where in positions.items() if path[:2] == prefix}
-        if () in found:  # the item itself: its first line, as a document's
-            line, column = found[()][2:]
-            found[()] = (line, column, line, column)
-        return found
 
 
 class _TooLarge(Exception):

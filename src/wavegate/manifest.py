@@ -27,6 +27,31 @@ class PositionSource(Protocol):
     def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]: ...
 
 
+class ListItemSource:
+    """The positions of item `index` of a list document, from its file's source
+    (wavegate.load._Source); the loader cache and its workers keep `index` to make it again."""
+
+    __slots__ = ("source", "index")
+
+    def __init__(self, source: PositionSource, index: int):
+        self.source, self.index = source, index
+
+    def __reduce__(self):
+        return ListItemSource, (self.source, self.index)
+
+    def positions_of(self, doc_index: int) -> dict[tuple, tuple[int, int, int, int]]:
+        return self.of(self.source.positions_of(doc_index), self.index)
+
+    @staticmethod
+    def of(positions: dict, index: int) -> dict[tuple, tuple[int, int, int, int]]:
+        prefix = ("items", index)
+        found = {path[2:]: where for path, where in positions.items() if path[:2] == prefix}
+        if () in found:  # the item itself: its first line, as a document's
+            line, column = found[()][2:]
+            found[()] = (line, column, line, column)
+        return found
+
+
 @dataclass
 class Manifest:
     """One YAML document that is a Kubernetes object, with the position of every key."""

@@ -167,6 +167,21 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
     assert checked == evaluated == judged == ["apps/app00001/manifests/deployment-0.yaml"]
 
 
+def test_the_items_of_a_list_keep_their_own_findings_in_cached_runs(tmp_path, monkeypatch):
+    # The items of one `kind: List` document share its index: they must not share cached results.
+    root = write_repo(tmp_path / "repo", {"list.yaml": (
+        "apiVersion: v1\nkind: List\nitems:\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: good, namespace: team}\n  data: {k: v}\n"
+        "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: bad, namespace: team}\n  data: {k: 1}\n")})
+    _aged(root, int(time.time()) - 3600)
+    monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-object results only
+    uncached = _findings(_validate(root, None))
+    assert [(f[0], f[4]) for f in uncached] == [("schema-invalid-type", 11)]
+    cache_dir = tmp_path / "cache"
+    runs = [_findings(_validate(root, cache_dir)) for _ in range(3)]
+    assert runs == [uncached] * 3
+
+
 def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch):
     root = tmp_path / "repo"
     corpus.generate(root, 20, defects=1.0)
@@ -360,6 +375,8 @@ def test_loading_from_the_cache_gives_the_same_repository(tmp_path):
         "dup.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: d}\ndata: {k: 1, k: 2}\n",
         "marked.yaml": "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\n",
         "untyped.yaml": "kind: ConfigMap\n",
+        "list.yaml": "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n"
+                     "  metadata: {name: first}\n- apiVersion: v1\n  kind: Secret\n  metadata:\n    name: second\n",
     })
     (root / "latin1.yaml").write_bytes(b"a: caf\xe9\n")
     _aged(root, int(time.time()) - 3600)

@@ -48,6 +48,19 @@ FILES = {
     "manifests/broken.yaml": "metadata:\n  name: web\n   labels: {}\n",
     "manifests/list.yaml": "- a\n- b\n",
     "manifests/untyped.yaml": "metadata: {name: x}\n",
+    "manifests/items.yaml": """
+        apiVersion: v1
+        kind: List
+        items:
+          - apiVersion: v1
+            kind: ConfigMap
+            metadata: {name: first}
+          - apiVersion: v1
+            kind: Secret
+            metadata:
+              name: second
+            data: {key: dmFsdWU=}
+        """,
     "deep/nested/dir/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\n",
     "root.yaml": "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
     "skipped.yaml": "# +argocd:skip-file-rendering\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: s}\n",
@@ -75,8 +88,8 @@ def test_workers_and_lazy_positions_give_the_same_repository(many, monkeypatch):
     two = load(many)
     eager = [m for rel in one.files for m in load_file(many, rel)[0]]
     assert _snapshot(one) == _snapshot(two)
-    by_key = {(m.path, m.doc_index): m.positions for m in eager}
-    assert all(m.positions == by_key[(m.path, m.doc_index)] for m in two.manifests + two.untyped)
+    in_order = sorted(two.manifests + two.untyped, key=lambda m: (two.files.index(m.path), m.doc_index))
+    assert [m.positions for m in in_order] == [m.positions for m in eager]
     assert any(p.rule == "yaml-duplicate-key" for p in two.problems)
     # the worker path itself (load falls back to one process when workers cannot start)
     parallel = loader._load_parallel(many, one.files, Limits(), 2)
@@ -100,9 +113,11 @@ def test_chunks_read_by_the_worker_come_back_in_their_place(many, monkeypatch):
     parallel = loader._load_parallel(many, one.files, Limits(), 2)
     assert 0 < len(here) < len(one.files) / 5
     flat = [m for manifests, _, _ in parallel for m in manifests]
-    assert [(m.path, m.doc_index, m.data) for m in flat] == \
-        [(m.path, m.doc_index, m.data) for m in sorted(one.manifests + one.untyped,
-                                                       key=lambda m: (one.files.index(m.path), m.doc_index))]
+    # (positions too: the worker sends them as plain data, an item of a `kind: List` as its index)
+    assert [(m.path, m.doc_index, m.data, m.positions) for m in flat] == \
+        [(m.path, m.doc_index, m.data, m.positions) for m in sorted(one.manifests + one.untyped,
+                                                                    key=lambda m: (one.files.index(m.path),
+                                                                                   m.doc_index))]
 
 
 def test_lazy_manifests_pickle_and_compute_positions_after(many):
