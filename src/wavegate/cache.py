@@ -467,9 +467,10 @@ class ObjectResults:
     """Per-object results of the checks that judge one object alone (validators.per_object), kept
     between runs. An object has a key when it is a document of a file as written (not rendered by
     a tool: wavegate.load.as_written) whose content hash the loader took: the file, that hash, the
-    document's index, the Application that syncs it and what the check adds (`extra`). `scope`
-    stands for everything else that decides the results: wavegate's code, the configuration, the
-    schemas and policies given, and what the check adds (`for_check`'s context). `as_written`:
+    document's index (and the item's, in a `kind: *List`), the Application that syncs it and what
+    the check adds (`extra`). `scope` stands for everything else that decides the results:
+    wavegate's code, the configuration, the schemas and policies given, and what the check adds
+    (`for_check`'s context). `as_written`:
     wavegate.load.as_written (passed in: the loader uses this module, so this one cannot import it)."""
 
     def __init__(self, cache: Cache, scope: str, digests: dict[str, str], as_written: Callable[[Any], bool]):
@@ -496,7 +497,8 @@ class ObjectResults:
             key = None
         else:
             app = manifest.app
-            key = "\0".join((manifest.path, digest, str(manifest.doc_index), app.name if app is not None else ""))
+            document = str(manifest.doc_index) if manifest.item is None else f"{manifest.doc_index}.{manifest.item}"
+            key = "\0".join((manifest.path, digest, document, app.name if app is not None else ""))
         self._keys[id(manifest)] = (manifest, key)  # (the manifest kept: its id is not reused meanwhile)
         return key
 

@@ -158,12 +158,7 @@ def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:
     documents = []
     for m in manifests:
         source = m.__dict__.get("_source")
-        if type(source) is load_native.PositionTable:
-            where: bytes | int | None = source.table
-        elif type(source) is ListItemSource:
-            where = source.index
-        else:
-            where = None
+        where = source.table if type(source) is load_native.PositionTable else m.item
         documents.append((m.doc_index, m.data, m.missing, where))
     return (documents, [plain_finding(p) for p in problems], marked)
 
@@ -180,7 +175,11 @@ def _from_store(root: Path, rel: str, value, limits: Limits):
                 manifest._source = load_native.PositionTable(where, data)
             else:
                 source = source or _Source(rel, None, limits, True, root / rel)
-                manifest._source = source if where is None else ListItemSource(source, int(where))
+                if where is None:
+                    manifest._source = source
+                else:
+                    manifest._source = ListItemSource(source, int(where))
+                    manifest.item = int(where)
             manifests.append(manifest)
         return manifests, [finding_from_plain(p) for p in problems], bool(marked)
     except (TypeError, ValueError):  # not what _to_store makes: parse the file again
@@ -190,7 +189,7 @@ def _from_store(root: Path, rel: str, value, limits: Limits):
 def as_written(manifest: Manifest) -> bool:
     """Whether `manifest` is a document of its file as the loader read it (its data and positions
     are the file's own), not an object that a tool rendered."""
-    return type(manifest.__dict__.get("_source")) in (_Source, load_native.PositionTable)
+    return type(manifest.__dict__.get("_source")) in (_Source, load_native.PositionTable, ListItemSource)
 
 
 def _workers(files: int) -> int:

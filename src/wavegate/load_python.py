@@ -293,6 +293,7 @@ def _list_items(wrapper: Manifest, source: PositionSource | None) -> tuple[list[
         if not data:
             continue
         item = Manifest(wrapper.path, wrapper.doc_index, data)
+        item.item = i
         if source is None:
             item.positions = ListItemSource.of(wrapper.positions, i)
         else:

@@ -67,9 +67,11 @@ class Manifest:
     app: object = field(default=None, repr=False, compare=False)
     # Set after construction by whoever knows them; never by __init__ (the class's None until then,
     # so a manifest without them carries nothing extra). Where `positions` come from when first
-    # asked for (see __getattr__); and, for an Application an ApplicationSet generated, which one.
+    # asked for (see __getattr__); for an Application an ApplicationSet generated, which one; and
+    # for an item of a `kind: *List` document, its index in `items` (see document_id).
     _source: PositionSource | None = field(default=None, init=False, repr=False, compare=False)
     generated_by: str | None = field(default=None, init=False, repr=False, compare=False)
+    item: int | None = field(default=None, init=False, repr=False, compare=False)
 
     # The type metadata are read tens of times per object by the checks (a million times on 10,000
     # manifests): each is computed once and then held as a plain attribute. `data` is never changed
@@ -97,10 +99,17 @@ class Manifest:
         value = self.data.get("metadata")
         return value if isinstance(value, dict) else {}
 
+    @property
+    def document_id(self) -> tuple[str, int, int | None]:
+        """Which written object this is: its file, its YAML document and, for an item of a
+        `kind: *List` document (Argo CD applies each item, not the list), the item's index. The
+        items of one list share the document's index, so the index alone does not tell them apart."""
+        return self.path, self.doc_index, self.item
+
     def is_copy_of(self, other: Manifest) -> bool:
         """Whether both are the same document of the same file, rendered once for each of two
         Applications that read it (the render's copies share their data)."""
-        return self.data is other.data and self.path == other.path and self.doc_index == other.doc_index
+        return self.data is other.data and self.document_id == other.document_id
 
     def set_data(self, data: dict) -> None:
         """Replace the object's data (the type metadata held are read again from it)."""

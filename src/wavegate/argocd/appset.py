@@ -192,7 +192,7 @@ class Expander:
         self._process: subprocess.Popen[str] | None = None
         self._lock = threading.Lock()
         self._pipelining: int | None = None  # the thread that expand_all is answering, between two answers
-        self._files: dict[str, dict[int, dict]] = {}  # file -> its documents' data, by index
+        self._files: dict[str, dict[tuple, dict]] = {}  # file -> its documents' data, by Manifest.document_id
 
     def __enter__(self) -> Expander:
         return self
@@ -292,8 +292,8 @@ class Expander:
                 documents, _ = parse_documents(appset.path, text)
             except (OSError, UnicodeDecodeError):
                 documents = []
-            self._files[key] = {d.doc_index: d.data for d in documents}
-        return self._files[key].get(appset.doc_index) == appset.data
+            self._files[key] = {d.document_id: d.data for d in documents}
+        return self._files[key].get(appset.document_id) == appset.data
 
     def ask(self, request: dict) -> dict:
         """One request to the helper (see scripts/tools/appset-batch/main.go), its answer."""

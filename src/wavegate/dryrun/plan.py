@@ -70,11 +70,11 @@ def argocd_plan(ctx) -> SyncPlan | None:
     AppProjects themselves, applied by Backstage, an app-of-apps elsewhere or a person): one step,
     projects first, so that the server judges them too (their CRDs are installed from wavegate's
     schemas; admission policies about them run)."""
-    synced = {(m.path, m.doc_index) for s in ctx.sync_sets if s.app is not None for m in s.objects}
-    seen: set[tuple[str, int]] = set()
+    synced = {m.document_id for s in ctx.sync_sets if s.app is not None for m in s.objects}
+    seen: set[tuple[str, int, int | None]] = set()
     found: list[Manifest] = []
     for manifest in ctx.repo.manifests:
-        where = (manifest.path, manifest.doc_index)
+        where = manifest.document_id
         if (manifest.group == model.ARGOCD_GROUP and manifest.kind in ARGOCD_KIND_ORDER
                 and where not in synced and where not in seen):
             seen.add(where)

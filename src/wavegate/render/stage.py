@@ -290,8 +290,8 @@ class _Stage:
             appsets = self._applicationsets(parent.objects)
             if appsets:
                 if written is None:
-                    written = {(m.path, m.doc_index) for m in self._top_level(self._applicationsets())}
-                appsets = [m for m in appsets if (m.path, m.doc_index) not in written]
+                    written = {m.document_id for m in self._top_level(self._applicationsets())}
+                appsets = [m for m in appsets if m.document_id not in written]
             for generated, appset_set in self._generated(appsets, known) if appsets else ():
                 children += generated
                 self.later_appset_sets.append(appset_set)

@@ -86,9 +86,9 @@ class Context:
         for sync_set, owner in sets:  # the same document (a generated Application shares its ApplicationSet's place)
             if owner.manifest is app.manifest:
                 return sync_set.objects
-        where = (app.manifest.path, app.manifest.doc_index)
+        where = app.manifest.document_id
         for sync_set, owner in sets:  # a copy of it (an Application a directory source also reads)
-            if (owner.manifest.path, owner.manifest.doc_index) == where:
+            if owner.manifest.document_id == where:
                 return sync_set.objects
         return []
 

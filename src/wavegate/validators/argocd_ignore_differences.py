@@ -164,10 +164,10 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     expressions: list[tuple[_Entry, int, str, list[Manifest]]] = []
     # An ApplicationSet whose Applications were generated is checked through them (each finding
     # at the template line, naming the element); its template alone only when nothing was.
-    expanded = {(s.appset.path, s.appset.doc_index) for s in (ctx.rendering.sync_sets if ctx.rendering else ())
+    expanded = {s.appset.document_id for s in (ctx.rendering.sync_sets if ctx.rendering else ())
                 if s.appset is not None and s.objects}
     for spec in _specs(repo):
-        if spec.app is None and (spec.manifest.path, spec.manifest.doc_index) in expanded:
+        if spec.app is None and spec.manifest.document_id in expanded:
             continue
         entries = spec.get("ignoreDifferences")
         if not isinstance(entries, list):
