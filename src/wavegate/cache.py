@@ -305,21 +305,27 @@ def _project(name: str) -> str:
 
 _SHARDS = 16
 _KEEP_RUNS = 5  # an entry nothing used in this many runs that rewrote its shard is dropped
+# The scopes a store keeps, the most recently used: a run reads its own scope's entries only, so
+# more cost disk, not time (two configurations used in turn, the scope of the last upgrade).
+_KEEP_SCOPES = 4
 # A file modified this shortly before its size and time were recorded may have changed again
 # within the same clock tick: its stat is not trusted (git's "racily clean" entries).
 _RACY_NS = 2_000_000_000
 
 
 class _Shards:
-    """Entries in _SHARDS files under one folder, read together when first needed and written back
-    (atomically) only when something in them changed. An entry holds the `scope` it was made under
-    (a hash of what decides it besides its key: wavegate's code, the configuration, ...) and is
-    used only under the same scope; it records the run that last used it, and a rewritten shard
-    drops those unused for _KEEP_RUNS runs, so entries of an old scope go away by themselves."""
+    """Entries in _SHARDS files in a folder per `scope` (a hash of what decides them besides their
+    key: wavegate's code, the configuration, ...), read together when first needed and written
+    back (atomically) only when something in them changed. A run reads only its scope's folder:
+    entries of other scopes (before an upgrade, another configuration) would cost every run that
+    reads the store, and a one-file change rewrites one shard, so they would linger for many runs.
+    Each run that reads a scope marks its folder (its time); a save keeps the _KEEP_SCOPES folders
+    marked last and removes the others. In a scope, an entry records the run that last used it,
+    and a rewritten shard drops those unused for _KEEP_RUNS runs."""
 
-    def __init__(self, cache: Cache, folder: Path, scope: str):
-        self.cache, self.folder, self.scope = cache, folder, scope
-        self._prefix = scope[:24] + "\0"  # entries of several scopes live side by side
+    def __init__(self, cache: Cache, store: Path, scope: str):
+        self.cache, self.store, self.scope = cache, store, scope
+        self.folder = store / scope
         self._all: dict | None = None  # every shard's entries, for lookups
         # Each shard's entries as read (and put): a rewrite walks only its own shard, without
         # hashing every key of the store again to find which entries belong to it.
@@ -336,19 +342,21 @@ class _Shards:
                 loaded = loaded if type(loaded) is dict else {}
                 self._shards.append(loaded)
                 self._all.update(loaded)
+            try:
+                os.utime(self.folder)  # (this scope is in use: see save)
+            except OSError:
+                pass  # (none yet)
         return self._all
 
     def _get(self, key: str):
-        key = self._prefix + key
         entry = self._entries().get(key)
-        if type(entry) is not tuple or len(entry) != 3 or entry[1] != self.scope:
+        if type(entry) is not tuple or len(entry) != 2:
             return None
         self._used.add(key)
-        return entry[2]
+        return entry[1]
 
     def _put(self, key: str, value) -> None:
-        key = self._prefix + key
-        entry = (self.run, self.scope, value)
+        entry = (self.run, value)
         self._entries()[key] = entry
         self._used.add(key)
         shard = zlib.crc32(key.encode("utf-8", "surrogateescape")) % _SHARDS
@@ -369,15 +377,41 @@ class _Shards:
         for shard in sorted(self._dirty):
             kept = {}
             for key, entry in self._shards[shard].items():
-                if type(entry) is not tuple or len(entry) != 3:
+                if type(entry) is not tuple or len(entry) != 2:
                     continue
                 if key in used:
-                    kept[key] = (run, entry[1], entry[2])
+                    kept[key] = (run, entry[1])
                 elif type(entry[0]) is int and entry[0] > run - _KEEP_RUNS:
                     kept[key] = entry
             self.cache._write_marshal(self.folder / f"{shard:02d}.marshal", kept)
         self.cache._write_marshal(self.folder / "run.marshal", run)
         self._dirty.clear()
+        self._forget_other_scopes()
+
+    def _forget_other_scopes(self) -> None:
+        """Remove the scope folders beyond the _KEEP_SCOPES marked last (this one was, just now),
+        and the shards of the layout before scope folders, directly in the store's folder."""
+        try:
+            with os.scandir(self.store) as scan:
+                entries = list(scan)
+        except OSError:
+            return
+        scopes = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    scopes.append((entry.stat(follow_symlinks=False).st_mtime_ns, entry.name == self.scope, entry))
+                elif entry.name.endswith(".marshal"):
+                    os.remove(entry.path)
+            except OSError:
+                continue
+        if len(scopes) <= _KEEP_SCOPES:
+            return
+        import shutil
+
+        scopes.sort(key=lambda found: (found[1], found[0]), reverse=True)
+        for _, _, entry in scopes[_KEEP_SCOPES:]:
+            shutil.rmtree(entry.path, ignore_errors=True)
 
 
 class FileStore(_Shards):
@@ -387,21 +421,21 @@ class FileStore(_Shards):
     A new repository's folder notes its root; the folders of roots that no longer exist (the
     temporary worktrees of `wavegate diff`) are removed then."""
 
-    def __init__(self, cache: Cache, folder: Path, scope: str, root: Path):
-        super().__init__(cache, folder, scope)
+    def __init__(self, cache: Cache, store: Path, scope: str, root: Path):
+        super().__init__(cache, store, scope)
         self.root = root
 
     def save(self) -> None:
-        new = self._dirty and not (self.folder / "root").exists()
+        new = self._dirty and not (self.store / "root").exists()
         super().save()
         if new:
             try:
-                (self.folder / "root").write_text(str(self.root), encoding="utf-8")
+                (self.store / "root").write_text(str(self.root), encoding="utf-8")
             except OSError:
                 return
-            for other in self.folder.parent.iterdir():
+            for other in self.store.parent.iterdir():
                 try:
-                    gone = other != self.folder and not Path((other / "root").read_text(encoding="utf-8")).exists()
+                    gone = other != self.store and not Path((other / "root").read_text(encoding="utf-8")).exists()
                 except OSError:
                     continue
                 if gone:

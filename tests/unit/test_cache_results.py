@@ -6,6 +6,7 @@ inputs did not change is answered as a whole."""
 
 from __future__ import annotations
 
+import marshal
 import os
 import random
 import sys
@@ -18,7 +19,7 @@ from tests.helpers import require_native_tree, widget_crd, write_repo
 from wavegate import cache as cache_module
 from wavegate import load as loader
 from wavegate import pipeline
-from wavegate.cache import Cache, tree_state
+from wavegate.cache import Cache, Key, tree_state
 from wavegate.load import load
 from wavegate.validators import apiserver_workloads as workloads_check
 from wavegate.validators import policy as policy_check
@@ -446,7 +447,7 @@ def test_a_save_rewrites_only_the_shards_that_changed_and_forgets_what_went_unus
     for i in range(200):
         first.put(f"key{i}", i)
     first.save()
-    shards = sorted((tmp_path / "cache" / "things").glob("[0-9][0-9].marshal"))
+    shards = sorted((tmp_path / "cache" / "things").glob("*/[0-9][0-9].marshal"))
     assert len(shards) == cache_module._SHARDS
     before = {shard.name: shard.read_bytes() for shard in shards}
 
@@ -471,6 +472,43 @@ def test_a_save_rewrites_only_the_shards_that_changed_and_forgets_what_went_unus
     kept = [i for i in range(200) if last.get(f"key{i}") is not None]
     assert 0 < len(kept) < 200  # those in the shard that kept being rewritten are gone, the rest stay
     assert all(last.get(f"key{i}") == i for i in kept)
+
+
+def test_a_store_reads_only_its_own_scope_and_keeps_the_scopes_used_last(tmp_path, monkeypatch):
+    folder = tmp_path / "cache" / "things"
+    moment = [10**18]
+
+    def used(scope, value=None):
+        store = Cache(tmp_path / "cache").results("things", scope)
+        found = store.get("key")
+        store.put("key", value if value is not None else found)
+        store.save()
+        moment[0] += 10**9  # (the folder's time, one second later each run: file times can be coarse)
+        if (folder / Key(scope).hexdigest()).exists():
+            os.utime(folder / Key(scope).hexdigest(), ns=(moment[0], moment[0]))
+        return store, found
+
+    for i in range(cache_module._KEEP_SCOPES):
+        used(f"scope{i}", i)
+    store, found = used("scope0")  # the oldest, used again: now the newest
+    assert found == 0 and list(store._entries()) == ["key"]  # (the other scopes' entries are not read)
+    monkeypatch.setattr(cache_module, "_KEEP_SCOPES", 2)
+    used("scope9", 9)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Key(s).hexdigest() for s in ("scope9", "scope0"))
+    assert used("scope1")[1] is None  # (removed)
+    assert sorted(p.name for p in folder.iterdir()) == sorted(Key(s).hexdigest() for s in ("scope1", "scope9"))
+
+
+def test_the_shards_of_the_layout_before_scope_folders_are_removed(tmp_path):
+    folder = tmp_path / "cache" / "things"
+    folder.mkdir(parents=True)
+    (folder / "00.marshal").write_bytes(marshal.dumps({"old\0key": (1, "scope", "value")}))
+    (folder / "run.marshal").write_bytes(marshal.dumps(1))
+    store = Cache(tmp_path / "cache").results("things", "scope")
+    assert store.get("key") is None
+    store.put("key", "value")
+    store.save()
+    assert [p.name for p in folder.iterdir()] == [Key("scope").hexdigest()]
 
 
 def test_the_problems_of_a_given_schema_are_reported_when_its_objects_come_from_the_cache(tmp_path):
