@@ -13,8 +13,13 @@ What is kept:
   while the file's content hash is the same; the hash is taken again only for files whose size,
   modification time or inode changed, as git's index does.
 - `results(...)`: a ResultStore, values by key in shards (per-object check results).
-- `get_value`/`put_value`: one value per key in marshal's format (whole runs; and, through a
-  ProgramStore, long CEL programs as cel-expr-python serializes them).
+- `get_value`/`put_value`: one value per key in marshal's format (the ApplicationSet helper's
+  answers; and, through a ProgramStore, long CEL programs as cel-expr-python serializes them).
+- `RunStore`: the last run of a repository, answered again when its inputs are the same.
+
+What no run uses goes away by itself: key-value entries unused for 30 days (`note_uses`), the
+scopes of the per-file and per-object stores beyond the four used last, entries of a scope unused
+in five runs that rewrote their shard, and the parse results of repositories that are gone.
 """
 
 from __future__ import annotations
@@ -68,9 +73,11 @@ class Cache:
         if self.directory is None:
             return None
         try:
-            return json.loads((self.directory / namespace / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
+            value = json.loads((self.directory / namespace / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+        _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+        return value
 
     def put(self, namespace: str, key: str, value) -> None:
         if self.directory is None:
@@ -84,7 +91,8 @@ class Cache:
                 json.dump(value, out)
             os.replace(temporary, target)
         except OSError:
-            pass  # a cache that cannot be written is a slower run, not a failure
+            return  # a cache that cannot be written is a slower run, not a failure
+        _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
 
     def once(self, name: str) -> bool:
         """True the first time it is asked for `name` in this cache (a marker file remembers)."""
@@ -102,11 +110,67 @@ class Cache:
         """A value put_value stored (marshal: plain data only), or None."""
         if self.directory is None:
             return None
-        return _read_marshal(self.directory / namespace / key[:2] / f"{key}.marshal")
+        value = _read_marshal(self.directory / namespace / key[:2] / f"{key}.marshal")
+        if value is not None:
+            _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+        return value
 
     def put_value(self, namespace: str, key: str, value) -> None:
         if self.directory is not None:
             self._write_marshal(self.directory / namespace / key[:2] / f"{key}.marshal", value)
+            _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+
+    def note_uses(self, today: int | None = None) -> None:
+        """Note in `used.marshal` the day of each use of a key-value entry (get, put, get_value,
+        put_value) by this process since the last call; then, on the first such call of a day,
+        remove the entries no run used for _UNUSED_DAYS days. An entry found without a note (made
+        before notes were kept, or by a check's worker process, whose uses are not noted) gets
+        one, so it is kept that long again. `today`: days since 1970 (for tests)."""
+        used = _USED.pop(self.directory, set()) if self.directory is not None else set()
+        if not used:
+            return
+        assert self.directory is not None
+        today = int(time.time() // 86400) if today is None else today
+        path = self.directory / "used.marshal"
+        notes = _read_marshal(path)
+        notes = notes if type(notes) is dict else {}
+        changed = False
+        for entry in used:
+            if notes.get(entry) != today:
+                notes[entry] = today
+                changed = True
+        if notes.get("") != today:
+            notes = self._forget_unused(notes, today)
+            notes[""] = today  # (the day of the last sweep)
+            changed = True
+        if changed:
+            self._write_marshal(path, notes)
+
+    def _forget_unused(self, notes: dict, today: int) -> dict:
+        """`notes` for the key-value entries there are, without those unused too long, removed."""
+        assert self.directory is not None
+        kept: dict = {}
+        for namespace in _subfolders(self.directory):
+            parts = _subfolders(namespace.path)
+            if any(len(part.name) != 2 for part in parts):
+                continue  # (not a key-value namespace: the parse and check stores)
+            for part in parts:
+                for entry in _files(part.path):
+                    key, suffix = os.path.splitext(entry.name)
+                    if suffix not in (".json", ".marshal") or key.startswith(".tmp"):
+                        continue
+                    name = f"{namespace.name}/{key}"
+                    day = notes.get(name)
+                    if type(day) is not int:
+                        day = today
+                    if day < today - _UNUSED_DAYS:
+                        try:
+                            os.remove(entry.path)
+                        except OSError:
+                            pass
+                        continue
+                    kept[name] = day
+        return kept
 
     def files(self, name: str, root: Path, *scope) -> FileStore | None:
         """The per-file results `name` of the repository at `root`, under `scope` (what else
@@ -144,6 +208,40 @@ class Cache:
         self.directory.mkdir(parents=True, exist_ok=True)
         (self.directory / ".gitignore").write_text("# wavegate's cache, never committed\n*\n", encoding="utf-8")
         (self.directory / "CACHEDIR.TAG").write_text(_TAG, encoding="utf-8")
+
+
+# A key-value entry (a tool's output, the ApplicationSet helper's answer, a CEL program) that no
+# run used for this many days is removed (Cache.note_uses), as ruff forgets the files it has not
+# seen for 30 days: its key holds every input, so only going back to old inputs would use it
+# again. Uses are noted by day in the cache itself, not as the files' times, which the archives
+# of CI caches do not always keep.
+_UNUSED_DAYS = 30
+_USED: dict[Path, set[str]] = {}  # cache folder -> "namespace/key" of the entries this process used
+
+
+def note_uses() -> None:
+    """Cache.note_uses for every cache this process used (the CLI calls it when a command ends)."""
+    for directory in list(_USED):
+        try:
+            Cache(directory).note_uses()
+        except OSError:
+            _USED.pop(directory, None)  # (a cache that cannot be read or written: nothing to note)
+
+
+def _subfolders(path: str | Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as scan:
+            return [entry for entry in scan if entry.is_dir(follow_symlinks=False)]
+    except OSError:
+        return []
+
+
+def _files(path: str | Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(path) as scan:
+            return [entry for entry in scan if entry.is_file(follow_symlinks=False)]
+    except OSError:
+        return []
 
 
 def _temporary_beside(target: Path) -> tuple[int, str]:

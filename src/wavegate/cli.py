@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = _main(argv)
         sys.stdout.flush()
+        if "wavegate.cache" in sys.modules:  # (what the command used of a cache, noted once it is done)
+            from wavegate.cache import note_uses
+
+            note_uses()
         return code
     except OutputError as error:
         if isinstance(error.error, BrokenPipeError):

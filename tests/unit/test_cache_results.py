@@ -9,6 +9,7 @@ from __future__ import annotations
 import marshal
 import os
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -509,6 +510,50 @@ def test_the_shards_of_the_layout_before_scope_folders_are_removed(tmp_path):
     store.put("key", "value")
     store.save()
     assert [p.name for p in folder.iterdir()] == [Key("scope").hexdigest()]
+
+
+def test_key_value_entries_no_run_used_for_thirty_days_are_removed(tmp_path):
+    folder = tmp_path / "cache"
+    cache = Cache(folder)
+    cache.put("kustomize", "aa11", {"stdout": "x"})
+    cache.put_value("appset", "bb22", [1])
+    cache.note_uses(today=100)
+    used, unused = folder / "kustomize" / "aa" / "aa11.json", folder / "appset" / "bb" / "bb22.marshal"
+    unnoted = folder / "helm" / "cc" / "cc33.json"  # (made before uses were noted)
+    unnoted.parent.mkdir(parents=True)
+    unnoted.write_text("{}")
+    results = cache.results("things", "scope")  # (the other stores are not key-value entries)
+    results.put("key", "value")
+    results.save()
+
+    for today in (120, 131, 200):  # (only aa11 is used, every day)
+        assert cache.get("kustomize", "aa11") == {"stdout": "x"}
+        cache.note_uses(today=today)
+        # bb22: unused for 20 days, kept; for 31, removed. cc33: noted on day 120, removed on day 200.
+        assert (used.exists(), unused.exists(), unnoted.exists()) == \
+            {120: (True, True, True), 131: (True, False, True), 200: (True, False, False)}[today]
+    assert Cache(folder).results("things", "scope").get("key") == "value"
+    assert marshal.loads((folder / "used.marshal").read_bytes()) == {"": 200, "kustomize/aa11": 200}
+
+
+def test_a_command_notes_the_key_value_entries_it_used(tmp_path):
+    root = write_repo(tmp_path / "repo", {"web.yaml": """
+        apiVersion: apps/v1
+        kind: Deployment
+        metadata: {name: web, namespace: team}
+        spec:
+          selector: {matchLabels: {app: web}}
+          template:
+            metadata: {labels: {app: web}}
+            spec:
+              containers: [{name: web, image: "nginx:1.27"}]
+        """})
+    # (a process of its own: this one keeps compiled programs in memory, and the cache is not asked)
+    command = [sys.executable, "-m", "wavegate", "validate", str(root), "--cache-dir", str(tmp_path / "cache")]
+    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    notes = marshal.loads((tmp_path / "cache" / "used.marshal").read_bytes())
+    programs = [name for name in notes if name.startswith("cel-programs/")]  # (the Pod Security policies')
+    assert programs and all(notes[name] == int(time.time() // 86400) for name in programs)
 
 
 def test_the_problems_of_a_given_schema_are_reported_when_its_objects_come_from_the_cache(tmp_path):
