@@ -150,12 +150,12 @@ class Cache:
         """`notes` for the key-value entries there are, without those unused too long, removed."""
         assert self.directory is not None
         kept: dict = {}
-        for namespace in _subfolders(self.directory):
-            parts = _subfolders(namespace.path)
+        for namespace in _listing(self.directory, folders=True):
+            parts = _listing(namespace.path, folders=True)
             if any(len(part.name) != 2 for part in parts):
                 continue  # (not a key-value namespace: the parse and check stores)
             for part in parts:
-                for entry in _files(part.path):
+                for entry in _listing(part.path, folders=False):
                     key, suffix = os.path.splitext(entry.name)
                     if suffix not in (".json", ".marshal") or key.startswith(".tmp"):
                         continue
@@ -228,18 +228,12 @@ def note_uses() -> None:
             _USED.pop(directory, None)  # (a cache that cannot be read or written: nothing to note)
 
 
-def _subfolders(path: str | Path) -> list[os.DirEntry]:
+def _listing(path: str | Path, folders: bool) -> list[os.DirEntry]:
+    """The folders (or else the files) in `path`; none when it cannot be listed."""
     try:
         with os.scandir(path) as scan:
-            return [entry for entry in scan if entry.is_dir(follow_symlinks=False)]
-    except OSError:
-        return []
-
-
-def _files(path: str | Path) -> list[os.DirEntry]:
-    try:
-        with os.scandir(path) as scan:
-            return [entry for entry in scan if entry.is_file(follow_symlinks=False)]
+            return [entry for entry in scan
+                    if (entry.is_dir(follow_symlinks=False) if folders else entry.is_file(follow_symlinks=False))]
     except OSError:
         return []
 
