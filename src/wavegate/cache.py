@@ -909,12 +909,14 @@ class RunStore:
     """The last `wavegate validate` of one repository, kept with what decided it: asked again with
     the same inputs (every file under the root by content, the options, wavegate's code, the
     installed packages, files outside the root it read, the tools it ran), it answers without
-    running. One record per repository root; a run of other inputs replaces it."""
+    running. One record per repository root; a run of other inputs replaces it. The first record
+    of a root removes those of roots that no longer exist (the checkouts of other CI jobs, the
+    worktrees of `wavegate diff`), as the parse results of a gone root are removed."""
 
     def __init__(self, cache: Cache, root: Path):
         if cache.directory is None:
             raise ValueError("RunStore needs an enabled cache")
-        self.cache = cache
+        self.cache, self.root = cache, root
         self.path = cache.directory / "runs" / f"{blake2b(os.fsencode(root), digest_size=16).hexdigest()}.marshal"
         self._record: dict | None = None
 
@@ -956,9 +958,24 @@ class RunStore:
     def put(self, key: str, tree: TreeState, value, externals: list[str], tools: list[str]) -> None:
         record = {"key": key, "value": value, "tree": [tree.signature, tree.content, tree.stats.get("\0recorded", 0)],
                   "externals": [(str(path), paths_digest([path])) for path in externals],
-                  "tools": [(name, tool_identity(name)) for name in tools]}
+                  "tools": [(name, tool_identity(name)) for name in tools], "root": os.fsencode(self.root)}
+        first = not self.path.exists()
         self.cache._write_marshal(self._stats_path, tree.stats)
         self.cache._write_marshal(self.path, record)
+        if first:
+            self._forget_gone_roots()
+
+    def _forget_gone_roots(self) -> None:
+        for entry in _listing(self.path.parent, folders=False):
+            if not entry.name.endswith(".marshal") or entry.path == str(self.path):
+                continue
+            root = (_read_marshal(Path(entry.path)) or {}).get("root")
+            if type(root) is bytes and not os.path.isdir(root):
+                for gone in (entry.path, entry.path[:-len(".marshal")] + ".stats"):
+                    try:
+                        os.remove(gone)
+                    except OSError:
+                        pass
 
     def update_stats(self, tree: TreeState) -> None:
         """Keep newer stats of the same contents (touched files), so they are not read again."""

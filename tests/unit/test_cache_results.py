@@ -20,7 +20,7 @@ from tests.helpers import require_native_tree, widget_crd, write_repo
 from wavegate import cache as cache_module
 from wavegate import load as loader
 from wavegate import pipeline
-from wavegate.cache import Cache, Key, tree_state
+from wavegate.cache import Cache, Key, RunStore, tree_state
 from wavegate.load import load
 from wavegate.validators import apiserver_workloads as workloads_check
 from wavegate.validators import policy as policy_check
@@ -438,6 +438,22 @@ def test_the_parse_results_of_a_repository_that_is_gone_are_removed(tmp_path):
          cache=cache)
     assert [f.name for f in (tmp_path / "cache" / "parse").iterdir()] != [folders[0].name]
     assert len(list((tmp_path / "cache" / "parse").iterdir())) == 1
+
+
+def test_the_run_records_of_a_repository_that_is_gone_are_removed(tmp_path):
+    cache_dir = tmp_path / "cache"
+    text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n"
+    gone, kept, new = (write_repo(tmp_path / name, {"a.yaml": text}) for name in ("checkout-1", "checkout-2", "checkout-3"))
+    for root in (gone, kept):
+        pipeline.validate(pipeline.Options(root=root, cache_dir=cache_dir))
+    assert len(list((cache_dir / "runs").glob("*.stats"))) == 2
+    import shutil
+
+    shutil.rmtree(gone)  # (another CI job's checkout, or a worktree `wavegate diff` removed)
+    pipeline.validate(pipeline.Options(root=new, cache_dir=cache_dir))
+    records = sorted(p.name for p in (cache_dir / "runs").iterdir())
+    assert len(records) == 4 and all(RunStore(Cache(cache_dir), root.resolve()).path.name in records
+                                     for root in (kept, new))
 
 
 def test_a_save_rewrites_only_the_shards_that_changed_and_forgets_what_went_unused(tmp_path):
