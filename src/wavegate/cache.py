@@ -76,7 +76,7 @@ class Cache:
             value = json.loads((self.directory / namespace / key[:2] / f"{key}.json").read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
-        _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+        _note_use(self.directory, namespace, key)
         return value
 
     def put(self, namespace: str, key: str, value) -> None:
@@ -92,7 +92,7 @@ class Cache:
             os.replace(temporary, target)
         except OSError:
             return  # a cache that cannot be written is a slower run, not a failure
-        _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+        _note_use(self.directory, namespace, key)
 
     def once(self, name: str) -> bool:
         """True the first time it is asked for `name` in this cache (a marker file remembers)."""
@@ -112,13 +112,13 @@ class Cache:
             return None
         value = _read_marshal(self.directory / namespace / key[:2] / f"{key}.marshal")
         if value is not None:
-            _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+            _note_use(self.directory, namespace, key)
         return value
 
     def put_value(self, namespace: str, key: str, value) -> None:
         if self.directory is not None:
             self._write_marshal(self.directory / namespace / key[:2] / f"{key}.marshal", value)
-            _USED.setdefault(self.directory, set()).add(f"{namespace}/{key}")
+            _note_use(self.directory, namespace, key)
 
     def note_uses(self, today: int | None = None) -> None:
         """Note in `used.marshal` the day of each use of a key-value entry (get, put, get_value,
@@ -217,6 +217,10 @@ class Cache:
 # of CI caches do not always keep.
 _UNUSED_DAYS = 30
 _USED: dict[Path, set[str]] = {}  # cache folder -> "namespace/key" of the entries this process used
+
+
+def _note_use(directory: Path, namespace: str, key: str) -> None:
+    _USED.setdefault(directory, set()).add(f"{namespace}/{key}")
 
 
 def note_uses() -> None:

@@ -178,8 +178,8 @@ def _from_store(root: Path, rel: str, value, limits: Limits):
                 if where is None:
                     manifest._source = source
                 else:
-                    manifest._source = ListItemSource(source, int(where))
                     manifest.item = int(where)
+                    manifest._source = ListItemSource(source, manifest.item)
             manifests.append(manifest)
         return manifests, [finding_from_plain(p) for p in problems], bool(marked)
     except (TypeError, ValueError):  # not what _to_store makes: parse the file again
