@@ -91,6 +91,25 @@ def test_a_kustomization_that_fails_to_build_is_argo_cds_comparison_error(tmp_pa
     assert (root / "overlays/dev/kustomization.yaml").read_text().count("buildMetadata") == 0  # never written
 
 
+def test_a_generator_merging_into_nothing_is_reported_at_the_generator_alike_in_every_run(tmp_path):
+    """kustomize names the generator by the addresses of Go pointers, new in every run: the finding
+    leaves them out, so two runs of the same files give the same message and fingerprint (a code
+    quality report would otherwise show the finding as new in every pipeline)."""
+    root = copy("kustomize-overlays", tmp_path)
+    with (root / "overlays/dev/kustomization.yaml").open("a") as out:
+        out.write("configMapGenerator:\n  - name: settings\n    behavior: merge\n    literals: [mode=fast]\n")
+    runs = []
+    for _ in range(2):  # (without the cache: each run builds with kustomize again)
+        run = pipeline.validate(pipeline.Options(root=root, cache=False))
+        [failed] = with_rule(run.findings, "render-failed")
+        runs.append(failed)
+    first, second = runs
+    assert (first.path, first.line) == ("overlays/dev/kustomization.yaml", 12)  # `- name: settings`
+    assert "merging from generator: id" in first.message and 'Name:"settings"' in first.message
+    assert "0x" not in first.message
+    assert (second.message, second.fingerprint) == (first.message, first.fingerprint)
+
+
 def test_a_helm_value_is_reported_at_the_values_file_line(tmp_path):
     root = copy("helm-chart", tmp_path)
     edit(root / "charts/shop/values-prod.yaml", "  port: 8080", "  port: eighty")

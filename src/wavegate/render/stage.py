@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -1130,7 +1131,19 @@ def _transformers(closure: kustomizations.Closure) -> Transformers:
 
 def _kustomization_entry(closure: kustomizations.Closure, error: str) -> tuple[str, int] | None:
     """The line of a kustomization entry (a resource, component, patch path) that a kustomize
-    error names: usually the line to edit."""
+    error names: usually the line to edit. A generator that merges into (or replaces) an object
+    nothing defines is named by the object's name, before the resources that lead to it."""
+    if "cannot merge or replace" in error:
+        for kustomization in closure.kustomizations.values():
+            document = kustomization.manifest
+            if document is None:
+                continue
+            for key in ("configMapGenerator", "secretGenerator"):
+                entries = document.data.get(key)
+                for i, entry in enumerate(entries if isinstance(entries, list) else []):
+                    if isinstance(entry, dict) and isinstance(entry.get("name"), str) and \
+                            f'Name:"{entry["name"]}"' in error:
+                        return kustomization.file, document.position((key, i, "name"), key=False)[0]
     for kustomization in closure.kustomizations.values():
         document = kustomization.manifest
         if document is None:
@@ -1176,8 +1189,15 @@ def _jsonnet_error_line(error: str, rel: str) -> int:
     return int(match.group(1)) if match else 1
 
 
+# A Go value printed with %v that holds pointers shows their addresses (kustomize: "merging from
+# generator &{0x1f94d4b5c4e0 0x1f94d4390a80}: ..."), which change on every run: the message would
+# differ between two runs of the same files, and so would its fingerprint in a code quality report.
+_GO_POINTERS = re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}| ?0x[0-9a-f]{10,}\b")
+
+
 def _first_lines(text: str, count: int = 3) -> str:
-    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    """A tool's error as a finding says it: its first lines, without the addresses of Go pointers."""
+    lines = [line.strip() for line in _GO_POINTERS.sub("", text).strip().splitlines() if line.strip()]
     shown = "; ".join(lines[:count])
     return shown + (" ..." if len(lines) > count else "")
 
