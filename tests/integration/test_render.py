@@ -110,6 +110,29 @@ def test_a_generator_merging_into_nothing_is_reported_at_the_generator_alike_in_
     assert (second.message, second.fingerprint) == (first.message, first.fingerprint)
 
 
+def test_no_build_rewrites_a_kustomization_another_build_reads_meanwhile(tmp_path, monkeypatch):
+    """Each build rewrites its own kustomization in the mirror while it runs (origin annotations,
+    the Application's `kustomize edit set ...`). A build that reads it as a base meanwhile failed
+    now and then ("unable to find one of 'kustomization.yaml' ... in directory", seen on
+    argocd-example-apps) or read the other Application's edits: a build holds the locks of every
+    kustomization it reads."""
+    from wavegate.render import kustomize as kustomize_source
+
+    root = copy("kustomize-overlays", tmp_path)
+    held: dict[str, list[str]] = {}
+    real_build = kustomize_source.BatchBuilder.build
+
+    def build(self, args):
+        built = self.workspace.display(args[0])
+        held[built] = sorted(d for d, lock in self.workspace._path_locks.items() if lock.locked())
+        return real_build(self, args)
+
+    monkeypatch.setattr(kustomize_source.BatchBuilder, "build", build)
+    assert not with_rule(pipeline.validate(pipeline.Options(root=root, cache=False)).findings, "render-failed")
+    assert held == {"overlays/dev": ["base", "components/monitoring", "overlays/dev"],
+                    "overlays/prod": ["base", "overlays/prod"]}
+
+
 def test_a_helm_value_is_reported_at_the_values_file_line(tmp_path):
     root = copy("helm-chart", tmp_path)
     edit(root / "charts/shop/values-prod.yaml", "  port: 8080", "  port: eighty")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,14 +80,15 @@ def edit_commands(options: dict, env: dict[str, str]) -> list[list[str]]:
 
 def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: str, options: dict,
           build_options: str, env: dict[str, str], kube_version: str, api_versions: list[str],
-          batch: BatchBuilder | None = None) -> Built:
+          batch: BatchBuilder | None = None, reads: Iterable[str] = ()) -> Built:
     """Build the kustomization in `rel_dir` of the workspace mirror with the Application's
     `options`, the way Argo CD does, and read back each object's origin. With `batch`, the build
     itself runs in the kustomize-batch process (kustomize's own build command, without a process
-    start per build); the edits always run the kustomize binary."""
+    start per build); the edits always run the kustomize binary. `reads`: the directories of the
+    other kustomizations it reads (its bases, components): no other build rewrites them meanwhile."""
     mirror = workspace.path
     directory = mirror / rel_dir if rel_dir else mirror
-    with workspace.lock_for(rel_dir):
+    with workspace.locked((rel_dir, *reads)):
         try:
             for args in edit_commands(options, env):
                 workspace.writable(kustomization_file)

@@ -513,7 +513,8 @@ class _Stage:
             built = kustomize_source.Built(objects=kustomize_source.objects_of(cached["stdout"], cached["ours"]),
                                            command=cached["command"])
         else:
-            built = kustomize_source.build(binary, self.workspace, path, file, *arguments, batch=self._batch())
+            built = kustomize_source.build(binary, self.workspace, path, file, *arguments, batch=self._batch(),
+                                           reads=[posixpath.dirname(read) for read in closure.kustomizations])
             if key and not built.error:
                 self.options.cache.put("kustomize", key, {"stdout": built.stdout, "ours": built.ours,
                                                           "command": built.command})

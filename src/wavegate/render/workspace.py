@@ -14,9 +14,11 @@ files are copied.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -60,13 +62,23 @@ class Workspace:
         with self._lock:
             return self._path_locks.setdefault(rel_dir, threading.Lock())
 
+    @contextlib.contextmanager
+    def locked(self, rel_dirs: Iterable[str]) -> Iterator[None]:
+        """Every lock of `rel_dirs`, held together: a build rewrites its own kustomization while it
+        runs (the Application's `kustomize edit set ...`, wavegate's origin annotations), and a
+        build that reads that directory as a base meanwhile would read the rewritten file. The
+        locks are taken in one order, so two builds never wait for each other's."""
+        locks = [self.lock_for(rel_dir) for rel_dir in sorted(set(rel_dirs))]
+        with contextlib.ExitStack() as held:
+            for lock in locks:
+                held.enter_context(lock)
+            yield
+
     def writable(self, rel: str) -> Path:
         """The mirror's copy of `rel`, unlinked from the original so that writing it is safe."""
         target = self.path / rel
         if target.is_file():
-            data = target.read_bytes()
-            target.unlink()
-            target.write_bytes(data)
+            _unlinked(target)
         else:
             target.parent.mkdir(parents=True, exist_ok=True)
         return target
@@ -85,19 +97,17 @@ class Workspace:
                 target = Path(directory) / name
                 if target.is_symlink() or not target.is_file():
                     continue  # links keep pointing where they did; special files are never rewritten
-                data = target.read_bytes()
-                target.unlink()
-                target.write_bytes(data)
+                _unlinked(target)
         return base
 
     def restore(self, rel: str) -> None:
         """Put the original back in the mirror (after a render that rewrote it)."""
         target = self.path / rel
         original = self.root / rel
-        if target.exists() or target.is_symlink():
-            target.unlink()
         if original.exists():
-            _link_or_copy(original, target)
+            _replace(target, lambda temporary: _link_or_copy(original, temporary))
+        elif target.exists() or target.is_symlink():
+            target.unlink()
 
     def run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = TOOL_TIMEOUT_SECONDS) -> ToolResult:
@@ -131,6 +141,24 @@ class Workspace:
 
     def __exit__(self, *_) -> None:
         self.close()
+
+
+def _replace(target: Path, make: Callable[[Path], object]) -> None:
+    """`target` replaced by the file `make` writes beside it, in one step (a rename): another
+    tool reading the mirror meanwhile finds the old file or the new one, never none."""
+    temporary = target.with_name(f".{target.name}.wavegate-{os.getpid()}-{threading.get_ident()}")
+    try:
+        make(temporary)
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists() or temporary.is_symlink():
+            temporary.unlink()
+
+
+def _unlinked(target: Path) -> None:
+    """`target` made a copy of its own, no longer a link to the original."""
+    data = target.read_bytes()
+    _replace(target, lambda temporary: temporary.write_bytes(data))
 
 
 def _mirror(root: Path, target: Path, exclude: tuple[str, ...]) -> None:
