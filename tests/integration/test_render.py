@@ -91,6 +91,17 @@ def test_a_kustomization_that_fails_to_build_is_argo_cds_comparison_error(tmp_pa
     assert (root / "overlays/dev/kustomization.yaml").read_text().count("buildMetadata") == 0  # never written
 
 
+def test_a_file_a_base_lists_that_is_gone_is_reported_at_the_base_entry_for_every_overlay(tmp_path):
+    """kustomize nests the base's error in the overlay's; the line to edit is the base's entry,
+    not the overlay's `../../base` that leads there."""
+    root = copy("kustomize-overlays", tmp_path)
+    (root / "base/service.yaml").unlink()
+    failed = with_rule(check_repo(root), "render-failed")
+    assert sorted((f.path, f.line, f.application) for f in failed) == [
+        ("base/kustomization.yaml", 5, "shop-dev"), ("base/kustomization.yaml", 5, "shop-prod")]  # `- service.yaml`
+    assert all("base/service.yaml: no such file or directory" in f.message for f in failed)
+
+
 def test_a_generator_merging_into_nothing_is_reported_at_the_generator_alike_in_every_run(tmp_path):
     """kustomize names the generator by the addresses of Go pointers, new in every run: the finding
     leaves them out, so two runs of the same files give the same message and fingerprint (a code

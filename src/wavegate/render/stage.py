@@ -1145,21 +1145,28 @@ def _kustomization_entry(closure: kustomizations.Closure, error: str) -> tuple[s
                     if isinstance(entry, dict) and isinstance(entry.get("name"), str) and \
                             f'Name:"{entry["name"]}"' in error:
                         return kustomization.file, document.position((key, i, "name"), key=False)[0]
+    # kustomize nests the error of a base in its overlay's ("accumulating resources from
+    # '../../base': ... accumulating resources from 'service.yaml': ..."): the entry named last is
+    # the innermost, in the kustomization to edit; the overlay's entry only leads there.
+    named: list[tuple[int, bool, str, int]] = []  # (where the error names it last, with its path?, file, line)
     for kustomization in closure.kustomizations.values():
         document = kustomization.manifest
         if document is None:
             continue
-        for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge"):
+        for key, place in (*((key, ()) for key in ("resources", "components", "bases", "crds", "patchesStrategicMerge")),
+                           *((key, ("path",)) for key in ("patches", "patchesJson6902"))):
             entries = document.data.get(key)
             for i, entry in enumerate(entries if isinstance(entries, list) else []):
-                if isinstance(entry, str) and entry.strip() and entry.strip().rstrip("/") in error:
-                    return kustomization.file, document.position((key, i), key=False)[0]
-        for key in ("patches", "patchesJson6902"):
-            entries = document.data.get(key)
-            for i, entry in enumerate(entries if isinstance(entries, list) else []):
-                if isinstance(entry, dict) and isinstance(entry.get("path"), str) and entry["path"] in error:
-                    return kustomization.file, document.position((key, i, "path"), key=False)[0]
-    return None
+                text = entry.get("path") if place and isinstance(entry, dict) else entry if not place else None
+                text = text.strip().rstrip("/") if isinstance(text, str) else ""
+                at = error.rfind(text) if text else -1
+                if at >= 0:  # (two kustomizations with the same entry: the one whose path the error names)
+                    named.append((at, posixpath.normpath(posixpath.join(kustomization.directory, text)) in error,
+                                  kustomization.file, document.position((key, i, *place), key=False)[0]))
+    if not named:
+        return None
+    *_, file, line = max(named, key=lambda found: found[:2])
+    return file, line
 
 
 def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:
