@@ -56,3 +56,12 @@ def test_locks_are_taken_together_in_one_order(tmp_path):
         for thread in threads:
             thread.join(timeout=10)
         assert len(finished) == 2
+
+
+def test_an_original_that_cannot_be_read_back_leaves_nothing_in_the_mirror(tmp_path, monkeypatch):
+    (tmp_path / "kustomization.yaml").write_text("resources: []\n")
+    with Workspace(tmp_path) as workspace:
+        workspace.writable("kustomization.yaml").write_text("resources: []\nbuildMetadata: []\n")
+        monkeypatch.setattr("wavegate.render.workspace._link_or_copy", lambda source, target: None)
+        workspace.restore("kustomization.yaml")
+        assert sorted(p.name for p in workspace.path.iterdir()) == []

@@ -149,7 +149,10 @@ def _replace(target: Path, make: Callable[[Path], object]) -> None:
     temporary = target.with_name(f".{target.name}.wavegate-{os.getpid()}-{threading.get_ident()}")
     try:
         make(temporary)
-        os.replace(temporary, target)
+        if temporary.exists() or temporary.is_symlink():
+            os.replace(temporary, target)
+        elif target.exists() or target.is_symlink():
+            target.unlink()  # (nothing was made: an original that cannot be read is not in the mirror)
     finally:
         if temporary.exists() or temporary.is_symlink():
             temporary.unlink()
