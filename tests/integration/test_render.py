@@ -91,6 +91,18 @@ def test_a_kustomization_that_fails_to_build_is_argo_cds_comparison_error(tmp_pa
     assert (root / "overlays/dev/kustomization.yaml").read_text().count("buildMetadata") == 0  # never written
 
 
+def test_a_file_beside_a_kustomization_that_it_leaves_out_is_checked_without_the_kustomization(tmp_path):
+    """A file no build reads (a Secret to fill in by hand beside a base) is checked as a root of
+    its own; the kustomization beside it is kustomize's, not an object (seen on
+    redhat-cop/gitops-catalog: every such kustomization was an error, "has no metadata.name")."""
+    root = copy("kustomize-overlays", tmp_path)
+    (root / "base/to-fill-in.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: to-fill-in\n"
+                                              "  labels:\n    tier: not valid!\n")
+    findings = check_repo(root)
+    assert [f.path for f in findings if f.path == "base/kustomization.yaml"] == []
+    assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("base/to-fill-in.yaml", 6)]
+
+
 def test_a_file_a_base_lists_that_is_gone_is_reported_at_the_base_entry_for_every_overlay(tmp_path):
     """kustomize nests the base's error in the overlay's; the line to edit is the base's entry,
     not the overlay's `../../base` that leads there."""

@@ -411,8 +411,10 @@ class _Stage:
         if include or exclude:  # left out on purpose: not a root of its own either
             unfiltered = self._files_read(base, options.get("recurse") is True, None, None)
             self.filtered_out.update(set(unfiltered) - set(files))
-        if only_manifests:  # a root no Application names: its manifests, not the data files beside them
-            files = [rel for rel in files if rel.endswith(".jsonnet") or self._is_manifest_file(rel)]
+        if only_manifests:  # a root no Application names: its manifests, not the data files beside them,
+            # nor what a tool reads there (the kustomization of a folder that also holds a file it leaves out)
+            files = [rel for rel in files if rel not in self.rendering.inputs
+                     and (rel.endswith(".jsonnet") or self._is_manifest_file(rel))]
         for rel in files:
             if rel.endswith(".jsonnet"):
                 self._jsonnet(app, source, rel, base, options, env, sync_set)
