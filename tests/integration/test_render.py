@@ -156,6 +156,59 @@ def test_no_build_rewrites_a_kustomization_another_build_reads_meanwhile(tmp_pat
                     "overlays/prod": ["base", "overlays/prod"]}
 
 
+def _chart_kustomization(root: Path, argocd: str | None) -> None:
+    """A kustomization that inflates a chart of its own (helmCharts), and, when given, the Argo CD
+    operator's ArgoCD resource that .wavegate.yaml names as the argocd-cm."""
+    (root / "app/charts/web/templates").mkdir(parents=True)
+    (root / "app/charts/web/Chart.yaml").write_text("apiVersion: v2\nname: web\nversion: 0.1.0\n")
+    (root / "app/charts/web/values.yaml").write_text("mode: fast\n")
+    (root / "app/charts/web/templates/settings.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-settings\n  labels:\n    mode: {{ .Values.mode }}!\n")
+    (root / "app/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: web\n"
+        "helmGlobals:\n  chartHome: charts\nhelmCharts:\n  - name: web\n    releaseName: web\n")
+    if argocd is not None:
+        (root / "platform").mkdir()
+        (root / "platform/argocd.yaml").write_text(argocd)
+        (root / ".wavegate.yaml").write_text("argocd:\n  configMap: platform/argocd.yaml\n")
+
+
+OPERATOR = ("apiVersion: argoproj.io/v1beta1\nkind: ArgoCD\nmetadata:\n  name: openshift-gitops\n"
+            "spec:\n  kustomizeBuildOptions: --enable-helm\n")
+
+
+def test_helm_charts_a_kustomization_inflates_need_the_build_option_argo_cd_is_given(tmp_path):
+    _chart_kustomization(tmp_path, None)
+    [failed] = with_rule(check_repo(tmp_path), "render-failed")
+    assert failed.message.endswith("with config: `...`: must specify --enable-helm")  # (the chart's config left out)
+    assert "kustomize.buildOptions" in failed.hint and "argocd.configMap" in failed.hint
+
+
+def test_the_operators_argocd_resource_gives_the_build_option_and_kustomize_runs_wavegates_helm(tmp_path, monkeypatch):
+    """OpenShift GitOps configures Argo CD with an ArgoCD resource: its kustomizeBuildOptions is
+    argocd-cm's kustomize.buildOptions. kustomize looks for helm on PATH; it is given the helm
+    wavegate runs (here only git is on PATH)."""
+    _chart_kustomization(tmp_path, OPERATOR)
+    tools = tmp_path.parent / "path"
+    tools.mkdir()
+    (tools / "git").symlink_to(shutil.which("git"))
+    monkeypatch.setenv("PATH", str(tools))
+    findings = check_repo(tmp_path)
+    assert not with_rule(findings, "render-failed")
+    [label] = with_rule(findings, "label-invalid")  # the inflated ConfigMap was checked
+    assert label.resource.name == "web-settings" and "fast!" in label.message
+
+
+def test_a_chart_repository_a_kustomization_names_out_of_reach_is_one_info_finding(tmp_path):
+    _chart_kustomization(tmp_path, OPERATOR)
+    edit(tmp_path / "app/kustomization.yaml", "releaseName: web\n",
+         "releaseName: web\n  - name: remote\n    repo: https://charts.example.invalid\n    version: 1.0.0\n")
+    findings = check_repo(tmp_path)
+    assert not with_rule(findings, "render-failed")
+    [skipped] = with_rule(findings, "render-not-rendered")
+    assert "https://charts.example.invalid" in skipped.message
+
+
 def test_a_helm_value_is_reported_at_the_values_file_line(tmp_path):
     root = copy("helm-chart", tmp_path)
     edit(root / "charts/shop/values-prod.yaml", "  port: 8080", "  port: eighty")

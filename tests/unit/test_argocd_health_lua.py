@@ -218,6 +218,35 @@ def test_argocd_cm_with_a_kro_check_passes(tmp_path, form):
     assert findings == []
 
 
+OPERATOR = """
+apiVersion: argoproj.io/v1beta1
+kind: ArgoCD
+metadata:
+  name: openshift-gitops
+  namespace: openshift-gitops
+spec:
+  resourceHealthChecks:
+    - group: cert-manager.io
+      kind: Certificate
+      check: |
+        return {status = "Healthy"}
+"""
+
+
+@pytest.mark.parametrize("covered", [False, True])
+def test_the_operators_argocd_resource_gives_the_health_checks_it_writes_into_argocd_cm(tmp_path, covered):
+    operator = OPERATOR + ("    - group: kro.run\n      kind: CICDPipeline\n      check: |\n        return {}\n"
+                           if covered else "")
+    findings = with_rule(repo(tmp_path, {
+        "ns.yaml": NAMESPACE, "pipeline.yaml": PIPELINE, "later.yaml": LATER, "platform/argocd.yaml": operator,
+        ".wavegate.yaml": "argocd:\n  configMap: platform/argocd.yaml\n"}), RULE)
+    if covered:
+        assert findings == []
+    else:
+        [finding] = findings
+        assert "platform/argocd.yaml has no health check for kro.run/CICDPipeline" in finding.message
+
+
 def test_nothing_after_the_instance_needs_no_health_check(tmp_path):
     # The golden-path layout: Namespace (0), CICDPipeline (1), nothing later.
     assert with_rule(repo(tmp_path, {"ns.yaml": NAMESPACE, "pipeline.yaml": PIPELINE}), RULE) == []

@@ -65,3 +65,25 @@ def test_an_original_that_cannot_be_read_back_leaves_nothing_in_the_mirror(tmp_p
         monkeypatch.setattr("wavegate.render.workspace._link_or_copy", lambda source, target: None)
         workspace.restore("kustomization.yaml")
         assert sorted(p.name for p in workspace.path.iterdir()) == []
+
+
+def test_making_a_folder_private_leaves_a_kustomization_another_build_is_rewriting_alone(tmp_path):
+    """A build with --enable-helm makes every file under its folder its own; a build of a folder
+    below rewrites its kustomization meanwhile. Copied then, that file could be caught half written,
+    and the half would replace what the other build wrote (kustomize: "kustomization.yaml is
+    empty", seen once on gnunn-gitops/cluster-config)."""
+    (tmp_path / "app" / "generate").mkdir(parents=True)
+    (tmp_path / "app" / "kustomization.yaml").write_text("resources: [generate]\n")
+    (tmp_path / "app" / "generate" / "kustomization.yaml").write_text("generators: [x.yaml]\n")
+    with Workspace(tmp_path) as workspace:
+        below = workspace.writable("app/generate/kustomization.yaml")
+        below.write_text("generators: [x.yaml]\nbuildMetadata: [originAnnotations]\n")
+        rewritten = below.stat().st_ino
+        workspace.private("app")
+        assert below.stat().st_ino == rewritten  # not copied: still the other build's own file
+        workspace.restore("app/generate/kustomization.yaml")
+        assert below.read_text() == "generators: [x.yaml]\n"
+        assert below.stat().st_ino == (tmp_path / "app" / "generate" / "kustomization.yaml").stat().st_ino
+        # the parent's own files were made private
+        assert (workspace.path / "app" / "kustomization.yaml").stat().st_ino != \
+            (tmp_path / "app" / "kustomization.yaml").stat().st_ino

@@ -39,7 +39,8 @@ class Kustomization:
     manifest: Manifest | None  # its parsed document (None when it cannot be read)
     files: dict[str, str] = field(default_factory=dict)  # repository-relative file -> RESOURCE/PATCH/OTHER
     directories: list[str] = field(default_factory=list)  # resources/components/bases that are directories
-    remote: list[str] = field(default_factory=list)  # URLs among resources
+    remote: list[str] = field(default_factory=list)  # URLs among resources, and the repositories of helmCharts
+    charts: list[str] = field(default_factory=list)  # the folders of the local charts helmCharts inflates
     patches: list[Patch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
@@ -89,6 +90,15 @@ def read(root: Path, rel_file: str) -> Kustomization:
     for key in ("resources", "bases", "components"):
         for value in _list(data.get(key)):
             refer(value, RESOURCE)
+    helm_globals = data.get("helmGlobals")
+    chart_home = helm_globals.get("chartHome") if isinstance(helm_globals, dict) else None
+    chart_home = chart_home if isinstance(chart_home, str) and chart_home else "charts"
+    for chart in _list(data.get("helmCharts")):  # (inflated with --enable-helm; pulled from `repo` when given)
+        repo = chart.get("repo") if isinstance(chart, dict) else None
+        if isinstance(repo, str) and _is_remote(repo):
+            kustomization.remote.append(repo)
+        elif isinstance(chart, dict) and (folder := join(posixpath.join(chart_home, str(chart.get("name") or "")))):
+            kustomization.charts.append(folder)
     for value in _list(data.get("crds")):
         refer(value, RESOURCE)
     for i, value in enumerate(_list(data.get("patchesStrategicMerge"))):

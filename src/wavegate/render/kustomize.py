@@ -107,6 +107,8 @@ def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: 
                 workspace.private(rel_dir)
             args = [str(directory), *build_options.split()]
             if "--enable-helm" in build_options:
+                if "--helm-command" not in build_options:  # (kustomize looks for helm on PATH, not where wavegate's is)
+                    args += _helm_command()
                 if kube_version:
                     args += ["--helm-kube-version", kube_version]
                 for version in api_versions:
@@ -117,6 +119,15 @@ def build(binary: Path, workspace: Workspace, rel_dir: str, kustomization_file: 
     if done.returncode != 0:
         return _failed(done)
     return Built(objects=objects_of(done.stdout, ours), command=done.command, stdout=done.stdout, ours=ours)
+
+
+def _helm_command() -> list[str]:
+    from wavegate.tools import ToolNotFoundError, find_tool
+
+    try:
+        return ["--helm-command", str(find_tool("helm"))]
+    except ToolNotFoundError:
+        return []  # (kustomize says it cannot run helm)
 
 
 class BatchBuilder:

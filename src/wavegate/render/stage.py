@@ -531,8 +531,7 @@ class _Stage:
             file_hint, line = _kustomization_entry(closure, built.error) or _tool_error_location(built.error, self.root)
             self._failed(app, (source.yaml_path if source else ()), sync_set, KUSTOMIZE, path,
                          f"kustomize build {path or '.'} failed: {_first_lines(built.error)}",
-                         file=file_hint or file, line=line, add_source=False,
-                         hint=f"Run `{built.command}` to see the whole error, and fix the file it names.")
+                         file=file_hint or file, line=line, add_source=False, hint=_kustomize_hint(built))
             return
         patches = self._patch_texts(closure)
         transformers = _transformers(closure)
@@ -800,11 +799,13 @@ class _Stage:
         roots: list[SyncSet] = []
         kustomization_dirs, chart_dirs, jsonnet_dirs = self._tool_directories()
         used_as_base: set[str] = set()
+        inflated: set[str] = set()  # charts a kustomization inflates (helmCharts): its inputs, never roots
         for kdir in kustomization_dirs:
             file = kustomizations.find_kustomization(self.root, kdir)
             if file:
                 closure = kustomizations.closure(self.root, file, self.kustomization_cache)
                 used_as_base.update(posixpath.dirname(k) for k in closure.kustomizations if k != file)
+                inflated.update(chart for k in closure.kustomizations.values() for chart in k.charts)
         jobs = []  # (sync set, how to render it): the tool roots render side by side
         for kdir in sorted(kustomization_dirs):
             if kdir in used_as_base or kdir in covered or _inside(kdir, chart_dirs):
@@ -819,7 +820,7 @@ class _Stage:
         dependencies = {d for cdir in chart_dirs for d in _local_dependencies(self.root, cdir)}
         for cdir in sorted(chart_dirs):
             if cdir in kustomization_dirs or cdir in covered or _inside(cdir, chart_dirs - {cdir}) \
-                    or cdir in dependencies:
+                    or cdir in dependencies or cdir in inflated:
                 self._mark_chart(cdir)
                 continue
             sync_set = SyncSet(name=cdir, app=None, synced=synced)
@@ -1171,6 +1172,14 @@ def _kustomization_entry(closure: kustomizations.Closure, error: str) -> tuple[s
     return file, line
 
 
+def _kustomize_hint(built: kustomize_source.Built) -> str:
+    if "must specify --enable-helm" in built.error:
+        return ("This kustomization inflates Helm charts (helmCharts), which kustomize does only with --enable-helm: "
+                "Argo CD passes it when its argocd-cm sets kustomize.buildOptions (the operator's ArgoCD resource: "
+                "spec.kustomizeBuildOptions). Name that file in .wavegate.yaml (argocd.configMap) to build as it does.")
+    return f"Run `{built.command}` to see the whole error, and fix the file it names."
+
+
 def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:
     """The repository file (and line) a kustomize error names, when it names one."""
     import re
@@ -1203,11 +1212,19 @@ def _jsonnet_error_line(error: str, rel: str) -> int:
 # generator &{0x1f94d4b5c4e0 0x1f94d4390a80}: ..."), which change on every run: the message would
 # differ between two runs of the same files, and so would its fingerprint in a code quality report.
 _GO_POINTERS = re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}| ?0x[0-9a-f]{10,}\b")
+# (and so do the temporary folders kustomize runs helm in)
+_TEMPORARY = re.compile(r"[^\s=']*/kustomize-helm-\d+")
+# kustomize quotes a generator's whole configuration in backquotes, over many lines, before the
+# reason ("... with config: `name: x\nrepo: ...\n`: must specify --enable-helm"): left out, the
+# reason is within the lines shown.
+_QUOTED_CONFIG = re.compile(r"`[^`]*\n[^`]*`")
 
 
 def _first_lines(text: str, count: int = 3) -> str:
-    """A tool's error as a finding says it: its first lines, without the addresses of Go pointers."""
-    lines = [line.strip() for line in _GO_POINTERS.sub("", text).strip().splitlines() if line.strip()]
+    """A tool's error as a finding says it: its first lines, without the addresses of Go pointers
+    or a configuration it quotes."""
+    text = _QUOTED_CONFIG.sub("`...`", _TEMPORARY.sub("kustomize-helm-...", _GO_POINTERS.sub("", text)))
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     shown = "; ".join(lines[:count])
     return shown + (" ..." if len(lines) > count else "")
 

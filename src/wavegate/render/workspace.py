@@ -46,6 +46,7 @@ class Workspace:
         self._dir: Path | None = None
         self._lock = threading.RLock()
         self._path_locks: dict[str, threading.Lock] = {}
+        self._edited: set[str] = set()  # files a build has made its own and is rewriting (until restored)
 
     @property
     def path(self) -> Path:
@@ -77,6 +78,8 @@ class Workspace:
     def writable(self, rel: str) -> Path:
         """The mirror's copy of `rel`, unlinked from the original so that writing it is safe."""
         target = self.path / rel
+        with self._lock:
+            self._edited.add(rel)
         if target.is_file():
             _unlinked(target)
         else:
@@ -85,7 +88,9 @@ class Workspace:
 
     def private(self, rel_dir: str) -> Path:
         """Every file under `rel_dir` in the mirror replaced by a copy, once: for tools that may
-        rewrite files there in place (helm writes charts/ and lock files)."""
+        rewrite files there in place (helm writes charts/ and lock files). A file another build is
+        rewriting meanwhile (a kustomization in a folder below) is its own copy already, and is
+        left alone: copied now, it could be caught half written, and the half would replace it."""
         with self._lock:
             done = self.__dict__.setdefault("_private", set())
             if rel_dir in done:
@@ -97,7 +102,9 @@ class Workspace:
                 target = Path(directory) / name
                 if target.is_symlink() or not target.is_file():
                     continue  # links keep pointing where they did; special files are never rewritten
-                _unlinked(target)
+                with self._lock:
+                    if target.relative_to(self.path).as_posix() not in self._edited:
+                        _unlinked(target)
         return base
 
     def restore(self, rel: str) -> None:
@@ -108,6 +115,8 @@ class Workspace:
             _replace(target, lambda temporary: _link_or_copy(original, temporary))
         elif target.exists() or target.is_symlink():
             target.unlink()
+        with self._lock:
+            self._edited.discard(rel)
 
     def run(self, argv: list[str], cwd: Path, env: dict[str, str] | None = None,
             timeout: float = TOOL_TIMEOUT_SECONDS) -> ToolResult:

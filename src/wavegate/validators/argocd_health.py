@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable
-from pathlib import Path
 
 from wavegate.argocd import model
+from wavegate.argocd.settings import read_argocd_cm
 from wavegate.findings import Finding
 from wavegate.kube import KRO_GROUP, is_kubernetes_object
-from wavegate.load import Manifest, Repo, parse_documents, read_yaml
+from wavegate.load import Manifest, Repo, parse_documents
 from wavegate.rules import declare
 from wavegate.validators import Context
 
@@ -92,33 +92,23 @@ def _has_health(instance: Manifest, covered: list[str]) -> bool:
 
 def _covered_patterns(repo: Repo, ctx) -> tuple[list[str], str | None]:
     """`group/kind` patterns argocd-cm has a health check for, or the reason it could not be read."""
-    setting = ctx.config.argocd_config_map
-    if not setting:
-        return [], ("no argocd-cm is configured (argocd.configMap in .wavegate.yaml), and Argo CD has no built-in "
-                    "health check for kro.run kinds")
-    base = ctx.config.path.parent if ctx.config.path else repo.root
-    path = Path(setting) if Path(setting).is_absolute() else base / setting
-    if not path.is_file():
-        return [], f"the configured argocd-cm {setting} does not exist"
-    documents, problems = read_yaml(path, rel=setting)
-    if problems:
-        return [], f"the configured argocd-cm {setting} cannot be read ({problems[0].message})"
+    data, problem = read_argocd_cm(ctx.config, repo.root)
+    if data is None:
+        if not ctx.config.argocd_config_map:
+            problem = f"{problem}, and Argo CD has no built-in health check for kro.run kinds"
+        return [], problem
     patterns: list[str] = []
-    for doc in documents:
-        data = doc.data.get("data") if doc.data.get("kind") == "ConfigMap" else None
-        if not isinstance(data, dict):
-            continue
-        for key, value in data.items():
-            if isinstance(key, str) and key.startswith(HEALTH_KEY) and isinstance(value, str) and value.strip():
-                group, _, kind = key[len(HEALTH_KEY):].rpartition("_")
-                patterns.append(f"{group}/{kind}")
-        legacy = data.get(LEGACY_KEY)
-        if isinstance(legacy, str):
-            blocks, _ = parse_documents(setting, legacy, require_object=False)
-            for block in blocks:
-                for key, value in block.data.items():
-                    if isinstance(key, str) and isinstance(value, dict) and isinstance(value.get("health.lua"), str):
-                        patterns.append(key)
+    for key, value in data.items():
+        if isinstance(key, str) and key.startswith(HEALTH_KEY) and isinstance(value, str) and value.strip():
+            group, _, kind = key[len(HEALTH_KEY):].rpartition("_")
+            patterns.append(f"{group}/{kind}")
+    legacy = data.get(LEGACY_KEY)
+    if isinstance(legacy, str):
+        blocks, _ = parse_documents(ctx.config.argocd_config_map, legacy, require_object=False)
+        for block in blocks:
+            for key, value in block.data.items():
+                if isinstance(key, str) and isinstance(value, dict) and isinstance(value.get("health.lua"), str):
+                    patterns.append(key)
     if not patterns:
-        return [], f"the configured argocd-cm {setting} has no resource health customization at all"
+        return [], f"the configured argocd-cm {ctx.config.argocd_config_map} has no resource health customization at all"
     return patterns, None
