@@ -39,7 +39,8 @@ class Kustomization:
     manifest: Manifest | None  # its parsed document (None when it cannot be read)
     files: dict[str, str] = field(default_factory=dict)  # repository-relative file -> RESOURCE/PATCH/OTHER
     directories: list[str] = field(default_factory=list)  # resources/components/bases that are directories
-    remote: list[str] = field(default_factory=list)  # URLs among resources, and the repositories of helmCharts
+    remote: list[str] = field(default_factory=list)  # URLs among resources
+    chart_repositories: list[str] = field(default_factory=list)  # where helmCharts pulls charts from
     charts: list[str] = field(default_factory=list)  # the folders of the local charts helmCharts inflates
     patches: list[Patch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -96,7 +97,7 @@ def read(root: Path, rel_file: str) -> Kustomization:
     for chart in _list(data.get("helmCharts")):  # (inflated with --enable-helm; pulled from `repo` when given)
         repo = chart.get("repo") if isinstance(chart, dict) else None
         if isinstance(repo, str) and _is_remote(repo):
-            kustomization.remote.append(repo)
+            kustomization.chart_repositories.append(repo)
         elif isinstance(chart, dict) and (folder := join(posixpath.join(chart_home, str(chart.get("name") or "")))):
             kustomization.charts.append(folder)
     for value in _list(data.get("crds")):
@@ -159,6 +160,11 @@ class Closure:
     @property
     def patches(self) -> list[Patch]:
         return [p for k in self.kustomizations.values() for p in k.patches]
+
+    @property
+    def reached(self) -> list[str]:
+        """What the build fetches over the network: remote resources, chart repositories."""
+        return [*self.remote, *(repo for k in self.kustomizations.values() for repo in k.chart_repositories)]
 
 
 def closure(root: Path, rel_file: str, cache: dict[str, Kustomization] | None = None) -> Closure:

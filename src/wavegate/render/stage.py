@@ -522,9 +522,9 @@ class _Stage:
                                                           "command": built.command})
         sync_set.sources.append(RenderedSource(KUSTOMIZE, path, built.command, rendered=not built.error))
         if built.error:
-            if built.timed_out or (closure.remote and unreachable(built.error)):
-                why = (f"uses remote resources ({', '.join(closure.remote[:2])}) this run does not reach"
-                       if closure.remote else "did not finish within the time limit")
+            if built.timed_out or (closure.reached and unreachable(built.error)):
+                why = (f"uses remote resources ({', '.join(closure.reached[:2])}) this run does not reach"
+                       if closure.reached else "did not finish within the time limit")
                 self._not_rendered(app, source.yaml_path if source else (), sync_set, KUSTOMIZE, path,
                                    f"kustomize build {path or '.'} {why}", add_source=False)
                 return
