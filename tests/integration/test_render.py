@@ -103,6 +103,25 @@ def test_a_file_beside_a_kustomization_that_it_leaves_out_is_checked_without_the
     assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("base/to-fill-in.yaml", 6)]
 
 
+def test_a_component_nothing_lists_is_no_root_and_its_objects_are_read_as_files(tmp_path):
+    """A kustomize Component is part of the kustomizations that list it: built alone, what it
+    replaces from is not there (seen on redhat-cop/gitops-catalog: every unlisted component was a
+    failed build, and what it adds went unchecked)."""
+    root = copy("kustomize-overlays", tmp_path)
+    (root / "components/tls").mkdir()
+    (root / "components/tls/kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nresources: [truststore.yaml]\n"
+        "replacements:\n  - source: {kind: ConfigMap, name: settings-from-the-overlay, fieldPath: data.path}\n"
+        "    targets:\n      - select: {kind: ConfigMap, name: truststore}\n        fieldPaths: [data.path]\n")
+    (root / "components/tls/truststore.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: truststore\n  labels:\n    tier: not valid!\n"
+        "data:\n  path: /tmp\n")
+    findings = check_repo(root)
+    assert not with_rule(findings, "render-failed")
+    assert [f.path for f in findings if f.path == "components/tls/kustomization.yaml"] == []
+    assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("components/tls/truststore.yaml", 6)]
+
+
 def test_a_file_a_base_lists_that_is_gone_is_reported_at_the_base_entry_for_every_overlay(tmp_path):
     """kustomize nests the base's error in the overlay's; the line to edit is the base's entry,
     not the overlay's `../../base` that leads there."""

@@ -814,6 +814,9 @@ class _Stage:
                     if file:
                         self._mark_kustomize_inputs(kustomizations.closure(self.root, file, self.kustomization_cache))
                 continue
+            file = kustomizations.find_kustomization(self.root, kdir)
+            if file and self._component_alone(file):
+                continue
             sync_set = SyncSet(name=kdir, app=None, synced=synced)
             jobs.append((sync_set, lambda s=sync_set, d=kdir: self._kustomize(None, None, {}, _root_env(
                 d, self.options.revision), s, base=d)))
@@ -845,6 +848,19 @@ class _Stage:
             self._directory(None, None, {}, {}, sync_set, base=ddir, only_manifests=True)
             self._add_root(roots, sync_set, newly_read=len(self.read) > before)  # (it only grows)
         return roots
+
+    def _component_alone(self, file: str) -> bool:
+        """Whether `file` is a kustomize Component: part of the kustomizations that list it, and no
+        root of its own (built alone, what it patches or replaces is not there). Its kustomization
+        and patches are inputs; the objects it adds are read as plain files, as leftovers are."""
+        component = kustomizations.closure(self.root, file, self.kustomization_cache).root
+        if component.data.get("kind") != "Component":
+            return False
+        self.rendering.inputs[file] = KUSTOMIZATION
+        for rel, role in component.files.items():
+            if role != kustomizations.RESOURCE:
+                self.rendering.inputs.setdefault(rel, KUSTOMIZE_INPUT)
+        return True
 
     def _is_manifest_file(self, rel: str) -> bool:
         """What makes a directory a root of manifests: a file with an object that has a kind, or a
