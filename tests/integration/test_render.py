@@ -216,6 +216,7 @@ def test_the_operators_argocd_resource_gives_the_build_option_and_kustomize_runs
     assert not with_rule(findings, "render-failed")
     [label] = with_rule(findings, "label-invalid")  # the inflated ConfigMap was checked
     assert label.resource.name == "web-settings" and "fast!" in label.message
+    assert (label.path, label.line) == ("app/kustomization.yaml", 7)  # the chart's entry: `- name: web`
 
 
 def test_a_chart_repository_a_kustomization_names_out_of_reach_is_one_info_finding(tmp_path):

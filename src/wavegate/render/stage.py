@@ -597,7 +597,7 @@ class _Stage:
         def positions() -> dict:
             found = kustomize_positions(data, base_manifest, patches, transformers)
             if base_manifest is None:
-                found.setdefault((), _generator_position(self._documents(file), data))
+                found.setdefault((), _generator_position(self._documents(file), data, origin.get("configuredBy")))
             return found
 
         return rendered_manifest(file, doc_index, data, positions, app)
@@ -1122,9 +1122,20 @@ def _best_match(documents: list[Manifest], data: dict) -> Manifest | None:
     return candidates[0]
 
 
-def _generator_position(documents: list[Manifest], data: dict) -> tuple:
-    """Where a generated object (configMapGenerator, secretGenerator) is declared."""
-    name = (data.get("metadata") or {}).get("name") if isinstance(data.get("metadata"), dict) else ""
+def _generator_position(documents: list[Manifest], data: dict, generator=None) -> tuple:
+    """Where a generated object is declared: its configMapGenerator or secretGenerator entry, or
+    for an object of a chart that helmCharts inflates, that chart's entry (the one whose release
+    the object's labels name, else the only one)."""
+    metadata = found if isinstance(found := data.get("metadata"), dict) else {}
+    name = metadata.get("name") or ""
+    if isinstance(generator, dict) and generator.get("kind") == "HelmChartInflationGenerator":
+        labels = found if isinstance(found := metadata.get("labels"), dict) else {}
+        for document in documents:
+            charts = [(i, c) for i, c in enumerate(document.data.get("helmCharts") or []) if isinstance(c, dict)]
+            for i, chart in charts:
+                if len(charts) == 1 or labels.get("app.kubernetes.io/instance") in (chart.get("releaseName"),
+                                                                                   chart.get("name")):
+                    return document.positions.get(("helmCharts", i), (1, 1, 1, 1))
     for document in documents:
         for key in ("configMapGenerator", "secretGenerator"):
             entries = document.data.get(key)
