@@ -800,22 +800,21 @@ class _Stage:
         kustomization_dirs, chart_dirs, jsonnet_dirs = self._tool_directories()
         used_as_base: set[str] = set()
         inflated: set[str] = set()  # charts a kustomization inflates (helmCharts): its inputs, never roots
+        closures: dict[str, kustomizations.Closure] = {}
         for kdir in kustomization_dirs:
             file = kustomizations.find_kustomization(self.root, kdir)
             if file:
-                closure = kustomizations.closure(self.root, file, self.kustomization_cache)
+                closure = closures[kdir] = kustomizations.closure(self.root, file, self.kustomization_cache)
                 used_as_base.update(posixpath.dirname(k) for k in closure.kustomizations if k != file)
                 inflated.update(chart for k in closure.kustomizations.values() for chart in k.charts)
         jobs = []  # (sync set, how to render it): the tool roots render side by side
         for kdir in sorted(kustomization_dirs):
+            found = closures.get(kdir)
             if kdir in used_as_base or kdir in covered or _inside(kdir, chart_dirs):
-                if kdir in used_as_base or _inside(kdir, chart_dirs):
-                    file = kustomizations.find_kustomization(self.root, kdir)
-                    if file:
-                        self._mark_kustomize_inputs(kustomizations.closure(self.root, file, self.kustomization_cache))
+                if found is not None and (kdir in used_as_base or _inside(kdir, chart_dirs)):
+                    self._mark_kustomize_inputs(found)
                 continue
-            file = kustomizations.find_kustomization(self.root, kdir)
-            if file and self._component_alone(file):
+            if found is not None and self._component_alone(found.root):
                 continue
             sync_set = SyncSet(name=kdir, app=None, synced=synced)
             jobs.append((sync_set, lambda s=sync_set, d=kdir: self._kustomize(None, None, {}, _root_env(
@@ -849,14 +848,14 @@ class _Stage:
             self._add_root(roots, sync_set, newly_read=len(self.read) > before)  # (it only grows)
         return roots
 
-    def _component_alone(self, file: str) -> bool:
-        """Whether `file` is a kustomize Component: part of the kustomizations that list it, and no
-        root of its own (built alone, what it patches or replaces is not there). Its kustomization
-        and patches are inputs; the objects it adds are read as plain files, as leftovers are."""
-        component = kustomizations.closure(self.root, file, self.kustomization_cache).root
+    def _component_alone(self, component: kustomizations.Kustomization) -> bool:
+        """Whether `component` is a kustomize Component: part of the kustomizations that list it,
+        and no root of its own (built alone, what it patches or replaces is not there). Its
+        kustomization and patches are inputs; the objects it adds are read as plain files, as
+        leftovers are."""
         if component.data.get("kind") != "Component":
             return False
-        self.rendering.inputs[file] = KUSTOMIZATION
+        self.rendering.inputs[component.file] = KUSTOMIZATION
         for rel, role in component.files.items():
             if role != kustomizations.RESOURCE:
                 self.rendering.inputs.setdefault(rel, KUSTOMIZE_INPUT)
