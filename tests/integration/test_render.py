@@ -103,6 +103,32 @@ def test_a_file_beside_a_kustomization_that_it_leaves_out_is_checked_without_the
     assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("base/to-fill-in.yaml", 6)]
 
 
+def test_a_file_a_kustomization_lists_in_a_comment_is_switched_off_and_its_listed_siblings_are_judged_once(tmp_path):
+    """`#- x.yaml` in a kustomization switches a resource off: no build reads it, so it is judged
+    neither as a root nor as an Application (seen on cloud-native-toolkit/multi-tenancy-gitops:
+    1,500 Applications, each waiting for its entry to be uncommented and for the kustomization's
+    patch to add its repoURL, were errors). A file nothing names in the same folder is still read,
+    alone, and the listed files beside it only as the build renders them."""
+    root = copy("kustomize-overlays", tmp_path)
+    edit(root / "base/kustomization.yaml", "  - service.yaml\n",
+         "  - service.yaml\n  # - extra/commented.yaml\n  - extra/listed.yaml\n  #- extra/application.yaml\n")
+    (root / "base/extra").mkdir()
+    invalid = "  labels:\n    tier: not valid!\n"
+    for name in ("listed", "commented", "forgotten"):
+        (root / f"base/extra/{name}.yaml").write_text(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n"
+                                                    + invalid)
+    (root / "base/extra/application.yaml").write_text(  # (its repoURL: the kustomization's patch, once listed)
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: later\n  namespace: argocd\n"
+        "spec:\n  project: shop\n  destination: {server: https://kubernetes.default.svc, namespace: shop}\n"
+        "  source: {path: not-yet}\n")
+    edit(root / "base/kustomization.yaml", "configMapGenerator:", "commonLabels:\n  tier: web\nconfigMapGenerator:")
+    findings = check_repo(root)
+    assert not [f for f in findings if f.path == "base/extra/application.yaml"]
+    # listed.yaml is judged as the overlays build it (its label replaced), never alone beside forgotten.yaml
+    assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("base/extra/forgotten.yaml", 6)]
+    assert not [f for f in findings if f.path == "base/extra/commented.yaml"]
+
+
 def test_a_component_nothing_lists_is_no_root_and_its_objects_are_read_as_files(tmp_path):
     """A kustomize Component is part of the kustomizations that list it: built alone, what it
     replaces from is not there (seen on redhat-cop/gitops-catalog: every unlisted component was a
@@ -435,6 +461,36 @@ def test_app_of_apps_renders_the_applications_a_chart_creates(tmp_path):
     assert set(sets) == {"shop-root", "shop-a", "shop-b"}
     assert sets["shop-a"].parent is sets["shop-root"] and sets["shop-b"].parent is sets["shop-root"]
     assert [m.name for m in sets["shop-b"].objects] == ["b-settings"]  # the child's kustomization rendered
+
+
+@pytest.mark.parametrize("root_path", ["apps", "services/b"])
+def test_an_application_a_kustomization_lists_is_rendered_as_its_build_makes_it(tmp_path, root_path):
+    """Argo CD creates the Application a kustomization lists as the build makes it, its patches
+    applied, whether an Application here syncs the kustomization (`apps`) or none does (then it is
+    a root, read as if one pointed there). Read as plain YAML it named a path that does not exist
+    (seen on cloud-native-toolkit/multi-tenancy-gitops, whose patches add every repoURL)."""
+    root = copy("app-of-apps", tmp_path)
+    shutil.rmtree(root / "apps")
+    (root / "apps").mkdir()
+    (root / "apps/a.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: shop-a\n  namespace: argocd\n"
+        "  finalizers: [resources-finalizer.argocd.argoproj.io]\nspec:\n  project: shop\n"
+        "  source: {repoURL: https://gitlab.example.com/team/shop.git, targetRevision: main, path: services/to-patch}\n"
+        "  destination: {server: https://kubernetes.default.svc, namespace: shop-a}\n"
+        "  syncPolicy: {syncOptions: [CreateNamespace=true]}\n")
+    (root / "apps/kustomization.yaml").write_text(
+        "resources: [a.yaml]\npatches:\n  - target: {kind: Application}\n    patch: |-\n"
+        "      - {op: replace, path: /spec/source/path, value: services/a}\n")
+    edit(root / "argocd/root.yaml", "path: apps", f"path: {root_path}")
+    (root / "stray").mkdir()  # read alone, after the Applications are: once, whatever they read
+    (root / "stray/settings.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: stray\n"
+                                             "  labels:\n    tier: not valid!\n")
+    run = pipeline.validate(pipeline.Options(root=root, cache=False))
+    assert [(f.path, f.line) for f in with_rule(run.findings, "label-invalid")] == [("stray/settings.yaml", 6)]
+    sets = {s.name: s for s in run.rendering.sync_sets if s.app is not None}
+    assert [m.path for m in sets["shop-a"].objects] == ["services/a/configmap.yaml"]
+    assert sets["shop-a"].parent.name == ("shop-root" if root_path == "apps" else "apps")
+    assert not with_rule(run.findings, "application-path-missing")
 
 
 def test_a_child_applications_defect_is_reported_at_the_template_line_and_its_objects_under_its_name(tmp_path):

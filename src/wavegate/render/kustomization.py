@@ -9,6 +9,7 @@ themselves), which files a render depends on (the cache key) and where each patc
 from __future__ import annotations
 
 import posixpath
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,6 +45,7 @@ class Kustomization:
     charts: list[str] = field(default_factory=list)  # the folders of the local charts helmCharts inflates
     patches: list[Patch] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    disabled: list[str] = field(default_factory=list)  # files a commented-out list entry names (`#- x.yaml`)
 
     @property
     def directory(self) -> str:
@@ -145,7 +147,31 @@ def read(root: Path, rel_file: str) -> Kustomization:
             refer(entry.get("valuesFile"), OTHER)
             for value in _list(entry.get("additionalValuesFiles")):
                 refer(value, OTHER)
+    kustomization.disabled = [rel for rel in _commented_out(root, rel_file) if rel not in kustomization.files]
     return kustomization
+
+
+# A list entry turned into a comment: `#- argocd/app.yaml`, `# - ./app.yaml`.
+_COMMENTED_ENTRY = re.compile(rb"^[ \t]*#+[ \t]*-[ \t]+['\"]?([^\s#'\"]+)['\"]?[ \t]*$", re.MULTILINE)
+
+
+def _commented_out(root: Path, rel_file: str) -> list[str]:
+    """The manifest files (YAML or JSON, inside the repository) that a commented-out list entry of
+    the kustomization names: a resource switched off on purpose, which no build reads."""
+    try:
+        text = (root / rel_file).read_bytes()
+    except OSError:
+        return []
+    base = posixpath.dirname(rel_file)
+    found = []
+    for match in _COMMENTED_ENTRY.finditer(text):
+        value = match.group(1).decode("utf-8", "replace")
+        if not value.endswith((".yaml", ".yml", ".json")) or value.startswith("/") or _is_remote(value):
+            continue
+        target = posixpath.normpath(posixpath.join(base, value))
+        if not target.startswith("../") and target != ".." and (root / target).is_file():
+            found.append(target)
+    return found
 
 
 @dataclass
@@ -169,7 +195,7 @@ class Closure:
 
 def closure(root: Path, rel_file: str, cache: dict[str, Kustomization] | None = None) -> Closure:
     cache = {} if cache is None else cache
-    first = _cached(root, rel_file, cache)
+    first = read_cached(root, rel_file, cache)
     result = Closure(root=first)
     pending = [first]
     while pending:
@@ -183,11 +209,11 @@ def closure(root: Path, rel_file: str, cache: dict[str, Kustomization] | None = 
         for directory in current.directories:
             found = find_kustomization(root, directory)
             if found and found not in result.kustomizations:
-                pending.append(_cached(root, found, cache))
+                pending.append(read_cached(root, found, cache))
     return result
 
 
-def _cached(root: Path, rel_file: str, cache: dict[str, Kustomization]) -> Kustomization:
+def read_cached(root: Path, rel_file: str, cache: dict[str, Kustomization]) -> Kustomization:
     if rel_file not in cache:
         cache[rel_file] = read(root, rel_file)
     return cache[rel_file]

@@ -83,6 +83,7 @@ class Rendering:
 # Roles of input files (Rendering.inputs).
 KUSTOMIZATION = "kustomization"
 KUSTOMIZE_INPUT = "kustomize input"  # patches, generator sources, replacements, ...
+KUSTOMIZE_DISABLED = "kustomize resource, commented out"  # `#- app.yaml`: switched off, no build reads it
 HELM_TEMPLATE = "helm template"
 HELM_CHART_FILE = "helm chart file"  # Chart.yaml, values files, anything else in a chart
 HELM_VALUES = "helm values"  # a values file outside the chart

@@ -32,6 +32,7 @@ from wavegate.render.model import (
     HELM_VALUES,
     KUSTOMIZATION,
     KUSTOMIZE,
+    KUSTOMIZE_DISABLED,
     KUSTOMIZE_INPUT,
     PLUGIN,
     SOURCE_OVERRIDE,
@@ -137,11 +138,14 @@ class _Stage:
         self._files_read_found: dict[tuple, list[str]] = {}
         self._verdicts: dict[str, directory_source.FileResult] = {}
         self._manifest_files: dict[str, bool] = {}
+        self.disabled: set[str] = set()  # files switched off in a kustomization (_mark_disabled)
+        self.kustomized: set[str] = set()  # files a kustomization lists as resources (_mark_disabled)
 
     # -- the stage ------------------------------------------------------------------------------
 
     def run(self) -> Rendering:
         self._mark_skeletons()
+        self._mark_disabled()
         apps, known = self._top_level_applications()
         appsets = self._top_level(self._applicationsets())
         sets = self._applications(apps)
@@ -156,15 +160,17 @@ class _Stage:
         counter.finish()
         sets += self._children(sets, known)
         self.rendering.sync_sets = list(sets)
-        roots = self._roots(synced=not sets)
-        if not sets:
-            # No Application here: each root is read as if one pointed there. Applications that a
-            # root renders (a chart of Applications) are real ones Argo CD would create: render
-            # them, and read what they leave as roots no Application syncs.
-            children = self._children(roots, known)
-            if children:
-                self.rendering.sync_sets = list(children)
-                roots = self._roots(synced=False)
+        roots = self._tool_roots(synced=not sets)
+        # No Application here: each root is read as if one pointed there. Applications that a root
+        # renders (a chart of Applications) are real ones Argo CD would create: render them, and
+        # read what they leave as roots no Application syncs. With Applications here, the roots'
+        # Applications written in a kustomization's resources are rendered too (as the build makes
+        # them): written as plain YAML, they would have been.
+        children = self._children(roots, known, only=None if not sets else self.kustomized)
+        if children:
+            self.rendering.sync_sets = [*sets, *children]
+            roots = self._tool_roots(synced=False)
+        roots += self._leftover_roots(synced=not self.rendering.sync_sets)
         self.rendering.sync_sets.extend(roots)
         self.rendering.sync_sets.extend(appset_sets + self.later_appset_sets)
         self._report_skipped()
@@ -184,13 +190,34 @@ class _Stage:
                 if rel.startswith(prefix):
                     self.rendering.inputs[rel] = BACKSTAGE_SKELETON
 
+    def _mark_disabled(self) -> None:
+        """Files a kustomization names in a commented-out entry (`#- app.yaml`) and none lists are
+        switched off: no build reads them, and judged alone they lack what the kustomization's
+        patches would add. They are inputs, neither roots nor top-level Applications."""
+        kustomization_dirs, _, _ = self._tool_directories()
+        listed: set[str] = set()
+        disabled: set[str] = set()
+        for kdir in kustomization_dirs:
+            file = kustomizations.find_kustomization(self.root, kdir)
+            if file:
+                kustomization = kustomizations.read_cached(self.root, file, self.kustomization_cache)
+                resources = {rel for rel, role in kustomization.files.items() if role == kustomizations.RESOURCE}
+                if kustomization.data.get("kind") != "Component":  # (alone, a Component is no root: _component_alone)
+                    self.kustomized.update(resources)
+                listed.update(resources)
+                disabled.update(kustomization.disabled)
+        self.disabled = disabled - listed
+        for rel in self.disabled:
+            self.rendering.inputs.setdefault(rel, KUSTOMIZE_DISABLED)
+
     def _top_level(self, manifests: list[Manifest]) -> list[Manifest]:
         """Documents written as plain YAML: not a chart's templates (objects only once rendered),
-        nor a Backstage skeleton's."""
+        nor a Backstage skeleton's, nor a kustomization's resources (Argo CD creates those as the
+        build makes them, its patches applied)."""
         _, chart_dirs, _ = self._tool_directories()
         return [m for m in sorted(manifests, key=lambda m: (m.path, m.doc_index))
                 if not (posixpath.dirname(m.path) in chart_dirs or _inside(posixpath.dirname(m.path), chart_dirs)
-                        or m.path in self.rendering.inputs)]
+                        or m.path in self.rendering.inputs or m.path in self.kustomized)]
 
     def _top_level_applications(self) -> tuple[list[Application], set]:
         """The Applications written as plain YAML, one per namespace and name (Argo CD has one
@@ -270,16 +297,19 @@ class _Stage:
             sync_set.parent = parent
         return sets
 
-    def _children(self, parents: list[SyncSet], known: set, depth: int = 1) -> list[SyncSet]:
+    def _children(self, parents: list[SyncSet], known: set, depth: int = 1,
+                  only: set[str] | None = None) -> list[SyncSet]:
         """App-of-apps: the Applications that rendered syncs create, rendered in turn (each once, by
-        namespace and name, as Argo CD keys them; MAX_APP_DEPTH levels at most)."""
+        namespace and name, as Argo CD keys them; MAX_APP_DEPTH levels at most). `only`: of any
+        parent, synced or not, the Applications (and ApplicationSets) written in those files."""
         found: list[SyncSet] = []
         written: set | None = None  # the ApplicationSets written as plain YAML (looked up once)
         for parent in parents:
-            if not parent.synced:
+            if not parent.synced and only is None:
                 continue
+            objects = parent.objects if only is None else [m for m in parent.objects if m.path in only]
             children = []
-            for manifest in parent.objects:
+            for manifest in objects:
                 if not (manifest.kind == "Application" and manifest.group == ARGOCD_GROUP):
                     continue
                 child = Application(manifest)
@@ -288,7 +318,7 @@ class _Stage:
                 known.add(_identity(child))
                 children.append(child)
             # ApplicationSets a sync creates (here, not as plain YAML) generate Applications too.
-            appsets = self._applicationsets(parent.objects)
+            appsets = self._applicationsets(objects)
             if appsets:
                 if written is None:
                     written = {m.document_id for m in self._top_level(self._applicationsets())}
@@ -365,7 +395,7 @@ class _Stage:
         if source.path is None or _templated(source.path) or _templated(source.repo_url):
             return
         if not self._is_here(source):
-            if self.options.repo_url:
+            if self.options.repo_url and source.repo_url:  # (none at all: the schema check says it is required)
                 self._not_rendered(app, (*source.yaml_path, "repoURL"), sync_set, DIRECTORY, source.path,
                                    f"source {source.path or '/'} comes from {source.repo_url}, not from this "
                                    "repository", here=False)
@@ -413,7 +443,8 @@ class _Stage:
             self.filtered_out.update(set(unfiltered) - set(files))
         if only_manifests:  # a root no Application names: its manifests, not the data files beside them,
             # nor what a tool reads there (the kustomization of a folder that also holds a file it leaves out)
-            files = [rel for rel in files if rel not in self.rendering.inputs
+            # nor the files another sync set reads already (judged there, as that one renders them)
+            files = [rel for rel in files if rel not in self.rendering.inputs and rel not in self.read
                      and (rel.endswith(".jsonnet") or self._is_manifest_file(rel))]
         for rel in files:
             if rel.endswith(".jsonnet"):
@@ -792,10 +823,15 @@ class _Stage:
 
     # -- roots ----------------------------------------------------------------------------------
 
-    def _roots(self, synced: bool) -> list[SyncSet]:
-        """Whatever no Application rendered, read as Argo CD would if one pointed there."""
-        # A folder an Application of this repository names is its business, whatever it renders with.
-        covered = {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
+    def _covered(self) -> set[str]:
+        """The folders the Applications of this repository name: their business, whatever they render with."""
+        return {s.path for ss in self.rendering.sync_sets for s in ss.sources if s.here}
+
+    def _tool_roots(self, synced: bool) -> list[SyncSet]:
+        """The kustomizations and charts no Application rendered, built as Argo CD would if one
+        pointed there (again after the Applications they hold are rendered: what those cover is
+        theirs)."""
+        covered = self._covered()
         roots: list[SyncSet] = []
         kustomization_dirs, chart_dirs, jsonnet_dirs = self._tool_directories()
         used_as_base: set[str] = set()
@@ -831,6 +867,17 @@ class _Stage:
         self._in_parallel([job for _, job in jobs])
         for sync_set, _ in jobs:
             self._add_root(roots, sync_set)
+        return roots
+
+    def _leftover_roots(self, synced: bool) -> list[SyncSet]:
+        """The folders of the manifests nothing read (once, after every other sync set), each read
+        as a directory source would read it, without the files other sync sets read."""
+        covered = self._covered()
+        kustomization_dirs, chart_dirs, jsonnet_dirs = self._tool_directories()
+        roots: list[SyncSet] = []
+        for rel in self.disabled & self.read:  # (a source that reads it anyway judges it)
+            if self.rendering.inputs.get(rel) == KUSTOMIZE_DISABLED:
+                del self.rendering.inputs[rel]
         leftover: set[str] = set()
         for rel in sorted(self.loaded | set(self.documents)):
             if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
