@@ -121,12 +121,34 @@ def test_a_file_a_kustomization_lists_in_a_comment_is_switched_off_and_its_liste
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: later\n  namespace: argocd\n"
         "spec:\n  project: shop\n  destination: {server: https://kubernetes.default.svc, namespace: shop}\n"
         "  source: {path: not-yet}\n")
+    (root / "base/extra/broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n"
+                                                " labels: {}\n")  # (until its entry is uncommented)
+    edit(root / "base/kustomization.yaml", "  #- extra/application.yaml\n",
+         "  #- extra/application.yaml\n#- extra/broken.yaml\n")
     edit(root / "base/kustomization.yaml", "configMapGenerator:", "commonLabels:\n  tier: web\nconfigMapGenerator:")
     findings = check_repo(root)
-    assert not [f for f in findings if f.path == "base/extra/application.yaml"]
+    assert not [f for f in findings if f.path in ("base/extra/application.yaml", "base/extra/broken.yaml")]
     # listed.yaml is judged as the overlays build it (its label replaced), never alone beside forgotten.yaml
     assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("base/extra/forgotten.yaml", 6)]
     assert not [f for f in findings if f.path == "base/extra/commented.yaml"]
+
+
+def test_another_tools_template_beside_manifests_is_not_read_as_a_broken_manifest(tmp_path):
+    """A folder no Application reads may hold another tool's templates (khuedoan/homelab: an
+    Ansible role's Jinja `{% for %}` in a .yaml file beside valid manifests): their YAML breaks on
+    a template tag, so they are not manifests. A manifest broken elsewhere still is."""
+    root = copy("kustomize-overlays", tmp_path)
+    (root / "templates").mkdir()
+    (root / "templates/pool.yaml").write_text("apiVersion: cilium.io/v2alpha1\nkind: CiliumLoadBalancerIPPool\n"
+                                             "metadata:\n  name: default\nspec:\n  blocks:\n"
+                                             "    {% for cidr in pools %}\n    - cidr: {{ cidr }}\n    {% endfor %}\n")
+    (root / "templates/broken.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\n"
+                                               "  labels: [a\n")
+    (root / "templates/settings.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n"
+                                                 "  labels:\n    tier: not valid!\n")
+    findings = check_repo(root)
+    assert [f.path for f in with_rule(findings, "yaml-syntax")] == ["templates/broken.yaml"]
+    assert [(f.path, f.line) for f in with_rule(findings, "label-invalid")] == [("templates/settings.yaml", 6)]
 
 
 def test_a_component_nothing_lists_is_no_root_and_its_objects_are_read_as_files(tmp_path):

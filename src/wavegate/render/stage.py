@@ -919,6 +919,8 @@ class _Stage:
         return known
 
     def _reads_like_manifest(self, rel: str) -> bool:
+        if rel in self.broken and self._breaks_on_a_template_tag(rel):
+            return False  # another tool's template (Ansible's Jinja, a chart's outside its chart): not YAML yet
         documents = self._documents(rel)
         if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in documents):
             return True
@@ -926,6 +928,17 @@ class _Stage:
             text = self._text(rel) or ""
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
         return False
+
+    def _breaks_on_a_template_tag(self, rel: str) -> bool:
+        """Whether the YAML of `rel` breaks where a template tag (`{% ... %}`, `{{ ... }}`) stands:
+        on the line its syntax error names or the one before (the parser notices a line late)."""
+        lines = [p.line for p in self.repo.problems if p.path == rel and p.rule == "yaml-syntax" and p.line]
+        text = self._text(rel) if lines else None
+        if not text:
+            return False
+        source = text.splitlines()
+        near = [source[i] for line in lines[:1] for i in (line - 2, line - 1) if 0 <= i < len(source)]
+        return any("{%" in line or "{{" in line for line in near)
 
     def _add_root(self, roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
         if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
@@ -988,6 +1001,8 @@ class _Stage:
             role = self.rendering.inputs.get(rel)
             if problem.rule in DANGER_RULES and role != HELM_TEMPLATE:
                 kept.append(problem)  # whoever reads the file gets hurt, and someone will
+                continue
+            if role == KUSTOMIZE_DISABLED:  # (no one reads it until its entry is uncommented)
                 continue
             if rel in self.ignored and rel not in self.read:
                 continue
