@@ -441,7 +441,43 @@ libyaml_version(PyObject *module, PyObject *unused)
     return Py_BuildValue("(iii)", major, minor, patch);
 }
 
+/* Whether a mapping anywhere in `obj` (dicts and lists, as the loader builds them) has a null
+   value. Deeper than MAX_NULL_DEPTH: answered yes, and the caller's own walk decides. */
+#define MAX_NULL_DEPTH 512
+
+static int
+contains_null(PyObject *obj, int depth)
+{
+    if (depth > MAX_NULL_DEPTH)
+        return 1;
+    if (PyDict_CheckExact(obj)) {
+        PyObject *key, *value;
+        Py_ssize_t pos = 0;
+        while (PyDict_Next(obj, &pos, &key, &value)) {
+            if (value == Py_None)
+                return 1;
+            if ((PyDict_CheckExact(value) || PyList_CheckExact(value)) && contains_null(value, depth + 1))
+                return 1;
+        }
+    } else if (PyList_CheckExact(obj)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(obj); i++) {
+            PyObject *item = PyList_GET_ITEM(obj, i);
+            if ((PyDict_CheckExact(item) || PyList_CheckExact(item)) && contains_null(item, depth + 1))
+                return 1;
+        }
+    }
+    return 0;
+}
+
+static PyObject *
+has_null(PyObject *module, PyObject *obj)
+{
+    return PyBool_FromLong(contains_null(obj, 0));
+}
+
 static PyMethodDef methods[] = {
+    {"has_null", has_null, METH_O,
+     "has_null(data) -> whether a mapping anywhere in the data has a null value."},
     {"parse", parse, METH_VARARGS,
      "parse(text, resolve_value, resolve_key, values, keys, resolved_first, max_depth, max_nodes)\n"
      "-> [(document index, data, position table)] of the file's mapping documents, or None when the\n"

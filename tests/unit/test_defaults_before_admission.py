@@ -128,3 +128,26 @@ def test_builtin_defaults_follow_the_servers_functions():
     assert "replicas" not in deployment["spec"]  # the manifest's data is never changed
     secret = builtin_defaults({"kind": "Secret", "stringData": {"a": "b"}}, "", "v1", "Secret")
     assert secret == {"kind": "Secret", "type": "Opaque", "data": {"a": "Yg=="}}
+
+
+def test_null_fields_are_what_the_api_server_drops_when_it_decodes():
+    # `annotations:` written empty is null in YAML, no map at all once decoded into the Go struct.
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "labels": None},
+                  "spec": {"template": {"metadata": {"annotations": None},
+                                        "spec": {"containers": [{"name": "web", "image": "nginx:1", "env": None}]}}}}
+    out = builtin_defaults(deployment, "apps", "v1", "Deployment")
+    assert "labels" not in out["metadata"] and out["spec"]["template"]["metadata"] == {}
+    assert "env" not in out["spec"]["template"]["spec"]["containers"][0]
+    assert deployment["metadata"]["labels"] is None  # the manifest's data is never changed
+    role = {"kind": "Role", "metadata": {"name": "r", "annotations": None}, "rules": []}
+    assert builtin_defaults(role, "rbac.authorization.k8s.io", "v1", "Role") == {"kind": "Role",
+                                                                                 "metadata": {"name": "r"}, "rules": []}
+
+
+def test_the_pod_security_policies_read_an_empty_annotations_field_as_none(tmp_path):
+    # kubeflow/manifests (katib's postgres): `annotations:` left empty in the pod template made
+    # pod-security-baseline's AppArmor control a CEL error ("No matching overloads"), an error finding.
+    deployment = DEPLOYMENT.replace("{replicas}", "replicas: 1").replace(
+        "metadata: {labels: {app: web}}", "metadata:\n      labels: {app: web}\n      annotations:")
+    root = write_repo(tmp_path, {"d.yaml": deployment, "n.yaml": NAMESPACE})
+    assert [f.message for f in with_rule(check_repo(root), "policy-violation")] == []

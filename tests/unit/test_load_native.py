@@ -167,3 +167,18 @@ def test_native_manifests_pickle_with_their_positions(tmp_path):
     copy = pickle.loads(pickle.dumps(repo.manifests[0]))
     assert copy.data == repo.manifests[0].data
     assert copy.position(("data", "k")) == (6, 3) == repo.manifests[0].position(("data", "k"))
+
+
+def test_has_null_in_c_answers_what_the_python_walk_answers():
+    require_native_loader()
+    from wavegate import _native_loader
+    from wavegate.schemas.defaults import _has_null
+
+    deep: dict = {"a": 1}
+    for _ in range(600):  # (deeper than the C walk goes: it answers yes, the caller's walk decides)
+        deep = {"x": [deep]}
+    cases = [{}, {"a": None}, {"a": [None]}, {"a": [{"b": None}]}, {"a": {"b": {"c": 1}}, "d": [1, "x", {}]},
+             [{"a": None}], [None], {"a": ({"b": None},)}, deep]
+    answers = [_native_loader.has_null(case) for case in cases]
+    assert answers == [False, True, False, True, False, True, False, False, True]
+    assert answers[:-1] == [_has_null(case) for case in cases[:-1]] and _has_null(deep) is False

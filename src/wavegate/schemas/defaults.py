@@ -37,11 +37,19 @@ def admitted(store, manifest) -> dict:
 
 
 def builtin_defaults(data: dict, group: str, version: str, kind: str, kubernetes_version: str = "1.37") -> dict:
-    """A copy of a built-in object with the API server's defaults (of `kubernetes_version`) applied."""
+    """A copy of a built-in object as the API server holds it: without null fields (decoding into
+    Go structs drops them: `annotations:` left empty is no map at all, which a policy's
+    `.?annotations.orValue({})` must see as absent), with the defaults of `kubernetes_version`
+    applied. `data` itself when neither changes anything."""
     handler = _KINDS.get((group, version, kind))
-    if handler is None:
+    nulls = has_null(data)
+    if handler is None and not nulls:
         return data
     out = _copy(data)
+    if nulls:
+        _drop_nulls(out)
+    if handler is None:
+        return out
     if handler is _stateful_set:
         _stateful_set(out, _minor(kubernetes_version) >= 37)
     else:
@@ -56,6 +64,36 @@ def _copy(data: dict) -> dict:
         return marshal.loads(marshal.dumps(data))
     except ValueError:  # a value marshal cannot hold (never from the loader)
         return copy.deepcopy(data)
+
+
+def _has_null(data) -> bool:
+    """Whether a mapping anywhere in `data` has a null value (the native loader answers it in C)."""
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        values = value.values() if type(value) is dict else value
+        if type(value) is dict and None in values:
+            return True
+        pending.extend(v for v in values if type(v) is dict or type(v) is list)
+    return False
+
+
+try:
+    from wavegate._native_loader import has_null
+except ImportError:  # not built (or built before it had has_null)
+    has_null = _has_null
+
+
+def _drop_nulls(data) -> None:
+    pending = [data]
+    while pending:
+        value = pending.pop()
+        if type(value) is dict:
+            for key in [key for key, item in value.items() if item is None]:
+                del value[key]
+            pending.extend(v for v in value.values() if type(v) is dict or type(v) is list)
+        else:
+            pending.extend(v for v in value if type(v) is dict or type(v) is list)
 
 
 def _minor(version: str) -> int:
