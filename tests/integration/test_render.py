@@ -133,6 +133,21 @@ def test_a_file_a_kustomization_lists_in_a_comment_is_switched_off_and_its_liste
     assert not [f for f in findings if f.path == "base/extra/commented.yaml"]
 
 
+def test_a_patch_no_kustomization_uses_is_not_read_as_half_an_object(tmp_path):
+    """kubebuilder's scaffolds leave patches no kustomization names (kubeflow/manifests: a
+    Deployment patch without selector or containers was three schema errors). Named as a patch
+    under a kustomization's folder, such a file is an unused input; a file named otherwise is still
+    read alone."""
+    root = copy("kustomize-overlays", tmp_path)
+    half = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: shop\nspec:\n  replicas: 2\n"
+    for rel in ("base/metrics_patch.yaml", "base/patches/replicas.yaml", "overlays/dev/patch-probes.yaml"):
+        (root / rel).parent.mkdir(exist_ok=True)
+        (root / rel).write_text(half)
+    (root / "base/dispatcher.yaml").write_text(half.replace("shop", "dispatcher"))
+    findings = check_repo(root)
+    assert {f.path for f in with_rule(findings, "schema-required")} == {"base/dispatcher.yaml"}
+
+
 def test_another_tools_template_beside_manifests_is_not_read_as_a_broken_manifest(tmp_path):
     """A folder no Application reads may hold another tool's templates (khuedoan/homelab: an
     Ansible role's Jinja `{% for %}` in a .yaml file beside valid manifests): their YAML breaks on
@@ -513,6 +528,32 @@ def test_an_application_a_kustomization_lists_is_rendered_as_its_build_makes_it(
     assert [m.path for m in sets["shop-a"].objects] == ["services/a/configmap.yaml"]
     assert sets["shop-a"].parent.name == ("shop-root" if root_path == "apps" else "apps")
     assert not with_rule(run.findings, "application-path-missing")
+
+
+def test_applications_under_two_roots_are_alternatives_and_a_parent_creates_its_childrens_namespace(tmp_path):
+    """Without Applications here, each root stands for an Application elsewhere; two roots are
+    often alternatives (a cluster each), so what the Applications under one apply is compared with
+    its own only, as the roots' own objects are, and whether a namespace exists above them is the
+    outer Application's business (seen on alphagov/govuk-helm-charts: two bootstrap charts)."""
+    def application(name: str, path: str) -> str:
+        return ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n"
+                f"  name: {name}\n  namespace: argocd\n"
+                "spec:\n  project: shop\n"
+                f"  source: {{repoURL: https://gitlab.example.com/team/shop.git, targetRevision: main, path: {path}}}\n"
+                "  destination: {server: https://kubernetes.default.svc, namespace: shop}\n")
+    settings = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: shop\ndata: {}\n"
+    files = {"roots/a/a.yaml": application("shop-a", "services/a"), "roots/a/c.yaml": application("shop-c", "services/b"),
+             "roots/b/b.yaml": application("shop-b", "services/c"),
+             "roots/a/kustomization.yaml": "resources: [a.yaml, c.yaml]\n",
+             "roots/b/kustomization.yaml": "resources: [b.yaml]\n",
+             "services/a/settings.yaml": settings, "services/b/settings.yaml": settings,
+             "services/c/settings.yaml": settings, ".wavegate.yaml": "repoURL: https://gitlab.example.com/team/shop.git\n"}
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    findings = check_repo(tmp_path)
+    assert places(findings, "object-duplicate") == [("services/b/settings.yaml", 4, "shop-c")]  # (not shop-b's c)
+    assert not with_rule(findings, "namespace-not-created")
 
 
 def test_a_child_applications_defect_is_reported_at_the_template_line_and_its_objects_under_its_name(tmp_path):

@@ -214,6 +214,21 @@ def test_destination_namespace_nothing_creates(tmp_path):
     assert "CreateNamespace=true" in finding.hint
 
 
+def test_a_namespace_an_app_of_apps_parent_creates_exists_for_its_children_not_for_its_siblings(tmp_path):
+    # The parent syncs first: it creates team-web (CreateNamespace), then the child Application,
+    # whose objects find the namespace. A sibling creating it gives no such order.
+    parent = app(path="apps", options="[CreateNamespace=true]").replace("name: web", "name: parent")
+    sibling = app(path="other", options="[CreateNamespace=true]").replace("name: web", "name: sibling")
+    write_repo(tmp_path, {"argocd/parent.yaml": parent, "apps/child.yaml": app(),
+                          "manifests/a.yaml": configmap(None, "a"), "manifests/b.yaml": configmap("team-web", "b")})
+    assert with_rule(check_repo(tmp_path), "namespace-not-created") == []
+    write_repo(tmp_path, {"argocd/parent.yaml": sibling, "other/cm.yaml": configmap("team-web", "c"),
+                          "argocd/child.yaml": app()})
+    (tmp_path / "apps/child.yaml").unlink()
+    findings = with_rule(check_repo(tmp_path), "namespace-not-created")
+    assert sorted((f.path, f.line) for f in findings) == [("argocd/child.yaml", 14), ("manifests/b.yaml", 5)]
+
+
 def test_application_own_namespace_and_unsynced_files_are_not_checked(tmp_path):
     # argocd/ is not synced by the Application, so its namespace (argocd) needs no Namespace manifest;
     # neither does a stray file that no Application syncs.

@@ -78,8 +78,10 @@ def test_sync_options_parsing():
 
 def test_repository_urls_compare_across_notations():
     forms = ["https://GitLab.example.com/team/app.git", "https://gitlab.example.com/team/app/",
-             "git@gitlab.example.com:team/app.git", "ssh://git@gitlab.example.com:22/team/app"]
+             "git@gitlab.example.com:team/app.git", "ssh://git@gitlab.example.com:22/team/app",
+             "git@gitlab.example.com/team/app"]  # (Argo CD's IsSSHURL: an SSH URL without the colon)
     assert {canonical_repo_url(f) for f in forms} == {"gitlab.example.com/team/app"}
+    assert canonical_repo_url("team/app") != "gitlab.example.com/team/app"  # (a path, no host)
 
 
 def test_directory_source_selection(tmp_path):

@@ -149,13 +149,17 @@ def normalize_dir(path: str) -> str:
 
 
 _SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//).+)$")
+# `git@host/group/project`: no scp-like colon, yet an SSH URL to Argo CD (util/git IsSSHURL), which
+# normalizes it as it does `git@host:group/project`, so it finds the repository (and credentials)
+# configured for either (seen on alphagov/govuk-helm-charts).
+_SSH_WITHOUT_COLON = re.compile(r"^[^/:@]*@(?P<host>[^@/:]+)/(?P<path>[^@]+)$")
 
 
 def canonical_repo_url(url: str) -> str:
     """`host/group/project`, lowercase host, no scheme, user, port, `.git` or trailing slash:
     the same for every way of writing one GitLab repository's URL."""
     url = url.strip()
-    match = _SCP_LIKE.match(url) if "://" not in url else None
+    match = (_SCP_LIKE.match(url) or _SSH_WITHOUT_COLON.match(url)) if "://" not in url else None
     if match:
         host, path = match["host"], match["path"]
     else:

@@ -151,8 +151,9 @@ def read(root: Path, rel_file: str) -> Kustomization:
     return kustomization
 
 
-# A list entry turned into a comment: `#- argocd/app.yaml`, `# - ./app.yaml`.
-_COMMENTED_ENTRY = re.compile(rb"^[ \t]*#+[ \t]*-[ \t]+['\"]?([^\s#'\"]+)['\"]?[ \t]*$", re.MULTILINE)
+# A list entry turned into a comment: `#- argocd/app.yaml`, `# - ./app.yaml`, `#- path: patch.yaml`
+# (kubebuilder's scaffolds switch their webhook and cert-manager patches off so).
+_COMMENTED_ENTRY = re.compile(rb"^[ \t]*#+[ \t]*-[ \t]+(?:path:[ \t]*)?['\"]?([^\s#'\"]+)['\"]?[ \t]*$", re.MULTILINE)
 
 
 def _commented_out(root: Path, rel_file: str) -> list[str]:

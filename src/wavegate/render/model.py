@@ -84,6 +84,7 @@ class Rendering:
 KUSTOMIZATION = "kustomization"
 KUSTOMIZE_INPUT = "kustomize input"  # patches, generator sources, replacements, ...
 KUSTOMIZE_DISABLED = "kustomize resource, commented out"  # `#- app.yaml`: switched off, no build reads it
+KUSTOMIZE_UNUSED_PATCH = "kustomize patch nothing uses"  # `*_patch.yaml` beside a kustomization that names it nowhere
 HELM_TEMPLATE = "helm template"
 HELM_CHART_FILE = "helm chart file"  # Chart.yaml, values files, anything else in a chart
 HELM_VALUES = "helm values"  # a values file outside the chart

@@ -34,6 +34,7 @@ from wavegate.render.model import (
     KUSTOMIZE,
     KUSTOMIZE_DISABLED,
     KUSTOMIZE_INPUT,
+    KUSTOMIZE_UNUSED_PATCH,
     PLUGIN,
     SOURCE_OVERRIDE,
     RenderedSource,
@@ -173,6 +174,7 @@ class _Stage:
         roots += self._leftover_roots(synced=not self.rendering.sync_sets)
         self.rendering.sync_sets.extend(roots)
         self.rendering.sync_sets.extend(appset_sets + self.later_appset_sets)
+        self._link_parents()
         self._report_skipped()
         for sync_set in self.rendering.sync_sets:
             self.rendering.problems.extend(sync_set.problems)
@@ -882,6 +884,9 @@ class _Stage:
         for rel in sorted(self.loaded | set(self.documents)):
             if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
                 continue
+            if _unused_patch(rel, kustomization_dirs):
+                self.rendering.inputs[rel] = KUSTOMIZE_UNUSED_PATCH
+                continue
             if self._is_manifest_file(rel):
                 leftover.add(posixpath.dirname(rel))
         leftover.update(d for d in jsonnet_dirs if not _inside(d, chart_dirs) and d not in chart_dirs
@@ -945,6 +950,22 @@ class _Stage:
                 or id(sync_set) in self.skipped_in or any(not s.rendered for s in sync_set.sources)):
             roots.append(sync_set)
 
+    def _link_parents(self) -> None:
+        """An Application written as plain YAML that another Application's sync applies (a folder of
+        Applications, app-of-apps) is that one's child, as much as one a chart or kustomization
+        makes: the parent syncs first and creates it."""
+        orphans = {_identity(s.app): s for s in reversed(self.rendering.sync_sets) if s.app is not None and s.parent is None}
+        if not orphans:
+            return
+        for sync_set in self.rendering.sync_sets:
+            if sync_set.app is None or not sync_set.synced:
+                continue
+            for manifest in sync_set.objects:
+                if manifest.kind == "Application" and manifest.group == ARGOCD_GROUP:
+                    child = orphans.get((manifest.namespace or "", manifest.name or ""))
+                    if child is not None and child is not sync_set and child.parent is None:
+                        child.parent = sync_set
+
     def _report_skipped(self) -> None:
         """Each skipped file once, in the first sync set (in their final order) that reads it: which
         of the Applications that render on threads reads it first is a matter of timing."""
@@ -1002,7 +1023,7 @@ class _Stage:
             if problem.rule in DANGER_RULES and role != HELM_TEMPLATE:
                 kept.append(problem)  # whoever reads the file gets hurt, and someone will
                 continue
-            if role == KUSTOMIZE_DISABLED:  # (no one reads it until its entry is uncommented)
+            if role in (KUSTOMIZE_DISABLED, KUSTOMIZE_UNUSED_PATCH):  # (no one reads it)
                 continue
             if rel in self.ignored and rel not in self.read:
                 continue
@@ -1058,6 +1079,26 @@ class _Stage:
 # ---------------------------------------------------------------------------------------------
 
 MAX_APP_DEPTH = 5  # app-of-apps levels rendered; deeper is a tree nobody can review
+
+
+_PATCH_NAME = re.compile(r"(?:^|[-_.])patch(?:es)?(?:[-_.]|$)")
+
+
+def _unused_patch(rel: str, kustomization_dirs: set[str]) -> bool:
+    """Whether `rel`, which no kustomization reads, is one of their patches nobody uses: named as
+    a patch (`*_patch.yaml`, `patch-*.yaml`, or in a `patches/` folder) under a kustomization's
+    folder. Read alone it is half an object (kubebuilder's scaffolds leave several: a Deployment
+    patch without containers or selector)."""
+    folder = posixpath.dirname(rel)
+    parts = rel.split("/")
+    named = bool(_PATCH_NAME.search(parts[-1].rsplit(".", 1)[0])) or any(p in ("patch", "patches") for p in parts[:-1])
+    while named:
+        if folder in kustomization_dirs:
+            return True
+        if not folder:
+            return False
+        folder = posixpath.dirname(folder)
+    return False
 
 
 def _identity(app: Application) -> tuple[str, str]:

@@ -92,6 +92,24 @@ class Context:
                 return sync_set.objects
         return []
 
+    @cached_property
+    def _sync_set_by_app(self) -> dict[int, SyncSet]:
+        return self.rendering.by_app() if self.rendering is not None else {}
+
+    def lineage(self, app: Application) -> list[SyncSet]:
+        """The sync sets above `app`'s, nearest first (app-of-apps: the sync that created it, the
+        one that created that one, ...); the last is a root's when a root read as if an Application
+        pointed there created the chain."""
+        found: list[SyncSet] = []
+        own = self._sync_set_by_app.get(id(app.manifest))
+        seen = {id(own)}
+        parent = own.parent if own is not None else None
+        while parent is not None and id(parent) not in seen:  # (a cycle of Applications that create each other)
+            seen.add(id(parent))
+            found.append(parent)
+            parent = parent.parent
+        return found
+
     def apps_of(self, manifest: Manifest) -> list[Application]:
         """The Application whose sync applies this rendered object (none for an unsynced one)."""
         app = getattr(manifest, "app", None)

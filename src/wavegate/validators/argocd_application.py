@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import cached_property
 from pathlib import Path
 
@@ -83,8 +83,9 @@ NAMESPACE_NOT_CREATED = declare(
     title="Resources go into a namespace that nothing creates",
     rationale="""A namespaced resource can only be created in a namespace that exists. Argo CD creates it when
     a Namespace manifest is part of the sync (it orders Namespaces first) or when the Application has
-    CreateNamespace=true for its destination namespace; otherwise the namespace must already exist
-    in the cluster (list it under `namespaces:` in .wavegate.yaml). default, kube-system, kube-public
+    CreateNamespace=true for its destination namespace (so does an app-of-apps parent: it creates its
+    namespace before the child Application, so the child finds it); otherwise the namespace must
+    already exist in the cluster (list it under `namespaces:` in .wavegate.yaml). default, kube-system, kube-public
     and kube-node-lease always exist. A misspelt namespace fails the sync with 'namespaces "..." not
     found'.""")
 
@@ -231,6 +232,7 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
     existing = kube.SYSTEM_NAMESPACES | set(ctx.config.namespaces) | created
     has_apps = bool(ctx.applications)
     known = sorted(existing | {a.destination_namespace for a in ctx.applications if a.destination_namespace})
+    created_before = _namespaces_created_before(ctx)
 
     for manifest in repo.manifests:
         if not _checked(manifest, repo):
@@ -253,7 +255,7 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
                     f"namespace of Application {app.name} ({_where(app.manifest)})",
                     hint="Fine if meant (the AppProject must allow the namespace); otherwise delete metadata.namespace "
                          "to use the destination namespace.", key=False)
-        if namespace in existing or any(a.creates_namespace and a.destination_namespace == namespace for a in apps):
+        if namespace in existing or any(created_before(a, namespace) for a in apps):
             continue
         close = difflib.get_close_matches(namespace, [k for k in known if k != namespace], n=1, cutoff=0.75)
         yield NAMESPACE_NOT_CREATED.at(
@@ -269,7 +271,7 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
 
     for app in ctx.applications:
         destination = app.destination_namespace
-        if not destination or destination in existing or app.creates_namespace:
+        if not destination or destination in existing or created_before(app, destination):
             continue
         placed = [m for m in ctx.objects_of(app) if _checked(m, repo) and m.namespace is None]
         if not placed:
@@ -282,6 +284,23 @@ def _namespace_findings(repo: Repo, ctx) -> Iterable[Finding]:
             hint=f"Add - CreateNamespace=true to spec.syncPolicy.syncOptions, or a Namespace manifest named "
                  f"{destination}, or list it under namespaces in .wavegate.yaml if it exists in the cluster.",
             key=False)
+
+
+def _namespaces_created_before(ctx) -> Callable[[Application, str], bool]:
+    """Whether `namespace` exists before an Application syncs because it or an Application above it
+    (app-of-apps) creates it with CreateNamespace=true: a parent creates its namespace first and
+    only then the child Application (seen on alphagov/govuk-helm-charts: every child of app-config,
+    which creates `apps`, was an error). Under a root read as if an Application pointed there, that
+    Application and its CreateNamespace are elsewhere: not for this repository to say."""
+    def created(app: Application, namespace: str) -> bool:
+        if app.creates_namespace and app.destination_namespace == namespace:
+            return True
+        for sync_set in ctx.lineage(app):
+            above = sync_set.app
+            if above is None or (above.creates_namespace and above.destination_namespace == namespace):
+                return True
+        return False
+    return created
 
 
 def _unplaceable(manifest: Manifest, apps: list[Application], repo: Repo) -> Iterable[Finding]:

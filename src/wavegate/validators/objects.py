@@ -87,13 +87,22 @@ def placements(manifest: Manifest, repo: Repo, ctx) -> list[tuple]:
     if apps:
         for app in apps:
             namespace = "" if cluster_scoped else (manifest.namespace or app.destination_namespace or "")
-            keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("cluster", _cluster(app))))
+            keys.append((manifest.group, manifest.kind, namespace, manifest.name,
+                         ("cluster", _cluster(app), _root_above(app, ctx))))
     else:
         sync_set = ctx.sync_set_of(manifest)
         namespace = "" if cluster_scoped else (manifest.namespace or "")
         where = sync_set.name if sync_set is not None else posixpath.dirname(manifest.path)
-        keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("directory", where)))
+        keys.append((manifest.group, manifest.kind, namespace, manifest.name, ("directory", where, "")))
     return keys if len(keys) == 1 else list(dict.fromkeys(keys))
+
+
+def _root_above(app: Application, ctx) -> str:
+    """The root whose render created `app` (app-of-apps under a root read as if an Application
+    pointed there), or "": two roots are alternatives as often as not (one per cluster or
+    environment), so the Applications under each are compared among themselves, as the roots'
+    own objects are."""
+    return next((s.name for s in ctx.lineage(app) if s.app is None), "")
 
 
 def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
@@ -111,7 +120,7 @@ def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
                 continue  # one document that two Applications read: their business, not a copy
             reported = True
             line = earlier.position(("metadata", "name"))[0]
-            group, kind, namespace, name, (where, destination) = key
+            group, kind, namespace, name, (where, destination, _) = key
             place = f"in namespace {namespace}" if namespace else "(cluster-scoped)"
             target = (f"both applied to {destination}" if where == "cluster"
                       else f"both in {destination or 'the repository root'}/")
