@@ -27,7 +27,7 @@ DUPLICATE = declare(
     Copying a file and forgetting to rename the copy is the usual cause. wavegate compares what the
     same Application (or two Applications with the same destination) would apply; objects that no
     Application in the repository syncs are compared within what one root renders (a kustomization,
-    a chart, a directory).""")
+    a chart, a directory), and the Applications a root creates with the others that root creates.""")
 NAMESPACE_ON_CLUSTER_SCOPED = declare(
     id="object-namespace-on-cluster-scoped", family=_K, severity="error",
     title="A cluster-scoped object has metadata.namespace",
