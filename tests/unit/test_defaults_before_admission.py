@@ -151,3 +151,14 @@ def test_the_pod_security_policies_read_an_empty_annotations_field_as_none(tmp_p
         "metadata: {labels: {app: web}}", "metadata:\n      labels: {app: web}\n      annotations:")
     root = write_repo(tmp_path, {"d.yaml": deployment, "n.yaml": NAMESPACE})
     assert [f.message for f in with_rule(check_repo(root), "policy-violation")] == []
+
+
+def test_a_custom_resource_the_schema_refuses_never_reaches_the_policies_that_fail_on_it(tmp_path):
+    # argoproj-labs/argocd-operator's kubebuilder samples: an Application without spec. The API
+    # server refuses it on its schema (spec: Required value) before admission: the policies'
+    # `object.spec.project` is never evaluated, so no "resulted in error" finding.
+    application = ("apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: example\n"
+                   "  namespace: argocd\n  finalizers: [resources-finalizer.argocd.argoproj.io]\n")
+    findings = check_repo(write_repo(tmp_path, {"sample.yaml": application}))
+    assert [(f.rule, f.message) for f in findings if f.rule in ("schema-required", "policy-violation")] == [
+        ("schema-required", "spec: Required value")]

@@ -21,6 +21,7 @@ from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluat
 from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
+from wavegate.schemas.engine import CEL_SKIPPED, UNKNOWN_FIELD
 from wavegate.schemas.store import store_for
 from wavegate.validators import Context
 
@@ -50,10 +51,22 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace,
                          admitted=lambda manifest: admitted(store, manifest))
     violations = _violations(policies, repo.manifests, env, getattr(ctx, "results", None), store.fingerprint())
+    violations = [v for v in violations if not (v.error and _refused_before_admission(store, v.manifest))]
     exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
     document = exc.config_document(ctx.config.path, repo.root) if exceptions else None
     yield from exc.apply(violations, exceptions, policies, document, review=getattr(ctx, "exception_review", None),
                          central=exc.granted(policies, ctx.repo_url))
+
+
+def _refused_before_admission(store, manifest) -> bool:
+    """Whether the API server refuses the custom resource on its schema (a required field missing, a
+    wrong type, a CEL rule) before admission runs: then a policy that fails to evaluate on it (a
+    CEL error on the missing `spec`) is never asked, and the schema check's finding is the one."""
+    entry = store.lookup(manifest.api_version, manifest.kind) if store is not None else None
+    if entry is None or entry.unavailable or entry.origin == "kubernetes" or entry.dialect == "json":
+        return False
+    problems, _ = entry.validate(manifest.data)
+    return any(p.code not in (UNKNOWN_FIELD, CEL_SKIPPED) for p in problems)
 
 
 def _violations(policies: PolicySet, manifests: list, env: Environment, results, schemas: str) -> list[Violation]:
