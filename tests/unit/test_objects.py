@@ -43,6 +43,14 @@ def test_same_namespace_defined_twice_in_one_directory(tmp_path):
     assert "Namespace team-web (cluster-scoped) is already defined in manifests/namespace.yaml:4" in finding.message
 
 
+def test_a_namespaced_object_without_a_namespace_is_not_called_cluster_scoped(tmp_path):
+    # (argoproj-labs/argocd-operator's samples: "ArgoCD argocd-sample (cluster-scoped)", a namespaced kind)
+    role = ROLE.replace("  namespace: team-web\n", "")
+    write_repo(tmp_path, {"manifests/a.yaml": role, "manifests/b.yaml": role})
+    [finding] = with_rule(check_repo(tmp_path), "object-duplicate")
+    assert "Role " in finding.message and "(in the namespace it is applied to) is already defined" in finding.message
+
+
 def test_duplicate_synced_by_one_application_names_the_destination(tmp_path):
     write_repo(tmp_path, {"argocd/app.yaml": app(), "manifests/a.yaml": ROLE,
                           "manifests/b.yaml": ROLE.replace("  namespace: team-web\n", "")})

@@ -121,7 +121,8 @@ def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
             reported = True
             line = earlier.position(("metadata", "name"))[0]
             group, kind, namespace, name, (where, destination, _) = key
-            place = f"in namespace {namespace}" if namespace else "(cluster-scoped)"
+            place = (f"in namespace {namespace}" if namespace else "(cluster-scoped)" if kube.cluster_scoped(manifest, repo)
+                     else "(in the namespace it is applied to)")
             target = (f"both applied to {destination}" if where == "cluster"
                       else f"both in {destination or 'the repository root'}/")
             yield DUPLICATE.at(
