@@ -699,3 +699,19 @@ def _kube_version() -> str:
     from wavegate.schemas.kubernetes import resolve_version
 
     return resolve_version(None)
+
+
+def test_a_tools_own_configuration_is_no_manifest_unless_an_application_syncs_it(tmp_path):
+    """kind's, k3d's and skaffold's configuration files look like manifests (apiVersion, kind) but
+    no API server serves their groups (argoproj/argo-helm: a kind cluster config was an error,
+    "no metadata.name"). A folder an Application syncs is applied whole, so there it still counts."""
+    root = copy("kustomize-overlays", tmp_path)
+    (root / ".github").mkdir()
+    (root / ".github/kind.yaml").write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\nnodes:\n- role: control-plane\n")
+    (root / "skaffold.yaml").write_text("apiVersion: skaffold/v4beta6\nkind: Config\nbuild: {}\n")
+    (root / "k3d.yaml").write_text("apiVersion: k3d.io/v1alpha4\nkind: Simple\nmetadata:\n  name: dev\nservers: 1\n")
+    assert [f for f in check_repo(root) if f.path in (".github/kind.yaml", "skaffold.yaml", "k3d.yaml")] == []
+    (root / "plain").mkdir()
+    (root / "plain/kind.yaml").write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n")
+    edit(root / "argocd/dev.yaml", "path: overlays/dev", "path: plain")
+    assert [f.rule for f in check_repo(root) if f.path == "plain/kind.yaml"]

@@ -62,6 +62,7 @@ from wavegate.render.sourcetype import (
     with_overrides,
 )
 from wavegate.render.workspace import Workspace, unreachable
+from wavegate.schemas.store import NOT_APPLIED_GROUPS, split_api_version
 
 # Load problems that stay on a file kustomize or helm reads as an input (values, patches): they
 # are about the YAML itself. Problems about documents as Kubernetes objects do not apply there.
@@ -927,8 +928,9 @@ class _Stage:
         if rel in self.broken and self._breaks_on_a_template_tag(rel):
             return False  # another tool's template (Ansible's Jinja, a chart's outside its chart): not YAML yet
         documents = self._documents(rel)
-        if any(isinstance(d.data.get("kind"), str) and d.data.get("kind") for d in documents):
-            return True
+        kinds = [d for d in documents if isinstance(d.data.get("kind"), str) and d.data.get("kind")]
+        if kinds:  # (a tool's own configuration, such as kind's or skaffold's, is no manifest)
+            return not all(_tool_configuration(d) for d in kinds)
         if rel in self.broken or any("kind" in d.data for d in documents):
             text = self._text(rel) or ""
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
@@ -1079,6 +1081,11 @@ class _Stage:
 # ---------------------------------------------------------------------------------------------
 
 MAX_APP_DEPTH = 5  # app-of-apps levels rendered; deeper is a tree nobody can review
+
+
+def _tool_configuration(document: Manifest) -> bool:
+    api_version = document.data.get("apiVersion")
+    return isinstance(api_version, str) and split_api_version(api_version)[0] in NOT_APPLIED_GROUPS
 
 
 _PATCH_NAME = re.compile(r"(?:^|[-_.])patch(?:es)?(?:[-_.]|$)")

@@ -42,8 +42,17 @@ SHIPPED_FILES = {
     "scaffolder.backstage.io": "backstage.yaml",
     "kro.run": "kro.yaml",
 }
-# Configuration read by tools, never applied to a cluster: nothing to check against a schema.
-NOT_APPLIED_GROUPS = frozenset({"kustomize.config.k8s.io", "config.kubernetes.io"})
+# Configuration read by tools, never applied to a cluster (no API server serves these groups):
+# nothing to check against a schema, and a file of nothing else is no manifest.
+NOT_APPLIED_GROUPS = frozenset({
+    "kustomize.config.k8s.io", "config.kubernetes.io", "kpt.dev", "fn.kpt.dev",  # kustomize, kpt
+    "kind.x-k8s.io", "k3d.io", "ctlptl.dev", "clusterctl.cluster.x-k8s.io", "kubeadm.k8s.io",  # clusters
+    "skaffold",  # skaffold.yaml (apiVersion skaffold/v4beta*)
+    # the components' own configuration files (kubelet, scheduler, API server, audit policy, ...)
+    "kubelet.config.k8s.io", "kubeproxy.config.k8s.io", "kubescheduler.config.k8s.io",
+    "apiserver.config.k8s.io", "controllermanager.config.k8s.io", "audit.k8s.io", "kubectl.config.k8s.io",
+    "client.authentication.k8s.io", "controller-runtime.sigs.k8s.io",
+})
 
 
 class SchemaSourceError(ConfigError):
