@@ -139,6 +139,15 @@ def test_null_fields_are_what_the_api_server_drops_when_it_decodes():
     assert "labels" not in out["metadata"] and out["spec"]["template"]["metadata"] == {}
     assert "env" not in out["spec"]["template"]["spec"]["containers"][0]
     assert deployment["metadata"]["labels"] is None  # the manifest's data is never changed
+    job = {"kind": "Job", "metadata": {"name": "j", "labels": {"a": None}},
+           "spec": {"template": {"spec": {"containers": [{"name": "c", "image": "busybox:1",
+                                                          "resources": {"requests": {"cpu": None}, "limits": None}}]}}}}
+    out = builtin_defaults(job, "batch", "v1", "Job")
+    assert out["metadata"]["labels"] == {"a": ""}  # a map's null entry: its zero value, as the server stores it
+    assert out["spec"]["template"]["spec"]["containers"][0]["resources"] == {"requests": {"cpu": "0"}}
+    limits = {"kind": "LimitRange", "spec": {"limits": [{"type": "Container", "max": None, "min": {"cpu": None}}]}}
+    assert builtin_defaults(limits, "", "v1", "LimitRange")["spec"]["limits"] == [{"type": "Container",
+                                                                                   "min": {"cpu": "0"}}]
     role = {"kind": "Role", "metadata": {"name": "r", "annotations": None}, "rules": []}
     assert builtin_defaults(role, "rbac.authorization.k8s.io", "v1", "Role") == {"kind": "Role",
                                                                                  "metadata": {"name": "r"}, "rules": []}

@@ -39,15 +39,15 @@ def admitted(store, manifest) -> dict:
 def builtin_defaults(data: dict, group: str, version: str, kind: str, kubernetes_version: str = "1.37") -> dict:
     """A copy of a built-in object as the API server holds it: without null fields (decoding into
     Go structs drops them: `annotations:` left empty is no map at all, which a policy's
-    `.?annotations.orValue({})` must see as absent), with the defaults of `kubernetes_version`
-    applied. `data` itself when neither changes anything."""
+    `.?annotations.orValue({})` must see as absent; a map's null entry is its zero value), with the
+    defaults of `kubernetes_version` applied. `data` itself when neither changes anything."""
     handler = _KINDS.get((group, version, kind))
     nulls = has_null(data)
     if handler is None and not nulls:
         return data
     out = _copy(data)
     if nulls:
-        _drop_nulls(out)
+        _drop_nulls(out, kind)
     if handler is None:
         return out
     if handler is _stateful_set:
@@ -84,16 +84,32 @@ except ImportError:  # not built (or built before it had has_null)
     has_null = _has_null
 
 
-def _drop_nulls(data) -> None:
-    pending = [data]
+# Go maps among the fields of the built-in kinds: a null entry of one decodes to the zero value
+# (a resource quantity "0", a string ""), where a null struct field is simply absent.
+_QUANTITY_MAPS = frozenset({"limits", "requests", "hard", "capacity", "overhead", "max", "min", "default",
+                            "defaultRequest", "maxLimitRequestRatio"})
+_STRING_MAPS = frozenset({"labels", "annotations", "matchLabels", "nodeSelector", "data", "stringData", "binaryData",
+                          "parameters", "volumeAttributes"})
+_SELECTOR_MAPS = frozenset({"Service", "ReplicationController"})  # (elsewhere `selector` is a LabelSelector)
+
+
+def _drop_nulls(data: dict, kind: str) -> None:
+    """Null fields dropped, null entries of maps made their zero value, as decoding into the Go
+    types does."""
+    pending: list[tuple[object, str]] = [(data, "")]
     while pending:
-        value = pending.pop()
+        value, key = pending.pop()
         if type(value) is dict:
-            for key in [key for key, item in value.items() if item is None]:
-                del value[key]
-            pending.extend(v for v in value.values() if type(v) is dict or type(v) is list)
-        else:
-            pending.extend(v for v in value if type(v) is dict or type(v) is list)
+            zero = "0" if key in _QUANTITY_MAPS else "" if key in _STRING_MAPS or (
+                key == "selector" and kind in _SELECTOR_MAPS) else None
+            for name in [name for name, item in value.items() if item is None]:
+                if zero is None:
+                    del value[name]
+                else:
+                    value[name] = zero
+            pending.extend((item, name) for name, item in value.items() if type(item) is dict or type(item) is list)
+        elif type(value) is list:
+            pending.extend((item, "") for item in value if type(item) is dict or type(item) is list)
 
 
 def _minor(version: str) -> int:
