@@ -242,3 +242,13 @@ def test_without_applications_namespaces_are_not_judged(tmp_path):
     # lives elsewhere: whether the namespace will exist is not for this repository to say.
     write_repo(tmp_path, {"cm.yaml": configmap("team-x")})
     assert with_rule(check_repo(tmp_path), "namespace-not-created") == []
+
+
+def test_a_source_without_repo_url_is_the_schemas_finding_not_a_source_from_nowhere(tmp_path):
+    # (cloud-native-toolkit/multi-tenancy-gitops: "not rendered: source ... comes from , not from
+    # this repository" beside the schema's "spec.source.repoURL: Required value")
+    write_repo(tmp_path, {"argocd/app.yaml": app().replace(f"        repoURL: {THIS_REPO}\n", ""),
+                          "manifests/ns.yaml": NAMESPACE, ".wavegate.yaml": f"repoURL: {THIS_REPO}\n"})
+    findings = check_repo(tmp_path)
+    assert [f.message for f in with_rule(findings, "schema-required")] == ["spec.source.repoURL: Required value"]
+    assert not [f for f in with_rule(findings, "render-not-rendered") if "comes from" in f.message]
