@@ -324,6 +324,18 @@ def test_helm_templates_and_values_are_never_read_as_manifests(tmp_path):
     assert [f for f in check_repo(root) if f.severity >= Severity.WARNING] == []
 
 
+def test_a_chart_file_its_templates_render_with_tpl_is_no_broken_yaml_but_a_values_file_is(tmp_path):
+    """open-telemetry/opentelemetry-helm-charts keeps CRDs in conf/ with `{{- if .Values.crds.create }}`
+    on line 1, for `tpl (.Files.Get ...)`: a template, not broken YAML. helm parses values files
+    itself, so one that breaks is still reported."""
+    root = copy("helm-chart", tmp_path)
+    (root / "charts/shop/conf").mkdir()
+    (root / "charts/shop/conf/crd.yaml").write_text("{{- if .Values.crds }}\napiVersion: v1\nkind: ConfigMap\n{{- end }}\n")
+    assert not with_rule(check_repo(root), "yaml-syntax")
+    (root / "charts/shop/values-extra.yaml").write_text("{{- if .Values.crds }}\nx: 1\n")
+    assert [f.path for f in with_rule(check_repo(root), "yaml-syntax")] == ["charts/shop/values-extra.yaml"]
+
+
 def test_a_local_dependency_renders_offline(tmp_path):
     run = pipeline.render(pipeline.prepare(pipeline.Options(root=FIXTURES / "helm-chart")))
     teams = {m.name: m.data["data"]["team"] for m in run.repo.manifests if m.kind == "ConfigMap"}

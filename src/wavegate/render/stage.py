@@ -1027,6 +1027,8 @@ class _Stage:
                 continue
             if role in (KUSTOMIZE_DISABLED, KUSTOMIZE_UNUSED_PATCH):  # (no one reads it)
                 continue
+            if role == HELM_CHART_FILE and not _read_by_helm_as_yaml(rel) and self._breaks_on_a_template_tag(rel):
+                continue  # a template the chart's own templates render (tpl .Files.Get), not YAML yet
             if rel in self.ignored and rel not in self.read:
                 continue
             if rel in self.read and role is None:
@@ -1081,6 +1083,13 @@ class _Stage:
 # ---------------------------------------------------------------------------------------------
 
 MAX_APP_DEPTH = 5  # app-of-apps levels rendered; deeper is a tree nobody can review
+
+
+def _read_by_helm_as_yaml(rel: str) -> bool:
+    """Chart.yaml, requirements.yaml and values files: what helm itself parses as YAML. A chart's
+    other files are read only by its templates (`.Files.Get`), often through `tpl`."""
+    name = posixpath.basename(rel)
+    return name in ("Chart.yaml", "requirements.yaml") or name.startswith("values")
 
 
 def _tool_configuration(document: Manifest) -> bool:
