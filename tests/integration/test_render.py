@@ -727,3 +727,24 @@ def test_a_tools_own_configuration_is_no_manifest_unless_an_application_syncs_it
     (root / "plain/kind.yaml").write_text("kind: Cluster\napiVersion: kind.x-k8s.io/v1alpha4\n")
     edit(root / "argocd/dev.yaml", "path: overlays/dev", "path: plain")
     assert [f.rule for f in check_repo(root) if f.path == "plain/kind.yaml"]
+
+
+def test_test_data_is_read_only_where_an_application_syncs_it(tmp_path):
+    """A `testdata` folder holds test fixtures, often broken on purpose (argoproj/argo-rollouts'
+    kubectl plugin): no root, no top-level Application. An Application that syncs one is obeyed."""
+    root = copy("kustomize-overlays", tmp_path)
+    invalid = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    tier: not valid!\n"
+    (root / "cmd/lint/testdata/chart/templates").mkdir(parents=True)
+    (root / "cmd/lint/testdata/invalid.yaml").write_text(invalid)
+    (root / "cmd/lint/testdata/app.yaml").write_text(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: fixture, namespace: argocd}\n"
+        "spec: {project: default, source: {repoURL: https://gitlab.example.com/team/shop.git, path: nowhere},\n"
+        "       destination: {server: https://kubernetes.default.svc, namespace: x}}\n")
+    (root / "cmd/lint/testdata/kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    (root / "cmd/lint/testdata/chart/Chart.yaml").write_text("apiVersion: v2\nname: c\nversion: 1.0.0\n")
+    (root / "cmd/lint/testdata/chart/templates/cm.yaml").write_text("{{ fail \"on purpose\" }}\n")
+    assert [f for f in check_repo(root) if f.path.startswith("cmd/")] == []
+    (root / "synced/testdata").mkdir(parents=True)
+    (root / "synced/testdata/invalid.yaml").write_text(invalid)
+    edit(root / "argocd/dev.yaml", "path: overlays/dev", "path: synced/testdata")
+    assert [(f.path, f.line) for f in with_rule(check_repo(root), "label-invalid")] == [("synced/testdata/invalid.yaml", 6)]

@@ -220,7 +220,8 @@ class _Stage:
         _, chart_dirs, _ = self._tool_directories()
         return [m for m in sorted(manifests, key=lambda m: (m.path, m.doc_index))
                 if not (posixpath.dirname(m.path) in chart_dirs or _inside(posixpath.dirname(m.path), chart_dirs)
-                        or m.path in self.rendering.inputs or m.path in self.kustomized)]
+                        or m.path in self.rendering.inputs or m.path in self.kustomized
+                        or _in_test_data(posixpath.dirname(m.path)))]
 
     def _top_level_applications(self) -> tuple[list[Application], set]:
         """The Applications written as plain YAML, one per namespace and name (Argo CD has one
@@ -849,6 +850,8 @@ class _Stage:
         jobs = []  # (sync set, how to render it): the tool roots render side by side
         for kdir in sorted(kustomization_dirs):
             found = closures.get(kdir)
+            if _in_test_data(kdir) and kdir not in covered:
+                continue
             if kdir in used_as_base or kdir in covered or _inside(kdir, chart_dirs):
                 if found is not None and (kdir in used_as_base or _inside(kdir, chart_dirs)):
                     self._mark_kustomize_inputs(found)
@@ -860,6 +863,8 @@ class _Stage:
                 d, self.options.revision), s, base=d)))
         dependencies = {d for cdir in chart_dirs for d in _local_dependencies(self.root, cdir)}
         for cdir in sorted(chart_dirs):
+            if _in_test_data(cdir) and cdir not in covered:
+                continue
             if cdir in kustomization_dirs or cdir in covered or _inside(cdir, chart_dirs - {cdir}) \
                     or cdir in dependencies or cdir in inflated:
                 self._mark_chart(cdir)
@@ -884,6 +889,8 @@ class _Stage:
         leftover: set[str] = set()
         for rel in sorted(self.loaded | set(self.documents)):
             if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
+                continue
+            if _in_test_data(posixpath.dirname(rel)):
                 continue
             if _unused_patch(rel, kustomization_dirs):
                 self.rendering.inputs[rel] = KUSTOMIZE_UNUSED_PATCH
@@ -1083,6 +1090,13 @@ class _Stage:
 # ---------------------------------------------------------------------------------------------
 
 MAX_APP_DEPTH = 5  # app-of-apps levels rendered; deeper is a tree nobody can review
+
+
+def _in_test_data(folder: str) -> bool:
+    """Whether `folder` is, or is in, a `testdata` folder: test fixtures, by the convention Go's
+    tools keep (argoproj/argo-rollouts: its kubectl plugin's deliberately broken manifests were
+    errors). Read only when an Application syncs them; never a root, never a top-level Application."""
+    return "testdata" in folder.split("/")
 
 
 def _read_by_helm_as_yaml(rel: str) -> bool:
