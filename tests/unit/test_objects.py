@@ -177,3 +177,15 @@ def test_scope_lookup():
     assert kube.cluster_scoped(("", "Namespace")) and kube.cluster_scoped(("storage.k8s.io", "CSIDriver"))
     assert kube.namespaced(("argoproj.io", "Application")) and not kube.cluster_scoped(("argoproj.io", "AppProject"))
     assert kube.scope(("example.com", "Widget")) is None
+
+
+def test_a_folder_no_application_syncs_is_not_compared_but_two_applications_of_one_name_are(tmp_path):
+    # argoproj-labs/argocd-operator's examples/: one ArgoCD object in twelve variants, alternatives
+    # that nothing here syncs. Applications written as plain YAML are taken to exist: two of one
+    # name (vfarcic/argocd-production) are still one too many.
+    write_repo(tmp_path, {"argocd/app.yaml": app(), "manifests/role.yaml": ROLE,
+                          "examples/a.yaml": ROLE, "examples/b.yaml": ROLE,
+                          "argocd/again.yaml": app(path="elsewhere")})
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere/ns.yaml").write_text(NAMESPACE)
+    assert [f.path for f in with_rule(check_repo(tmp_path), "object-duplicate")] == ["argocd/app.yaml"]

@@ -25,9 +25,11 @@ DUPLICATE = declare(
     CD applies both, one after the other, so the object ends up as whichever came last and the
     Application never settles (or reports a shared-resource conflict when two Applications own it).
     Copying a file and forgetting to rename the copy is the usual cause. wavegate compares what the
-    same Application (or two Applications with the same destination) would apply; objects that no
-    Application in the repository syncs are compared within what one root renders (a kustomization,
-    a chart, a directory), and the Applications a root creates with the others that root creates.""")
+    same Application (or two Applications with the same destination) would apply. In a repository
+    without Applications, each root (a kustomization, a chart, a directory) stands for one: what it
+    renders is compared, and the Applications it creates with the others it creates. Where there
+    are Applications, a root none of them syncs is checked object by object and not compared, except
+    for Applications and ApplicationSets written as plain YAML, which wavegate takes to exist.""")
 NAMESPACE_ON_CLUSTER_SCOPED = declare(
     id="object-namespace-on-cluster-scoped", family=_K, severity="error",
     title="A cluster-scoped object has metadata.namespace",
@@ -105,10 +107,22 @@ def _root_above(app: Application, ctx) -> str:
     return next((s.name for s in ctx.lineage(app) if s.app is None), "")
 
 
+def _unsynced_root_object(manifest: Manifest, ctx) -> bool:
+    """An object of a root that nothing in this repository syncs, where Applications are: checked
+    on its own, never compared (two files of such a folder are as often alternatives, such as
+    examples). Applications and ApplicationSets are the exception: wavegate takes those written as
+    plain YAML to exist, so two of one name are one too many."""
+    sync_set = ctx.sync_set_of(manifest)
+    return (sync_set is not None and not sync_set.synced and sync_set.appset is None
+            and not (manifest.group == model.ARGOCD_GROUP and manifest.kind in ("Application", "ApplicationSet")))
+
+
 def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
     first: dict[tuple, Manifest] = {}
     for manifest in objects:
         if not _applied(manifest):
+            continue
+        if not ctx.apps_of(manifest) and _unsynced_root_object(manifest, ctx):
             continue
         reported = False
         for key in placements(manifest, repo, ctx):
