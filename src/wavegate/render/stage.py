@@ -129,9 +129,8 @@ class _Stage:
         self.broken: set[str] = set()
         for manifest in (*repo.manifests, *repo.untyped):
             self.documents.setdefault(manifest.path, []).append(manifest)
-        for problem in repo.problems:
-            if problem.rule != "yaml-duplicate-key":
-                self.broken.add(problem.path)
+        self.syntax_error_line: dict[str, int] = {}  # the first line a file's YAML breaks on
+        self._note_problems(repo.problems)
         self.loaded = set(repo.files)
         self.repo_files = frozenset(repo.files)
         self.listing = repo.listing or Listing(repo.root)
@@ -943,16 +942,22 @@ class _Stage:
             return all(word in text for word in ("apiVersion:", "kind:", "metadata:"))
         return False
 
+    def _note_problems(self, problems: list[Finding]) -> None:
+        for problem in problems:
+            if problem.rule != "yaml-duplicate-key":
+                self.broken.add(problem.path)
+            if problem.rule == "yaml-syntax" and problem.line:
+                self.syntax_error_line.setdefault(problem.path, problem.line)
+
     def _breaks_on_a_template_tag(self, rel: str) -> bool:
         """Whether the YAML of `rel` breaks where a template tag (`{% ... %}`, `{{ ... }}`) stands:
         on the line its syntax error names or the one before (the parser notices a line late)."""
-        lines = [p.line for p in self.repo.problems if p.path == rel and p.rule == "yaml-syntax" and p.line]
-        text = self._text(rel) if lines else None
-        if not text:
+        line = self.syntax_error_line.get(rel)
+        text = self._text(rel) if line else None
+        if not text or line is None:
             return False
         source = text.splitlines()
-        near = [source[i] for line in lines[:1] for i in (line - 2, line - 1) if 0 <= i < len(source)]
-        return any("{%" in line or "{{" in line for line in near)
+        return any("{%" in source[i] or "{{" in source[i] for i in (line - 2, line - 1) if 0 <= i < len(source))
 
     def _add_root(self, roots: list[SyncSet], sync_set: SyncSet, newly_read: bool = False) -> None:
         if (sync_set.objects or sync_set.untyped or newly_read or sync_set.problems
@@ -963,7 +968,8 @@ class _Stage:
         """An Application written as plain YAML that another Application's sync applies (a folder of
         Applications, app-of-apps) is that one's child, as much as one a chart or kustomization
         makes: the parent syncs first and creates it."""
-        orphans = {_identity(s.app): s for s in reversed(self.rendering.sync_sets) if s.app is not None and s.parent is None}
+        orphans = {_identity(s.app): s for s in reversed(self.rendering.sync_sets)
+                   if s.app is not None and s.parent is None}
         if not orphans:
             return
         for sync_set in self.rendering.sync_sets:
@@ -971,7 +977,7 @@ class _Stage:
                 continue
             for manifest in sync_set.objects:
                 if manifest.kind == "Application" and manifest.group == ARGOCD_GROUP:
-                    child = orphans.get((manifest.namespace or "", manifest.name or ""))
+                    child = orphans.get(_identity(manifest))
                     if child is not None and child is not sync_set and child.parent is None:
                         child.parent = sync_set
 
@@ -1051,8 +1057,7 @@ class _Stage:
             self.loaded.add(rel)
             manifests, problems = load_file(self.root, rel, self.options.limits, lazy_positions=True)
             self.documents[rel] = manifests
-            if any(p.rule != "yaml-duplicate-key" for p in problems):
-                self.broken.add(rel)
+            self._note_problems(problems)
             self.repo.problems.extend(problems)
         return self.documents.get(rel, [])
 
@@ -1131,9 +1136,10 @@ def _unused_patch(rel: str, kustomization_dirs: set[str]) -> bool:
     return False
 
 
-def _identity(app: Application) -> tuple[str, str]:
+def _identity(app: Application | Manifest) -> tuple[str, str]:
     """How Argo CD tells Applications apart: namespace and name (one object per pair)."""
-    return (app.manifest.namespace or "", app.name)
+    manifest = app.manifest if isinstance(app, Application) else app
+    return (manifest.namespace or "", manifest.name or "")
 
 
 def _tool_identity(binary: Path) -> list:
