@@ -69,7 +69,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
         if store is None:
             loaded = _load_files(root, paths, limits)
         else:
-            loaded, repo.digests = _load_cached(root, paths, limits, store, tree.stats if tree is not None else {})
+            loaded, repo.digests, repo.parsed = _load_cached(root, paths, limits, store,
+                                                             tree.stats if tree is not None else {})
         for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
             repo.files.append(rel)
             for manifest in manifests:
@@ -85,11 +86,13 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     return repo
 
 
-def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict) -> tuple[list, dict[str, str]]:
+def _load_cached(root: Path, paths: list[str], limits: Limits, store,
+                 tree: dict) -> tuple[list, dict[str, str], set[str]]:
     """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
     by its content hash: a file whose size, time and inode did not change is not read, one whose
-    content did not change is not parsed. Also the content hash of each regular file. `tree`:
-    (size, mtime, inode, content hash) of files, just taken (wavegate.cache.tree_state)."""
+    content did not change is not parsed. Also the content hash of each regular file, and the files
+    parsed (not found in the store). `tree`: (size, mtime, inode, content hash) of files, just
+    taken (wavegate.cache.tree_state)."""
     from wavegate.cache import content_digest
 
     results: list = [None] * len(paths)
@@ -147,7 +150,7 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict
         if i in raws:
             store.put(paths[i], stats[i], digests[paths[i]], _to_store(result))
     store.save()
-    return results, digests
+    return results, digests, {paths[i] for i in missing}
 
 
 def _to_store(result: tuple[list[Manifest], list[Finding], bool]) -> tuple:

@@ -219,22 +219,35 @@ class Repo:
     skip_marked: set[str] | None = None
     # The content hash of each regular file, when it was loaded with a cache (wavegate.cache).
     digests: dict[str, str] = field(default_factory=dict)
+    # The files parsed by this load, not found in the cache (None: every file, as without a cache).
+    parsed: set[str] | None = None
     listing: Listing | None = field(default=None, repr=False, compare=False)  # its directories, as read
     # The manifests by kind, for by_kind, with the list (itself, not a copy) and length they were sorted from.
-    _kinds: tuple[list[Manifest], int, dict[str, list[Manifest]]] | None = field(default=None, init=False,
+    _kinds: tuple[list[Manifest], int, dict[str, list[tuple[int, Manifest]]]] | None = field(default=None, init=False,
                                                                                  repr=False, compare=False)
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         """The manifests of `kind` (and `group`), in order. Sorted by kind once for every caller:
         several checks ask, and a pass over every object costs on a large repository."""
+        found = [m for _, m in self._index().get(kind, ())]
+        return [m for m in found if m.group == group] if group is not None else found
+
+    def by_kind_indexed(self, kind: str) -> list[tuple[int, Manifest]]:
+        """(index in `manifests`, manifest) of each manifest of `kind`, in order."""
+        return list(self._index().get(kind, ()))
+
+    def kinds(self) -> list[str]:
+        """The kinds of the manifests, in the order first seen."""
+        return list(self._index())
+
+    def _index(self) -> dict[str, list[tuple[int, Manifest]]]:
         kinds = self._kinds
         if kinds is None or kinds[0] is not self.manifests or kinds[1] != len(self.manifests):
-            index: dict[str, list[Manifest]] = {}
-            for manifest in self.manifests:
-                index.setdefault(manifest.kind, []).append(manifest)
+            index: dict[str, list[tuple[int, Manifest]]] = {}
+            for i, manifest in enumerate(self.manifests):
+                index.setdefault(manifest.kind, []).append((i, manifest))
             kinds = self._kinds = (self.manifests, len(self.manifests), index)
-        found = kinds[2].get(kind, [])
-        return [m for m in found if m.group == group] if group is not None else list(found)
+        return kinds[2]
 
 
 @dataclass(frozen=True)

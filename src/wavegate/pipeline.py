@@ -135,11 +135,7 @@ def _say_once_without_native_loader(cache: Cache) -> None:
 def render(run: Run) -> Run:
     """Render every Application (wavegate.render), then build what the checks read: the checked
     repository, the schema store and the context."""
-    from wavegate.render.stage import RenderOptions
-    from wavegate.render.stage import render as render_repository
     from wavegate.schemas import kubernetes as kubernetes_schemas
-    from wavegate.schemas.store import SchemaStore
-    from wavegate.validators import Context
 
     options, config = run.options, run.config
     from wavegate import cel
@@ -153,16 +149,34 @@ def render(run: Run) -> Run:
         kube_version = kubernetes_schemas.resolve_version(options.kubernetes_version or config.kubernetes_version)
     except kubernetes_schemas.VersionError as error:
         raise ConfigError(str(error)) from None
+    from wavegate.policy import ahead as policy_ahead
     from wavegate.tools import ToolNotFoundError
 
+    # The policies' verdicts on the documents just parsed, worked out on the other CPU meanwhile.
+    ahead = policy_ahead.start(run.loaded, options.policies or config.policies, kube_version)
     try:
-        rendering = render_repository(run.loaded, RenderOptions(
-            repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
-            kustomize_build_options=_kustomize_build_options(config, options.root),
-            revision=_revision(options.root), progress=options.progress, cache=cache,
-            clusters=lambda: _known_clusters(run.loaded, config)))
+        run = _render(run, cache, repo_url, kube_version)
     except ToolNotFoundError as error:
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
+    finally:
+        verdicts = ahead.collect() if ahead is not None else None
+    if run.ctx is not None:
+        run.ctx.policy_verdicts = verdicts
+    return run
+
+
+def _render(run: Run, cache: Cache, repo_url: str | None, kube_version: str) -> Run:
+    from wavegate.render.stage import RenderOptions
+    from wavegate.render.stage import render as render_repository
+    from wavegate.schemas.store import SchemaStore
+    from wavegate.validators import Context
+
+    options, config = run.options, run.config
+    rendering = render_repository(run.loaded, RenderOptions(
+        repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
+        kustomize_build_options=_kustomize_build_options(config, options.root),
+        revision=_revision(options.root), progress=options.progress, cache=cache,
+        clusters=lambda: _known_clusters(run.loaded, config)))
     run.rendering = rendering
     run.repo = checked_repo(run.loaded, rendering)
     # The repository lives as long as the command: the cyclic collector need not scan its objects

@@ -13,7 +13,6 @@ answers a denied (or warned) request with.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import re
 from collections.abc import Callable, Iterable
@@ -26,6 +25,7 @@ from wavegate.load import Manifest
 from wavegate.policy.cel import narrowed
 from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import Binding, Policy, PolicySet
+from wavegate.schemas.defaults import copy_data
 
 MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
 NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
@@ -156,7 +156,7 @@ class Environment:
         return Target(manifest, namespace, namespace_object, request, admitted=self.admitted, shared=self._shared)
 
     def namespace_object(self, name: str) -> dict:
-        data = copy.deepcopy(self.namespaces.get(name)) or {"apiVersion": "v1", "kind": "Namespace",
+        data = copy_data(self.namespaces.get(name)) or {"apiVersion": "v1", "kind": "Namespace",
                                                           "metadata": {"name": name}}
         metadata = data.setdefault("metadata", {})
         if not isinstance(metadata, dict):
@@ -306,6 +306,13 @@ def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
         plan = policies.plans[key] = _Plan(tuple(binding.actions), policy.failure_policy != "Ignore", conditions,
                                            combined, environment, policy, binding)
     return plan
+
+
+def prepare(policies: PolicySet, policy: Policy) -> None:
+    """Work out now what evaluating `policy` through each of its bindings needs (its compiled
+    programs): in a process about to fork, both then have it."""
+    for binding in policies.bindings_of(policy):
+        _plan(policies, policy, binding)
 
 
 def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: Target,

@@ -53,6 +53,7 @@ class Context:
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
     results: ObjectResults | None = None  # per-object results kept between runs
+    policy_verdicts: object | None = None  # a wavegate.policy.ahead.Verdicts: evaluated during the render
 
     @property
     def argocd_version(self) -> int:

@@ -17,6 +17,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
+from wavegate.policy.ahead import Verdicts
 from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
@@ -50,7 +51,9 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     store = store_for(ctx)
     env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace,
                          admitted=lambda manifest: admitted(store, manifest))
-    violations = _violations(policies, repo.manifests, env, getattr(ctx, "results", None), store.fingerprint())
+    ahead = getattr(ctx, "policy_verdicts", None)  # (what wavegate.policy.ahead evaluated during the render)
+    violations = _violations(policies, repo.manifests, env, getattr(ctx, "results", None), store.fingerprint(),
+                             ahead if ahead is not None and ahead.source == policies.source else None, store)
     violations = [v for v in violations if not (v.error and _refused_before_admission(store, v.manifest))]
     exceptions = exc.parse(ctx.config.raw.get("exceptions") or [])
     document = exc.config_document(ctx.config.path, repo.root) if exceptions else None
@@ -69,16 +72,19 @@ def _refused_before_admission(store, manifest) -> bool:
     return any(p.code not in (UNKNOWN_FIELD, CEL_SKIPPED) for p in problems)
 
 
-def _violations(policies: PolicySet, manifests: list, env: Environment, results, schemas: str) -> list[Violation]:
+def _violations(policies: PolicySet, manifests: list, env: Environment, results, schemas: str,
+                ahead: Verdicts | None = None, store=None) -> list[Violation]:
     """evaluate(policies, manifests, env), with each object's violations kept between runs when
     `results` (wavegate.cache.ObjectResults) is given: an object is evaluated again when it, the
     Application that syncs it (its default namespace), its Namespace object, or what the repository
     says about plurals and scopes changed, or the schema store whose defaults admission sees (the
-    policies themselves are in the results' scope)."""
+    policies themselves are in the results' scope). An object that `ahead` evaluated during the
+    render is not evaluated again (Verdicts.violations says when its verdict holds)."""
     cached = results.for_check("policy", _digest(sorted(env.plurals.items()), sorted(env.scopes.items())), schemas) \
         if results is not None else None
-    if cached is None:
+    if cached is None and ahead is None:
         return evaluate(policies, manifests, env)
+    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     namespaces: dict[str | None, str] = {}
     found: list[list[Violation] | None] = [None] * len(manifests)
     keys: dict[int, str] = {}
@@ -87,32 +93,35 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
         if not kube.is_kubernetes_object(manifest) or not candidates.of(manifest, env.placed(manifest)):
             found[i] = []  # (no policy can apply: nothing to keep or look up)
             continue
-        default = env.default_namespace(manifest)
-        namespace = manifest.namespace or default or "default"
-        if namespace not in namespaces:
-            namespaces[namespace] = _digest(env.namespaces.get(namespace))
-        key = cached.key(manifest, default, namespaces[namespace])
-        if key is None:
-            continue
-        keys[i] = key
-        plain = cached.get_value(key)
-        if type(plain) is list:
-            try:
-                found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
-            except (TypeError, ValueError):
-                pass
+        if cached is not None:
+            default = env.default_namespace(manifest)
+            namespace = manifest.namespace or default or "default"
+            if namespace not in namespaces:
+                namespaces[namespace] = _digest(env.namespaces.get(namespace))
+            key = cached.key(manifest, default, namespaces[namespace])
+            if key is not None:
+                plain = cached.get_value(key)
+                if type(plain) is list:
+                    try:
+                        found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
+                        continue
+                    except (TypeError, ValueError):
+                        pass
+                keys[i] = key  # (to be kept once evaluated)
+        if ahead is not None and (plain := ahead.violations(manifest, env, store)) is not None:
+            found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
     todo = [i for i, known in enumerate(found) if known is None]
     if len({id(manifests[i]) for i in todo}) != len(todo):  # an object listed twice: no grouping by object
         return evaluate(policies, manifests, env)
     by_manifest: dict[int, list[Violation]] = {}
     for violation in evaluate(policies, [manifests[i] for i in todo], env):
         by_manifest.setdefault(id(violation.manifest), []).append(violation)
-    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     for i in todo:
-        found[i] = violations = by_manifest.get(id(manifests[i]), [])
-        if i in keys:
-            cached.put_value(keys[i], [tuple((name, getattr(v, name)) for name in names) for v in violations])
-    cached.save()
+        found[i] = by_manifest.get(id(manifests[i]), [])
+    if cached is not None:
+        for i, key in keys.items():
+            cached.put_value(key, [tuple((name, getattr(v, name)) for name in names) for v in found[i] or ()])
+        cached.save()
     return [violation for group in found if group is not None for violation in group]  # (all filled by now)
 
 

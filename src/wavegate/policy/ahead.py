@@ -1,0 +1,255 @@
+"""Admission policies evaluated ahead of the render, on the CPU the render leaves idle.
+
+The render is one process's work, and on a large repository the policy check is the costliest
+check. Much of that check needs nothing the render makes: a built-in object whose namespace is
+written in it (or that is cluster-scoped) is judged from its data, its Namespace object and the
+policies alone. So when the loader has just parsed many documents, `start` forks a worker that
+evaluates the policies on those while this process renders; `collect`, when the render is done,
+stops the worker after the chunk at hand and takes its verdicts.
+
+The policy check takes a verdict only for an object that is such a document unchanged (its data
+itself: a directory source's copy), placed in the same namespace, whose Namespace object, plural,
+scope and defaults are those the worker saw, under the same policies. Everything else it
+evaluates as before, so the findings are the same with or without the worker
+(tests/unit/test_policy_ahead.py compares them).
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from wavegate import kube
+from wavegate.load import Manifest, Repo
+from wavegate.policy.model import PolicySet
+
+# Below this many freshly parsed documents of Kubernetes' own kinds that a policy names, forking
+# costs more than the worker saves (each such document is 0.1-0.3 ms of evaluation).
+MIN_DOCUMENTS = 200
+CHUNK_DOCUMENTS = 64
+# collect stops the worker; False lets it finish every document first (tests: no race with the render).
+STOP_AT_COLLECT = True
+_STOPPED = 1 << 30  # (the chunk counter's value once collect has stopped the worker)
+
+
+@dataclass
+class Verdicts:
+    """What the worker evaluated: per loaded document (its index in the loaded repository), where
+    it placed it and the violations it found, as plain data."""
+
+    loaded: Repo
+    source: str  # the policy set's (PolicySet.source)
+    kubernetes_version: str
+    namespaces: dict[str, dict | None]  # each namespace's object, as the worker read it
+    by_document: dict[int, tuple]  # index -> (scope, cluster-scoped, namespace, plural, violations' fields)
+    _index: dict[int, int] | None = field(default=None, repr=False)
+    _same_namespace: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def violations(self, manifest: Manifest, env, store) -> list[tuple] | None:
+        """The violations' fields for `manifest` when the worker's verdict holds for it (see the
+        module's text), else None: evaluate it."""
+        if self._index is None:
+            self._index = {id(document.data): i for i, document in enumerate(self.loaded.manifests)}
+        i = self._index.get(id(manifest.data))
+        if i is None or self.loaded.manifests[i].data is not manifest.data:
+            return None
+        found = self.by_document.get(i)
+        if found is None:
+            return None
+        scope, cluster_scoped, namespace, plural, violations = found
+        if env.placed(manifest) != (scope, cluster_scoped, namespace) or env.plural(manifest) != plural:
+            return None
+        if namespace is not None and not self._namespace_as_seen(namespace, env):
+            return None
+        entry = store.lookup(manifest.api_version, manifest.kind) if store is not None else None
+        if entry is None or entry.origin != "kubernetes" or store.kubernetes_version != self.kubernetes_version:
+            return None
+        return violations
+
+    def _namespace_as_seen(self, namespace: str, env) -> bool:
+        same = self._same_namespace.get(namespace)
+        if same is None:
+            same = self._same_namespace[namespace] = (namespace in self.namespaces
+                                                      and env.namespaces.get(namespace) == self.namespaces[namespace])
+        return same
+
+
+class Ahead:
+    """The worker, from `start` to `collect`."""
+
+    def __init__(self, loaded: Repo, pid: int, reader: int, counter):
+        self.loaded = loaded
+        self.pid = pid
+        self.reader = reader
+        self.counter = counter
+
+    def collect(self) -> Verdicts | None:
+        """Stop the worker after its current chunk and take what it evaluated (None when it failed)."""
+        if STOP_AT_COLLECT:
+            with self.counter.get_lock():
+                self.counter.value = _STOPPED
+        chunks = []
+        try:
+            with os.fdopen(self.reader, "rb") as pipe:
+                while chunk := pipe.read(1 << 20):
+                    chunks.append(chunk)
+        finally:
+            _, status = os.waitpid(self.pid, 0)
+        if status != 0 or not chunks:
+            return None
+        try:
+            source, version, namespaces, by_document = marshal.loads(b"".join(chunks))
+        except (EOFError, ValueError, TypeError):
+            return None
+        return Verdicts(self.loaded, source, version, namespaces, by_document)
+
+
+def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) -> Ahead | None:
+    """The worker, evaluating the policies from `policies` (a directory, None: the shipped ones) on
+    the documents the loader parsed; None where it would not pay or cannot run."""
+    if len(loaded.manifests) < MIN_DOCUMENTS or not hasattr(os, "fork") \
+            or os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() == "1":
+        return None
+    import importlib
+    import multiprocessing
+
+    for module in ("wavegate.policy.evaluate", "wavegate.schemas.defaults", "wavegate.schemas.store"):
+        importlib.import_module(module)  # (imported here, once: both processes need them)
+    from wavegate.policy.model import load_policies
+
+    try:
+        policy_set = load_policies(policies)  # (kept for this process's policy check too)
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # (the policy check reports it)
+    if _documents_to_judge(loaded, policy_set) < MIN_DOCUMENTS:
+        return None
+    _compile_for(policy_set, loaded.kinds())  # (before the fork: both processes need the programs)
+    counter = multiprocessing.get_context("fork").Value("i", 0)
+    reader, writer = os.pipe()
+    try:
+        pid = os.fork()
+    except OSError:
+        os.close(reader)
+        os.close(writer)
+        return None
+    if pid == 0:  # the worker
+        status = 1
+        try:
+            os.close(reader)
+            with os.fdopen(writer, "wb") as pipe:
+                pipe.write(marshal.dumps(_evaluate(loaded, loaded.parsed, policy_set, kubernetes_version, counter)))
+            status = 0
+        finally:
+            os._exit(status)  # (never back into the caller's code: it is this process's)
+    os.close(writer)
+    return Ahead(loaded, pid, reader, counter)
+
+
+def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kubernetes_version: str,
+              counter) -> tuple:
+    """The worker's part: the verdicts on each fresh built-in document with its own namespace (or
+    cluster-scoped) that some policy may apply to, chunk by chunk until collect stops it. (It looks
+    at as few objects as it can: each one it touches is a page the fork copies.)"""
+    import dataclasses
+
+    from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
+    from wavegate.policy.match import guess_plural
+    from wavegate.schemas.defaults import admitted
+    from wavegate.schemas.store import SchemaStore
+
+    try:
+        os.nice(5)  # (the render, and the tools it runs, come first)
+    except OSError:
+        pass
+    store = SchemaStore(kubernetes_version)  # (only Kubernetes' own kinds: the ones judged here)
+    # (what Environment.of reads of the repository: its Namespaces and CustomResourceDefinitions)
+    env = Environment.of([*loaded.by_kind("Namespace", ""), *loaded.by_kind("CustomResourceDefinition")],
+                         repo=loaded, plurals=policies.plurals, admitted=lambda manifest: admitted(store, manifest))
+    candidates = Candidates(policies, env)
+    named = _resources_named(policies)
+    custom_kinds = {kind for _, kind in env.plurals}
+    judged_kinds: dict[tuple, bool] = {}  # (apiVersion, kind, scope) -> whether some policy may apply
+    eligible: list[tuple[int, Manifest, tuple]] = []
+    for kind in loaded.kinds():
+        if named is not None and kind not in custom_kinds and guess_plural(kind) not in named:
+            continue  # (no policy names its resource)
+        for i, manifest in loaded.by_kind_indexed(kind):
+            if fresh is not None and manifest.path not in fresh:
+                continue
+            scope = kube.scope((manifest.group, kind))
+            if scope is None or (scope == kube.NAMESPACED and manifest.namespace is None):
+                continue  # (not Kubernetes' own kind; or its namespace may be its Application's: the render says)
+            key = (manifest.api_version, kind, scope)
+            judged = judged_kinds.get(key)
+            if judged is None:
+                entry = store.lookup(manifest.api_version, kind) if kube.is_kubernetes_object(manifest) else None
+                judged = judged_kinds[key] = (entry is not None and entry.origin == "kubernetes"
+                                              and bool(candidates.of(manifest, env.placed(manifest))))
+            if judged:
+                eligible.append((i, manifest, env.placed(manifest)))
+    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
+    by_document: dict[int, tuple] = {}
+    namespaces: dict[str, dict | None] = {}
+    while True:
+        with counter.get_lock():
+            taken = counter.value
+            counter.value += 1
+        chunk = eligible[taken * CHUNK_DOCUMENTS:(taken + 1) * CHUNK_DOCUMENTS]
+        if not chunk:
+            break
+        found: dict[int, list] = {}
+        for violation in evaluate(policies, [manifest for _, manifest, _ in chunk], env):
+            found.setdefault(id(violation.manifest), []).append(
+                tuple((name, getattr(violation, name)) for name in names))
+        for i, manifest, (scope, cluster_scoped, namespace) in chunk:
+            by_document[i] = (scope, cluster_scoped, namespace, env.plural(manifest), found.get(id(manifest), []))
+            if namespace is not None:
+                namespaces[namespace] = env.namespaces.get(namespace)
+    return policies.source, kubernetes_version, namespaces, by_document
+
+
+def _documents_to_judge(loaded: Repo, policies: PolicySet) -> int:
+    """How many freshly parsed documents are of Kubernetes' own kinds that some policy names."""
+    from wavegate.policy.match import guess_plural
+
+    named = _resources_named(policies)
+    own = {kind for _, kind in (*kube.BUILTIN_CLUSTER_SCOPED, *kube.BUILTIN_NAMESPACED)}
+    kinds = [kind for kind in loaded.kinds() if kind in own and (named is None or guess_plural(kind) in named)]
+    if loaded.parsed is None:
+        return sum(len(loaded.by_kind_indexed(kind)) for kind in kinds)
+    return sum(m.path in loaded.parsed for kind in kinds for _, m in loaded.by_kind_indexed(kind))
+
+
+def _compile_for(policies: PolicySet, kinds: list[str]) -> None:
+    """Compile what evaluating the policies that name one of `kinds` needs."""
+    from wavegate.policy.evaluate import prepare
+    from wavegate.policy.match import guess_plural
+
+    plurals = {guess_plural(kind) for kind in kinds}
+    for policy in policies.policies.values():
+        named = _resources_named(policies, [policy])
+        if named is None or named & plurals:
+            prepare(policies, policy)
+
+
+def _resources_named(policies: PolicySet, among: list | None = None) -> set[str] | None:
+    """The resources the policies' matchConstraints name (of `among` policies, else all), or None
+    when one may match any (`*`, no rules, or rules this does not read)."""
+    named: set[str] = set()
+    for policy in among if among is not None else policies.policies.values():
+        constraints = policy.spec.get("matchConstraints")
+        rules = constraints.get("resourceRules") if isinstance(constraints, dict) else None
+        if not isinstance(rules, list) or not rules:
+            return None
+        for rule in rules:
+            resources = rule.get("resources") if isinstance(rule, dict) else None
+            if not isinstance(resources, list) or not all(isinstance(r, str) for r in resources):
+                return None
+            for resource in resources:
+                plural = resource.split("/")[0]
+                if "*" in plural:
+                    return None
+                named.add(plural)
+    return named

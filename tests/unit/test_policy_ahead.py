@@ -1,0 +1,155 @@
+"""The policies evaluated ahead of the render (wavegate.policy.ahead) change no finding: a verdict of
+the worker is taken only for an unchanged document in the namespace, and under the Namespace
+object, that the worker saw; every other object is evaluated as before."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import write_repo
+from wavegate import pipeline
+from wavegate.findings import Finding
+from wavegate.policy import ahead
+from wavegate.policy.model import load_policies
+
+URL = "https://gitlab.example.com/team/app.git"
+
+APPLICATION = f"""
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {{name: web, namespace: argocd}}
+spec:
+  project: web
+  source: {{repoURL: "{URL}", path: apps/web, targetRevision: main}}
+  destination: {{server: "https://kubernetes.default.svc", namespace: team}}
+"""
+
+
+def _deployment(name: str, namespace: str | None, security: str = "{runAsNonRoot: true}") -> str:
+    placed = f", namespace: {namespace}" if namespace else ""
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}{placed}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers:
+        - name: main
+          image: nginx:1.27
+          securityContext: {security}
+"""
+
+
+def _namespace(name: str, level: str) -> str:
+    return f"""
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: {name}
+  labels: {{pod-security.kubernetes.io/enforce: {level}}}
+"""
+
+
+FILES = {
+    "argocd/web.yaml": APPLICATION,
+    "apps/web/namespace.yaml": _namespace("team", "restricted"),
+    "apps/web/clean.yaml": _deployment("clean", "team"),
+    "apps/web/privileged.yaml": _deployment("privileged", "team", "{privileged: true}"),
+    "apps/web/host.yaml": _deployment("host", "team", "{runAsNonRoot: true, capabilities: {add: [NET_ADMIN]}}"),
+    # Its namespace is the Application's: only the render knows it, so the worker leaves it.
+    "apps/web/unplaced.yaml": _deployment("unplaced", None, "{privileged: true}"),
+    # The worker reads `other` as privileged from a test fixture that nothing applies; the checks
+    # see no Namespace object there (baseline): the worker's verdict must not be taken.
+    "apps/web/other.yaml": _deployment("other", "other", "{privileged: true}"),
+    "apps/testdata/other.yaml": _namespace("other", "privileged"),
+    "apps/web/admins.yaml": """
+        apiVersion: rbac.authorization.k8s.io/v1
+        kind: ClusterRoleBinding
+        metadata: {name: admins}
+        roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+        subjects: [{kind: ServiceAccount, name: deployer, namespace: team}]
+        """,
+}
+
+
+def _findings(root) -> list[tuple]:
+    run = pipeline.validate(pipeline.Options(root=root, repo_url=URL, cache=False))
+    return [(f.rule, f.path, f.line, f.severity, f.message) for f in sorted(run.findings, key=Finding.sort_key)]
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    monkeypatch.delenv("WAVEGATE_CHECK_WORKERS", raising=False)
+    monkeypatch.setattr(ahead, "MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(ahead, "STOP_AT_COLLECT", False)  # (a small repository renders before the worker starts)
+    return write_repo(tmp_path / "repo", FILES)
+
+
+def test_findings_are_the_same_with_and_without_the_worker(repo, monkeypatch):
+    taken: dict[str, bool] = {}
+    real = ahead.Verdicts.violations
+
+    def spy(self, manifest, env, store):
+        found = real(self, manifest, env, store)
+        taken[manifest.name] = found is not None
+        return found
+
+    monkeypatch.setattr(ahead.Verdicts, "violations", spy)
+    with_worker = _findings(repo)
+    # (`web`, the Application, is no kind of Kubernetes' own: the policies see it as before)
+    assert taken == {"clean": True, "privileged": True, "host": True, "admins": True,
+                     "unplaced": False, "other": False, "web": False}
+
+    monkeypatch.setattr(ahead, "start", lambda *args: None)
+    assert _findings(repo) == with_worker
+    policies = {rule for rule, *_ in with_worker if rule.startswith("policy-")}
+    assert policies  # (violations there are, from verdicts taken and from objects evaluated again)
+    assert any(path == "apps/web/other.yaml" for rule, path, *_ in with_worker if rule in policies)
+
+
+def test_a_worker_that_fails_leaves_the_findings_alone(repo, monkeypatch):
+    expected = _findings(repo)
+
+    def broken(*args):
+        raise RuntimeError("the worker died")
+
+    monkeypatch.setattr(ahead, "_evaluate", broken)
+    started = []
+    real_start = ahead.start
+    monkeypatch.setattr(ahead, "start", lambda *args: started.append(real_start(*args)) or started[-1])
+    assert _findings(repo) == expected
+    assert started and started[0] is not None
+
+
+def test_the_worker_starts_only_where_it_pays(tmp_path, monkeypatch):
+    from wavegate.load import load
+
+    monkeypatch.delenv("WAVEGATE_CHECK_WORKERS", raising=False)
+    root = write_repo(tmp_path / "repo", FILES)
+    loaded = load(root)
+    assert ahead.start(loaded, None, "1.37") is None  # (six Deployments and a ClusterRoleBinding: too few)
+    monkeypatch.setattr(ahead, "MIN_DOCUMENTS", 1)
+    monkeypatch.setenv("WAVEGATE_CHECK_WORKERS", "1")  # (no second process wanted)
+    assert ahead.start(loaded, None, "1.37") is None
+    monkeypatch.delenv("WAVEGATE_CHECK_WORKERS")
+    loaded.parsed = set()  # (every file found in the cache: their results are kept there)
+    assert ahead.start(loaded, None, "1.37") is None
+    assert ahead.start(load(root), tmp_path / "nowhere", "1.37") is None  # (the policy check reports it)
+
+
+def test_only_the_resources_the_policies_name_are_looked_at():
+    policies = load_policies(None)
+    named = ahead._resources_named(policies)
+    assert named is not None and {"deployments", "pods", "clusterrolebindings", "applications"} <= named
+    assert "configmaps" not in named
+    wildcard = next(iter(policies.policies.values()))
+    spec = wildcard.manifest.data["spec"]
+    rules = spec["matchConstraints"]["resourceRules"]
+    try:
+        rules.append({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*"]})
+        assert ahead._resources_named(policies) is None
+    finally:
+        rules.pop()
