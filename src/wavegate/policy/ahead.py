@@ -125,7 +125,11 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
         return None  # (the policy check reports it)
     if _documents_to_judge(loaded, policy_set) < MIN_DOCUMENTS:
         return None
-    _compile_for(policy_set, loaded.kinds())  # (before the fork: both processes need the programs)
+    # Before the fork, what both processes need: the programs, Kubernetes' schemas (for the defaults).
+    _compile_for(policy_set, loaded.kinds())
+    from wavegate.schemas.kubernetes import schemas_for
+
+    schemas_for(kubernetes_version)
     counter = multiprocessing.get_context("fork").Value("i", 0)
     reader, writer = os.pipe()
     try:
@@ -155,7 +159,6 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
     import dataclasses
 
     from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
-    from wavegate.policy.match import guess_plural
     from wavegate.schemas.defaults import admitted
     from wavegate.schemas.store import SchemaStore
 
@@ -168,27 +171,23 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
     env = Environment.of([*loaded.by_kind("Namespace", ""), *loaded.by_kind("CustomResourceDefinition")],
                          repo=loaded, plurals=policies.plurals, admitted=lambda manifest: admitted(store, manifest))
     candidates = Candidates(policies, env)
-    named = _resources_named(policies)
-    custom_kinds = {kind for _, kind in env.plurals}
-    judged_kinds: dict[tuple, bool] = {}  # (apiVersion, kind, scope) -> whether some policy may apply
+    scopes: dict[tuple, str | None] = {}  # (apiVersion, kind) -> its scope when some policy may apply, else None
     eligible: list[tuple[int, Manifest, tuple]] = []
-    for kind in loaded.kinds():
-        if named is not None and kind not in custom_kinds and guess_plural(kind) not in named:
-            continue  # (no policy names its resource)
+    for kind in _kinds_to_judge(loaded, policies):
         for i, manifest in loaded.by_kind_indexed(kind):
             if fresh is not None and manifest.path not in fresh:
                 continue
-            scope = kube.scope((manifest.group, kind))
+            key = (manifest.data.get("apiVersion"), kind)
+            if key not in scopes:
+                scope = kube.scope((manifest.group, kind))
+                entry = store.lookup(manifest.api_version, kind) if scope and kube.is_kubernetes_object(manifest) else None
+                placed = (scope, scope == kube.CLUSTER, None if scope == kube.CLUSTER else "default")
+                scopes[key] = scope if (entry is not None and entry.origin == "kubernetes"
+                                        and candidates.of(manifest, placed)) else None
+            scope = scopes[key]
             if scope is None or (scope == kube.NAMESPACED and manifest.namespace is None):
-                continue  # (not Kubernetes' own kind; or its namespace may be its Application's: the render says)
-            key = (manifest.api_version, kind, scope)
-            judged = judged_kinds.get(key)
-            if judged is None:
-                entry = store.lookup(manifest.api_version, kind) if kube.is_kubernetes_object(manifest) else None
-                judged = judged_kinds[key] = (entry is not None and entry.origin == "kubernetes"
-                                              and bool(candidates.of(manifest, env.placed(manifest))))
-            if judged:
-                eligible.append((i, manifest, env.placed(manifest)))
+                continue  # (its namespace may be its Application's: the render says)
+            eligible.append((i, manifest, env.placed(manifest)))
     names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     by_document: dict[int, tuple] = {}
     namespaces: dict[str, dict | None] = {}
@@ -212,14 +211,20 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
 
 def _documents_to_judge(loaded: Repo, policies: PolicySet) -> int:
     """How many freshly parsed documents are of Kubernetes' own kinds that some policy names."""
+
+    kinds = _kinds_to_judge(loaded, policies)
+    if loaded.parsed is None:
+        return sum(len(loaded.by_kind_indexed(kind)) for kind in kinds)
+    return sum(m.path in loaded.parsed for kind in kinds for _, m in loaded.by_kind_indexed(kind))
+
+
+def _kinds_to_judge(loaded: Repo, policies: PolicySet) -> list[str]:
+    """The kinds of `loaded` that are Kubernetes' own (in some group) and whose resource some policy names."""
     from wavegate.policy.match import guess_plural
 
     named = _resources_named(policies)
     own = {kind for _, kind in (*kube.BUILTIN_CLUSTER_SCOPED, *kube.BUILTIN_NAMESPACED)}
-    kinds = [kind for kind in loaded.kinds() if kind in own and (named is None or guess_plural(kind) in named)]
-    if loaded.parsed is None:
-        return sum(len(loaded.by_kind_indexed(kind)) for kind in kinds)
-    return sum(m.path in loaded.parsed for kind in kinds for _, m in loaded.by_kind_indexed(kind))
+    return [kind for kind in loaded.kinds() if kind in own and (named is None or guess_plural(kind) in named)]
 
 
 def _compile_for(policies: PolicySet, kinds: list[str]) -> None:
