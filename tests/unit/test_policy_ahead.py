@@ -83,6 +83,7 @@ def _findings(root) -> list[tuple]:
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     monkeypatch.delenv("WAVEGATE_CHECK_WORKERS", raising=False)
+    monkeypatch.setattr(ahead, "_a_cpu_is_idle", lambda: True)  # (whatever else runs beside the tests)
     monkeypatch.setattr(ahead, "MIN_DOCUMENTS", 1)
     monkeypatch.setattr(ahead, "STOP_AT_COLLECT", False)  # (a small repository renders before the worker starts)
     return write_repo(tmp_path / "repo", FILES)
@@ -128,16 +129,33 @@ def test_the_worker_starts_only_where_it_pays(tmp_path, monkeypatch):
     from wavegate.load import load
 
     monkeypatch.delenv("WAVEGATE_CHECK_WORKERS", raising=False)
+    monkeypatch.setattr(ahead, "_a_cpu_is_idle", lambda: True)
     root = write_repo(tmp_path / "repo", FILES)
     loaded = load(root)
     assert ahead.start(loaded, None, "1.37") is None  # (six Deployments and a ClusterRoleBinding: too few)
     monkeypatch.setattr(ahead, "MIN_DOCUMENTS", 1)
+    started = ahead.start(loaded, None, "1.37")
+    assert started is not None and started.collect() is not None
     monkeypatch.setenv("WAVEGATE_CHECK_WORKERS", "1")  # (no second process wanted)
     assert ahead.start(loaded, None, "1.37") is None
     monkeypatch.delenv("WAVEGATE_CHECK_WORKERS")
+    monkeypatch.setattr(ahead, "_a_cpu_is_idle", lambda: False)
+    assert ahead.start(loaded, None, "1.37") is None
+    monkeypatch.setattr(ahead, "_a_cpu_is_idle", lambda: True)
+    assert ahead.start(load(root), tmp_path / "nowhere", "1.37") is None  # (the policy check reports it)
     loaded.parsed = set()  # (every file found in the cache: their results are kept there)
     assert ahead.start(loaded, None, "1.37") is None
-    assert ahead.start(load(root), tmp_path / "nowhere", "1.37") is None  # (the policy check reports it)
+
+
+def test_a_cpu_is_idle_when_the_last_minute_left_one(monkeypatch):
+    monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(ahead.os, "getloadavg", lambda: (1.2, 1.0, 1.0))  # (this process, and a little)
+    assert ahead._a_cpu_is_idle()
+    monkeypatch.setattr(ahead.os, "getloadavg", lambda: (1.9, 1.0, 1.0))  # (this process and another)
+    assert not ahead._a_cpu_is_idle()
+    monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(ahead.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert not ahead._a_cpu_is_idle()  # (one CPU: nothing to gain)
 
 
 def test_only_the_resources_the_policies_name_are_looked_at():
