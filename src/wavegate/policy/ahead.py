@@ -28,7 +28,7 @@ from wavegate.policy.model import PolicySet
 # Below this many freshly parsed documents of Kubernetes' own kinds that a policy names, forking
 # costs more than the worker saves (each such document is 0.1-0.3 ms of evaluation).
 MIN_DOCUMENTS = 200
-CHUNK_DOCUMENTS = 64
+CHUNK_DOCUMENTS = 16  # (collect waits for the chunk at hand: a few ms)
 # collect stops the worker; False lets it finish every document first (tests: no race with the render).
 STOP_AT_COLLECT = True
 _STOPPED = 1 << 30  # (the chunk counter's value once collect has stopped the worker)
