@@ -160,7 +160,7 @@ def test_a_cpu_is_idle_when_the_last_minute_left_one(monkeypatch):
 
 def test_only_the_resources_the_policies_name_are_looked_at():
     policies = load_policies(None)
-    named = ahead._resources_named(policies)
+    named = ahead._resources_named(policies.policies.values())
     assert named is not None and {"deployments", "pods", "clusterrolebindings", "applications"} <= named
     assert "configmaps" not in named
     wildcard = next(iter(policies.policies.values()))
@@ -168,6 +168,6 @@ def test_only_the_resources_the_policies_name_are_looked_at():
     rules = spec["matchConstraints"]["resourceRules"]
     try:
         rules.append({"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE"], "resources": ["*"]})
-        assert ahead._resources_named(policies) is None
+        assert ahead._resources_named(policies.policies.values()) is None
     finally:
         rules.pop()

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import marshal
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate import kube
 from wavegate.load import Manifest, Repo
-from wavegate.policy.model import PolicySet
+from wavegate.policy.model import Policy, PolicySet
 
 # Below this many freshly parsed documents of Kubernetes' own kinds that a policy names, forking
 # costs more than the worker saves (each such document is 0.1-0.3 ms of evaluation).
@@ -170,9 +171,7 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
     """The worker's part: the verdicts on each fresh built-in document with its own namespace (or
     cluster-scoped) that some policy may apply to, chunk by chunk until collect stops it. (It looks
     at as few objects as it can: each one it touches is a page the fork copies.)"""
-    import dataclasses
-
-    from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
+    from wavegate.policy.evaluate import Candidates, Environment, evaluate, plain_violation
     from wavegate.schemas.defaults import admitted
     from wavegate.schemas.store import SchemaStore
 
@@ -202,7 +201,6 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
             if scope is None or (scope == kube.NAMESPACED and manifest.namespace is None):
                 continue  # (its namespace may be its Application's: the render says)
             eligible.append((i, manifest, env.placed(manifest)))
-    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     by_document: dict[int, tuple] = {}
     namespaces: dict[str, dict | None] = {}
     while True:
@@ -214,8 +212,7 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
             break
         found: dict[int, list] = {}
         for violation in evaluate(policies, [manifest for _, manifest, _ in chunk], env):
-            found.setdefault(id(violation.manifest), []).append(
-                tuple((name, getattr(violation, name)) for name in names))
+            found.setdefault(id(violation.manifest), []).append(plain_violation(violation))
         for i, manifest, (scope, cluster_scoped, namespace) in chunk:
             by_document[i] = (scope, cluster_scoped, namespace, env.plural(manifest), found.get(id(manifest), []))
             if namespace is not None:
@@ -236,7 +233,7 @@ def _kinds_to_judge(loaded: Repo, policies: PolicySet) -> list[str]:
     """The kinds of `loaded` that are Kubernetes' own (in some group) and whose resource some policy names."""
     from wavegate.policy.match import guess_plural
 
-    named = _resources_named(policies)
+    named = _resources_named(policies.policies.values())
     own = {kind for _, kind in (*kube.BUILTIN_CLUSTER_SCOPED, *kube.BUILTIN_NAMESPACED)}
     return [kind for kind in loaded.kinds() if kind in own and (named is None or guess_plural(kind) in named)]
 
@@ -248,16 +245,16 @@ def _compile_for(policies: PolicySet, kinds: list[str]) -> None:
 
     plurals = {guess_plural(kind) for kind in kinds}
     for policy in policies.policies.values():
-        named = _resources_named(policies, [policy])
+        named = _resources_named([policy])
         if named is None or named & plurals:
             prepare(policies, policy)
 
 
-def _resources_named(policies: PolicySet, among: list | None = None) -> set[str] | None:
-    """The resources the policies' matchConstraints name (of `among` policies, else all), or None
-    when one may match any (`*`, no rules, or rules this does not read)."""
+def _resources_named(policies: Iterable[Policy]) -> set[str] | None:
+    """The resources the policies' matchConstraints name, or None when one may match any (`*`, no
+    rules, or rules this does not read)."""
     named: set[str] = set()
-    for policy in among if among is not None else policies.policies.values():
+    for policy in policies:
         constraints = policy.spec.get("matchConstraints")
         rules = constraints.get("resourceRules") if isinstance(constraints, dict) else None
         if not isinstance(rules, list) or not rules:

@@ -218,6 +218,21 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
     return violations
 
 
+def plain_violation(violation: Violation) -> tuple:
+    """`violation` without its manifest, as plain data (what the cache keeps and the policy worker
+    sends: wavegate.policy.ahead); violation_from_plain makes it whole again."""
+    return tuple((name, getattr(violation, name)) for name in _PLAIN_FIELDS)
+
+
+def violation_from_plain(manifest: Manifest, plain) -> Violation:
+    """The Violation of `manifest` that plain_violation gave `plain` for (TypeError or ValueError
+    when `plain` is not such data)."""
+    return Violation(manifest=manifest, **dict(plain))
+
+
+_PLAIN_FIELDS = tuple(f.name for f in dataclasses.fields(Violation) if f.name != "manifest")
+
+
 def _applicable(pairs: list[tuple[Policy, Binding]], request: Request) -> list[tuple[Policy, Binding, bool]]:
     """The pairs that can match requests with `request`'s candidate key (group, version, resource,
     scope, namespaced or not), each with True when it matches every such request: neither the

@@ -9,7 +9,6 @@ Whether the repository's exceptions were approved is read before the checks run
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Iterable
 
@@ -18,7 +17,14 @@ from wavegate.findings import Finding
 from wavegate.load import Repo
 from wavegate.policy import exceptions as exc
 from wavegate.policy.ahead import Verdicts
-from wavegate.policy.evaluate import Candidates, Environment, Violation, evaluate
+from wavegate.policy.evaluate import (
+    Candidates,
+    Environment,
+    Violation,
+    evaluate,
+    plain_violation,
+    violation_from_plain,
+)
 from wavegate.policy.model import PolicySet, policies_for
 from wavegate.policy.rules import INVALID  # also declares the policy rules
 from wavegate.schemas.defaults import admitted
@@ -84,7 +90,6 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
         if results is not None else None
     if cached is None and ahead is None:
         return evaluate(policies, manifests, env)
-    names = [f.name for f in dataclasses.fields(Violation) if f.name != "manifest"]
     namespaces: dict[str | None, str] = {}
     found: list[list[Violation] | None] = [None] * len(manifests)
     keys: dict[int, str] = {}
@@ -103,13 +108,13 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
                 plain = cached.get_value(key)
                 if type(plain) is list:
                     try:
-                        found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
+                        found[i] = [violation_from_plain(manifest, fields) for fields in plain]
                         continue
                     except (TypeError, ValueError):
                         pass
                 keys[i] = key  # (to be kept once evaluated)
         if ahead is not None and (plain := ahead.violations(manifest, env, store)) is not None:
-            found[i] = [Violation(manifest=manifest, **dict(fields)) for fields in plain]
+            found[i] = [violation_from_plain(manifest, fields) for fields in plain]
     todo = [i for i, known in enumerate(found) if known is None]
     if len({id(manifests[i]) for i in todo}) != len(todo):  # an object listed twice: no grouping by object
         return evaluate(policies, manifests, env)
@@ -120,7 +125,7 @@ def _violations(policies: PolicySet, manifests: list, env: Environment, results,
         found[i] = by_manifest.get(id(manifests[i]), [])
     if cached is not None:
         for i, key in keys.items():
-            cached.put_value(key, [tuple((name, getattr(v, name)) for name in names) for v in found[i] or ()])
+            cached.put_value(key, [plain_violation(v) for v in found[i] or ()])
         cached.save()
     return [violation for group in found if group is not None for violation in group]  # (all filled by now)
 
