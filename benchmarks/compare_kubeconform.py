@@ -52,6 +52,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -104,8 +105,16 @@ def _prepare(directory: Path, n: int, clusters: int = 1) -> tuple[Path, Path, li
     return root, bundle, files, seconds
 
 
-def timed(command: list[str], env: dict | None = None) -> tuple[float, subprocess.CompletedProcess, int]:
-    """Wall time, the finished process and its peak resident set in KB."""
+class Timed(NamedTuple):
+    seconds: float  # wall time
+    done: subprocess.CompletedProcess
+    peak_kb: int  # peak resident set
+    cpu: float  # user and system time of the process and of the workers it waited for
+
+
+def timed(command: list[str], env: dict | None = None) -> Timed:
+    """Run `command` to its end and measure it. CPU time varies less than wall time on a shared
+    machine (another guest's load stretches the wall clock), so small changes show in it first."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
@@ -115,7 +124,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, subproces
         out.seek(0)
         err.seek(0)
         done = subprocess.CompletedProcess(command, process.returncode, out.read(), err.read())
-    return seconds, done, usage.ru_maxrss
+    return Timed(seconds, done, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
 
 
 def _load() -> str:
@@ -161,31 +170,34 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
     if baseline is not None:
         sides["before (cold)"] = sides["cold"]
     # Warm-up (page cache, .pyc files, and the caches the warm sides start from), and the verdicts.
-    _, k, _ = timed(kc)
+    k = timed(kc).done
     if k.returncode not in (0, 1):
         raise SystemExit(f"kubeconform failed ({k.returncode}): {k.stderr.decode()[-2000:]}")
     verdicts = {}
     for name, command in sides.items():
-        _, w, _ = timed(command, old if name == "before (cold)" else env)
+        w = timed(command, old if name == "before (cold)" else env).done
         if w.returncode not in (0, 1):
             raise SystemExit(f"wavegate ({name}) failed ({w.returncode}): {w.stderr.decode()[-2000:]}")
         verdicts[name] = json.loads(w.stdout)
     times: dict[str, list[float]] = {"kubeconform": [], **{name: [] for name in sides}}
     memory: dict[str, list[int]] = {name: [] for name in times}
+    cpu: dict[str, list[float]] = {name: [] for name in times}
     loads: list[str] = []
     for round_ in range(runs):  # alternate, so drift in machine load hits every side alike
-        t, _, rss = timed(kc)
-        times["kubeconform"].append(t)
-        memory["kubeconform"].append(rss)
+        measured = timed(kc)
+        times["kubeconform"].append(measured.seconds)
+        memory["kubeconform"].append(measured.peak_kb)
+        cpu["kubeconform"].append(measured.cpu)
         for name, command in sides.items():
             before = (_changed(changed, round_, touch_only=name == "warm, one file touched")
                       if name in ("one changed", "warm, one file touched") else None)
-            t, w, rss = timed(command, single if name == "cold, no workers" else old if name == "before (cold)" else env)
+            measured = timed(command, single if name == "cold, no workers" else old if name == "before (cold)" else env)
             if before is not None:
                 _put_back(changed, before)  # the other sides see the corpus as it was
-            times[name].append(t)
-            memory[name].append(rss)
-            verdicts.setdefault(name + " (timed)", json.loads(w.stdout))
+            times[name].append(measured.seconds)
+            memory[name].append(measured.peak_kb)
+            cpu[name].append(measured.cpu)
+            verdicts.setdefault(name + " (timed)", json.loads(measured.done.stdout))
         loads.append(_load())
     findings = {name: sorted(json.dumps(f, sort_keys=True) for f in v["findings"]) for name, v in verdicts.items()}
     reference = findings["cold"]
@@ -193,7 +205,7 @@ def compare(directory: Path, n: int, runs: int, kubeconform: Path, one_process: 
     medians = {name: statistics.median(values) for name, values in times.items()}
     k_summary = json.loads(k.stdout).get("summary", {})
     return {"n": n, "clusters": clusters, "files": len(files), "bundle_seconds": bundle_seconds, "medians": medians,
-            "times": times,
+            "times": times, "cpu_medians": {name: statistics.median(values) for name, values in cpu.items()},
             "ratios": {name: medians["kubeconform"] / medians[name] for name in sides},
             "peak_rss_mb": {name: max(values) / 1024 for name, values in memory.items()},
             "load_averages": loads, "same_findings": same,
@@ -264,10 +276,13 @@ def _report(r: dict) -> dict:
     copies = f", each applied to {r['clusters']} clusters" if r["clusters"] > 1 else ""
     print(f"N={r['n']:>6} ({r['files']} files{copies}; bundle written in {r['bundle_seconds']:.2f} s, excluded)  "
           f"load average per round (1/5/15 min): {', '.join(r['load_averages'])}")
-    print(f"  kubeconform  {r['medians']['kubeconform']:7.3f} s  peak {r['peak_rss_mb']['kubeconform']:6.1f} MB  "
+    cpu = r["cpu_medians"]
+    print(f"  kubeconform  {r['medians']['kubeconform']:7.3f} s  cpu {cpu['kubeconform']:6.3f} s  "
+          f"peak {r['peak_rss_mb']['kubeconform']:6.1f} MB  "
           f"(schema only; valid {ks.get('valid')}, invalid {ks.get('invalid')}, errors {ks.get('errors')})")
     for name, ratio in r["ratios"].items():
-        print(f"  wavegate {name:<16} {r['medians'][name]:7.3f} s  peak {r['peak_rss_mb'][name]:6.1f} MB  "
+        print(f"  wavegate {name:<16} {r['medians'][name]:7.3f} s  cpu {cpu[name]:6.3f} s  "
+              f"peak {r['peak_rss_mb'][name]:6.1f} MB  "
               f"ratio kubeconform/wavegate = {ratio:5.2f}")
     print(f"  wavegate: {ws.get('errors')} errors, {ws.get('warnings')} warnings, {ws.get('resources')} resources; "
           f"every side the same findings: {'yes' if r['same_findings'] else 'NO'}", flush=True)

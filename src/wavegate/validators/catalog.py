@@ -100,29 +100,35 @@ class _RepoView:
         self.repo, self.ctx = repo, ctx
         self.applications = repo.by_kind("Application", model.ARGOCD_GROUP)
         self.appsets = repo.by_kind("ApplicationSet", model.ARGOCD_GROUP)
-        self.objects = [m for m in repo.manifests if kube.is_kubernetes_object(m)]
-        used = {m.namespace for m in self.objects if m.namespace}
+        # Each object with the namespace it names (read once: every entity asks about them).
+        self._placed = [(m, m.namespace) for m in repo.manifests if kube.is_kubernetes_object(m)]
+        self.objects = [m for m, _ in self._placed]
+        used = {namespace for _, namespace in self._placed if namespace}
         used |= {m.name for m in repo.by_kind("Namespace", "") if kube.is_kubernetes_object(m) and m.name}
         used |= {a.destination_namespace for a in ctx.applications if a.destination_namespace}
         self.namespaces = used
 
-    def namespaces_of(self, manifest: Manifest) -> set[str]:
-        if manifest.namespace:
-            return {manifest.namespace}
-        return {a.destination_namespace for a in self.ctx.apps_of(manifest) if a.destination_namespace}
+    @cached_property
+    def _selectable_placed(self) -> list[tuple[Manifest, str | None]]:
+        return [(m, namespace) for m, namespace in self._placed if not is_application(m)]
 
     @cached_property
     def selectable(self) -> list[Manifest]:
         """The objects the Kubernetes plugin can select (everything but Applications)."""
-        return [m for m in self.objects if not is_application(m)]
+        return [m for m, _ in self._selectable_placed]
 
     @cached_property
     def selectable_in(self) -> dict[str, list[Manifest]]:
-        """`selectable` by each namespace in namespaces_of, in order."""
+        """`selectable` by each namespace it lands in (its own, else its Applications'
+        destinations), in order."""
         found: dict[str, list[Manifest]] = {}
-        for manifest in self.selectable:
-            for namespace in self.namespaces_of(manifest):
+        for manifest, namespace in self._selectable_placed:
+            if namespace:
                 found.setdefault(namespace, []).append(manifest)
+                continue
+            for app in self.ctx.apps_of(manifest):
+                if app.destination_namespace:
+                    found.setdefault(app.destination_namespace, []).append(manifest)
         return found
 
     @cached_property

@@ -80,17 +80,22 @@ def _cluster(app: Application) -> str:
     return IN_CLUSTER if cluster == "in-cluster" else cluster
 
 
-def placements(manifest: Manifest, repo: Repo, ctx) -> list[tuple]:
+def placements(manifest: Manifest, repo: Repo, ctx, destinations: dict | None = None) -> list[tuple]:
     """Where the object lands: (group, kind, namespace, name, destination) once per distinct
-    destination. Without an Application in this repository, the destination is the directory."""
+    destination. Without an Application in this repository, the destination is the directory.
+    `destinations`: each Application's destination, by id, kept between calls (the same for all
+    its objects)."""
     cluster_scoped = kube.cluster_scoped(manifest, repo)
     apps = ctx.apps_of(manifest)
     keys = []
     if apps:
+        destinations = {} if destinations is None else destinations
         for app in apps:
             namespace = "" if cluster_scoped else (manifest.namespace or app.destination_namespace or "")
-            keys.append((manifest.group, manifest.kind, namespace, manifest.name,
-                         ("cluster", _cluster(app), _root_above(app, ctx))))
+            destination = destinations.get(id(app))
+            if destination is None:
+                destination = destinations[id(app)] = ("cluster", _cluster(app), _root_above(app, ctx))
+            keys.append((manifest.group, manifest.kind, namespace, manifest.name, destination))
     else:
         sync_set = ctx.sync_set_of(manifest)
         namespace = "" if cluster_scoped else (manifest.namespace or "")
@@ -119,13 +124,14 @@ def _unsynced_root_object(manifest: Manifest, ctx) -> bool:
 
 def _duplicates(objects: list[Manifest], repo: Repo, ctx) -> Iterable[Finding]:
     first: dict[tuple, Manifest] = {}
+    destinations: dict[int, tuple] = {}  # (the Applications are held by the context: their ids stay theirs)
     for manifest in objects:
         if not _applied(manifest):
             continue
         if not ctx.apps_of(manifest) and _unsynced_root_object(manifest, ctx):
             continue
         reported = False
-        for key in placements(manifest, repo, ctx):
+        for key in placements(manifest, repo, ctx, destinations):
             earlier = first.get(key)
             if earlier is None:
                 first[key] = manifest
