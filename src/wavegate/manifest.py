@@ -4,8 +4,8 @@ them (callers import them from there)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -13,6 +13,27 @@ from wavegate.findings import Finding, ResourceRef
 
 if TYPE_CHECKING:
     from wavegate.discovery import Listing
+
+if TYPE_CHECKING or sys.version_info >= (3, 12):
+    from functools import cached_property
+else:
+    class cached_property:  # (functools' name: the same behaviour, for this module's properties)
+        """functools.cached_property without the lock Python 3.11 takes on every first read (3.12
+        removed it): a manifest's properties are first read hundreds of thousands of times in a
+        run. Two threads reading one at once both compute it; each is worked out from the data
+        alone, so both hold the same value."""
+
+        def __init__(self, func):
+            self.func, self.attrname, self.__doc__ = func, None, func.__doc__
+
+        def __set_name__(self, owner, name):
+            self.attrname = name
+
+        def __get__(self, instance, owner=None):
+            if instance is None:
+                return self
+            value = instance.__dict__[self.attrname] = self.func(instance)
+            return value
 
 DEFAULT_MAX_FILE_BYTES = 4 * 1024 * 1024
 # A real manifest expands to a few hundred nodes; a billion-laughs file to billions. The bound is
