@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from urllib.parse import urlsplit
 
 from wavegate.argocd.model import ARGOCD_GROUP, option_set, split_options
@@ -65,17 +66,21 @@ class Source:
 
 @dataclass(frozen=True)
 class Application:
+    """An Argo CD Application. What it says is worked out once per object: the render and the
+    checks ask each Application for its sources and destination thousands of times, and neither
+    its manifest's data nor the values given out are changed."""
+
     manifest: Manifest
 
     @classmethod
     def all_in(cls, repo: Repo) -> list[Application]:
         return [cls(m) for m in repo.by_kind("Application", ARGOCD_GROUP)]
 
-    @property
+    @cached_property
     def name(self) -> str:
         return self.manifest.name or ""
 
-    @property
+    @cached_property
     def sources(self) -> list[Source]:
         spec = self.manifest.get("spec", default={}) or {}
         found: list[Source] = []
@@ -86,12 +91,12 @@ class Application:
                 found.append(_source(i, source))
         return found
 
-    @property
+    @cached_property
     def destination_namespace(self) -> str | None:
         value = self.manifest.get("spec", "destination", "namespace")
         return value if isinstance(value, str) and value else None
 
-    @property
+    @cached_property
     def destination_cluster(self) -> str | None:
         """The destination cluster as written (`server`, else `name`): two Applications with
         different values may deploy the same object to different clusters."""
@@ -104,11 +109,11 @@ class Application:
                 return value.rstrip("/")
         return None
 
-    @property
+    @cached_property
     def sync_options(self) -> dict[str, str]:
         return option_set(split_options(self.manifest.get("spec", "syncPolicy", "syncOptions", default=[])))
 
-    @property
+    @cached_property
     def automated(self) -> dict | None:
         policy = self.manifest.get("spec", "syncPolicy")
         if not isinstance(policy, dict) or "automated" not in policy:
