@@ -166,7 +166,7 @@ def is_backstage_entity(manifest: Manifest) -> bool:
 
 def is_kubernetes_object(manifest: Manifest) -> bool:
     """A document that some API server is meant to receive (today: everything but Backstage entities)."""
-    return not is_backstage_entity(manifest)
+    return _BACKSTAGE_MARK not in manifest.api_version or not is_backstage_entity(manifest)  # (the first: most)
 
 
 # Per-repository scopes of custom kinds, computed once per loaded repository.

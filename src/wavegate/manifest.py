@@ -168,6 +168,13 @@ class Manifest:
         """The value at `path` (keys and list indexes), or `default` when any step is missing."""
         node: object = self.data
         for part in path:
+            if type(part) is str:  # (the usual step: one lookup, not a test and a lookup)
+                if not isinstance(node, dict):
+                    return default
+                node = node.get(part, _ABSENT)
+                if node is _ABSENT:
+                    return default
+                continue
             if isinstance(part, int):
                 if not isinstance(node, list) or part >= len(node):
                     return default
@@ -206,6 +213,7 @@ class Manifest:
         return (file, found[0], found[1]) if key else (file, found[2], found[3])
 
 
+_ABSENT = object()  # (Manifest.get: no value there, as opposed to a null one)
 _FROM_DATA = ("api_version", "kind", "group", "version", "metadata", "name", "namespace", "annotations", "labels")
 
 

@@ -125,6 +125,8 @@ def parse_wave(text) -> int | None:
 
     Argo CD silently uses 0 (or the Helm hook weight) where this returns None.
     """
+    if type(text) is str and text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)  # (the usual wave: a few digits, in int64 whatever they are)
     if not isinstance(text, str) or not _ATOI.fullmatch(text):
         return None
     if len(text.lstrip("+-").lstrip("0")) > 19:  # beyond int64 (and beyond what int() may convert)

@@ -61,7 +61,7 @@ MISSING_RESOURCES_FINALIZER = declare(
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     for manifest in repo.manifests:
         metadata = manifest.metadata  # (most objects have neither finalizers nor that annotation)
-        if "annotations" in metadata:
+        if model.FINALIZER_ANNOTATION_MISTAKE in manifest.annotations:
             yield from _annotation_mistake(manifest, ("metadata",), application=is_application(manifest))
         if "finalizers" in metadata:
             yield from _finalizers(manifest, ("metadata",), _allowed(manifest), application=is_application(manifest))
