@@ -27,6 +27,10 @@ def test_parse_wave_follows_go_atoi():
     assert [model.parse_wave(v) for v in ("0", "-3", "+2", "007")] == [0, -3, 2, 7]
     assert [model.parse_wave(v) for v in ("1.5", "one", "", " 1", "1 ", "9223372036854775808")] == [None] * 6
     assert model.parse_wave("9223372036854775807") == 2**63 - 1
+    assert model.parse_wave("999999999999999999") == 10**18 - 1  # (18 digits: read without the expression)
+    assert model.parse_wave("-9223372036854775808") == -(2**63)
+    # Digits of other scripts are digits to Python, not to Go's strconv.Atoi.
+    assert [model.parse_wave(v) for v in ("²", "١٢", "３")] == [None] * 3
 
 
 def test_sort_by_phase_wave_kind_then_name():
