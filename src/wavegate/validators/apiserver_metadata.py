@@ -258,11 +258,11 @@ def metadata_findings(manifest: Manifest, path: tuple) -> Iterable[Finding]:
 def label_findings(manifest: Manifest, path: tuple, labels: dict) -> Iterable[Finding]:
     """ValidateLabels: every key a qualified name, every value a label value (reported at the
     map, as the server does, and pointed at the offending entry)."""
-    where = am.field_path(path)
     for key, value in labels.items():
         if type(key) is str and type(value) is str and am.is_qualified_name.holds(key) and \
                 am.is_label_value.holds(value):
             continue  # (the usual answer, for the same few labels on every object)
+        where = am.field_path(path)
         key_text = str(key)
         if templated(key_text) or templated(value):
             continue
@@ -290,11 +290,11 @@ def suggest_label_value(value: str) -> str:
 
 
 def _annotations(manifest: Manifest, path: tuple, annotations: dict) -> Iterable[Finding]:
-    where = am.field_path(path)
     for key in annotations:
         key_text = str(key)
-        if templated(key_text):
-            continue
+        if am.is_qualified_name.holds(key_text.lower()) or templated(key_text):
+            continue  # (the usual answer)
+        where = am.field_path(path)
         for message in am.is_qualified_name(key_text.lower()):
             yield _invalid(manifest, ANNOTATION_INVALID, path + (key,),
                            am.field_error(where, "Invalid", key_text, message),
@@ -302,8 +302,8 @@ def _annotations(manifest: Manifest, path: tuple, annotations: dict) -> Iterable
                            "and '/' (example.com/owner-team).", key=True)
     size = am.annotations_size(annotations)
     if size > am.TOTAL_ANNOTATION_SIZE_LIMIT:
+        detail = f"may not be more than {am.TOTAL_ANNOTATION_SIZE_LIMIT} bytes"
         yield _invalid(manifest, ANNOTATION_INVALID, path,
-                       am.field_error(where, "Too long", detail=f"may not be more than {am.TOTAL_ANNOTATION_SIZE_LIMIT} "
-                                                                f"bytes") + f" (they hold {size} bytes)",
+                       am.field_error(am.field_path(path), "Too long", detail=detail) + f" (they hold {size} bytes)",
                        "Move large values out of annotations (into a ConfigMap, or drop a copied "
                        "kubectl.kubernetes.io/last-applied-configuration).", key=True)
