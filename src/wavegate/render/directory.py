@@ -54,17 +54,17 @@ def files_read(root: Path, base: str, recurse: bool, include: str | None, exclud
     def visit(rel_dir: str) -> None:
         directory = f"{base}/{rel_dir}" if base and rel_dir else base or rel_dir
         for name, _, is_dir, _, is_file in listing.entries(directory):
+            if is_dir:
+                if not recurse:
+                    continue
+            elif not name.endswith(MANIFEST_SUFFIXES) or not is_file:
+                continue  # (Argo CD reads regular files only: a FIFO would block, a device never ends)
             rel = f"{rel_dir}/{name}" if rel_dir else name
             repo_rel = f"{base}/{rel}" if base else rel
             if is_excluded(repo_rel, excluded, is_dir=is_dir):
                 continue
             if is_dir:
-                if recurse:
-                    visit(rel)
-                continue
-            if not name.endswith(MANIFEST_SUFFIXES):
-                continue
-            if not is_file:  # Argo CD reads regular files only (a FIFO would block, a device never ends)
+                visit(rel)
                 continue
             if exclude and glob_match(exclude, rel):
                 continue
