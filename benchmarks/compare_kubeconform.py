@@ -30,7 +30,9 @@ unchanged file, does). Each side puts the file back as it was, modification time
 the others see the corpus untouched.
 
 Every wavegate side must give the same findings (checked), and both verdicts are printed, so a
-fast run that judged nothing would show. Peak memory is each process's maximum resident set
+fast run that judged nothing would show. Beside each median wall time the median CPU time is
+printed (user and system, of the process and of the workers it waited for): on a shared machine
+it moves less than the wall clock. Peak memory is each process's maximum resident set
 (wavegate's worker processes, when it starts any, are not included: see --one-process), and the
 load average is printed with every figure (the machine is shared). With --busy a spinning
 process keeps one CPU busy throughout: worker processes have to pay on a loaded machine too.
