@@ -16,7 +16,10 @@ children), on the corpus of benchmarks/corpus.py:
 
 Why instructions: on a 2-CPU virtual machine shared with other work, medians of whole-process
 wall times move by 10-15 % from one minute to the next, more than most single changes; the count
-of instructions moves by less than 0.1 % between identical runs. It counts work, not waiting: a
+of instructions moves by less than 0.1 % between identical runs. Compare the two sides of one
+invocation: with --mode one the count also depends on what the work folder's caches hold from
+earlier invocations (the stores keep earlier runs' entries for a while), and both sides share that
+history, but the absolute figures of two invocations may differ by several per cent. It counts work, not waiting: a
 change that trades CPU for parallelism still needs compare_kubeconform.py. Python-level
 profilers are no substitute: cProfile's cost per call inflates many small functions several-fold.
 Under valgrind a run is about 50 times slower (1,000 manifests: a minute).
