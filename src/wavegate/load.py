@@ -219,57 +219,46 @@ def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list
     return _load_chunk(root, paths, limits)
 
 
-# Files are dealt in chunks of this many, taken in turn by this process and the workers from one
-# counter: a worker that starts late or runs on a busy CPU takes fewer, and nobody waits long for
-# the last one.
+# Files are dealt in chunks of this many (or more, for more chunks than wavegate.forked.Tickets
+# holds), taken in turn by this process and the workers: a worker that starts late or runs on a
+# busy CPU takes fewer, and nobody waits long for the last one.
 CHUNK_FILES = 64
-_SHARING: tuple | None = None  # what the forked workers inherit: (root, chunks, limits, next chunk)
-
-
-def _load_taken() -> list[tuple[int, bytes]]:
-    """A worker's part: each chunk it took, its files' results as plain data, marshalled (the
-    cache's form, _to_store). Sending objects back pickled cost more than parsing them (measured:
-    1.5-2.1 s with two workers against 1.1-1.3 s in one process on 10,000 files); marshal does it
-    in C, chunk by chunk while the next is read."""
-    root, chunks, limits, taken = _SHARING  # type: ignore[misc]
-    return [(i, marshal.dumps([_to_store(result) for result in _load_chunk(root, chunks[i], limits)]))
-            for i in _taken(taken, len(chunks))]
-
-
-def _taken(taken, count: int):
-    """The indexes of the chunks this process takes, until none is left."""
-    while True:
-        with taken.get_lock():
-            index: int = taken.value
-            taken.value += 1
-        if index >= count:
-            return
-        yield index
 
 
 def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from wavegate.forked import Child, Tickets
 
-    global _SHARING
-    context = multiprocessing.get_context("fork")  # (workers inherit _SHARING: no fork, no workers)
-    chunks = [paths[i:i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    size = max(CHUNK_FILES, -(-len(paths) // Tickets.LIMIT))
+    chunks = [paths[i:i + size] for i in range(0, len(paths), size)]
     results: list[list | None] = [None] * len(chunks)
-    taken = context.Value("i", 0)
-    _SHARING = (root, chunks, limits, taken)
+    tickets = Tickets(len(chunks))
+
+    def load_taken() -> bytes:
+        """A worker's part: each chunk it took, its files' results as plain data (the cache's form,
+        _to_store), marshalled. Sending objects back pickled cost more than parsing them (measured:
+        1.5-2.1 s with two workers against 1.1-1.3 s in one process on 10,000 files); marshal does
+        it in C, chunk by chunk while the next is read."""
+        return marshal.dumps([(i, marshal.dumps([_to_store(result) for result in _load_chunk(root, chunks[i], limits)]))
+                              for i in tickets])
+
+    children: list[Child] = []
     try:
-        with ProcessPoolExecutor(max_workers=workers - 1, mp_context=context) as pool:
-            sent = [pool.submit(_load_taken) for _ in range(workers - 1)]
-            for i in _taken(taken, len(chunks)):  # this process's part, meanwhile
-                results[i] = _load_chunk(root, chunks[i], limits)
-            for future in sent:
-                for i, value in future.result():
-                    results[i] = [found if (found := _from_store(root, rel, plain, limits)) is not None
-                                  else _read_file(root, rel, limits, True, True)
-                                  for rel, plain in zip(chunks[i], marshal.loads(value), strict=True)]
+        children = [child for _ in range(workers - 1) if (child := Child.fork(load_taken)) is not None]
+        for i in tickets:  # this process's part, meanwhile
+            results[i] = _load_chunk(root, chunks[i], limits)
+        while children:
+            sent = children.pop(0).result()
+            for i, value in marshal.loads(sent) if sent is not None else ():
+                results[i] = [found if (found := _from_store(root, rel, stored, limits)) is not None
+                              else _read_file(root, rel, limits, True, True)
+                              for rel, stored in zip(chunks[i], marshal.loads(value), strict=True)]
     finally:
-        _SHARING = None
-    return [result for chunk in results for result in chunk]  # type: ignore[union-attr]
+        tickets.close()
+        for child in children:
+            child.stop()
+    # (what a worker that died had taken is read here)
+    return [result for i, chunk in enumerate(results)
+            for result in (chunk if chunk is not None else _load_chunk(root, chunks[i], limits))]
 
 
 def read_yaml(path: Path | str, rel: str | None = None,

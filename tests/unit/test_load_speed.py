@@ -199,3 +199,43 @@ def test_checks_run_together_are_taken_as_one_group():
     found = [(name, None) for name in ("policy", "schema", "catalog", "objects")]
     assert validators._groups(found, [0, 1, 2, 3]) == [[1, 0], [2], [3]]
     assert validators._groups(found, [2, 0, 3]) == [[2], [0], [3]]  # schema stays here: policy goes alone
+
+
+def test_a_check_worker_that_dies_leaves_the_findings_alone(many, monkeypatch):
+    from wavegate import validators
+
+    monkeypatch.setenv("WAVEGATE_CHECK_WORKERS", "1")
+    one = check_repo(many)
+    monkeypatch.delenv("WAVEGATE_CHECK_WORKERS")
+    monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 1)
+    parent, real, here = os.getpid(), validators._run_one, []
+
+    def dies_in_the_worker(name, *args):
+        if os.getpid() != parent:
+            os._exit(3)  # (what it took is lost with it)
+        here.append(name)
+        time.sleep(0.01)  # (so that the worker takes one)
+        return real(name, *args)
+
+    monkeypatch.setattr(validators, "_run_one", dies_in_the_worker)
+    assert check_repo(many) == one
+    assert sorted(here) == sorted(name for name, _ in validators.checks())  # (every check ran here in the end)
+
+
+def test_a_load_worker_that_dies_leaves_the_repository_alone(many, monkeypatch):
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    one = load(many)
+    monkeypatch.setattr(loader, "CHUNK_FILES", 5)
+    parent, real = os.getpid(), loader._load_chunk
+
+    def dies_in_the_worker(root, paths, limits):
+        if os.getpid() != parent:
+            os._exit(3)
+        time.sleep(0.002)
+        return real(root, paths, limits)
+
+    monkeypatch.setattr(loader, "_load_chunk", dies_in_the_worker)
+    parallel = loader._load_parallel(many, one.files, Limits(), 3)
+    assert [(m.path, m.doc_index, m.data) for manifests, _, _ in parallel for m in manifests] == \
+        [(m.path, m.doc_index, m.data) for m in sorted(one.manifests + one.untyped,
+                                                       key=lambda m: (one.files.index(m.path), m.doc_index))]

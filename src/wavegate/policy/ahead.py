@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate import kube
+from wavegate.forked import Child, Tickets
 from wavegate.load import Manifest, Repo
 from wavegate.policy.model import Policy, PolicySet
 
@@ -32,7 +33,6 @@ MIN_DOCUMENTS = 200
 CHUNK_DOCUMENTS = 16  # (collect waits for the chunk at hand: a few ms)
 # collect stops the worker; False lets it finish every document first (tests: no race with the render).
 STOP_AT_COLLECT = True
-_STOPPED = 1 << 30  # (the chunk counter's value once collect has stopped the worker)
 
 
 @dataclass
@@ -80,28 +80,23 @@ class Verdicts:
 class Ahead:
     """The worker, from `start` to `collect`."""
 
-    def __init__(self, loaded: Repo, pid: int, reader: int, counter):
+    def __init__(self, loaded: Repo, child: Child, tickets: Tickets):
         self.loaded = loaded
-        self.pid = pid
-        self.reader = reader
-        self.counter = counter
+        self.child = child
+        self.tickets = tickets
 
     def collect(self) -> Verdicts | None:
         """Stop the worker after its current chunk and take what it evaluated (None when it failed)."""
         if STOP_AT_COLLECT:
-            with self.counter.get_lock():
-                self.counter.value = _STOPPED
-        chunks = []
+            self.tickets.stop()
         try:
-            with os.fdopen(self.reader, "rb") as pipe:
-                while chunk := pipe.read(1 << 20):
-                    chunks.append(chunk)
+            sent = self.child.result()
         finally:
-            _, status = os.waitpid(self.pid, 0)
-        if status != 0 or not chunks:
+            self.tickets.close()
+        if not sent:
             return None
         try:
-            source, version, namespaces, by_document = marshal.loads(b"".join(chunks))
+            source, version, namespaces, by_document = marshal.loads(sent)
         except (EOFError, ValueError, TypeError):
             return None
         return Verdicts(self.loaded, source, version, namespaces, by_document)
@@ -114,7 +109,6 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
             or os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() == "1":
         return None
     import importlib
-    import multiprocessing
 
     for module in ("wavegate.policy.evaluate", "wavegate.schemas.defaults", "wavegate.schemas.store"):
         importlib.import_module(module)  # (imported here, once: both processes need them)
@@ -131,25 +125,16 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
     from wavegate.schemas.kubernetes import schemas_for
 
     schemas_for(kubernetes_version)
-    counter = multiprocessing.get_context("fork").Value("i", 0)
-    reader, writer = os.pipe()
+    # One ticket per chunk of documents the worker may judge (collect takes those it has not).
     try:
-        pid = os.fork()
+        tickets = Tickets(min(Tickets.LIMIT, -(-len(loaded.manifests) // CHUNK_DOCUMENTS)))
     except OSError:
-        os.close(reader)
-        os.close(writer)
         return None
-    if pid == 0:  # the worker
-        status = 1
-        try:
-            os.close(reader)
-            with os.fdopen(writer, "wb") as pipe:
-                pipe.write(marshal.dumps(_evaluate(loaded, loaded.parsed, policy_set, kubernetes_version, counter)))
-            status = 0
-        finally:
-            os._exit(status)  # (never back into the caller's code: it is this process's)
-    os.close(writer)
-    return Ahead(loaded, pid, reader, counter)
+    child = Child.fork(lambda: marshal.dumps(_evaluate(loaded, loaded.parsed, policy_set, kubernetes_version, tickets)))
+    if child is None:
+        tickets.close()
+        return None
+    return Ahead(loaded, child, tickets)
 
 
 def _a_cpu_is_idle() -> bool:
@@ -167,7 +152,7 @@ def _a_cpu_is_idle() -> bool:
 
 
 def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kubernetes_version: str,
-              counter) -> tuple:
+              tickets: Tickets) -> tuple:
     """The worker's part: the verdicts on each fresh built-in document with its own namespace (or
     cluster-scoped) that some policy may apply to, chunk by chunk until collect stops it. (It looks
     at as few objects as it can: each one it touches is a page the fork copies.)"""
@@ -203,10 +188,7 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
             eligible.append((i, manifest, env.placed(manifest)))
     by_document: dict[int, tuple] = {}
     namespaces: dict[str, dict | None] = {}
-    while True:
-        with counter.get_lock():
-            taken = counter.value
-            counter.value += 1
+    for taken in tickets:
         chunk = eligible[taken * CHUNK_DOCUMENTS:(taken + 1) * CHUNK_DOCUMENTS]
         if not chunk:
             break

@@ -210,7 +210,6 @@ _LIKELY_COST = ("policy", "schema", "catalog", "objects", "argocd_application", 
 # Checks one process runs one after the other: the policy check's defaulted custom resources are
 # the schema check's results (Entry.validate keeps them), so it does not walk their schemas again.
 _TOGETHER = (("schema", "policy"),)
-_FORKED: tuple | None = None  # what the forked worker inherits: (checks, repo, ctx, groups, next index)
 
 
 def _groups(found: list[tuple[str, Check]], indexes: list[int]) -> list[list[int]]:
@@ -231,16 +230,17 @@ def _groups(found: list[tuple[str, Check]], indexes: list[int]) -> list[list[int
 
 def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> list[list[Finding]]:
     import os
-    import sys
 
-    parallel = (len(found) > 1 and len(repo.manifests) >= PARALLEL_MIN_MANIFESTS
+    parallel = (len(found) > 1 and len(repo.manifests) >= PARALLEL_MIN_MANIFESTS and hasattr(os, "fork")
                 and os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() != "1")
     if not parallel:
         return [_run_one(name, check, repo, ctx) for name, check in found]
-    import multiprocessing  # (only now: a small repository never starts a worker)
+    import marshal
+    import sys
 
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return [_run_one(name, check, repo, ctx) for name, check in found]
+    from wavegate.cache import finding_from_plain, plain_finding
+    from wavegate.forked import Child, Tickets
+
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
         _ = ctx.applications
         _ = ctx._sync_set_index
@@ -255,53 +255,32 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
               if getattr(sys.modules.get(getattr(found[i][1], "__module__", "")), "INDEPENDENT", True) is not False]
     here = [i for i in order if i not in shared]
     groups = _groups(found, shared)
-    global _FORKED
     results: list[list[Finding] | None] = [None] * len(found)
-    taken = multiprocessing.get_context("fork").Value("i", 0)
-    _FORKED = (found, repo, ctx, groups, taken)
-    pool = future = None
-    try:
-        from concurrent.futures import ProcessPoolExecutor
 
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork"))
-        future = pool.submit(_run_forked)
-    except Exception:  # noqa: BLE001 - no worker process here: run everything in this one
-        future = None
+    def run_taken() -> list[tuple[int, list[Finding]]]:
+        return [(i, _run_one(*found[i], repo, ctx)) for position in tickets for i in groups[position]]
+
     try:
+        tickets = Tickets(len(groups))
+    except OSError:  # (no pipe to share them: everything runs here)
+        return [_run_one(name, check, repo, ctx) for name, check in found]
+    child = None
+    try:
+        child = Child.fork(lambda: marshal.dumps([(i, [plain_finding(f) for f in findings])
+                                                  for i, findings in run_taken()]))
         for i in here:
             results[i] = _run_one(*found[i], repo, ctx)
-        for i, findings in _take_and_run(found, repo, ctx, groups, taken):
+        for i, findings in run_taken():
             results[i] = findings
-        if future is not None:
-            try:
-                for i, forked in future.result():
-                    results[i] = forked
-            except Exception:  # noqa: BLE001 - the worker died: run what it took here
-                pass
-        # (what a dead worker had taken)
-        complete = [result if result is not None else _run_one(*found[i], repo, ctx)
-                    for i, result in enumerate(results)]
+        sent = child.result() if child is not None else None
+        child = None
+        try:
+            for i, plain in marshal.loads(sent) if sent is not None else ():
+                results[i] = [finding_from_plain(p) for p in plain]
+        except (EOFError, ValueError, TypeError):  # (the worker died: what it took runs here)
+            pass
     finally:
-        _FORKED = None
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
-    return complete
-
-
-def _take_and_run(found: list[tuple[str, Check]], repo: Repo, ctx: Context, groups: list[list[int]],
-                  taken) -> list[tuple[int, list[Finding]]]:
-    """Run the next group of checks no process has taken yet, until none is left."""
-    done: list[tuple[int, list[Finding]]] = []
-    while True:
-        with taken.get_lock():
-            position: int = taken.value
-            taken.value += 1
-        if position >= len(groups):
-            return done
-        for i in groups[position]:
-            done.append((i, _run_one(*found[i], repo, ctx)))
-
-
-def _run_forked() -> list[tuple[int, list[Finding]]]:
-    found, repo, ctx, order, taken = _FORKED  # type: ignore[misc]
-    return _take_and_run(found, repo, ctx, order, taken)
+        tickets.close()
+        if child is not None:
+            child.stop()
+    return [result if result is not None else _run_one(*found[i], repo, ctx) for i, result in enumerate(results)]

@@ -1,0 +1,119 @@
+"""Work shared with forked child processes: the next piece for whichever process is free, and each
+child's result sent back as bytes.
+
+    tickets = Tickets(len(pieces))                     # before the fork
+    child = Child.fork(lambda: marshal.dumps([(i, work(i)) for i in tickets]))
+    mine = [(i, work(i)) for i in tickets]             # this process takes pieces too
+    theirs = child.result() if child else None         # the child's bytes; None when it failed
+
+The multiprocessing package does the same with more: importing it and concurrent.futures, and
+making a shared counter, took about 20 ms of every run large enough to use workers, and a
+ProcessPoolExecutor's round trip 4 ms more than a bare fork (measured on 2 CPUs).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from array import array
+from collections.abc import Callable, Iterator
+
+_TICKET = 2  # bytes: a read of this many from a pipe is atomic, so no two processes take one ticket
+
+
+class Tickets:
+    """The numbers 0 to count - 1, each taken by exactly one of the processes that share it: this
+    one and the children it forks afterwards. They wait in a pipe, all written before any child
+    starts, and the pipe has no writer after that: a process that finds it empty stops."""
+
+    LIMIT = 8192  # (16 KiB of tickets: what any pipe holds with nobody reading)
+
+    def __init__(self, count: int):
+        if not 0 <= count <= self.LIMIT:
+            raise ValueError(f"{count} tickets: between 0 and {self.LIMIT}")
+        self._reader, writer = os.pipe()
+        written = 0
+        try:
+            os.set_blocking(writer, False)  # (a pipe may hold less: then this fails, it never waits)
+            written = os.write(writer, array("H", range(count)).tobytes()) if count else 0
+        except BlockingIOError:
+            pass
+        finally:
+            os.close(writer)
+        if written != count * _TICKET:
+            self.close()
+            raise OSError(f"a pipe took {written} of the {count * _TICKET} bytes of {count} tickets")
+
+    def __iter__(self) -> Iterator[int]:
+        """The tickets this process takes, one at a time, until none is left."""
+        while len(ticket := os.read(self._reader, _TICKET)) == _TICKET:
+            yield int.from_bytes(ticket, sys.byteorder)
+
+    def stop(self) -> None:
+        """Take every ticket not yet taken: the other processes stop after the piece at hand."""
+        while os.read(self._reader, 1 << 16):  # (no read waits: the pipe has no writer left)
+            pass
+
+    def close(self) -> None:
+        if self._reader >= 0:
+            os.close(self._reader)
+            self._reader = -1
+
+
+class Child:
+    """A forked process working out bytes for this one."""
+
+    def __init__(self, pid: int, reader: int):
+        self.pid, self._reader = pid, reader
+
+    @classmethod
+    def fork(cls, work: Callable[[], bytes]) -> Child | None:
+        """Run `work` in a forked copy of this process. None where there is no fork (or it failed):
+        the caller does the work itself."""
+        if not hasattr(os, "fork"):
+            return None
+        reader, writer = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(reader)
+            os.close(writer)
+            return None
+        if pid == 0:
+            status = 1
+            try:
+                os.close(reader)
+                data = work()
+                with os.fdopen(writer, "wb") as pipe:
+                    pipe.write(data)
+                status = 0
+            finally:
+                os._exit(status)  # (never back into the caller's code, nor its exit handlers: they are the parent's)
+        os.close(writer)
+        return cls(pid, reader)
+
+    def result(self) -> bytes | None:
+        """What the child worked out, once it has finished; None when it failed."""
+        chunks = []
+        try:
+            with os.fdopen(self._reader, "rb") as pipe:
+                while chunk := pipe.read(1 << 20):
+                    chunks.append(chunk)
+        finally:
+            self._reader = -1
+            _, status = os.waitpid(self.pid, 0)
+        return b"".join(chunks) if status == 0 else None
+
+    def stop(self) -> None:
+        """End the child now and wait for it (this process is leaving on an error)."""
+        if self._reader < 0:
+            return
+        import signal
+
+        os.close(self._reader)
+        self._reader = -1
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)

@@ -1,0 +1,76 @@
+"""wavegate.forked: tickets shared with forked children, and the children's results."""
+
+from __future__ import annotations
+
+import marshal
+import os
+import time
+
+import pytest
+
+from wavegate.forked import Child, Tickets
+
+
+def _taking(tickets: Tickets, pause: float):
+    def work() -> bytes:
+        taken = []
+        for ticket in tickets:
+            taken.append(ticket)
+            time.sleep(pause)
+        return marshal.dumps(taken)
+
+    return work
+
+
+def test_every_ticket_is_taken_once_by_one_of_the_processes():
+    tickets = Tickets(300)
+    children = [Child.fork(_taking(tickets, 0.001)) for _ in range(2)]
+    mine = []
+    for ticket in tickets:
+        mine.append(ticket)
+        time.sleep(0.001)
+    theirs = [marshal.loads(child.result()) for child in children]
+    tickets.close()
+    assert all(theirs) and mine  # (each process took a share)
+    taken = mine + theirs[0] + theirs[1]
+    assert sorted(taken) == list(range(300))
+    assert mine == sorted(mine)  # (each process takes them in order)
+
+
+def test_stop_leaves_the_others_nothing_more_to_take():
+    tickets = Tickets(5000)
+    child = Child.fork(_taking(tickets, 0.002))
+    time.sleep(0.05)
+    tickets.stop()
+    taken = marshal.loads(child.result())
+    assert 0 < len(taken) < 5000
+    assert list(tickets) == []
+    tickets.close()
+
+
+def test_no_tickets_and_too_many():
+    assert list(Tickets(0)) == []
+    with pytest.raises(ValueError, match="8193 tickets"):
+        Tickets(Tickets.LIMIT + 1)
+    assert len(list(Tickets(Tickets.LIMIT))) == Tickets.LIMIT
+
+
+def test_a_child_that_fails_gives_none_and_nothing_is_left_behind():
+    def fails() -> bytes:
+        raise RuntimeError("broken")
+
+    child = Child.fork(fails)
+    assert child.result() is None
+    with pytest.raises(ChildProcessError):  # (reaped: no zombie is left)
+        os.waitpid(child.pid, os.WNOHANG)
+    assert Child.fork(lambda: b"").result() == b""
+
+
+def test_a_child_stopped_early_is_ended_and_reaped():
+    child = Child.fork(lambda: time.sleep(60) or b"late")
+    started = time.perf_counter()
+    child.stop()
+    assert time.perf_counter() - started < 5
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+    child.stop()  # (twice is harmless)
