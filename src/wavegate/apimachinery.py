@@ -11,10 +11,11 @@ than the RE2 wrapper on 100,000 labels) matches exactly what RE2 matches, in lin
 from __future__ import annotations
 
 import functools
-import re
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Protocol, cast
+
+from wavegate.regex import lazy_compile
 
 DNS1123_LABEL_MAX = 63
 DNS1123_SUBDOMAIN_MAX = 253
@@ -29,14 +30,14 @@ _LABEL_KEY_FMT = "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 _LABEL_VALUE_FMT = "(" + _LABEL_KEY_FMT + ")?"
 _CONFIG_KEY_FMT = "[-._a-zA-Z0-9]+"
 
-_DNS1123_LABEL = re.compile(_DNS1123_LABEL_FMT)
-_DNS1123_SUBDOMAIN = re.compile(_DNS1123_SUBDOMAIN_FMT)
-_DNS1035_LABEL = re.compile(_DNS1035_LABEL_FMT)
-_LABEL_KEY = re.compile(_LABEL_KEY_FMT)
-_LABEL_VALUE = re.compile(_LABEL_VALUE_FMT)
-_CONFIG_KEY = re.compile(_CONFIG_KEY_FMT)
-_PORT_NAME_CHARSET = re.compile("[-a-z0-9]+")
-_PORT_NAME_LETTER = re.compile("[a-z]")
+_DNS1123_LABEL = lazy_compile(_DNS1123_LABEL_FMT)
+_DNS1123_SUBDOMAIN = lazy_compile(_DNS1123_SUBDOMAIN_FMT)
+_DNS1035_LABEL = lazy_compile(_DNS1035_LABEL_FMT)
+_LABEL_KEY = lazy_compile(_LABEL_KEY_FMT)
+_LABEL_VALUE = lazy_compile(_LABEL_VALUE_FMT)
+_CONFIG_KEY = lazy_compile(_CONFIG_KEY_FMT)
+_PORT_NAME_CHARSET = lazy_compile("[-a-z0-9]+")
+_PORT_NAME_LETTER = lazy_compile("[a-z]")
 
 _DNS1123_LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must "
                       "start and end with an alphanumeric character")
@@ -300,7 +301,7 @@ def not_supported(path: tuple | str, value, supported) -> str:
 QUANTITY_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 _BINARY = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
-_QUANTITY = re.compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[-+]?[0-9]*)$")  # linear: no nesting
+_QUANTITY = lazy_compile(r"^([+-]?)([0-9]*)(?:\.([0-9]*))?([eEinumkKMGTP]*[-+]?[0-9]*)$")  # linear: no nesting
 
 
 def parse_quantity(value) -> Decimal | None:

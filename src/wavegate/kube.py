@@ -13,10 +13,11 @@ CustomResourceDefinition's `spec.scope`, and a kro ResourceGraphDefinition's `sp
 
 from __future__ import annotations
 
-import re
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from wavegate.regex import lazy_compile
 
 if TYPE_CHECKING:
     from wavegate.load import Manifest, Repo
@@ -225,11 +226,11 @@ def namespaced(manifest_or_group_kind: Manifest | GroupKind, repo: Repo | None =
 
 _NAME = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
-_KEY = re.compile(rf"(?:(?P<prefix>{_DNS_SUBDOMAIN})/)?(?P<name>{_NAME})")
-_VALUE = re.compile(rf"(?:{_NAME})?")
-_SET_OP = re.compile(r"^(?P<key>\S+)\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
-_EQ_OP = re.compile(r"^(?P<key>[^\s=!]+)\s*(?P<op>==|=|!=)\s*(?P<value>[^\s=!,()]*)$")
-_EXISTS = re.compile(r"^(?P<not>!)?\s*(?P<key>[^\s=!(),]+)$")
+_KEY = lazy_compile(rf"(?:(?P<prefix>{_DNS_SUBDOMAIN})/)?(?P<name>{_NAME})")
+_VALUE = lazy_compile(rf"(?:{_NAME})?")
+_SET_OP = lazy_compile(r"^(?P<key>\S+)\s+(?P<op>in|notin)\s*\((?P<values>[^()]*)\)$")
+_EQ_OP = lazy_compile(r"^(?P<key>[^\s=!]+)\s*(?P<op>==|=|!=)\s*(?P<value>[^\s=!,()]*)$")
+_EXISTS = lazy_compile(r"^(?P<not>!)?\s*(?P<key>[^\s=!(),]+)$")
 
 
 class SelectorError(ValueError):

@@ -28,6 +28,8 @@ import struct
 from decimal import Decimal
 from fractions import Fraction
 
+from wavegate.regex import lazy_compile
+
 STR = "tag:yaml.org,2002:str"
 NULL = "tag:yaml.org,2002:null"
 BOOL = "tag:yaml.org,2002:bool"
@@ -60,8 +62,8 @@ _HINTS = {"+": _SIGN, "-": _SIGN, ".": _DOT, **dict.fromkeys("0123456789", _DIGI
 # Every plain scalar starting with any other character is a string.
 RESOLVED_FIRST = frozenset(_HINTS)
 
-_YAML_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
-_DOT_FLOAT = re.compile(r"\.[0-9_]*([eE][-+]?[0-9][0-9_]*)?")
+_YAML_FLOAT = lazy_compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_DOT_FLOAT = lazy_compile(r"\.[0-9_]*([eE][-+]?[0-9][0-9_]*)?")
 _MAX_INT64 = 2**63 - 1
 _MAX_UINT64 = 2**64 - 1
 _BASE_DIGITS = {2: "01", 8: "01234567", 10: "0123456789", 16: "0123456789abcdefABCDEF"}

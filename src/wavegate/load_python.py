@@ -26,6 +26,7 @@ from wavegate.load_rules import (
     TOO_DEEP,
 )
 from wavegate.manifest import Limits, ListItemSource, Manifest, PositionSource, kept_document, missing_type
+from wavegate.regex import lazy_compile
 from wavegate.rules import format_path
 
 try:  # libyaml is what makes loading fast; the pure-Python loader is a correct fallback.
@@ -104,10 +105,10 @@ class _TagKeepingLoader(yaml.composer.Composer, _Loader):
 
 # A tag at a node's start (after its anchor) as go-yaml scans it: `!` and every URI character,
 # `,[]` too, where libyaml (in a flow collection) stops before them.
-_TAG_TOKEN = re.compile(r"(?:&[^\s,\[\]{}]*\s+)?(!(?!<)[0-9A-Za-z_;/?:@&=+$,.!~*'()\[\]%-]*)")
-_FLOW_TAG = re.compile(r"![0-9A-Za-z_;/?:@&=+$.!~*'()%-]*[,\[\]]")
+_TAG_TOKEN = lazy_compile(r"(?:&[^\s,\[\]{}]*\s+)?(!(?!<)[0-9A-Za-z_;/?:@&=+$,.!~*'()\[\]%-]*)")
+_FLOW_TAG = lazy_compile(r"![0-9A-Za-z_;/?:@&=+$.!~*'()%-]*[,\[\]]")
 # `!` as a whole tag (or its verbatim form `!<!>`): where libyaml's composer loses what go-yaml sees.
-_NON_SPECIFIC_TAG = re.compile(r"(?:^|[\s\[\]{},?:-])!(?:<!>)?(?=[\s\[\]{},]|$)", re.M)
+_NON_SPECIFIC_TAG = lazy_compile(r"(?:^|[\s\[\]{},?:-])!(?:<!>)?(?=[\s\[\]{},]|$)", re.M)
 
 
 def parse_documents(rel: str, text: str, limits: Limits, require_object: bool, source: PositionSource | None,

@@ -44,11 +44,12 @@ from pathlib import Path
 from wavegate.findings import Finding
 from wavegate.git import Git, GitError
 from wavegate.load import Limits, discover, load
+from wavegate.regex import lazy_compile
 
 SHARED_FILES = (".wavegate.yaml", ".gitlab-ci.yml")
 MONOREPO_PARENTS = ("apps", "environments")
 READ_SUFFIXES = (".yaml", ".yml", ".json")
-_APPLICATION_KIND = re.compile(r"^\s*kind:\s*[\"']?Application[\"']?\s*(#.*)?$", re.MULTILINE)
+_APPLICATION_KIND = lazy_compile(r"^\s*kind:\s*[\"']?Application[\"']?\s*(#.*)?$", re.MULTILINE)
 
 
 class SelectError(Exception):

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from wavegate.argocd.model import ARGOCD_GROUP, option_set, split_options
 from wavegate.load import Manifest, Repo
+from wavegate.regex import lazy_compile
 
 
 @dataclass(frozen=True)
@@ -153,11 +154,11 @@ def normalize_dir(path: str) -> str:
     return "/".join(parts)
 
 
-_SCP_LIKE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//).+)$")
+_SCP_LIKE = lazy_compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>(?!//).+)$")
 # `git@host/group/project`: no scp-like colon, yet an SSH URL to Argo CD (util/git IsSSHURL), which
 # normalizes it as it does `git@host:group/project`, so it finds the repository (and credentials)
 # configured for either (seen on alphagov/govuk-helm-charts).
-_SSH_WITHOUT_COLON = re.compile(r"^[^/:@]*@(?P<host>[^@/:]+)/(?P<path>[^@]+)$")
+_SSH_WITHOUT_COLON = lazy_compile(r"^[^/:@]*@(?P<host>[^@/:]+)/(?P<path>[^@]+)$")
 
 
 def canonical_repo_url(url: str) -> str:
@@ -185,12 +186,12 @@ def same_repository(a: str, b: str) -> bool:
 # as a chart version or a constraint (the newest matching version); an OCI artifact's as a tag, a
 # digest or a constraint. A constraint is what Masterminds/semver v3 parses as a constraint but not
 # as a version (argo-cd util/versions: IsConstraint).
-_VERSION = re.compile(r"v?\d+(\.\d+)?(\.\d+)?(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?")
+_VERSION = lazy_compile(r"v?\d+(\.\d+)?(\.\d+)?(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?")
 _WILD = r"(?:\*|x|X|\d+)"
-_PART = re.compile(rf"(?:=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?\s*v?{_WILD}(?:\.{_WILD})?(?:\.{_WILD})?"
+_PART = lazy_compile(rf"(?:=|!=|>=|=>|<=|=<|>|<|~>|~|\^)?\s*v?{_WILD}(?:\.{_WILD})?(?:\.{_WILD})?"
                    r"(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?")
-_COMMIT = re.compile(r"[0-9a-f]{7,40}")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+_COMMIT = lazy_compile(r"[0-9a-f]{7,40}")
+_DIGEST = lazy_compile(r"sha256:[0-9a-f]{64}")
 
 
 def is_version(revision: str) -> bool:

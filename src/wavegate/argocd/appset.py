@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
+from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 
 if TYPE_CHECKING:
@@ -672,7 +673,7 @@ def _walk(data, prefix: tuple = ()):
 # -- elements in messages --------------------------------------------------------------------------
 
 # Parameters Argo CD derives from another one: left out of an element's description.
-_DERIVED = re.compile(r"(^|\.)(basename|basenameNormalized|filename|filenameNormalized|segments|nameNormalized)$"
+_DERIVED = lazy_compile(r"(^|\.)(basename|basenameNormalized|filename|filenameNormalized|segments|nameNormalized)$"
                       r"|\[\d+\]$")
 
 

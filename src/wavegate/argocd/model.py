@@ -7,13 +7,13 @@ dry-run and the docs all read it; nothing else in wavegate restates these facts.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from wavegate.kube import ARGOCD_GROUP as ARGOCD_GROUP  # Argo CD's vocabulary names it from here
 from wavegate.kube import is_crd
 from wavegate.load import Manifest
+from wavegate.regex import lazy_compile
 
 PREFIX = "argocd.argoproj.io/"
 SYNC_WAVE = PREFIX + "sync-wave"
@@ -116,7 +116,7 @@ KIND_ORDER_LIST = (
 )
 KIND_ORDER = {kind: i - len(KIND_ORDER_LIST) for i, kind in enumerate(KIND_ORDER_LIST)}
 
-_ATOI = re.compile(r"[+-]?[0-9]+")
+_ATOI = lazy_compile(r"[+-]?[0-9]+")
 _GO_INT_MAX = 2**63 - 1
 
 

@@ -24,6 +24,8 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
+from wavegate.regex import lazy_compile
+
 from .base import Cluster, ClusterError
 from .tools import find_tool
 
@@ -79,7 +81,7 @@ def delete_command(
     return argv
 
 
-_SERVER_RE = re.compile(r"^(\s*server:\s*https://)(127\.0\.0\.1|0\.0\.0\.0|localhost)(:\d+)", re.M)
+_SERVER_RE = lazy_compile(r"^(\s*server:\s*https://)(127\.0\.0\.1|0\.0\.0\.0|localhost)(:\d+)", re.M)
 
 
 def rewrite_server_host(kubeconfig_text: str, host: str) -> str:

@@ -17,6 +17,7 @@ from wavegate.findings import Finding
 from wavegate.kube import is_crd, is_rgd
 from wavegate.load import Manifest, load
 from wavegate.progress import Progress, quiet
+from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 
 _F = "dry-run"
@@ -51,7 +52,7 @@ PREREQUISITE = declare(
     admission policies before it syncs the repository; when one is refused, the results of the
     sync would not mean what they say.""")
 
-_FIELD = re.compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryData|rules|roleRef|subjects|webhooks|"
+_FIELD = lazy_compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryData|rules|roleRef|subjects|webhooks|"
                     r"parameters|provisioner|template)(?:\.[\w-]+|\[[^\]\s]+\])*)(?!\w)")
 
 

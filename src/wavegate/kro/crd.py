@@ -31,7 +31,6 @@ status expressions are typed; the wording of the few marker errors kro-facts doe
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -43,11 +42,12 @@ from wavegate.kube import CLUSTER as CLUSTER
 from wavegate.kube import KRO_GROUP as KRO_GROUP
 from wavegate.kube import NAMESPACED as NAMESPACED
 from wavegate.kube import SCOPES as SCOPES
+from wavegate.regex import lazy_compile
 
 # RGD CRD (helm/crds/kro.run_resourcegraphdefinitions.yaml) and kro pkg/graph/validation.go
-API_VERSION_RE = re.compile(r"^v[0-9]+(alpha[0-9]+|beta[0-9]+)?$")
-KIND_RE = re.compile(r"^[A-Z][a-zA-Z0-9]{0,62}$")
-DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+API_VERSION_RE = lazy_compile(r"^v[0-9]+(alpha[0-9]+|beta[0-9]+)?$")
+KIND_RE = lazy_compile(r"^[A-Z][a-zA-Z0-9]{0,62}$")
+DNS1123_SUBDOMAIN = lazy_compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 SCHEMA_PATH = ("spec", "schema")
 
@@ -344,7 +344,7 @@ def _copy(value: Any) -> Any:
     return value
 
 
-_PATH_EXPR = re.compile(r"^\s*[_a-zA-Z][_a-zA-Z0-9]*(\s*\.\s*[_a-zA-Z][_a-zA-Z0-9]*)*\s*$")
+_PATH_EXPR = lazy_compile(r"^\s*[_a-zA-Z][_a-zA-Z0-9]*(\s*\.\s*[_a-zA-Z][_a-zA-Z0-9]*)*\s*$")
 
 
 def infer_type(expression: str, spec_schema: dict, ids: tuple[str, ...] = (), scope: str = NAMESPACED) -> dict | None:

@@ -22,9 +22,11 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from wavegate.regex import lazy_compile
+
 # kro pkg/graph/validation.go
-LOWER_CAMEL = re.compile(r"^[a-z][a-zA-Z0-9]*$")
-UPPER_CAMEL = re.compile(r"^[A-Z][a-zA-Z0-9]*$")
+LOWER_CAMEL = lazy_compile(r"^[a-z][a-zA-Z0-9]*$")
+UPPER_CAMEL = lazy_compile(r"^[A-Z][a-zA-Z0-9]*$")
 CEL_RESERVED = frozenset("""true false null in as break const continue else for function if import
 let loop package namespace return var void while""".split())
 KRO_RESERVED = frozenset("""apiVersion context dependency dependencies each externalRef externalReference
@@ -100,7 +102,7 @@ def is_standalone(text: str) -> bool:
 # ------------------------------------------------------------------------------------------
 # A small CEL lexer: enough to find root identifiers and field chains.
 
-_TOKEN = re.compile(r"""
+_TOKEN = lazy_compile(r"""
     (?P<space>\s+)
   | (?P<string>[rR]?[bB]?[rR]?(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))
   | (?P<number>0[xX][0-9a-fA-F]+[uU]?|(?:[0-9]+\.[0-9]*|\.[0-9]+|[0-9]+)(?:[eE][+-]?[0-9]+)?[uU]?)

@@ -24,9 +24,10 @@ must be a lowercase DNS label. `plural_problem` says so.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from functools import lru_cache
+
+from wavegate.regex import lazy_compile
 
 # flect acronyms.go (baseAcronyms). Lookups use strings.ToUpper, so the mixed-case entries can
 # never match; they are kept to show the table is complete.
@@ -243,7 +244,7 @@ def kind_plural(kind: str) -> str:
     return pluralize(kind.lower())
 
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035 = lazy_compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 
 def plural_problem(kind: str) -> str | None:

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from wavegate.regex import lazy_compile
+
 SPEC_PATH = ("spec", "schema", "spec")
 TYPES_PATH = ("spec", "schema", "types")
 
@@ -133,13 +135,13 @@ def go_quote(s: str) -> str:
 
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
-_INT_RE = re.compile(r"[+-]?[0-9]+\Z")
+_INT_RE = lazy_compile(r"[+-]?[0-9]+\Z")
 _DIGITS = r"[0-9](?:_?[0-9])*"
 _HEXDIGITS = r"[0-9a-fA-F](?:_?[0-9a-fA-F])*"
-_FLOAT_RE = re.compile(
+_FLOAT_RE = lazy_compile(
     rf"[+-]?(?:(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?{_DIGITS})?"
     rf"|0[xX]_?(?:{_HEXDIGITS}(?:\.(?:{_HEXDIGITS})?)?|\.{_HEXDIGITS})[pP][+-]?{_DIGITS})\Z")
-_SPECIAL_FLOAT = re.compile(r"[+-]?(?:inf|infinity)\Z|nan\Z", re.IGNORECASE)
+_SPECIAL_FLOAT = lazy_compile(r"[+-]?(?:inf|infinity)\Z|nan\Z", re.IGNORECASE)
 
 
 def parse_bool(text: str) -> bool:

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import re
 
+from wavegate.regex import lazy_compile
+
 # What an expression can read of a variable. Converting a Python value into CEL costs time in
 # proportion to its size on every evaluation, so callers pass only the top-level fields of an
 # object that some expression reads (`object.spec`, `object.?spec`, `has(object.spec)`). The
 # analysis is lexical and conservative: any other use of the name (bare, indexed, a method or
 # macro on it, passed to a function, bound in a comprehension) means "the whole value".
 
-_TOKEN = re.compile(r"""
+_TOKEN = lazy_compile(r"""
     (?P<space>\s+)
   | (?P<comment>//[^\n]*)
   | (?P<string>[bB]?(?:\"\"\"(?:\\.|[^\\])*?\"\"\"|'''(?:\\.|[^\\])*?'''|"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*'))

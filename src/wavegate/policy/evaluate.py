@@ -14,7 +14,6 @@ answers a denied (or warned) request with.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import cast
@@ -25,6 +24,7 @@ from wavegate.load import Manifest
 from wavegate.policy.cel import narrowed
 from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import Binding, Policy, PolicySet
+from wavegate.regex import lazy_compile
 from wavegate.schemas.defaults import copy_data
 
 MAX_MESSAGE_BYTES = 5 * 1024  # celconfig.MaxEvaluatedMessageExpressionSizeBytes
@@ -444,7 +444,7 @@ def _namespace_inputs(policies: PolicySet, policy: Policy, binding: Binding, pla
     return namespace_object, [narrowed(params, plan.reads["params"]) for params in found]
 
 
-_VARIABLE_REF = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
+_VARIABLE_REF = lazy_compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 class _Scope:
@@ -555,10 +555,10 @@ def find_params(policies: PolicySet, param_kind: dict, param_ref: dict, namespac
     return []
 
 
-_OBJECT_PATH = re.compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)"
+_OBJECT_PATH = lazy_compile(r"\bobject((?:\s*\.\s*\??[A-Za-z_][A-Za-z0-9_]*|\s*\[\s*'[^']*'\s*\]|\s*\[\s*\"[^\"]*\"\s*\])+)"
                           r"(\s*\()?")
-_STEP = re.compile(r"\.\s*\??([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
-_VARIABLE = re.compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
+_STEP = lazy_compile(r"\.\s*\??([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']*)'\s*\]|\[\s*\"([^\"]*)\"\s*\]")
+_VARIABLE = lazy_compile(r"\bvariables\.([A-Za-z_][A-Za-z0-9_]*)")
 
 
 def _name_path() -> tuple:
@@ -589,8 +589,8 @@ def field_path(expression: str, manifest: Manifest, variables: dict | None = Non
 # items of NAME are mappings with a string `field` (the path of the field to change), the finding
 # points at the first one. Paths are written like `spec.containers[name=app].securityContext.privileged`:
 # `.key`, `['key']`, `[0]`, and `[key=value]` for the list item whose `key` is `value`.
-_LISTED = re.compile(r"^\s*size\(\s*variables\.([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*==\s*0\s*$")
-_PATH_STEP = re.compile(r"\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
+_LISTED = lazy_compile(r"^\s*size\(\s*variables\.([A-Za-z_][A-Za-z0-9_]*)\s*\)\s*==\s*0\s*$")
+_PATH_STEP = lazy_compile(r"\.?([A-Za-z_$][A-Za-z0-9_$-]*)|\[\s*'((?:[^'\\]|\\.)*)'\s*\]|\[\s*\"((?:[^\"\\]|\\.)*)\"\s*\]"
                         r"|\[(\d+)\]|\[([^=\]]+)=([^\]]*)\]")
 
 

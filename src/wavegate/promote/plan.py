@@ -22,13 +22,13 @@ Decisions (documented in `wavegate promote --help` too):
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from wavegate.load import Manifest, parse_documents
+from wavegate.regex import lazy_compile
 
 CARRIED_SUFFIXES = (".yaml", ".yml", ".json")
 _MISSING = object()
@@ -110,7 +110,7 @@ def parse_pointer(pointer: str) -> tuple[str, ...]:
     return tuple(p.replace("~1", "/").replace("~0", "~") for p in pointer[1:].split("/"))
 
 
-_JQ_STEP = re.compile(r"""\.([A-Za-z_][A-Za-z0-9_-]*)|\.?\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.?\[\s*([0-9]+)\s*\]""")
+_JQ_STEP = lazy_compile(r"""\.([A-Za-z_][A-Za-z0-9_-]*)|\.?\[\s*"((?:[^"\\]|\\.)*)"\s*\]|\.?\[\s*([0-9]+)\s*\]""")
 
 
 def jq_to_pointer(expr: str) -> tuple[str, ...]:

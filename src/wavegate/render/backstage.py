@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.load import Manifest, Repo
+from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import PLACEHOLDER, RenderError, is_defined, referenced_paths, render_text
 
 TEMPLATE_GROUP = "scaffolder.backstage.io"
-_MISSING_ENTRY = re.compile(r"^(?P<file>.*):(?P<line>\d+): (?P<path>.+)$")
+_MISSING_ENTRY = lazy_compile(r"^(?P<file>.*):(?P<line>\d+): (?P<path>.+)$")
 
 
 @dataclass

@@ -15,10 +15,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import Workspace
 
-_SOURCE_COMMENT = re.compile(r"^# Source: (?P<file>.+?)\s*$", re.MULTILINE)
+_SOURCE_COMMENT = lazy_compile(r"^# Source: (?P<file>.+?)\s*$", re.MULTILINE)
 _MISSING_DEPENDENCY = ("found in requirements.yaml, but missing in charts",
                        "found in Chart.yaml, but missing in charts/ directory")
 

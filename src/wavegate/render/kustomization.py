@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wavegate.load import Manifest, read_yaml
+from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import KUSTOMIZATION_NAMES
 
 RESOURCE = "resource"  # a manifest file kustomize reads as resources (or crds)
@@ -153,7 +154,7 @@ def read(root: Path, rel_file: str) -> Kustomization:
 
 # A list entry turned into a comment: `#- argocd/app.yaml`, `# - ./app.yaml`, `#- path: patch.yaml`
 # (kubebuilder's scaffolds switch their webhook and cert-manager patches off so).
-_COMMENTED_ENTRY = re.compile(rb"^[ \t]*#+[ \t]*-[ \t]+(?:path:[ \t]*)?['\"]?([^\s#'\"]+)['\"]?[ \t]*$", re.MULTILINE)
+_COMMENTED_ENTRY = lazy_compile(rb"^[ \t]*#+[ \t]*-[ \t]+(?:path:[ \t]*)?['\"]?([^\s#'\"]+)['\"]?[ \t]*$", re.MULTILINE)
 
 
 def _commented_out(root: Path, rel_file: str) -> list[str]:

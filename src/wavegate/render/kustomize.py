@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.load import read_yaml
+from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import ToolResult, Workspace
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     import subprocess  # imported where the helper starts, to keep startup light
 
 ORIGIN = "config.kubernetes.io/origin"
-_BUILD_METADATA = re.compile(r"^buildMetadata\s*:", re.MULTILINE)
+_BUILD_METADATA = lazy_compile(r"^buildMetadata\s*:", re.MULTILINE)
 
 
 @dataclass

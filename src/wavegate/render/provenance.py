@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from wavegate.load import Manifest, parse_documents
+from wavegate.regex import lazy_compile
 
 Position = tuple  # (line, column, value_line, value_column[, file])
 
@@ -251,8 +252,8 @@ def _unwrap(manifest: Manifest) -> Manifest:
 # ---------------------------------------------------------------------------------------------
 # Helm
 
-_VALUES_REFERENCE = re.compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
-_ONLY_ACTION = re.compile(r"^\s*(\{\{.*?\}\}\s*)+$")
+_VALUES_REFERENCE = lazy_compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
+_ONLY_ACTION = lazy_compile(r"^\s*(\{\{.*?\}\}\s*)+$")
 
 
 @dataclass

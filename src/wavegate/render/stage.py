@@ -19,6 +19,7 @@ from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Listing, Manifest, Repo, is_excluded, load_file, read_yaml
 from wavegate.progress import Counter, quiet
+from wavegate.regex import lazy_compile
 from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
@@ -1116,7 +1117,7 @@ def _tool_configuration(document: Manifest) -> bool:
     return isinstance(api_version, str) and split_api_version(api_version)[0] in NOT_APPLIED_GROUPS
 
 
-_PATCH_NAME = re.compile(r"(?:^|[-_.])patch(?:es)?(?:[-_.]|$)")
+_PATCH_NAME = lazy_compile(r"(?:^|[-_.])patch(?:es)?(?:[-_.]|$)")
 
 
 def _unused_patch(rel: str, kustomization_dirs: set[str]) -> bool:
@@ -1347,7 +1348,6 @@ def _kustomize_hint(built: kustomize_source.Built) -> str:
 
 def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:
     """The repository file (and line) a kustomize error names, when it names one."""
-    import re
 
     for match in re.finditer(r"([\w./-]+\.(?:ya?ml|json))(?::(\d+))?", error):
         candidate = match.group(1).lstrip("./")
@@ -1358,7 +1358,6 @@ def _tool_error_location(error: str, root: Path) -> tuple[str | None, int]:
 
 def _helm_error_location(error: str, chart_dir: str) -> tuple[str | None, int]:
     """helm names a template as `<chart>/templates/x.yaml:12:3`."""
-    import re
 
     match = re.search(r"([\w.-]+/(?:templates|charts)/[\w./-]+?\.\w+)(?::(\d+))?", error)
     if match:
@@ -1367,7 +1366,6 @@ def _helm_error_location(error: str, chart_dir: str) -> tuple[str | None, int]:
 
 
 def _jsonnet_error_line(error: str, rel: str) -> int:
-    import re
 
     match = re.search(re.escape(rel.rsplit("/", 1)[-1]) + r":(\d+)", error)
     return int(match.group(1)) if match else 1
@@ -1376,13 +1374,13 @@ def _jsonnet_error_line(error: str, rel: str) -> int:
 # A Go value printed with %v that holds pointers shows their addresses (kustomize: "merging from
 # generator &{0x1f94d4b5c4e0 0x1f94d4390a80}: ..."), which change on every run: the message would
 # differ between two runs of the same files, and so would its fingerprint in a code quality report.
-_GO_POINTERS = re.compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}| ?0x[0-9a-f]{10,}\b")
+_GO_POINTERS = lazy_compile(r" ?&\{0x[0-9a-f]+(?: 0x[0-9a-f]+)*\}| ?0x[0-9a-f]{10,}\b")
 # (and so do the temporary folders kustomize runs helm in)
-_TEMPORARY = re.compile(r"[^\s=']*/kustomize-helm-\d+")
+_TEMPORARY = lazy_compile(r"[^\s=']*/kustomize-helm-\d+")
 # kustomize quotes a generator's whole configuration in backquotes, over many lines, before the
 # reason ("... with config: `name: x\nrepo: ...\n`: must specify --enable-helm"): left out, the
 # reason is within the lines shown.
-_QUOTED_CONFIG = re.compile(r"`[^`]*\n[^`]*`")
+_QUOTED_CONFIG = lazy_compile(r"`[^`]*\n[^`]*`")
 
 
 def _first_lines(text: str, count: int = 3) -> str:

@@ -20,15 +20,15 @@ Shape (what GitLab's parser reads: testsuites > testsuite > testcase > failure |
 
 from __future__ import annotations
 
-import re
 import xml.etree.ElementTree as ET
 
 from wavegate.findings import Finding, Result, Severity
+from wavegate.regex import lazy_compile
 
 FAILING = frozenset({Severity.ERROR, Severity.WARNING})
 
 # Characters XML 1.0 cannot carry at all, even escaped; ElementTree would write them as-is.
-_INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_INVALID_XML = lazy_compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
 
 def _clean(text: str) -> str:

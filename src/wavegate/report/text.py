@@ -14,11 +14,11 @@ sequence in a value) are shown escaped, so one finding stays one line and cannot
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from itertools import groupby
 
 from wavegate.findings import Finding, Result, Severity
+from wavegate.regex import lazy_compile
 
 _RESET = "\x1b[0m"
 _BOLD = "\x1b[1m"
@@ -36,8 +36,8 @@ def _paint(text: str, style: str, color: bool) -> str:
     return f"{style}{text}{_RESET}" if color and text else text
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-_CONTROL_OR_NEWLINE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL = lazy_compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_OR_NEWLINE = lazy_compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def _escaped(text: str, newlines: bool = False) -> str:

@@ -20,6 +20,7 @@ from importlib import resources
 from pathlib import Path
 
 from wavegate.load import read_yaml
+from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import RenderError, render_tree
 
 VARIANTS = {"single": "skeleton", "environments": "skeleton-environments"}
@@ -28,14 +29,14 @@ TEMPLATE_FILE = "template-cicd-pipeline-gitops.yaml"
 AWS_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-west-2",
                "eu-central-1", "ap-southeast-1", "ap-southeast-2", "ap-northeast-1")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$")
-_CLUSTER = re.compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
-_GIT_NAMESPACE = re.compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_][a-zA-Z0-9_.-]*)*$")
-_DOCKERFILE_PATH = re.compile(r"^\.(/[a-zA-Z0-9_.-]+)*$")
-_DEPLOYMENT_PATH = re.compile(r"^\./[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$")
-_ENTITY_NAME = re.compile(r"^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
-_ACCOUNT = re.compile(r"^[0-9]{12}$")
+_DNS_LABEL = lazy_compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_HOST = lazy_compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$")
+_CLUSTER = lazy_compile(r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?$")
+_GIT_NAMESPACE = lazy_compile(r"^[a-zA-Z0-9_][a-zA-Z0-9_.-]*(/[a-zA-Z0-9_][a-zA-Z0-9_.-]*)*$")
+_DOCKERFILE_PATH = lazy_compile(r"^\.(/[a-zA-Z0-9_.-]+)*$")
+_DEPLOYMENT_PATH = lazy_compile(r"^\./[a-zA-Z0-9_.-]+(/[a-zA-Z0-9_.-]+)*$")
+_ENTITY_NAME = lazy_compile(r"^[a-zA-Z0-9]([-_.a-zA-Z0-9]*[a-zA-Z0-9])?$")
+_ACCOUNT = lazy_compile(r"^[0-9]{12}$")
 # The longest name derived from appname is `<appname>-cicd-pipeline` (the catalog entity and the
 # CICDPipeline): Backstage entity names and Kubernetes labels stop at 63 characters.
 APPNAME_MAX = 63 - len("-cicd-pipeline")

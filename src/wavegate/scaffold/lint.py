@@ -8,15 +8,15 @@ question the user answers for nothing.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from wavegate.load import read_yaml
+from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import RenderError, placeholders, referenced_paths
 
-_PARAMETER = re.compile(r"\bparameters(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
-_VALUE = re.compile(r"^values(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+_PARAMETER = lazy_compile(r"\bparameters(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
+_VALUE = lazy_compile(r"^values(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 
 @dataclass(frozen=True)

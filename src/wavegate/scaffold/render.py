@@ -17,8 +17,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-PLACEHOLDER = re.compile(r"\$\{\{\s*(.*?)\s*\}\}", re.S)
-_STEP = re.compile(r"""\s*(?:\.?([A-Za-z_][\w-]*)|\[\s*(['"])(.*?)\2\s*\]|\[\s*(\d+)\s*\])""")
+from wavegate.regex import lazy_compile
+
+PLACEHOLDER = lazy_compile(r"\$\{\{\s*(.*?)\s*\}\}", re.S)
+_STEP = lazy_compile(r"""\s*(?:\.?([A-Za-z_][\w-]*)|\[\s*(['"])(.*?)\2\s*\]|\[\s*(\d+)\s*\])""")
 _MISSING = object()
 
 

@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 from types import ModuleType
 
+from wavegate.regex import lazy_compile
 from wavegate.schemas.engine import CEL_RULE, Problem, SchemaProblem
 
 _cel: ModuleType | None
@@ -37,9 +38,9 @@ KUBERNETES_LIBRARY = frozenset({
     "intersects", "named", "pathSegments", "apiVersion", "validate",
 })
 
-_UNDECLARED = re.compile(r"(?:undeclared reference to|found no matching overload for) '([A-Za-z_][A-Za-z0-9_]*)'")
-_OLD_SELF = re.compile(r"\boldSelf\b")
-_STRING_LITERALS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
+_UNDECLARED = lazy_compile(r"(?:undeclared reference to|found no matching overload for) '([A-Za-z_][A-Za-z0-9_]*)'")
+_OLD_SELF = lazy_compile(r"\boldSelf\b")
+_STRING_LITERALS = lazy_compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 _REASONS = {
     "FieldValueInvalid": "Invalid value",

@@ -17,6 +17,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from wavegate.regex import lazy_compile
+
 PER_RULE_LIMIT = 10_000_000  # apiextensions validation.StaticEstimatedCostLimit
 MAX_REQUEST_BYTES = 3 * 1024 * 1024  # apiserver cel.DefaultMaxRequestSizeBytes
 STRING_TRAVERSAL_FACTOR = 0.1  # cel-go common.StringTraversalCostFactor
@@ -30,7 +32,7 @@ STRING_BY_ARGUMENT = frozenset({"matches", "find", "findAll", "contains"})
 _RESERVED = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue", "else", "for", "function",
                        "if", "import", "let", "loop", "package", "namespace", "return", "var", "void", "while"})
 
-_TOKEN = re.compile(r"""
+_TOKEN = lazy_compile(r"""
     (?P<space>\s+)
   | (?P<string>[rR]?[bB]?(?:'''(?:.|\n)*?'''|\"\"\"(?:.|\n)*?\"\"\"|'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))
   | (?P<number>0[xX][0-9a-fA-F]+[uU]?|(?:\d+\.\d*|\.\d+|\d+)(?:[eE][+-]?\d+)?[uU]?)

@@ -36,6 +36,8 @@ from typing import Any
 
 import re2
 
+from wavegate.regex import lazy_compile
+
 CRD = "crd"
 BUILTIN = "builtin"
 JSON = "json"
@@ -877,12 +879,12 @@ def _closest(key: str, props: dict | None) -> list[str]:
 # apiextensions validates). Built-in kinds' formats (int32, byte, date-time) are Go types there,
 # checked by decoding; only the integer ranges are checked for them.
 
-_DATE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
+_DATE_TIME = lazy_compile(r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})\Z", re.ASCII)
 _DATE = compile_regex(r"^\d{4}-\d{2}-\d{2}$")
 # strfmt.ParseDuration: Go's time.ParseDuration first; failing that, every "<digits> <unit>" found
 # anywhere in the text, where a unit is one of these names (any case) or starts with the last one.
-_GO_DURATION = re.compile(r"[-+]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)\Z", re.ASCII)
-_DURATION_PART = re.compile(r"([0-9]+)\s*([A-Za-z\u00b5]+)")
+_GO_DURATION = lazy_compile(r"[-+]?(?:0|(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:ns|us|\u00b5s|\u03bcs|ms|s|m|h))+)\Z", re.ASCII)
+_DURATION_PART = lazy_compile(r"([0-9]+)\s*([A-Za-z\u00b5]+)")
 _DURATION_UNITS = (("ns", "nano"), ("us", "\u00b5s", "micro"), ("ms", "milli"), ("s", "sec"), ("m", "min"),
                    ("h", "hr", "hour"), ("d", "day"), ("w", "wk", "week"))
 

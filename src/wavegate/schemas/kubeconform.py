@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING
 from wavegate.config import ConfigError
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.regex import lazy_compile
 from wavegate.schemas import bundle
 from wavegate.schemas.engine import DUPLICATE, REQUIRED, TYPE, UNKNOWN_FIELD, VALUE, Problem
 from wavegate.schemas.store import NOT_APPLIED_GROUPS, Entry, SchemaStore, split_api_version
@@ -169,8 +170,8 @@ def run_kubeconform(root: Path, files: list[str], location: str) -> list[Result]
 
 # -- mapping results back --------------------------------------------------------------------------
 
-_QUOTED = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_TYPE = re.compile(r"^got (\S+), want (.+)$")
+_QUOTED = lazy_compile(r"'((?:[^'\\]|\\.)*)'")
+_TYPE = lazy_compile(r"^got (\S+), want (.+)$")
 
 
 def _unquote(text: str) -> list[str]:

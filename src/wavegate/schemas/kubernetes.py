@@ -17,6 +17,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+from wavegate.regex import lazy_compile
 from wavegate.schemas.engine import BUILTIN, Compiler, Node
 
 _jsonschema_rs: ModuleType | None
@@ -27,7 +28,7 @@ except ImportError:  # pragma: no cover - a declared dependency; without it ever
 
 _PACKAGE = "kubernetes_validate"
 _DIR = "kubernetes-json-schema"
-_VERSION = re.compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
+_VERSION = lazy_compile(r"^v?(\d+)\.(\d+)(?:\.(\d+))?(?:[-+].*)?$")
 OBJECT_META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 _NOT_INSTALLED = "no Kubernetes schemas are installed (the kubernetes-validate package is missing)"
 

@@ -14,6 +14,7 @@ from wavegate import apimachinery as am
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.regex import lazy_compile
 from wavegate.validators import Context
 from wavegate.validators.apiserver_metadata import templated
 from wavegate.validators.apiserver_workloads import (
@@ -245,7 +246,7 @@ def _network_policy(manifest: Manifest) -> Iterable[Finding]:
 # -- policy, autoscaling, storage, batch ------------------------------------------------------------
 
 
-_PERCENT = re.compile(r"^[0-9]+%$")
+_PERCENT = lazy_compile(r"^[0-9]+%$")
 
 
 def _pdb(manifest: Manifest) -> Iterable[Finding]:
@@ -354,7 +355,7 @@ _CRON_FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23
                                                          "oct", "nov", "dec"))}),
                 (0, 6, {d: i for i, d in enumerate(("sun", "mon", "tue", "wed", "thu", "fri", "sat"))}))
 _DESCRIPTORS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
-_DURATION = re.compile(r"^[-+]?(([0-9]*(\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$")
+_DURATION = lazy_compile(r"^[-+]?(([0-9]*(\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h))+$|^[-+]?0$")
 
 
 def cron_error(spec: str) -> str | None:

@@ -22,6 +22,7 @@ from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
+from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 from wavegate.validators import Context
 
@@ -96,9 +97,9 @@ JQ_NOT_CHECKED = declare(
     Without it the expressions are not checked at all, and this says so once per run.""")
 
 _FIELD_KEYS = ("jsonPointers", "jqPathExpressions", "managedFieldsManagers")
-_VERSION = re.compile(r"v[0-9]+((alpha|beta)[0-9]+)?")
-_BAD_TILDE = re.compile(r"~(?![01])")
-_JQ_STATUS = re.compile(r"\.status(?:$|[.\[|?\s])")
+_VERSION = lazy_compile(r"v[0-9]+((alpha|beta)[0-9]+)?")
+_BAD_TILDE = lazy_compile(r"~(?![01])")
+_JQ_STATUS = lazy_compile(r"\.status(?:$|[.\[|?\s])")
 ARGOCD_CM = "argocd-cm"
 
 

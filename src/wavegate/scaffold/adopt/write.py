@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from wavegate.argocd.model import HELM_HOOK, HOOK, SYNC_OPTIONS
 from wavegate.load import read_yaml
+from wavegate.regex import lazy_compile
 from wavegate.scaffold.adopt.derive import at_path, strip
 from wavegate.scaffold.adopt.model import Adopted, AdoptError
 from wavegate.scaffold.init import InitError, init
@@ -75,7 +75,7 @@ def _header(text: str) -> str:
     return "\n".join(lines).rstrip() + "\n" if lines else ""
 
 
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
+_PLAIN_KEY = lazy_compile(r"^[A-Za-z_][A-Za-z0-9_./-]*$")
 _YAML_WORDS = {"y", "yes", "n", "no", "true", "false", "on", "off", "null", "~"}
 
 

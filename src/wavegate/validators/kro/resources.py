@@ -10,10 +10,11 @@ from wavegate.findings import Finding
 from wavegate.kro import graph as kgraph
 from wavegate.kro import simpleschema as ss
 from wavegate.load import Manifest
+from wavegate.regex import lazy_compile
 from wavegate.validators.kro.expressions import standalone
 from wavegate.validators.kro.rules import CONDITION, FOREACH, ID_DUPLICATE, ID_INVALID, ID_RESERVED, SHAPE, TEMPLATE
 
-_DNS1035 = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_DNS1035 = lazy_compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 _RESERVED_PREFIXES = ("kro.run/", "internal.kro.run/")
 
 def check_resources(m: Manifest, graph: kgraph.Graph) -> Iterable[Finding]:
