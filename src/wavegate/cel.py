@@ -29,7 +29,6 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -37,6 +36,7 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 UNSUPPORTED_MARKERS = ("undeclared reference", "found no matching overload", "unsupported")
@@ -62,7 +62,7 @@ class EvalError(CelError):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Program:
     expression: str
     compiled: Any  # cel.Expression

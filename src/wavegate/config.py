@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from wavegate.errors import ConfigError
 from wavegate.findings import Severity
 from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
+from wavegate.record import record
 
 if TYPE_CHECKING:
     import jsonschema
@@ -24,7 +25,7 @@ OFF = "off"
 
 
 
-@dataclass
+@record
 class Config:
     path: Path | None = None
     raw: dict = field(default_factory=dict)
@@ -64,7 +65,7 @@ class Config:
         return Severity.parse(setting)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Environment:
     """One promotion environment (`environments:` in .wavegate.yaml); `path` is relative to the
     configuration file's directory, `/`-separated; `keep`, `gates` and `application` as written."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from wavegate.record import record
 
 
 class Severity(enum.IntEnum):
@@ -24,7 +26,7 @@ class Severity(enum.IntEnum):
         return self.name.lower()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ResourceRef:
     """The Kubernetes identity of the object a finding is about."""
 
@@ -54,7 +56,7 @@ class ResourceRef:
         }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Finding:
     """One problem, at the line a person must edit.
 
@@ -105,7 +107,7 @@ class Finding:
         return found
 
 
-@dataclass
+@record
 class Result:
     """What one run produced: the findings, and what was looked at (for summaries and JUnit)."""
 

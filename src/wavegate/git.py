@@ -23,9 +23,11 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Literal, overload
+
+from wavegate.record import record
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 
@@ -49,7 +51,7 @@ class GitError(Exception):
         self.returncode = returncode
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Commit:
     sha: str
     time: int  # committer time, seconds since the epoch
@@ -222,11 +224,11 @@ class Git:
             args += ["--", path]
         out = self.run(*args)
         found = []
-        for record in out.split("\x1e"):
-            record = record.strip("\n")
-            if not record:
+        for entry in out.split("\x1e"):
+            entry = entry.strip("\n")
+            if not entry:
                 continue
-            sha, ctime, author, subject, tree, parents, trailers = record.split("\x1f")
+            sha, ctime, author, subject, tree, parents, trailers = entry.split("\x1f")
             found.append(Commit(sha, int(ctime), author, subject, parse_trailers(trailers), tree,
                                 tuple(parents.split())))
         return found

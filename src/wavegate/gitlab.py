@@ -32,13 +32,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import gitlab as _pygitlab
 import requests
+
+from wavegate.record import record
 
 TOKEN_VARIABLES = ("WAVEGATE_GITLAB_TOKEN", "GITLAB_TOKEN", "CI_JOB_TOKEN")
 JOB_TOKEN_VARIABLE = "CI_JOB_TOKEN"
@@ -51,7 +52,7 @@ class GitLabError(Exception):
     """A GitLab problem as one line that never contains the token."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Note:
     id: int
     body: str
@@ -59,7 +60,7 @@ class Note:
     changed: bool = True
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class MergeRequest:
     iid: int
     title: str
@@ -80,7 +81,7 @@ class MergeRequest:
                    created=created, changed=changed)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ApprovalRule:
     id: int
     name: str
@@ -88,7 +89,7 @@ class ApprovalRule:
     changed: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Approval:
     """Who wrote a merge request and who approved it (users as {id, username, name})."""
 
@@ -96,7 +97,7 @@ class Approval:
     approved_by: tuple[dict, ...]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Project:
     id: int
     path_with_namespace: str

@@ -14,9 +14,9 @@ CustomResourceDefinition's `spec.scope`, and a kro ResourceGraphDefinition's `sp
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 if TYPE_CHECKING:
@@ -237,7 +237,7 @@ class SelectorError(ValueError):
     """A label selector Kubernetes would refuse to parse; the message says what is wrong."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Requirement:
     key: str
     operator: str  # "=", "!=", "in", "notin", "exists", "!"

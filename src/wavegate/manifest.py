@@ -5,11 +5,12 @@ them (callers import them from there)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from wavegate.findings import Finding, ResourceRef
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.discovery import Listing
@@ -73,7 +74,7 @@ class ListItemSource:
         return found
 
 
-@dataclass
+@record
 class Manifest:
     """One YAML document that is a Kubernetes object, with the position of every key."""
 
@@ -237,7 +238,7 @@ def missing_type(manifest: Manifest) -> tuple[str, ...]:
     return tuple(missing)
 
 
-@dataclass
+@record
 class Repo:
     """A loaded repository: its manifests, the YAML files looked at, and what could not be loaded."""
 
@@ -281,7 +282,7 @@ class Repo:
         return kinds[2]
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Limits:
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES
     max_expanded_nodes: int = MAX_EXPANDED_NODES

@@ -14,13 +14,14 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.cache import Cache, ObjectResults, ProgramStore, RunStore, plain_finding, tree_state
 from wavegate.errors import ConfigError, UsageError
 from wavegate.findings import Finding
+from wavegate.record import record
 
 if TYPE_CHECKING:  # imported where used: a run answered from the cache needs neither the loader nor YAML
     from wavegate.config import Config
@@ -30,7 +31,7 @@ if TYPE_CHECKING:  # imported where used: a run answered from the cache needs ne
     from wavegate.validators import Context
 
 
-@dataclass
+@record
 class Options:
     """What the checking commands accept (their shared command-line options)."""
 
@@ -49,7 +50,7 @@ class Options:
     progress: Callable[[str], None] | None = None  # lines for a person at a terminal (wavegate.progress)
 
 
-@dataclass
+@record
 class Run:
     """One run of the pipeline, filled stage by stage."""
 
@@ -354,7 +355,7 @@ def _run_key(options: Options, files: list[str] | None, tree: str) -> str:
                os.environ.get("CI_PROJECT_URL", ""), git_config).hexdigest()
 
 
-@dataclass
+@record
 class KeptRepository:
     """What a run answered from the cache (RunStore) knows of the files it read."""
 

@@ -16,9 +16,10 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+
+from wavegate.record import record
 
 ROOT = Path(str(resources.files("wavegate.data"))) / "rule-examples"
 # The examples are checked as this repository (its Applications name it as their repoURL).
@@ -31,7 +32,7 @@ class ExampleError(ValueError):
     """An example folder that does not follow the convention (a bug in wavegate's data)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class File:
     """One path of an example: a file's text, or a symbolic link, or a named pipe."""
 
@@ -56,7 +57,7 @@ class File:
         return self.text.rstrip("\n")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Example:
     folder: Path
     files: tuple[File, ...]
@@ -76,7 +77,7 @@ class Example:
         return root
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleExamples:
     rule: str
     bad: Example

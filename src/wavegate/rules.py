@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from wavegate.findings import Finding, ResourceRef, Severity
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.load import Manifest
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 REGISTRY: dict[str, Rule] = {}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Rule:
     id: str
     severity: Severity

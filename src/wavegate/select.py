@@ -38,12 +38,13 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate.findings import Finding
 from wavegate.git import Git, GitError
 from wavegate.load import Limits, discover, load
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 SHARED_FILES = (".wavegate.yaml", ".gitlab-ci.yml")
@@ -56,7 +57,7 @@ class SelectError(Exception):
     """A selection that cannot be made (bad --shard, git failing): one line, exit code 2."""
 
 
-@dataclass
+@record
 class Layout:
     """The repository's applications: which directory each file belongs to."""
 
@@ -191,7 +192,7 @@ def changed_applications(repo_root: Path | str, rev: str, *, known_layout: Layou
     return touched
 
 
-@dataclass
+@record
 class Selection:
     """What a partial run loads (`files`, for `load(only=)`) and which findings it reports."""
 

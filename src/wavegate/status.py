@@ -15,12 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.kube import ARGOCD_GROUP, KRO_GROUP
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.cluster.read import ClusterReader
@@ -30,7 +31,7 @@ DEFAULT_APP_NAMESPACE = "argocd"
 STUCK_AFTER = timedelta(minutes=10)
 
 
-@dataclass
+@record
 class AppStatus:
     name: str
     namespace: str
@@ -57,7 +58,7 @@ class AppStatus:
         return commit in ([self.revision] if self.revision else []) + self.revisions
 
 
-@dataclass
+@record
 class InstanceStatus:
     api_version: str
     kind: str
@@ -263,7 +264,7 @@ def read_instance(read: ClusterReader, api_version: str, kind: str, namespace: s
 # -- environments ----------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class EnvStatus:
     name: str
     path: str

@@ -4,16 +4,17 @@ source renders to is the render stage's business (wavegate.render)."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from wavegate.argocd.model import ARGOCD_GROUP, option_set, split_options
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Source:
     """One source of an Application, as written (`spec.source` or `spec.sources[i]`).
 
@@ -65,7 +66,7 @@ class Source:
         return value if isinstance(value, str) and value else None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Application:
     """An Argo CD Application. What it says is worked out once per object: the render and the
     checks ask each Application for its sources and destination thousands of times, and neither

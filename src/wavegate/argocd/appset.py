@@ -23,7 +23,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 
@@ -85,7 +86,7 @@ _LIVE = {
 }
 
 
-@dataclass
+@record
 class Generated:
     """One Application the ApplicationSet controller would create."""
 
@@ -158,7 +159,7 @@ class Generated:
         return positions
 
 
-@dataclass
+@record
 class Expansion:
     """What one ApplicationSet generates, and what Argo CD would report about it.
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-from dataclasses import dataclass
+
+from wavegate.record import record
 
 TOOL = "wavegate-jq"
 TIMEOUT = 120
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Verdict:
     stage: str  # "" (fine), "parse", "compile" or "run"
     error: str

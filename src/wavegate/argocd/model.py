@@ -8,11 +8,12 @@ dry-run and the docs all read it; nothing else in wavegate restates these facts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from wavegate.kube import ARGOCD_GROUP as ARGOCD_GROUP  # Argo CD's vocabulary names it from here
 from wavegate.kube import is_crd
 from wavegate.load import Manifest
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 PREFIX = "argocd.argoproj.io/"
@@ -71,7 +72,7 @@ FINALIZERS_BY_KIND = {"Application": APPLICATION_FINALIZERS,
                       "AppProject": (RESOURCES_FINALIZER,)}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SyncOption:
     name: str
     values: tuple[str, ...]
@@ -192,7 +193,7 @@ def crd_group_kind(manifest: Manifest) -> tuple[str, str] | None:
     return None
 
 
-@dataclass
+@record
 class SyncTask:
     """One resource in the sync, with the phase and wave Argo CD will use for it."""
 

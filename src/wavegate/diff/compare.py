@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 import yaml
@@ -33,12 +33,13 @@ from wavegate.diff.model import (
 )
 from wavegate.diff.normalize import compared, is_secret, masked_pair, secret_pointer
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.render.model import Rendering, SyncSet
 
 
-@dataclass
+@record
 class Side:
     """One revision as the pipeline rendered it."""
 
@@ -56,7 +57,7 @@ class Side:
         return found
 
 
-@dataclass
+@record
 class _Object:
     key: ObjectKey
     manifest: Manifest

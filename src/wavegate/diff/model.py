@@ -5,7 +5,9 @@ merge-request note can be built from the file a CI job wrote."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from wavegate.record import record
 
 VERSION = 1  # of the JSON report; README "wavegate diff --format json"
 
@@ -14,7 +16,7 @@ PRUNE = "Prune"  # the step of removed objects: Argo CD deletes them once the sy
 MISSING = object()
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ObjectKey:
     """An object's identity within one Application: (group, kind, namespace, name)."""
 
@@ -35,7 +37,7 @@ class ObjectKey:
         return cls(data.get("group", ""), data["kind"], data.get("namespace", ""), data["name"])
 
 
-@dataclass
+@record
 class FieldChange:
     """One field that differs: `op` add/remove/replace at `pointer` (RFC 6901). `hidden` for a
     Secret's values: then neither value is kept. `path`/`line`: where a person edits it."""
@@ -75,7 +77,7 @@ class FieldChange:
         return self.new is not MISSING
 
 
-@dataclass
+@record
 class ObjectChange:
     """One object of an Application that is added, removed or changed (or unchanged, in steps)."""
 
@@ -107,7 +109,7 @@ class ObjectChange:
                    data.get("diff", ""))
 
 
-@dataclass
+@record
 class Step:
     """One step of the sync (a phase and wave, or the prune step): every object Argo CD handles
     in it, changed or not, in order. A hook with several phases is in several steps."""
@@ -130,7 +132,7 @@ class Step:
                    [(ObjectKey.from_json(o), o["status"], bool(o.get("hook"))) for o in data.get("objects", [])])
 
 
-@dataclass
+@record
 class AppDiff:
     """One Application (by name; or a root of a repository without Applications)."""
 
@@ -156,7 +158,7 @@ class AppDiff:
                    [Step.from_json(s) for s in data.get("steps", [])], list(data.get("notes", [])))
 
 
-@dataclass
+@record
 class Diff:
     base: str  # the revision as given
     head: str  # the revision as given, or "working tree"

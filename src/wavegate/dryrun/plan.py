@@ -7,18 +7,19 @@ Application's rendered objects, not every YAML file. The order is the one Argo C
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.load import Manifest
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.render.model import SyncSet
 
 
-@dataclass
+@record
 class Step:
     """One (phase, wave) of a sync: the manifests applied together, then waited for."""
 
@@ -27,7 +28,7 @@ class Step:
     tasks: list[model.SyncTask]
 
 
-@dataclass
+@record
 class SyncPlan:
     """The sync of one Application (or, in a repository without one, of every manifest)."""
 

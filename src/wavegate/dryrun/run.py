@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate.argocd import model
@@ -17,6 +17,7 @@ from wavegate.findings import Finding
 from wavegate.kube import is_crd, is_rgd
 from wavegate.load import Manifest, load
 from wavegate.progress import Progress, quiet
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 
@@ -56,7 +57,7 @@ _FIELD = lazy_compile(r"(?<![\w/.])\.?((?:spec|metadata|data|stringData|binaryDa
                     r"parameters|provisioner|template)(?:\.[\w-]+|\[[^\]\s]+\])*)(?!\w)")
 
 
-@dataclass
+@record
 class Applied:
     manifest: Manifest
     outcome: Outcome
@@ -65,7 +66,7 @@ class Applied:
     wave: int
 
 
-@dataclass
+@record
 class DryRunReport:
     findings: list[Finding] = field(default_factory=list)
     applied: list[Applied] = field(default_factory=list)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
+
+from wavegate.record import record
 
 FIELD_MANAGER = "wavegate"
 
 
-@dataclass
+@record
 class Outcome:
     """What the server said about one object."""
 

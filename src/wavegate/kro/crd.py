@@ -31,7 +31,7 @@ status expressions are typed; the wording of the few marker errors kro-facts doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
@@ -42,6 +42,7 @@ from wavegate.kube import CLUSTER as CLUSTER
 from wavegate.kube import KRO_GROUP as KRO_GROUP
 from wavegate.kube import NAMESPACED as NAMESPACED
 from wavegate.kube import SCOPES as SCOPES
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 # RGD CRD (helm/crds/kro.run_resourcegraphdefinitions.yaml) and kro pkg/graph/validation.go
@@ -88,7 +89,7 @@ OBJECT_META_FIELDS = frozenset(OBJECT_META) | {"creationTimestamp", "deletionTim
 _PRINTER_COLUMN_KEYS = ("name", "type", "format", "description", "priority", "jsonPath")
 
 
-@dataclass
+@record
 class Synthesis:
     """The generated CRD and what was approximated to make it offline."""
 

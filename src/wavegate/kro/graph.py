@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 # kro pkg/graph/validation.go
@@ -111,7 +112,7 @@ _TOKEN = lazy_compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Token:
     kind: str
     text: str
@@ -132,7 +133,7 @@ def tokenize(expression: str) -> list[Token]:
     return tokens
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Reference:
     """A root identifier and the field names that follow it (`schema` + ("spec", "git"))."""
 
@@ -240,7 +241,7 @@ FOR_EACH = "forEach"
 STATUS = "status"
 
 
-@dataclass
+@record
 class Expression:
     """One `${...}` of the RGD, where it sits and what it reads."""
 
@@ -256,13 +257,13 @@ class Expression:
         return {ref.root for ref in self.refs}
 
 
-@dataclass
+@record
 class ExpressionProblem:
     path: tuple
     message: str
 
 
-@dataclass
+@record
 class Resource:
     index: int
     id: Any
@@ -278,7 +279,7 @@ class Resource:
         return bool(self.data.get("forEach"))
 
 
-@dataclass
+@record
 class Graph:
     resources: list[Resource] = field(default_factory=list)
     expressions: list[Expression] = field(default_factory=list)

@@ -28,9 +28,9 @@ import json
 import math
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 SPEC_PATH = ("spec", "schema", "spec")
@@ -200,7 +200,7 @@ def parse_json(raw: str) -> Any:
 # Markers
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Marker:
     key: str
     value: str
@@ -292,32 +292,32 @@ def _unescape(s: str) -> str:
 # Types
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Atomic:
     name: str  # string integer boolean float
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Object:
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Slice:
     elem: Type
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Map:
     value: Type
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Custom:
     name: str
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Struct:
     fields: tuple[tuple[str, Type], ...]
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 import marshal
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate import kube
 from wavegate.forked import Child, Tickets
 from wavegate.load import Manifest, Repo
 from wavegate.policy.model import Policy, PolicySet
+from wavegate.record import record
 
 # Below this many freshly parsed documents of Kubernetes' own kinds that a policy names, forking
 # costs more than the worker saves (each such document is 0.1-0.3 ms of evaluation).
@@ -35,7 +36,7 @@ CHUNK_DOCUMENTS = 16  # (collect waits for the chunk at hand: a few ms)
 STOP_AT_COLLECT = True
 
 
-@dataclass
+@record
 class Verdicts:
     """What the worker evaluated: per loaded document (its index in the loaded repository), where
     it placed it and the violations it found, as plain data."""

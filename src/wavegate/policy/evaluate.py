@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import cast
 
 from wavegate import cel, kube
@@ -24,6 +24,7 @@ from wavegate.load import Manifest
 from wavegate.policy.cel import narrowed
 from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import Binding, Policy, PolicySet
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.schemas.defaults import copy_data
 
@@ -32,7 +33,7 @@ NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name"
 ACTION_SEVERITY = {"Deny": Severity.ERROR, "Warn": Severity.WARNING, "Audit": Severity.INFO}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Violation:
     policy: str
     binding: str
@@ -65,7 +66,7 @@ class Violation:
         return ""
 
 
-@dataclass
+@record
 class Target:
     """What is known about one manifest besides its data."""
 
@@ -87,7 +88,7 @@ class Target:
         return self._object
 
 
-@dataclass
+@record
 class Environment:
     """What the repository says about namespaces, scopes and plurals."""
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from wavegate.argocd.application import canonical_repo_url
@@ -37,9 +36,10 @@ from wavegate.policy.rules import (
     VIOLATION,
 )
 from wavegate.policy.settings import real_date
+from wavegate.record import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PolicyException:
     index: int
     policy: str

@@ -9,9 +9,8 @@ the same way).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from wavegate import kube
+from wavegate.record import record
 
 # Built-in kinds whose plural is not Kubernetes' guess (or worth stating), by kind.
 BUILTIN_PLURALS: dict[str, str] = {
@@ -68,7 +67,7 @@ def crd_plurals(manifests) -> dict[tuple[str, str], str]:
     return found
 
 
-@dataclass(slots=True)
+@record(slots=True)
 class Request:
     """The admission attributes of one manifest, as a CREATE (made once per manifest, never changed)."""
 

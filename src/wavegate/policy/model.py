@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -26,6 +26,7 @@ from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
 from wavegate.policy.settings import Settings, is_settings
 from wavegate.policy.settings import read as read_settings
+from wavegate.record import record
 from wavegate.rules import format_path
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"
@@ -35,7 +36,7 @@ VARIABLES = ("object", "oldObject", "request", "params", "namespaceObject", "var
 BUILTIN_DISPLAY = "<wavegate>/policies"
 
 
-@dataclass
+@record
 class Policy:
     manifest: Manifest
     # Expressions that failed to compile, by their YAML path in the policy; not evaluated.
@@ -97,7 +98,7 @@ class Policy:
         return all_hold(variables, validations)
 
 
-@dataclass
+@record
 class Binding:
     manifest: Manifest
 
@@ -131,7 +132,7 @@ class Binding:
         return value if isinstance(value, dict) else None
 
 
-@dataclass
+@record
 class PolicySet:
     """The policies of one directory, in file order, and what is wrong with them."""
 

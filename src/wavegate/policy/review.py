@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from wavegate.record import record
 
-@dataclass(frozen=True)
+
+@record(frozen=True)
 class Review:
     merge_request: str | None = None  # "!12" in a merge-request pipeline, else None
     outside: str = ""  # why there is no merge request to look at (for the unverified finding)

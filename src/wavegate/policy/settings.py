@@ -28,19 +28,19 @@ from __future__ import annotations
 import copy
 import datetime
 import json
-from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
 from wavegate.findings import Finding
 from wavegate.load import Manifest
 from wavegate.policy.rules import INVALID
+from wavegate.record import record
 
 GROUP, KIND = "wavegate.dev", "PolicySet"
 DEFAULT_MAX_LIFETIME_DAYS = 90
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     approvers: str | None = None  # full path of a GitLab group
     max_lifetime_days: int = DEFAULT_MAX_LIFETIME_DAYS

@@ -10,18 +10,19 @@ whose labels a namespaceSelector looks at. A policy without both kinds of fixtur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import read_yaml
 from wavegate.policy.evaluate import Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, load_policies
+from wavegate.record import record
 
 EXPECT_MESSAGE = "wavegate.dev/expect-message"
 PASS, FAIL = "pass", "fail"
 
 
-@dataclass
+@record
 class Case:
     policy: str
     expected: str  # PASS or FAIL

@@ -15,16 +15,16 @@ renders the same trailers and merge request description.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DURATION = lazy_compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 
-@dataclass
+@record
 class Gate:
     name: str  # validation | healthy | soak | freeze
     passed: bool

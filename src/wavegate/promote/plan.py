@@ -22,12 +22,13 @@ Decisions (documented in `wavegate promote --help` too):
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import yaml
 
 from wavegate.load import Manifest, parse_documents
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 CARRIED_SUFFIXES = (".yaml", ".yml", ".json")
@@ -38,7 +39,7 @@ class PlanError(Exception):
     """The plan cannot be made (unsupported keep expression, unparsable file)."""
 
 
-@dataclass
+@record
 class FieldChange:
     resource: str
     pointer: str
@@ -50,7 +51,7 @@ class FieldChange:
         return {"resource": self.resource, "pointer": self.pointer, "op": self.op, "old": self.old, "new": self.new}
 
 
-@dataclass
+@record
 class FilePlan:
     path: str  # relative to the environment folder
     status: str  # added | changed | unchanged | only-in-target | removed
@@ -64,7 +65,7 @@ class FilePlan:
                 "kept": self.kept, "reformatted": self.reformatted or None}
 
 
-@dataclass
+@record
 class Plan:
     source: str
     target: str

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from wavegate.git import Commit, Git, GitError
 from wavegate.promote import mr as texts
 from wavegate.promote.gates import Gate, freeze_gate, health_gates, validation_gate
 from wavegate.promote.plan import Plan, PlanError, build_plan
+from wavegate.record import record
 
 PUSH_ATTEMPTS = 6
 
@@ -38,7 +39,7 @@ class PromotionStopped(Exception):
     """Someone else's commits are on the branch: wavegate stops without touching it (exit 1)."""
 
 
-@dataclass
+@record
 class Options:
     root: Path
     source: str | None = None
@@ -59,7 +60,7 @@ class Options:
     now: datetime | None = None
 
 
-@dataclass
+@record
 class Prepared:
     config: Config
     source: Environment
@@ -84,7 +85,7 @@ class Prepared:
                 "gates": [g.as_json() for g in self.gates], "skippedGates": False, "blocked": self.blocked}
 
 
-@dataclass
+@record
 class Outcome:
     action: str  # committed | unchanged | nothing-to-promote | blocked | planned
     branch: str | None = None
@@ -398,7 +399,7 @@ def promote(opts: Options, prepared: Prepared | None = None) -> tuple[Prepared, 
 # -- history and rollback --------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Entry:
     commit: str
     when: str

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import PLACEHOLDER, RenderError, is_defined, referenced_paths, render_text
 
@@ -24,7 +25,7 @@ TEMPLATE_GROUP = "scaffolder.backstage.io"
 _MISSING_ENTRY = lazy_compile(r"^(?P<file>.*):(?P<line>\d+): (?P<path>.+)$")
 
 
-@dataclass
+@record
 class Skeleton:
     """One `fetch:template` step of a Template, ready to render."""
 
@@ -144,7 +145,7 @@ def _why(path: str) -> str:
     return "not known before the template runs"
 
 
-@dataclass
+@record
 class Rendered:
     """A skeleton rendered into a folder: which lines used a value that was not known."""
 

@@ -19,18 +19,19 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 
 from wavegate.load import SKIP_RENDERING_MARKER, Listing, Manifest, is_excluded
+from wavegate.record import record
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
 SKIP_MARKER = SKIP_RENDERING_MARKER.decode()
 _LOOKS_LIKE_MANIFEST = ("apiVersion:", "kind:", "metadata:")
 
 
-@dataclass
+@record
 class FileResult:
     """What Argo CD makes of one file of a directory source."""
 

@@ -12,9 +12,10 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import Workspace
@@ -32,7 +33,7 @@ class ValuesError(ValueError):
         self.field_path = field_path
 
 
-@dataclass
+@record
 class ValueFile:
     """A value file helm reads: where it is in this repository, or why it cannot be read here."""
 
@@ -42,7 +43,7 @@ class ValueFile:
     field_path: tuple = ()  # where the Application names it
 
 
-@dataclass
+@record
 class Template:
     """The helm invocation for one source."""
 
@@ -62,7 +63,7 @@ class Template:
     skip_tests: bool = False
 
 
-@dataclass
+@record
 class Rendered:
     documents: list[tuple[str, str]] = field(default_factory=list)  # (chart-relative source file, YAML text)
     command: str = ""
@@ -208,7 +209,7 @@ def render(binary: Path, workspace: Workspace, template: Template) -> Rendered:
     return Rendered(documents=split(done.stdout), command=command)
 
 
-@dataclass
+@record
 class Pulled:
     chart_dir: str = ""  # relative to the workspace mirror
     error: str = ""

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import Manifest, read_yaml
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import KUSTOMIZATION_NAMES
 
@@ -22,7 +23,7 @@ PATCH = "patch"  # a strategic-merge or JSON 6902 patch file
 OTHER = "other"  # generator sources, replacements, transformer configs, openapi, values
 
 
-@dataclass
+@record
 class Patch:
     """One patch of a kustomization: in a file of its own or inline in the kustomization."""
 
@@ -33,7 +34,7 @@ class Patch:
     json6902: bool | None  # None: decided by the content (patches: may hold either)
 
 
-@dataclass
+@record
 class Kustomization:
     """One kustomization file and what it refers to, with positions."""
 
@@ -176,7 +177,7 @@ def _commented_out(root: Path, rel_file: str) -> list[str]:
     return found
 
 
-@dataclass
+@record
 class Closure:
     """Every kustomization a build reads, starting from one, and every file they refer to."""
 

@@ -15,11 +15,12 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.load import read_yaml
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import ToolResult, Workspace
@@ -31,7 +32,7 @@ ORIGIN = "config.kubernetes.io/origin"
 _BUILD_METADATA = lazy_compile(r"^buildMetadata\s*:", re.MULTILINE)
 
 
-@dataclass
+@record
 class Built:
     """What one build produced: the objects (with the origin kustomize recorded) or the failure."""
 

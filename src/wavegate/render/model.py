@@ -4,10 +4,11 @@ not be rendered."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from wavegate.findings import Finding
+from wavegate.record import record
 
 if TYPE_CHECKING:
     from wavegate.argocd.application import Application
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 DIRECTORY, KUSTOMIZE, HELM, PLUGIN = "Directory", "Kustomize", "Helm", "Plugin"
 
 
-@dataclass
+@record
 class RenderedSource:
     """How one source of a sync set was rendered."""
 
@@ -27,7 +28,7 @@ class RenderedSource:
     here: bool = True  # False for a source in another repository or a chart repository
 
 
-@dataclass
+@record
 class SyncSet:
     """What one sync applies: the rendered objects of an Application's sources, each object a
     Manifest whose `path`, `doc_index` and positions point at the file a person edits.
@@ -52,7 +53,7 @@ class SyncSet:
         return self.app.destination_namespace if self.app is not None else None
 
 
-@dataclass
+@record
 class Rendering:
     """Every sync set of the repository, and how each YAML file was used.
 

@@ -23,9 +23,10 @@ import difflib
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from wavegate.load import Manifest, parse_documents
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 Position = tuple  # (line, column, value_line, value_column[, file])
@@ -86,7 +87,7 @@ _MISSING = object()
 # ---------------------------------------------------------------------------------------------
 # Kustomize
 
-@dataclass
+@record
 class PatchText:
     """One patch's documents with their positions, in the file (or kustomization) it is written in."""
 
@@ -97,7 +98,7 @@ class PatchText:
     target: dict = field(default_factory=dict)
 
 
-@dataclass
+@record
 class Transformers:
     """Where in the kustomizations the name/namespace/label/image/replica transformers are written."""
 
@@ -256,7 +257,7 @@ _VALUES_REFERENCE = lazy_compile(r"\.Values((?:\.[A-Za-z_][\w-]*)+)")
 _ONLY_ACTION = lazy_compile(r"^\s*(\{\{.*?\}\}\s*)+$")
 
 
-@dataclass
+@record
 class ValuesSource:
     """One values file helm reads (lowest precedence first), with its positions."""
 

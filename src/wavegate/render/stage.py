@@ -8,7 +8,7 @@ import posixpath
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
@@ -19,6 +19,7 @@ from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Listing, Manifest, Repo, is_excluded, load_file, read_yaml
 from wavegate.progress import Counter, quiet
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
@@ -76,7 +77,7 @@ DANGER_RULES = frozenset({"yaml-alias-bomb", "yaml-too-deep", "yaml-file-too-lar
                           "yaml-symlink-escape", "yaml-unreadable", "yaml-not-a-regular-file"})
 
 
-@dataclass
+@record
 class RenderOptions:
     """What rendering needs besides the repository."""
 

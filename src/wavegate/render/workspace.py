@@ -19,16 +19,16 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 from wavegate.load import ALWAYS_EXCLUDED
+from wavegate.record import record
 
 # A tool that runs longer than this is stopped; its source is reported as not rendered.
 TOOL_TIMEOUT_SECONDS = 120
 
 
-@dataclass
+@record
 class ToolResult:
     returncode: int
     stdout: str

@@ -15,11 +15,11 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from wavegate.load import read_yaml
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import RenderError, render_tree
 
@@ -42,7 +42,7 @@ _ACCOUNT = lazy_compile(r"^[0-9]{12}$")
 APPNAME_MAX = 63 - len("-cicd-pipeline")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Value:
     name: str
     check: Callable[[str], str | None]  # the problem with a value, or None

@@ -8,10 +8,10 @@ question the user answers for nothing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from wavegate.load import read_yaml
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import RenderError, placeholders, referenced_paths
 
@@ -19,7 +19,7 @@ _PARAMETER = lazy_compile(r"\bparameters(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]
 _VALUE = lazy_compile(r"^values(?:\.([A-Za-z_][\w-]*)|\[\s*['\"]([^'\"]+)['\"]\s*\])")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Problem:
     kind: str  # value-not-passed | value-not-used | parameter-not-used | skeleton-missing | template-invalid
     path: str

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 PER_RULE_LIMIT = 10_000_000  # apiextensions validation.StaticEstimatedCostLimit
@@ -45,7 +46,7 @@ class ParseError(ValueError):
     pass
 
 
-@dataclass
+@record
 class Node:
     kind: str  # ident, literal, select, call, index, list, map, unary, binary, ternary
     pos: int
@@ -258,7 +259,7 @@ def max_elements(schema) -> int:
 # -- the checks -------------------------------------------------------------------------------------
 
 
-@dataclass
+@record
 class Finding:
     message: str  # worded as cel-go words a compile error: "ERROR: <input>:1:5: undefined field 'nosuch'"
     cost: bool = False

@@ -31,11 +31,12 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 import re2
 
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 
 CRD = "crd"
@@ -114,7 +115,7 @@ class _Pattern:
         return answer
 
 
-@dataclass
+@record
 class SchemaProblem:
     """Something wrong with a schema itself (a pattern RE2 rejects, a CEL rule that does not
     compile, a default that breaks its own schema). `spath` is the path inside the schema document."""
@@ -504,7 +505,7 @@ CEL_RULE = "cel"
 CEL_SKIPPED = "cel-skipped"
 
 
-@dataclass
+@record
 class Problem:
     """One way an instance breaks its schema. `path` is a tuple of keys and list indexes."""
 

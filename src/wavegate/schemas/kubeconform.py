@@ -34,13 +34,13 @@ import subprocess
 import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.config import ConfigError
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.schemas import bundle
 from wavegate.schemas.engine import DUPLICATE, REQUIRED, TYPE, UNKNOWN_FIELD, VALUE, Problem
@@ -71,7 +71,7 @@ def require_binary() -> Path:
         raise KubeconformMissing(f"--engine kubeconform: {error}") from None
 
 
-@dataclass
+@record
 class Result:
     """One resource kubeconform reported on (it reports only the ones that are not valid)."""
 
@@ -336,7 +336,7 @@ def _first_non_finite(data, path: tuple = ()) -> tuple:
 # -- the engine --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Mapping:
     """How kubeconform's results become findings: the schema check's rules and verdicts, handed
     in by validators.schema (the engine does not import the check that runs it)."""

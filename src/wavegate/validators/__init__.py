@@ -11,7 +11,7 @@ import importlib
 import pkgutil
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,6 +19,7 @@ from wavegate.argocd.application import Application
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.render.model import Rendering, SyncSet
 from wavegate.rules import declare
 
@@ -34,7 +35,7 @@ INTERNAL_ERROR = declare(
     The finding says which check; please report it with the file that caused it.""")
 
 
-@dataclass
+@record
 class Context:
     """What checks know besides the repository: configuration and what was derived from it.
 

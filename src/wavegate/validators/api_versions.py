@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.rules import declare
 from wavegate.validators import Context
 
@@ -55,7 +55,7 @@ LEGACY_BETA_ENABLED_BY_DEFAULT = frozenset({("flowcontrol.apiserver.k8s.io", "v1
                                             ("flowcontrol.apiserver.k8s.io", "v1beta3", "PriorityLevelConfiguration")})
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Lifecycle:
     group: str
     version: str

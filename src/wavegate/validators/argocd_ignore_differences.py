@@ -15,13 +15,13 @@ import difflib
 import functools
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from wavegate import kube
 from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
+from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 from wavegate.validators import Context
@@ -103,7 +103,7 @@ _JQ_STATUS = lazy_compile(r"\.status(?:$|[.\[|?\s])")
 ARGOCD_CM = "argocd-cm"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Spec:
     """An Application spec: an Application's `spec`, or an ApplicationSet's `spec.template.spec`."""
 
@@ -132,7 +132,7 @@ class _Spec:
         return model.option_set(model.split_options(self.get("syncPolicy", "syncOptions", default=[])))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Entry:
     spec: _Spec
     index: int

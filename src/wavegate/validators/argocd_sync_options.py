@@ -4,12 +4,12 @@ options that do nothing where they are written (Application list or resource ann
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from wavegate.argocd import model
 from wavegate.argocd.application import is_application
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
+from wavegate.record import record
 from wavegate.rules import declare
 from wavegate.validators import Context
 from wavegate.validators.argocd_hooks import closest
@@ -82,7 +82,7 @@ VALIDATION_OFF = declare(
     need it (their argocd.argoproj.io/sync-options annotation) rather than on the whole Application.""")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class _Item:
     text: str
     path: tuple

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
+
+from wavegate.record import record
 
 
 class AdoptError(Exception):
@@ -14,7 +16,7 @@ class AdoptError(Exception):
         self.problems = problems
 
 
-@dataclass
+@record
 class Adopted:
     """One adopted instance: where its repository went and what the first sync will change."""
 
