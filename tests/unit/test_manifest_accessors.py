@@ -33,3 +33,27 @@ def test_the_metadata_read_once_are_read_again_from_new_data():
 def test_metadata_of_the_wrong_type_reads_as_absent():
     m = deployment(name=5, namespace=["x"], labels="app=web", annotations=None)
     assert (m.name, m.namespace, m.labels, m.annotations) == (None, None, {}, {})
+
+
+def test_having_finds_objects_by_kind_metadata_key_or_annotation_each_once_in_order():
+    from pathlib import Path
+
+    from wavegate.load import Repo
+
+    def obj(kind, **metadata):
+        return Manifest("m.yaml", 0, {"apiVersion": "v1", "kind": kind, "metadata": metadata})
+
+    hooked = obj("Job", name="migrate", annotations={"argocd.argoproj.io/hook": "PreSync"}, finalizers=["x"])
+    secret = obj("Secret", name="s")
+    plain = obj("ConfigMap", name="c", annotations={"other": "1"})
+    both = obj("Secret", name="t", annotations={"argocd.argoproj.io/hook": "Sync"})
+    broken = Manifest("m.yaml", 1, {"apiVersion": "v1", "kind": "Secret", "metadata": "not a mapping"})
+    repo = Repo(root=Path("."), manifests=[hooked, secret, plain, both, broken])
+    assert repo.having(kinds=("Secret",), annotations=("argocd.argoproj.io/hook",)) == [hooked, secret, both, broken]
+    assert repo.having(metadata=("finalizers",)) == [hooked]
+    assert repo.having(kinds=("Pod",), annotations=("absent",)) == []
+    assert repo.having() == []
+    repo.manifests.append(obj("Pod", name="p"))  # (the index follows the list it was made from)
+    assert [m.name for m in repo.having(kinds=("Pod",))] == ["p"]
+    repo.manifests = [plain]
+    assert repo.having(annotations=("other",)) == [plain] and repo.having(kinds=("Secret",)) == []

@@ -54,7 +54,7 @@ _JSON_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
+    for manifest in repo.having(kinds=("ConfigMap", "Secret")):
         if manifest.group != "" or manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
             continue
         if manifest.kind == "ConfigMap":

@@ -28,8 +28,8 @@ CRD_INVALID = declare(
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
-        if manifest.kind == "CustomResourceDefinition" and manifest.api_version == f"{CRD_GROUP}/v1":
+    for manifest in repo.having(kinds=("CustomResourceDefinition",)):
+        if manifest.api_version == f"{CRD_GROUP}/v1":
             yield from crd_findings(manifest)
 
 

@@ -32,7 +32,7 @@ ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOnce
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
+    for manifest in repo.having(kinds=_KINDS):
         if not kube.is_kubernetes_object(manifest):
             continue
         handler = _HANDLERS.get((manifest.group, manifest.version, manifest.kind))
@@ -443,3 +443,4 @@ _HANDLERS = {
     ("", "v1", "PersistentVolumeClaim"): _pvc,
     ("batch", "v1", "CronJob"): _cronjob,
 }
+_KINDS = tuple(sorted({kind for _, _, kind in _HANDLERS}))

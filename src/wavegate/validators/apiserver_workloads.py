@@ -104,10 +104,11 @@ def pod_spec_path(manifest: Manifest) -> tuple | None:
 # The kinds _judge says anything about (the others are not looked up in the cache at all).
 _JUDGED = WORKLOADS | {("", "Pod"), ("", "ReplicationController"), ("", "PodTemplate"), ("batch", "CronJob"),
                        ("", "Service")}
+_JUDGED_KINDS = tuple(sorted({kind for _, kind in _JUDGED}))
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    judged = [m for m in repo.manifests if (m.group, m.kind) in _JUDGED]
+    judged = [m for m in repo.having(kinds=_JUDGED_KINDS) if (m.group, m.kind) in _JUDGED]
     yield from per_object(ctx, "apiserver_workloads", judged, _judge)
 
 

@@ -59,8 +59,10 @@ MISSING_RESOURCES_FINALIZER = declare(
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
-        metadata = manifest.metadata  # (most objects have neither finalizers nor that annotation)
+    applications = ("Application",) if ctx.config.require_resources_finalizer else ()
+    for manifest in repo.having(kinds=("ApplicationSet", *applications), metadata=("finalizers",),
+                                annotations=(model.FINALIZER_ANNOTATION_MISTAKE,)):
+        metadata = manifest.metadata
         if model.FINALIZER_ANNOTATION_MISTAKE in manifest.annotations:
             yield from _annotation_mistake(manifest, ("metadata",), application=is_application(manifest))
         if "finalizers" in metadata:

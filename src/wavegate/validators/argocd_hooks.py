@@ -60,8 +60,8 @@ KRO_INSTANCE_AS_HOOK = declare(
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    instance_kinds = set(rgd_kinds(repo.manifests))  # a kind is defined wherever its RGD is
-    for manifest in repo.manifests:
+    instance_kinds = set(rgd_kinds(repo.having(kinds=("ResourceGraphDefinition",))))  # a kind is defined wherever its RGD is
+    for manifest in repo.having(annotations=(model.HOOK, model.HOOK_DELETE_POLICY)):
         annotations = manifest.annotations
         if model.HOOK in annotations:
             yield from _hook_types(manifest, annotations[model.HOOK], ctx.argocd_version)

@@ -237,7 +237,7 @@ def _jq_findings(expressions: list[tuple[_Entry, int, str, list[Manifest]]]) -> 
 
 
 def _specs(repo: Repo) -> Iterable[_Spec]:
-    for manifest in repo.manifests:
+    for manifest in repo.having(kinds=("Application", "ApplicationSet")):
         if is_application(manifest):
             yield _Spec(manifest, ("spec",), Application(manifest))
         elif manifest.kind == "ApplicationSet" and manifest.group == model.ARGOCD_GROUP:

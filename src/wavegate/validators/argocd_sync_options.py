@@ -91,7 +91,7 @@ class _Item:
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.manifests:
+    for manifest in repo.having(kinds=("Application", "ApplicationSet"), annotations=(model.SYNC_OPTIONS,)):
         annotation = manifest.annotations.get(model.SYNC_OPTIONS)
         if model.SYNC_OPTIONS in manifest.annotations:
             yield from _check_set(manifest, _annotation_items(manifest, annotation), "resource", ctx)

@@ -52,10 +52,8 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
 
 
 def _unparsable_waves(repo: Repo) -> Iterable[Finding]:
-    for manifest in repo.manifests:
+    for manifest in repo.having(annotations=(model.SYNC_WAVE,)):
         annotations = manifest.annotations
-        if model.SYNC_WAVE not in annotations:
-            continue
         value = annotations[model.SYNC_WAVE]
         if value is None:
             # The API server decodes a null annotation value as "" (Go's zero string), which Argo CD

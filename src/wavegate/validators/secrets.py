@@ -30,8 +30,8 @@ PLAINTEXT = declare(
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     every = not ctx.applications
-    for manifest in repo.manifests:
-        if manifest.kind != "Secret" or manifest.group != "" or not (every or ctx.apps_of(manifest)):
+    for manifest in repo.having(kinds=("Secret",)):
+        if manifest.group != "" or not (every or ctx.apps_of(manifest)):
             continue
         finding = _plaintext(manifest, ctx)
         if finding is not None:
