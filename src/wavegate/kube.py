@@ -270,6 +270,8 @@ def _check_value(value: str) -> None:
 
 
 def _split_top_level(text: str) -> list[str]:
+    if "(" not in text and ")" not in text:  # (most selectors: nothing nested to keep together)
+        return text.split(",")
     parts, depth, current = [], 0, ""
     for char in text:
         if char == "(":
