@@ -888,16 +888,18 @@ class _Stage:
             if self.rendering.inputs.get(rel) == KUSTOMIZE_DISABLED:
                 del self.rendering.inputs[rel]
         leftover: set[str] = set()
-        for rel in sorted(self.loaded | set(self.documents)):
-            if rel in self.read or rel in self.rendering.inputs or rel in self.ignored or rel in self.filtered_out:
+        inputs, read, ignored, filtered_out = self.rendering.inputs, self.read, self.ignored, self.filtered_out
+        unread = sorted(rel for rel in self.loaded | self.documents.keys()
+                        if rel not in read and rel not in inputs and rel not in ignored and rel not in filtered_out)
+        for rel in unread:
+            folder = posixpath.dirname(rel)
+            if _in_test_data(folder):
                 continue
-            if _in_test_data(posixpath.dirname(rel)):
-                continue
-            if _unused_patch(rel, kustomization_dirs):
-                self.rendering.inputs[rel] = KUSTOMIZE_UNUSED_PATCH
+            if kustomization_dirs and _unused_patch(rel, kustomization_dirs):
+                inputs[rel] = KUSTOMIZE_UNUSED_PATCH
                 continue
             if self._is_manifest_file(rel):
-                leftover.add(posixpath.dirname(rel))
+                leftover.add(folder)
         leftover.update(d for d in jsonnet_dirs if not _inside(d, chart_dirs) and d not in chart_dirs
                         and d not in kustomization_dirs)
         for ddir in sorted(leftover):
