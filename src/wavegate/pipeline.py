@@ -18,7 +18,7 @@ from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from wavegate.cache import Cache, ObjectResults, ProgramStore, RunStore, plain_finding, tree_state
+from wavegate.cache import Cache, ObjectResults, ProgramStore, RunStore, keep_derived, plain_finding, tree_state
 from wavegate.errors import ConfigError, UsageError
 from wavegate.findings import Finding
 from wavegate.record import record
@@ -144,6 +144,7 @@ def render(run: Run) -> Run:
 
     cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
     cel.keep_programs(ProgramStore(cache) if cache.enabled else None)  # (long CEL programs: not compiled again)
+    keep_derived(cache if cache.enabled else None)  # (kro's CRDs, the policies' combined expressions, ...)
 
     repo_url = options.repo_url or repository_url(config, options.root, run.loaded)
     try:
@@ -237,6 +238,7 @@ def check(run: Run) -> list[Finding]:
         return run_checks(run.repo, run.ctx) + skeleton_findings(run)
     finally:
         cel.keep_programs(None)  # (render set this run's cache; nothing after the checks writes to it)
+        keep_derived(None)
 
 
 def skeleton_findings(run: Run) -> list[Finding]:

@@ -95,7 +95,9 @@ class Policy:
         validations = [text for i, v in enumerate(self.list_of("validations"))
                        if isinstance(text := v.get("expression"), str)
                        and ("spec", "validations", i, "expression") not in self.broken]
-        return all_hold(variables, validations)
+        from wavegate.cache import derived
+
+        return derived("policy-all-hold", (variables, validations), lambda: all_hold(variables, validations))
 
 
 @record

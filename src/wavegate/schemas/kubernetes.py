@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
+from wavegate.cache import derived
 from wavegate.regex import lazy_compile
 from wavegate.schemas.engine import BUILTIN, Compiler, Node
 
@@ -76,6 +78,11 @@ def resolve_version(requested: str | None) -> str:
     return minor
 
 
+def _definitions(path: Path) -> dict:
+    with open(path, "rb") as handle:  # JSON, not YAML: the one loader is for YAML
+        return json.load(handle)["$defs"]
+
+
 class KubernetesSchemas:
     """The built-in kinds of one Kubernetes minor version."""
 
@@ -86,8 +93,9 @@ class KubernetesSchemas:
         if root is None:  # pragma: no cover - a declared dependency
             raise VersionError(_NOT_INSTALLED)
         path = root / f"v{version}.0-local-strict" / "_definitions.json"
-        with open(path, "rb") as handle:  # JSON, not YAML: the one loader is for YAML
-            self.defs: dict = json.load(handle)["$defs"]
+        status = os.stat(path)  # (the file of an installed package: its size and time say which it is)
+        self.defs: dict = derived("kubernetes-definitions", (str(path), status.st_size, status.st_mtime_ns),
+                                  lambda: _definitions(path))
         self.kinds: dict[tuple[str, str, str], str] = {}
         for name, schema in self.defs.items():
             for gvk in schema.get("x-kubernetes-group-version-kind") or ():

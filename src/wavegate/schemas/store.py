@@ -538,7 +538,21 @@ def _join(display: str, rel: str) -> str:
 
 
 def generate_crd(manifest: Manifest) -> tuple[dict | None, str]:
-    """The CRD kro would generate for an RGD (wavegate.kro), or (None, why not)."""
+    """The CRD kro would generate for an RGD (wavegate.kro), or (None, why not); kept between runs
+    by the RGD's content (wavegate.cache.derived)."""
+    import marshal
+
+    from wavegate.cache import derived
+
+    try:
+        written = marshal.dumps(manifest.data)
+    except ValueError:  # (not plain data: worked out every time)
+        return _generate_crd(manifest)
+    crd, why = derived("kro-crd", (written,), lambda: _generate_crd(manifest))
+    return crd, why
+
+
+def _generate_crd(manifest: Manifest) -> tuple[dict | None, str]:
     try:
         from wavegate.kro import SimpleSchemaError, crd_for_rgd
     except ImportError:
