@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from types import ModuleType
 
-from wavegate.cache import derived
+from wavegate.cache import derived, runtime_identity
 from wavegate.regex import lazy_compile
 from wavegate.schemas.engine import BUILTIN, Compiler, Node
 
@@ -93,8 +93,9 @@ class KubernetesSchemas:
         if root is None:  # pragma: no cover - a declared dependency
             raise VersionError(_NOT_INSTALLED)
         path = root / f"v{version}.0-local-strict" / "_definitions.json"
-        status = os.stat(path)  # (the file of an installed package: its size and time say which it is)
-        self.defs: dict = derived("kubernetes-definitions", (str(path), status.st_size, status.st_mtime_ns),
+        status = os.stat(path)  # (a file of an installed package: its version, size and time say which)
+        self.defs: dict = derived("kubernetes-definitions",
+                                  (runtime_identity(), str(path), status.st_size, status.st_mtime_ns),
                                   lambda: _definitions(path))
         self.kinds: dict[tuple[str, str, str], str] = {}
         for name, schema in self.defs.items():
