@@ -2,13 +2,13 @@
 
 Python 3.11's dataclasses write each class's `__init__`, `__repr__` and `__eq__` (and, for a frozen
 class, `__hash__`, `__setattr__` and `__delattr__`) as source text and compile it when the class is
-defined: for the 74 classes a `validate` run imports, 40 ms of every run, a third of all its
-imports. `@record` (and `@record(frozen=True)`, `@record(slots=True)`) is `dataclasses.dataclass`
-with the same `__init__`, fields and frozenness, and with `__repr__`, `__eq__` and `__hash__` that
-read the class's fields through one `operator.attrgetter` made when the class is defined: the same
-results as the generated ones (field options `repr`, `compare` and `hash` included), for half the
-cost at import. (Python 3.13 compiles a dataclass's methods together; when wavegate needs it,
-`@record` can become `@dataclass` again.)
+defined: for the 70 classes a `validate` run imports, 32-36 ms of every run (round 15). `@record`
+(and `@record(frozen=True)`, `@record(slots=True)`) is `dataclasses.dataclass` with the same
+`__init__`, fields and frozenness, and with `__repr__`, `__eq__` and `__hash__` that read the
+class's fields through one `operator.attrgetter` made when the class is defined: the same results
+as the generated ones (field options `repr`, `compare` and `hash` included), for 22-23 ms at
+import. (Python 3.13 compiles a dataclass's methods together; when wavegate needs it, `@record`
+can become `@dataclass` again.)
 """
 
 from __future__ import annotations
