@@ -31,6 +31,7 @@ class Tickets:
     def __init__(self, count: int):
         if not 0 <= count <= self.LIMIT:
             raise ValueError(f"{count} tickets: between 0 and {self.LIMIT}")
+        self.count = count
         self._reader, writer = os.pipe()
         written = 0
         try:
@@ -48,6 +49,20 @@ class Tickets:
         """The tickets this process takes, one at a time, until none is left."""
         while len(ticket := os.read(self._reader, _TICKET)) == _TICKET:
             yield int.from_bytes(ticket, sys.byteorder)
+
+    def left(self) -> int:
+        """How many tickets no process has taken yet (where the system cannot say: `count`, as if none)."""
+        if self._reader < 0:
+            return 0
+        try:
+            import fcntl
+            import termios
+
+            waiting = array("i", [0])
+            fcntl.ioctl(self._reader, termios.FIONREAD, waiting, True)
+        except (ImportError, OSError):
+            return self.count
+        return waiting[0] // _TICKET
 
     def stop(self) -> None:
         """Take every ticket not yet taken: the other processes stop after the piece at hand."""

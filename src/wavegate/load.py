@@ -19,6 +19,7 @@ import gc
 import marshal
 import os
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from wavegate import load_native
@@ -44,17 +45,24 @@ SKIP_RENDERING_MARKER = b"+argocd:skip-file-rendering"
 # pay. WAVEGATE_LOAD_WORKERS=1 turns the workers off (and =N asks for N).
 PARALLEL_MIN_FILES = 200
 NATIVE_PARALLEL_MIN_FILES = 2000
+# ... and when this process has other work to do meanwhile (load's `meanwhile`): a worker that
+# parses while it does that work pays from a few hundred files.
+MEANWHILE_PARALLEL_MIN_FILES = 300
 MAX_WORKERS = 8
 
 
 def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limits(),
-         only: list[str] | None = None, cache=None, tree=None, lives_long: bool = False) -> Repo:
+         only: list[str] | None = None, cache=None, tree=None, lives_long: bool = False,
+         meanwhile: Callable[[], Iterator[object]] | None = None) -> Repo:
     """Load every manifest under `root` (or just the repository-relative files in `only`). With a
     wavegate.cache.Cache, files whose content was parsed before are not parsed again. `tree`: a
     wavegate.cache.TreeState of `root` taken just before (its folders and content hashes are used).
     `lives_long`: what was loaded lives as long as the process (a command's run), so every object
     is frozen (gc.freeze) before the cyclic collector runs again: it never scans them, not even
-    once to learn that they are all alive (40 ms on 10,000 manifests)."""
+    once to learn that they are all alive (40 ms on 10,000 manifests). `meanwhile`: steps of work
+    that need none of the files (the caller's, done later otherwise), taken one by one while worker
+    processes parse them and there is parsing left; only when they do (a step that fails ends them:
+    the caller meets the error again where it does that work)."""
     root = Path(root).resolve()
     skip_marked: set[str] = set()
     repo = Repo(root=root, skip_marked=skip_marked, listing=Listing(root, tree.directories if tree is not None else None))
@@ -67,10 +75,10 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     gc.disable()
     try:
         if store is None:
-            loaded = _load_files(root, paths, limits)
+            loaded = _load_files(root, paths, limits, meanwhile)
         else:
             loaded, repo.digests, repo.parsed = _load_cached(root, paths, limits, store,
-                                                             tree.stats if tree is not None else {})
+                                                             tree.stats if tree is not None else {}, meanwhile)
         for rel, (manifests, problems, marked) in zip(paths, loaded, strict=True):
             repo.files.append(rel)
             for manifest in manifests:
@@ -86,8 +94,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     return repo
 
 
-def _load_cached(root: Path, paths: list[str], limits: Limits, store,
-                 tree: dict) -> tuple[list, dict[str, str], set[str]]:
+def _load_cached(root: Path, paths: list[str], limits: Limits, store, tree: dict,
+                 meanwhile: Callable[[], Iterator[object]] | None = None) -> tuple[list, dict[str, str], set[str]]:
     """_load_files, with each regular file's result kept in `store` (a wavegate.cache.FileStore)
     by its content hash: a file whose size, time and inode did not change is not read, one whose
     content did not change is not parsed. Also the content hash of each regular file, and the files
@@ -141,10 +149,10 @@ def _load_cached(root: Path, paths: list[str], limits: Limits, store,
             results[i] = found
             store.put(paths[i], stats[i], digest, value)  # (touched: its time changed, not its content)
     missing = [i for i, found in enumerate(results) if found is None]
-    if missing and len(raws) == len(missing) and _workers(len(missing)) == 1:
+    if missing and len(raws) == len(missing) and _workers(len(missing), meanwhile is not None) == 1:
         parsed = [_parse_raw(paths[i], raws[i], limits) for i in missing]
     else:
-        parsed = _load_files(root, [paths[i] for i in missing], limits)
+        parsed = _load_files(root, [paths[i] for i in missing], limits, meanwhile)
     for i, result in zip(missing, parsed, strict=True):
         results[i] = result
         if i in raws:
@@ -195,11 +203,17 @@ def as_written(manifest: Manifest) -> bool:
     return type(manifest.__dict__.get("_source")) in (_Source, load_native.PositionTable, ListItemSource)
 
 
-def _workers(files: int) -> int:
+def _workers(files: int, meanwhile: bool = False) -> int:
+    """Processes to parse `files` files (this one included); `meanwhile`: this one has other work
+    to do first, so a worker pays from fewer files."""
     wanted = os.environ.get("WAVEGATE_LOAD_WORKERS", "")
     if wanted.strip().isdigit():
         return max(1, int(wanted))
-    if files <= (NATIVE_PARALLEL_MIN_FILES if load_native.AVAILABLE else PARALLEL_MIN_FILES):
+    if meanwhile and load_native.AVAILABLE:
+        least = MEANWHILE_PARALLEL_MIN_FILES
+    else:
+        least = NATIVE_PARALLEL_MIN_FILES if load_native.AVAILABLE else PARALLEL_MIN_FILES
+    if files <= least:
         return 1
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
@@ -208,12 +222,14 @@ def _load_chunk(root: Path, paths: list[str], limits: Limits) -> list[tuple[list
     return [_read_file(root, rel, limits, True, True) for rel in paths]
 
 
-def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list[Manifest], list[Finding], bool]]:
-    """load_file for each path, in order; shared with worker processes when there are many."""
-    workers = _workers(len(paths))
+def _load_files(root: Path, paths: list[str], limits: Limits,
+                meanwhile: Callable[[], Iterator[object]] | None = None) -> list[tuple[list[Manifest], list[Finding], bool]]:
+    """load_file for each path, in order; shared with worker processes when there are many (then
+    this process does `meanwhile` first)."""
+    workers = _workers(len(paths), meanwhile is not None)
     if workers > 1 and len(paths) > 1:
         try:
-            return _load_parallel(root, paths, limits, workers)
+            return _load_parallel(root, paths, limits, workers, meanwhile)
         except Exception:  # noqa: BLE001 - no processes here (sandbox, daemon process): load in this one
             pass
     return _load_chunk(root, paths, limits)
@@ -225,7 +241,8 @@ def _load_files(root: Path, paths: list[str], limits: Limits) -> list[tuple[list
 CHUNK_FILES = 64
 
 
-def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
+def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int,
+                   meanwhile: Callable[[], Iterator[object]] | None = None):
     from wavegate.forked import Child, Tickets
 
     size = max(CHUNK_FILES, -(-len(paths) // Tickets.LIMIT))
@@ -244,6 +261,13 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int):
     children: list[Child] = []
     try:
         children = [child for _ in range(workers - 1) if (child := Child.fork(load_taken)) is not None]
+        if children and meanwhile is not None:
+            try:
+                for _ in meanwhile():
+                    if not tickets.left():
+                        break  # (the workers are on their last files: what is left of it comes later)
+            except Exception:  # noqa: BLE001 - the caller does this work again, and meets the error there
+                pass
         for i in tickets:  # this process's part, meanwhile
             results[i] = _load_chunk(root, chunks[i], limits)
         while children:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -112,11 +112,45 @@ def prepare(options: Options, tree=None) -> Run:
             raise UsageError(str(error)) from None
     cache = Cache.for_repository(root, options.cache_dir, enabled=options.cache)
     _say_once_without_native_loader(cache)
+    from wavegate import cel
+
+    cel.keep_programs(ProgramStore(cache) if cache.enabled else None)  # (long CEL programs: not compiled again)
+    keep_derived(cache if cache.enabled else None)  # (kro's CRDs, the policies' combined expressions, ...)
     # What was loaded lives as long as the command: the cyclic collector need not scan its millions
     # of objects again and again while rendering and checking (render freezes again what it adds).
     loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
-                  cache=cache, tree=tree, lives_long=True)
+                  cache=cache, tree=tree, lives_long=True, meanwhile=lambda: _warm_up(options, config))
     return Run(options=options, config=config, loaded=loaded, selection=selection)
+
+
+def _warm_up(options: Options, config: Config) -> Iterator[None]:
+    """What the render and the checks need whatever the repository holds, one step at a time, for
+    the loader to take while its workers parse the files (load's `meanwhile`) rather than after:
+    their modules, Kubernetes' schemas of the version checked, the policies' compiled programs.
+    Each is kept where the later stages look for it (the modules, schemas_for, the policy set's
+    plans), so nothing is done twice; an error here is met again, and reported, where it was."""
+    import importlib
+
+    for module in ("wavegate.render.stage", "wavegate.schemas.store", "wavegate.policy.ahead",
+                   "wavegate.validators.policy"):
+        importlib.import_module(module)
+        yield
+    from wavegate.validators import checks
+
+    checks()  # (imports every check)
+    yield
+    from wavegate.schemas import kubernetes as kubernetes_schemas
+
+    kubernetes_schemas.schemas_for(kubernetes_schemas.resolve_version(options.kubernetes_version
+                                                                       or config.kubernetes_version))
+    yield
+    from wavegate.policy.evaluate import prepare as prepare_policy
+    from wavegate.policy.model import load_policies
+
+    policies = load_policies(options.policies or config.policies)
+    for policy in policies.policies.values():
+        yield
+        prepare_policy(policies, policy)
 
 
 def _say_once_without_native_loader(cache: Cache) -> None:
@@ -139,13 +173,9 @@ def render(run: Run) -> Run:
     from wavegate.schemas import kubernetes as kubernetes_schemas
 
     options, config = run.options, run.config
-    from wavegate import cel
     from wavegate.config import repository_url
 
     cache = Cache.for_repository(options.root, options.cache_dir, enabled=options.cache)
-    cel.keep_programs(ProgramStore(cache) if cache.enabled else None)  # (long CEL programs: not compiled again)
-    keep_derived(cache if cache.enabled else None)  # (kro's CRDs, the policies' combined expressions, ...)
-
     repo_url = options.repo_url or repository_url(config, options.root, run.loaded)
     try:
         kube_version = kubernetes_schemas.resolve_version(options.kubernetes_version or config.kubernetes_version)
@@ -237,7 +267,7 @@ def check(run: Run) -> list[Finding]:
     try:
         return run_checks(run.repo, run.ctx) + skeleton_findings(run)
     finally:
-        cel.keep_programs(None)  # (render set this run's cache; nothing after the checks writes to it)
+        cel.keep_programs(None)  # (prepare set this run's cache; nothing after the checks writes to it)
         keep_derived(None)
 
 

@@ -74,3 +74,16 @@ def test_a_child_stopped_early_is_ended_and_reaped():
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
     child.stop()  # (twice is harmless)
+
+
+def test_left_counts_the_tickets_nobody_took():
+    tickets = Tickets(10)
+    assert tickets.left() == 10
+    taken = iter(tickets)
+    next(taken), next(taken), next(taken)
+    assert tickets.left() == 7
+    child = Child.fork(_taking(tickets, 0))
+    assert sorted(marshal.loads(child.result())) == list(range(3, 10))
+    assert tickets.left() == 0
+    tickets.close()
+    assert tickets.left() == 0

@@ -239,3 +239,50 @@ def test_a_load_worker_that_dies_leaves_the_repository_alone(many, monkeypatch):
     assert [(m.path, m.doc_index, m.data) for manifests, _, _ in parallel for m in manifests] == \
         [(m.path, m.doc_index, m.data) for m in sorted(one.manifests + one.untyped,
                                                        key=lambda m: (one.files.index(m.path), m.doc_index))]
+
+
+def test_this_process_works_meanwhile_while_the_workers_parse(many, monkeypatch):
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    one = load(many)
+    monkeypatch.delenv("WAVEGATE_LOAD_WORKERS")
+    monkeypatch.setattr(loader, "MEANWHILE_PARALLEL_MIN_FILES", 10)
+    monkeypatch.setattr(loader, "CHUNK_FILES", 5)
+    steps: list[int] = []
+
+    def meanwhile():
+        for step in range(1000):
+            steps.append(step)
+            yield
+            time.sleep(0.002)
+
+    assert _snapshot(load(many, meanwhile=meanwhile)) == _snapshot(one)
+    # (steps are taken while files are left to parse, and no longer: 1,000 steps take 2 s)
+    assert 0 < len(steps) < 1000
+
+    def fails():
+        steps.append(-1)
+        yield
+        raise RuntimeError("met again later, where this work is done for real")
+
+    assert _snapshot(load(many, meanwhile=fails)) == _snapshot(one)
+    assert steps[-1] == -1
+
+
+def test_no_worker_no_meanwhile(many, monkeypatch):
+    """Without workers nothing is done meanwhile: the caller does that work when it needs it, as
+    it would have. With something to do meanwhile, a worker pays from fewer files."""
+    called = []
+
+    def meanwhile():
+        called.append(True)
+        yield
+
+    monkeypatch.setenv("WAVEGATE_LOAD_WORKERS", "1")
+    load(many, meanwhile=meanwhile)
+    assert called == []
+    monkeypatch.delenv("WAVEGATE_LOAD_WORKERS")
+    least = loader.MEANWHILE_PARALLEL_MIN_FILES if loader.load_native.AVAILABLE else loader.PARALLEL_MIN_FILES
+    assert loader._workers(least, meanwhile=True) == 1
+    assert loader._workers(least + 1, meanwhile=True) == min(os.cpu_count() or 1, loader.MAX_WORKERS)
+    if loader.load_native.AVAILABLE:
+        assert loader._workers(least + 1) == 1  # (nothing to do meanwhile: not yet worth a worker)
