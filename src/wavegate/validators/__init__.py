@@ -207,7 +207,7 @@ def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]
 # process. WAVEGATE_CHECK_WORKERS=1 (or a platform without fork) keeps everything in this process.
 PARALLEL_MIN_MANIFESTS = 1000
 # Most costly first (measured on 10,000 manifests); the others follow in their order.
-_LIKELY_COST = ("policy", "schema", "catalog", "objects", "argocd_application", "argocd_waves")
+_LIKELY_COST = ("policy", "schema", "catalog", "objects", "schema_kubernetes", "argocd_application", "argocd_waves")
 # Checks one process runs one after the other: the policy check's defaulted custom resources are
 # the schema check's results (Entry.validate keeps them), so it does not walk their schemas again.
 _TOGETHER = (("schema", "policy"),)

@@ -2,11 +2,16 @@
 
 Kubernetes objects (built-in kinds, CRD-defined kinds, kro instances, Argo CD's kinds) and Backstage
 entities all go through `wavegate.schemas`. A kind no source knows is reported, never passed.
+
+This check judges every object but those of Kubernetes' own kinds, which schema_kubernetes judges
+the same way: the policy check reads this one's results (the custom resources as admission sees
+them, defaulted), so the two run in one process, and the built-in kinds, whose results nobody
+else reads, can run in the other (validators._run_checks).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from wavegate import kube
 from wavegate.findings import Finding
@@ -118,9 +123,27 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             used.add((manifest.api_version, manifest.kind))
             schema_used(store, manifest)
 
-    yield from per_object(ctx, "schema", repo.manifests, lambda manifest: check_manifest(store, manifest),
-                          store.fingerprint(), kept=kept)
+    judged_there = kubernetes_own(store)
+    yield from per_object(ctx, "schema", [m for m in repo.manifests if not judged_there(m)],
+                          lambda manifest: check_manifest(store, manifest), store.fingerprint(), kept=kept)
     yield from schema_findings(store)
+
+
+def kubernetes_own(store: SchemaStore) -> Callable[[Manifest], bool]:
+    """Whether an object's schema is one of Kubernetes' own kinds (schema_kubernetes judges those;
+    their schemas have no problems of their own to report), answered once per apiVersion and kind."""
+    known: dict[tuple[str, str], bool] = {}
+
+    def own(manifest: Manifest) -> bool:
+        key = (manifest.api_version, manifest.kind)
+        found = known.get(key)
+        if found is None:
+            judged = _judged_by(store, manifest)
+            found = known[key] = (judged is not None and judged[2] is not None
+                                  and judged[2].origin == "kubernetes")
+        return found
+
+    return own
 
 
 def schema_used(store: SchemaStore, manifest: Manifest) -> None:
