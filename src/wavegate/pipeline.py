@@ -204,16 +204,25 @@ def _render(run: Run, cache: Cache, repo_url: str | None, kube_version: str) -> 
     from wavegate.validators import Context
 
     options, config = run.options, run.config
-    rendering = render_repository(run.loaded, RenderOptions(
-        repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
-        kustomize_build_options=_kustomize_build_options(config, options.root),
-        revision=_revision(options.root), progress=options.progress, cache=cache,
-        clusters=lambda: _known_clusters(run.loaded, config)))
-    run.rendering = rendering
-    run.repo = checked_repo(run.loaded, rendering)
-    # The repository lives as long as the command: the cyclic collector need not scan its objects
-    # on every later collection, and forked workers do not touch (copy) their pages.
-    gc.freeze()
+    # What the render makes lives as long as the command, and it makes no garbage the collector
+    # would have to find (no reference cycles): a collection while it renders only scans what it
+    # made so far (one, 25-30 ms, on 10,000 manifests). As the loader does, the collector waits.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        rendering = render_repository(run.loaded, RenderOptions(
+            repo_url=repo_url, kube_version=kube_version, exclude=config.exclude, limits=config.limits,
+            kustomize_build_options=_kustomize_build_options(config, options.root),
+            revision=_revision(options.root), progress=options.progress, cache=cache,
+            clusters=lambda: _known_clusters(run.loaded, config)))
+        run.rendering = rendering
+        run.repo = checked_repo(run.loaded, rendering)
+        # The repository lives as long as the command: the cyclic collector need not scan its objects
+        # on every later collection, and forked workers do not touch (copy) their pages.
+        gc.freeze()
+    finally:
+        if enabled:
+            gc.enable()
     ctx = Context(repo=run.repo, config=config, repo_url=repo_url, debug=options.debug, engine=options.engine,
                   rendering=rendering)
     ctx.schemas = SchemaStore.build(run.repo, config, extra_paths=[Path(p) for p in options.schemas],

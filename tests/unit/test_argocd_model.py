@@ -97,6 +97,19 @@ def test_directory_source_selection(tmp_path):
     assert flat == ["manifests/a.yaml", "manifests/d.json", "manifests/e.jsonnet", "manifests/x.values.yaml"]
     recursive = files_read(tmp_path, "manifests", True, None, "{*.values.yaml,skip/*}")
     assert recursive == ["manifests/a.yaml", "manifests/d.json", "manifests/e.jsonnet", "manifests/sub/b.yaml"]
+    # filepath.Walk's order: lexical, a folder's files before the entries after it (depth first)
+    for rel in ("manifests/a/z.yaml", "manifests/a/b/c.yaml", "manifests/a/a.yaml", "manifests/b.yaml",
+                "manifests/a0.yaml", "top.yaml"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("{}")
+    assert files_read(tmp_path, "manifests", True, None, "{*.values.yaml,skip/*}") == [
+        "manifests/a/a.yaml", "manifests/a/b/c.yaml", "manifests/a/z.yaml", "manifests/a.yaml", "manifests/a0.yaml",
+        "manifests/b.yaml", "manifests/d.json", "manifests/e.jsonnet", "manifests/sub/b.yaml"]
+    assert files_read(tmp_path, "", True, "manifests/a/**", None) == [
+        "manifests/a/a.yaml", "manifests/a/b/c.yaml", "manifests/a/z.yaml"]
+    assert files_read(tmp_path, "", False, None, None) == ["top.yaml"]
+    assert files_read(tmp_path, "manifests/a", True, None, None, excluded=("manifests/a/b",)) == [
+        "manifests/a/a.yaml", "manifests/a/z.yaml"]
     # gobwas/glob without separators: `*` crosses `/`, as in Argo CD
     assert glob_match("*.yaml", "sub/app.yaml") and not glob_match("*.yaml", "sub/app.yml")
     assert glob_match("{a,b/*}", "b/x/y") and glob_match("[!c]*", "d.yaml") and not glob_match("[!c]*", "c.yaml")

@@ -286,3 +286,42 @@ def test_no_worker_no_meanwhile(many, monkeypatch):
     assert loader._workers(least + 1, meanwhile=True) == min(os.cpu_count() or 1, loader.MAX_WORKERS)
     if loader.load_native.AVAILABLE:
         assert loader._workers(least + 1) == 1  # (nothing to do meanwhile: not yet worth a worker)
+
+
+def test_the_render_leaves_no_garbage_for_the_collector(tmp_path):
+    """The render runs with the cyclic collector off (pipeline._render): it must make no reference
+    cycles, which would live on, frozen, until the process ends."""
+    import gc
+
+    from tests.helpers import write_repo
+    from wavegate import pipeline
+
+    files = {f"apps/app{i}/argocd/app.yaml": f"""
+        apiVersion: argoproj.io/v1alpha1
+        kind: Application
+        metadata: {{name: app{i}, namespace: argocd}}
+        spec:
+          project: default
+          source: {{repoURL: https://gitlab.example.com/team/app.git, path: apps/app{i}/manifests,
+                   directory: {{recurse: true, exclude: "*.txt"}}}}
+          destination: {{server: https://kubernetes.default.svc, namespace: app{i}}}
+        """ for i in range(20)}
+    files.update({f"apps/app{i}/manifests/sub/cm.yaml": f"apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: c{i}}}\n"
+                  for i in range(20)})
+    files["unsynced/cm.yaml"] = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: u}\n"
+    root = write_repo(tmp_path, files)
+    run = pipeline.prepare(pipeline.Options(root=root, cache=False))
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        from wavegate.render.stage import RenderOptions, render
+
+        rendering = render(run.loaded, RenderOptions(repo_url="https://gitlab.example.com/team/app.git"))
+        gc.collect()
+        garbage = [type(o).__name__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    # (each Application's, the folders of the Applications and the unsynced one, read as roots)
+    assert len(rendering.sync_sets) == 41 and not rendering.problems
+    assert garbage == []

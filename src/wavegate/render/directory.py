@@ -51,10 +51,13 @@ def files_read(root: Path, base: str, recurse: bool, include: str | None, exclud
     the repository's directories as already read (wavegate.load.Listing)."""
     listing = listing or Listing(root)
     found: list[str] = []
-
-    def visit(rel_dir: str) -> None:
-        directory = f"{base}/{rel_dir}" if base and rel_dir else base or rel_dir
-        for name, _, is_dir, _, is_file in listing.entries(directory):
+    # Depth first, in lexical order: each folder's entries are taken in turn from a stack of
+    # iterators. (A nested function that calls itself would be a reference cycle, left for the
+    # cyclic collector on every call: 3,000 of them when 1,000 Applications render.)
+    pending = [("", iter(listing.entries(base)))]
+    while pending:
+        rel_dir, entries = pending[-1]
+        for name, _, is_dir, _, is_file in entries:
             if is_dir:
                 if not recurse:
                     continue
@@ -65,15 +68,15 @@ def files_read(root: Path, base: str, recurse: bool, include: str | None, exclud
             if is_excluded(repo_rel, excluded, is_dir=is_dir):
                 continue
             if is_dir:
-                visit(rel)
-                continue
+                pending.append((rel, iter(listing.entries(repo_rel))))
+                break  # (its entries before the rest of this folder's)
             if exclude and glob_match(exclude, rel):
                 continue
             if include and not glob_match(include, rel):
                 continue
             found.append(repo_rel)
-
-    visit("")
+        else:
+            pending.pop()
     return found
 
 
