@@ -143,11 +143,9 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
     if text is not None and SKIP_MARKER in text:
         result.ignored = f"it contains {SKIP_MARKER}"
         return result
-    if len(documents) == 1 and not failed and not rel.endswith(".json"):
-        document = documents[0]
-        if document.doc_index == 0 and not document.missing and not document.kind.endswith("List"):
-            result.objects.append(document)  # the usual file, one whole object: what the rest concludes
-            return result
+    if len(documents) == 1 and not failed and one_whole_object(rel, documents[0]):
+        result.objects.append(documents[0])  # the usual file, one whole object: what the rest concludes
+        return result
     ordered = documents if len(documents) < 2 else sorted(documents, key=lambda m: m.doc_index)
     by_index: dict[int, list[Manifest]] = {}
     for document in ordered:  # the items of a `kind: List` share their list's index
@@ -194,6 +192,13 @@ def read_file(rel: str, text: str | None, documents: list[Manifest], failed: boo
         for item in _items(document):
             (result.untyped if item.missing else result.objects).append(item)
     return result
+
+
+def one_whole_object(rel: str, document: Manifest) -> bool:
+    """Whether `document`, the only one of a YAML file that parsed (without the skip marker), is
+    what Argo CD applies of it: one object, with everything it needs, not a `kind: *List`."""
+    return (document.doc_index == 0 and not document.missing and not rel.endswith(".json")
+            and not document.kind.endswith("List"))
 
 
 def _kind_problem(document: Manifest) -> str:

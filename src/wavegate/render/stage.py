@@ -473,8 +473,9 @@ class _Stage:
                 self._failed(app, where, sync_set, DIRECTORY, base, verdict.error, file=rel, line=verdict.error_line,
                              hint="Give every document of the file apiVersion, kind and metadata, or move the file "
                                   "out of the synced folder (or exclude it with directory.exclude).")
-            sync_set.objects.extend(self._owned(m, app) for m in verdict.objects)
-            sync_set.untyped.extend(self._owned(m, app) for m in verdict.untyped)
+            sync_set.objects += [self._owned(m, app) for m in verdict.objects]
+            if verdict.untyped:
+                sync_set.untyped += [self._owned(m, app) for m in verdict.untyped]
 
     def _files_read(self, base: str, recurse: bool, include: str | None, exclude: str | None) -> list[str]:
         """directory_source.files_read, once per folder and options: an ApplicationSet's
@@ -492,6 +493,10 @@ class _Stage:
         verdict = self._verdicts.get(rel)
         if verdict is None:
             documents = self._documents(rel)
+            if len(documents) == 1 and directory_source.one_whole_object(rel, documents[0]) \
+                    and rel not in self.broken and not self._has_marker(rel):
+                verdict = self._verdicts[rel] = directory_source.FileResult(rel, objects=[documents[0]])
+                return verdict  # (the usual file: read_file's answer, without reading its text)
             text = None
             if rel in self.broken or any("kind" in d.missing and not isinstance(d.data.get("kind"), str)
                                          for d in documents) or \
