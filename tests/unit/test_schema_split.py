@@ -6,33 +6,14 @@ from __future__ import annotations
 
 from collections import Counter
 
-from tests.helpers import write_repo
+from tests.helpers import widget_crd, write_repo
 from wavegate import pipeline
 from wavegate.findings import Finding
 from wavegate.schemas.store import store_for
 from wavegate.validators import schema, schema_kubernetes
 
 FILES = {
-    "crd.yaml": """
-        apiVersion: apiextensions.k8s.io/v1
-        kind: CustomResourceDefinition
-        metadata: {name: widgets.example.com}
-        spec:
-          group: example.com
-          scope: Namespaced
-          names: {kind: Widget, plural: widgets}
-          versions:
-            - name: v1
-              served: true
-              storage: true
-              schema:
-                openAPIV3Schema:
-                  type: object
-                  properties:
-                    spec:
-                      type: object
-                      properties: {size: {type: integer}}
-        """,
+    "crd.yaml": widget_crd("type: object\nproperties: {size: {type: integer}}"),
     "widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\nspec: {size: big, colour: red}\n",
     "deployment.yaml": """
         apiVersion: apps/v1
