@@ -13,9 +13,8 @@ from tests.helpers import REPO_ROOT, widget_crd, write_repo
 from wavegate.config import load_config
 from wavegate.load import load
 from wavegate.schemas import SchemaStore, kubeconform
-from wavegate.validators import Context
+from wavegate.validators import Context, schema_kubernetes
 from wavegate.validators import schema as builtin
-from wavegate.validators import schema_kubernetes
 
 pytestmark = pytest.mark.integration
 

@@ -91,3 +91,11 @@ def test_an_error_met_while_warming_up_is_reported_where_it_was(repo, monkeypatc
     with pytest.raises(ConfigError) as unwarmed:
         _findings(repo)
     assert str(raised.value) == str(unwarmed.value)
+
+
+def test_a_policy_directory_that_is_not_there_is_reported_as_without_the_warm_up(repo, monkeypatch):
+    (repo / ".wavegate.yaml").write_text("policies: nowhere\n", encoding="utf-8")
+    warmed = _findings(repo)
+    assert [rule for rule, *_ in warmed] == ["policy-invalid"]
+    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(()))
+    assert _findings(repo) == warmed
