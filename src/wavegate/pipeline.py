@@ -83,9 +83,11 @@ def _check_root(root: Path) -> None:
         raise UsageError(f"{root}: not a directory; give the repository's root")
 
 
-def prepare(options: Options, tree=None) -> Run:
+def prepare(options: Options, tree=None, checks_follow: bool = False) -> Run:
     """Read the configuration and the repository's files (or the selected ones). `tree`: what
-    wavegate.cache.tree_state found in the repository just before, when it was looked at."""
+    wavegate.cache.tree_state found in the repository just before, when it was looked at.
+    `checks_follow`: the render and every check come next (`validate`), so what they need whatever
+    the repository holds is prepared while the loader's workers parse (_warm_up)."""
     root = options.root
     _check_root(root)
     if options.engine == "kubeconform":
@@ -119,7 +121,8 @@ def prepare(options: Options, tree=None) -> Run:
     # What was loaded lives as long as the command: the cyclic collector need not scan its millions
     # of objects again and again while rendering and checking (render freezes again what it adds).
     loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
-                  cache=cache, tree=tree, lives_long=True, meanwhile=lambda: _warm_up(options, config))
+                  cache=cache, tree=tree, lives_long=True,
+                  meanwhile=(lambda: _warm_up(options, config)) if checks_follow else None)
     return Run(options=options, config=config, loaded=loaded, selection=selection)
 
 
@@ -363,7 +366,7 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
             if kept is not None:
                 runs.update_stats(state)
                 return _kept_run(options, kept)
-    run = render(prepare(options, state))
+    run = render(prepare(options, state, checks_follow=True))
     finish(run, check(run), files)
     if runs is not None and state is not None and key is not None and _repeatable(run):
         runs.put(key, state, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,

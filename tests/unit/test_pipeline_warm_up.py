@@ -78,9 +78,20 @@ def test_the_findings_are_those_of_a_run_that_warms_up_nothing(repo, monkeypatch
 def test_a_warm_up_that_finishes_leaves_the_policies_compiled(repo, monkeypatch):
     monkeypatch.setattr(Tickets, "left", lambda self: 1)  # (the parse never ends, as far as the warm-up knows)
     model._CACHE.clear()
-    run = pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False))
+    run = pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False), checks_follow=True)
     policies = model.load_policies(None)
     assert run.loaded.manifests and policies.plans  # (compiled before the render asked)
+
+
+def test_only_a_run_that_checks_warms_up(repo, monkeypatch):
+    """diff, dry-run and status prepare a run but do not run the checks: the CPU that would go to
+    preparing them parses instead."""
+    steps = []
+    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(steps.append(True) or ()))
+    pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False))
+    assert steps == []
+    pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False), checks_follow=True)
+    assert steps == [True]
 
 
 def test_an_error_met_while_warming_up_is_reported_where_it_was(repo, monkeypatch):
