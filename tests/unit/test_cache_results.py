@@ -191,7 +191,7 @@ def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch
     first = _validate(root, cache_dir)
     assert first.findings
     prepared = []
-    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest, **keywords: prepared.append(options) or pytest.fail("prepared"))
     second = _validate(root, cache_dir)
     assert not prepared and _findings(second) == _findings(first) and second.resources == first.resources
     # what is outside the repository is looked at too: the --schemas file
@@ -201,7 +201,7 @@ def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch
     monkeypatch.undo()
     pipeline.validate(options)
     rgd.write_text(rgd.read_text().replace("region: string", "region: integer"))
-    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest: prepared.append(options) or pytest.fail("prepared"))
+    monkeypatch.setattr(pipeline, "prepare", lambda options, *rest, **keywords: prepared.append(options) or pytest.fail("prepared"))
     with pytest.raises(pytest.fail.Exception):
         pipeline.validate(options)
     assert prepared
