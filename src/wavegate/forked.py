@@ -51,7 +51,7 @@ class Tickets:
             yield int.from_bytes(ticket, sys.byteorder)
 
     def left(self) -> int:
-        """How many tickets no process has taken yet (where the system cannot say: `count`, as if none)."""
+        """How many tickets no process has taken yet (where the system cannot say: `count`, as if none had been)."""
         if self._reader < 0:
             return 0
         try:
