@@ -171,3 +171,21 @@ def test_only_the_resources_the_policies_name_are_looked_at():
         assert ahead._resources_named(policies.policies.values()) is None
     finally:
         rules.pop()
+
+
+def test_the_worker_places_each_document_as_the_policy_check_would(tmp_path, monkeypatch):
+    from wavegate.load import load
+    from wavegate.policy.evaluate import Environment
+
+    monkeypatch.setattr(ahead, "_a_cpu_is_idle", lambda: True)
+    files = dict(FILES)
+    files["apps/web/empty-namespace.yaml"] = _deployment("empty", '""')
+    loaded = load(write_repo(tmp_path / "repo", files))
+    policies = load_policies(None)
+    env, eligible = ahead._to_judge(loaded, loaded.parsed, policies, "1.37")
+    placed = Environment.of([*loaded.by_kind("Namespace", ""), *loaded.by_kind("CustomResourceDefinition")],
+                            repo=loaded, plurals=policies.plurals).placed
+    where = {manifest.name: placed_as for _, manifest, placed_as in eligible}
+    assert where == {manifest.name: placed(manifest) for _, manifest, _ in eligible}
+    assert set(where) == {"clean", "privileged", "host", "other", "admins", "empty"}
+    assert where["empty"][2] == "default"  # (`namespace: ""` lands in default)

@@ -21,12 +21,16 @@ import os
 from collections.abc import Iterable
 from dataclasses import field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wavegate import kube
 from wavegate.forked import Child, Tickets
 from wavegate.load import Manifest, Repo
 from wavegate.policy.model import Policy, PolicySet
 from wavegate.record import record
+
+if TYPE_CHECKING:  # (imported where used: a run without the worker does not need it here)
+    from wavegate.policy.evaluate import Environment
 
 # Below this many freshly parsed documents of Kubernetes' own kinds that a policy names, forking
 # costs more than the worker saves (each such document is 0.1-0.3 ms of evaluation).
@@ -119,7 +123,10 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
         policy_set = load_policies(policies)  # (kept for this process's policy check too)
     except (FileNotFoundError, NotADirectoryError):
         return None  # (the policy check reports it)
-    if _documents_to_judge(loaded, policy_set) < MIN_DOCUMENTS:
+    # Worked out before the fork, in this process (which is quicker at it: the worker pays for each
+    # page it touches), and in place of a count of the documents to judge that read them all too.
+    env, eligible = _to_judge(loaded, loaded.parsed, policy_set, kubernetes_version)
+    if len(eligible) < MIN_DOCUMENTS:
         return None
     # Before the fork, what both processes need: the programs, Kubernetes' schemas (for the defaults).
     _compile_for(policy_set, loaded.kinds())
@@ -128,10 +135,10 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
     schemas_for(kubernetes_version)
     # One ticket per chunk of documents the worker may judge (collect takes those it has not).
     try:
-        tickets = Tickets(min(Tickets.LIMIT, -(-len(loaded.manifests) // CHUNK_DOCUMENTS)))
+        tickets = Tickets(min(Tickets.LIMIT, -(-len(eligible) // CHUNK_DOCUMENTS)))
     except OSError:
         return None
-    child = Child.fork(lambda: marshal.dumps(_evaluate(loaded, loaded.parsed, policy_set, kubernetes_version, tickets)))
+    child = Child.fork(lambda: marshal.dumps(_evaluate(policy_set, kubernetes_version, env, eligible, tickets)))
     if child is None:
         tickets.close()
         return None
@@ -152,19 +159,15 @@ def _a_cpu_is_idle() -> bool:
     return cpus > 1 and load < cpus - 0.5
 
 
-def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kubernetes_version: str,
-              tickets: Tickets) -> tuple:
-    """The worker's part: the verdicts on each fresh built-in document with its own namespace (or
-    cluster-scoped) that some policy may apply to, chunk by chunk until collect stops it. (It looks
-    at as few objects as it can: each one it touches is a page the fork copies.)"""
-    from wavegate.policy.evaluate import Candidates, Environment, evaluate, plain_violation
+def _to_judge(loaded: Repo, fresh: set[str] | None, policies: PolicySet,
+              kubernetes_version: str) -> tuple[Environment, list[tuple[int, Manifest, tuple]]]:
+    """The environment the worker judges in, and what it judges: (index, document, where it is
+    placed) of each fresh built-in document with its own namespace (or cluster-scoped) that some
+    policy may apply to."""
+    from wavegate.policy.evaluate import Candidates, Environment
     from wavegate.schemas.defaults import admitted
     from wavegate.schemas.store import SchemaStore
 
-    try:
-        os.nice(5)  # (the render, and the tools it runs, come first)
-    except OSError:
-        pass
     store = SchemaStore(kubernetes_version)  # (only Kubernetes' own kinds: the ones judged here)
     # (what Environment.of reads of the repository: its Namespaces and CustomResourceDefinitions)
     env = Environment.of([*loaded.by_kind("Namespace", ""), *loaded.by_kind("CustomResourceDefinition")],
@@ -184,9 +187,26 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
                 scopes[key] = scope if (entry is not None and entry.origin == "kubernetes"
                                         and candidates.of(manifest, placed)) else None
             scope = scopes[key]
-            if scope is None or (scope == kube.NAMESPACED and manifest.namespace is None):
-                continue  # (its namespace may be its Application's: the render says)
-            eligible.append((i, manifest, env.placed(manifest)))
+            if scope is None:
+                continue
+            if scope == kube.CLUSTER:
+                eligible.append((i, manifest, (scope, True, None)))
+            elif (namespace := manifest.namespace) is not None:  # (else the render says where: its Application)
+                eligible.append((i, manifest, (scope, False, namespace or "default")))  # (as env.placed)
+    return env, eligible
+
+
+def _evaluate(policies: PolicySet, kubernetes_version: str, env: Environment,
+              eligible: list[tuple[int, Manifest, tuple]], tickets: Tickets) -> tuple:
+    """The worker's part: the verdicts on the documents to judge (_to_judge), chunk by chunk until
+    collect stops it. (It looks at as few objects as it can: each one it touches is a page the fork
+    copies.)"""
+    from wavegate.policy.evaluate import evaluate, plain_violation
+
+    try:
+        os.nice(5)  # (the render, and the tools it runs, come first)
+    except OSError:
+        pass
     by_document: dict[int, tuple] = {}
     namespaces: dict[str, dict | None] = {}
     for taken in tickets:
@@ -201,15 +221,6 @@ def _evaluate(loaded: Repo, fresh: set[str] | None, policies: PolicySet, kuberne
             if namespace is not None:
                 namespaces[namespace] = env.namespaces.get(namespace)
     return policies.source, kubernetes_version, namespaces, by_document
-
-
-def _documents_to_judge(loaded: Repo, policies: PolicySet) -> int:
-    """How many freshly parsed documents are of Kubernetes' own kinds that some policy names."""
-
-    kinds = _kinds_to_judge(loaded, policies)
-    if loaded.parsed is None:
-        return sum(len(loaded.by_kind_indexed(kind)) for kind in kinds)
-    return sum(m.path in loaded.parsed for kind in kinds for _, m in loaded.by_kind_indexed(kind))
 
 
 def _kinds_to_judge(loaded: Repo, policies: PolicySet) -> list[str]:
