@@ -114,19 +114,26 @@ def prepare(options: Options, tree=None, checks_follow: bool = False) -> Run:
             raise UsageError(str(error)) from None
     cache = Cache.for_repository(root, options.cache_dir, enabled=options.cache)
     _say_once_without_native_loader(cache)
-    from wavegate import cel
-
-    cel.keep_programs(ProgramStore(cache) if cache.enabled else None)  # (long CEL programs: not compiled again)
     keep_derived(cache if cache.enabled else None)  # (kro's CRDs, the policies' combined expressions, ...)
     # What was loaded lives as long as the command: the cyclic collector need not scan its millions
     # of objects again and again while rendering and checking (render freezes again what it adds).
     loaded = load(root, exclude=config.exclude, limits=config.limits, only=selection.files if selection else None,
                   cache=cache, tree=tree, lives_long=True,
-                  meanwhile=(lambda: _warm_up(options, config)) if checks_follow else None)
+                  meanwhile=(lambda: _warm_up(options, config, cache)) if checks_follow else None)
+    _keep_programs(cache)  # (unless the warm-up did: nothing compiles CEL before the render)
     return Run(options=options, config=config, loaded=loaded, selection=selection)
 
 
-def _warm_up(options: Options, config: Config) -> Iterator[None]:
+def _keep_programs(cache: Cache) -> None:
+    """Long CEL programs compiled from now on are kept in the cache, and read back rather than
+    compiled again (wavegate.cel.keep_programs). Importing the CEL runtime takes a cold run 7 ms,
+    which the warm-up spends while the files are parsed."""
+    from wavegate import cel
+
+    cel.keep_programs(ProgramStore(cache) if cache.enabled else None)
+
+
+def _warm_up(options: Options, config: Config, cache: Cache) -> Iterator[None]:
     """What the render and the checks need whatever the repository holds, one step at a time, for
     the loader to take while its workers parse the files (load's `meanwhile`) rather than after:
     their modules, Kubernetes' schemas of the version checked, the policies' compiled programs.
@@ -134,6 +141,8 @@ def _warm_up(options: Options, config: Config) -> Iterator[None]:
     plans), so nothing is done twice; an error here is met again, and reported, where it was."""
     import importlib
 
+    _keep_programs(cache)  # (before a program is compiled below)
+    yield
     for module in ("wavegate.render.stage", "wavegate.schemas.store", "wavegate.policy.ahead",
                    "wavegate.validators.policy"):
         importlib.import_module(module)
@@ -170,9 +179,10 @@ def _say_once_without_native_loader(cache: Cache) -> None:
               "slower. (Said once.)", file=sys.stderr)
 
 
-def render(run: Run) -> Run:
+def render(run: Run, checks_follow: bool = False) -> Run:
     """Render every Application (wavegate.render), then build what the checks read: the checked
-    repository, the schema store and the context."""
+    repository, the schema store and the context. `checks_follow`: check(run) comes next, and the
+    policies' worker started here judges until the checks settle it (Context.settle)."""
     from wavegate.schemas import kubernetes as kubernetes_schemas
 
     options, config = run.options, run.config
@@ -192,11 +202,17 @@ def render(run: Run) -> Run:
     try:
         run = _render(run, cache, repo_url, kube_version)
     except ToolNotFoundError as error:
+        if ahead is not None:
+            ahead.collect()
         raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
-    finally:
-        verdicts = ahead.collect() if ahead is not None else None
-    if run.ctx is not None:
-        run.ctx.policy_verdicts = verdicts
+    except BaseException:
+        if ahead is not None:
+            ahead.collect()
+        raise
+    assert run.ctx is not None, "_render builds the context"
+    run.ctx.policy_ahead = ahead
+    if not checks_follow:
+        run.ctx.settle()
     return run
 
 
@@ -279,6 +295,7 @@ def check(run: Run) -> list[Finding]:
     try:
         return run_checks(run.repo, run.ctx) + skeleton_findings(run)
     finally:
+        run.ctx.settle()  # (the checks did, unless one failed first)
         cel.keep_programs(None)  # (prepare set this run's cache; nothing after the checks writes to it)
         keep_derived(None)
 
@@ -366,7 +383,7 @@ def validate(options: Options, files: list[str] | None = None) -> Run:
             if kept is not None:
                 runs.update_stats(state)
                 return _kept_run(options, kept)
-    run = render(prepare(options, state, checks_follow=True))
+    run = render(prepare(options, state, checks_follow=True), checks_follow=True)
     finish(run, check(run), files)
     if runs is not None and state is not None and key is not None and _repeatable(run):
         runs.put(key, state, {"findings": [plain_finding(f) for f in run.findings], "files": run.loaded.files,

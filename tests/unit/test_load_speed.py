@@ -325,3 +325,30 @@ def test_the_render_leaves_no_garbage_for_the_collector(tmp_path):
     # (each Application's, the folders of the Applications and the unsynced one, read as roots)
     assert len(rendering.sync_sets) == 41 and not rendering.problems
     assert garbage == []
+
+
+def test_a_file_is_read_with_one_read_when_its_size_says_all(tmp_path, monkeypatch):
+    path = tmp_path / "a.yaml"
+    path.write_bytes(b"kind: ConfigMap\n" * 100)
+    reads = []
+    real_read = os.read
+    monkeypatch.setattr(os, "read", lambda fd, n: reads.append(n) or real_read(fd, n))
+    assert loader._read_bytes(str(path), 10_000) == b"kind: ConfigMap\n" * 100
+    assert len(reads) == 1
+    empty = tmp_path / "empty.yaml"
+    empty.write_bytes(b"")
+    assert loader._read_bytes(str(empty), 10_000) == b""
+
+
+def test_a_file_larger_than_its_size_said_is_read_to_its_end(tmp_path, monkeypatch):
+    # (a file that grew between fstat and read, or one whose size says nothing, as in /proc)
+    path = tmp_path / "a.yaml"
+    content = b"x" * 200_000
+    path.write_bytes(content)
+    real_fstat = os.fstat
+
+    def fstat(fd):
+        status = real_fstat(fd)
+        return os.stat_result((status.st_mode, *status[1:6], 10, *status[7:]))
+    monkeypatch.setattr(os, "fstat", fstat)
+    assert loader._read_bytes(str(path), 10**7) == content

@@ -62,8 +62,8 @@ def test_the_findings_are_those_of_a_run_that_warms_up_nothing(repo, monkeypatch
     steps = []
     real = pipeline._warm_up
 
-    def counted(options, config):
-        for step in real(options, config):
+    def counted(*args):
+        for step in real(*args):
             steps.append(step)
             yield step
 
@@ -71,7 +71,7 @@ def test_the_findings_are_those_of_a_run_that_warms_up_nothing(repo, monkeypatch
     warmed = _findings(repo)
     assert steps  # (the workers parsed, and this process worked meanwhile)
     assert [rule for rule, *_ in warmed] == ["policy-violation"] * 6  # (the privileged containers)
-    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(()))
+    monkeypatch.setattr(pipeline, "_warm_up", lambda *args: iter(()))
     assert _findings(repo) == warmed
 
 
@@ -87,7 +87,7 @@ def test_only_a_run_that_checks_warms_up(repo, monkeypatch):
     """diff, dry-run and status prepare a run but do not run the checks: the CPU that would go to
     preparing them parses instead."""
     steps = []
-    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(steps.append(True) or ()))
+    monkeypatch.setattr(pipeline, "_warm_up", lambda *args: iter(steps.append(True) or ()))
     pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False))
     assert steps == []
     pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False), checks_follow=True)
@@ -98,7 +98,7 @@ def test_an_error_met_while_warming_up_is_reported_where_it_was(repo, monkeypatc
     (repo / ".wavegate.yaml").write_text("kubernetesVersion: '0.9'\n", encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         _findings(repo)
-    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(()))
+    monkeypatch.setattr(pipeline, "_warm_up", lambda *args: iter(()))
     with pytest.raises(ConfigError) as unwarmed:
         _findings(repo)
     assert str(raised.value) == str(unwarmed.value)
@@ -108,5 +108,5 @@ def test_a_policy_directory_that_is_not_there_is_reported_as_without_the_warm_up
     (repo / ".wavegate.yaml").write_text("policies: nowhere\n", encoding="utf-8")
     warmed = _findings(repo)
     assert [rule for rule, *_ in warmed] == ["policy-invalid"]
-    monkeypatch.setattr(pipeline, "_warm_up", lambda options, config: iter(()))
+    monkeypatch.setattr(pipeline, "_warm_up", lambda *args: iter(()))
     assert _findings(repo) == warmed

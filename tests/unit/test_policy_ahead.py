@@ -189,3 +189,45 @@ def test_the_worker_places_each_document_as_the_policy_check_would(tmp_path, mon
     assert where == {manifest.name: placed(manifest) for _, manifest, _ in eligible}
     assert set(where) == {"clean", "privileged", "host", "other", "admins", "empty"}
     assert where["empty"][2] == "default"  # (`namespace: ""` lands in default)
+
+
+def _events(monkeypatch) -> list[str]:
+    """What happens, in order: the checks starting, the worker collected, the checks' own fork."""
+    from wavegate import forked, validators
+
+    events: list[str] = []
+    real_collect, real_fork, real_check = ahead.Ahead.collect, forked.Child.fork.__func__, validators.run_checks
+    monkeypatch.setattr(ahead.Ahead, "collect", lambda self: events.append("collect") or real_collect(self))
+    monkeypatch.setattr(forked.Child, "fork", classmethod(lambda cls, work: events.append("fork") or real_fork(cls, work)))
+    monkeypatch.setattr(validators, "run_checks", lambda repo, ctx: events.append("checks") or real_check(repo, ctx))
+    return events
+
+
+def test_the_worker_judges_until_the_checks_fork_their_own(repo, monkeypatch):
+    from wavegate import validators
+
+    expected = _findings(repo)
+    monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 1)
+    events = _events(monkeypatch)
+    assert _findings(repo) == expected
+    # (the worker's fork, then the render; the checks work out what they share, then settle it, then fork)
+    assert events == ["fork", "checks", "collect", "fork"]
+
+
+def test_checks_in_one_process_settle_the_worker_when_the_policy_check_asks(repo, monkeypatch):
+    from wavegate import validators
+    from wavegate.validators import policy as policy_check
+
+    expected = _findings(repo)
+    monkeypatch.setattr(validators, "PARALLEL_MIN_MANIFESTS", 10**9)
+    events = _events(monkeypatch)
+    real = policy_check.check
+    monkeypatch.setattr(policy_check, "check", lambda repo, ctx: events.append("policy") or real(repo, ctx))
+    assert _findings(repo) == expected
+    assert events == ["fork", "checks", "policy", "collect"]
+
+
+def test_a_render_no_check_follows_settles_the_worker(repo):
+    run = pipeline.render(pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False)))
+    assert run.ctx.policy_ahead is None
+    assert run.ctx.policy_verdicts is not None and run.ctx.policy_verdicts.by_document

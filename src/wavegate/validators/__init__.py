@@ -25,6 +25,7 @@ from wavegate.rules import declare
 
 if TYPE_CHECKING:
     from wavegate.cache import ObjectResults
+    from wavegate.policy.ahead import Ahead
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -55,6 +56,15 @@ class Context:
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
     results: ObjectResults | None = None  # per-object results kept between runs
     policy_verdicts: object | None = None  # a wavegate.policy.ahead.Verdicts: evaluated during the render
+    policy_ahead: Ahead | None = None  # the worker of wavegate.policy.ahead still judging: settle() takes its verdicts
+
+    def settle(self) -> None:
+        """Stop the policies' worker, which may judge on the other CPU until the checks need it
+        (wavegate.policy.ahead), and keep its verdicts in `policy_verdicts`. The checks settle
+        before they fork a worker of their own, and the policy check before it reads the verdicts."""
+        ahead, self.policy_ahead = self.policy_ahead, None
+        if ahead is not None:
+            self.policy_verdicts = ahead.collect()
 
     @property
     def argocd_version(self) -> int:
@@ -262,6 +272,7 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     def run_taken() -> list[tuple[int, list[Finding]]]:
         return [(i, _run_one(*found[i], repo, ctx)) for position in tickets for i in groups[position]]
 
+    ctx.settle()  # (the policies' worker judged while the shared parts above were worked out; two are enough)
     try:
         tickets = Tickets(len(groups))
     except OSError:  # (no pipe to share them: everything runs here)

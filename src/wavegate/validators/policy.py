@@ -57,7 +57,9 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     store = store_for(ctx)
     env = Environment.of(repo.manifests, repo=repo, plurals=policies.plurals, default_namespace=default_namespace,
                          admitted=lambda manifest: admitted(store, manifest))
-    ahead = getattr(ctx, "policy_verdicts", None)  # (what wavegate.policy.ahead evaluated during the render)
+    if hasattr(ctx, "settle"):
+        ctx.settle()
+    ahead = getattr(ctx, "policy_verdicts", None)  # (what wavegate.policy.ahead evaluated meanwhile)
     violations = _violations(policies, repo.manifests, env, getattr(ctx, "results", None), store.fingerprint(),
                              ahead if ahead is not None and ahead.source == policies.source else None, store)
     violations = [v for v in violations if not (v.error and _refused_before_admission(store, v.manifest))]
