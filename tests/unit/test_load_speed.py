@@ -352,3 +352,30 @@ def test_a_file_larger_than_its_size_said_is_read_to_its_end(tmp_path, monkeypat
         return os.stat_result((status.st_mode, *status[1:6], 10, *status[7:]))
     monkeypatch.setattr(os, "fstat", fstat)
     assert loader._read_bytes(str(path), 10**7) == content
+
+
+def test_having_finds_what_a_look_at_every_object_finds(tmp_path):
+    from wavegate.manifest import Manifest, Repo
+
+    def made(i: int) -> Manifest:
+        metadata: dict = {"name": f"m{i}"}
+        if i % 3 == 0:
+            metadata["finalizers"] = ["x"]
+        if i % 4 == 0:
+            metadata["annotations"] = {"argocd.argoproj.io/sync-wave": str(i), **({"a": "b"} if i % 8 == 0 else {})}
+        return Manifest("f.yaml", i, {"apiVersion": "v1", "kind": ("Secret", "ConfigMap", "Job")[i % 3],
+                                      "metadata": metadata})
+
+    repo = Repo(root=tmp_path, manifests=[made(i) for i in range(40)])
+    asked: list[dict] = [{"kinds": ("Secret",)}, {"metadata": ("finalizers",)}, {"annotations": ("a",)},
+                         {"kinds": ("Job", "Secret"), "metadata": ("finalizers", "labels"),
+                          "annotations": ("a", "argocd.argoproj.io/sync-wave")}, {}]
+    for _ in range(2):  # (and again, once the keys were looked for)
+        for question in asked:
+            expected = [m for m in repo.manifests
+                        if m.kind in question.get("kinds", ()) or any(k in m.metadata for k in question.get("metadata", ()))
+                        or any(k in m.annotations for k in question.get("annotations", ()))]
+            assert repo.having(**question) == expected
+        repo.manifests = repo.manifests + [made(40 + len(repo.manifests))]  # (a new list: looked at anew)
+    repo.manifests.append(made(99))  # (the same list, longer)
+    assert repo.having(metadata=("finalizers",))[-1].name == "m99"
