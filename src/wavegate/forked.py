@@ -75,8 +75,24 @@ class Tickets:
             self._reader = -1
 
 
+# Children that sent their whole result and were still exiting when it was read (their exit, the
+# freeing of a copy of this process's memory, took 5-6 ms at 10,000 manifests): reaped later.
+_exiting: set[int] = set()
+
+
+def _reap_exited() -> None:
+    for pid in list(_exiting):
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:  # (reaped by someone else)
+            done = pid
+        if done:
+            _exiting.discard(pid)
+
+
 class Child:
-    """A forked process working out bytes for this one."""
+    """A forked process working out bytes for this one. It sends their length first, so a result
+    is known whole without waiting for the process to exit."""
 
     def __init__(self, pid: int, reader: int):
         self.pid, self._reader = pid, reader
@@ -87,6 +103,7 @@ class Child:
         the caller does the work itself."""
         if not hasattr(os, "fork"):
             return None
+        _reap_exited()
         reader, writer = os.pipe()
         try:
             pid = os.fork()
@@ -100,6 +117,7 @@ class Child:
                 os.close(reader)
                 data = work()
                 with os.fdopen(writer, "wb") as pipe:
+                    pipe.write(len(data).to_bytes(8, "little"))
                     pipe.write(data)
                 status = 0
             finally:
@@ -108,16 +126,23 @@ class Child:
         return cls(pid, reader)
 
     def result(self) -> bytes | None:
-        """What the child worked out, once it has finished; None when it failed."""
+        """What the child worked out, once it has sent all of it; None when it failed."""
         chunks = []
+        whole = False
         try:
             with os.fdopen(self._reader, "rb") as pipe:
                 while chunk := pipe.read(1 << 20):
                     chunks.append(chunk)
+            sent = b"".join(chunks)
+            whole = len(sent) >= 8 and int.from_bytes(sent[:8], "little") == len(sent) - 8
         finally:
             self._reader = -1
-            _, status = os.waitpid(self.pid, 0)
-        return b"".join(chunks) if status == 0 else None
+            if whole:
+                _exiting.add(self.pid)
+                _reap_exited()
+            else:
+                os.waitpid(self.pid, 0)
+        return sent[8:] if whole else None
 
     def stop(self) -> None:
         """End the child now and wait for it (this process is leaving on an error)."""

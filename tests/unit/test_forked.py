@@ -87,3 +87,45 @@ def test_left_counts_the_tickets_nobody_took():
     assert tickets.left() == 0
     tickets.close()
     assert tickets.left() == 0
+
+
+def test_a_whole_result_is_taken_without_waiting_for_the_child_to_exit(monkeypatch):
+    from wavegate import forked
+
+    real_exit = os._exit
+    monkeypatch.setattr(os, "_exit", lambda status: time.sleep(0.5) or real_exit(status))  # (in the child)
+    child = Child.fork(lambda: b"done")
+    monkeypatch.undo()
+    assert child.result() == b"done"
+    assert os.waitpid(child.pid, os.WNOHANG) == (0, 0)  # (still exiting)
+    assert child.pid in forked._exiting
+    time.sleep(0.8)
+    assert Child.fork(lambda: b"").result() == b""  # (a later child reaps the one that exited meanwhile)
+    assert child.pid not in forked._exiting
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_a_result_cut_short_is_none(monkeypatch):
+    monkeypatch.setattr(os, "fdopen", lambda fd, mode: _CutShort(fd))
+    child = Child.fork(lambda: b"x" * 100)
+    monkeypatch.undo()
+    assert child.result() is None  # (20 of the 108 bytes it would have sent)
+    with pytest.raises(ChildProcessError):  # (reaped: it failed, so it was waited for)
+        os.waitpid(child.pid, os.WNOHANG)
+
+
+class _CutShort:
+    """A pipe's writing end that sends only the first 20 bytes of what it is given."""
+
+    def __init__(self, fd: int):
+        self.fd = fd
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+    def write(self, data: bytes) -> None:
+        os.write(self.fd, data[:20])
