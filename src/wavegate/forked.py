@@ -91,20 +91,30 @@ def _reap_exited() -> None:
 
 
 class Child:
-    """A forked process working out bytes for this one. It sends their length first, so a result
-    is known whole without waiting for the process to exit."""
+    """A forked process working out bytes for this one, as one result (fork, result) or as messages
+    sent while it works (fork_sending, messages). Each goes with its length, so a message is known
+    whole without waiting for the process to exit."""
 
     def __init__(self, pid: int, reader: int):
         self.pid, self._reader = pid, reader
+        self._buffer = bytearray()  # (what was read of a message not yet whole)
+        self._sent_any = False  # (a whole message came before the last read)
 
     @classmethod
     def fork(cls, work: Callable[[], bytes]) -> Child | None:
         """Run `work` in a forked copy of this process. None where there is no fork (or it failed):
         the caller does the work itself."""
+        return cls.fork_sending(lambda send: send(work()))
+
+    @classmethod
+    def fork_sending(cls, work: Callable[[Callable[[bytes], None]], None]) -> Child | None:
+        """Run `work(send)` in a forked copy of this process; each `send(message)` reaches this
+        one as a message (messages). None where there is no fork (or it failed)."""
         if not hasattr(os, "fork"):
             return None
         _reap_exited()
         reader, writer = os.pipe()
+        _widen(writer)
         try:
             pid = os.fork()
         except OSError:
@@ -115,10 +125,13 @@ class Child:
             status = 1
             try:
                 os.close(reader)
-                data = work()
                 with os.fdopen(writer, "wb") as pipe:
-                    pipe.write(len(data).to_bytes(8, "little"))
-                    pipe.write(data)
+                    def send(message: bytes) -> None:
+                        pipe.write(len(message).to_bytes(8, "little"))
+                        pipe.write(message)
+                        pipe.flush()
+
+                    work(send)
                 status = 0
             finally:
                 os._exit(status)  # (never back into the caller's code, nor its exit handlers: they are the parent's)
@@ -126,23 +139,50 @@ class Child:
         return cls(pid, reader)
 
     def result(self) -> bytes | None:
-        """What the child worked out, once it has sent all of it; None when it failed."""
-        chunks = []
-        whole = False
-        try:
-            with os.fdopen(self._reader, "rb") as pipe:
-                while chunk := pipe.read(1 << 20):
-                    chunks.append(chunk)
-            sent = b"".join(chunks)
-            whole = len(sent) >= 8 and int.from_bytes(sent[:8], "little") == len(sent) - 8
-        finally:
-            self._reader = -1
-            if whole:
+        """What `work` of fork worked out, once the child has sent all of it; None when it failed."""
+        messages, whole = self._read(wait=True)
+        return messages[0] if whole and len(messages) == 1 else None
+
+    def messages(self, wait: bool = False) -> list[bytes]:
+        """The messages of fork_sending's child that arrived whole since the last call: those already
+        here, or (`wait`) every one until it ends. After it ends, no more."""
+        return self._read(wait)[0]
+
+    def _read(self, wait: bool) -> tuple[list[bytes], bool]:
+        """(whole messages read now, whether the child's output ended after a whole message)."""
+        if self._reader < 0:
+            return [], False
+        os.set_blocking(self._reader, wait)
+        ended = False
+        while True:
+            try:
+                chunk = os.read(self._reader, 1 << 20)
+            except BlockingIOError:
+                break
+            if not chunk:
+                ended = True
+                os.close(self._reader)
+                self._reader = -1
+                break
+            self._buffer += chunk
+        messages: list[bytes] = []
+        buffer, start = self._buffer, 0
+        while len(buffer) - start >= 8:
+            size = int.from_bytes(buffer[start:start + 8], "little")
+            if len(buffer) - start - 8 < size:
+                break
+            messages.append(bytes(buffer[start + 8:start + 8 + size]))
+            start += 8 + size
+        del buffer[:start]
+        whole = ended and not buffer
+        self._sent_any = self._sent_any or bool(messages)
+        if ended:
+            if whole and self._sent_any:  # (it sent all it had; its exit, which may take a while, is waited for later)
                 _exiting.add(self.pid)
                 _reap_exited()
             else:
                 os.waitpid(self.pid, 0)
-        return sent[8:] if whole else None
+        return messages, whole
 
     def stop(self) -> None:
         """End the child now and wait for it (this process is leaving on an error)."""
@@ -157,3 +197,14 @@ class Child:
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
+
+
+def _widen(writer: int) -> None:
+    """Let the pipe hold a megabyte where the system allows (Linux: 64 KiB otherwise), so that a
+    child sending as it works rarely waits for this process to read."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(writer, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
