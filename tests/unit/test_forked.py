@@ -129,3 +129,39 @@ class _CutShort:
 
     def write(self, data: bytes) -> None:
         os.write(self.fd, data[:20])
+
+
+def test_messages_arrive_while_the_child_works_and_after_it_ends():
+    go_on = Tickets(1)  # (the child waits for this ticket to be left: the parent takes it to let it end)
+
+    def work(send) -> None:
+        send(b"first")
+        send(b"x" * 300_000)  # (larger than a pipe holds by default)
+        while go_on.left():
+            time.sleep(0.01)
+        send(b"last")
+
+    child = Child.fork_sending(work)
+    arrived: list[bytes] = []
+    deadline = time.monotonic() + 10
+    while len(arrived) < 2 and time.monotonic() < deadline:
+        arrived += child.messages()
+    assert arrived == [b"first", b"x" * 300_000]  # (while the child still works)
+    assert list(go_on) == [0]
+    assert child.messages(wait=True) == [b"last"]
+    assert child.messages(wait=True) == []  # (it ended: nothing more)
+    go_on.close()
+
+
+def test_the_whole_messages_of_a_child_that_dies_are_kept():
+    def work(send) -> None:
+        send(b"one")
+        send(b"two")
+        os.kill(os.getpid(), 9)
+
+    child = Child.fork_sending(work)
+    assert child.messages(wait=True) == [b"one", b"two"]
+    time.sleep(0.1)
+    Child.fork(lambda: b"").result()  # (which reaps the one that died)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child.pid, os.WNOHANG)
