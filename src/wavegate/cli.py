@@ -86,6 +86,10 @@ def entry() -> NoReturn:
             stream.flush()
         except (OSError, ValueError):  # (a closed pipe: main said so already)
             pass
+    if "wavegate.forked" in sys.modules:  # (workers whose exit was not waited for: what they used counts as ours)
+        from wavegate.forked import reap_all
+
+        reap_all()
     if _KEPT_UNTIL_EXIT:
         os._exit(code)
     raise SystemExit(code)

@@ -90,6 +90,17 @@ def _reap_exited() -> None:
             _exiting.discard(pid)
 
 
+def reap_all() -> None:
+    """Wait for every child still exiting (before this process ends: the time they used is then
+    counted as this process's children's, as a caller measuring it expects)."""
+    for pid in list(_exiting):
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
+        _exiting.discard(pid)
+
+
 class Child:
     """A forked process working out bytes for this one, as one result (fork, result) or as messages
     sent while it works (fork_sending, messages). Each goes with its length, so a message is known

@@ -165,3 +165,19 @@ def test_the_whole_messages_of_a_child_that_dies_are_kept():
     Child.fork(lambda: b"").result()  # (which reaps the one that died)
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
+
+
+def test_reap_all_waits_for_every_child_still_exiting(monkeypatch):
+    from wavegate import forked
+
+    real_exit = os._exit
+    monkeypatch.setattr(os, "_exit", lambda status: time.sleep(0.3) or real_exit(status))  # (in the children)
+    children = [Child.fork(lambda: b"done") for _ in range(2)]
+    monkeypatch.undo()
+    assert [child.result() for child in children] == [b"done", b"done"]
+    assert {child.pid for child in children} <= forked._exiting
+    forked.reap_all()
+    assert not forked._exiting
+    for child in children:
+        with pytest.raises(ChildProcessError):
+            os.waitpid(child.pid, os.WNOHANG)
