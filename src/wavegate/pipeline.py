@@ -201,13 +201,11 @@ def render(run: Run, checks_follow: bool = False) -> Run:
     ahead = policy_ahead.start(run.loaded, options.policies or config.policies, kube_version)
     try:
         run = _render(run, cache, repo_url, kube_version)
-    except ToolNotFoundError as error:
+    except BaseException as error:
         if ahead is not None:
-            ahead.collect()
-        raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
-    except BaseException:
-        if ahead is not None:
-            ahead.collect()
+            ahead.collect()  # (stopped: nothing will be checked)
+        if isinstance(error, ToolNotFoundError):
+            raise UsageError(f"cannot render this repository as Argo CD does: {error}") from None
         raise
     assert run.ctx is not None, "_render builds the context"
     run.ctx.policy_ahead = ahead

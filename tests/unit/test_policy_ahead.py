@@ -231,3 +231,25 @@ def test_a_render_no_check_follows_settles_the_worker(repo):
     run = pipeline.render(pipeline.prepare(pipeline.Options(root=repo, repo_url=URL, cache=False)))
     assert run.ctx.policy_ahead is None
     assert run.ctx.policy_verdicts is not None and run.ctx.policy_verdicts.by_document
+
+
+def test_a_render_that_fails_stops_the_worker(repo, monkeypatch):
+    from wavegate.errors import UsageError
+    from wavegate.render import stage
+    from wavegate.tools import ToolNotFoundError
+
+    collected = []
+    real_collect = ahead.Ahead.collect
+    monkeypatch.setattr(ahead.Ahead, "collect", lambda self: collected.append(True) or real_collect(self))
+
+    def missing(*args, **kwargs):
+        raise ToolNotFoundError("helm is not installed")
+
+    monkeypatch.setattr(stage, "render", missing)
+    with pytest.raises(UsageError, match="cannot render this repository as Argo CD does: helm is not installed"):
+        _findings(repo)
+    assert collected == [True]
+    monkeypatch.setattr(stage, "render", lambda *args, **kwargs: 1 / 0)
+    with pytest.raises(ZeroDivisionError):
+        _findings(repo)
+    assert collected == [True, True]
