@@ -99,7 +99,7 @@ def test_a_whole_result_is_taken_without_waiting_for_the_child_to_exit(monkeypat
     assert child.result() == b"done"
     assert os.waitpid(child.pid, os.WNOHANG) == (0, 0)  # (still exiting)
     assert child.pid in forked._exiting
-    time.sleep(0.8)
+    time.sleep(1.5)
     assert Child.fork(lambda: b"").result() == b""  # (a later child reaps the one that exited meanwhile)
     assert child.pid not in forked._exiting
     with pytest.raises(ChildProcessError):
@@ -159,10 +159,11 @@ def test_the_whole_messages_of_a_child_that_dies_are_kept():
         send(b"two")
         os.kill(os.getpid(), 9)
 
+    from wavegate import forked
+
     child = Child.fork_sending(work)
     assert child.messages(wait=True) == [b"one", b"two"]
-    time.sleep(0.1)
-    Child.fork(lambda: b"").result()  # (which reaps the one that died)
+    forked.reap_all()
     with pytest.raises(ChildProcessError):
         os.waitpid(child.pid, os.WNOHANG)
 
