@@ -257,10 +257,8 @@ class Repo:
     # The manifests by kind, for by_kind, with the list (itself, not a copy) and length they were sorted from.
     _kinds: tuple[list[Manifest], int, dict[str, list[tuple[int, Manifest]]]] | None = field(default=None, init=False,
                                                                                  repr=False, compare=False)
-    # Where each metadata key and annotation key asked of having() occurs (indexes into `manifests`):
-    # the list and length they were found in, and ("metadata" or "annotations", key) -> indexes.
-    _keys: tuple[list[Manifest], int, dict[tuple[str, str], list[int]]] | None = field(
-        default=None, init=False, repr=False, compare=False)
+    # Where each metadata key and each annotation key occurs (indexes into `manifests`), for having().
+    _keys: tuple[list[Manifest], int, dict, dict] | None = field(default=None, init=False, repr=False, compare=False)
 
     def by_kind(self, kind: str, group: str | None = None) -> list[Manifest]:
         """The manifests of `kind` (and `group`), in order. Sorted by kind once for every caller:
@@ -279,29 +277,23 @@ class Repo:
     def having(self, *, kinds: tuple = (), metadata: tuple = (), annotations: tuple = ()) -> list[Manifest]:
         """The manifests of any of these kinds, or with any of these keys in their metadata or
         annotations, in order, each once. A check that judges few objects asks for them here
-        rather than looking at every object (the kinds indexed once for every check; each key looked
-        for once, when first asked: each is a different check's, and four or five are ever asked)."""
-        kind_index = self._index()
-        found = [i for kind in kinds for i, _ in kind_index.get(kind, ())]
-        for key in metadata:
-            found += self._with_key("metadata", key)
-        for key in annotations:
-            found += self._with_key("annotations", key)
-        manifests = self.manifests
-        return [manifests[i] for i in sorted(set(found))]
-
-    def _with_key(self, where: str, key: str) -> list[int]:
+        rather than looking at every object (indexed once for every check)."""
         keys = self._keys
         if keys is None or keys[0] is not self.manifests or keys[1] != len(self.manifests):
-            keys = self._keys = (self.manifests, len(self.manifests), {})
-        found = keys[2].get((where, key))
-        if found is None:
-            if where == "metadata":
-                found = [i for i, manifest in enumerate(self.manifests) if key in manifest.metadata]
-            else:
-                found = [i for i, manifest in enumerate(self.manifests) if key in manifest.annotations]
-            keys[2][(where, key)] = found
-        return found
+            by_metadata: dict = {}
+            by_annotation: dict = {}
+            for i, manifest in enumerate(self.manifests):
+                for key in manifest.metadata:
+                    by_metadata.setdefault(key, []).append(i)
+                for key in manifest.annotations:
+                    by_annotation.setdefault(key, []).append(i)
+            keys = self._keys = (self.manifests, len(self.manifests), by_metadata, by_annotation)
+        kind_index = self._index()
+        found = [i for kind in kinds for i, _ in kind_index.get(kind, ())]
+        found += [i for key in metadata for i in keys[2].get(key, ())]
+        found += [i for key in annotations for i in keys[3].get(key, ())]
+        manifests = self.manifests
+        return [manifests[i] for i in sorted(set(found))]
 
     def _index(self) -> dict[str, list[tuple[int, Manifest]]]:
         kinds = self._kinds

@@ -255,7 +255,7 @@ def _run_checks(found: list[tuple[str, Check]], repo: Repo, ctx: Context) -> lis
     try:  # what most checks share, computed once before the fork (an error here is each check's to report)
         _ = ctx.applications
         _ = ctx._sync_set_index
-        repo.kinds()  # (the repository's kinds, for the checks that judge few objects)
+        repo.having()  # (the repository's indexes, for the checks that judge few objects)
         kept = getattr(ctx, "results", None)
         if kept is not None:
             kept.compute_keys(repo.manifests)
