@@ -270,15 +270,16 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int,
     children: list[Child] = []
     try:
         children = [child for _ in range(workers - 1) if (child := Child.fork_sending(load_taken)) is not None]
-        if children and meanwhile is not None:
+        steps = meanwhile() if children and meanwhile is not None else iter(())
+        while True:
             try:
-                for _ in meanwhile():
-                    if not tickets.left():
-                        break  # (the workers are on their last files: what is left of it comes later)
-                    for child in children:
-                        take_sent(child)
-            except Exception:  # noqa: BLE001 - the caller does this work again, and meets the error there
-                pass
+                next(steps)
+            except Exception:  # noqa: BLE001 - the last step, or a failed one (its caller does it again and meets the error)
+                break
+            if not tickets.left():
+                break  # (the workers are on their last files: what is left of it comes later)
+            for child in children:
+                take_sent(child)
         for i in tickets:  # this process's part, meanwhile
             results[i] = _load_chunk(root, chunks[i], limits)
             for child in children:

@@ -4,8 +4,9 @@ The render is one process's work, and on a large repository the policy check is 
 check. Much of that check needs nothing the render makes: a built-in object whose namespace is
 written in it (or that is cluster-scoped) is judged from its data, its Namespace object and the
 policies alone. So when the loader has just parsed many documents, `start` forks a worker that
-evaluates the policies on those while this process renders; `collect`, when the render is done,
-stops the worker after the chunk at hand and takes its verdicts.
+evaluates the policies on those while this process renders; `collect`, when the checks need the
+verdicts (validators.Context.settle: just before the checks fork their own worker, or when the
+policy check asks), stops the worker after the chunk at hand and takes them.
 
 The policy check takes a verdict only for an object that is such a document unchanged (its data
 itself: a directory source's copy), placed in the same namespace, whose Namespace object, plural,

@@ -55,7 +55,7 @@ class Context:
     rendering: Rendering | None = None
     exception_review: object | None = None  # a wavegate.policy.review.Review, read before the checks
     results: ObjectResults | None = None  # per-object results kept between runs
-    policy_verdicts: object | None = None  # a wavegate.policy.ahead.Verdicts: evaluated during the render
+    policy_verdicts: object | None = None  # a wavegate.policy.ahead.Verdicts: evaluated ahead of the checks
     policy_ahead: Ahead | None = None  # the worker of wavegate.policy.ahead still judging: settle() takes its verdicts
 
     def settle(self) -> None:
