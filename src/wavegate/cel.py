@@ -36,6 +36,7 @@ from typing import Any
 from cel_expr_python import cel
 from cel_expr_python.ext import ext_bindings, ext_encoders, ext_math, ext_optional, ext_strings
 
+from wavegate import cel_syntax
 from wavegate.record import record
 from wavegate.regex import lazy_compile
 
@@ -60,6 +61,19 @@ class CompileError(CelError):
 
 class EvalError(CelError):
     pass
+
+
+UnreadableProgram = cel_syntax.UnreadableProgram
+
+
+def syntax_tree(program: Program) -> cel_syntax.Node:
+    """The tree the runtime evaluates for `program` (wavegate.cel_syntax); UnreadableProgram when
+    its serialized form is not understood."""
+    try:
+        serialized = program.compiled.serialize()
+    except RuntimeError as error:
+        raise UnreadableProgram(str(error)) from None
+    return cel_syntax.tree(serialized)
 
 
 @record(frozen=True)

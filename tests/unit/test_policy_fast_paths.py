@@ -1,7 +1,9 @@
 """The fast paths of policy evaluation give exactly the slow paths' answers: CEL is given only the
 top-level fields a policy's expressions can read (policy.cel.top_level_reads, Policy.reads), pairs
-whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude), and
-pairs that select by neither labels nor names are matched once per kind (evaluate._decided_by_key)."""
+whose resourceRules cannot match a kind are skipped before evaluate_one (evaluate._rules_exclude),
+pairs that select by neither labels nor names are matched once per kind (evaluate._decided_by_key),
+and the combined program's answers are remembered per distinct input as it reads it
+(policy.projection)."""
 
 from __future__ import annotations
 
@@ -119,6 +121,7 @@ def _slow(monkeypatch):
     monkeypatch.setattr(evaluation, "_rules_exclude", lambda policy, request: False)
     monkeypatch.setattr(evaluation, "_decided_by_key", lambda match: False)
     monkeypatch.setattr(Policy, "all_hold", property(lambda self: None))
+    monkeypatch.setattr(evaluation, "MEMO_AFTER", 10**9)
 
 
 def _violations(policies, manifests):
@@ -147,6 +150,7 @@ def test_shipped_policies_judge_their_fixtures_and_a_corpus_with_defects_the_sam
         "apiVersion: kro.run/v1alpha1\nkind: CICDPipeline\nmetadata: {name: p, namespace: t}\nspec: {aws: {region: mars}}\n")
     manifests += load(bad).manifests
     policies = load_policies(None)
+    monkeypatch.setattr(evaluation, "MEMO_AFTER", 1)  # (remembered from the first answer on)
     fast = _violations(policies, manifests)
     assert len(fast) >= 8
     _slow(monkeypatch)

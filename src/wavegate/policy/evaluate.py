@@ -14,6 +14,7 @@ answers a denied (or warned) request with.
 from __future__ import annotations
 
 import dataclasses
+import marshal
 from collections.abc import Callable, Iterable
 from dataclasses import field
 from typing import cast
@@ -23,7 +24,8 @@ from wavegate.findings import Severity
 from wavegate.load import Manifest
 from wavegate.policy.cel import narrowed
 from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
-from wavegate.policy.model import Binding, Policy, PolicySet
+from wavegate.policy.model import VARIABLES, Binding, Policy, PolicySet
+from wavegate.policy.projection import cut, needs
 from wavegate.record import record
 from wavegate.regex import lazy_compile
 from wavegate.schemas.defaults import copy_data
@@ -290,7 +292,8 @@ class _Plan:
     evaluated: the same for every object, and evaluated for thousands of them. (A plain class: a
     dataclass costs every run that imports it the compiling of its methods.)"""
 
-    __slots__ = ("actions", "fail", "conditions", "all_hold", "environment", "param_kind", "param_ref", "reads")
+    __slots__ = ("actions", "fail", "conditions", "all_hold", "environment", "param_kind", "param_ref", "reads",
+                 "answers")
 
     def __init__(self, actions: tuple[str, ...], fail: bool, conditions: tuple[tuple[str, object], ...],
                  all_hold: cel.Program | None, environment: cel.Environment, policy: Policy, binding: Binding):
@@ -302,6 +305,9 @@ class _Plan:
         self.param_kind = policy.param_kind
         self.param_ref = binding.param_ref
         self.reads = policy.reads
+        # all_hold's answers by the inputs cut to what it reads (policy.projection), or None
+        # before the pair has been evaluated often enough to be worth the analysis.
+        self.answers: _Answers | None = None
 
 
 def _plan(policies: PolicySet, policy: Policy, binding: Binding) -> _Plan:
@@ -391,7 +397,7 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
         if isinstance(verdict, str):
             violations.extend(failed(verdict))
             continue
-        if plan.all_hold is not None and environment.holds(plan.all_hold, bindings):
+        if plan.all_hold is not None and _all_hold(plan, bindings):
             continue
         scope = _Scope(policy, environment, bindings)
         for i, validation in enumerate(policy.list_of("validations")):
@@ -419,6 +425,69 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
             violations.append(Violation(policy.name, binding.name, actions, message, target.manifest, path,
                                         reason=reason, expression=expression, non_exceptable=policy.non_exceptable))
     return violations
+
+
+# After this many evaluations of a pair, its answers are remembered per distinct cut-down input
+# (a policy evaluated a few times does not pay for the analysis); after MEMO_TRIAL more, the
+# remembering stops unless at least half of the inputs had been seen before.
+MEMO_AFTER = 16
+MEMO_TRIAL = 64
+
+
+class _Answers:
+    """all_hold's answers for one pair, by its inputs cut to what the program reads."""
+
+    __slots__ = ("evaluated", "needs", "known", "asked", "found")
+
+    def __init__(self) -> None:
+        self.evaluated = 0
+        self.needs: tuple | None = None  # ((variable, Need.plain), ...) once worked out
+        self.known: dict[bytes, bool] = {}
+        self.asked = self.found = 0
+
+
+def _all_hold(plan: _Plan, bindings: dict) -> bool:
+    """Whether every validation of the pair holds for `bindings` (plan.all_hold), remembered per
+    distinct input as the program reads it (policy.projection)."""
+    assert plan.all_hold is not None
+    answers = plan.answers
+    if answers is None:
+        answers = plan.answers = _Answers()
+    if answers.needs is None:
+        answers.evaluated += 1
+        if answers.evaluated < MEMO_AFTER:
+            return plan.environment.holds(plan.all_hold, bindings)
+        answers.needs = _program_needs(plan) or ()
+    if not answers.needs:
+        return plan.environment.holds(plan.all_hold, bindings)
+    try:
+        key = marshal.dumps(tuple(cut(bindings.get(name), need) for name, need in answers.needs), 2)
+    except ValueError:  # (a value marshal does not take: not remembered)
+        return plan.environment.holds(plan.all_hold, bindings)
+    known = answers.known.get(key)
+    answers.asked += 1
+    if known is not None:
+        answers.found += 1
+        return known
+    holds = answers.known[key] = plan.environment.holds(plan.all_hold, bindings)
+    if answers.asked >= MEMO_TRIAL and answers.found * 2 < answers.asked:
+        answers.needs, answers.known = (), {}  # (mostly distinct inputs: not worth cutting them)
+    return holds
+
+
+def _program_needs(plan: _Plan) -> tuple | None:
+    """What plan.all_hold reads of each variable, or None when its tree cannot be read."""
+    assert plan.all_hold is not None
+    from wavegate.cache import derived
+
+    program = plan.all_hold
+
+    def work_out():
+        try:
+            return tuple(needs(cel.syntax_tree(program), VARIABLES).items())
+        except cel.UnreadableProgram:
+            return None
+    return derived("policy-needs", (program.expression,), work_out)
 
 
 def _namespace_inputs(policies: PolicySet, policy: Policy, binding: Binding, plan: _Plan,
