@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import importlib
 import random
+import runpy
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +19,13 @@ from wavegate.policy.model import VARIABLES, builtin_policy_dir
 from wavegate.policy.projection import cut, needs
 
 evaluation = importlib.import_module("wavegate.policy.evaluate")  # the package exports a function of that name
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_policies(monkeypatch):
+    """Each test its own policy sets (load_policies keeps one per process, remembered answers too)."""
+    monkeypatch.setattr(importlib.import_module("wavegate.policy.model"), "_CACHE", {})
 
 
 def _needs(expression: str, variables=("object",)) -> dict:
@@ -279,11 +288,11 @@ def test_remembered_answers_find_every_violation(monkeypatch):
     holds = cel.Environment.holds
     monkeypatch.setattr(cel.Environment, "holds", lambda self, *a: calls.append(1) or holds(self, *a))
 
-    monkeypatch.setattr(evaluation, "MEMO_AFTER", 10**9)
+    monkeypatch.setattr(evaluation, "REMEMBER", False)
     once = _violations(load_policies(None), manifests)
     evaluated_each = len(calls)
     calls.clear()
-    monkeypatch.setattr(evaluation, "MEMO_AFTER", 1)
+    monkeypatch.setattr(evaluation, "REMEMBER", True)
     monkeypatch.setattr(evaluation, "MEMO_TRIAL", 10**9)
     remembered = _violations(load_policies(None), manifests)
     assert remembered == once
@@ -292,8 +301,7 @@ def test_remembered_answers_find_every_violation(monkeypatch):
     assert len(calls) <= evaluated_each - 2 * 115
 
 
-def test_remembering_stops_when_inputs_are_mostly_distinct(monkeypatch):
-    monkeypatch.setattr(evaluation, "MEMO_AFTER", 1)
+def test_remembering_stops_when_inputs_are_mostly_distinct():
     policies = load_policies(None)
     distinct = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{i}"},
                  "spec": {"template": {"spec": {"containers": [{"name": f"c{i}", "image": "nginx"}]}}}}
@@ -301,3 +309,52 @@ def test_remembering_stops_when_inputs_are_mostly_distinct(monkeypatch):
     _violations(policies, _manifests(distinct))
     answers = [plan.answers for plan in policies.plans.values() if plan.answers is not None]
     assert answers and all(a.needs == () and not a.known for a in answers)
+
+
+def test_the_shipped_table_of_reads_is_current():
+    script = runpy.run_path(str(ROOT / "scripts" / "generate-policy-needs"))
+    shipped = ROOT / "src" / "wavegate" / "data" / "policy-needs.json"
+    assert shipped.read_text() == script["text"](script["table"]()), \
+        "a shipped policy changed: run scripts/generate-policy-needs"
+
+
+def test_other_policies_are_analysed_after_many_evaluations(tmp_path, monkeypatch):
+    directory = tmp_path / "policies"
+    directory.mkdir()
+    (directory / "p.yaml").write_text("""\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {name: replicas}
+spec:
+  matchConstraints:
+    resourceRules: [{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}]
+  validations:
+    - expression: "object.spec.replicas < 5"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {name: replicas}
+spec: {policyName: replicas, validationActions: [Deny]}
+""")
+    monkeypatch.setattr(evaluation, "MEMO_AFTER", 10)
+    objects = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{i}"},
+                "spec": {"replicas": 7 if i == 25 else 1}} for i in range(40)]
+    policies = load_policies(directory)
+    found = _violations(policies, _manifests(objects))
+    assert [path for _, _, path, _, _ in found] == ["m25.yaml"]
+    (answers,) = [plan.answers for plan in policies.plans.values()]
+    assert answers.needs == (("object", ({"spec": ({"replicas": True}, None, False)}, None, False)),) + tuple(
+        (name, ({}, None, False)) for name in ("oldObject", "request", "params", "namespaceObject", "variables"))
+    assert answers.asked == 31 and len(answers.known) == 2  # (from the 10th object on)
+
+
+def test_shipped_policies_are_remembered_without_analysing_them(monkeypatch):
+    def analysed(program):
+        raise AssertionError("a shipped policy's program was analysed at run time")
+    monkeypatch.setattr(evaluation, "analysed_needs", analysed)
+    alike = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+             "spec": {"template": {"spec": {"containers": [{"name": "main", "image": "nginx"}]}}}}
+    policies = load_policies(None)
+    _violations(policies, _manifests([{**alike, "metadata": {"name": f"web{i}"}} for i in range(30)]))
+    answers = [plan.answers for plan in policies.plans.values() if plan.answers is not None]
+    assert len(answers) == 2 and all(a.asked == 30 and a.found == 29 for a in answers)

@@ -14,6 +14,7 @@ answers a denied (or warned) request with.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import marshal
 from collections.abc import Callable, Iterable
 from dataclasses import field
@@ -427,11 +428,14 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
     return violations
 
 
-# After this many evaluations of a pair, its answers are remembered per distinct cut-down input
-# (a policy evaluated a few times does not pay for the analysis); after MEMO_TRIAL more, the
-# remembering stops unless at least half of the inputs had been seen before.
-MEMO_AFTER = 16
+# A pair's answers are remembered per distinct input cut to what its program reads. The shipped
+# policies' reads are worked out beforehand (data/policy-needs.json); another policy's are worked
+# out once it has been evaluated MEMO_AFTER times (the analysis of a Pod Security program costs
+# about as much as 300 evaluations of it). After MEMO_TRIAL inputs, the remembering stops unless at
+# least half of them had been seen before.
+MEMO_AFTER = 256
 MEMO_TRIAL = 64
+REMEMBER = True  # (False: every input evaluated; the tests compare both)
 
 
 class _Answers:
@@ -441,7 +445,7 @@ class _Answers:
 
     def __init__(self) -> None:
         self.evaluated = 0
-        self.needs: tuple | None = None  # ((variable, Need.plain), ...) once worked out
+        self.needs: tuple | None = None  # ((variable, Need.plain), ...) once known; () when not used
         self.known: dict[bytes, bool] = {}
         self.asked = self.found = 0
 
@@ -449,45 +453,73 @@ class _Answers:
 def _all_hold(plan: _Plan, bindings: dict) -> bool:
     """Whether every validation of the pair holds for `bindings` (plan.all_hold), remembered per
     distinct input as the program reads it (policy.projection)."""
-    assert plan.all_hold is not None
+    program = plan.all_hold
+    assert program is not None
     answers = plan.answers
     if answers is None:
         answers = plan.answers = _Answers()
+        answers.needs = _shipped_needs(program.expression)
+    if not REMEMBER:
+        return plan.environment.holds(program, bindings)
     if answers.needs is None:
         answers.evaluated += 1
         if answers.evaluated < MEMO_AFTER:
-            return plan.environment.holds(plan.all_hold, bindings)
-        answers.needs = _program_needs(plan) or ()
+            return plan.environment.holds(program, bindings)
+        from wavegate.cache import derived
+
+        answers.needs = derived("policy-needs", (program.expression,), lambda: analysed_needs(program)) or ()
     if not answers.needs:
-        return plan.environment.holds(plan.all_hold, bindings)
+        return plan.environment.holds(program, bindings)
     try:
         key = marshal.dumps(tuple(cut(bindings.get(name), need) for name, need in answers.needs), 2)
     except ValueError:  # (a value marshal does not take: not remembered)
-        return plan.environment.holds(plan.all_hold, bindings)
+        return plan.environment.holds(program, bindings)
     known = answers.known.get(key)
     answers.asked += 1
     if known is not None:
         answers.found += 1
         return known
-    holds = answers.known[key] = plan.environment.holds(plan.all_hold, bindings)
+    holds = answers.known[key] = plan.environment.holds(program, bindings)
     if answers.asked >= MEMO_TRIAL and answers.found * 2 < answers.asked:
         answers.needs, answers.known = (), {}  # (mostly distinct inputs: not worth cutting them)
     return holds
 
 
-def _program_needs(plan: _Plan) -> tuple | None:
-    """What plan.all_hold reads of each variable, or None when its tree cannot be read."""
-    assert plan.all_hold is not None
-    from wavegate.cache import derived
+def analysed_needs(program: cel.Program) -> tuple | None:
+    """What `program` reads of each variable, ((name, Need.plain), ...), or None when its tree
+    cannot be read."""
+    try:
+        return tuple(needs(cel.syntax_tree(program), VARIABLES).items())
+    except cel.UnreadableProgram:
+        return None
 
-    program = plan.all_hold
 
-    def work_out():
+def program_digest(expression: str) -> str:
+    return hashlib.sha256(expression.encode()).hexdigest()
+
+
+_shipped: dict | None = None
+
+
+def _shipped_needs(expression: str) -> tuple | None:
+    """What the shipped policy whose combined program is `expression` reads (data/policy-needs.json),
+    or None for another program."""
+    global _shipped
+    if _shipped is None:
+        import json
+        from importlib import resources
+
         try:
-            return tuple(needs(cel.syntax_tree(program), VARIABLES).items())
-        except cel.UnreadableProgram:
-            return None
-    return derived("policy-needs", (program.expression,), work_out)
+            text = resources.files("wavegate.data").joinpath("policy-needs.json").read_text()
+            _shipped = json.loads(text)["programs"]
+        except (OSError, ValueError, KeyError):
+            _shipped = {}
+    if not _shipped:
+        return None
+    found = _shipped.get(program_digest(expression))
+    if not isinstance(found, dict) or not isinstance(found.get("needs"), dict):
+        return None
+    return tuple((name, found["needs"][name]) for name in VARIABLES if name in found["needs"])
 
 
 def _namespace_inputs(policies: PolicySet, policy: Policy, binding: Binding, plan: _Plan,
