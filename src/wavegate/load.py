@@ -397,7 +397,7 @@ def _read_bytes(path: str, limit: int, follow: bool = False) -> bytes:
         size = status.st_size
         if size > limit:
             raise _TooLargeFile(size)
-        chunk = os.read(fd, max(size + 1, 65536))
+        chunk = os.read(fd, size + 1)  # (one byte more than fstat says: a file that grew is read on)
         if len(chunk) == size:  # (every byte its size says: no second read to find the end, on 10,000 files)
             return chunk
         chunks = [chunk]
