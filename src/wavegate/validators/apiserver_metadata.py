@@ -151,11 +151,13 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     from wavegate.schemas.store import store_for
 
     version = kubernetes_version(ctx)
+    customs: dict[tuple, bool | None] = {}  # (apiVersion, kind) -> is_custom: a few kinds, thousands of objects
 
     def judge(manifest: Manifest) -> Iterable[Finding]:
         if not kube.is_kubernetes_object(manifest) or not isinstance(manifest.data.get("metadata"), dict):
             return
-        custom = is_custom(manifest, ctx)
+        kind = (manifest.api_version, manifest.kind)
+        custom = customs[kind] if kind in customs else customs.setdefault(kind, is_custom(manifest, ctx))
         yield from _name(manifest, custom, version)
         yield from metadata_findings(manifest, ("metadata",))
         for path in template_metadata_paths(manifest):
