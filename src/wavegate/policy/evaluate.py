@@ -14,7 +14,6 @@ answers a denied (or warned) request with.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import marshal
 from collections.abc import Callable, Iterable
 from dataclasses import field
@@ -495,7 +494,9 @@ def analysed_needs(program: cel.Program) -> tuple | None:
 
 
 def program_digest(expression: str) -> str:
-    return hashlib.sha256(expression.encode()).hexdigest()
+    from wavegate.cache import content_digest  # (BLAKE2: hashlib would load OpenSSL, 3 ms and more)
+
+    return content_digest(expression.encode())
 
 
 _shipped: dict | None = None
