@@ -41,9 +41,13 @@ class Listing:
                     for entry in scan:
                         if entry.is_symlink():
                             found.append((entry.name, _safely(entry.is_dir), False, True, _safely(entry.is_file)))
-                        else:  # (the type the directory listing gives: no further system call)
-                            is_dir = _safely(entry.is_dir)
-                            found.append((entry.name, is_dir, is_dir, False, not is_dir and _safely(entry.is_file)))
+                            continue
+                        try:  # (the type the directory listing gives: no further system call)
+                            is_dir = entry.is_dir()
+                            is_file = not is_dir and entry.is_file()
+                        except OSError:
+                            is_dir = is_file = False
+                        found.append((entry.name, is_dir, is_dir, False, is_file))
             except OSError as error:
                 found = []
                 if error.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ENAMETOOLONG):
@@ -106,14 +110,19 @@ def discover(root: Path, exclude: tuple[str, ...] = (), listing: Listing | None 
         if rel_dir in listing.unreadable:
             found.append(rel_dir or ".")
         for name in filenames:
-            rel = prefix + name
-            if name.endswith(YAML_SUFFIXES) and not is_excluded(rel, exclude):
-                found.append(rel)
+            # (the folders above were judged by the walk: only the file's own name and path are left)
+            if name.endswith(YAML_SUFFIXES) and name not in _ALWAYS_EXCLUDED and not (
+                    exclude and _matches(prefix + name, exclude)):
+                found.append(prefix + name)
         # Symlinked directories are not walked (as os.walk); a link that leaves the repository is
         # still reported, since someone meant it to be read.
         links = {name for name, _, _, is_link, _ in listing.entries(rel_dir) if is_link}
         found.extend(prefix + d for d in dirnames if d in links)
     return sorted(found)
+
+
+def _matches(rel: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(rel, pattern.rstrip("/")) for pattern in patterns)
 
 
 def is_excluded(rel: str, patterns: tuple[str, ...], is_dir: bool = False) -> bool:
