@@ -39,6 +39,7 @@ from wavegate.manifest import Limits, ListItemSource, Manifest, Repo, kept_docum
 # Argo CD's repo-server reads no object from a file whose text has this (wavegate.render.directory);
 # the loader, which reads every file anyway, notes which do (Repo.skip_marked).
 SKIP_RENDERING_MARKER = b"+argocd:skip-file-rendering"
+_UTF8_BOM = b"\xef\xbb\xbf"
 # Above this many files, reading is split across worker processes (one per CPU, at most
 # MAX_WORKERS; this process reads a share too); below it, starting them costs more than it saves.
 # The native loader reads a file in a tenth of the Python path's time, so it needs more files to
@@ -412,13 +413,15 @@ def _read_bytes(path: str, limit: int, follow: bool = False) -> bytes:
 def _parse_raw(rel: str, raw: bytes, limits: Limits, require_object: bool = True,
                lazy_positions: bool = True) -> tuple[list[Manifest], list[Finding], bool]:
     marked = SKIP_RENDERING_MARKER in raw
+    bom = 3 if raw.startswith(_UTF8_BOM) else 0  # (as "utf-8-sig" decodes, without its Python-level codec)
     try:
-        text = raw.decode("utf-8-sig")
+        text = (raw[bom:] if bom else raw).decode()
     except UnicodeDecodeError as error:
-        line = raw.count(b"\n", 0, error.start) + 1
-        column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
+        at = error.start + bom
+        line = raw.count(b"\n", 0, at) + 1
+        column = at - (raw.rfind(b"\n", 0, at) + 1) + 1
         return [], [INVALID_UTF8.at_file(rel, line, column,
-                                         message=f"byte 0x{raw[error.start]:02x} at offset {error.start} is not valid UTF-8",
+                                         message=f"byte 0x{raw[at]:02x} at offset {at} is not valid UTF-8",
                                          hint="Save the file as UTF-8.")], marked
     return (*parse_documents(rel, text, limits, require_object, lazy_positions), marked)
 

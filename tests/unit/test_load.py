@@ -99,6 +99,15 @@ def test_invalid_utf8_names_the_byte_and_line(tmp_path):
     assert (problem.rule, problem.line, problem.column) == ("yaml-invalid-utf8", 4, 12)
 
 
+def test_invalid_utf8_after_a_byte_order_mark_is_placed_in_the_file(tmp_path):
+    (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbfapiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caf\xe9\n")
+    [problem] = load(tmp_path).problems
+    assert (problem.rule, problem.line, problem.column) == ("yaml-invalid-utf8", 4, 12)
+    assert "byte 0xe9 at offset 55" in problem.message
+    (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbfapiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+    assert [m.name for m in load(tmp_path).manifests] == ["a"]
+
+
 def test_symlink_leaving_the_repository(tmp_path):
     outside = tmp_path / "outside.yaml"
     outside.write_text(OBJECT.format(name="secret"))
