@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import random
 import runpy
+import time
 from pathlib import Path
 
 import pytest
@@ -299,6 +300,24 @@ def test_remembered_answers_find_every_violation(monkeypatch):
     assert any(path == "m60.yaml" and "privileged" in message for _, message, path, _, _ in remembered)
     # The 120 alike Deployments were answered from memory, by both Pod Security policies.
     assert len(calls) <= evaluated_each - 2 * 115
+
+
+def test_remembering_goes_on_while_what_it_spares_costs_more_than_cutting(monkeypatch):
+    holds = cel.Environment.holds
+
+    def slow_holds(self, program, data):  # (an evaluation that costs much more than a cut)
+        time.sleep(0.002)
+        return holds(self, program, data)
+    monkeypatch.setattr(cel.Environment, "holds", slow_holds)
+    policies = load_policies(None)
+    # 3 in 10 repeat an earlier input: fewer than half, and still worth remembering.
+    objects = [{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": f"d{i}"},
+                "spec": {"template": {"spec": {"containers": [
+                    {"name": f"c{i if i % 10 >= 3 else 0}", "image": "nginx"}]}}}}
+               for i in range(evaluation.MEMO_TRIAL + 20)]
+    _violations(policies, _manifests(objects))
+    answers = [plan.answers for plan in policies.plans.values() if plan.answers is not None]
+    assert answers and all(a.needs and a.asked == evaluation.MEMO_TRIAL and 15 <= a.found < 32 for a in answers)
 
 
 def test_remembering_stops_when_inputs_are_mostly_distinct():

@@ -17,6 +17,7 @@ import dataclasses
 import marshal
 from collections.abc import Callable, Iterable
 from dataclasses import field
+from time import perf_counter
 from typing import cast
 
 from wavegate import cel, kube
@@ -430,8 +431,9 @@ def evaluate_one(policies: PolicySet, policy: Policy, binding: Binding, target: 
 # A pair's answers are remembered per distinct input cut to what its program reads. The shipped
 # policies' reads are worked out beforehand (data/policy-needs.json); another policy's are worked
 # out once it has been evaluated MEMO_AFTER times (the analysis of a Pod Security program costs
-# about as much as 300 evaluations of it). After MEMO_TRIAL inputs, the remembering stops unless at
-# least half of them had been seen before.
+# about as much as 300 evaluations of it). Over its first MEMO_TRIAL inputs, what cutting an input
+# and evaluating one cost is measured; the remembering goes on only if the evaluations it spared
+# cost more than the cutting.
 MEMO_AFTER = 256
 MEMO_TRIAL = 64
 REMEMBER = True  # (False: every input evaluated; the tests compare both)
@@ -440,13 +442,14 @@ REMEMBER = True  # (False: every input evaluated; the tests compare both)
 class _Answers:
     """all_hold's answers for one pair, by its inputs cut to what the program reads."""
 
-    __slots__ = ("evaluated", "needs", "known", "asked", "found")
+    __slots__ = ("evaluated", "needs", "known", "asked", "found", "cutting", "evaluating")
 
     def __init__(self) -> None:
         self.evaluated = 0
         self.needs: tuple | None = None  # ((variable, Need.plain), ...) once known; () when not used
         self.known: dict[bytes, bool] = {}
         self.asked = self.found = 0
+        self.cutting = self.evaluating = 0.0  # (seconds, over the trial)
 
 
 def _all_hold(plan: _Plan, bindings: dict) -> bool:
@@ -469,19 +472,31 @@ def _all_hold(plan: _Plan, bindings: dict) -> bool:
         answers.needs = derived("policy-needs", (program.expression,), lambda: analysed_needs(program)) or ()
     if not answers.needs:
         return plan.environment.holds(program, bindings)
+    trial = answers.asked < MEMO_TRIAL
+    started = perf_counter() if trial else 0.0
     try:
         key = marshal.dumps(tuple(cut(bindings.get(name), need) for name, need in answers.needs), 2)
     except ValueError:  # (a value marshal does not take: not remembered)
         return plan.environment.holds(program, bindings)
-    known = answers.known.get(key)
-    answers.asked += 1
-    if known is not None:
-        answers.found += 1
+    if not trial:
+        known = answers.known.get(key)
+        if known is None:
+            known = answers.known[key] = plan.environment.holds(program, bindings)
         return known
-    holds = answers.known[key] = plan.environment.holds(program, bindings)
-    if answers.asked >= MEMO_TRIAL and answers.found * 2 < answers.asked:
-        answers.needs, answers.known = (), {}  # (mostly distinct inputs: not worth cutting them)
-    return holds
+    cut_done = perf_counter()
+    answers.cutting += cut_done - started
+    answers.asked += 1
+    known = answers.known.get(key)
+    if known is None:
+        known = answers.known[key] = plan.environment.holds(program, bindings)
+        answers.evaluating += perf_counter() - cut_done
+    else:
+        answers.found += 1
+    if answers.asked == MEMO_TRIAL:
+        spared = answers.found * answers.evaluating / max(answers.asked - answers.found, 1)
+        if spared <= answers.cutting:  # (the evaluations spared did not pay for cutting every input)
+            answers.needs, answers.known = (), {}
+    return known
 
 
 def analysed_needs(program: cel.Program) -> tuple | None:
