@@ -12,10 +12,13 @@ SCRIPT = textwrap.dedent("""
     import sys
     from wavegate import cel
     env = cel.environment(("object",))
+    cases = [(env.compile(expression), data) for expression, data in [
+        ("object.a", {"a": None}), ("[null, [null]]", {}), ("null", {}),
+        ("object", {"a": None, "b": [None, {"c": None}]})]]
+    for program, data in cases:  # (what a first evaluation makes and keeps, made before counting)
+        env.evaluate(program, {"object": data})
     before = sys.getrefcount(None)
-    for expression, data in [("object.a", {"a": None}), ("[null, [null]]", {}), ("null", {}),
-                             ("object", {"a": None, "b": [None, {"c": None}]})]:
-        program = env.compile(expression)
+    for program, data in cases:
         for _ in range(5000):
             env.evaluate(program, {"object": data})
             env.evaluate_typed(program, {"object": data})
@@ -27,4 +30,5 @@ SCRIPT = textwrap.dedent("""
 def test_many_nulls_leave_none_its_references():
     done = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]  # (without the fix: "deallocating None", SIGABRT)
-    assert int(done.stdout.strip()) >= 0
+    # 60,000 nulls given: without the fix, as many references lost (or the process aborted first).
+    assert int(done.stdout.strip()) > -1000
