@@ -63,6 +63,12 @@ class EvalError(CelError):
     pass
 
 
+@record(frozen=True)
+class Program:
+    expression: str
+    compiled: Any  # cel.Expression
+
+
 UnreadableProgram = cel_syntax.UnreadableProgram
 
 
@@ -74,12 +80,6 @@ def syntax_tree(program: Program) -> cel_syntax.Node:
     except RuntimeError as error:
         raise UnreadableProgram(str(error)) from None
     return cel_syntax.tree(serialized)
-
-
-@record(frozen=True)
-class Program:
-    expression: str
-    compiled: Any  # cel.Expression
 
 
 # ------------------------------------------------------------------------------------------

@@ -129,12 +129,5 @@ def is_excluded(rel: str, patterns: tuple[str, ...], is_dir: bool = False) -> bo
     parts = rel.split("/")
     if not _ALWAYS_EXCLUDED.isdisjoint(parts):
         return True
-    for pattern in patterns:
-        pattern = pattern.rstrip("/")
-        if fnmatch.fnmatchcase(rel, pattern):
-            return True
-        # A pattern naming a directory excludes everything below it.
-        for i in range(1, len(parts)):
-            if fnmatch.fnmatchcase("/".join(parts[:i]), pattern):
-                return True
-    return False
+    # The path itself, or a folder above it (a pattern naming a folder excludes everything below it).
+    return bool(patterns) and any(_matches("/".join(parts[:i]), patterns) for i in range(len(parts), 0, -1))

@@ -306,8 +306,8 @@ class _Plan:
         self.param_kind = policy.param_kind
         self.param_ref = binding.param_ref
         self.reads = policy.reads
-        # all_hold's answers by the inputs cut to what it reads (policy.projection), or None
-        # before the pair has been evaluated often enough to be worth the analysis.
+        # all_hold's answers by the inputs cut to what it reads (policy.projection); made when
+        # the pair is first evaluated (_all_hold).
         self.answers: _Answers | None = None
 
 
