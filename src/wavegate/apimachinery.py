@@ -57,13 +57,13 @@ class Memoised(Protocol):
 
     def __call__(self, *args, **options) -> list[str]: ...
 
-    def holds(self, text: str) -> bool: ...
+    def holds(self, *args) -> bool: ...
 
 
 def _memoised(check: Callable[..., list[str]]) -> Memoised:
     """`check` answered once per distinct argument: a repository repeats the same label keys,
     values and names thousands of times. Each call still gets a list of its own;
-    `check.holds(text)` answers "no error" for a string without making one (the usual answer)."""
+    `check.holds(*args)` answers "no error" without making a list (the usual answer)."""
     cached = functools.lru_cache(maxsize=1 << 16)(lambda *args, **options: tuple(check(*args, **options)))
 
     @functools.wraps(check)
@@ -73,7 +73,7 @@ def _memoised(check: Callable[..., list[str]]) -> Memoised:
         except TypeError:  # an unhashable argument (never from a parsed document's strings)
             return check(*args, **options)
 
-    answer.holds = lambda text: not cached(text)  # type: ignore[attr-defined]
+    answer.holds = lambda *args: not cached(*args)  # type: ignore[attr-defined]
     return cast(Memoised, answer)
 
 

@@ -252,3 +252,31 @@ def test_a_label_key_and_value_found_valid_once_do_not_vouch_for_other_pairs(tmp
                                  "d.yaml": config_map(name="d", extra=", labels: {tier: [web]}")})
     found = {f.path for f in check_repo(root) if f.rule in CASES or f.rule.startswith("schema")}
     assert {"b.yaml", "c.yaml", "d.yaml"} <= found and "a.yaml" not in found
+
+
+def test_the_usual_name_shortcut_never_hides_a_finding():
+    """apiserver_metadata skips its name checks when the name and namespace are plainly valid
+    (_plain_name_holds): for every form and many names, a skipped object has nothing to report."""
+    import itertools
+    import random
+
+    from wavegate.load import Manifest
+    from wavegate.validators import apiserver_metadata as meta
+
+    pieces = ["web", "Web", "a.b", "a_b", "-x", "x-", "1", "{{ n }}", "x" * 60, "y" * 260, "a/b", "%", ".", ""]
+    rng = random.Random(7)
+    skipped = 0
+    for form, kind in itertools.product([am.SUBDOMAIN, am.LABEL, am.LABEL_1035, am.PATH_SEGMENT],
+                                        ["ConfigMap", "CronJob"]):
+        for _ in range(150):
+            metadata: dict = {"name": "".join(rng.choice(pieces) for _ in range(rng.randint(1, 3)))}
+            if rng.random() < 0.3:
+                metadata["namespace"] = rng.choice(pieces + [3])
+            if rng.random() < 0.1:
+                metadata["generateName"] = rng.choice(pieces)
+            manifest = Manifest("m.yaml", 0, {"apiVersion": "batch/v1" if kind == "CronJob" else "v1", "kind": kind,
+                                              "metadata": metadata})
+            if meta._plain_name_holds(metadata, form, kind):
+                skipped += 1
+                assert list(meta._name(manifest, form)) == [], metadata
+    assert skipped > 100

@@ -113,3 +113,67 @@ def test_wavegate_makes_its_dataclasses_with_record():
                     if name == "dataclass":
                         found.append(f"{path.name}:{node.lineno} {node.name}")
     assert found == [], "use wavegate.record.record"
+
+
+def _calls(cls, calls):
+    """What each call of `cls` gives: its fields, or the type of the error it raises."""
+    results = []
+    for args, kwargs in calls:
+        try:
+            made = cls(*args, **kwargs)
+        except TypeError as error:
+            results.append(("TypeError", "missing" in str(error), "unexpected" in str(error)))
+            continue
+        results.append(tuple(getattr(made, f.name, "<unset>") for f in dataclasses.fields(cls)))
+    return results
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+def test_the_first_object_makes_the_init_dataclasses_would(frozen):
+    def body():
+        class Options:
+            name: str
+            count: int = 3
+            items: list = field(default_factory=list)
+            seen: set = field(default_factory=set, init=False)
+            note: str = field(default="none", init=False)
+            unset: int = field(init=False)
+
+        return Options
+
+    made, recorded = dataclasses.dataclass(frozen=frozen)(body()), record(frozen=frozen)(body())
+    calls = [(("a",), {}), (("a", 5), {}), (("a",), {"items": [1]}), ((), {"name": "b", "count": 0}),
+             ((), {}), (("a", 1, [2], 3), {}), (("a",), {"note": "x"}), (("a",), {"other": 1})]
+    assert _calls(recorded, calls) == _calls(made, calls)
+    first, second = recorded("a"), recorded("b")
+    assert first.items == [] and first.items is not second.items and first.seen is not second.seen
+    if frozen:
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            del first.name
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            first.other = 1
+
+
+def test_a_subclass_and_its_base_each_get_their_own_init():
+    @record
+    class Base:
+        a: int
+
+    @record
+    class Derived(Base):
+        b: int = 2
+
+    class Plain(Derived):  # (not a record: it uses Derived's)
+        pass
+
+    assert (Plain(1).a, Plain(1).b) == (1, 2)
+    assert (Derived(1, 3).a, Derived(1, 3).b) == (1, 3) and Base(4).a == 4
+    with pytest.raises(TypeError):
+        Base(1, 2)
+
+
+def test_frozen_with_slots_is_refused():
+    with pytest.raises(TypeError, match="not both"):
+        @record(frozen=True, slots=True)
+        class Both:
+            x: int

@@ -151,20 +151,44 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
     from wavegate.schemas.store import store_for
 
     version = kubernetes_version(ctx)
-    customs: dict[tuple, bool | None] = {}  # (apiVersion, kind) -> is_custom: a few kinds, thousands of objects
+    forms: dict[tuple, str | None] = {}  # (apiVersion, kind) -> name form (None: a CRD): a few kinds, many objects
 
     def judge(manifest: Manifest) -> Iterable[Finding]:
-        if not kube.is_kubernetes_object(manifest) or not isinstance(manifest.data.get("metadata"), dict):
-            return
+        metadata = manifest.data.get("metadata")
+        if not isinstance(metadata, dict) or not kube.is_kubernetes_object(manifest):
+            return ()
         kind = (manifest.api_version, manifest.kind)
-        custom = customs[kind] if kind in customs else customs.setdefault(kind, is_custom(manifest, ctx))
-        yield from _name(manifest, custom, version)
-        yield from metadata_findings(manifest, ("metadata",))
-        for path in template_metadata_paths(manifest):
-            yield from metadata_findings(manifest, path)
+        form = forms[kind] if kind in forms else forms.setdefault(kind, _form_of(manifest, ctx, version))
+        found: list[Finding] = []
+        if form is not None and not _plain_name_holds(metadata, form, manifest.kind):
+            found.extend(_name(manifest, form))
+        found.extend(metadata_findings(manifest, ("metadata",), metadata))
+        for path, template in template_metadata(manifest):
+            found.extend(metadata_findings(manifest, path, template))
+        return found
 
     # (whether an object is a custom resource is the schema store's answer)
     yield from per_object(ctx, "apiserver_metadata", repo.manifests, judge, version, store_for(ctx).fingerprint())
+
+
+def _form_of(manifest: Manifest, ctx, version: str) -> str | None:
+    """The form the names of `manifest`'s kind take; None for a CRD, whose name apiserver_crds
+    checks with the plural.group rule."""
+    if kube.is_crd(manifest):
+        return None
+    custom = is_custom(manifest, ctx)
+    return am.PATH_SEGMENT if custom is None else name_form(manifest.group, manifest.kind, custom, version)
+
+
+def _plain_name_holds(metadata: dict, form: str, kind: str) -> bool:
+    """Whether the usual metadata has nothing for _name to report: a valid name of `form`, no
+    generateName, no namespace or a valid one."""
+    name = metadata.get("name")
+    if type(name) is not str or "generateName" in metadata or not am.name_errors.holds(form, name) \
+            or (kind == "CronJob" and len(name) > CRONJOB_NAME_MAX):
+        return False
+    namespace = metadata.get("namespace")
+    return namespace is None or (type(namespace) is str and am.name_errors.holds(am.LABEL, namespace))
 
 
 def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: bool = False) -> Finding:
@@ -172,11 +196,8 @@ def _invalid(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: b
     return rule.at(manifest, path, f'{manifest.kind} "{name}" is invalid: {text}', hint=hint, key=key)
 
 
-def _name(manifest: Manifest, custom: bool | None, version: str) -> Iterable[Finding]:
+def _name(manifest: Manifest, form: str) -> Iterable[Finding]:
     metadata = manifest.metadata
-    form = am.PATH_SEGMENT if custom is None else name_form(manifest.group, manifest.kind, custom, version)
-    if kube.is_crd(manifest):
-        return  # apiserver_crds checks it with the plural.group rule
     generated = metadata.get("generateName")
     name = metadata.get("name")
     checks = [("generateName", generated, True), ("name", name, False)]
@@ -224,8 +245,9 @@ def suggest_name(name: str, form: str) -> str:
     return text if text and not am.name_errors(form, text) else ""
 
 
-def template_metadata_paths(manifest: Manifest) -> list[tuple]:
-    """Where a pod or job template's metadata sits in a workload (validated like an object's)."""
+def template_metadata(manifest: Manifest) -> list[tuple[tuple, dict]]:
+    """The metadata of a workload's pod or job template (validated like an object's), with where
+    each sits."""
     group, kind = manifest.group, manifest.kind
     spec = manifest.data.get("spec")
     if not isinstance(spec, dict):
@@ -237,18 +259,15 @@ def template_metadata_paths(manifest: Manifest) -> list[tuple]:
         paths = [("template", "metadata")]
     elif (group, kind) == ("batch", "CronJob"):
         paths = [("spec", "jobTemplate", "metadata"), ("spec", "jobTemplate", "spec", "template", "metadata")]
-    return [p for p in paths if isinstance(manifest.get(*p), dict)]
+    return [(p, found) for p in paths if isinstance(found := manifest.get(*p), dict)]
 
 
 WORKLOADS = frozenset({("apps", "Deployment"), ("apps", "ReplicaSet"), ("apps", "StatefulSet"),
                        ("apps", "DaemonSet"), ("batch", "Job")})
 
 
-def metadata_findings(manifest: Manifest, path: tuple) -> Iterable[Finding]:
-    """Labels and annotations of the metadata at `path` (an object's or a template's)."""
-    metadata = manifest.get(*path)
-    if not isinstance(metadata, dict):
-        return
+def metadata_findings(manifest: Manifest, path: tuple, metadata: dict) -> Iterable[Finding]:
+    """Labels and annotations of `metadata`, an object's or a template's, found at `path`."""
     labels = metadata.get("labels")
     if isinstance(labels, dict):
         yield from label_findings(manifest, path + ("labels",), labels)
@@ -292,8 +311,10 @@ def suggest_label_value(value: str) -> str:
 
 
 def _annotations(manifest: Manifest, path: tuple, annotations: dict) -> Iterable[Finding]:
-    for key in annotations:
+    characters = 0  # (a bound of their size: a character is at most 4 bytes of UTF-8)
+    for key, value in annotations.items():
         key_text = str(key)
+        characters += len(key_text) + (len(value) if isinstance(value, str) else 0)
         if am.is_qualified_name.holds(key_text.lower()) or templated(key_text):
             continue  # (the usual answer)
         where = am.field_path(path)
@@ -302,6 +323,8 @@ def _annotations(manifest: Manifest, path: tuple, annotations: dict) -> Iterable
                            am.field_error(where, "Invalid", key_text, message),
                            "Use a key of letters, digits, '-', '_' and '.', optionally prefixed by a DNS subdomain "
                            "and '/' (example.com/owner-team).", key=True)
+    if characters * 4 <= am.TOTAL_ANNOTATION_SIZE_LIMIT:
+        return
     size = am.annotations_size(annotations)
     if size > am.TOTAL_ANNOTATION_SIZE_LIMIT:
         detail = f"may not be more than {am.TOTAL_ANNOTATION_SIZE_LIMIT} bytes"

@@ -143,7 +143,8 @@ def _unsupported(manifest: Manifest, path: tuple, value, supported, hint: str = 
 
 def _pod_spec(manifest: Manifest, spec_path: tuple) -> Iterable[Finding]:
     spec = manifest.get(*spec_path)
-    if not isinstance(spec, dict):
+    written = isinstance(spec, dict)
+    if not written:
         spec = {}  # a template without a spec: everything it requires is missing
     names: set[str] = set()
     volumes = spec.get("volumes")
@@ -181,16 +182,18 @@ def _pod_spec(manifest: Manifest, spec_path: tuple) -> Iterable[Finding]:
     restart = spec.get("restartPolicy")
     if isinstance(restart, str) and restart not in RESTART_POLICIES:
         yield _unsupported(manifest, spec_path + ("restartPolicy",), restart, RESTART_POLICIES)
+    elif not written:
+        return  # (no restartPolicy to judge)
     elif (manifest.group, manifest.kind) in (("batch", "Job"), ("batch", "CronJob")):
-        yield from _restart_policy(manifest, spec_path, job=True)
-    elif (manifest.group, manifest.kind) in WORKLOADS | {("", "ReplicationController")}:
-        yield from _restart_policy(manifest, spec_path, job=False)
+        yield from _restart_policy(manifest, spec_path, spec, job=True)
+    elif (manifest.group, manifest.kind) in _RESTARTING:
+        yield from _restart_policy(manifest, spec_path, spec, job=False)
 
 
-def _restart_policy(manifest: Manifest, spec_path: tuple, job: bool) -> Iterable[Finding]:
-    spec = manifest.get(*spec_path)
-    if not isinstance(spec, dict):
-        return
+_RESTARTING = WORKLOADS | {("", "ReplicationController")}
+
+
+def _restart_policy(manifest: Manifest, spec_path: tuple, spec: dict, job: bool) -> Iterable[Finding]:
     value = spec.get("restartPolicy")
     where = spec_path + ("restartPolicy",)
     if not isinstance(value, (str, type(None))):
@@ -247,14 +250,16 @@ def _container(manifest: Manifest, path: tuple, container: dict, names: set[str]
             if isinstance(port, dict):
                 yield from _container_port(manifest, path + ("ports", i), port, port_names)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-        if isinstance(container.get(probe), dict) and not any(
-                container[probe].get(h) is not None for h in ("exec", "httpGet", "tcpSocket", "grpc")):
+        spec = container.get(probe)
+        if not isinstance(spec, dict):
+            continue
+        if not any(spec.get(h) is not None for h in ("exec", "httpGet", "tcpSocket", "grpc")):
             yield _refused(manifest, FIELD_INVALID, path + (probe,),
                            am.field_error(path + (probe,), "Required", detail="must specify a handler type"),
                            "Give the probe one of httpGet, tcpSocket, grpc or exec.", key=True)
         for handler in ("httpGet", "tcpSocket", "grpc"):
-            port = container.get(probe, {}).get(handler, {}).get("port") \
-                if isinstance(container.get(probe), dict) and isinstance(container[probe].get(handler), dict) else None
+            action = spec.get(handler)
+            port = action.get("port") if isinstance(action, dict) else None
             if port is not None:
                 yield from _port_number_or_name(manifest, path + (probe, handler, "port"), port)
     mounts = container.get("volumeMounts")
