@@ -5,7 +5,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-from dataclasses import field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import TYPE_CHECKING
 from wavegate.errors import ConfigError
 from wavegate.findings import Severity
 from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:
     import jsonschema

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import field
 
-from wavegate.record import record
+from wavegate.record import field, record
 
 
 class Severity(enum.IntEnum):

@@ -23,11 +23,10 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import field
 from pathlib import Path
 from typing import Literal, overload
 
-from wavegate.record import record
+from wavegate.record import field, record
 
 WAVEGATE_IDENTITY = ("wavegate", "wavegate@localhost")
 

@@ -5,12 +5,11 @@ them (callers import them from there)."""
 from __future__ import annotations
 
 import sys
-from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from wavegate.findings import Finding, ResourceRef
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:
     from wavegate.discovery import Listing

@@ -14,14 +14,13 @@ from __future__ import annotations
 import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.cache import Cache, ObjectResults, ProgramStore, RunStore, keep_derived, plain_finding, tree_state
 from wavegate.errors import ConfigError, UsageError
 from wavegate.findings import Finding
-from wavegate.record import record
+from wavegate.record import field, record, replace
 
 if TYPE_CHECKING:  # imported where used: a run answered from the cache needs neither the loader nor YAML
     from wavegate.config import Config
@@ -303,7 +302,6 @@ def skeleton_findings(run: Run) -> list[Finding]:
     as the repository it becomes (this pipeline, on a temporary folder), with findings moved to the
     skeleton's lines; lines that use a value only Backstage knows are not judged, and each such
     value is reported once (wavegate.render.backstage)."""
-    import dataclasses
     import tempfile
 
     from wavegate.render import backstage
@@ -313,13 +311,13 @@ def skeleton_findings(run: Run) -> list[Finding]:
     for skeleton in backstage.skeletons(run.loaded):
         with tempfile.TemporaryDirectory(prefix="wavegate-skeleton-") as folder:
             rendered = backstage.render(run.options.root, skeleton, Path(folder))
-            sub = validate(dataclasses.replace(run.options, root=Path(folder), config_file=None, repo_url=None,
+            sub = validate(replace(run.options, root=Path(folder), config_file=None, repo_url=None,
                                                changed_since=None, shard=None, cache=False))
         for finding in sub.findings:
             path = rendered.names.get(finding.path)
             if path is None or (path, finding.line) in rendered.unknown_lines:
                 continue
-            found.append(dataclasses.replace(finding, path=path))
+            found.append(replace(finding, path=path))
         for used, (file, line) in sorted(rendered.first_use.items(), key=lambda item: item[1]):
             why = skeleton.unknown.get(used) or "not known before the template runs"
             found.append(VALUE_UNKNOWN.at_file(

@@ -9,7 +9,6 @@ create findings through their rule, so a finding can never name a rule that does
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from typing import TYPE_CHECKING
 
 from wavegate.findings import Finding, ResourceRef, Severity
@@ -104,6 +103,6 @@ def all_rules() -> list[Rule]:
     for name in DECLARING_MODULES:
         importlib.import_module(name)
     validators = importlib.import_module("wavegate.validators")
-    for module in pkgutil.iter_modules(validators.__path__):
-        importlib.import_module(f"wavegate.validators.{module.name}")
+    for name in validators.module_names():
+        importlib.import_module(f"wavegate.validators.{name}")
     return sorted(REGISTRY.values(), key=lambda r: (r.family, r.id))

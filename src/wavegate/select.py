@@ -38,13 +38,12 @@ import hashlib
 import os
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import field
 from pathlib import Path
 
 from wavegate.findings import Finding
 from wavegate.git import Git, GitError
 from wavegate.load import Limits, discover, load
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 SHARED_FILES = (".wavegate.yaml", ".gitlab-ci.yml")

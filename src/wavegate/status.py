@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import asdict, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.kube import ARGOCD_GROUP, KRO_GROUP
-from wavegate.record import record
+from wavegate.record import asdict, field, record
 
 if TYPE_CHECKING:
     from wavegate.cluster.read import ClusterReader

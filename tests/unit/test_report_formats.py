@@ -6,7 +6,6 @@ Code Quality and SARIF are validated against the reference schemas in `../shared
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -18,6 +17,7 @@ import wavegate
 from tests.helpers import shared
 from wavegate import report, rule_examples
 from wavegate.findings import Finding, ResourceRef, Result, Severity
+from wavegate.record import replace
 from wavegate.report import codequality, json_report, junit, sarif, text
 from wavegate.rules import REGISTRY, Rule
 
@@ -55,16 +55,16 @@ def sample() -> Result:
 
 def moved(result: Result, by: int) -> Result:
     """The same findings with every line (and column) shifted, as after edits elsewhere in the files."""
-    return dataclasses.replace(result, findings=[
-        dataclasses.replace(f, line=f.line + by, column=f.column + 1) for f in result.findings])
+    return replace(result, findings=[
+        replace(f, line=f.line + by, column=f.column + 1) for f in result.findings])
 
 
 def duplicates() -> Result:
     """Two findings identical in everything but the line: same fingerprint."""
     first = Finding("argocd-sync-option", Severity.WARNING, "unknown sync option",
                     "apps/web/application.yaml", 20, 7, APP, field="spec.syncPolicy.syncOptions")
-    second = dataclasses.replace(first, line=22)
-    third = dataclasses.replace(first, line=24)
+    second = replace(first, line=22)
+    third = replace(first, line=24)
     assert first.fingerprint == second.fingerprint == third.fingerprint
     return Result(findings=[third, first, second], files=["apps/web/application.yaml"], resources=1, seconds=0.01)
 
@@ -260,7 +260,7 @@ def test_junit_testcase_times_add_up_to_the_run():
 def test_junit_duplicate_case_names_are_made_unique():
     """GitLab keys testcases by classname + name and keeps only one per key."""
     result = duplicates()
-    result.findings.append(dataclasses.replace(result.findings[0], message="another option"))  # same line 24
+    result.findings.append(replace(result.findings[0], message="another option"))  # same line 24
     root = parse_junit(junit.render(result))
     keys = [(c.get("classname"), c.get("name")) for c in root.iter("testcase")]
     assert len(keys) == len(set(keys)) == 4
@@ -348,7 +348,7 @@ def test_codequality_duplicate_fingerprints_made_unique_deterministically():
     assert entries[0]["fingerprint"] == base  # the first keeps the finding's own fingerprint
     assert all(re.fullmatch(r"[0-9a-f]{32}", e["fingerprint"]) for e in entries)
     # Deterministic: input order does not matter, and rendering twice gives the same.
-    reordered = dataclasses.replace(result, findings=list(reversed(result.findings)))
+    reordered = replace(result, findings=list(reversed(result.findings)))
     assert codequality.render(reordered) == codequality.render(result)
     # Stable when the lines move.
     again = json.loads(codequality.render(moved(result, 9)))
@@ -512,7 +512,7 @@ def test_every_format_renders_an_empty_result(fmt):
 
 def test_reporters_are_pure():
     result = sample()
-    snapshot = dataclasses.replace(result, findings=list(result.findings))
+    snapshot = replace(result, findings=list(result.findings))
     for fmt in report.FORMATS:
         assert report.render(fmt, result) == report.render(fmt, result)
     assert result == snapshot

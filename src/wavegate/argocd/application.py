@@ -4,13 +4,12 @@ source renders to is the render stage's business (wavegate.render)."""
 from __future__ import annotations
 
 import re
-from dataclasses import field
 from functools import cached_property
 from urllib.parse import urlsplit
 
 from wavegate.argocd.model import ARGOCD_GROUP, option_set, split_options
 from wavegate.load import Manifest, Repo
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 

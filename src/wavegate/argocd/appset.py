@@ -23,7 +23,6 @@ import json
 import re
 import threading
 from collections.abc import Callable, Generator
-from dataclasses import field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,7 +30,7 @@ from typing import TYPE_CHECKING
 from wavegate.argocd.model import ARGOCD_GROUP
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo, parse_documents
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 

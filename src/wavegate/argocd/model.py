@@ -8,12 +8,11 @@ dry-run and the docs all read it; nothing else in wavegate restates these facts.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import field
 
 from wavegate.kube import ARGOCD_GROUP as ARGOCD_GROUP  # Argo CD's vocabulary names it from here
 from wavegate.kube import is_crd
 from wavegate.load import Manifest
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 PREFIX = "argocd.argoproj.io/"

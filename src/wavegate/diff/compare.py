@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 import yaml
@@ -33,7 +32,7 @@ from wavegate.diff.model import (
 )
 from wavegate.diff.normalize import compared, is_secret, masked_pair, secret_pointer
 from wavegate.load import Manifest, Repo
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:
     from wavegate.render.model import Rendering, SyncSet

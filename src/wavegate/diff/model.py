@@ -5,9 +5,7 @@ merge-request note can be built from the file a CI job wrote."""
 
 from __future__ import annotations
 
-from dataclasses import field
-
-from wavegate.record import record
+from wavegate.record import field, record
 
 VERSION = 1  # of the JSON report; README "wavegate diff --format json"
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import replace
 from pathlib import Path
 
 from wavegate.config import CONFIG_NAME
@@ -22,7 +21,7 @@ from wavegate.diff.model import Diff
 from wavegate.diff.normalize import status_setting
 from wavegate.errors import UsageError
 from wavegate.git import Git, GitError
-from wavegate.record import record
+from wavegate.record import record, replace
 
 WORKING_TREE = "working tree"
 

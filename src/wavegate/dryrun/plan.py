@@ -7,13 +7,12 @@ Application's rendered objects, not every YAML file. The order is the one Argo C
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from wavegate.argocd import model
 from wavegate.argocd.application import Application, is_application
 from wavegate.load import Manifest
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:
     from wavegate.render.model import SyncSet

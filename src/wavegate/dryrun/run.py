@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import field
 from pathlib import Path
 
 from wavegate.argocd import model
@@ -17,7 +16,7 @@ from wavegate.findings import Finding
 from wavegate.kube import is_crd, is_rgd
 from wavegate.load import Manifest, load
 from wavegate.progress import Progress, quiet
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.rules import declare
 

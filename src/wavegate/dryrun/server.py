@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import field
 
-from wavegate.record import record
+from wavegate.record import field, record
 
 FIELD_MANAGER = "wavegate"
 

@@ -31,7 +31,6 @@ status expressions are typed; the wording of the few marker errors kro-facts doe
 
 from __future__ import annotations
 
-from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
@@ -42,7 +41,7 @@ from wavegate.kube import CLUSTER as CLUSTER
 from wavegate.kube import KRO_GROUP as KRO_GROUP
 from wavegate.kube import NAMESPACED as NAMESPACED
 from wavegate.kube import SCOPES as SCOPES
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 # RGD CRD (helm/crds/kro.run_resourcegraphdefinitions.yaml) and kro pkg/graph/validation.go

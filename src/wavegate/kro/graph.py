@@ -18,11 +18,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import field
 from functools import lru_cache
 from typing import Any
 
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 # kro pkg/graph/validation.go

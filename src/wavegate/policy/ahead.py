@@ -20,7 +20,6 @@ from __future__ import annotations
 import marshal
 import os
 from collections.abc import Iterable
-from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ from wavegate import kube
 from wavegate.forked import Child, Tickets
 from wavegate.load import Manifest, Repo
 from wavegate.policy.model import Policy, PolicySet
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:  # (imported where used: a run without the worker does not need it here)
     from wavegate.policy.evaluate import Environment

@@ -13,10 +13,8 @@ answers a denied (or warned) request with.
 
 from __future__ import annotations
 
-import dataclasses
 import marshal
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from time import perf_counter
 from typing import cast
 
@@ -27,7 +25,7 @@ from wavegate.policy.cel import narrowed
 from wavegate.policy.match import Request, SelectorError, guess_plural, resources_match, rule_matches, selector_matches
 from wavegate.policy.model import VARIABLES, Binding, Policy, PolicySet
 from wavegate.policy.projection import cut, needs
-from wavegate.record import record
+from wavegate.record import field, fields, record, replace
 from wavegate.regex import lazy_compile
 from wavegate.schemas.defaults import copy_data
 
@@ -212,7 +210,7 @@ def evaluate(policies: PolicySet, manifests: Iterable[Manifest], env: Environmen
             continue
         known = first.get((id(manifest.data), placed[2]))
         if known is not None and manifest.is_copy_of(known[0]):
-            violations.extend(dataclasses.replace(v, manifest=manifest) for v in known[1])
+            violations.extend(replace(v, manifest=manifest) for v in known[1])
             continue
         target = env.target(manifest, placed)
         found = [v for policy, binding, matched in applicable
@@ -234,7 +232,7 @@ def violation_from_plain(manifest: Manifest, plain) -> Violation:
     return Violation(manifest=manifest, **dict(plain))
 
 
-_PLAIN_FIELDS = tuple(f.name for f in dataclasses.fields(Violation) if f.name != "manifest")
+_PLAIN_FIELDS = tuple(f.name for f in fields(Violation) if f.name != "manifest")
 
 
 def _applicable(pairs: list[tuple[Policy, Binding]], request: Request) -> list[tuple[Policy, Binding, bool]]:

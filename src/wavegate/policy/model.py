@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-from dataclasses import field
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -26,7 +25,7 @@ from wavegate.policy.match import crd_plurals
 from wavegate.policy.rules import INVALID, UNSUPPORTED
 from wavegate.policy.settings import Settings, is_settings
 from wavegate.policy.settings import read as read_settings
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.rules import format_path
 
 ADMISSION_GROUP = "admissionregistration.k8s.io"

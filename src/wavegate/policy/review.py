@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import field
 from pathlib import Path
 
-from wavegate.record import record
+from wavegate.record import field, record
 
 
 @record(frozen=True)

@@ -10,13 +10,12 @@ whose labels a namespaceSelector looks at. A policy without both kinds of fixtur
 
 from __future__ import annotations
 
-from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import read_yaml
 from wavegate.policy.evaluate import Environment, Violation, evaluate
 from wavegate.policy.model import PolicySet, load_policies
-from wavegate.record import record
+from wavegate.record import field, record
 
 EXPECT_MESSAGE = "wavegate.dev/expect-message"
 PASS, FAIL = "pass", "fail"

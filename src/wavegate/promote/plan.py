@@ -22,13 +22,12 @@ Decisions (documented in `wavegate promote --help` too):
 from __future__ import annotations
 
 import json
-from dataclasses import field
 from typing import Any
 
 import yaml
 
 from wavegate.load import Manifest, parse_documents
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 CARRIED_SUFFIXES = (".yaml", ".yml", ".json")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from wavegate.git import Commit, Git, GitError
 from wavegate.promote import mr as texts
 from wavegate.promote.gates import Gate, freeze_gate, health_gates, validation_gate
 from wavegate.promote.plan import Plan, PlanError, build_plan
-from wavegate.record import record
+from wavegate.record import field, record
 
 PUSH_ATTEMPTS = 6
 

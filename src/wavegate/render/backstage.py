@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import Manifest, Repo
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.scaffold.render import PLACEHOLDER, RenderError, is_defined, referenced_paths, render_text
 

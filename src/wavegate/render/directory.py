@@ -19,12 +19,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import field
 from functools import lru_cache
 from pathlib import Path
 
 from wavegate.load import SKIP_RENDERING_MARKER, Listing, Manifest, is_excluded
-from wavegate.record import record
+from wavegate.record import field, record
 
 MANIFEST_SUFFIXES = (".yaml", ".yml", ".json", ".jsonnet")
 SKIP_MARKER = SKIP_RENDERING_MARKER.decode()

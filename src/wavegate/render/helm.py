@@ -12,10 +12,9 @@ import json
 import os
 import posixpath
 import re
-from dataclasses import field
 from pathlib import Path
 
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import Workspace

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from dataclasses import field
 from pathlib import Path
 
 from wavegate.load import Manifest, read_yaml
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import KUSTOMIZATION_NAMES
 

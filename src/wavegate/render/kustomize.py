@@ -15,12 +15,11 @@ import json
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wavegate.load import read_yaml
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 from wavegate.render.sourcetype import envsubst
 from wavegate.render.workspace import ToolResult, Workspace

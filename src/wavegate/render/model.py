@@ -4,11 +4,10 @@ not be rendered."""
 
 from __future__ import annotations
 
-from dataclasses import field
 from typing import TYPE_CHECKING
 
 from wavegate.findings import Finding
-from wavegate.record import record
+from wavegate.record import field, record
 
 if TYPE_CHECKING:
     from wavegate.argocd.application import Application

@@ -23,10 +23,9 @@ import difflib
 import posixpath
 import re
 from collections.abc import Callable
-from dataclasses import field
 
 from wavegate.load import Manifest, parse_documents
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 Position = tuple  # (line, column, value_line, value_column[, file])

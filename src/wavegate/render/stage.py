@@ -8,7 +8,6 @@ import posixpath
 import re
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import field
 from pathlib import Path
 from typing import Literal
 
@@ -19,7 +18,7 @@ from wavegate.cache import Cache, Key
 from wavegate.findings import Finding, Severity
 from wavegate.load import Limits, Listing, Manifest, Repo, is_excluded, load_file, read_yaml
 from wavegate.progress import Counter, quiet
-from wavegate.record import record
+from wavegate.record import field, record, replace
 from wavegate.regex import lazy_compile
 from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
@@ -1401,12 +1400,8 @@ def _first_lines(text: str, count: int = 3) -> str:
 
 
 def _with_application(finding: Finding, name: str) -> Finding:
-    import dataclasses
-
-    return dataclasses.replace(finding, application=name) if hasattr(finding, "application") else finding
+    return replace(finding, application=name) if hasattr(finding, "application") else finding
 
 
 def _with_message(finding: Finding, message: str) -> Finding:
-    import dataclasses
-
-    return dataclasses.replace(finding, message=message)
+    return replace(finding, message=message)

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import field
 
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 PER_RULE_LIMIT = 10_000_000  # apiextensions validation.StaticEstimatedCostLimit

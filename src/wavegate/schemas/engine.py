@@ -31,12 +31,11 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from typing import Any
 
 import re2
 
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.regex import lazy_compile
 
 CRD = "crd"

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -26,7 +25,7 @@ from wavegate import kube
 from wavegate.config import Config, ConfigError
 from wavegate.findings import Finding
 from wavegate.load import Limits, Manifest, Repo, load, read_yaml
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.schemas import kubernetes
 from wavegate.schemas.cel import RuleCompiler
 from wavegate.schemas.engine import BUILTIN, CRD, JSON, Compiler, Node, Problem, SchemaProblem, Validation

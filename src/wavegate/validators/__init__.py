@@ -8,10 +8,9 @@ cluster (DESIGN.md invariant 2).
 from __future__ import annotations
 
 import importlib
-import pkgutil
+import os
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -19,7 +18,7 @@ from wavegate.argocd.application import Application
 from wavegate.config import Config
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
-from wavegate.record import record
+from wavegate.record import field, record
 from wavegate.render.model import Rendering, SyncSet
 from wavegate.rules import declare
 
@@ -180,13 +179,31 @@ def _judged_once(judge: Callable[[Manifest], Iterable[Finding]]) -> Callable[[Ma
     return judged
 
 
+def module_names() -> list[str]:
+    """The modules and packages of this package, by name (what pkgutil.iter_modules lists, without
+    the import of `inspect` it makes: 8 ms)."""
+    names = set()
+    for folder in __path__:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            name = entry.name
+            if name.endswith(".py") and name != "__init__.py" and name[:-3].isidentifier():
+                names.add(name[:-3])
+            elif name.isidentifier() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                names.add(name)
+    return sorted(names)
+
+
 def checks() -> list[tuple[str, Check]]:
     found = []
-    for module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        loaded = importlib.import_module(f"{__name__}.{module.name}")
+    for name in module_names():
+        loaded = importlib.import_module(f"{__name__}.{name}")
         check = getattr(loaded, "check", None)
         if callable(check):
-            found.append((module.name, check))
+            found.append((name, check))
     return found
 
 

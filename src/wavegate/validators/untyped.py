@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 
 from wavegate.findings import Finding, Severity
 from wavegate.load import Repo
+from wavegate.record import replace
 from wavegate.rules import declare
 from wavegate.validators import Context
 
@@ -39,7 +39,7 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
             document, where, f"document {document.doc_index + 1} {' and '.join(what)}"
             + ("" if synced else "; no Application syncs this file, so it is not checked further"),
             hint=hint, key=False)
-        finding = dataclasses.replace(finding, resource=None)  # it has no Kubernetes identity
+        finding = replace(finding, resource=None)  # it has no Kubernetes identity
         yield finding if synced else finding.with_severity(Severity.INFO)
 
 

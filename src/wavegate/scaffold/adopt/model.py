@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from pathlib import Path
 
-from wavegate.record import record
+from wavegate.record import field, record
 
 
 class AdoptError(Exception):
