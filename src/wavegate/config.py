@@ -6,10 +6,10 @@ import difflib
 import json
 import os
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from wavegate import data
 from wavegate.errors import ConfigError
 from wavegate.findings import Severity
 from wavegate.load import DEFAULT_MAX_FILE_BYTES, Limits, read_yaml
@@ -80,7 +80,7 @@ class Environment:
 
 @cache
 def config_schema() -> dict:
-    return json.loads(resources.files("wavegate.data").joinpath("config.schema.json").read_text())
+    return json.loads(data.read_text("config.schema.json"))
 
 
 def load_config(root: Path, explicit: Path | None = None) -> Config:

@@ -302,17 +302,20 @@ def skeleton_findings(run: Run) -> list[Finding]:
     as the repository it becomes (this pipeline, on a temporary folder), with findings moved to the
     skeleton's lines; lines that use a value only Backstage knows are not judged, and each such
     value is reported once (wavegate.render.backstage)."""
-    import tempfile
-
     from wavegate.render import backstage
     from wavegate.render.rules import NOT_RENDERED, VALUE_UNKNOWN
 
     found: list[Finding] = []
-    for skeleton in backstage.skeletons(run.loaded):
+    skeletons = backstage.skeletons(run.loaded)
+    if not skeletons:
+        return found
+    import tempfile
+
+    for skeleton in skeletons:
         with tempfile.TemporaryDirectory(prefix="wavegate-skeleton-") as folder:
             rendered = backstage.render(run.options.root, skeleton, Path(folder))
             sub = validate(replace(run.options, root=Path(folder), config_file=None, repo_url=None,
-                                               changed_since=None, shard=None, cache=False))
+                                   changed_since=None, shard=None, cache=False))
         for finding in sub.findings:
             path = rendered.names.get(finding.path)
             if path is None or (path, finding.line) in rendered.unknown_lines:

@@ -16,12 +16,12 @@ from __future__ import annotations
 import functools
 import os
 import shutil
-from importlib import resources
 from pathlib import Path
 
+from wavegate import data
 from wavegate.record import record
 
-ROOT = Path(str(resources.files("wavegate.data"))) / "rule-examples"
+ROOT = data.FOLDER / "rule-examples"
 # The examples are checked as this repository (its Applications name it as their repoURL).
 REPO_URL = "https://gitlab.example.com/team/web.git"
 RUNS = ("validate", "dry-run", "merge-request")

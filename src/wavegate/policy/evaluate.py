@@ -521,10 +521,11 @@ def _shipped_needs(expression: str) -> tuple | None:
     global _shipped
     if _shipped is None:
         import json
-        from importlib import resources
+
+        from wavegate import data
 
         try:
-            text = resources.files("wavegate.data").joinpath("policy-needs.json").read_text()
+            text = data.read_text("policy-needs.json")
             _shipped = json.loads(text)["programs"]
         except (OSError, ValueError, KeyError):
             _shipped = {}

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import threading
 from functools import cached_property
-from importlib import resources
 from pathlib import Path
 
 from wavegate import cel
@@ -159,7 +158,7 @@ class PolicySet:
 
 
 def builtin_policy_dir() -> Path:
-    return Path(str(resources.files("wavegate").joinpath("policies")))
+    return Path(__file__).parent.parent / "policies"
 
 
 _CACHE: dict[str, PolicySet] = {}

@@ -29,8 +29,8 @@ import copy
 import datetime
 import json
 from functools import cache
-from importlib import resources
 
+from wavegate import data
 from wavegate.findings import Finding
 from wavegate.load import Manifest
 from wavegate.policy.rules import INVALID
@@ -57,7 +57,7 @@ def schema() -> dict:
     """The PolicySet schema; its exception entries are those of .wavegate.yaml plus `repository`."""
     from wavegate.config import config_schema
 
-    found = json.loads(resources.files("wavegate.data").joinpath("policy-set.schema.json").read_text())
+    found = json.loads(data.read_text("policy-set.schema.json"))
     entry = copy.deepcopy(config_schema()["properties"]["exceptions"]["items"])
     entry["properties"]["repository"] = {
         "description": "The GitLab project (group/project) the exception is for; any repository when absent.",

@@ -15,7 +15,6 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from importlib import resources
 from pathlib import Path
 
 from wavegate.load import read_yaml
@@ -107,7 +106,7 @@ class InitError(Exception):
 
 def templates_root() -> Path:
     """The directory holding `backstage/`, `kro/` and `argocd/`: the installed copy, else the checkout."""
-    packaged = Path(str(resources.files("wavegate.scaffold").joinpath("templates")))
+    packaged = Path(__file__).parent / "templates"
     if (packaged / "backstage" / TEMPLATE_FILE).is_file():
         return packaged
     checkout = Path(__file__).resolve().parents[3] / "templates"

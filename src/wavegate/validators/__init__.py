@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import traceback
 from collections.abc import Callable, Iterable
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -221,6 +220,8 @@ def _run_one(name: str, check: Check, repo: Repo, ctx: Context) -> list[Finding]
     try:
         found.extend(check(repo, ctx))
     except Exception as error:  # noqa: BLE001 - a bug must not hide the other checks' findings
+        import traceback
+
         detail = traceback.format_exc() if ctx.debug else f"{type(error).__name__}: {error}"
         found.append(INTERNAL_ERROR.at_file(".", message=f"check {name!r} failed: {detail}",
                                             hint="Run with --debug and report this as a wavegate bug."))
