@@ -99,7 +99,14 @@ def cut(value, need):
     if type(value) is dict:
         fields, each, _ = need
         if each is None:
-            return {name: cut(value[name], child) for name, child in fields.items() if name in value}
+            out = {}
+            for name, child in fields.items():
+                if name in value:
+                    item = value[name]
+                    # (a scalar, or a value kept whole, without a call: most of what is read)
+                    out[name] = item if child is True or (type(item) is not dict and type(item) is not list) \
+                        else cut(item, child)
+            return out
         return {name: cut(item, fields.get(name, each)) for name, item in value.items()}
     if type(value) is list:
         fields, each, listed = need
