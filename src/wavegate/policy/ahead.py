@@ -113,6 +113,9 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
     if len(loaded.manifests) < MIN_DOCUMENTS or not hasattr(os, "fork") or not _a_cpu_is_idle() \
             or os.environ.get("WAVEGATE_CHECK_WORKERS", "").strip() == "1":
         return None
+    fresh = loaded.parsed
+    if fresh is not None and len(fresh) < MIN_DOCUMENTS and sum(m.path in fresh for m in loaded.manifests) < MIN_DOCUMENTS:
+        return None  # (a run after a few files changed: the rest comes from the cache; nothing for a worker)
     import importlib
 
     for module in ("wavegate.policy.evaluate", "wavegate.schemas.defaults", "wavegate.schemas.store"):
@@ -125,7 +128,7 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
         return None  # (the policy check reports it)
     # Worked out before the fork, in this process (which is quicker at it: the worker pays for each
     # page it touches), and in place of a count of the documents to judge that read them all too.
-    env, eligible = _to_judge(loaded, loaded.parsed, policy_set, kubernetes_version)
+    env, eligible = _to_judge(loaded, fresh, policy_set, kubernetes_version)
     if len(eligible) < MIN_DOCUMENTS:
         return None
     # Before the fork, what both processes need: the programs, Kubernetes' schemas (for the defaults).

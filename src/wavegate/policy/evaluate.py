@@ -103,6 +103,7 @@ class Environment:
     # (namespace_object, its labels) by name, shared by every target in the namespace (nothing changes them).
     _namespace_objects: dict[str, tuple[dict, dict]] = field(default_factory=dict, repr=False, compare=False)
     _shared: dict = field(default_factory=dict, repr=False, compare=False)  # (Target.shared)
+    _kinds: dict[tuple[str, str], tuple[str, str | None]] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def of(cls, manifests: Iterable[Manifest], repo=None, plurals: dict | None = None,
@@ -123,19 +124,35 @@ class Environment:
         return env
 
     def plural(self, manifest: Manifest) -> str:
-        return self.plurals.get((manifest.group, manifest.kind)) or guess_plural(manifest.kind)
+        key = (manifest.group, manifest.kind)
+        known = self._kinds.get(key)
+        if known is None:
+            known = self._kinds[key] = self._kind(key)
+        return known[0]
 
     def scope(self, manifest: Manifest) -> str | None:
         key = (manifest.group, manifest.kind)
-        return kube.scope(key) or self.scopes.get(key)
+        known = self._kinds.get(key)
+        if known is None:
+            known = self._kinds[key] = self._kind(key)
+        return known[1]
+
+    def _kind(self, key: tuple[str, str]) -> tuple[str, str | None]:
+        """(plural, scope) of a kind: asked for every object, worked out once per kind."""
+        return self.plurals.get(key) or guess_plural(key[1]), kube.scope(key) or self.scopes.get(key)
 
     def placed(self, manifest: Manifest) -> tuple[str | None, bool, str | None]:
         """(its kind's scope, whether it is cluster-scoped, the namespace it lands in)."""
         scope = self.scope(manifest)
-        cluster_scoped = scope == kube.CLUSTER or (scope is None and manifest.namespace is None
-                                                   and self.default_namespace(manifest) is None)
-        namespace = None if cluster_scoped else (manifest.namespace or self.default_namespace(manifest) or "default")
-        return scope, cluster_scoped, namespace
+        if scope == kube.CLUSTER:
+            return scope, True, None
+        own = manifest.namespace
+        if own:
+            return scope, False, own
+        default = self.default_namespace(manifest)
+        if scope is None and own is None and default is None:
+            return scope, True, None  # (neither Kubernetes nor the repository knows the kind: as written)
+        return scope, False, default or "default"
 
     def target(self, manifest: Manifest, placed: tuple[str | None, bool, str | None]) -> Target:
         """What admission knows of `manifest`, placed as self.placed(manifest) says."""

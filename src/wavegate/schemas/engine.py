@@ -75,8 +75,11 @@ def json_type(value) -> str:
     return "string"  # dates and other scalars arrive as text from the loader
 
 
+_TYPE_NAMES = {str: "string", dict: "object", list: "array", bool: "boolean", int: "integer", type(None): "null"}
+
+
 def _type_ok(types: frozenset, value) -> bool:
-    actual = json_type(value)
+    actual = _TYPE_NAMES.get(type(value)) or json_type(value)  # (json_type's answer for the usual types)
     if actual in types:
         return True
     return actual == "integer" and "number" in types
@@ -657,6 +660,12 @@ class Validation:
                 if out is None:
                     out = dict(value)
                 del out[key]
+                continue
+            if sub.plain:  # (walk's first case, without the call: most of an object's fields)
+                if sub.types is not None and not _type_ok(sub.types, child) and not (child is None and sub.nullable):
+                    path.append(key)
+                    self._type_error(sub, child, path, defaulted)
+                    path.pop()
                 continue
             path.append(key)
             new = self.walk(sub, child, path, old.get(key, _MISSING) if old_is_dict else _MISSING, defaulted)

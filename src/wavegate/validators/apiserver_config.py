@@ -15,7 +15,7 @@ from wavegate import kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.rules import declare
-from wavegate.validators import Context
+from wavegate.validators import Context, per_object
 
 _K = "kubernetes"
 MAX_SIZE = 1024 * 1024  # core.MaxSecretSize, also a ConfigMap's limit
@@ -54,13 +54,16 @@ _JSON_KEYS = frozenset({".dockerconfigjson", ".dockercfg"})
 
 
 def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
-    for manifest in repo.having(kinds=("ConfigMap", "Secret")):
-        if manifest.group != "" or manifest.version != "v1" or not kube.is_kubernetes_object(manifest):
-            continue
-        if manifest.kind == "ConfigMap":
-            yield from _config_map(manifest)
-        elif manifest.kind == "Secret":
-            yield from _secret(manifest)
+    judged = [m for m in repo.having(kinds=("ConfigMap", "Secret"))
+              if m.group == "" and m.version == "v1" and kube.is_kubernetes_object(m)]
+    yield from per_object(ctx, "apiserver_config", judged, _judge)
+
+
+def _judge(manifest: Manifest) -> Iterable[Finding]:
+    if manifest.kind == "ConfigMap":
+        yield from _config_map(manifest)
+    elif manifest.kind == "Secret":
+        yield from _secret(manifest)
 
 
 def _refused(manifest: Manifest, rule, path: tuple, text: str, hint: str, key: bool = True) -> Finding:
