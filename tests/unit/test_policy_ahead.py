@@ -147,17 +147,53 @@ def test_the_worker_starts_only_where_it_pays(tmp_path, monkeypatch):
     assert ahead.start(loaded, None, "1.37") is None
 
 
-def test_a_cpu_is_idle_when_the_last_minute_left_one(monkeypatch):
+def test_a_cpu_is_idle_when_no_other_task_runs_now(monkeypatch):
     monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(ahead, "_runnable_now", lambda: 1)  # (this process alone)
+    monkeypatch.setattr(ahead.os, "getloadavg", lambda: (1.9, 1.0, 1.0))  # (the last minute's runs: not now)
+    assert ahead._a_cpu_is_idle()
+    monkeypatch.setattr(ahead, "_runnable_now", lambda: 2)  # (this process and another)
+    assert not ahead._a_cpu_is_idle()
+    monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(ahead, "_runnable_now", lambda: 1)
+    assert not ahead._a_cpu_is_idle()  # (one CPU: nothing to gain)
+
+
+def test_without_a_count_of_runnable_tasks_the_last_minute_decides(monkeypatch):
+    monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(ahead, "_runnable_now", lambda: None)
     monkeypatch.setattr(ahead.os, "getloadavg", lambda: (1.2, 1.0, 1.0))  # (this process, and a little)
     assert ahead._a_cpu_is_idle()
     monkeypatch.setattr(ahead.os, "getloadavg", lambda: (1.9, 1.0, 1.0))  # (this process and another)
     assert not ahead._a_cpu_is_idle()
-    monkeypatch.setattr(ahead.os, "sched_getaffinity", lambda pid: {0}, raising=False)
-    monkeypatch.setattr(ahead.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
-    assert not ahead._a_cpu_is_idle()  # (one CPU: nothing to gain)
 
 
+def test_the_runnable_count_is_read_where_linux_gives_it():
+    import sys
+
+    found = ahead._runnable_now()
+    if sys.platform.startswith("linux"):
+        assert found is not None and found >= 1  # (this process runs)
+    else:
+        assert found is None
+
+
+def test_a_busy_cpu_is_seen_at_once():
+    """A process that keeps a CPU busy is counted while it runs, not a minute later."""
+    import subprocess
+    import sys
+    import time
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("the count of runnable tasks is Linux's (/proc/loadavg)")
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        counts = [ahead._runnable_now() or 0 for _ in range(20)]
+    finally:
+        spinner.kill()
+        spinner.wait()
+    assert max(counts) >= 2  # (this process and the spinner)
 def test_only_the_resources_the_policies_name_are_looked_at():
     policies = load_policies(None)
     named = ahead._resources_named(policies.policies.values())

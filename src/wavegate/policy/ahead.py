@@ -149,17 +149,35 @@ def start(loaded: Repo, policies: Path | str | None, kubernetes_version: str) ->
 
 
 def _a_cpu_is_idle() -> bool:
-    """Whether the last minute's load leaves a CPU to this process's one. On a busy machine the
-    worker only takes CPU from the render (measured with one CPU kept busy: 8 % slower)."""
+    """Whether a CPU is free for the worker besides this process's one. On a busy machine the
+    worker only takes CPU from the render (measured with one CPU kept busy: 8 % slower).
+
+    Linux counts the tasks runnable right now (/proc/loadavg, this process one of them): the last
+    minute's load average lags, and counts this command's own processes that have just ended
+    (after a few runs in a row it said "busy" on an idle machine, and the worker was not used)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         cpus = os.cpu_count() or 1
+    if cpus < 2:
+        return False
+    running = _runnable_now()
+    if running is not None:
+        return running - 1 < cpus - 1
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
-        return cpus > 1
-    return cpus > 1 and load < cpus - 0.5
+        return True
+    return load < cpus - 0.5
+
+
+def _runnable_now() -> int | None:
+    """The tasks runnable at this moment, this process included (Linux), else None."""
+    try:
+        with open("/proc/loadavg", encoding="ascii") as stats:
+            return int(stats.read().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def _to_judge(loaded: Repo, fresh: set[str] | None, policies: PolicySet,
