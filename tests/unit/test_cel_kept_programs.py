@@ -24,6 +24,13 @@ class _Counting:
         return self.env.deserialize(serialized)
 
 
+@pytest.fixture(autouse=True)
+def without_shipped_programs(monkeypatch):
+    """These tests are about the programs a cache keeps: the ones wavegate ships compiled
+    (cel.shipped_program, tested in test_policy_projection.py) are left out."""
+    monkeypatch.setattr(cel, "_shipped", {})
+
+
 @pytest.fixture
 def kept(tmp_path):
     store = ProgramStore(Cache(tmp_path / "cache"))

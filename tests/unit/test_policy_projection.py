@@ -331,10 +331,41 @@ def test_remembering_stops_when_inputs_are_mostly_distinct():
 
 
 def test_the_shipped_table_of_reads_is_current():
-    script = runpy.run_path(str(ROOT / "scripts" / "generate-policy-needs"))
+    script = runpy.run_path(str(ROOT / "scripts" / "generate-policy-data"))
     shipped = ROOT / "src" / "wavegate" / "data" / "policy-needs.json"
     assert shipped.read_text() == script["text"](script["table"]()), \
-        "a shipped policy changed: run scripts/generate-policy-needs"
+        "a shipped policy changed: run scripts/generate-policy-data"
+
+
+def test_the_shipped_compiled_programs_are_current_and_used():
+    """data/cel-programs.marshal holds each long shipped program, compiled by this runtime and this
+    wavegate.cel: the same tree as compiling it now, and what a run without a cache uses."""
+    import marshal
+
+    script = runpy.run_path(str(ROOT / "scripts" / "generate-policy-data"))
+    table = marshal.loads((ROOT / "src" / "wavegate" / "data" / cel.SHIPPED_PROGRAMS).read_bytes())
+    assert table["origin"] == cel.shipped_origin(), \
+        "the CEL runtime or wavegate/cel.py changed: run scripts/generate-policy-data"
+    wanted = script["long_programs"]()
+    assert set(table["programs"]) == set(wanted) and len(wanted) >= 2, \
+        "a shipped policy changed: run scripts/generate-policy-data"
+    policies = load_policies(None)
+    environment = policies.environment
+    for key, expression in wanted.items():
+        shipped = cel.Program(expression, environment._env.deserialize(table["programs"][key]))
+        compiled = cel.Program(expression, environment._env.compile(expression))
+        assert cel.syntax_tree(shipped) == cel.syntax_tree(compiled)
+        assert cel.shipped_program(environment.identity, expression) == table["programs"][key]
+
+
+def test_shipped_programs_of_another_runtime_are_compiled_again(monkeypatch):
+    policies = load_policies(None)
+    expression = max((p.all_hold for p in policies.policies.values() if p.all_hold), key=len)
+    monkeypatch.setattr(cel, "_shipped", None)
+    monkeypatch.setattr(cel, "shipped_origin", lambda: "cel-expr-python 9.9; wavegate.cel other")
+    assert cel.shipped_program(policies.environment.identity, expression) is None
+    fresh = cel.Environment(policies.environment.variables)
+    assert fresh.compile(expression).expression == expression  # (compiled, not read)
 
 
 def test_other_policies_are_analysed_after_many_evaluations(tmp_path, monkeypatch):
