@@ -257,6 +257,27 @@ def test_findings_are_the_same_once_the_fast_path_is_compiled(tmp_path):
     assert [(f.path, f.rule, f.field) for f in findings] == [("d40.yaml", "schema-unknown-field", "spec.replica")]
 
 
+def test_many_objects_expected_need_no_engine_until_one_is_invalid():
+    """Entry.expect: with FAST_AFTER objects of a kind to come, the fast path is compiled at once,
+    and the engine's node (11 ms for a Deployment) only for the first object that fails it."""
+    from wavegate.load import parse_documents
+    from wavegate.schemas.store import FAST_AFTER
+
+    store = SchemaStore()
+    entry = store.lookup("apps/v1", "Deployment")
+    entry.expect(FAST_AFTER)
+    [valid], _ = parse_documents("d.yaml", DEPLOYMENT.lstrip("\n"))
+    for _ in range(FAST_AFTER):
+        assert entry.validate(valid.data) == ([], valid.data)
+    assert not entry._compiled  # (no node made)
+    [invalid], _ = parse_documents("d.yaml", DEPLOYMENT.replace("  replicas: 2", "  replica: 2").lstrip("\n"))
+    problems, _ = entry.validate(invalid.data)
+    assert [p.path for p in problems] == [("spec", "replica")] and entry._compiled
+    few = SchemaStore().lookup("apps/v1", "Deployment")
+    few.expect(FAST_AFTER - 1)  # (too few to pay for the fast path: the engine judges them)
+    assert few.validate(valid.data)[0] == [] and few._compiled and few._fast is None
+
+
 def test_list_types_of_builtin_kinds_are_not_enforced_like_the_api_server(tmp_path):
     # Duplicate env names are accepted (with a warning) by the API server; its OpenAPI list type
     # (map keyed by name) is for server-side apply merging, not validation.

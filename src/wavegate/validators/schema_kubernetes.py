@@ -5,6 +5,7 @@ work: the schema check runs beside the policy check, which reads its results; no
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 
 from wavegate.findings import Finding
@@ -18,5 +19,11 @@ def check(repo: Repo, ctx: Context) -> Iterable[Finding]:
         return  # (the schema check hands every object to kubeconform)
     store = store_for(ctx)
     judged_here = schema.kubernetes_own(store)
-    yield from per_object(ctx, "schema-kubernetes", [m for m in repo.manifests if judged_here(m)],
+    judged = [m for m in repo.manifests if judged_here(m)]
+    if getattr(ctx, "results", None) is None:  # (every object is validated: none comes from a cache)
+        for (api_version, kind), count in Counter((m.api_version, m.kind) for m in judged).items():
+            entry = store.lookup(api_version, kind)
+            if entry is not None:
+                entry.expect(count)
+    yield from per_object(ctx, "schema-kubernetes", judged,
                           lambda manifest: schema.check_manifest(store, manifest), store.fingerprint())
