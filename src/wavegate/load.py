@@ -26,7 +26,7 @@ from wavegate import load_native
 from wavegate.cache import finding_from_plain, plain_finding
 from wavegate.discovery import ALWAYS_EXCLUDED as ALWAYS_EXCLUDED
 from wavegate.discovery import YAML_SUFFIXES as YAML_SUFFIXES
-from wavegate.discovery import Listing, discover
+from wavegate.discovery import Listing, discover, native_listing
 from wavegate.discovery import is_excluded as is_excluded
 from wavegate.findings import Finding
 from wavegate.load_rules import INVALID_UTF8, NOT_A_FILE, SYMLINK_ESCAPE, TOO_LARGE, UNREADABLE
@@ -66,7 +66,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
     the caller meets the error again where it does that work)."""
     root = Path(root).resolve()
     skip_marked: set[str] = set()
-    repo = Repo(root=root, skip_marked=skip_marked, listing=Listing(root, tree.directories if tree is not None else None))
+    listing = Listing(root, tree.directories) if tree is not None else (native_listing(root) or Listing(root))
+    repo = Repo(root=root, skip_marked=skip_marked, listing=listing)
     paths = only if only is not None else discover(root, exclude, repo.listing)
     store = cache.files("parse", root, limits.max_file_bytes, limits.max_expanded_nodes) if cache is not None else None
     # Parsing allocates millions of objects that all stay alive; the cyclic collector would scan
