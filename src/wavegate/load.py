@@ -297,11 +297,13 @@ def _load_parallel(root: Path, paths: list[str], limits: Limits, workers: int,
             for result in (chunk if chunk is not None else _load_chunk(root, chunks[i], limits))]
 
 
-def read_yaml(path: Path | str, rel: str | None = None,
-              limits: Limits = Limits()) -> tuple[list[Manifest], list[Finding]]:
-    """Any YAML file (configuration, values, policy fixtures), with the same safety and positions."""
+def read_yaml(path: Path | str, rel: str | None = None, limits: Limits = Limits(),
+              lazy_positions: bool = False) -> tuple[list[Manifest], list[Finding]]:
+    """Any YAML file (configuration, values, policy fixtures), with the same safety and positions
+    (`lazy_positions`: worked out when first asked for)."""
     path = Path(path)
-    return load_file(path.parent.resolve(), path.name, limits, require_object=False, display=rel or str(path))
+    return load_file(path.parent.resolve(), path.name, limits, require_object=False, display=rel or str(path),
+                     lazy_positions=lazy_positions)
 
 
 def load_file(root: Path, rel: str, limits: Limits = Limits(), require_object: bool = True,
