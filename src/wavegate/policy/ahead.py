@@ -187,7 +187,7 @@ def _to_judge(loaded: Repo, fresh: set[str] | None, policies: PolicySet,
     policy may apply to."""
     from wavegate.policy.evaluate import Candidates, Environment
     from wavegate.schemas.defaults import admitted
-    from wavegate.schemas.store import SchemaStore
+    from wavegate.schemas.store import SHIPPED_FILES, SchemaStore
 
     store = SchemaStore(kubernetes_version)  # (only Kubernetes' own kinds: the ones judged here)
     # (what Environment.of reads of the repository: its Namespaces and CustomResourceDefinitions)
@@ -203,7 +203,10 @@ def _to_judge(loaded: Repo, fresh: set[str] | None, policies: PolicySet,
             key = (manifest.data.get("apiVersion"), kind)
             if key not in scopes:
                 scope = kube.scope((manifest.group, kind))
-                entry = store.lookup(manifest.api_version, kind) if scope and kube.is_kubernetes_object(manifest) else None
+                # (a group wavegate ships schemas for, Argo CD's, has none of Kubernetes' own kinds:
+                # not looked up, which would read its schemas, 11 ms)
+                entry = store.lookup(manifest.api_version, kind) \
+                    if scope and manifest.group not in SHIPPED_FILES and kube.is_kubernetes_object(manifest) else None
                 placed = (scope, scope == kube.CLUSTER, None if scope == kube.CLUSTER else "default")
                 scopes[key] = scope if (entry is not None and entry.origin == "kubernetes"
                                         and candidates.of(manifest, placed)) else None
