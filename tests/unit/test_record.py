@@ -114,7 +114,11 @@ def test_wavegate_makes_its_dataclasses_with_record():
                     name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
                     if name == "dataclass":
                         found.append(f"{path.name}:{node.lineno} {node.name}")
-    assert found == [], "use wavegate.record.record"
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                if "dataclasses" in names:
+                    found.append(f"{path.name}:{node.lineno} imports dataclasses")
+    assert found == [], "use wavegate.record (record, field, fields, replace, asdict)"
 
 
 def _calls(cls, calls, fields):
