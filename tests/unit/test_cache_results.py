@@ -564,11 +564,33 @@ def test_a_command_notes_the_key_value_entries_it_used(tmp_path):
             spec:
               containers: [{name: web, image: "nginx:1.27"}]
         """})
+    # A policy with a long program of its own (the shipped ones' come compiled with wavegate:
+    # wavegate.cel.shipped_program), which the cache keeps.
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    long_name = "x" * 2100
+    (policies / "long.yaml").write_text(f"""\
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: long-name}}
+spec:
+  matchConstraints:
+    resourceRules: [{{apiGroups: ["apps"], apiVersions: ["v1"], operations: ["CREATE"], resources: ["deployments"]}}]
+  validations:
+    - expression: "object.metadata.name != '{long_name}'"
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: long-name}}
+spec: {{policyName: long-name, validationActions: [Deny]}}
+""")
     # (a process of its own: this one keeps compiled programs in memory, and the cache is not asked)
-    command = [sys.executable, "-m", "wavegate", "validate", str(root), "--cache-dir", str(tmp_path / "cache")]
-    assert subprocess.run(command, capture_output=True, check=False).returncode == 0
+    command = [sys.executable, "-m", "wavegate", "validate", str(root), "--cache-dir", str(tmp_path / "cache"),
+               "--policies", str(policies)]
+    done = subprocess.run(command, capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr
     notes = marshal.loads((tmp_path / "cache" / "used.marshal").read_bytes())
-    programs = [name for name in notes if name.startswith("cel-programs/")]  # (the Pod Security policies')
+    programs = [name for name in notes if name.startswith("cel-programs/")]
     assert programs and all(notes[name] == int(time.time() // 86400) for name in programs)
 
 
