@@ -563,10 +563,16 @@ SHIPPED_PROGRAMS = "cel-programs.marshal"
 _shipped: dict | None = None
 
 
-def shipped_key(identity: str, expression: str) -> str:
+def program_digest(expression: str) -> str:
+    """The digest a program's text is known by in the tables wavegate ships (its compiled programs
+    here, their reads in data/policy-needs.json)."""
     from wavegate.cache import content_digest  # (BLAKE2: hashlib would load OpenSSL)
 
-    return f"{identity}\n{content_digest(expression.encode())}"
+    return content_digest(expression.encode())
+
+
+def shipped_key(identity: str, expression: str) -> str:
+    return f"{identity}\n{program_digest(expression)}"
 
 
 def shipped_program(identity: str, expression: str) -> bytes | None:

@@ -124,22 +124,19 @@ class Environment:
         return env
 
     def plural(self, manifest: Manifest) -> str:
-        key = (manifest.group, manifest.kind)
-        known = self._kinds.get(key)
-        if known is None:
-            known = self._kinds[key] = self._kind(key)
-        return known[0]
+        return self._kind(manifest)[0]
 
     def scope(self, manifest: Manifest) -> str | None:
+        return self._kind(manifest)[1]
+
+    def _kind(self, manifest: Manifest) -> tuple[str, str | None]:
+        """(plural, scope) of the manifest's kind: asked for every object, worked out once per kind."""
         key = (manifest.group, manifest.kind)
         known = self._kinds.get(key)
         if known is None:
-            known = self._kinds[key] = self._kind(key)
-        return known[1]
-
-    def _kind(self, key: tuple[str, str]) -> tuple[str, str | None]:
-        """(plural, scope) of a kind: asked for every object, worked out once per kind."""
-        return self.plurals.get(key) or guess_plural(key[1]), kube.scope(key) or self.scopes.get(key)
+            known = self._kinds[key] = (self.plurals.get(key) or guess_plural(key[1]),
+                                        kube.scope(key) or self.scopes.get(key))
+        return known
 
     def placed(self, manifest: Manifest) -> tuple[str | None, bool, str | None]:
         """(its kind's scope, whether it is cluster-scoped, the namespace it lands in)."""
@@ -523,12 +520,6 @@ def analysed_needs(program: cel.Program) -> tuple | None:
         return None
 
 
-def program_digest(expression: str) -> str:
-    from wavegate.cache import content_digest  # (BLAKE2: hashlib would load OpenSSL, 3 ms and more)
-
-    return content_digest(expression.encode())
-
-
 _shipped: dict | None = None
 
 
@@ -548,7 +539,7 @@ def _shipped_needs(expression: str) -> tuple | None:
             _shipped = {}
     if not _shipped:
         return None
-    found = _shipped.get(program_digest(expression))
+    found = _shipped.get(cel.program_digest(expression))
     if not isinstance(found, dict) or not isinstance(found.get("needs"), dict):
         return None
     return tuple((name, found["needs"][name]) for name in VARIABLES if name in found["needs"])

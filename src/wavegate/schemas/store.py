@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Literal, Protocol
 
-from wavegate import kube
+from wavegate import data, kube
 from wavegate.config import Config, ConfigError
 from wavegate.findings import Finding
 from wavegate.load import Limits, Manifest, Repo, load, read_yaml
@@ -34,7 +34,7 @@ GVK = tuple[str, str, str]
 FAST_AFTER = 16  # objects of one built-in kind before its compiled fast path is worth compiling
 
 SHIPPED = "wavegate built-in"
-DATA = Path(__file__).resolve().parent.parent / "data" / "schemas"
+DATA = data.FOLDER / "schemas"
 # Group -> shipped file. Files load on first use of one of their groups.
 SHIPPED_FILES = {
     "argoproj.io": "argocd.yaml",

@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from functools import lru_cache
-from pathlib import Path
 
-from wavegate import kube
+from wavegate import data, kube
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.record import record
@@ -22,7 +21,7 @@ from wavegate.rules import declare
 from wavegate.validators import Context
 
 _K = "kubernetes"
-TABLE = Path(__file__).resolve().parent.parent / "data" / "api-lifecycle.json"
+TABLE = data.FOLDER / "api-lifecycle.json"
 
 REMOVED = declare(
     id="api-version-removed", family=_K, severity="error",
