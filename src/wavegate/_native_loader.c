@@ -475,6 +475,114 @@ has_null(PyObject *module, PyObject *obj)
     return PyBool_FromLong(contains_null(obj, 0));
 }
 
+
+/* Each manifest's type metadata, held as the plain attributes wavegate.manifest.Manifest would
+   work out from its data when first read (api_version, kind, group, version, metadata, name,
+   namespace, annotations, labels), with the same values: set at once for a whole repository,
+   where computing them one by one as the checks first ask costs a Python call each. An attribute
+   already held is kept. */
+static PyObject *held_names[9];
+
+static int
+hold(PyObject *dict, int which, PyObject *value)
+{
+    if (value == NULL)
+        return -1;
+    PyObject *kept = PyDict_SetDefault(dict, held_names[which], value);
+    Py_DECREF(value);
+    return kept == NULL ? -1 : 0;
+}
+
+static PyObject *
+text_or(PyObject *mapping, const char *key, PyObject *otherwise)
+{
+    PyObject *value = PyDict_GetItemString(mapping, key);  /* (borrowed; the keys are plain text) */
+    if (value != NULL && PyUnicode_Check(value)) {
+        Py_INCREF(value);
+        return value;
+    }
+    Py_INCREF(otherwise);
+    return otherwise;
+}
+
+static PyObject *
+dict_or_new(PyObject *mapping, const char *key)
+{
+    PyObject *value = PyDict_GetItemString(mapping, key);
+    if (value != NULL && PyDict_Check(value)) {
+        Py_INCREF(value);
+        return value;
+    }
+    return PyDict_New();
+}
+
+/* What str.rpartition("/") gives of an apiVersion: its group (part 0) or its version (part 1). */
+static PyObject *
+api_version_part(PyObject *api_version, int part)
+{
+    Py_ssize_t length = PyUnicode_GET_LENGTH(api_version);
+    Py_ssize_t slash = PyUnicode_FindChar(api_version, '/', 0, length, -1);
+    if (slash == -2)
+        return NULL;
+    if (slash == -1)
+        return part == 0 ? PyUnicode_FromString("") : (Py_INCREF(api_version), api_version);
+    return part == 0 ? PyUnicode_Substring(api_version, 0, slash) : PyUnicode_Substring(api_version, slash + 1, length);
+}
+
+static int
+hold_one(PyObject *manifest, PyObject *empty)
+{
+    PyObject *dict = PyObject_GenericGetDict(manifest, NULL);
+    if (dict == NULL)
+        return -1;
+    int failed = -1;
+    PyObject *data = PyDict_GetItemString(dict, "data");
+    if (data == NULL || !PyDict_CheckExact(data)) {  /* (not what the loader makes: left to the properties) */
+        failed = 0;
+        goto done;
+    }
+    PyObject *api_version = text_or(data, "apiVersion", empty);
+    Py_INCREF(api_version);  /* (held below, and split after) */
+    int held_types = hold(dict, 0, api_version) || hold(dict, 1, text_or(data, "kind", empty))
+        || hold(dict, 2, api_version_part(api_version, 0)) || hold(dict, 3, api_version_part(api_version, 1));
+    Py_DECREF(api_version);
+    if (held_types)
+        goto done;
+    PyObject *metadata = dict_or_new(data, "metadata");
+    /* (the metadata held, when it was held already, is the one the rest is read from) */
+    PyObject *held = PyDict_SetDefault(dict, held_names[4], metadata);
+    if (held == NULL)
+        goto done_metadata;
+    if (hold(dict, 5, text_or(held, "name", Py_None)) || hold(dict, 6, text_or(held, "namespace", Py_None))
+            || hold(dict, 7, dict_or_new(held, "annotations")) || hold(dict, 8, dict_or_new(held, "labels")))
+        goto done_metadata;
+    failed = 0;
+done_metadata:
+    Py_DECREF(metadata);
+done:
+    Py_DECREF(dict);
+    return failed;
+}
+
+static PyObject *
+hold_type_metadata(PyObject *module, PyObject *manifests)
+{
+    PyObject *items = PySequence_Fast(manifests, "hold_type_metadata takes a list of manifests");
+    if (items == NULL)
+        return NULL;
+    PyObject *empty = PyUnicode_FromString("");
+    for (Py_ssize_t i = 0; empty != NULL && i < PySequence_Fast_GET_SIZE(items); i++) {
+        if (hold_one(PySequence_Fast_GET_ITEM(items, i), empty) < 0) {
+            Py_CLEAR(empty);
+        }
+    }
+    Py_DECREF(items);
+    if (empty == NULL)
+        return NULL;
+    Py_DECREF(empty);
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef methods[] = {
     {"has_null", has_null, METH_O,
      "has_null(data) -> whether a mapping anywhere in the data has a null value."},
@@ -483,6 +591,8 @@ static PyMethodDef methods[] = {
      "-> [(document index, data, position table)] of the file's mapping documents, or None when the\n"
      "Python path must read it."},
     {"libyaml_version", libyaml_version, METH_NOARGS, "The (major, minor, patch) of the libyaml linked."},
+    {"hold_type_metadata", hold_type_metadata, METH_O,
+     "hold_type_metadata(manifests) -> None: each manifest's type metadata, held as its attributes."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -493,5 +603,12 @@ static struct PyModuleDef module = {
 PyMODINIT_FUNC
 PyInit__native_loader(void)
 {
+    static const char *names[9] = {"api_version", "kind", "group", "version", "metadata", "name", "namespace",
+                                   "annotations", "labels"};
+    for (int i = 0; i < 9; i++) {
+        held_names[i] = PyUnicode_InternFromString(names[i]);
+        if (held_names[i] == NULL)
+            return NULL;
+    }
     return PyModule_Create(&module);
 }

@@ -34,7 +34,7 @@ from wavegate.load_rules import MAX_DEPTH as MAX_DEPTH  # (re-exported, with SYN
 from wavegate.load_rules import SYNTAX as SYNTAX
 from wavegate.manifest import DEFAULT_MAX_FILE_BYTES as DEFAULT_MAX_FILE_BYTES
 from wavegate.manifest import MAX_EXPANDED_NODES as MAX_EXPANDED_NODES
-from wavegate.manifest import Limits, ListItemSource, Manifest, Repo, kept_document
+from wavegate.manifest import Limits, ListItemSource, Manifest, Repo, hold_type_metadata, kept_document
 
 # Argo CD's repo-server reads no object from a file whose text has this (wavegate.render.directory);
 # the loader, which reads every file anyway, notes which do (Repo.skip_marked).
@@ -88,6 +88,8 @@ def load(root: Path | str, exclude: tuple[str, ...] = (), limits: Limits = Limit
             repo.problems.extend(problems)
             if marked:
                 skip_marked.add(rel)
+        hold_type_metadata(repo.manifests)  # (every check reads them: held at once, before any worker forks)
+        hold_type_metadata(repo.untyped)
         if lives_long:
             gc.freeze()
     finally:

@@ -1,6 +1,9 @@
 """What a Manifest answers about its data: Manifest.get's steps, and the type metadata, name,
 namespace, labels and annotations it holds once read, forgotten when its data is replaced."""
 
+import pytest
+
+from tests.helpers import require_native_loader
 from wavegate.load import Manifest
 
 
@@ -57,3 +60,63 @@ def test_having_finds_objects_by_kind_metadata_key_or_annotation_each_once_in_or
     assert [m.name for m in repo.having(kinds=("Pod",))] == ["p"]
     repo.manifests = [plain]
     assert repo.having(annotations=("other",)) == [plain] and repo.having(kinds=("Secret",)) == []
+
+
+# Data of every shape the type metadata can take: absent, of the wrong type, an apiVersion with no
+# group or several slashes, metadata that is no mapping.
+HELD_SHAPES = [
+    {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "shop",
+                                                                  "labels": {"a": "1"}, "annotations": {"b": "2"}}},
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+    {"apiVersion": "a/b/c", "kind": 5, "metadata": {"name": 7, "namespace": None, "labels": [], "annotations": "x"}},
+    {"apiVersion": "/v1", "kind": ""},
+    {"apiVersion": "group.io/", "metadata": None},
+    {"apiVersion": 1.5, "kind": ["List"], "metadata": ["name"]},
+    {"metadata": {"generateName": "job-"}},
+    {},
+]
+
+
+def lazily(data):
+    from wavegate.manifest import _FROM_DATA
+
+    manifest = Manifest("f.yaml", 0, data)
+    return {name: getattr(manifest, name) for name in _FROM_DATA}
+
+
+@pytest.mark.parametrize("half", ["native", "python"])
+def test_type_metadata_held_at_once_are_what_the_properties_work_out(half, monkeypatch):
+    from wavegate import manifest as module
+
+    if half == "native":
+        require_native_loader()
+    else:
+        monkeypatch.setattr(module, "_native_hold", None)
+    manifests = [Manifest("f.yaml", i, data) for i, data in enumerate(HELD_SHAPES)]
+    module.hold_type_metadata(manifests)
+    for manifest, data in zip(manifests, HELD_SHAPES, strict=True):
+        held = {name: manifest.__dict__[name] for name in module._FROM_DATA}  # (held, not worked out on reading)
+        assert held == lazily(data)
+        assert {name: type(value) for name, value in held.items()} == \
+            {name: type(value) for name, value in lazily(data).items()}
+    assert manifests[0].metadata is HELD_SHAPES[0]["metadata"] and manifests[0].labels is HELD_SHAPES[0]["metadata"]["labels"]
+
+
+@pytest.mark.parametrize("half", ["native", "python"])
+def test_holding_keeps_what_was_read_already_and_forgets_nothing_set_data_replaces(half, monkeypatch):
+    from wavegate import manifest as module
+
+    if half == "native":
+        require_native_loader()
+    else:
+        monkeypatch.setattr(module, "_native_hold", None)
+    manifest = deployment(name="web")
+    read_before = manifest.labels
+    module.hold_type_metadata([manifest])
+    assert manifest.labels is read_before
+    manifest.set_data({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}})
+    module.hold_type_metadata([manifest])
+    assert (manifest.kind, manifest.group, manifest.version, manifest.name) == ("Service", "", "v1", "api")
+    not_a_mapping = Manifest("f.yaml", 0, ["a list"])  # (nothing to hold: left to the properties)
+    module.hold_type_metadata([not_a_mapping])
+    assert "kind" not in not_a_mapping.__dict__
