@@ -27,12 +27,14 @@ class Listing:
     for the run: the loader's discovery and the render stage's (Argo CD's discovery of sources)
     read the same listing instead of walking the tree again and again."""
 
-    __slots__ = ("root", "_entries", "_folders", "unreadable")
+    __slots__ = ("root", "_entries", "_folders", "unreadable", "_whole")
 
     def __init__(self, root: Path | str, known: dict[str, list] | None = None):
-        """`known`: entries of folders already read (as wavegate.cache.tree_state reads them)."""
+        """`known`: entries of folders already read (as wavegate.cache.tree_state reads them: the
+        whole tree's)."""
         self.root = str(root)
         self._entries: dict[str, list[tuple[str, bool, bool, bool, bool]]] = dict(known or {})
+        self._whole = known is not None
         self._folders: dict[str, frozenset[str]] = {}  # per folder, the names of the folders in it (links followed)
         self.unreadable: set[str] = set()  # folders that could not be listed
 
@@ -62,6 +64,11 @@ class Listing:
             found.sort()
             self._entries[rel_dir] = found
         return found
+
+    def listed(self) -> dict[str, list[tuple[str, bool, bool, bool, bool]]] | None:
+        """Every folder's entries read so far (not a copy), when the whole tree was read at once;
+        None for a listing that reads each folder when first asked."""
+        return self._entries if self._whole else None
 
     def walk(self, exclude: tuple[str, ...] = (), skip: tuple[str, ...] = ()):
         """(rel_dir, directory names, other names) top-down as os.walk(root) gives them (links to

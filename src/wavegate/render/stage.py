@@ -24,6 +24,7 @@ from wavegate.render import directory as directory_source
 from wavegate.render import helm as helm_source
 from wavegate.render import kustomization as kustomizations
 from wavegate.render import kustomize as kustomize_source
+from wavegate.render import replay
 from wavegate.render.model import (
     BACKSTAGE_SKELETON,
     DIRECTORY,
@@ -41,6 +42,7 @@ from wavegate.render.model import (
     RenderedSource,
     Rendering,
     SyncSet,
+    owned,
 )
 from wavegate.render.provenance import (
     PatchText,
@@ -96,15 +98,21 @@ class RenderOptions:
 
 
 def render(repo: Repo, options: RenderOptions) -> Rendering:
+    key = replay.frame(repo, options)
+    if key is not None and (kept := replay.replayed(repo, options, key)) is not None:
+        return kept  # (only plain manifests changed since a render of plain directories)
     with Workspace(repo.root, options.exclude) as workspace:
         stage = _Stage(repo, options, workspace)
         try:
-            return stage.run()
+            rendering = stage.run()
         finally:
             if stage.batch:
                 stage.batch.close()
             if stage.expander is not None:
                 stage.expander.close()
+    if key is not None and stage.read_plain_directories_only():
+        replay.keep(repo, options, key, rendering)
+    return rendering
 
 
 class _Stage:
@@ -142,6 +150,8 @@ class _Stage:
         self._manifest_files: dict[str, bool] = {}
         self.disabled: set[str] = set()  # files switched off in a kustomization (_mark_disabled)
         self.kustomized: set[str] = set()  # files a kustomization lists as resources (_mark_disabled)
+        listed = self.listing.listed()
+        self._folders_at_start = len(listed) if listed is not None else None
 
     # -- the stage ------------------------------------------------------------------------------
 
@@ -181,6 +191,16 @@ class _Stage:
             self.rendering.problems.extend(sync_set.problems)
         self.rendering.problems.extend(self._load_problems())
         return self.rendering
+
+    def read_plain_directories_only(self) -> bool:
+        """Whether this render read nothing but the loaded files of plain directories, through the
+        listing it was given (what wavegate.render.replay can replay): no tool, no jsonnet, no
+        ApplicationSet, no file a tool reads or loaded on the way, no folder listed on the way."""
+        listed = self.listing.listed()
+        return (self._folders_at_start is not None and listed is not None and len(listed) == self._folders_at_start
+                and not self.rendering.inputs and not any(self._tool_directories()) and self.expander is None
+                and not self.later_appset_sets and len(self.loaded) == len(self.repo_files) and not self.kustomized
+                and not self.disabled)
 
     def _mark_skeletons(self) -> None:
         """Backstage skeletons are templates of a repository, not manifests: their files are inputs
@@ -1090,14 +1110,7 @@ class _Stage:
         documents, problems = read_yaml(path, rel=_rel(self.root, path))
         return documents[0].data if documents and not problems else None
 
-    @staticmethod
-    def _owned(manifest: Manifest, app) -> Manifest:
-        if app is None:
-            return manifest
-        owned = object.__new__(Manifest)  # copy.copy, without its generic machinery (10,000s of calls)
-        owned.__dict__.update(manifest.__dict__)
-        owned.app = app
-        return owned
+    _owned = staticmethod(owned)
 
 
 # ---------------------------------------------------------------------------------------------

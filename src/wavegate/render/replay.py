@@ -1,0 +1,183 @@
+"""The last render, replayed when only plain manifests changed since.
+
+A render of plain directory sources (no tool, no jsonnet, no ApplicationSet, no file a tool reads)
+depends on the repository's folders and file names, on the Applications' documents, and, of every
+other file, only on what Argo CD's directory reader decides from it: how many documents it holds,
+whether it parses, and each document's apiVersion and kind. Editing a Deployment's replicas leaves
+all of those as they were, and the render would place the new object exactly where the old one
+was. So such a render is kept (in the cache, by the code, the render's options and the listing of
+every folder), with each file's content hash and its "shape" (what the reader decides from it).
+The next render with the same listing, where every file whose content changed kept its shape, is
+the kept one with this run's objects put in place: no folder is walked and no file judged again.
+
+A file has a shape only when it is the usual one: one whole Kubernetes object that parsed without a
+problem, not a list, not marked to be skipped, and neither an Argo CD nor a Backstage document
+(the render reads those beyond their kind). Any other file must keep its content for a replay.
+"""
+
+from __future__ import annotations
+
+import marshal
+from hashlib import blake2b
+from typing import TYPE_CHECKING
+
+from wavegate.argocd.application import Application
+from wavegate.findings import Finding
+from wavegate.kube import is_backstage_entity
+from wavegate.load import Manifest, Repo
+from wavegate.render.model import RenderedSource, Rendering, SyncSet
+
+if TYPE_CHECKING:
+    from wavegate.render.stage import RenderOptions
+
+NAMESPACE = "render"
+_FORMAT = 1  # (a record of another layout is not read)
+
+Shape = tuple[str, str] | None
+
+
+def frame(repo: Repo, options: RenderOptions) -> str | None:
+    """What a kept render must have been made from, as a key: wavegate's code, the render's options
+    and every folder's listing. None when no render can be kept for `repo`: no cache, or files
+    loaded without their content hashes."""
+    if not options.cache.enabled or not repo.digests or repo.listing is None:
+        return None
+    from wavegate.cache import code_identity
+
+    listed = repo.listing.listed()
+    if listed is None:
+        return None
+    limits = options.limits
+    settings = (_FORMAT, str(repo.root), options.repo_url, options.kube_version, list(options.api_versions),
+                options.kustomize_build_options, options.revision, list(options.exclude),
+                [limits.max_file_bytes, limits.max_expanded_nodes], code_identity())
+    hashed = blake2b(marshal.dumps(settings), digest_size=16)
+    hashed.update(marshal.dumps(sorted(listed.items())))  # (the walk lists folders in no set order)
+    return hashed.hexdigest()
+
+
+def replayed(repo: Repo, options: RenderOptions, key: str) -> Rendering | None:
+    """The render kept under `key`, with this run's objects, when every file whose content changed
+    since kept its shape; else None (the caller renders)."""
+    record = options.cache.get_value(NAMESPACE, key)
+    try:
+        files, digests, shapes, sets, problems = record
+        if len(files) != len(repo.digests):
+            return None
+        changed = [i for i, (rel, digest) in enumerate(zip(files, digests, strict=True))
+                   if repo.digests.get(rel) != digest]
+    except (TypeError, ValueError):
+        return None
+    if changed:
+        documents = _documents_of(repo, {files[i] for i in changed})
+        troubled = {problem.path for problem in repo.problems}
+        for i in changed:
+            rel = files[i]
+            if rel not in repo.digests or shapes[i] is None or \
+                    shape(rel, documents.get(rel, []), troubled, repo.skip_marked) != tuple(shapes[i]):
+                return None
+    try:
+        return _rebuilt(repo, files, sets, problems)
+    except (KeyError, IndexError, TypeError, ValueError):
+        return None
+
+
+def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> None:
+    """Keep `rendering` under `key` for the next run, when it can be replayed: every object is one
+    the loader made (or the render's copy of one for an Application)."""
+    files = list(repo.digests)
+    index = {rel: i for i, rel in enumerate(files)}
+    documents: dict[tuple, Manifest] = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
+    by_identity = {id(m): (s, o) for s, sync_set in enumerate(rendering.sync_sets)
+                   for o, m in enumerate(sync_set.objects)}
+    set_index = {id(sync_set): s for s, sync_set in enumerate(rendering.sync_sets)}
+
+    def document(manifest: Manifest, app) -> tuple:
+        original = documents[manifest.document_id]
+        if manifest is not original and (app is None or manifest.data is not original.data or manifest.app is not app):
+            raise LookupError(manifest.document_id)
+        return (index[manifest.path], manifest.doc_index, manifest.item)
+
+    sets = []
+    try:
+        for sync_set in rendering.sync_sets:
+            app = sync_set.app
+            if sync_set.appset is not None or any(s.type != "Directory" or not s.rendered or not s.here
+                                                  for s in sync_set.sources):
+                return
+            if app is None:
+                app_ref = None
+            elif documents.get(app.manifest.document_id) is app.manifest:
+                app_ref = (0, index[app.manifest.path], app.manifest.doc_index, app.manifest.item)
+            else:
+                app_ref = (1, *by_identity[id(app.manifest)])
+            sets.append((
+                sync_set.name, app_ref,
+                [document(m, app) for m in sync_set.objects], [document(m, app) for m in sync_set.untyped],
+                [(s.type, s.path, s.command, s.rendered, s.here) for s in sync_set.sources],
+                sync_set.synced, [_plain(f) for f in sync_set.problems],
+                set_index[id(sync_set.parent)] if sync_set.parent is not None else None))
+    except (LookupError, TypeError):
+        return
+    troubled = {problem.path for problem in repo.problems}
+    by_file = _documents_of(repo, None)
+    shapes = [shape(rel, by_file.get(rel, []), troubled, repo.skip_marked) for rel in files]
+    options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes, sets,
+                                             [_plain(f) for f in rendering.problems]))
+
+
+def shape(rel: str, documents: list[Manifest], troubled: set[str], skip_marked: set[str] | None) -> Shape:
+    """What the render decides from the file (its apiVersion and kind), when it is the usual file;
+    None when the render reads more of it."""
+    if len(documents) != 1 or rel in troubled or skip_marked is None or rel in skip_marked or rel.endswith(".json"):
+        return None
+    document = documents[0]
+    if document.doc_index != 0 or document.item is not None or document.missing or document.kind.endswith("List"):
+        return None
+    if document.group.endswith("argoproj.io") or is_backstage_entity(document):
+        return None
+    return (document.api_version, document.kind)
+
+
+def _documents_of(repo: Repo, only: set[str] | None) -> dict[str, list[Manifest]]:
+    found: dict[str, list[Manifest]] = {}
+    for manifest in (*repo.manifests, *repo.untyped):
+        if only is None or manifest.path in only:
+            found.setdefault(manifest.path, []).append(manifest)
+    return found
+
+
+def _rebuilt(repo: Repo, files: list[str], sets: list, problems: list) -> Rendering:
+    from wavegate.cache import finding_from_plain
+    from wavegate.render.stage import owned
+
+    documents = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
+
+    def original(file: int, doc_index: int, item: int | None) -> Manifest:
+        return documents[(files[file], doc_index, item)]
+
+    rendering = Rendering()
+    for name, app_ref, objects, untyped, sources, synced, set_problems, _ in sets:
+        if app_ref is None:
+            app = None
+        elif app_ref[0] == 0:
+            app = Application(original(*app_ref[1:]))
+        else:
+            app = Application(rendering.sync_sets[app_ref[1]].objects[app_ref[2]])
+        rendering.sync_sets.append(SyncSet(
+            name=name, app=app,
+            objects=[owned(original(*where), app) for where in objects],
+            untyped=[owned(original(*where), app) for where in untyped],
+            sources=[RenderedSource(*source) for source in sources], synced=synced,
+            problems=[finding_from_plain(p) for p in set_problems]))
+    for sync_set, (*_, parent) in zip(rendering.sync_sets, sets, strict=True):
+        if parent is not None:
+            sync_set.parent = rendering.sync_sets[parent]
+    rendering.problems = [finding_from_plain(p) for p in problems]
+    return rendering
+
+
+def _plain(finding: Finding) -> tuple:
+    from wavegate.cache import plain_finding
+
+    return plain_finding(finding)
