@@ -25,7 +25,7 @@ from wavegate.argocd.application import Application
 from wavegate.findings import Finding
 from wavegate.kube import is_backstage_entity
 from wavegate.load import Manifest, Repo
-from wavegate.render.model import RenderedSource, Rendering, SyncSet
+from wavegate.render.model import DIRECTORY, RenderedSource, Rendering, SyncSet
 
 if TYPE_CHECKING:
     from wavegate.render.stage import RenderOptions
@@ -102,11 +102,12 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
     try:
         for sync_set in rendering.sync_sets:
             app = sync_set.app
-            if sync_set.appset is not None or any(s.type != "Directory" or not s.rendered or not s.here
+            if sync_set.appset is not None or any(s.type != DIRECTORY or not s.rendered or not s.here
                                                   for s in sync_set.sources):
                 return
+            app_ref: tuple | None = None  # (0, document) of a loaded Application, (1, set, object) of a copy in a sync
             if app is None:
-                app_ref = None
+                pass
             elif documents.get(app.manifest.document_id) is app.manifest:
                 app_ref = (0, index[app.manifest.path], app.manifest.doc_index, app.manifest.item)
             else:
