@@ -106,12 +106,10 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
                                                   for s in sync_set.sources):
                 return
             app_ref: tuple | None = None  # (0, document) of a loaded Application, (1, set, object) of a copy in a sync
-            if app is None:
-                pass
-            elif documents.get(app.manifest.document_id) is app.manifest:
-                app_ref = (0, index[app.manifest.path], app.manifest.doc_index, app.manifest.item)
-            else:
-                app_ref = (1, *by_identity[id(app.manifest)])
+            if app is not None:
+                manifest = app.manifest
+                app_ref = (0, index[manifest.path], manifest.doc_index, manifest.item) \
+                    if documents.get(manifest.document_id) is manifest else (1, *by_identity[id(manifest)])
             sets.append((
                 sync_set.name, app_ref,
                 [document(m, app) for m in sync_set.objects], [document(m, app) for m in sync_set.untyped],
