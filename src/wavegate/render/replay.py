@@ -25,7 +25,7 @@ from wavegate.argocd.application import Application
 from wavegate.findings import Finding
 from wavegate.kube import is_backstage_entity
 from wavegate.load import Manifest, Repo
-from wavegate.render.model import DIRECTORY, RenderedSource, Rendering, SyncSet
+from wavegate.render.model import DIRECTORY, RenderedSource, Rendering, SyncSet, owned
 
 if TYPE_CHECKING:
     from wavegate.render.stage import RenderOptions
@@ -148,7 +148,6 @@ def _documents_of(repo: Repo, only: set[str] | None) -> dict[str, list[Manifest]
 
 def _rebuilt(repo: Repo, files: list[str], sets: list, problems: list) -> Rendering:
     from wavegate.cache import finding_from_plain
-    from wavegate.render.stage import owned
 
     documents = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
 
