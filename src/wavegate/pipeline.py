@@ -259,6 +259,10 @@ def _render(run: Run, cache: Cache, repo_url: str | None, kube_version: str) -> 
 
         ctx.results = ObjectResults(cache, _inputs_scope(options, config, kube_version), run.loaded.digests,
                                     as_written)
+        if rendering.kept_as is not None:  # (a render of plain directories: the repository checks can be kept too)
+            from wavegate.validators.kept import KeptChecks
+
+            ctx.kept_checks = KeptChecks(cache, rendering.kept_as, ctx.results.scope, run.loaded)
     run.ctx = ctx
     return run
 

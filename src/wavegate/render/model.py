@@ -74,6 +74,9 @@ class Rendering:
     sync_sets: list[SyncSet] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
     problems: list[Finding] = field(default_factory=list)
+    # The key wavegate.render.replay keeps it under, when it rendered plain directories only (or
+    # was replayed): what else depends on the render alone can be kept by it too.
+    kept_as: str | None = None
 
     @property
     def synced(self) -> list[SyncSet]:

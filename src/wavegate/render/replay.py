@@ -82,9 +82,9 @@ def replayed(repo: Repo, options: RenderOptions, key: str) -> Rendering | None:
         return None
 
 
-def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> None:
+def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> bool:
     """Keep `rendering` under `key` for the next run, when it can be replayed: every object is one
-    the loader made (or the render's copy of one for an Application)."""
+    the loader made (or the render's copy of one for an Application). Whether it was kept."""
     files = list(repo.digests)
     index = {rel: i for i, rel in enumerate(files)}
     documents: dict[tuple, Manifest] = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
@@ -104,7 +104,7 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
             app = sync_set.app
             if sync_set.appset is not None or any(s.type != DIRECTORY or not s.rendered or not s.here
                                                   for s in sync_set.sources):
-                return
+                return False
             app_ref: tuple | None = None  # (0, document) of a loaded Application, (1, set, object) of a copy in a sync
             if app is not None:
                 manifest = app.manifest
@@ -117,12 +117,13 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
                 sync_set.synced, [_plain(f) for f in sync_set.problems],
                 set_index[id(sync_set.parent)] if sync_set.parent is not None else None))
     except (LookupError, TypeError):
-        return
+        return False
     troubled = {problem.path for problem in repo.problems}
     by_file = _documents_of(repo, None)
     shapes = [shape(rel, by_file.get(rel, []), troubled, repo.skip_marked) for rel in files]
     options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes, sets,
                                              [_plain(f) for f in rendering.problems]))
+    return True
 
 
 def shape(rel: str, documents: list[Manifest], troubled: set[str], skip_marked: set[str] | None) -> Shape:

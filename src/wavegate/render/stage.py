@@ -100,6 +100,7 @@ class RenderOptions:
 def render(repo: Repo, options: RenderOptions) -> Rendering:
     key = replay.frame(repo, options)
     if key is not None and (kept := replay.replayed(repo, options, key)) is not None:
+        kept.kept_as = key
         return kept  # (only plain manifests changed since a render of plain directories)
     with Workspace(repo.root, options.exclude) as workspace:
         stage = _Stage(repo, options, workspace)
@@ -110,8 +111,8 @@ def render(repo: Repo, options: RenderOptions) -> Rendering:
                 stage.batch.close()
             if stage.expander is not None:
                 stage.expander.close()
-    if key is not None and stage.read_plain_directories_only():
-        replay.keep(repo, options, key, rendering)
+    if key is not None and stage.read_plain_directories_only() and replay.keep(repo, options, key, rendering):
+        rendering.kept_as = key
     return rendering
 
 

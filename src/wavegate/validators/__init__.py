@@ -24,6 +24,7 @@ from wavegate.rules import declare
 if TYPE_CHECKING:
     from wavegate.cache import ObjectResults
     from wavegate.policy.ahead import Ahead
+    from wavegate.validators.kept import KeptChecks
 
 Check = Callable[[Repo, "Context"], Iterable[Finding]]
 
@@ -55,6 +56,7 @@ class Context:
     results: ObjectResults | None = None  # per-object results kept between runs
     policy_verdicts: object | None = None  # a wavegate.policy.ahead.Verdicts: evaluated ahead of the checks
     policy_ahead: Ahead | None = None  # the worker of wavegate.policy.ahead still judging: settle() takes its verdicts
+    kept_checks: KeptChecks | None = None  # the repository checks' findings kept between runs
 
     def settle(self) -> None:
         """Stop the policies' worker, which may judge on the other CPU until the checks need it
@@ -210,8 +212,15 @@ def run_checks(repo: Repo, ctx: Context) -> list[Finding]:
     """Every finding of every check for `repo`, plus the problems of loading and rendering, as
     raised: severities, `off` and duplicates are the pipeline's finish stage (wavegate.pipeline)."""
     raw: list[Finding] = list(repo.problems)
-    for found in _run_checks(checks(), repo, ctx):
-        raw.extend(found)
+    kept = ctx.kept_checks
+    reused = kept.reused() if kept is not None else {}
+    every = checks()
+    run = [(name, check) for name, check in every if name not in reused]
+    found = dict(zip((name for name, _ in run), _run_checks(run, repo, ctx), strict=True))
+    for name, _ in every:
+        raw.extend(reused[name] if name in reused else found[name])
+    if kept is not None and not reused:
+        kept.keep({name: findings for name, findings in found.items() if name in kept.checks})
     return raw
 
 
