@@ -36,6 +36,19 @@ DEFECTS = {
         metadata: {name: elsewhere, namespace: team-nowhere}
         data: {k: v}
         """,
+    # argocd_waves: a ConfigMap in a wave before its Namespace's (the finding is the Namespace's);
+    # argocd_sync_options: a misspelt option
+    "apps/app00000/manifests/early.yaml": """
+        apiVersion: v1
+        kind: ConfigMap
+        metadata:
+          name: early
+          namespace: team-app00000
+          annotations:
+            argocd.argoproj.io/sync-wave: "-1"
+            argocd.argoproj.io/sync-options: Prune=flase
+        data: {k: v}
+        """,
     # catalog: an entity whose Kubernetes selector matches no object (until one gets the label)
     "catalog/orphan.yaml": """
         apiVersion: backstage.io/v1alpha1
@@ -47,7 +60,8 @@ DEFECTS = {
         spec: {type: service, lifecycle: experimental, owner: group:default/platform}
         """,
 }
-RULES = {"object-duplicate", "namespace-not-created", "catalog-kubernetes-selector-matches-nothing"}
+RULES = {"object-duplicate", "namespace-not-created", "catalog-kubernetes-selector-matches-nothing",
+         "sync-wave-namespace-after-resources", "sync-option-invalid-value"}
 
 
 def _findings(run) -> list[tuple]:
@@ -118,6 +132,9 @@ def test_findings_are_reused_after_edits_the_repository_checks_do_not_read(repo)
     ("apps/app00001/manifests/configmap-0.yaml", "apiVersion: v1\n", "# moved down one line\napiVersion: v1\n"),
     # metadata no finding reads today: still metadata, which the checks read (names, hooks, tracking)
     ("apps/app00002/manifests/configmap-1.yaml", "metadata:\n", "metadata:\n  generateName: config-\n"),
+    # the wave of the ConfigMap that came before its Namespace (named in the Namespace's finding)
+    ("apps/app00000/manifests/early.yaml", 'sync-wave: "-1"', 'sync-wave: "-2"'),
+    ("apps/app00000/manifests/early.yaml", "Prune=flase", "Prune=false"),
     # the kind changes: a StatefulSet is another object
     ("apps/app00001/manifests/deployment-1.yaml", "kind: Deployment", "kind: StatefulSet"),
     # an Application's destination (Argo CD documents must keep their content)

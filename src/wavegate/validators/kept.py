@@ -1,11 +1,13 @@
-"""The repository checks' findings, kept between runs of a replayable render.
+"""The findings of the checks that relate objects, kept between runs of a replayable render.
 
-`catalog`, `objects` and `argocd_application` compare every object with every other, so a change
-anywhere could change their findings, and they run in full on every run that is not a whole hit.
-What they read of an object that is neither an Argo CD nor a Backstage document is little: its
-type, its metadata (name, namespace, labels, annotations), its pod template's labels, and, of a
-CustomResourceDefinition, a ResourceGraphDefinition or a Namespace, everything. Of the rest they
-read the render (which Application applies what) and the configuration.
+`catalog`, `objects` and `argocd_application` compare every object of the repository with every
+other, and `argocd_waves`, `argocd_sync_options` and `argocd_finalizers` every object of a sync,
+so a change anywhere could change their findings, and they run in full on every run that is not a
+whole hit. What they read of an object that is neither an Argo CD nor a Backstage document is
+little: its type, its metadata (name, namespace, labels, annotations, finalizers), its pod
+template's labels, and, of a CustomResourceDefinition, a ResourceGraphDefinition or a Namespace,
+everything. Of the rest they read the render (which Application applies what) and the
+configuration. (`argocd_health` and `argocd_ignore_differences` read objects' specs: not kept.)
 
 So after a run whose render could be replayed (wavegate.render.replay: the same listing, and the
 render of plain directories only), their findings are kept with each file's content hash and its
@@ -26,7 +28,7 @@ from wavegate.load import Manifest, Repo
 from wavegate.render.replay import shape
 
 NAMESPACE = "repository-checks"
-CHECKS = ("catalog", "objects", "argocd_application")
+CHECKS = ("catalog", "objects", "argocd_application", "argocd_waves", "argocd_sync_options", "argocd_finalizers")
 # Kinds whose every field one of the checks may read (scopes, namespaces created).
 _READ_WHOLE = frozenset({"CustomResourceDefinition", "ResourceGraphDefinition", "Namespace"})
 _POD_TEMPLATES = (("spec", "template", "metadata"), ("spec", "jobTemplate", "spec", "template", "metadata"))
