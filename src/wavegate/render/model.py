@@ -58,8 +58,9 @@ def owned(manifest: Manifest, app: Application | None) -> Manifest:
     if app is None:
         return manifest
     copy = object.__new__(type(manifest))  # copy.copy, without its generic machinery (10,000s of calls)
-    copy.__dict__.update(manifest.__dict__)
-    copy.app = app
+    held = manifest.__dict__.copy()  # (a copy of the dict given as a whole: 0.9 us, against 1.6 to update an empty one)
+    held["app"] = app
+    copy.__dict__ = held
     return copy
 
 

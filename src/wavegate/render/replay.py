@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from wavegate.render.stage import RenderOptions
 
 NAMESPACE = "render"
-_FORMAT = 1  # (a record of another layout is not read)
+_FORMAT = 2  # (a record of another layout is not read)
 
 Shape = tuple[str, str] | None
 
@@ -61,8 +61,8 @@ def replayed(repo: Repo, options: RenderOptions, key: str) -> Rendering | None:
     since kept its shape; else None (the caller renders)."""
     record = options.cache.get_value(NAMESPACE, key)
     try:
-        files, digests, shapes, sets, problems = record
-        if len(files) != len(repo.digests):
+        files, digests, shapes, counts, sets, problems = record
+        if len(files) != len(repo.digests) or tuple(counts) != (len(repo.manifests), len(repo.untyped)):
             return None
         changed = [i for i, (rel, digest) in enumerate(zip(files, digests, strict=True))
                    if repo.digests.get(rel) != digest]
@@ -77,26 +77,32 @@ def replayed(repo: Repo, options: RenderOptions, key: str) -> Rendering | None:
                     shape(rel, documents.get(rel, []), troubled, repo.skip_marked) != tuple(shapes[i]):
                 return None
     try:
-        return _rebuilt(repo, files, sets, problems)
-    except (KeyError, IndexError, TypeError, ValueError):
+        return _rebuilt(repo, sets, problems)
+    except (IndexError, TypeError, ValueError):
         return None
 
 
 def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> bool:
     """Keep `rendering` under `key` for the next run, when it can be replayed: every object is one
-    the loader made (or the render's copy of one for an Application). Whether it was kept."""
-    files = list(repo.digests)
-    index = {rel: i for i, rel in enumerate(files)}
-    documents: dict[tuple, Manifest] = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
-    by_identity = {id(m): (s, o) for s, sync_set in enumerate(rendering.sync_sets)
-                   for o, m in enumerate(sync_set.objects)}
+    the loader made (or the render's copy of one for an Application). Whether it was kept.
+
+    Objects are kept as their indexes in the loaded repository's manifests (or untyped documents):
+    with the same listing, and every changed file one whole object as before, the loader lists the
+    same documents in the same order."""
+    manifests, untyped = repo.manifests, repo.untyped
+    # (a document and the render's copies of it share its data)
+    typed_at = {id(m.data): i for i, m in enumerate(manifests)}
+    untyped_at = {id(m.data): i for i, m in enumerate(untyped)}
+    copies = {id(m): (s, o) for s, sync_set in enumerate(rendering.sync_sets) for o, m in enumerate(sync_set.objects)}
     set_index = {id(sync_set): s for s, sync_set in enumerate(rendering.sync_sets)}
 
-    def document(manifest: Manifest, app) -> tuple:
-        original = documents[manifest.document_id]
-        if manifest is not original and (app is None or manifest.data is not original.data or manifest.app is not app):
+    def at(manifest: Manifest, app, where: dict, loaded: list[Manifest]) -> int:
+        i = where[id(manifest.data)]
+        original = loaded[i]
+        if manifest is not original and (app is None or manifest.app is not app
+                                          or manifest.document_id != original.document_id):
             raise LookupError(manifest.document_id)
-        return (index[manifest.path], manifest.doc_index, manifest.item)
+        return i
 
     sets = []
     try:
@@ -105,23 +111,25 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
             if sync_set.appset is not None or any(s.type != DIRECTORY or not s.rendered or not s.here
                                                   for s in sync_set.sources):
                 return False
-            app_ref: tuple | None = None  # (0, document) of a loaded Application, (1, set, object) of a copy in a sync
+            app_ref: tuple | None = None  # (0, index) of a loaded Application, (1, set, object) of a copy in a sync
             if app is not None:
-                manifest = app.manifest
-                app_ref = (0, index[manifest.path], manifest.doc_index, manifest.item) \
-                    if documents.get(manifest.document_id) is manifest else (1, *by_identity[id(manifest)])
+                i = typed_at.get(id(app.manifest.data))
+                app_ref = (0, i) if i is not None and manifests[i] is app.manifest else (1, *copies[id(app.manifest)])
             sets.append((
                 sync_set.name, app_ref,
-                [document(m, app) for m in sync_set.objects], [document(m, app) for m in sync_set.untyped],
+                [at(m, app, typed_at, manifests) for m in sync_set.objects],
+                [at(m, app, untyped_at, untyped) for m in sync_set.untyped],
                 [(s.type, s.path, s.command, s.rendered, s.here) for s in sync_set.sources],
                 sync_set.synced, [_plain(f) for f in sync_set.problems],
                 set_index[id(sync_set.parent)] if sync_set.parent is not None else None))
     except (LookupError, TypeError):
         return False
+    files = list(repo.digests)
     troubled = {problem.path for problem in repo.problems}
     by_file = _documents_of(repo, None)
     shapes = [shape(rel, by_file.get(rel, []), troubled, repo.skip_marked) for rel in files]
-    options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes, sets,
+    options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes,
+                                             (len(manifests), len(untyped)), sets,
                                              [_plain(f) for f in rendering.problems]))
     return True
 
@@ -147,26 +155,21 @@ def _documents_of(repo: Repo, only: set[str] | None) -> dict[str, list[Manifest]
     return found
 
 
-def _rebuilt(repo: Repo, files: list[str], sets: list, problems: list) -> Rendering:
+def _rebuilt(repo: Repo, sets: list, problems: list) -> Rendering:
     from wavegate.cache import finding_from_plain
 
-    documents = {m.document_id: m for m in (*repo.manifests, *repo.untyped)}
-
-    def original(file: int, doc_index: int, item: int | None) -> Manifest:
-        return documents[(files[file], doc_index, item)]
-
+    manifests, untyped_documents = repo.manifests, repo.untyped
     rendering = Rendering()
     for name, app_ref, objects, untyped, sources, synced, set_problems, _ in sets:
         if app_ref is None:
             app = None
         elif app_ref[0] == 0:
-            app = Application(original(*app_ref[1:]))
+            app = Application(manifests[app_ref[1]])
         else:
             app = Application(rendering.sync_sets[app_ref[1]].objects[app_ref[2]])
         rendering.sync_sets.append(SyncSet(
-            name=name, app=app,
-            objects=[owned(original(*where), app) for where in objects],
-            untyped=[owned(original(*where), app) for where in untyped],
+            name=name, app=app, objects=[owned(manifests[i], app) for i in objects],
+            untyped=[owned(untyped_documents[i], app) for i in untyped],
             sources=[RenderedSource(*source) for source in sources], synced=synced,
             problems=[finding_from_plain(p) for p in set_problems]))
     for sync_set, (*_, parent) in zip(rendering.sync_sets, sets, strict=True):
