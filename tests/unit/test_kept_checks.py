@@ -146,3 +146,19 @@ def test_findings_are_checked_again_after_edits_they_may_depend_on(repo, rel, ol
     cached = _validate(root, cache_dir)
     assert reuses == [False] or not reuses  # (none kept under a render that changed: nothing to reuse)
     assert _findings(cached) == _findings(_validate(root, None))
+
+
+def test_findings_kept_again_work_out_only_the_changed_files_projections(repo, monkeypatch):
+    root, cache_dir, edit, reuses = repo
+    projected = []
+    real = kept_module.projection
+    monkeypatch.setattr(kept_module, "projection", lambda rel, *a: projected.append(rel) or real(rel, *a))
+    edit("apps/app00000/manifests/service.yaml", "app.kubernetes.io/name: app00000\n", "app.kubernetes.io/name: orphan\n")
+    changed = _validate(root, cache_dir)  # not reused: kept again
+    assert reuses == [False] and projected == ["apps/app00000/manifests/service.yaml"] * 2  # (compared, then kept)
+    projected.clear()
+    edit("apps/app00001/manifests/deployment-0.yaml", "replicas: ", "replicas: 1")
+    again = _validate(root, cache_dir)
+    assert reuses == [False, True] and projected == ["apps/app00001/manifests/deployment-0.yaml"]
+    assert _findings(again) == _findings(_validate(root, None))
+    assert "catalog-kubernetes-selector-matches-nothing" not in {f[0] for f in _findings(changed)}  # (the label edit counted)

@@ -163,3 +163,18 @@ def test_a_render_that_read_more_than_plain_directories_is_not_kept(tmp_path, mo
     assert len(kept) == 1
     _rendering(plain, None)  # (no cache: nothing to keep in)
     assert len(kept) == 1
+
+
+def test_a_render_kept_again_works_out_only_the_changed_files_shapes(repo, monkeypatch):
+    root, cache_dir, edit, replays = repo
+    shaped = []
+    real = replay.shape
+    monkeypatch.setattr(replay, "shape", lambda rel, *a: shaped.append(rel) or real(rel, *a))
+    edit("apps/app00001/manifests/deployment-0.yaml", "kind: Deployment", "kind: StatefulSet")
+    _rendering(root, cache_dir)  # not replayed: rendered and kept again
+    assert replays == [False] and shaped == ["apps/app00001/manifests/deployment-0.yaml"] * 2  # (compared, then kept)
+    shaped.clear()
+    edit("apps/app00001/manifests/deployment-1.yaml", "replicas: ", "replicas: 1")
+    replayed = _rendering(root, cache_dir)
+    assert replays == [False, True] and shaped == ["apps/app00001/manifests/deployment-1.yaml"]
+    assert _described(replayed) == _described(_rendering(root, None))

@@ -125,9 +125,7 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
     except (LookupError, TypeError):
         return False
     files = list(repo.digests)
-    troubled = {problem.path for problem in repo.problems}
-    by_file = _documents_of(repo, None)
-    shapes = [shape(rel, by_file.get(rel, []), troubled, repo.skip_marked) for rel in files]
+    shapes = _shapes(repo, files, options.cache.get_value(NAMESPACE, key))
     options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes,
                                              (len(manifests), len(untyped)), sets,
                                              [_plain(f) for f in rendering.problems]))
@@ -145,6 +143,23 @@ def shape(rel: str, documents: list[Manifest], troubled: set[str], skip_marked: 
     if document.group.endswith("argoproj.io") or is_backstage_entity(document):
         return None
     return (document.api_version, document.kind)
+
+
+def _shapes(repo: Repo, files: list[str], before) -> list:
+    """Each file's shape: as `before` (the record kept under the same key) has it, for a file whose
+    content did not change since; worked out again for the others."""
+    digests = repo.digests
+    try:
+        known = {rel: (digest, kept) for rel, digest, kept in zip(*before[:3], strict=True)}
+    except (TypeError, ValueError):
+        known = {}
+    shapes: dict[str, Shape] = {rel: was[1] for rel in files if (was := known.get(rel)) is not None and was[0] == digests[rel]}
+    if len(shapes) < len(files):
+        again = {rel for rel in files if rel not in shapes}
+        documents = _documents_of(repo, again)
+        troubled = {problem.path for problem in repo.problems}
+        shapes.update((rel, shape(rel, documents.get(rel, []), troubled, repo.skip_marked)) for rel in again)
+    return [shapes[rel] for rel in files]
 
 
 def _documents_of(repo: Repo, only: set[str] | None) -> dict[str, list[Manifest]]:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import marshal
 from hashlib import blake2b
+from typing import Any
 
 from wavegate.cache import Cache, Key, finding_from_plain, plain_finding
 from wavegate.findings import Finding
@@ -43,10 +44,11 @@ class KeptChecks:
     def __init__(self, cache: Cache, render_key: str, scope: str, loaded: Repo):
         self.cache, self.loaded = cache, loaded
         self.key = Key(render_key, scope, CHECKS).hexdigest()
+        self._record: Any = None  # (what reused() read)
 
     def reused(self) -> dict[str, list[Finding]]:
         """The kept findings of each check, when they still hold for this run; else nothing."""
-        record = self.cache.get_value(NAMESPACE, self.key)
+        record = self._record = self.cache.get_value(NAMESPACE, self.key)
         digests = self.loaded.digests
         try:
             files, kept_digests, projections, findings = record
@@ -68,13 +70,21 @@ class KeptChecks:
         return found
 
     def keep(self, found: dict[str, list[Finding]]) -> None:
-        """Keep the findings CHECKS gave this run."""
+        """Keep the findings CHECKS gave this run, with each file's projection (worked out again only
+        for the files whose content changed since the record this run read)."""
         if set(found) != set(CHECKS):
             return
-        files = list(self.loaded.digests)
-        projections = self._projections(None)
+        digests = self.loaded.digests
+        files = list(digests)
+        try:
+            before = {rel: (digest, kept) for rel, digest, kept in zip(*self._record[:3], strict=True)}
+        except (TypeError, ValueError):
+            before = {}
+        projections = {rel: known[1] for rel in files if (known := before.get(rel)) is not None and known[0] == digests[rel]}
+        if len(projections) < len(files):
+            projections.update(self._projections({rel for rel in files if rel not in projections}))
         self.cache.put_value(NAMESPACE, self.key, (
-            files, [self.loaded.digests[rel] for rel in files], [projections[rel] for rel in files],
+            files, [digests[rel] for rel in files], [projections[rel] for rel in files],
             {name: [plain_finding(f) for f in found[name]] for name in CHECKS}))
 
     def _projections(self, only: set[str] | None) -> dict[str, str]:
