@@ -493,9 +493,9 @@ class _Stage:
                 self._failed(app, where, sync_set, DIRECTORY, base, verdict.error, file=rel, line=verdict.error_line,
                              hint="Give every document of the file apiVersion, kind and metadata, or move the file "
                                   "out of the synced folder (or exclude it with directory.exclude).")
-            sync_set.objects += [self._owned(m, app) for m in verdict.objects]
+            sync_set.objects += [owned(m, app) for m in verdict.objects]
             if verdict.untyped:
-                sync_set.untyped += [self._owned(m, app) for m in verdict.untyped]
+                sync_set.untyped += [owned(m, app) for m in verdict.untyped]
 
     def _files_read(self, base: str, recurse: bool, include: str | None, exclude: str | None) -> list[str]:
         """directory_source.files_read, once per folder and options: an ApplicationSet's
@@ -1110,8 +1110,6 @@ class _Stage:
     def _read_data(self, path: Path):
         documents, problems = read_yaml(path, rel=_rel(self.root, path))
         return documents[0].data if documents and not problems else None
-
-    _owned = staticmethod(owned)
 
 
 # ---------------------------------------------------------------------------------------------
