@@ -83,6 +83,26 @@ def check_repo(root: Path, repo_url: str | None = "https://gitlab.example.com/te
     return sorted(run.findings, key=Finding.sort_key)
 
 
+def validate_corpus(root: Path, cache_dir: Path | None):
+    """`wavegate validate` of a benchmark corpus (benchmarks/corpus.py), with its RGD as --schemas,
+    with the cache in `cache_dir` or without one: the run."""
+    import sys
+
+    from wavegate import pipeline
+
+    sys.path.insert(0, str(REPO_ROOT / "benchmarks"))
+    import corpus
+
+    return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
+                                              cache=cache_dir is not None))
+
+
+def finding_rows(run) -> list[tuple]:
+    """A run's findings as sorted tuples of every field: what two runs that agree share."""
+    return sorted((f.rule, f.severity, f.message, f.path, f.line, f.column, f.resource, f.hint, f.field, f.application)
+                  for f in run.findings)
+
+
 def with_rule(findings: list[Finding], rule: str) -> list[Finding]:
     return [f for f in findings if f.rule == rule]
 

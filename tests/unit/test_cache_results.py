@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import require_native_tree, widget_crd, write_repo
+from tests.helpers import finding_rows, require_native_tree, validate_corpus, widget_crd, write_repo
 from wavegate import cache as cache_module
 from wavegate import load as loader
 from wavegate import pipeline
@@ -43,16 +43,6 @@ WIDGETS = {
                                             "  namespace: team-app00001\n  labels: &l {a: b}\n"
                                             "  annotations: *l\ndata: {k: v}\n",
 }
-
-
-def _findings(run) -> list[tuple]:
-    return sorted((f.rule, f.severity, f.message, f.path, f.line, f.column, f.resource, f.hint, f.field, f.application)
-                  for f in run.findings)
-
-
-def _validate(root: Path, cache_dir: Path | None):
-    return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
-                                              cache=cache_dir is not None))
 
 
 def _aged(root: Path, moment: int) -> None:
@@ -131,10 +121,10 @@ def test_cached_runs_give_the_uncached_findings_over_random_edits(tmp_path, monk
         moment += 1
         if not what.startswith("touched"):
             _aged(root, moment)
-        cached = _validate(root, cache_dir)
-        again = _validate(root, cache_dir)  # answered as a whole (RunStore), or by per-file results
-        fresh = _validate(root, None)
-        assert _findings(cached) == _findings(fresh) == _findings(again), f"step {step}: {what}"
+        cached = validate_corpus(root, cache_dir)
+        again = validate_corpus(root, cache_dir)  # answered as a whole (RunStore), or by per-file results
+        fresh = validate_corpus(root, None)
+        assert finding_rows(cached) == finding_rows(fresh) == finding_rows(again), f"step {step}: {what}"
         assert cached.resources == fresh.resources == again.resources, what
         assert cached.loaded.files == fresh.loaded.files == again.loaded.files, what
         kinds.add(what.split(" ")[0])
@@ -148,7 +138,7 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
     corpus.generate(root, 30)
     cache_dir = tmp_path / "cache"
     _aged(root, int(time.time()) - 3600)
-    first = _validate(root, cache_dir)
+    first = validate_corpus(root, cache_dir)
 
     parsed, checked, evaluated = [], [], []
     real_parse, real_check, real_evaluate = loader._parse_raw, schema_check.check_manifest, policy_check.evaluate
@@ -162,8 +152,8 @@ def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_pa
 
     changed = root / "apps/app00001/manifests/deployment-0.yaml"
     changed.write_text(changed.read_text().replace("replicas: ", "replicas: 1"))
-    second = _validate(root, cache_dir)
-    assert _findings(second) == _findings(first)
+    second = validate_corpus(root, cache_dir)
+    assert finding_rows(second) == finding_rows(first)
     # (the configuration and the Argo CD settings it names are read by themselves, every time)
     assert [rel for rel in parsed if rel.startswith("apps/")] == ["apps/app00001/manifests/deployment-0.yaml"]
     assert checked == evaluated == judged == ["apps/app00001/manifests/deployment-0.yaml"]
@@ -177,10 +167,10 @@ def test_the_items_of_a_list_keep_their_own_findings_in_cached_runs(tmp_path, mo
         "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: bad, namespace: team}\n  data: {k: 1}\n")})
     _aged(root, int(time.time()) - 3600)
     monkeypatch.setattr(pipeline, "_run_store", lambda options: None)  # per-object results only
-    uncached = _findings(_validate(root, None))
+    uncached = finding_rows(validate_corpus(root, None))
     assert [(f[0], f[4]) for f in uncached] == [("schema-invalid-type", 11)]
     cache_dir = tmp_path / "cache"
-    runs = [_findings(_validate(root, cache_dir)) for _ in range(3)]
+    runs = [finding_rows(validate_corpus(root, cache_dir)) for _ in range(3)]
     assert runs == [uncached] * 3
 
 
@@ -188,12 +178,12 @@ def test_a_run_with_the_same_inputs_is_answered_as_a_whole(tmp_path, monkeypatch
     root = tmp_path / "repo"
     corpus.generate(root, 20, defects=1.0)
     cache_dir = tmp_path / "cache"
-    first = _validate(root, cache_dir)
+    first = validate_corpus(root, cache_dir)
     assert first.findings
     prepared = []
     monkeypatch.setattr(pipeline, "prepare", lambda options, *rest, **keywords: prepared.append(options) or pytest.fail("prepared"))
-    second = _validate(root, cache_dir)
-    assert not prepared and _findings(second) == _findings(first) and second.resources == first.resources
+    second = validate_corpus(root, cache_dir)
+    assert not prepared and finding_rows(second) == finding_rows(first) and second.resources == first.resources
     # what is outside the repository is looked at too: the --schemas file
     rgd = tmp_path / "rgd.yaml"
     rgd.write_text(corpus.rgd_path().read_text())
@@ -212,7 +202,7 @@ def test_no_run_is_kept_when_gitlab_decides_part_of_it(tmp_path):
     root = tmp_path / "repo"
     corpus.generate(root, 10)
     cache_dir = tmp_path / "cache"
-    _validate(root, cache_dir)
+    validate_corpus(root, cache_dir)
     assert list((cache_dir / "runs").glob("*.marshal"))
     for record in (cache_dir / "runs").glob("*.marshal"):
         record.unlink()
@@ -220,7 +210,7 @@ def test_no_run_is_kept_when_gitlab_decides_part_of_it(tmp_path):
     config.write_text(config.read_text() + "exceptions:\n  - policy: dns1123-names\n"
                       "    resource: {kind: Deployment, namespace: team, name: web}\n    reason: a test\n"
                       "    approvedBy: someone@example.com\n    expires: '2999-01-01'\n")
-    _validate(root, cache_dir)
+    validate_corpus(root, cache_dir)
     assert not list((cache_dir / "runs").glob("*.marshal"))
 
 
@@ -364,8 +354,8 @@ def test_a_file_name_that_is_not_utf8_is_cached_like_any_other(tmp_path):
     name = os.fsdecode(b"bad\xffname.yaml")
     (root / name).write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: team\ndata:\n  a: 1\n")
     cache_dir = tmp_path / "cache"
-    first, again, fresh = _validate(root, cache_dir), _validate(root, cache_dir), _validate(root, None)
-    assert _findings(first) == _findings(again) == _findings(fresh)
+    first, again, fresh = validate_corpus(root, cache_dir), validate_corpus(root, cache_dir), validate_corpus(root, None)
+    assert finding_rows(first) == finding_rows(again) == finding_rows(fresh)
     assert any(f.path == name and f.rule == "schema-invalid-type" for f in first.findings)
 
 
@@ -619,4 +609,4 @@ def test_the_problems_of_a_given_schema_are_reported_when_its_objects_come_from_
     (root / "other.yaml").write_text((root / "other.yaml").read_text().replace("'1'", "'2'"))
     _aged(root, int(time.time()) - 3500)
     after_edit = validate(cache_dir)  # the Widget's findings come from the cache
-    assert _findings(after_edit) == _findings(validate(None)) == _findings(first)
+    assert finding_rows(after_edit) == finding_rows(validate(None)) == finding_rows(first)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import write_repo
+from tests.helpers import finding_rows, validate_corpus, write_repo
 from wavegate import pipeline
 from wavegate.validators import kept as kept_module
 
@@ -64,16 +64,6 @@ RULES = {"object-duplicate", "namespace-not-created", "catalog-kubernetes-select
          "sync-wave-namespace-after-resources", "sync-option-invalid-value"}
 
 
-def _findings(run) -> list[tuple]:
-    return sorted((f.rule, f.severity, f.message, f.path, f.line, f.column, f.resource, f.hint, f.field, f.application)
-                  for f in run.findings)
-
-
-def _validate(root: Path, cache_dir: Path | None):
-    return pipeline.validate(pipeline.Options(root=root, schemas=(str(corpus.rgd_path()),), cache_dir=cache_dir,
-                                              cache=cache_dir is not None))
-
-
 @pytest.fixture
 def repo(tmp_path, monkeypatch):
     root = tmp_path / "repo"
@@ -101,7 +91,7 @@ def repo(tmp_path, monkeypatch):
         aged()
 
     cache_dir = tmp_path / "cache"
-    first = _validate(root, cache_dir)
+    first = validate_corpus(root, cache_dir)
     assert RULES <= {f.rule for f in first.findings}
     assert reuses == [False]
     reuses.clear()
@@ -114,9 +104,9 @@ def test_findings_are_reused_after_edits_the_repository_checks_do_not_read(repo)
                           ("apps/app00002/manifests/configmap-1.yaml", "\ndata:\n", "\ndata:\n  added: value\n"),
                           ("apps/app00000/manifests/deployment-1.yaml", "image: ", "image: registry.example.com/")]:
         edit(rel, old, new)
-        cached = _validate(root, cache_dir)
+        cached = validate_corpus(root, cache_dir)
         assert reuses[-1] is True, rel
-        assert _findings(cached) == _findings(_validate(root, None)), rel
+        assert finding_rows(cached) == finding_rows(validate_corpus(root, None)), rel
 
 
 @pytest.mark.parametrize(("rel", "old", "new"), [
@@ -143,9 +133,9 @@ def test_findings_are_reused_after_edits_the_repository_checks_do_not_read(repo)
 def test_findings_are_checked_again_after_edits_they_may_depend_on(repo, rel, old, new):
     root, cache_dir, edit, reuses = repo
     edit(rel, old, new)
-    cached = _validate(root, cache_dir)
+    cached = validate_corpus(root, cache_dir)
     assert reuses == [False] or not reuses  # (none kept under a render that changed: nothing to reuse)
-    assert _findings(cached) == _findings(_validate(root, None))
+    assert finding_rows(cached) == finding_rows(validate_corpus(root, None))
 
 
 def test_findings_kept_again_work_out_only_the_changed_files_projections(repo, monkeypatch):
@@ -154,11 +144,11 @@ def test_findings_kept_again_work_out_only_the_changed_files_projections(repo, m
     real = kept_module.projection
     monkeypatch.setattr(kept_module, "projection", lambda rel, *a: projected.append(rel) or real(rel, *a))
     edit("apps/app00000/manifests/service.yaml", "app.kubernetes.io/name: app00000\n", "app.kubernetes.io/name: orphan\n")
-    changed = _validate(root, cache_dir)  # not reused: kept again
+    changed = validate_corpus(root, cache_dir)  # not reused: kept again
     assert reuses == [False] and projected == ["apps/app00000/manifests/service.yaml"] * 2  # (compared, then kept)
     projected.clear()
     edit("apps/app00001/manifests/deployment-0.yaml", "replicas: ", "replicas: 1")
-    again = _validate(root, cache_dir)
+    again = validate_corpus(root, cache_dir)
     assert reuses == [False, True] and projected == ["apps/app00001/manifests/deployment-0.yaml"]
-    assert _findings(again) == _findings(_validate(root, None))
-    assert "catalog-kubernetes-selector-matches-nothing" not in {f[0] for f in _findings(changed)}  # (the label edit counted)
+    assert finding_rows(again) == finding_rows(validate_corpus(root, None))
+    assert "catalog-kubernetes-selector-matches-nothing" not in {f[0] for f in finding_rows(changed)}  # (the label edit counted)

@@ -84,39 +84,39 @@ def lazily(data):
     return {name: getattr(manifest, name) for name in _FROM_DATA}
 
 
-@pytest.mark.parametrize("half", ["native", "python"])
-def test_type_metadata_held_at_once_are_what_the_properties_work_out(half, monkeypatch):
+@pytest.fixture(params=["native", "python"])
+def hold(request, monkeypatch):
+    """hold_type_metadata with the native loader's function, then with the Python fallback."""
     from wavegate import manifest as module
 
-    if half == "native":
+    if request.param == "native":
         require_native_loader()
     else:
         monkeypatch.setattr(module, "_native_hold", None)
+    return module.hold_type_metadata
+
+
+def test_type_metadata_held_at_once_are_what_the_properties_work_out(hold):
+    from wavegate.manifest import _FROM_DATA
+
     manifests = [Manifest("f.yaml", i, data) for i, data in enumerate(HELD_SHAPES)]
-    module.hold_type_metadata(manifests)
+    hold(manifests)
     for manifest, data in zip(manifests, HELD_SHAPES, strict=True):
-        held = {name: manifest.__dict__[name] for name in module._FROM_DATA}  # (held, not worked out on reading)
+        held = {name: manifest.__dict__[name] for name in _FROM_DATA}  # (held, not worked out on reading)
         assert held == lazily(data)
         assert {name: type(value) for name, value in held.items()} == \
             {name: type(value) for name, value in lazily(data).items()}
     assert manifests[0].metadata is HELD_SHAPES[0]["metadata"] and manifests[0].labels is HELD_SHAPES[0]["metadata"]["labels"]
 
 
-@pytest.mark.parametrize("half", ["native", "python"])
-def test_holding_keeps_what_was_read_already_and_forgets_nothing_set_data_replaces(half, monkeypatch):
-    from wavegate import manifest as module
-
-    if half == "native":
-        require_native_loader()
-    else:
-        monkeypatch.setattr(module, "_native_hold", None)
+def test_holding_keeps_what_was_read_already_and_forgets_nothing_set_data_replaces(hold):
     manifest = deployment(name="web")
     read_before = manifest.labels
-    module.hold_type_metadata([manifest])
+    hold([manifest])
     assert manifest.labels is read_before
     manifest.set_data({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"}})
-    module.hold_type_metadata([manifest])
+    hold([manifest])
     assert (manifest.kind, manifest.group, manifest.version, manifest.name) == ("Service", "", "v1", "api")
     not_a_mapping = Manifest("f.yaml", 0, ["a list"])  # (nothing to hold: left to the properties)
-    module.hold_type_metadata([not_a_mapping])
+    hold([not_a_mapping])
     assert "kind" not in not_a_mapping.__dict__
