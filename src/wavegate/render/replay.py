@@ -18,10 +18,10 @@ problem, not a list, not marked to be skipped, and neither an Argo CD nor a Back
 from __future__ import annotations
 
 import marshal
-from hashlib import blake2b
 from typing import TYPE_CHECKING
 
 from wavegate.argocd.application import Application
+from wavegate.cache import blake2b  # (CPython's own BLAKE2: hashlib would load OpenSSL)
 from wavegate.findings import Finding
 from wavegate.kube import is_backstage_entity
 from wavegate.load import Manifest, Repo

@@ -20,10 +20,9 @@ file that is not one whole object without a problem, are projected to their whol
 from __future__ import annotations
 
 import marshal
-from hashlib import blake2b
 from typing import Any
 
-from wavegate.cache import Cache, Key, finding_from_plain, plain_finding
+from wavegate.cache import Cache, Key, blake2b, finding_from_plain, plain_finding
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
 from wavegate.render.replay import shape
