@@ -22,7 +22,9 @@ from wavegate import load as loader
 from wavegate import pipeline
 from wavegate.cache import Cache, Key, RunStore, tree_state
 from wavegate.load import load
+from wavegate.render import replay
 from wavegate.validators import apiserver_workloads as workloads_check
+from wavegate.validators import kept as kept_checks
 from wavegate.validators import policy as policy_check
 from wavegate.validators import schema as schema_check
 
@@ -59,7 +61,7 @@ def _edit(root: Path, rnd: random.Random) -> str:
     files = sorted(p for p in root.rglob("*.yaml") if ".wavegate_cache" not in p.parts and p.name != ".wavegate.yaml")
     path = rnd.choice(files)
     text = path.read_text(encoding="utf-8")
-    choice = rnd.randrange(12)
+    choice = rnd.randrange(13)
     if choice == 0:
         path.write_text(text.replace("replicas: ", "replicas: 1", 1).replace("namespace: ", "namespace: x", 1))
     elif choice == 1:
@@ -99,8 +101,14 @@ def _edit(root: Path, rnd: random.Random) -> str:
         config.write_text(config.read_text() + f"rules:\n  schema-unknown-field: {rnd.choice(['warning', 'off'])}\n"
                           if "rules:" not in config.read_text() else config.read_text().split("rules:")[0])
         return "the configuration"
-    else:
+    elif choice == 11:
         path.write_text("# +argocd:skip-file-rendering\n" + text)
+    else:  # what only the object itself says (the render and the checks that relate objects are kept)
+        path = rnd.choice([f for f in files if f.parent.name == "manifests" and f.name.startswith(("deployment", "config"))])
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("replicas: ", "replicas: 2", 1) if "replicas: " in text
+                        else text.replace("\ndata:\n", "\ndata:\n  spec-only: edit\n", 1))
+        return f"spec of {path.relative_to(root)}"
     return f"edited {path.relative_to(root)} ({choice})"
 
 
@@ -108,6 +116,10 @@ def test_cached_runs_give_the_uncached_findings_over_random_edits(tmp_path, monk
     kept = []
     real_kept_run = pipeline._kept_run
     monkeypatch.setattr(pipeline, "_kept_run", lambda *a: kept.append(1) or real_kept_run(*a))
+    replayed, reused = [], []  # (the render replayed, the findings of the checks that relate objects reused)
+    real_replayed, real_reused = replay.replayed, kept_checks.KeptChecks.reused
+    monkeypatch.setattr(replay, "replayed", lambda *a: (found := real_replayed(*a), replayed.append(found is not None))[0])
+    monkeypatch.setattr(kept_checks.KeptChecks, "reused", lambda self: (found := real_reused(self), reused.append(bool(found)))[0])
     root = tmp_path / "repo"
     corpus.generate(root, 30, defects=0.5)
     write_repo(root, WIDGETS)
@@ -129,8 +141,9 @@ def test_cached_runs_give_the_uncached_findings_over_random_edits(tmp_path, monk
         assert cached.loaded.files == fresh.loaded.files == again.loaded.files, what
         kinds.add(what.split(" ")[0])
         assert fresh.findings or step  # (the repository has defects to find)
-    assert {"edited", "removed", "added", "touched", "the", "namespace", "an"} <= kinds
+    assert {"edited", "removed", "added", "touched", "the", "namespace", "an", "spec"} <= kinds
     assert len(kept) >= 20  # the repeated runs were answered as a whole
+    assert any(replayed) and any(reused)  # (and some of the others by what was kept of the last run)
 
 
 def test_unchanged_files_are_not_parsed_and_unchanged_objects_not_checked(tmp_path, monkeypatch):
