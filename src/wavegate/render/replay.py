@@ -18,11 +18,11 @@ problem, not a list, not marked to be skipped, and neither an Argo CD nor a Back
 from __future__ import annotations
 
 import marshal
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from wavegate.argocd.application import Application
-from wavegate.cache import blake2b  # (CPython's own BLAKE2: hashlib would load OpenSSL)
-from wavegate.findings import Finding
+from wavegate.cache import blake2b, code_identity, finding_from_plain, plain_finding  # (blake2b: no OpenSSL)
 from wavegate.kube import is_backstage_entity
 from wavegate.load import Manifest, Repo
 from wavegate.render.model import DIRECTORY, RenderedSource, Rendering, SyncSet, owned
@@ -42,8 +42,6 @@ def frame(repo: Repo, options: RenderOptions) -> str | None:
     loaded without their content hashes."""
     if not options.cache.enabled or not repo.digests or repo.listing is None:
         return None
-    from wavegate.cache import code_identity
-
     listed = repo.listing.listed()
     if listed is None:
         return None
@@ -56,35 +54,38 @@ def frame(repo: Repo, options: RenderOptions) -> str | None:
     return hashed.hexdigest()
 
 
-def replayed(repo: Repo, options: RenderOptions, key: str) -> Rendering | None:
-    """The render kept under `key`, with this run's objects, when every file whose content changed
-    since kept its shape; else None (the caller renders)."""
-    record = options.cache.get_value(NAMESPACE, key)
+def record(options: RenderOptions, key: str) -> Any:
+    """What is kept under `key` (None when nothing is), for replayed() and keep()."""
+    return options.cache.get_value(NAMESPACE, key)
+
+
+def replayed(repo: Repo, kept: Any) -> Rendering | None:
+    """The render `kept` (record()) holds, with this run's objects, when every file whose content
+    changed since kept its shape; else None (the caller renders)."""
     try:
-        files, digests, shapes, counts, sets, problems = record
-        if len(files) != len(repo.digests) or tuple(counts) != (len(repo.manifests), len(repo.untyped)):
+        files, digests, shapes, counts, sets, problems = kept
+        if tuple(counts) != (len(repo.manifests), len(repo.untyped)):
             return None
-        changed = [i for i, (rel, digest) in enumerate(zip(files, digests, strict=True))
-                   if repo.digests.get(rel) != digest]
+        changed = changed_files(files, digests, repo.digests)
     except (TypeError, ValueError):
         return None
+    if changed is None:
+        return None
     if changed:
-        documents = _documents_of(repo, {files[i] for i in changed})
-        troubled = {problem.path for problem in repo.problems}
-        for i in changed:
-            rel = files[i]
-            if rel not in repo.digests or shapes[i] is None or \
-                    shape(rel, documents.get(rel, []), troubled, repo.skip_marked) != tuple(shapes[i]):
-                return None
+        documents, troubled = by_file(repo, set(changed))
+        if any(shapes[i] is None or shape(rel, documents.get(rel, []), troubled, repo.skip_marked) != tuple(shapes[i])
+               for rel, i in changed.items()):
+            return None
     try:
         return _rebuilt(repo, sets, problems)
     except (IndexError, TypeError, ValueError):
         return None
 
 
-def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> bool:
+def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering, before: Any = None) -> bool:
     """Keep `rendering` under `key` for the next run, when it can be replayed: every object is one
     the loader made (or the render's copy of one for an Application). Whether it was kept.
+    `before`: what record() read under `key` (the unchanged files' shapes are taken from it).
 
     Objects are kept as their indexes in the loaded repository's manifests (or untyped documents):
     with the same listing, and every changed file one whole object as before, the loader lists the
@@ -120,15 +121,20 @@ def keep(repo: Repo, options: RenderOptions, key: str, rendering: Rendering) -> 
                 [at(m, app, typed_at, manifests) for m in sync_set.objects],
                 [at(m, app, untyped_at, untyped) for m in sync_set.untyped],
                 [(s.type, s.path, s.command, s.rendered, s.here) for s in sync_set.sources],
-                sync_set.synced, [_plain(f) for f in sync_set.problems],
+                sync_set.synced, [plain_finding(f) for f in sync_set.problems],
                 set_index[id(sync_set.parent)] if sync_set.parent is not None else None))
     except (LookupError, TypeError):
         return False
     files = list(repo.digests)
-    shapes = _shapes(repo, files, options.cache.get_value(NAMESPACE, key))
-    options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], shapes,
+
+    def shapes_of(rels: set[str]) -> dict[str, Shape]:
+        documents, troubled = by_file(repo, rels)
+        return {rel: shape(rel, documents.get(rel, []), troubled, repo.skip_marked) for rel in rels}
+
+    shapes = carried(files, repo.digests, before, shapes_of)
+    options.cache.put_value(NAMESPACE, key, (files, [repo.digests[rel] for rel in files], [shapes[rel] for rel in files],
                                              (len(manifests), len(untyped)), sets,
-                                             [_plain(f) for f in rendering.problems]))
+                                             [plain_finding(f) for f in rendering.problems]))
     return True
 
 
@@ -145,34 +151,44 @@ def shape(rel: str, documents: list[Manifest], troubled: set[str], skip_marked: 
     return (document.api_version, document.kind)
 
 
-def _shapes(repo: Repo, files: list[str], before) -> list:
-    """Each file's shape: as `before` (the record kept under the same key) has it, for a file whose
-    content did not change since; worked out again for the others."""
-    digests = repo.digests
+# Records kept per file by content hash (this module's, and wavegate.validators.kept's): a record
+# is (files, their content hashes, a value per file, ...), in the order of `Repo.digests`.
+
+def changed_files(files: list[str], kept_digests: list[str], digests: dict[str, str]) -> dict[str, int] | None:
+    """The files whose content changed since a record (each with its index there); None when the
+    record is of another set of files."""
+    if len(files) != len(digests):
+        return None
+    changed = {rel: i for i, (rel, digest) in enumerate(zip(files, kept_digests, strict=True))
+               if digests.get(rel) != digest}
+    return None if any(rel not in digests for rel in changed) else changed
+
+
+def carried(files: list[str], digests: dict[str, str], before: Any,
+            work_out: Callable[[set[str]], dict[str, Any]]) -> dict[str, Any]:
+    """Each file's value: as the record `before` has it, for a file whose content did not change
+    since; `work_out(files)` for the others."""
     try:
-        known = {rel: (digest, kept) for rel, digest, kept in zip(*before[:3], strict=True)}
+        known = {rel: (digest, value) for rel, digest, value in zip(*before[:3], strict=True)}
     except (TypeError, ValueError):
         known = {}
-    shapes: dict[str, Shape] = {rel: was[1] for rel in files if (was := known.get(rel)) is not None and was[0] == digests[rel]}
-    if len(shapes) < len(files):
-        again = {rel for rel in files if rel not in shapes}
-        documents = _documents_of(repo, again)
-        troubled = {problem.path for problem in repo.problems}
-        shapes.update((rel, shape(rel, documents.get(rel, []), troubled, repo.skip_marked)) for rel in again)
-    return [shapes[rel] for rel in files]
+    values = {rel: was[1] for rel in files if (was := known.get(rel)) is not None and was[0] == digests[rel]}
+    if len(values) < len(files):
+        values.update(work_out({rel for rel in files if rel not in values}))
+    return values
 
 
-def _documents_of(repo: Repo, only: set[str] | None) -> dict[str, list[Manifest]]:
-    found: dict[str, list[Manifest]] = {}
+def by_file(repo: Repo, only: set[str]) -> tuple[dict[str, list[Manifest]], set[str]]:
+    """The documents of the files in `only`, by file, and the files with a loading problem: what
+    shape() is judged from."""
+    documents: dict[str, list[Manifest]] = {}
     for manifest in (*repo.manifests, *repo.untyped):
-        if only is None or manifest.path in only:
-            found.setdefault(manifest.path, []).append(manifest)
-    return found
+        if manifest.path in only:
+            documents.setdefault(manifest.path, []).append(manifest)
+    return documents, {problem.path for problem in repo.problems}
 
 
 def _rebuilt(repo: Repo, sets: list, problems: list) -> Rendering:
-    from wavegate.cache import finding_from_plain
-
     manifests, untyped_documents = repo.manifests, repo.untyped
     rendering = Rendering()
     for name, app_ref, objects, untyped, sources, synced, set_problems, _ in sets:
@@ -192,9 +208,3 @@ def _rebuilt(repo: Repo, sets: list, problems: list) -> Rendering:
             sync_set.parent = rendering.sync_sets[parent]
     rendering.problems = [finding_from_plain(p) for p in problems]
     return rendering
-
-
-def _plain(finding: Finding) -> tuple:
-    from wavegate.cache import plain_finding
-
-    return plain_finding(finding)

@@ -99,7 +99,8 @@ class RenderOptions:
 
 def render(repo: Repo, options: RenderOptions) -> Rendering:
     key = replay.frame(repo, options)
-    if key is not None and (kept := replay.replayed(repo, options, key)) is not None:
+    before = replay.record(options, key) if key is not None else None
+    if before is not None and (kept := replay.replayed(repo, before)) is not None:
         kept.kept_as = key
         return kept  # (only plain manifests changed since a render of plain directories)
     with Workspace(repo.root, options.exclude) as workspace:
@@ -111,7 +112,7 @@ def render(repo: Repo, options: RenderOptions) -> Rendering:
                 stage.batch.close()
             if stage.expander is not None:
                 stage.expander.close()
-    if key is not None and stage.read_plain_directories_only() and replay.keep(repo, options, key, rendering):
+    if key is not None and stage.read_plain_directories_only() and replay.keep(repo, options, key, rendering, before):
         rendering.kept_as = key
     return rendering
 

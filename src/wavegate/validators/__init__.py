@@ -220,7 +220,7 @@ def run_checks(repo: Repo, ctx: Context) -> list[Finding]:
     for name, _ in every:
         raw.extend(reused[name] if name in reused else found[name])
     if kept is not None and not reused:
-        kept.keep({name: findings for name, findings in found.items() if name in kept.checks})
+        kept.keep(found)
     return raw
 
 

@@ -25,7 +25,7 @@ from typing import Any
 from wavegate.cache import Cache, Key, blake2b, finding_from_plain, plain_finding
 from wavegate.findings import Finding
 from wavegate.load import Manifest, Repo
-from wavegate.render.replay import shape
+from wavegate.render.replay import by_file, carried, changed_files, shape
 
 NAMESPACE = "repository-checks"
 CHECKS = ("catalog", "objects", "argocd_application", "argocd_waves", "argocd_sync_options", "argocd_finalizers")
@@ -38,8 +38,6 @@ class KeptChecks:
     """The kept findings of CHECKS for one render key and one set of inputs (configuration, schemas,
     policies: the per-object results' scope), for `loaded`, the repository as loaded this run."""
 
-    checks = CHECKS
-
     def __init__(self, cache: Cache, render_key: str, scope: str, loaded: Repo):
         self.cache, self.loaded = cache, loaded
         self.key = Key(render_key, scope, CHECKS).hexdigest()
@@ -48,14 +46,10 @@ class KeptChecks:
     def reused(self) -> dict[str, list[Finding]]:
         """The kept findings of each check, when they still hold for this run; else nothing."""
         record = self._record = self.cache.get_value(NAMESPACE, self.key)
-        digests = self.loaded.digests
         try:
-            files, kept_digests, projections, findings = record
-            if len(files) != len(digests):
-                return {}
-            changed = {rel: i for i, (rel, digest) in enumerate(zip(files, kept_digests, strict=True))
-                       if digests.get(rel) != digest}
-            if any(rel not in digests for rel in changed):
+            files, digests, projections, findings = record
+            changed = changed_files(files, digests, self.loaded.digests)
+            if changed is None:
                 return {}
             now = self._projections(set(changed))
             if any(now[rel] != projections[i] for rel, i in changed.items()):
@@ -69,32 +63,23 @@ class KeptChecks:
         return found
 
     def keep(self, found: dict[str, list[Finding]]) -> None:
-        """Keep the findings CHECKS gave this run, with each file's projection (worked out again only
-        for the files whose content changed since the record this run read)."""
-        if set(found) != set(CHECKS):
+        """Keep the findings CHECKS gave this run (`found`: every check's), with each file's
+        projection (worked out again only for the files whose content changed since the record
+        this run read)."""
+        if not all(name in found for name in CHECKS):
             return
         digests = self.loaded.digests
         files = list(digests)
-        try:
-            before = {rel: (digest, kept) for rel, digest, kept in zip(*self._record[:3], strict=True)}
-        except (TypeError, ValueError):
-            before = {}
-        projections = {rel: known[1] for rel in files if (known := before.get(rel)) is not None and known[0] == digests[rel]}
-        if len(projections) < len(files):
-            projections.update(self._projections({rel for rel in files if rel not in projections}))
+        projections = carried(files, digests, self._record, self._projections)
         self.cache.put_value(NAMESPACE, self.key, (
             files, [digests[rel] for rel in files], [projections[rel] for rel in files],
             {name: [plain_finding(f) for f in found[name]] for name in CHECKS}))
 
-    def _projections(self, only: set[str] | None) -> dict[str, str]:
+    def _projections(self, only: set[str]) -> dict[str, str]:
         loaded = self.loaded
-        documents: dict[str, list[Manifest]] = {}
-        for manifest in (*loaded.manifests, *loaded.untyped):
-            if only is None or manifest.path in only:
-                documents.setdefault(manifest.path, []).append(manifest)
-        troubled = {problem.path for problem in loaded.problems}
+        documents, troubled = by_file(loaded, only)
         return {rel: projection(rel, documents.get(rel, []), loaded.digests[rel], troubled, loaded.skip_marked)
-                for rel in (only if only is not None else loaded.digests)}
+                for rel in only}
 
 
 def projection(rel: str, documents: list[Manifest], digest: str, troubled: set[str],
